@@ -1,0 +1,34 @@
+//! Runtime configuration and every limit, each with a name, a unit and a default.
+
+use crate::scim::filter::FilterLimits;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes (413 above).
+    pub body_bytes_max: usize,
+    pub filter: FilterLimits,
+    /// Default page size of a list or search.
+    pub page_size_default: usize,
+    /// Largest page size; advertised as `filter.maxResults`.
+    pub page_size_max: usize,
+    /// Most operations in one PATCH request.
+    pub patch_operations_max: usize,
+    /// Most write requests committed in one redb transaction.
+    pub commit_batch_max: usize,
+    /// Most write requests waiting for the writer.
+    pub write_queue_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes_max: 1024 * 1024,
+            filter: FilterLimits::default(),
+            page_size_default: 100,
+            page_size_max: 1000,
+            patch_operations_max: 1000,
+            commit_batch_max: 512,
+            write_queue_max: 16 * 1024,
+        }
+    }
+}

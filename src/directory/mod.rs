@@ -1,0 +1,1 @@
+//! Directory operations over SCIM documents and the store.

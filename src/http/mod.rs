@@ -1,0 +1,1 @@
+//! hyper edge: routing, auth, DTOs, the single error-to-wire mapping.

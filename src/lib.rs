@@ -1,0 +1,21 @@
+//! cloudsso: a self-hosted SCIM 2.0 provisioning server and directory, the foundation of
+//! multi-account sign-on and access management.
+//!
+//! Layering (see ARCHITECTURE.md): `http` -> `directory` -> (`scim`, `store`) -> `model`.
+//! Nothing below `http` knows about hyper; nothing but `store` knows about redb.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod config;
+pub mod directory;
+pub mod http;
+pub mod model;
+pub mod scim;
+pub mod store;

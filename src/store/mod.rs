@@ -1,0 +1,1 @@
+//! redb storage: every table, transactions, indexes, the outbox.
