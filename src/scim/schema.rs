@@ -2,7 +2,7 @@
 //! as static data. The same definitions drive input validation, response shaping, filter type
 //! checks and the `/Schemas`, `/ResourceTypes` and `/ServiceProviderConfig` documents.
 
-use serde_json::Value;
+
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
@@ -103,5 +103,3 @@ pub struct AttributeSelection {
     pub excluded: Vec<crate::scim::filter::AttrPath>,
 }
 
-#[allow(unused_imports)]
-pub(crate) use Value as JsonValue;
