@@ -1,1 +1,91 @@
-//! Domain types shared by every layer: ids, change events.
+//! Domain types shared by every layer: ids, timestamps, change events. No IO.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A directory (tenant) id, `d-` followed by 14 lowercase alphanumerics, as CloudSSO has them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DirectoryId(pub String);
+
+impl fmt::Display for DirectoryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Makes a new random id with a prefix: `d-`, `scimcred-`. Random, never reused.
+pub fn new_prefixed_id(prefix: &str, len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; len];
+    fill_random(&mut bytes);
+    let body: String = bytes
+        .iter()
+        .map(|b| {
+            char::from(
+                ALPHABET
+                    .get(usize::from(*b) % ALPHABET.len())
+                    .copied()
+                    .unwrap_or(b'a'),
+            )
+        })
+        .collect();
+    format!("{prefix}{body}")
+}
+
+/// A new opaque, stable SCIM resource id (a UUID).
+pub fn new_resource_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn fill_random(buf: &mut [u8]) {
+    // The OS generator failing is not recoverable in any useful way; uuid would fail the same.
+    if getrandom::fill(buf).is_err() {
+        std::process::abort();
+    }
+}
+
+/// The current time as RFC 3339 with millisecond precision, UTC (`2026-11-23T19:02:03.123Z`).
+pub fn now_rfc3339() -> String {
+    format_rfc3339(time::OffsetDateTime::now_utc())
+}
+
+pub fn format_rfc3339(t: time::OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&fmt).unwrap_or_default()
+}
+
+/// What kind of resource a change event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceType {
+    User,
+    Group,
+    Directory,
+    ScimCredential,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeKind {
+    Created,
+    Updated,
+    Deleted,
+    MembersAdded,
+    MembersRemoved,
+}
+
+/// One row of the outbox: what changed, committed in the same transaction as the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    pub seq: u64,
+    pub directory: String,
+    pub resource: ResourceType,
+    pub id: String,
+    pub kind: ChangeKind,
+    /// For membership events: the member ids added or removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    pub at: String,
+}

@@ -1,1 +1,510 @@
-//! Directory operations over SCIM documents and the store.
+//! Directory operations: users, groups, memberships and SCIM credentials of each directory
+//! (tenant), over validated SCIM documents and the store.
+//!
+//! Owns the invariants: unique userName and group displayName (case-insensitively), members
+//! exist in the same directory, every write is one batch job that validates before it writes
+//! and appends its change events. Must not know about HTTP.
+
+mod credentials;
+mod members;
+pub mod query;
+mod resources;
+
+pub use credentials::{Bootstrap, CredentialSecret};
+
+use crate::config::Limits;
+use crate::model::{ChangeEvent, ChangeKind, ResourceType, now_rfc3339};
+use crate::scim::ScimError;
+use crate::scim::filter::{self, AttrPath, Filter};
+use crate::scim::patch::{self, PatchOp};
+use crate::scim::schema::{self, AttributeSelection, ResourceKind};
+use crate::store::{Batch, ReadTxn, Store, StoreError, WriteError, WriteTxn, Writer};
+use query::{Plan, Probe};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("`If-Match` does not match the current version {current}")]
+    PreconditionFailed { current: String },
+    #[error("missing, unknown, disabled or expired bearer token")]
+    Unauthorized,
+    #[error("SCIM synchronization is disabled for directory `{0}`")]
+    SyncDisabled(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// How a list or search is to be answered (RFC 7644 section 3.4.2).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    pub sort_by: Option<AttrPath>,
+    pub descending: bool,
+    /// 1-based.
+    pub start_index: usize,
+    pub count: usize,
+    pub selection: AttributeSelection,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub total: usize,
+    pub start_index: usize,
+    pub resources: Vec<Value>,
+}
+
+/// The directory service. Cheap to clone.
+#[derive(Clone)]
+pub struct Directory {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    writer: Writer,
+    limits: Limits,
+    /// `http://host:port/scim/v2`, for `meta.location` and `$ref`.
+    scim_base_url: String,
+}
+
+fn resource_type(kind: ResourceKind) -> ResourceType {
+    match kind {
+        ResourceKind::User => ResourceType::User,
+        ResourceKind::Group => ResourceType::Group,
+    }
+}
+
+fn what(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "user",
+        ResourceKind::Group => "group",
+    }
+}
+
+fn version_tag(seq: u64) -> String {
+    format!("W/\"{seq}\"")
+}
+
+/// Weak comparison of an `If-Match` header value (`*` or a list of entity tags).
+pub fn etag_matches(header: &str, current: &str) -> bool {
+    let strip = |t: &str| {
+        t.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_owned()
+    };
+    let current = strip(current);
+    header
+        .split(',')
+        .any(|t| t.trim() == "*" || strip(t) == current)
+}
+
+fn current_version(doc: &Value) -> &str {
+    doc.get("meta")
+        .and_then(|m| m.get("version"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn check_if_match(if_match: Option<&str>, doc: &Value) -> Result<(), DirectoryError> {
+    match if_match {
+        Some(h) if !etag_matches(h, current_version(doc)) => {
+            Err(DirectoryError::PreconditionFailed {
+                current: current_version(doc).to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Removes a top-level `password` (any case) from a request document; it must be a string.
+fn take_password(doc: &mut Value) -> Result<Option<String>, ScimError> {
+    let Some(obj) = doc.as_object_mut() else {
+        return Ok(None);
+    };
+    let Some(k) = obj
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("password"))
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    match obj.remove(&k) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s)),
+        Some(Value::Null) | None => Ok(None),
+        Some(_) => Err(ScimError::InvalidValue(
+            "`password` must be a non-empty string".into(),
+        )),
+    }
+}
+
+/// Removes a password set by PATCH operations, so it is hashed before the write is queued.
+fn take_password_from_ops(ops: &mut [PatchOp]) -> Result<Option<String>, ScimError> {
+    let mut found = None;
+    for op in ops.iter_mut() {
+        match &op.path {
+            Some(p)
+                if p.filter.is_none()
+                    && p.attr.sub.is_none()
+                    && p.attr.name.eq_ignore_ascii_case("password") =>
+            {
+                if let Some(Value::String(s)) = op.value.take() {
+                    found = Some(s);
+                }
+                // A remove of the password (or an empty value) keeps nothing to hash.
+                op.value = Some(Value::Object(Map::new()));
+                op.path = None;
+                op.op = patch::PatchOpKind::Add;
+            }
+            None => {
+                if let Some(v) = op.value.as_mut() {
+                    if let Some(p) = take_password(v)? {
+                        found = Some(p);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+fn hash_password(password: &str) -> Result<String, DirectoryError> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    crate::model::fill_random(&mut salt);
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| DirectoryError::Internal(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DirectoryError::Internal(e.to_string()))
+}
+
+/// Whether a response with this selection includes a computed attribute (`members`, `groups`).
+pub fn selects(sel: &AttributeSelection, name: &str) -> bool {
+    let named = |paths: &[AttrPath]| paths.iter().any(|p| p.name.eq_ignore_ascii_case(name));
+    if named(&sel.excluded) {
+        return false;
+    }
+    sel.attributes.is_empty() || named(&sel.attributes)
+}
+
+impl Directory {
+    pub fn new(store: Store, writer: Writer, limits: Limits, scim_base_url: String) -> Directory {
+        Directory {
+            inner: Arc::new(Inner {
+                store,
+                writer,
+                limits,
+                scim_base_url: scim_base_url.trim_end_matches('/').to_owned(),
+            }),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub fn scim_base_url(&self) -> &str {
+        &self.inner.scim_base_url
+    }
+
+    /// Runs a read off the async executor.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DirectoryError> + Send + 'static,
+    ) -> Result<T, DirectoryError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = this.inner.store.read()?;
+            f(&this, &txn)
+        })
+        .await
+        .map_err(|e| DirectoryError::Internal(e.to_string()))?
+    }
+
+    /// Runs a job in the next write batch. A storage error poisons the batch.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
+    ) -> Result<T, DirectoryError> {
+        self.inner
+            .writer
+            .submit(move |batch: &mut Batch| {
+                let r = f(batch.txn());
+                if let Err(DirectoryError::Store(_)) = &r {
+                    batch.poison();
+                }
+                r
+            })
+            .await?
+    }
+
+    fn location(&self, kind: ResourceKind, id: &str) -> String {
+        let rt = schema::resource_type(kind);
+        format!("{}{}/{}", self.inner.scim_base_url, rt.endpoint, id)
+    }
+
+    /// Adds what is not stored in the document: `meta.resourceType`, `meta.location`, and when
+    /// selected, `members` (groups) or `groups` (users) from the membership rows.
+    fn complete(
+        &self,
+        txn: &ReadTxn,
+        kind: ResourceKind,
+        dir: &str,
+        doc: &mut Value,
+        with_computed: bool,
+    ) -> Result<(), DirectoryError> {
+        let id = doc
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let rt = schema::resource_type(kind);
+        if let Some(meta) = doc.get_mut("meta").and_then(Value::as_object_mut) {
+            meta.insert("resourceType".into(), json!(rt.name));
+            meta.insert("location".into(), json!(self.location(kind, &id)));
+        }
+        if !with_computed {
+            return Ok(());
+        }
+        let Some(obj) = doc.as_object_mut() else {
+            return Ok(());
+        };
+        match kind {
+            ResourceKind::Group => {
+                let members: Vec<Value> = txn
+                    .members(dir, &id, usize::MAX)?
+                    .into_iter()
+                    .map(|(m, k)| {
+                        let mk = match k {
+                            crate::store::MemberKind::User => ResourceKind::User,
+                            crate::store::MemberKind::Group => ResourceKind::Group,
+                        };
+                        json!({"value": m, "$ref": self.location(mk, &m), "type": k.as_str()})
+                    })
+                    .collect();
+                if !members.is_empty() {
+                    obj.insert("members".into(), Value::Array(members));
+                }
+            }
+            ResourceKind::User => {
+                let mut groups = Vec::new();
+                for g in txn.groups_of(dir, &id)? {
+                    let display = txn
+                        .resource(ResourceKind::Group, dir, &g)?
+                        .and_then(|d| d.get("displayName").cloned())
+                        .unwrap_or(Value::Null);
+                    groups.push(json!({
+                        "value": g,
+                        "$ref": self.location(ResourceKind::Group, &g),
+                        "display": display,
+                        "type": "direct",
+                    }));
+                }
+                if !groups.is_empty() {
+                    obj.insert("groups".into(), Value::Array(groups));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One resource, complete (computed attributes only when `sel` asks for them).
+    pub async fn get(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        sel: &AttributeSelection,
+    ) -> Result<Value, DirectoryError> {
+        let (dir, id) = (dir.to_owned(), id.to_owned());
+        let with_computed = selects(sel, computed_attr(kind));
+        self.read(move |this, txn| {
+            let mut doc =
+                txn.resource(kind, &dir, &id)?
+                    .ok_or_else(|| DirectoryError::NotFound {
+                        what: what(kind),
+                        id: id.clone(),
+                    })?;
+            this.complete(txn, kind, &dir, &mut doc, with_computed)?;
+            Ok(doc)
+        })
+        .await
+    }
+
+    /// A page of the resources that match a query.
+    pub async fn list(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        q: ListQuery,
+    ) -> Result<ListPage, DirectoryError> {
+        let dir = dir.to_owned();
+        self.read(move |this, txn| this.list_in(txn, kind, &dir, &q))
+            .await
+    }
+
+    fn list_in(
+        &self,
+        txn: &ReadTxn,
+        kind: ResourceKind,
+        dir: &str,
+        q: &ListQuery,
+    ) -> Result<ListPage, DirectoryError> {
+        let rt = schema::resource_type(kind);
+        let computed = computed_attr(kind);
+        let filter_needs_computed = q
+            .filter
+            .as_ref()
+            .is_some_and(|f| query::mentions(f, computed));
+        let start = q.start_index.max(1);
+        let skip = start - 1;
+        let sorting = q.sort_by.is_some();
+        let mut total = 0usize;
+        let mut page: Vec<Value> = Vec::new();
+        let mut all: Vec<Value> = Vec::new();
+        let mut failure: Option<DirectoryError> = None;
+        let mut visit = |mut doc: Value| -> bool {
+            if let Some(f) = &q.filter {
+                if filter_needs_computed {
+                    if let Err(e) = self.complete(txn, kind, dir, &mut doc, true) {
+                        failure = Some(e);
+                        return false;
+                    }
+                }
+                if !filter::matches(f, &doc, rt) {
+                    return true;
+                }
+            }
+            total += 1;
+            if sorting {
+                all.push(doc);
+            } else if total > skip && page.len() < q.count {
+                page.push(doc);
+            }
+            true
+        };
+        let plan = match &q.filter {
+            Some(f) => query::plan(f, kind),
+            None => Plan::Scan,
+        };
+        match plan {
+            Plan::Scan => txn.for_each_resource(kind, dir, &mut visit)?,
+            Plan::Probes(probes) => {
+                let mut ids = Vec::new();
+                for p in probes {
+                    match p {
+                        Probe::Id(id) => ids.push(id),
+                        Probe::Name(n) => ids.extend(txn.id_by_name(kind, dir, &n)?),
+                        Probe::ExternalId(e) => ids.extend(txn.ids_by_external_id(kind, dir, &e)?),
+                        Probe::Email(e) => ids.extend(txn.user_ids_by_email(dir, &e)?),
+                        Probe::HasMember(m) => ids.extend(txn.groups_of(dir, &m)?),
+                    }
+                }
+                ids.sort();
+                ids.dedup();
+                for id in ids {
+                    if let Some(doc) = txn.resource(kind, dir, &id)? {
+                        if !visit(doc) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if let Some(sort_by) = &q.sort_by {
+            sort_docs(&mut all, sort_by, q.descending, rt);
+            page = all.into_iter().skip(skip).take(q.count).collect();
+        }
+        let with_computed = selects(&q.selection, computed);
+        for doc in &mut page {
+            // Docs completed for the filter already carry the computed attribute.
+            let done = filter_needs_computed && doc.get(computed).is_some();
+            self.complete(txn, kind, dir, doc, with_computed && !done)?;
+        }
+        Ok(ListPage {
+            total,
+            start_index: start,
+            resources: page,
+        })
+    }
+}
+
+fn computed_attr(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "groups",
+        ResourceKind::Group => "members",
+    }
+}
+
+/// Sorts by an attribute (RFC 7644 section 3.4.2.3): strings case-insensitively unless
+/// caseExact, multi-valued attributes by their primary (else first) value, unassigned last
+/// ascending (first descending), ties by id for a stable order.
+fn sort_docs(docs: &mut [Value], by: &AttrPath, descending: bool, rt: &schema::ResourceTypeDef) {
+    use std::cmp::Ordering;
+    let Some(resolved) = rt.resolve(by) else {
+        return;
+    };
+    let case_exact = resolved.leaf().case_exact;
+    let key = |doc: &Value| -> Option<Value> {
+        let mut v = resolved.get(rt, doc)?.clone();
+        if let Value::Array(items) = v {
+            let pick = items
+                .iter()
+                .find(|i| i.get("primary") == Some(&Value::Bool(true)))
+                .or(items.first())
+                .cloned()?;
+            v = pick;
+        }
+        match resolved.sub {
+            Some(sub) => v.get(sub.name).cloned(),
+            None if v.is_object() => v.get("value").cloned(),
+            None => Some(v),
+        }
+    };
+    let cmp_values = |a: &Value, b: &Value| -> Ordering {
+        match (a, b) {
+            (Value::String(x), Value::String(y)) if case_exact => x.cmp(y),
+            (Value::String(x), Value::String(y)) => x.to_lowercase().cmp(&y.to_lowercase()),
+            (Value::Number(x), Value::Number(y)) => x
+                .as_f64()
+                .partial_cmp(&y.as_f64())
+                .unwrap_or(Ordering::Equal),
+            (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+            _ => a.to_string().cmp(&b.to_string()),
+        }
+    };
+    docs.sort_by(|a, b| {
+        let (ka, kb) = (key(a), key(b));
+        let ord = match (&ka, &kb) {
+            (Some(x), Some(y)) => {
+                let o = cmp_values(x, y);
+                if descending { o.reverse() } else { o }
+            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        ord.then_with(|| {
+            let ia = a.get("id").and_then(Value::as_str).unwrap_or_default();
+            let ib = b.get("id").and_then(Value::as_str).unwrap_or_default();
+            ia.cmp(ib)
+        })
+    });
+}

@@ -66,7 +66,10 @@ pub enum Filter {
     },
     /// `attrPath "[" valFilter "]"`: `filter` is evaluated against each element of the
     /// multi-valued complex attribute `path` (whose `sub` is `None`); paths inside are relative.
-    ValuePath { path: AttrPath, filter: Box<Filter> },
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
     Not(Box<Filter>),
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
@@ -83,11 +86,15 @@ pub struct PatchPath {
 }
 
 pub fn parse_filter(_text: &str, _limits: &FilterLimits) -> Result<Filter, ScimError> {
-    Err(ScimError::InvalidFilter("filters are not implemented yet".into()))
+    Err(ScimError::InvalidFilter(
+        "filters are not implemented yet".into(),
+    ))
 }
 
 pub fn parse_path(_text: &str, _limits: &FilterLimits) -> Result<PatchPath, ScimError> {
-    Err(ScimError::InvalidPath("paths are not implemented yet".into()))
+    Err(ScimError::InvalidPath(
+        "paths are not implemented yet".into(),
+    ))
 }
 
 /// Checks a parsed filter against the resource type's schema (operator/type compatibility).

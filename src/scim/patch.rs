@@ -50,7 +50,9 @@ pub fn parse_request(
     _operations_max: usize,
     _filter_limits: &crate::scim::filter::FilterLimits,
 ) -> Result<Vec<PatchOp>, ScimError> {
-    Err(ScimError::InvalidSyntax("patch is not implemented yet".into()))
+    Err(ScimError::InvalidSyntax(
+        "patch is not implemented yet".into(),
+    ))
 }
 
 /// Applies all operations to `doc` (a stored document without `members`/`groups`), atomically:
@@ -60,5 +62,7 @@ pub fn apply(
     _ops: &[PatchOp],
     _rt: &ResourceTypeDef,
 ) -> Result<PatchEffect, ScimError> {
-    Err(ScimError::InvalidSyntax("patch is not implemented yet".into()))
+    Err(ScimError::InvalidSyntax(
+        "patch is not implemented yet".into(),
+    ))
 }

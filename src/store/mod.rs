@@ -1,1 +1,642 @@
-//! redb storage: every table, transactions, indexes, the outbox.
+//! redb storage: every table (declared once, in `tables`), transactions, indexes, the outbox.
+//!
+//! Owns the on-disk format. Callers see domain values (`serde_json::Value` documents, records,
+//! `ChangeEvent`s) and never a redb type. Every value carries a format version byte.
+//! Blocking: every call here does file IO and must run off the async executor.
+
+mod tables;
+mod writer;
+
+pub use writer::{Batch, WriteError, Writer};
+
+use crate::model::ChangeEvent;
+use crate::scim::schema::ResourceKind;
+use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable, ReadableTableMetadata};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use tables::*;
+
+/// Storage failures. None of these is the client's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] redb::Error),
+    #[error("corrupt record in `{table}`: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+}
+
+macro_rules! into_db_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+into_db_error!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Version byte in front of every JSON value we store.
+const FORMAT_V1: u8 = 1;
+
+fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = vec![FORMAT_V1];
+    // Serializing our own in-memory values to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, v);
+    out
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(
+    table: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    match bytes.split_first() {
+        Some((&FORMAT_V1, rest)) => serde_json::from_slice(rest).map_err(|e| StoreError::Corrupt {
+            table,
+            reason: e.to_string(),
+        }),
+        _ => Err(StoreError::Corrupt {
+            table,
+            reason: "unknown format version".into(),
+        }),
+    }
+}
+
+/// `a\0b`: composite keys sort by `a` then `b`; ids and names never contain NUL.
+fn key(parts: &[&str]) -> String {
+    parts.join("\0")
+}
+
+/// The half-open key range of every key that starts with `parts` followed by `\0`.
+fn prefix_range(parts: &[&str]) -> (String, String) {
+    let p = key(parts);
+    (format!("{p}\0"), format!("{p}\u{1}"))
+}
+
+/// The index value of a name: unique case-insensitively.
+pub fn fold_case(s: &str) -> String {
+    s.to_lowercase()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryRecord {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub scim_sync_enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CredentialStatus {
+    Enabled,
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialRecord {
+    pub id: String,
+    pub directory_id: String,
+    /// SHA-256 of the secret, hex. The secret itself is never stored.
+    pub digest_hex: String,
+    pub status: CredentialStatus,
+    pub created: String,
+    /// Unix seconds after which the credential is refused.
+    pub expires_unix: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+impl MemberKind {
+    fn to_byte(self) -> u8 {
+        match self {
+            MemberKind::User => 0,
+            MemberKind::Group => 1,
+        }
+    }
+    fn from_byte(b: u8) -> Self {
+        if b == 1 {
+            MemberKind::Group
+        } else {
+            MemberKind::User
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::User => "User",
+            MemberKind::Group => "Group",
+        }
+    }
+}
+
+/// The open database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<redb::Database>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and every table.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = redb::Database::create(path)?;
+        let store = Store { db: Arc::new(db) };
+        let w = store.write()?;
+        tables::create_all(&w.0)?;
+        w.commit()?;
+        Ok(store)
+    }
+
+    pub fn read(&self) -> Result<ReadTxn, StoreError> {
+        Ok(ReadTxn(self.db.begin_read()?))
+    }
+
+    /// A durable write transaction: `commit` returns after the data is on disk.
+    pub fn write(&self) -> Result<WriteTxn, StoreError> {
+        Ok(WriteTxn(self.db.begin_write()?))
+    }
+}
+
+pub struct ReadTxn(redb::ReadTransaction);
+pub struct WriteTxn(redb::WriteTransaction);
+
+fn docs_table(kind: ResourceKind) -> DocTable {
+    match kind {
+        ResourceKind::User => USERS,
+        ResourceKind::Group => GROUPS,
+    }
+}
+fn names_table(kind: ResourceKind) -> NameTable {
+    match kind {
+        ResourceKind::User => USER_NAMES,
+        ResourceKind::Group => GROUP_NAMES,
+    }
+}
+fn external_ids_table(kind: ResourceKind) -> MultiIndex {
+    match kind {
+        ResourceKind::User => USER_EXTERNAL_IDS,
+        ResourceKind::Group => GROUP_EXTERNAL_IDS,
+    }
+}
+fn count_key(kind: ResourceKind, dir: &str) -> String {
+    match kind {
+        ResourceKind::User => key(&[dir, "users"]),
+        ResourceKind::Group => key(&[dir, "groups"]),
+    }
+}
+
+/// Reads shared by read and write transactions (redb gives them different table types).
+macro_rules! impl_reads {
+    ($txn:ty) => {
+        impl $txn {
+            pub fn directory(&self, id: &str) -> Result<Option<DirectoryRecord>, StoreError> {
+                let t = self.0.open_table(DIRECTORIES)?;
+                t.get(id)?
+                    .map(|v| decode("directories", v.value()))
+                    .transpose()
+            }
+
+            pub fn directories(&self) -> Result<Vec<DirectoryRecord>, StoreError> {
+                let t = self.0.open_table(DIRECTORIES)?;
+                let mut out = Vec::new();
+                for row in t.iter()? {
+                    let (_, v) = row?;
+                    out.push(decode("directories", v.value())?);
+                }
+                Ok(out)
+            }
+
+            pub fn credential(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
+                let t = self.0.open_table(CREDENTIALS)?;
+                t.get(id)?
+                    .map(|v| decode("scim_credentials", v.value()))
+                    .transpose()
+            }
+
+            pub fn credential_by_digest(
+                &self,
+                digest_hex: &str,
+            ) -> Result<Option<CredentialRecord>, StoreError> {
+                let id = {
+                    let t = self.0.open_table(CREDENTIAL_DIGESTS)?;
+                    match t.get(digest_hex)? {
+                        Some(v) => v.value().to_owned(),
+                        None => return Ok(None),
+                    }
+                };
+                self.credential(&id)
+            }
+
+            pub fn credentials(&self, dir: &str) -> Result<Vec<CredentialRecord>, StoreError> {
+                let t = self.0.open_table(CREDENTIALS)?;
+                let mut out = Vec::new();
+                for row in t.iter()? {
+                    let (_, v) = row?;
+                    let rec: CredentialRecord = decode("scim_credentials", v.value())?;
+                    if rec.directory_id == dir {
+                        out.push(rec);
+                    }
+                }
+                Ok(out)
+            }
+
+            /// A stored document (without `members`/`groups`, which are rows).
+            pub fn resource(
+                &self,
+                kind: ResourceKind,
+                dir: &str,
+                id: &str,
+            ) -> Result<Option<Value>, StoreError> {
+                let t = self.0.open_table(docs_table(kind))?;
+                let k = key(&[dir, id]);
+                t.get(k.as_str())?
+                    .map(|v| decode("resources", v.value()))
+                    .transpose()
+            }
+
+            /// The id holding a unique name (userName or group displayName), case-folded.
+            pub fn id_by_name(
+                &self,
+                kind: ResourceKind,
+                dir: &str,
+                name: &str,
+            ) -> Result<Option<String>, StoreError> {
+                let t = self.0.open_table(names_table(kind))?;
+                let k = key(&[dir, &fold_case(name)]);
+                Ok(t.get(k.as_str())?.map(|v| v.value().to_owned()))
+            }
+
+            pub fn ids_by_external_id(
+                &self,
+                kind: ResourceKind,
+                dir: &str,
+                external_id: &str,
+            ) -> Result<Vec<String>, StoreError> {
+                let t = self.0.open_multimap_table(external_ids_table(kind))?;
+                let k = key(&[dir, external_id]);
+                let mut out = Vec::new();
+                for v in t.get(k.as_str())? {
+                    out.push(v?.value().to_owned());
+                }
+                Ok(out)
+            }
+
+            pub fn user_ids_by_email(
+                &self,
+                dir: &str,
+                email: &str,
+            ) -> Result<Vec<String>, StoreError> {
+                let t = self.0.open_multimap_table(USER_EMAILS)?;
+                let k = key(&[dir, &fold_case(email)]);
+                let mut out = Vec::new();
+                for v in t.get(k.as_str())? {
+                    out.push(v?.value().to_owned());
+                }
+                Ok(out)
+            }
+
+            /// Members of a group, in id order, at most `limit`.
+            pub fn members(
+                &self,
+                dir: &str,
+                group: &str,
+                limit: usize,
+            ) -> Result<Vec<(String, MemberKind)>, StoreError> {
+                let t = self.0.open_table(MEMBERS)?;
+                let (lo, hi) = prefix_range(&[dir, group]);
+                let mut out = Vec::new();
+                for row in t.range(lo.as_str()..hi.as_str())?.take(limit) {
+                    let (k, v) = row?;
+                    let member = k.value().rsplit('\0').next().unwrap_or_default().to_owned();
+                    out.push((member, MemberKind::from_byte(v.value())));
+                }
+                Ok(out)
+            }
+
+            pub fn member_kind(
+                &self,
+                dir: &str,
+                group: &str,
+                member: &str,
+            ) -> Result<Option<MemberKind>, StoreError> {
+                let t = self.0.open_table(MEMBERS)?;
+                let k = key(&[dir, group, member]);
+                Ok(t.get(k.as_str())?.map(|v| MemberKind::from_byte(v.value())))
+            }
+
+            /// Groups a user or group is a direct member of, in id order.
+            pub fn groups_of(&self, dir: &str, member: &str) -> Result<Vec<String>, StoreError> {
+                let t = self.0.open_table(MEMBER_OF)?;
+                let (lo, hi) = prefix_range(&[dir, member]);
+                let mut out = Vec::new();
+                for row in t.range(lo.as_str()..hi.as_str())? {
+                    let (k, _) = row?;
+                    out.push(k.value().rsplit('\0').next().unwrap_or_default().to_owned());
+                }
+                Ok(out)
+            }
+
+            /// Calls `f` with each document of a kind in a directory, in id order, until it
+            /// returns false.
+            pub fn for_each_resource(
+                &self,
+                kind: ResourceKind,
+                dir: &str,
+                mut f: impl FnMut(Value) -> bool,
+            ) -> Result<(), StoreError> {
+                let t = self.0.open_table(docs_table(kind))?;
+                let (lo, hi) = prefix_range(&[dir]);
+                for row in t.range(lo.as_str()..hi.as_str())? {
+                    let (_, v) = row?;
+                    if !f(decode("resources", v.value())?) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+
+            /// Number of resources of a kind in a directory.
+            pub fn count(&self, kind: ResourceKind, dir: &str) -> Result<u64, StoreError> {
+                let t = self.0.open_table(COUNTERS)?;
+                let k = count_key(kind, dir);
+                Ok(t.get(k.as_str())?.map(|v| v.value()).unwrap_or(0))
+            }
+
+            pub fn password_hash(
+                &self,
+                dir: &str,
+                user: &str,
+            ) -> Result<Option<String>, StoreError> {
+                let t = self.0.open_table(PASSWORDS)?;
+                let k = key(&[dir, user]);
+                Ok(t.get(k.as_str())?.map(|v| v.value().to_owned()))
+            }
+
+            /// Outbox events with `seq > after`, oldest first, at most `limit`.
+            pub fn events_after(
+                &self,
+                after: u64,
+                limit: usize,
+            ) -> Result<Vec<ChangeEvent>, StoreError> {
+                let t = self.0.open_table(OUTBOX)?;
+                let mut out = Vec::new();
+                for row in t.range(after.saturating_add(1)..)?.take(limit) {
+                    let (_, v) = row?;
+                    out.push(decode("outbox", v.value())?);
+                }
+                Ok(out)
+            }
+
+            pub fn events_len(&self) -> Result<u64, StoreError> {
+                Ok(self.0.open_table(OUTBOX)?.len()?)
+            }
+        }
+    };
+}
+impl_reads!(ReadTxn);
+impl_reads!(WriteTxn);
+
+/// Index keys derived from a user document.
+fn user_index_keys(doc: &Value) -> (Option<String>, Option<String>, Vec<String>) {
+    let name = doc.get("userName").and_then(Value::as_str).map(fold_case);
+    let ext = doc
+        .get("externalId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut emails: Vec<String> = doc
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.get("value").and_then(Value::as_str))
+                .map(fold_case)
+                .collect()
+        })
+        .unwrap_or_default();
+    emails.sort();
+    emails.dedup();
+    (name, ext, emails)
+}
+
+fn group_index_keys(doc: &Value) -> (Option<String>, Option<String>, Vec<String>) {
+    let name = doc
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(fold_case);
+    let ext = doc
+        .get("externalId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    (name, ext, Vec::new())
+}
+
+fn index_keys(kind: ResourceKind, doc: &Value) -> (Option<String>, Option<String>, Vec<String>) {
+    match kind {
+        ResourceKind::User => user_index_keys(doc),
+        ResourceKind::Group => group_index_keys(doc),
+    }
+}
+
+impl WriteTxn {
+    /// Makes the transaction's writes durable.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.0.commit()?;
+        Ok(())
+    }
+
+    pub fn put_directory(&self, rec: &DirectoryRecord) -> Result<(), StoreError> {
+        let mut t = self.0.open_table(DIRECTORIES)?;
+        t.insert(rec.id.as_str(), encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    pub fn put_credential(&self, rec: &CredentialRecord) -> Result<(), StoreError> {
+        let mut t = self.0.open_table(CREDENTIALS)?;
+        t.insert(rec.id.as_str(), encode(rec).as_slice())?;
+        let mut d = self.0.open_table(CREDENTIAL_DIGESTS)?;
+        d.insert(rec.digest_hex.as_str(), rec.id.as_str())?;
+        Ok(())
+    }
+
+    pub fn delete_credential(&self, rec: &CredentialRecord) -> Result<(), StoreError> {
+        self.0.open_table(CREDENTIALS)?.remove(rec.id.as_str())?;
+        self.0
+            .open_table(CREDENTIAL_DIGESTS)?
+            .remove(rec.digest_hex.as_str())?;
+        Ok(())
+    }
+
+    /// Stores a document and keeps its indexes (unique name, externalId, emails) and the
+    /// per-directory count in step. `old` is the document being replaced, if any.
+    // INVARIANT: the caller has checked uniqueness; this only writes.
+    pub fn put_resource(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        old: Option<&Value>,
+        doc: &Value,
+    ) -> Result<(), StoreError> {
+        let (old_name, old_ext, old_emails) = old.map(|o| index_keys(kind, o)).unwrap_or_default();
+        let (name, ext, emails) = index_keys(kind, doc);
+        {
+            let mut names = self.0.open_table(names_table(kind))?;
+            if old_name != name {
+                if let Some(n) = &old_name {
+                    names.remove(key(&[dir, n]).as_str())?;
+                }
+                if let Some(n) = &name {
+                    names.insert(key(&[dir, n]).as_str(), id)?;
+                }
+            }
+        }
+        if old_ext != ext {
+            let mut exts = self.0.open_multimap_table(external_ids_table(kind))?;
+            if let Some(e) = &old_ext {
+                exts.remove(key(&[dir, e]).as_str(), id)?;
+            }
+            if let Some(e) = &ext {
+                exts.insert(key(&[dir, e]).as_str(), id)?;
+            }
+        }
+        if old_emails != emails {
+            let mut t = self.0.open_multimap_table(USER_EMAILS)?;
+            for e in old_emails.iter().filter(|e| !emails.contains(e)) {
+                t.remove(key(&[dir, e]).as_str(), id)?;
+            }
+            for e in emails.iter().filter(|e| !old_emails.contains(e)) {
+                t.insert(key(&[dir, e]).as_str(), id)?;
+            }
+        }
+        let mut docs = self.0.open_table(docs_table(kind))?;
+        docs.insert(key(&[dir, id]).as_str(), encode(doc).as_slice())?;
+        if old.is_none() {
+            self.add_count(kind, dir, 1)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a document, its indexes, its password and every membership row it is part of
+    /// (as a group and as a member). Returns the groups it was removed from.
+    pub fn delete_resource(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        old: &Value,
+    ) -> Result<Vec<String>, StoreError> {
+        let (name, ext, emails) = index_keys(kind, old);
+        if let Some(n) = name {
+            self.0
+                .open_table(names_table(kind))?
+                .remove(key(&[dir, &n]).as_str())?;
+        }
+        if let Some(e) = ext {
+            self.0
+                .open_multimap_table(external_ids_table(kind))?
+                .remove(key(&[dir, &e]).as_str(), id)?;
+        }
+        if !emails.is_empty() {
+            let mut t = self.0.open_multimap_table(USER_EMAILS)?;
+            for e in &emails {
+                t.remove(key(&[dir, e]).as_str(), id)?;
+            }
+        }
+        self.0
+            .open_table(docs_table(kind))?
+            .remove(key(&[dir, id]).as_str())?;
+        self.0
+            .open_table(PASSWORDS)?
+            .remove(key(&[dir, id]).as_str())?;
+        self.add_count(kind, dir, -1)?;
+        // Rows where it is the group.
+        if kind == ResourceKind::Group {
+            let members = self.members(dir, id, usize::MAX)?;
+            let mut m = self.0.open_table(MEMBERS)?;
+            let mut r = self.0.open_table(MEMBER_OF)?;
+            for (member, _) in members {
+                m.remove(key(&[dir, id, &member]).as_str())?;
+                r.remove(key(&[dir, &member, id]).as_str())?;
+            }
+        }
+        // Rows where it is the member.
+        let groups = self.groups_of(dir, id)?;
+        {
+            let mut m = self.0.open_table(MEMBERS)?;
+            let mut r = self.0.open_table(MEMBER_OF)?;
+            for g in &groups {
+                m.remove(key(&[dir, g, id]).as_str())?;
+                r.remove(key(&[dir, id, g]).as_str())?;
+            }
+        }
+        Ok(groups)
+    }
+
+    fn add_count(&self, kind: ResourceKind, dir: &str, delta: i64) -> Result<(), StoreError> {
+        let mut t = self.0.open_table(COUNTERS)?;
+        let k = count_key(kind, dir);
+        let cur = t.get(k.as_str())?.map(|v| v.value()).unwrap_or(0);
+        let next = cur.saturating_add_signed(delta);
+        t.insert(k.as_str(), next)?;
+        Ok(())
+    }
+
+    /// Adds a membership row (both directions). Returns false when it was already there.
+    pub fn add_member(
+        &self,
+        dir: &str,
+        group: &str,
+        member: &str,
+        kind: MemberKind,
+    ) -> Result<bool, StoreError> {
+        let mut m = self.0.open_table(MEMBERS)?;
+        let existed = m
+            .insert(key(&[dir, group, member]).as_str(), kind.to_byte())?
+            .is_some();
+        let mut r = self.0.open_table(MEMBER_OF)?;
+        r.insert(key(&[dir, member, group]).as_str(), kind.to_byte())?;
+        Ok(!existed)
+    }
+
+    /// Removes a membership row (both directions). Returns false when it was not there.
+    pub fn remove_member(&self, dir: &str, group: &str, member: &str) -> Result<bool, StoreError> {
+        let mut m = self.0.open_table(MEMBERS)?;
+        let existed = m.remove(key(&[dir, group, member]).as_str())?.is_some();
+        let mut r = self.0.open_table(MEMBER_OF)?;
+        r.remove(key(&[dir, member, group]).as_str())?;
+        Ok(existed)
+    }
+
+    pub fn set_password_hash(&self, dir: &str, user: &str, phc: &str) -> Result<(), StoreError> {
+        self.0
+            .open_table(PASSWORDS)?
+            .insert(key(&[dir, user]).as_str(), phc)?;
+        Ok(())
+    }
+
+    /// Allocates the next sequence number (shared by the outbox and resource versions).
+    pub fn next_seq(&self) -> Result<u64, StoreError> {
+        let mut t = self.0.open_table(COUNTERS)?;
+        let cur = t.get("seq")?.map(|v| v.value()).unwrap_or(0);
+        let next = cur.saturating_add(1);
+        t.insert("seq", next)?;
+        Ok(next)
+    }
+
+    /// Appends an event to the outbox under its own `seq` (from `next_seq`).
+    pub fn append_event(&self, event: &ChangeEvent) -> Result<(), StoreError> {
+        let mut t = self.0.open_table(OUTBOX)?;
+        t.insert(event.seq, encode(event).as_slice())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! SCIM server credentials: bearer secrets (256 random bits) stored only as SHA-256 digests,
+//! looked up by digest; and the first-start bootstrap of a directory and its credential.
+
+use super::{Directory, DirectoryError};
+use crate::model::{
+    ChangeEvent, ChangeKind, ResourceType, fill_random, new_prefixed_id, now_rfc3339,
+};
+use crate::store::{CredentialRecord, CredentialStatus, DirectoryRecord, WriteTxn};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// Default lifetime of a new credential, in seconds (one year).
+pub const CREDENTIAL_TTL_SECONDS: i64 = 365 * 24 * 3600;
+
+/// A newly made secret: shown once, never stored.
+pub struct CredentialSecret {
+    pub credential_id: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for CredentialSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialSecret")
+            .field("credential_id", &self.credential_id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What first start made.
+#[derive(Debug)]
+pub struct Bootstrap {
+    pub directory_id: String,
+    pub credential: CredentialSecret,
+}
+
+pub fn digest_hex(secret: &str) -> String {
+    let d = Sha256::digest(secret.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    fill_random(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn append(
+    txn: &WriteTxn,
+    dir: &str,
+    resource: ResourceType,
+    id: &str,
+) -> Result<(), DirectoryError> {
+    let seq = txn.next_seq()?;
+    txn.append_event(&ChangeEvent {
+        seq,
+        directory: dir.to_owned(),
+        resource,
+        id: id.to_owned(),
+        kind: ChangeKind::Created,
+        members: Vec::new(),
+        at: now_rfc3339(),
+    })?;
+    Ok(())
+}
+
+fn insert_credential(txn: &WriteTxn, dir: &str) -> Result<CredentialSecret, DirectoryError> {
+    let secret = new_secret();
+    let rec = CredentialRecord {
+        id: new_prefixed_id("scimcred-", 20),
+        directory_id: dir.to_owned(),
+        digest_hex: digest_hex(&secret),
+        status: CredentialStatus::Enabled,
+        created: now_rfc3339(),
+        expires_unix: now_unix().saturating_add(CREDENTIAL_TTL_SECONDS),
+    };
+    txn.put_credential(&rec)?;
+    append(txn, dir, ResourceType::ScimCredential, &rec.id)?;
+    Ok(CredentialSecret {
+        credential_id: rec.id,
+        secret,
+    })
+}
+
+impl Directory {
+    /// On an empty store: makes the first directory (SCIM synchronization enabled) and one
+    /// SCIM credential. `None` when any directory exists already.
+    pub async fn bootstrap(&self) -> Result<Option<Bootstrap>, DirectoryError> {
+        self.write(|txn| {
+            if !txn.directories()?.is_empty() {
+                return Ok(None);
+            }
+            let id = new_prefixed_id("d-", 14);
+            txn.put_directory(&DirectoryRecord {
+                id: id.clone(),
+                name: "default".into(),
+                created: now_rfc3339(),
+                scim_sync_enabled: true,
+            })?;
+            append(txn, &id, ResourceType::Directory, &id)?;
+            let credential = insert_credential(txn, &id)?;
+            Ok(Some(Bootstrap {
+                directory_id: id,
+                credential,
+            }))
+        })
+        .await
+    }
+
+    /// A new enabled SCIM credential for a directory.
+    pub async fn create_credential(&self, dir: &str) -> Result<CredentialSecret, DirectoryError> {
+        let d = dir.to_owned();
+        self.write(move |txn| {
+            if txn.directory(&d)?.is_none() {
+                return Err(DirectoryError::NotFound {
+                    what: "directory",
+                    id: d,
+                });
+            }
+            insert_credential(txn, &d)
+        })
+        .await
+    }
+
+    /// Sets a credential's status; a disabled credential is refused on its next request.
+    pub async fn set_credential_status(
+        &self,
+        id: &str,
+        enabled: bool,
+    ) -> Result<(), DirectoryError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut rec = txn
+                .credential(&id)?
+                .ok_or_else(|| DirectoryError::NotFound {
+                    what: "credential",
+                    id: id.clone(),
+                })?;
+            rec.status = if enabled {
+                CredentialStatus::Enabled
+            } else {
+                CredentialStatus::Disabled
+            };
+            txn.put_credential(&rec)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The directory a bearer secret opens: the credential must exist, be enabled and
+    /// unexpired, and its directory must have SCIM synchronization enabled.
+    pub async fn authenticate(&self, secret: &str) -> Result<String, DirectoryError> {
+        let digest = digest_hex(secret);
+        self.read(move |_, txn| {
+            let rec = txn
+                .credential_by_digest(&digest)?
+                .ok_or(DirectoryError::Unauthorized)?;
+            if rec.status != CredentialStatus::Enabled || rec.expires_unix <= now_unix() {
+                return Err(DirectoryError::Unauthorized);
+            }
+            let dir = txn
+                .directory(&rec.directory_id)?
+                .ok_or(DirectoryError::Unauthorized)?;
+            if !dir.scim_sync_enabled {
+                return Err(DirectoryError::SyncDisabled(dir.id));
+            }
+            Ok(dir.id)
+        })
+        .await
+    }
+}

@@ -1,0 +1,220 @@
+//! Planning membership changes: PATCH and PUT member operations are folded into a plan with
+//! reads only, then applied to the membership rows in one go (validate, then write).
+
+use super::DirectoryError;
+use crate::scim::ScimError;
+use crate::scim::filter::{self, CompareOp, Filter, Literal};
+use crate::scim::patch::{MemberOp, MemberRef};
+use crate::scim::schema::{self, ResourceKind};
+use crate::store::{MemberKind, WriteTxn};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Pending membership changes of one group, over what the store holds.
+#[derive(Debug, Default)]
+pub(super) struct MemberPlan {
+    /// Every stored row is to go (a replace), except those re-added in `changes`.
+    cleared: bool,
+    /// member id -> Some(kind) to add, None to remove.
+    changes: BTreeMap<String, Option<MemberKind>>,
+}
+
+/// What applying a plan changed.
+#[derive(Debug, Default)]
+pub(super) struct MemberDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl MemberPlan {
+    /// A replace of the whole member list (PUT, `replace members`).
+    pub fn replace_all(
+        &mut self,
+        txn: &WriteTxn,
+        dir: &str,
+        group: &str,
+        refs: &[MemberRef],
+    ) -> Result<(), DirectoryError> {
+        self.cleared = true;
+        self.changes.clear();
+        self.add(txn, dir, group, refs)
+    }
+
+    pub fn add(
+        &mut self,
+        txn: &WriteTxn,
+        dir: &str,
+        group: &str,
+        refs: &[MemberRef],
+    ) -> Result<(), DirectoryError> {
+        for r in refs {
+            let kind = resolve_member(txn, dir, group, r)?;
+            self.changes.insert(r.value.clone(), Some(kind));
+        }
+        Ok(())
+    }
+
+    pub fn remove(&mut self, ids: impl IntoIterator<Item = String>) {
+        for id in ids {
+            self.changes.insert(id, None);
+        }
+    }
+
+    /// Current members after the plan so far (reads every row: for filtered removes only).
+    fn current(
+        &self,
+        txn: &WriteTxn,
+        dir: &str,
+        group: &str,
+    ) -> Result<Vec<(String, MemberKind)>, DirectoryError> {
+        let mut out: BTreeMap<String, MemberKind> = if self.cleared {
+            BTreeMap::new()
+        } else {
+            txn.members(dir, group, usize::MAX)?.into_iter().collect()
+        };
+        for (id, c) in &self.changes {
+            match c {
+                Some(k) => {
+                    out.insert(id.clone(), *k);
+                }
+                None => {
+                    out.remove(id);
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Folds one PATCH member operation into the plan.
+    pub fn apply_op(
+        &mut self,
+        txn: &WriteTxn,
+        dir: &str,
+        group: &str,
+        op: &MemberOp,
+    ) -> Result<(), DirectoryError> {
+        match op {
+            MemberOp::Add(refs) => self.add(txn, dir, group, refs),
+            MemberOp::Remove(ids) => {
+                self.remove(ids.iter().cloned());
+                Ok(())
+            }
+            MemberOp::RemoveAll => {
+                self.cleared = true;
+                self.changes.clear();
+                Ok(())
+            }
+            MemberOp::RemoveWhere(f) => {
+                if let Some(ids) = value_eq_ids(f) {
+                    self.remove(ids);
+                    return Ok(());
+                }
+                let rt = schema::resource_type(ResourceKind::Group);
+                let members_path = filter::AttrPath {
+                    schema: None,
+                    name: "members".into(),
+                    sub: None,
+                };
+                let wrapped = Filter::ValuePath {
+                    path: members_path,
+                    filter: Box::new(f.clone()),
+                };
+                let mut gone = Vec::new();
+                for (id, kind) in self.current(txn, dir, group)? {
+                    let doc = json!({"members": [{"value": id, "type": kind.as_str()}]});
+                    if filter::matches(&wrapped, &doc, rt) {
+                        gone.push(id);
+                    }
+                }
+                self.remove(gone);
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the plan to the membership rows.
+    pub fn apply(
+        self,
+        txn: &WriteTxn,
+        dir: &str,
+        group: &str,
+    ) -> Result<MemberDiff, DirectoryError> {
+        let mut diff = MemberDiff::default();
+        if self.cleared {
+            for (m, _) in txn.members(dir, group, usize::MAX)? {
+                if !matches!(self.changes.get(&m), Some(Some(_)))
+                    && txn.remove_member(dir, group, &m)?
+                {
+                    diff.removed.push(m);
+                }
+            }
+        }
+        for (m, c) in self.changes {
+            match c {
+                Some(kind) => {
+                    if txn.add_member(dir, group, &m, kind)? {
+                        diff.added.push(m);
+                    }
+                }
+                None => {
+                    if !self.cleared && txn.remove_member(dir, group, &m)? {
+                        diff.removed.push(m);
+                    }
+                }
+            }
+        }
+        Ok(diff)
+    }
+}
+
+/// The member must exist in the same directory; a group cannot contain itself.
+fn resolve_member(
+    txn: &WriteTxn,
+    dir: &str,
+    group: &str,
+    r: &MemberRef,
+) -> Result<MemberKind, DirectoryError> {
+    if r.value == group {
+        return Err(ScimError::InvalidValue(format!(
+            "group `{group}` cannot be a member of itself"
+        ))
+        .into());
+    }
+    let wants_group = r
+        .kind
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("group"));
+    let wants_user = r
+        .kind
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("user"));
+    if !wants_group && txn.resource(ResourceKind::User, dir, &r.value)?.is_some() {
+        return Ok(MemberKind::User);
+    }
+    if !wants_user && txn.resource(ResourceKind::Group, dir, &r.value)?.is_some() {
+        return Ok(MemberKind::Group);
+    }
+    Err(ScimError::InvalidValue(format!("member `{}` does not exist", r.value)).into())
+}
+
+/// The ids of `value eq "a" or value eq "b" ...`, the form clients use to remove members.
+fn value_eq_ids(f: &Filter) -> Option<Vec<String>> {
+    match f {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: Literal::String(s),
+        } if path.schema.is_none()
+            && path.sub.is_none()
+            && path.name.eq_ignore_ascii_case("value") =>
+        {
+            Some(vec![s.clone()])
+        }
+        Filter::Or(a, b) => {
+            let mut x = value_eq_ids(a)?;
+            x.extend(value_eq_ids(b)?);
+            Some(x)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,300 @@
+//! Writes of users and groups: create (POST), replace (PUT), patch (PATCH), delete (DELETE).
+//! Each is one job of the batched writer: reads and validation first, then writes, then the
+//! change events, all in the batch's transaction.
+
+use super::members::MemberPlan;
+use super::*;
+use crate::model::new_resource_id;
+use crate::scim::patch::MemberRef;
+
+/// The attribute that must be unique per directory, case-insensitively.
+fn unique_attr(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "userName",
+        ResourceKind::Group => "displayName",
+    }
+}
+
+fn check_unique(
+    txn: &WriteTxn,
+    kind: ResourceKind,
+    dir: &str,
+    doc: &Value,
+    own_id: Option<&str>,
+) -> Result<(), DirectoryError> {
+    let attr = unique_attr(kind);
+    let Some(name) = doc.get(attr).and_then(Value::as_str) else {
+        return Ok(());
+    };
+    match txn.id_by_name(kind, dir, name)? {
+        Some(other) if Some(other.as_str()) != own_id => Err(DirectoryError::Uniqueness(format!(
+            "{attr} `{name}` is already in use in this directory"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Moves `members` out of a validated group document: membership is a row, not a field.
+fn take_members(doc: &mut Value) -> Vec<MemberRef> {
+    let Some(Value::Array(items)) = doc.as_object_mut().and_then(|o| o.remove("members")) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|m| {
+            Some(MemberRef {
+                value: m.get("value")?.as_str()?.to_owned(),
+                kind: m.get("type").and_then(Value::as_str).map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// Appends the change events of one write; returns the sequence number of the first, which
+/// becomes the resource's version.
+fn emit(
+    txn: &WriteTxn,
+    dir: &str,
+    kind: ResourceKind,
+    id: &str,
+    changes: &[(ChangeKind, Vec<String>)],
+) -> Result<u64, DirectoryError> {
+    let at = now_rfc3339();
+    let mut first = None;
+    for (change, members) in changes {
+        let seq = txn.next_seq()?;
+        first.get_or_insert(seq);
+        txn.append_event(&ChangeEvent {
+            seq,
+            directory: dir.to_owned(),
+            resource: resource_type(kind),
+            id: id.to_owned(),
+            kind: *change,
+            members: members.clone(),
+            at: at.clone(),
+        })?;
+    }
+    Ok(first.unwrap_or(0))
+}
+
+fn member_events(diff: &members::MemberDiff) -> Vec<(ChangeKind, Vec<String>)> {
+    let mut out = Vec::new();
+    if !diff.added.is_empty() {
+        out.push((ChangeKind::MembersAdded, diff.added.clone()));
+    }
+    if !diff.removed.is_empty() {
+        out.push((ChangeKind::MembersRemoved, diff.removed.clone()));
+    }
+    out
+}
+
+/// Sets `id` and `meta` (created kept from `created`, lastModified now, version from seq).
+fn stamp(doc: &mut Value, id: &str, created: Option<&Value>, seq: u64) {
+    let now = now_rfc3339();
+    let created = created.cloned().unwrap_or_else(|| json!(now));
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("id".into(), json!(id));
+        obj.insert(
+            "meta".into(),
+            json!({"created": created, "lastModified": now, "version": version_tag(seq)}),
+        );
+    }
+}
+
+fn created_of(doc: &Value) -> Option<&Value> {
+    doc.get("meta").and_then(|m| m.get("created"))
+}
+
+fn load(txn: &WriteTxn, kind: ResourceKind, dir: &str, id: &str) -> Result<Value, DirectoryError> {
+    txn.resource(kind, dir, id)?
+        .ok_or_else(|| DirectoryError::NotFound {
+            what: what(kind),
+            id: id.to_owned(),
+        })
+}
+
+async fn hash_off_thread(password: Option<String>) -> Result<Option<String>, DirectoryError> {
+    match password {
+        None => Ok(None),
+        Some(p) => tokio::task::spawn_blocking(move || hash_password(&p))
+            .await
+            .map_err(|e| DirectoryError::Internal(e.to_string()))?
+            .map(Some),
+    }
+}
+
+impl Directory {
+    /// POST: creates a resource from a request document; returns it complete.
+    pub async fn create(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        mut input: Value,
+        sel: &AttributeSelection,
+    ) -> Result<Value, DirectoryError> {
+        let rt = schema::resource_type(kind);
+        let password = take_password(&mut input)?;
+        let mut doc = schema::validate_create(input, rt)?;
+        let members = take_members(&mut doc);
+        let hash = hash_off_thread(password.filter(|_| kind == ResourceKind::User)).await?;
+        let d = dir.to_owned();
+        let id = self
+            .write(move |txn| {
+                check_unique(txn, kind, &d, &doc, None)?;
+                let id = new_resource_id();
+                let mut plan = MemberPlan::default();
+                if kind == ResourceKind::Group {
+                    plan.add(txn, &d, &id, &members)?;
+                }
+                // Validated: writes from here on.
+                let diff = plan.apply(txn, &d, &id)?;
+                let mut changes = vec![(ChangeKind::Created, Vec::new())];
+                changes.extend(member_events(&diff));
+                let seq = emit(txn, &d, kind, &id, &changes)?;
+                stamp(&mut doc, &id, None, seq);
+                txn.put_resource(kind, &d, &id, None, &doc)?;
+                if let Some(h) = hash {
+                    txn.set_password_hash(&d, &id, &h)?;
+                }
+                Ok(id)
+            })
+            .await?;
+        self.get(kind, dir, &id, sel).await
+    }
+
+    /// PUT: replaces a resource's attributes (immutable ones must not change).
+    pub async fn replace(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        mut input: Value,
+        if_match: Option<String>,
+        sel: &AttributeSelection,
+    ) -> Result<Value, DirectoryError> {
+        let rt = schema::resource_type(kind);
+        let password = take_password(&mut input)?;
+        let hash = hash_off_thread(password.filter(|_| kind == ResourceKind::User)).await?;
+        let (d, i) = (dir.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            let existing = load(txn, kind, &d, &i)?;
+            check_if_match(if_match.as_deref(), &existing)?;
+            let mut doc = schema::validate_replace(input, &existing, rt)?;
+            let members = take_members(&mut doc);
+            check_unique(txn, kind, &d, &doc, Some(&i))?;
+            let mut plan = MemberPlan::default();
+            if kind == ResourceKind::Group {
+                plan.replace_all(txn, &d, &i, &members)?;
+            }
+            let diff = plan.apply(txn, &d, &i)?;
+            let mut changes = vec![(ChangeKind::Updated, Vec::new())];
+            changes.extend(member_events(&diff));
+            let seq = emit(txn, &d, kind, &i, &changes)?;
+            stamp(&mut doc, &i, created_of(&existing), seq);
+            txn.put_resource(kind, &d, &i, Some(&existing), &doc)?;
+            if let Some(h) = hash {
+                txn.set_password_hash(&d, &i, &h)?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.get(kind, dir, id, sel).await
+    }
+
+    /// PATCH: applies operations atomically. Returns the resource complete when `want_body`.
+    pub async fn patch(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        mut ops: Vec<PatchOp>,
+        if_match: Option<String>,
+        sel: Option<&AttributeSelection>,
+    ) -> Result<Option<Value>, DirectoryError> {
+        let rt = schema::resource_type(kind);
+        let password = if kind == ResourceKind::User {
+            take_password_from_ops(&mut ops)?
+        } else {
+            None
+        };
+        let hash = hash_off_thread(password).await?;
+        let (d, i) = (dir.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            let existing = load(txn, kind, &d, &i)?;
+            check_if_match(if_match.as_deref(), &existing)?;
+            let mut doc = existing.clone();
+            let effect = patch::apply(&mut doc, &ops, rt)?;
+            let mut doc = schema::validate_document(&doc, &existing, rt)?;
+            check_unique(txn, kind, &d, &doc, Some(&i))?;
+            let mut plan = MemberPlan::default();
+            for op in &effect.members {
+                plan.apply_op(txn, &d, &i, op)?;
+            }
+            // Validated: writes from here on.
+            let diff = plan.apply(txn, &d, &i)?;
+            stamp(&mut doc, &i, created_of(&existing), 0);
+            let doc_changed = strip_meta(&doc) != strip_meta(&existing);
+            let mut changes = Vec::new();
+            if doc_changed || hash.is_some() {
+                changes.push((ChangeKind::Updated, Vec::new()));
+            }
+            changes.extend(member_events(&diff));
+            if !changes.is_empty() {
+                let seq = emit(txn, &d, kind, &i, &changes)?;
+                stamp(&mut doc, &i, created_of(&existing), seq);
+                txn.put_resource(kind, &d, &i, Some(&existing), &doc)?;
+            }
+            if let Some(h) = hash {
+                txn.set_password_hash(&d, &i, &h)?;
+            }
+            Ok(())
+        })
+        .await?;
+        match sel {
+            Some(sel) => self.get(kind, dir, id, sel).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// DELETE: removes a resource and every membership row it is part of, in one transaction.
+    pub async fn delete(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        if_match: Option<String>,
+    ) -> Result<(), DirectoryError> {
+        let (d, i) = (dir.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            let existing = load(txn, kind, &d, &i)?;
+            check_if_match(if_match.as_deref(), &existing)?;
+            let groups = txn.delete_resource(kind, &d, &i, &existing)?;
+            emit(txn, &d, kind, &i, &[(ChangeKind::Deleted, Vec::new())])?;
+            // Each group it left changes too: a new version and a membership event.
+            for g in groups {
+                if let Some(old) = txn.resource(ResourceKind::Group, &d, &g)? {
+                    let seq = emit(
+                        txn,
+                        &d,
+                        ResourceKind::Group,
+                        &g,
+                        &[(ChangeKind::MembersRemoved, vec![i.clone()])],
+                    )?;
+                    let mut doc = old.clone();
+                    stamp(&mut doc, &g, created_of(&old), seq);
+                    txn.put_resource(ResourceKind::Group, &d, &g, Some(&old), &doc)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn strip_meta(doc: &Value) -> Value {
+    let mut d = doc.clone();
+    if let Some(o) = d.as_object_mut() {
+        o.remove("meta");
+    }
+    d
+}

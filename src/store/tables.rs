@@ -1,0 +1,62 @@
+//! Every redb table cloudsso uses, declared once. Composite keys are `part\0part[\0part]`.
+
+use super::StoreError;
+use redb::{MultimapTableDefinition, TableDefinition};
+
+pub(super) type DocTable = TableDefinition<'static, &'static str, &'static [u8]>;
+pub(super) type NameTable = TableDefinition<'static, &'static str, &'static str>;
+pub(super) type MultiIndex = MultimapTableDefinition<'static, &'static str, &'static str>;
+
+/// directory id -> DirectoryRecord
+pub(super) const DIRECTORIES: DocTable = TableDefinition::new("directories");
+/// credential id -> CredentialRecord
+pub(super) const CREDENTIALS: DocTable = TableDefinition::new("scim_credentials");
+/// SHA-256 hex of a secret -> credential id
+pub(super) const CREDENTIAL_DIGESTS: NameTable = TableDefinition::new("scim_credential_digests");
+/// dir\0id -> user document
+pub(super) const USERS: DocTable = TableDefinition::new("users");
+/// dir\0id -> group document (never its members)
+pub(super) const GROUPS: DocTable = TableDefinition::new("groups");
+/// dir\0lowercase userName -> id (unique)
+pub(super) const USER_NAMES: NameTable = TableDefinition::new("idx_user_name");
+/// dir\0lowercase displayName -> id (unique)
+pub(super) const GROUP_NAMES: NameTable = TableDefinition::new("idx_group_name");
+/// dir\0externalId -> ids
+pub(super) const USER_EXTERNAL_IDS: MultiIndex =
+    MultimapTableDefinition::new("idx_user_external_id");
+pub(super) const GROUP_EXTERNAL_IDS: MultiIndex =
+    MultimapTableDefinition::new("idx_group_external_id");
+/// dir\0lowercase emails.value -> user ids
+pub(super) const USER_EMAILS: MultiIndex = MultimapTableDefinition::new("idx_user_email");
+/// dir\0group\0member -> member kind (0 user, 1 group)
+pub(super) const MEMBERS: TableDefinition<'static, &'static str, u8> =
+    TableDefinition::new("members");
+/// dir\0member\0group -> member kind: the reverse of MEMBERS
+pub(super) const MEMBER_OF: TableDefinition<'static, &'static str, u8> =
+    TableDefinition::new("member_of");
+/// dir\0user -> argon2 PHC string
+pub(super) const PASSWORDS: NameTable = TableDefinition::new("passwords");
+/// seq -> ChangeEvent
+pub(super) const OUTBOX: TableDefinition<'static, u64, &'static [u8]> =
+    TableDefinition::new("outbox");
+/// "seq" -> last sequence number; dir\0users, dir\0groups -> counts
+pub(super) const COUNTERS: TableDefinition<'static, &'static str, u64> =
+    TableDefinition::new("counters");
+
+/// Opens every table once so that read transactions never meet a missing table.
+pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    for t in [DIRECTORIES, CREDENTIALS, USERS, GROUPS] {
+        txn.open_table(t)?;
+    }
+    for t in [CREDENTIAL_DIGESTS, USER_NAMES, GROUP_NAMES, PASSWORDS] {
+        txn.open_table(t)?;
+    }
+    for t in [USER_EXTERNAL_IDS, GROUP_EXTERNAL_IDS, USER_EMAILS] {
+        txn.open_multimap_table(t)?;
+    }
+    txn.open_table(MEMBERS)?;
+    txn.open_table(MEMBER_OF)?;
+    txn.open_table(OUTBOX)?;
+    txn.open_table(COUNTERS)?;
+    Ok(())
+}
