@@ -1,1 +1,200 @@
-fn main() {}
+//! The `cloudsso` binary: parses configuration, opens the store, runs the server and the
+//! writer until SIGINT/SIGTERM, then shuts down gracefully.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use cloudsso::config::Limits;
+use cloudsso::directory::Directory;
+use cloudsso::scim::filter::FilterLimits;
+use cloudsso::store::{Store, Writer};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "cloudsso",
+    version,
+    about = "Self-hosted multi-account sign-on: SCIM 2.0 provisioning and directory"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CLOUDSSO_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Data folder (holds the redb database and bootstrap.json); created if missing.
+    #[arg(long, env = "CLOUDSSO_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// Public base URL clients use, for `meta.location` (default: http://<listen>).
+    #[arg(long, env = "CLOUDSSO_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "CLOUDSSO_BODY_BYTES_MAX", default_value_t = Limits::default().body_bytes_max)]
+    body_bytes_max: usize,
+    /// Longest filter or PATCH path, in bytes.
+    #[arg(long, env = "CLOUDSSO_FILTER_LEN_MAX", default_value_t = FilterLimits::default().len_max)]
+    filter_len_max: usize,
+    /// Deepest nesting in a filter.
+    #[arg(long, env = "CLOUDSSO_FILTER_DEPTH_MAX", default_value_t = FilterLimits::default().depth_max)]
+    filter_depth_max: usize,
+    /// Default page size of lists and searches.
+    #[arg(long, env = "CLOUDSSO_PAGE_SIZE_DEFAULT", default_value_t = Limits::default().page_size_default)]
+    page_size_default: usize,
+    /// Largest page size (advertised as filter.maxResults).
+    #[arg(long, env = "CLOUDSSO_PAGE_SIZE_MAX", default_value_t = Limits::default().page_size_max)]
+    page_size_max: usize,
+    /// Most operations in one PATCH request.
+    #[arg(long, env = "CLOUDSSO_PATCH_OPERATIONS_MAX", default_value_t = Limits::default().patch_operations_max)]
+    patch_operations_max: usize,
+    /// Most write requests committed in one transaction.
+    #[arg(long, env = "CLOUDSSO_COMMIT_BATCH_MAX", default_value_t = Limits::default().commit_batch_max)]
+    commit_batch_max: usize,
+    /// Most write requests waiting for the writer (503 above).
+    #[arg(long, env = "CLOUDSSO_WRITE_QUEUE_MAX", default_value_t = Limits::default().write_queue_max)]
+    write_queue_max: usize,
+}
+
+impl ServeArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            body_bytes_max: self.body_bytes_max,
+            filter: FilterLimits {
+                len_max: self.filter_len_max,
+                depth_max: self.filter_depth_max,
+            },
+            page_size_default: self.page_size_default.min(self.page_size_max),
+            page_size_max: self.page_size_max,
+            patch_operations_max: self.patch_operations_max,
+            commit_batch_max: self.commit_batch_max,
+            write_queue_max: self.write_queue_max,
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLOUDSSO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(serve(args))
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let limits = args.limits();
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating {}", args.data.display()))?;
+    let store = Store::open(&args.data.join("cloudsso.redb")).context("opening the database")?;
+    let (writer, writer_thread) = Writer::start(
+        store.clone(),
+        limits.commit_batch_max,
+        limits.write_queue_max,
+    )?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let public = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let scim_base_url = format!("{}/scim/v2", public.trim_end_matches('/'));
+    let directory = Directory::new(store, writer, limits, scim_base_url.clone());
+    bootstrap(&directory, &args.data, &scim_base_url).await?;
+    tracing::info!(listen = %local, scim = %scim_base_url, "cloudsso serving");
+    cloudsso::http::serve(listener, directory, shutdown_signal()).await;
+    // Every handle to the writer is gone once the server and directory are dropped; the
+    // writer drains what is queued and exits.
+    let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// First start: creates the directory and SCIM credential and writes `bootstrap.json`
+/// (mode 0600). The file is written to a temporary name before the commit and renamed after,
+/// so a crash in between is finished by the next start; a later start never rewrites it.
+async fn bootstrap(directory: &Directory, data: &Path, scim_base_url: &str) -> anyhow::Result<()> {
+    let path = data.join("bootstrap.json");
+    let tmp = data.join("bootstrap.json.tmp");
+    if !directory.is_empty().await? {
+        if tmp.exists() && !path.exists() {
+            std::fs::rename(&tmp, &path)?;
+        }
+        return Ok(());
+    }
+    let directory_id = cloudsso::model::new_prefixed_id("d-", 14);
+    let secret = cloudsso::directory::new_secret();
+    let doc = serde_json::json!({
+        "directory_id": directory_id,
+        "scim_base_url": scim_base_url,
+        "scim_token": secret,
+    });
+    write_private(&tmp, &serde_json::to_vec_pretty(&doc)?)?;
+    match directory.bootstrap(directory_id, secret).await? {
+        Some(_) => {
+            std::fs::rename(&tmp, &path)?;
+            tracing::info!(file = %path.display(), "first start: created a directory and a SCIM credential; the token is in this file");
+        }
+        None => std::fs::remove_file(&tmp)?,
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("signal received");
+}

@@ -39,7 +39,8 @@ pub fn digest_hex(secret: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn new_secret() -> String {
+/// A new bearer secret: 256 random bits, base64url.
+pub fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     fill_random(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -68,8 +69,11 @@ fn append(
     Ok(())
 }
 
-fn insert_credential(txn: &WriteTxn, dir: &str) -> Result<CredentialSecret, DirectoryError> {
-    let secret = new_secret();
+fn insert_credential(
+    txn: &WriteTxn,
+    dir: &str,
+    secret: String,
+) -> Result<CredentialSecret, DirectoryError> {
     let rec = CredentialRecord {
         id: new_prefixed_id("scimcred-", 20),
         directory_id: dir.to_owned(),
@@ -87,14 +91,22 @@ fn insert_credential(txn: &WriteTxn, dir: &str) -> Result<CredentialSecret, Dire
 }
 
 impl Directory {
-    /// On an empty store: makes the first directory (SCIM synchronization enabled) and one
-    /// SCIM credential. `None` when any directory exists already.
-    pub async fn bootstrap(&self) -> Result<Option<Bootstrap>, DirectoryError> {
-        self.write(|txn| {
+    /// Whether no directory exists yet (first start).
+    pub async fn is_empty(&self) -> Result<bool, DirectoryError> {
+        self.read(|_, txn| Ok(txn.directories()?.is_empty())).await
+    }
+
+    /// On an empty store: makes the first directory `id` (SCIM synchronization enabled) and one
+    /// SCIM credential with `secret`. `None` when any directory exists already.
+    pub async fn bootstrap(
+        &self,
+        id: String,
+        secret: String,
+    ) -> Result<Option<Bootstrap>, DirectoryError> {
+        self.write(move |txn| {
             if !txn.directories()?.is_empty() {
                 return Ok(None);
             }
-            let id = new_prefixed_id("d-", 14);
             txn.put_directory(&DirectoryRecord {
                 id: id.clone(),
                 name: "default".into(),
@@ -102,7 +114,7 @@ impl Directory {
                 scim_sync_enabled: true,
             })?;
             append(txn, &id, ResourceType::Directory, &id)?;
-            let credential = insert_credential(txn, &id)?;
+            let credential = insert_credential(txn, &id, secret)?;
             Ok(Some(Bootstrap {
                 directory_id: id,
                 credential,
@@ -121,7 +133,7 @@ impl Directory {
                     id: d,
                 });
             }
-            insert_credential(txn, &d)
+            insert_credential(txn, &d, new_secret())
         })
         .await
     }

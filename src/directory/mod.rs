@@ -10,7 +10,7 @@ mod members;
 pub mod query;
 mod resources;
 
-pub use credentials::{Bootstrap, CredentialSecret};
+pub use credentials::{Bootstrap, CredentialSecret, new_secret};
 
 use crate::config::Limits;
 use crate::model::{ChangeEvent, ChangeKind, ResourceType, now_rfc3339};

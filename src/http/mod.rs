@@ -1,1 +1,98 @@
-//! hyper edge: routing, auth, DTOs, the single error-to-wire mapping.
+//! The hyper edge: accepting connections (HTTP/1.1 and HTTP/2), graceful shutdown, routing,
+//! authentication, request decoding and response encoding. Nothing else imports this module
+//! except `main`.
+
+mod error;
+mod query;
+mod scim;
+
+pub use error::ApiError;
+
+use crate::directory::Directory;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Longest wait for in-flight requests after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+pub type Body = Full<Bytes>;
+
+/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    directory: Directory,
+    shutdown: impl Future<Output = ()>,
+) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let dir = directory.clone();
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    let dir = dir.clone();
+                    async move { Ok::<_, Infallible>(scim::handle(dir, req).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                let watched = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = watched.await {
+                        tracing::debug!(%peer, error = %e, "connection closed with error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: waiting for in-flight requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish in time");
+    }
+}
+
+/// A JSON response with the SCIM media type.
+pub(crate) fn json_response(status: hyper::StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/scim+json"),
+    );
+    resp
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response<Body> {
+    let mut resp = json_response(e.status, &e.body());
+    if e.status == hyper::StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer realm=\"cloudsso\""),
+        );
+    }
+    resp
+}

@@ -1,0 +1,90 @@
+//! The one place where errors become wire responses: RFC 7644 section 3.12 error bodies with
+//! their HTTP status and `scimType`.
+
+use crate::directory::DirectoryError;
+use crate::scim::ScimError;
+use crate::scim::schema::ERROR_SCHEMA;
+use crate::store::WriteError;
+use hyper::StatusCode;
+use serde_json::json;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub scim_type: Option<&'static str>,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        scim_type: Option<&'static str>,
+        detail: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            scim_type,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, None, detail)
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        let mut v = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let (Some(t), Some(o)) = (self.scim_type, v.as_object_mut()) {
+            o.insert("scimType".into(), json!(t));
+        }
+        v
+    }
+}
+
+impl From<ScimError> for ApiError {
+    fn from(e: ScimError) -> Self {
+        let t = match &e {
+            ScimError::InvalidFilter(_) => "invalidFilter",
+            ScimError::InvalidSyntax(_) => "invalidSyntax",
+            ScimError::InvalidPath(_) => "invalidPath",
+            ScimError::NoTarget(_) => "noTarget",
+            ScimError::InvalidValue(_) => "invalidValue",
+            ScimError::Mutability(_) => "mutability",
+            ScimError::TooMany(_) => "tooMany",
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, Some(t), e.to_string())
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        let detail = e.to_string();
+        match e {
+            DirectoryError::Scim(s) => s.into(),
+            DirectoryError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, None, detail),
+            DirectoryError::Uniqueness(_) => {
+                ApiError::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
+            }
+            DirectoryError::PreconditionFailed { .. } => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, None, detail)
+            }
+            DirectoryError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, None, detail),
+            DirectoryError::SyncDisabled(_) => ApiError::new(StatusCode::FORBIDDEN, None, detail),
+            DirectoryError::Write(WriteError::QueueFull) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "too many writes in flight, retry",
+            ),
+            DirectoryError::Store(_) | DirectoryError::Write(_) | DirectoryError::Internal(_) => {
+                // Not the client's fault; the detail stays in the log.
+                tracing::error!(error = %detail, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error")
+            }
+        }
+    }
+}

@@ -1,0 +1,647 @@
+//! SCIM 2.0 endpoints under `/scim/v2` (RFC 7644): routing, authentication, decoding into
+//! domain calls and encoding of responses. Each handler decodes, calls one directory
+//! operation, and encodes.
+
+use super::query::{decode, parse_query};
+use super::{ApiError, Body, error_response, json_response};
+use crate::directory::{Directory, ListPage, ListQuery};
+use crate::scim::filter::{self, AttrPath};
+use crate::scim::patch;
+use crate::scim::schema::{self, AttributeSelection, LIST_RESPONSE_SCHEMA, ResourceKind};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+use std::time::Instant;
+use tracing::Instrument;
+
+pub const SCIM_PREFIX: &str = "/scim/v2";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Collection(ResourceKind),
+    Resource(ResourceKind, String),
+    Search(Option<ResourceKind>),
+    ServiceProviderConfig,
+    ResourceTypes,
+    ResourceType(String),
+    Schemas,
+    Schema(String),
+}
+
+impl Route {
+    fn parse(path: &str) -> Option<Route> {
+        let rest = path.strip_prefix(SCIM_PREFIX)?;
+        let rest = rest.trim_end_matches('/');
+        let segs: Vec<String> = rest.split('/').skip(1).map(decode).collect();
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let kind = |s: &str| match s {
+            "Users" => Some(ResourceKind::User),
+            "Groups" => Some(ResourceKind::Group),
+            _ => None,
+        };
+        Some(match segs.as_slice() {
+            [".search"] => Route::Search(None),
+            ["ServiceProviderConfig"] | ["ServiceProviderConfigs"] => Route::ServiceProviderConfig,
+            ["ResourceTypes"] => Route::ResourceTypes,
+            ["ResourceTypes", id] => Route::ResourceType((*id).to_owned()),
+            ["Schemas"] => Route::Schemas,
+            ["Schemas", id] => Route::Schema((*id).to_owned()),
+            [k] => Route::Collection(kind(k)?),
+            [k, ".search"] => Route::Search(Some(kind(k)?)),
+            [k, id] if !id.is_empty() => Route::Resource(kind(k)?, (*id).to_owned()),
+            _ => return None,
+        })
+    }
+
+    /// The route pattern, for logs (never the ids).
+    fn name(&self) -> &'static str {
+        match self {
+            Route::Collection(ResourceKind::User) => "/Users",
+            Route::Collection(ResourceKind::Group) => "/Groups",
+            Route::Resource(ResourceKind::User, _) => "/Users/{id}",
+            Route::Resource(ResourceKind::Group, _) => "/Groups/{id}",
+            Route::Search(None) => "/.search",
+            Route::Search(Some(ResourceKind::User)) => "/Users/.search",
+            Route::Search(Some(ResourceKind::Group)) => "/Groups/.search",
+            Route::ServiceProviderConfig => "/ServiceProviderConfig",
+            Route::ResourceTypes => "/ResourceTypes",
+            Route::ResourceType(_) => "/ResourceTypes/{id}",
+            Route::Schemas => "/Schemas",
+            Route::Schema(_) => "/Schemas/{id}",
+        }
+    }
+
+    fn allows(&self, m: &Method) -> bool {
+        match self {
+            Route::Collection(_) => m == Method::GET || m == Method::POST,
+            Route::Resource(..) => {
+                m == Method::GET || m == Method::PUT || m == Method::PATCH || m == Method::DELETE
+            }
+            Route::Search(_) => m == Method::POST,
+            _ => m == Method::GET,
+        }
+    }
+
+    fn needs_auth(&self) -> bool {
+        matches!(
+            self,
+            Route::Collection(_) | Route::Resource(..) | Route::Search(_)
+        )
+    }
+}
+
+/// Entry point for every request: one span with method, route, status, latency, directory.
+pub async fn handle(dir: Directory, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = Route::parse(req.uri().path());
+    let span = tracing::info_span!(
+        "request",
+        method = %method,
+        route = route.as_ref().map_or("unknown", Route::name),
+        directory = tracing::field::Empty,
+    );
+    let resp = async {
+        match dispatch(&dir, route, req).await {
+            Ok(r) => r,
+            Err(e) => error_response(&e),
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    let status = resp.status().as_u16();
+    let latency_us = started.elapsed().as_micros() as u64;
+    span.in_scope(|| tracing::info!(status, latency_us, "request"));
+    resp
+}
+
+async fn dispatch(
+    dir: &Directory,
+    route: Option<Route>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let Some(route) = route else {
+        return Err(ApiError::not_found(format!(
+            "no endpoint at `{}`",
+            req.uri().path()
+        )));
+    };
+    if !route.allows(req.method()) {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            format!("method {} is not allowed on {}", req.method(), route.name()),
+        ));
+    }
+    let base = dir.scim_base_url().to_owned();
+    if !route.needs_auth() {
+        return discovery(dir, &route, &base);
+    }
+    let directory = authenticate(dir, &req).await?;
+    tracing::Span::current().record("directory", directory.as_str());
+    let params = parse_query(req.uri().query().unwrap_or(""));
+    let if_match = header_str(&req, header::IF_MATCH);
+    let if_none_match = header_str(&req, header::IF_NONE_MATCH);
+    let method = req.method().clone();
+    match (route, method) {
+        (Route::Collection(kind), Method::GET) => {
+            let q = list_query(dir, &params, None)?;
+            let sel = q.selection.clone();
+            let page = dir.list(kind, &directory, q).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &list_body(page, |d| shape(kind, d, &sel)),
+            ))
+        }
+        (Route::Collection(kind), Method::POST) => {
+            let body = read_json(dir, req).await?;
+            let sel = selection(&params);
+            let doc = dir.create(kind, &directory, body, &sel).await?;
+            let mut resp = resource_response(StatusCode::CREATED, kind, &doc, &sel);
+            if let Some(loc) = doc
+                .get("meta")
+                .and_then(|m| m.get("location"))
+                .and_then(Value::as_str)
+            {
+                if let Ok(v) = HeaderValue::from_str(loc) {
+                    resp.headers_mut().insert(header::LOCATION, v);
+                }
+            }
+            Ok(resp)
+        }
+        (Route::Resource(kind, id), Method::GET) => {
+            let sel = selection(&params);
+            let doc = dir.get(kind, &directory, &id, &sel).await?;
+            if let (Some(h), Some(v)) = (&if_none_match, version(&doc)) {
+                if crate::directory::etag_matches(h, v) {
+                    let mut resp = Response::new(Body::new(Bytes::new()));
+                    *resp.status_mut() = StatusCode::NOT_MODIFIED;
+                    set_etag(&mut resp, &doc);
+                    return Ok(resp);
+                }
+            }
+            Ok(resource_response(StatusCode::OK, kind, &doc, &sel))
+        }
+        (Route::Resource(kind, id), Method::PUT) => {
+            let body = read_json(dir, req).await?;
+            let sel = selection(&params);
+            let doc = dir
+                .replace(kind, &directory, &id, body, if_match, &sel)
+                .await?;
+            Ok(resource_response(StatusCode::OK, kind, &doc, &sel))
+        }
+        (Route::Resource(kind, id), Method::PATCH) => {
+            let body = read_json(dir, req).await?;
+            let limits = dir.limits();
+            let ops = patch::parse_request(&body, limits.patch_operations_max, &limits.filter)?;
+            let sel = selection(&params);
+            // Entra expects 204 on group PATCH; a body when asked for attributes, and always
+            // for users (Okta reads it).
+            let want_body = kind == ResourceKind::User || sel != AttributeSelection::default();
+            let doc = dir
+                .patch(
+                    kind,
+                    &directory,
+                    &id,
+                    ops,
+                    if_match,
+                    want_body.then_some(&sel),
+                )
+                .await?;
+            match doc {
+                Some(doc) => Ok(resource_response(StatusCode::OK, kind, &doc, &sel)),
+                None => Ok(empty(StatusCode::NO_CONTENT)),
+            }
+        }
+        (Route::Resource(kind, id), Method::DELETE) => {
+            dir.delete(kind, &directory, &id, if_match).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        (Route::Search(kind), Method::POST) => {
+            let body = read_json(dir, req).await?;
+            search(dir, &directory, kind, &body).await
+        }
+        _ => Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            "method not allowed",
+        )),
+    }
+}
+
+fn discovery(dir: &Directory, route: &Route, base: &str) -> Result<Response<Body>, ApiError> {
+    let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
+    let list = |items: Vec<Value>| {
+        json!({
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": items.len(),
+            "itemsPerPage": items.len(),
+            "startIndex": 1,
+            "Resources": items,
+        })
+    };
+    let types = [
+        schema::resource_type(ResourceKind::User),
+        schema::resource_type(ResourceKind::Group),
+    ];
+    match route {
+        Route::ServiceProviderConfig => ok(schema::service_provider_config(dir.limits(), base)),
+        Route::ResourceTypes => ok(list(
+            types
+                .iter()
+                .map(|rt| schema::resource_type_document(rt, base))
+                .collect(),
+        )),
+        Route::ResourceType(id) => match types.iter().find(|rt| rt.name.eq_ignore_ascii_case(id)) {
+            Some(rt) => ok(schema::resource_type_document(rt, base)),
+            None => Err(ApiError::not_found(format!(
+                "resource type `{id}` not found"
+            ))),
+        },
+        Route::Schemas => ok(list(
+            schema::all_schemas()
+                .iter()
+                .map(|s| schema::schemas_document(s, base))
+                .collect(),
+        )),
+        Route::Schema(id) => match schema::all_schemas()
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(id))
+        {
+            Some(s) => ok(schema::schemas_document(s, base)),
+            None => Err(ApiError::not_found(format!("schema `{id}` not found"))),
+        },
+        _ => Err(ApiError::not_found("not found")),
+    }
+}
+
+async fn authenticate(dir: &Directory, req: &Request<Incoming>) -> Result<String, ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "a valid bearer token is required",
+        )
+    };
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(unauthorized)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(unauthorized)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthorized());
+    }
+    Ok(dir.authenticate(token.trim()).await?)
+}
+
+fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Reads a JSON body: media type checked (415), size bounded (413), syntax checked (400).
+async fn read_json(dir: &Directory, req: Request<Incoming>) -> Result<Value, ApiError> {
+    if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        if essence != "application/scim+json" && essence != "application/json" {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                None,
+                format!("content type `{essence}` is not supported: use application/scim+json"),
+            ));
+        }
+    }
+    let max = dir.limits().body_bytes_max;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            format!("request body is larger than {max} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let bytes = Limited::new(req.into_body(), max)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                too_large()
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidSyntax"),
+                    "could not read the request body",
+                )
+            }
+        })?
+        .to_bytes();
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            format!("request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+fn selection(params: &[(String, String)]) -> AttributeSelection {
+    let mut sel = AttributeSelection::default();
+    for (k, v) in params {
+        if k.eq_ignore_ascii_case("attributes") {
+            sel.attributes.extend(schema::parse_attribute_list(v));
+        } else if k.eq_ignore_ascii_case("excludedAttributes") {
+            sel.excluded.extend(schema::parse_attribute_list(v));
+        }
+    }
+    sel
+}
+
+/// The common inputs of a list (query string) or a search (body), already as strings.
+#[derive(Default)]
+struct ListParams {
+    filter: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+}
+
+fn parse_int(name: &str, v: &str) -> Result<i64, ApiError> {
+    v.trim().parse::<i64>().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            format!("`{name}` must be an integer, got `{v}`"),
+        )
+    })
+}
+
+fn list_query(
+    dir: &Directory,
+    params: &[(String, String)],
+    kind: Option<ResourceKind>,
+) -> Result<ListQuery, ApiError> {
+    let mut p = ListParams::default();
+    for (k, v) in params {
+        match k.to_ascii_lowercase().as_str() {
+            "filter" => p.filter = Some(v.clone()),
+            "sortby" => p.sort_by = Some(v.clone()),
+            "sortorder" => p.sort_order = Some(v.clone()),
+            "startindex" => p.start_index = Some(parse_int("startIndex", v)?),
+            "count" => p.count = Some(parse_int("count", v)?),
+            _ => {}
+        }
+    }
+    build_query(dir, p, selection(params), kind)
+}
+
+fn build_query(
+    dir: &Directory,
+    p: ListParams,
+    selection: AttributeSelection,
+    kind: Option<ResourceKind>,
+) -> Result<ListQuery, ApiError> {
+    let limits = dir.limits();
+    let filter = match p.filter.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => {
+            let f = filter::parse_filter(text, &limits.filter)?;
+            if let Some(kind) = kind {
+                filter::check(&f, schema::resource_type(kind))?;
+            }
+            Some(f)
+        }
+        _ => None,
+    };
+    let sort_by: Option<AttrPath> = p
+        .sort_by
+        .as_deref()
+        .and_then(|s| schema::parse_attribute_list(s).into_iter().next());
+    let descending = p
+        .sort_order
+        .as_deref()
+        .is_some_and(|o| o.eq_ignore_ascii_case("descending"));
+    let start_index = usize::try_from(p.start_index.unwrap_or(1).max(1)).unwrap_or(1);
+    let count = match p.count {
+        None => limits.page_size_default,
+        Some(c) => usize::try_from(c.max(0))
+            .unwrap_or(0)
+            .min(limits.page_size_max),
+    };
+    Ok(ListQuery {
+        filter,
+        sort_by,
+        descending,
+        start_index,
+        count,
+        selection,
+    })
+}
+
+/// POST `.search` (RFC 7644 section 3.4.3) on a resource type or on the root.
+async fn search(
+    dir: &Directory,
+    directory: &str,
+    kind: Option<ResourceKind>,
+    body: &Value,
+) -> Result<Response<Body>, ApiError> {
+    let obj = body.as_object().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "a SearchRequest must be a JSON object",
+        )
+    })?;
+    let get = |name: &str| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        match get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Array(items)) if name.ends_with("ttributes") => Ok(Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+            Some(_) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Some("invalidValue"),
+                format!("`{name}` has the wrong type"),
+            )),
+        }
+    };
+    let int = |name: &str| -> Result<Option<i64>, ApiError> {
+        match get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidValue"),
+                    format!("`{name}` must be an integer"),
+                )
+            }),
+            Some(Value::String(s)) => parse_int(name, s).map(Some),
+            Some(_) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Some("invalidValue"),
+                format!("`{name}` must be an integer"),
+            )),
+        }
+    };
+    let mut selection = AttributeSelection::default();
+    if let Some(a) = text("attributes")? {
+        selection.attributes = schema::parse_attribute_list(&a);
+    }
+    if let Some(a) = text("excludedAttributes")? {
+        selection.excluded = schema::parse_attribute_list(&a);
+    }
+    let p = ListParams {
+        filter: text("filter")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+        start_index: int("startIndex")?,
+        count: int("count")?,
+    };
+    let q = build_query(dir, p, selection, kind)?;
+    let sel = q.selection.clone();
+    match kind {
+        Some(kind) => {
+            let page = dir.list(kind, directory, q).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &list_body(page, |d| shape(kind, d, &sel)),
+            ))
+        }
+        None => {
+            // Users then groups, paged as one sequence.
+            let want = q.start_index.saturating_sub(1).saturating_add(q.count);
+            let mut sub = q.clone();
+            sub.start_index = 1;
+            sub.count = want;
+            let users = dir.list(ResourceKind::User, directory, sub.clone()).await?;
+            let groups = dir.list(ResourceKind::Group, directory, sub).await?;
+            let total = users.total + groups.total;
+            let all: Vec<Value> = users
+                .resources
+                .iter()
+                .map(|d| shape(ResourceKind::User, d, &sel))
+                .chain(
+                    groups
+                        .resources
+                        .iter()
+                        .map(|d| shape(ResourceKind::Group, d, &sel)),
+                )
+                .skip(q.start_index - 1)
+                .take(q.count)
+                .collect();
+            let page = ListPage {
+                total,
+                start_index: q.start_index,
+                resources: all,
+            };
+            Ok(json_response(
+                StatusCode::OK,
+                &list_body(page, Clone::clone),
+            ))
+        }
+    }
+}
+
+fn shape(kind: ResourceKind, doc: &Value, sel: &AttributeSelection) -> Value {
+    schema::shape(doc, schema::resource_type(kind), sel)
+}
+
+fn list_body(page: ListPage, shape: impl Fn(&Value) -> Value) -> Value {
+    let resources: Vec<Value> = page.resources.iter().map(shape).collect();
+    json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": page.total,
+        "itemsPerPage": resources.len(),
+        "startIndex": page.start_index,
+        "Resources": resources,
+    })
+}
+
+fn version(doc: &Value) -> Option<&str> {
+    doc.get("meta")?.get("version")?.as_str()
+}
+
+fn set_etag(resp: &mut Response<Body>, doc: &Value) {
+    if let Some(v) = version(doc).and_then(|v| HeaderValue::from_str(v).ok()) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+}
+
+fn resource_response(
+    status: StatusCode,
+    kind: ResourceKind,
+    doc: &Value,
+    sel: &AttributeSelection,
+) -> Response<Body> {
+    let mut resp = json_response(status, &shape(kind, doc, sel));
+    set_etag(&mut resp, doc);
+    resp
+}
+
+fn empty(status: StatusCode) -> Response<Body> {
+    let mut resp = Response::new(Body::new(Bytes::new()));
+    *resp.status_mut() = status;
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        use ResourceKind::*;
+        let cases: Vec<(&str, Option<Route>)> = vec![
+            ("/scim/v2/Users", Some(Route::Collection(User))),
+            ("/scim/v2/Users/", Some(Route::Collection(User))),
+            (
+                "/scim/v2/Groups/abc",
+                Some(Route::Resource(Group, "abc".into())),
+            ),
+            ("/scim/v2/Users/.search", Some(Route::Search(Some(User)))),
+            ("/scim/v2/.search", Some(Route::Search(None))),
+            (
+                "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+                Some(Route::Schema(
+                    "urn:ietf:params:scim:schemas:core:2.0:User".into(),
+                )),
+            ),
+            (
+                "/scim/v2/ResourceTypes/User",
+                Some(Route::ResourceType("User".into())),
+            ),
+            ("/scim/v2/Devices", None),
+            ("/scim/v2", None),
+            ("/other", None),
+            ("/scim/v2/Users/a/b", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(Route::parse(path), want, "{path}");
+        }
+    }
+}

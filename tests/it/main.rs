@@ -1,0 +1,1 @@
+//! Integration tests: a real server on an ephemeral port with a real redb file.
