@@ -2,8 +2,6 @@
 //! as static data. The same definitions drive input validation, response shaping, filter type
 //! checks and the `/Schemas`, `/ResourceTypes` and `/ServiceProviderConfig` documents.
 
-
-
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -103,3 +101,89 @@ pub struct AttributeSelection {
     pub excluded: Vec<crate::scim::filter::AttrPath>,
 }
 
+/// An attribute path resolved against a resource type.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved {
+    /// The schema the attribute belongs to; `None` for the common attributes (id, externalId,
+    /// meta) which live at the top level of every resource.
+    pub schema: Option<&'static SchemaDef>,
+    pub attr: &'static AttrDef,
+    pub sub: Option<&'static AttrDef>,
+}
+
+impl Resolved {
+    /// Whether the attribute lives under its extension URN key in documents.
+    pub fn extension_urn(&self, rt: &ResourceTypeDef) -> Option<&'static str> {
+        match self.schema {
+            Some(s) if s.id != rt.schema.id => Some(s.id),
+            _ => None,
+        }
+    }
+
+    /// The attribute's value in a canonical document (keys as the schema spells them,
+    /// extension attributes under their URN key). Does not descend into `sub`.
+    pub fn get<'a>(
+        &self,
+        rt: &ResourceTypeDef,
+        doc: &'a serde_json::Value,
+    ) -> Option<&'a serde_json::Value> {
+        match self.extension_urn(rt) {
+            Some(urn) => doc.get(urn)?.get(self.attr.name),
+            None => doc.get(self.attr.name),
+        }
+    }
+
+    /// The definition a comparison applies to: the sub-attribute when given, else the attribute.
+    pub fn leaf(&self) -> &'static AttrDef {
+        self.sub.unwrap_or(self.attr)
+    }
+}
+
+/// Finds a definition by name, case-insensitively.
+pub fn find_attr(attrs: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
+    attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
+impl ResourceTypeDef {
+    /// The core schema then each extension.
+    pub fn schemas(&self) -> impl Iterator<Item = &'static SchemaDef> + '_ {
+        std::iter::once(self.schema).chain(self.extensions.iter().map(|(s, _)| *s))
+    }
+
+    /// Finds a schema of this resource type by URN, case-insensitively.
+    pub fn schema_by_urn(&self, urn: &str) -> Option<&'static SchemaDef> {
+        self.schemas().find(|s| s.id.eq_ignore_ascii_case(urn))
+    }
+
+    /// Resolves `[urn:]name[.sub]` case-insensitively: common attributes, then the core schema,
+    /// then extensions. `None` when the attribute or sub-attribute is not defined.
+    pub fn resolve(&self, path: &crate::scim::filter::AttrPath) -> Option<Resolved> {
+        let (schema, attr) = match &path.schema {
+            Some(urn) => {
+                let schema = self.schema_by_urn(urn)?;
+                if schema.id == self.schema.id {
+                    match find_attr(COMMON_ATTRIBUTES, &path.name) {
+                        Some(a) => (None, a),
+                        None => (Some(schema), find_attr(schema.attributes, &path.name)?),
+                    }
+                } else {
+                    (Some(schema), find_attr(schema.attributes, &path.name)?)
+                }
+            }
+            None => match find_attr(COMMON_ATTRIBUTES, &path.name) {
+                Some(a) => (None, a),
+                None => self
+                    .schemas()
+                    .find_map(|s| find_attr(s.attributes, &path.name).map(|a| (Some(s), a)))?,
+            },
+        };
+        let sub = match &path.sub {
+            Some(name) => Some(find_attr(attr.sub_attributes, name)?),
+            None => None,
+        };
+        Some(Resolved { schema, attr, sub })
+    }
+}
+
+/// The attributes every resource has (RFC 7643 section 3.1), outside any schema.
+pub static COMMON_ATTRIBUTES: &[AttrDef] = &[];
