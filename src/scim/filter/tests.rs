@@ -1,0 +1,1 @@
+//! Conformance runner and table-driven tests for parsing, checking and evaluating filters.
