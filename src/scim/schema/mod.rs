@@ -1,6 +1,35 @@
 //! The schemas cloudsso serves (RFC 7643 User, Enterprise User extension, Group), declared once
 //! as static data. The same definitions drive input validation, response shaping, filter type
 //! checks and the `/Schemas`, `/ResourceTypes` and `/ServiceProviderConfig` documents.
+//!
+//! This file owns the definition types and attribute-path resolution. The rest is split by job:
+//! - `defs`: the definitions themselves (common attributes, User, Enterprise User, Group);
+//! - `validate`: client JSON -> canonical document (keys as the schema spells them, types
+//!   coerced, read-only attributes dropped);
+//! - `shape`: canonical document -> response body (`returned`, `attributes`,
+//!   `excludedAttributes`);
+//! - `discovery`: the `/Schemas`, `/ResourceTypes` and `/ServiceProviderConfig` documents.
+//!
+//! Everything here is a pure function over `serde_json::Value`; nothing touches the store or
+//! hyper.
+
+mod defs;
+mod discovery;
+mod shape;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use defs::{
+    COMMON_ATTRIBUTES, ENTERPRISE_USER_SCHEMA_DEF, GROUP, GROUP_SCHEMA_DEF, USER, USER_SCHEMA_DEF,
+    resource_type,
+};
+pub use discovery::{
+    all_resource_types, all_schemas, resource_type_by_name, resource_type_document, schema_by_id,
+    schemas_document, service_provider_config,
+};
+pub use shape::{parse_attribute_list, shape};
+pub use validate::{coerce_value, validate_create, validate_document, validate_replace};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
@@ -10,6 +39,10 @@ pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Li
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -44,6 +77,54 @@ pub enum Uniqueness {
     None,
     Server,
     Global,
+}
+
+impl AttrType {
+    /// The spelling RFC 7643 section 7 uses in schema documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttrType::String => "string",
+            AttrType::Boolean => "boolean",
+            AttrType::Decimal => "decimal",
+            AttrType::Integer => "integer",
+            AttrType::DateTime => "dateTime",
+            AttrType::Binary => "binary",
+            AttrType::Reference => "reference",
+            AttrType::Complex => "complex",
+        }
+    }
+}
+
+impl Mutability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mutability::ReadOnly => "readOnly",
+            Mutability::ReadWrite => "readWrite",
+            Mutability::Immutable => "immutable",
+            Mutability::WriteOnly => "writeOnly",
+        }
+    }
+}
+
+impl Returned {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Returned::Always => "always",
+            Returned::Never => "never",
+            Returned::Default => "default",
+            Returned::Request => "request",
+        }
+    }
+}
+
+impl Uniqueness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Uniqueness::None => "none",
+            Uniqueness::Server => "server",
+            Uniqueness::Global => "global",
+        }
+    }
 }
 
 /// One attribute definition (RFC 7643 section 7). Sub-attributes only for `Complex`.
@@ -183,88 +264,4 @@ impl ResourceTypeDef {
         };
         Some(Resolved { schema, attr, sub })
     }
-}
-
-/// The attributes every resource has (RFC 7643 section 3.1), outside any schema.
-pub static COMMON_ATTRIBUTES: &[AttrDef] = &[];
-
-// ---- TEMPORARY STUBS (replaced by the schema branch) ----
-pub static USER: ResourceTypeDef = ResourceTypeDef {
-    kind: ResourceKind::User,
-    name: "User",
-    endpoint: "/Users",
-    description: "User Account",
-    schema: &USER_SCHEMA_DEF,
-    extensions: &[],
-};
-pub static GROUP: ResourceTypeDef = ResourceTypeDef {
-    kind: ResourceKind::Group,
-    name: "Group",
-    endpoint: "/Groups",
-    description: "Group",
-    schema: &GROUP_SCHEMA_DEF,
-    extensions: &[],
-};
-pub static USER_SCHEMA_DEF: SchemaDef = SchemaDef {
-    id: USER_SCHEMA,
-    name: "User",
-    description: "",
-    attributes: &[],
-};
-pub static GROUP_SCHEMA_DEF: SchemaDef = SchemaDef {
-    id: GROUP_SCHEMA,
-    name: "Group",
-    description: "",
-    attributes: &[],
-};
-pub fn resource_type(kind: ResourceKind) -> &'static ResourceTypeDef {
-    match kind {
-        ResourceKind::User => &USER,
-        ResourceKind::Group => &GROUP,
-    }
-}
-pub fn validate_create(
-    input: serde_json::Value,
-    _rt: &ResourceTypeDef,
-) -> Result<serde_json::Value, crate::scim::ScimError> {
-    Ok(input)
-}
-pub fn validate_replace(
-    input: serde_json::Value,
-    _existing: &serde_json::Value,
-    _rt: &ResourceTypeDef,
-) -> Result<serde_json::Value, crate::scim::ScimError> {
-    Ok(input)
-}
-pub fn validate_document(
-    doc: &serde_json::Value,
-    _original: &serde_json::Value,
-    _rt: &ResourceTypeDef,
-) -> Result<serde_json::Value, crate::scim::ScimError> {
-    Ok(doc.clone())
-}
-pub fn shape(
-    doc: &serde_json::Value,
-    _rt: &ResourceTypeDef,
-    _sel: &AttributeSelection,
-) -> serde_json::Value {
-    doc.clone()
-}
-pub fn parse_attribute_list(_text: &str) -> Vec<crate::scim::filter::AttrPath> {
-    Vec::new()
-}
-pub fn service_provider_config(
-    _limits: &crate::config::Limits,
-    _base_url: &str,
-) -> serde_json::Value {
-    serde_json::Value::Null
-}
-pub fn schemas_document(_schema: &SchemaDef, _base_url: &str) -> serde_json::Value {
-    serde_json::Value::Null
-}
-pub fn resource_type_document(_rt: &ResourceTypeDef, _base_url: &str) -> serde_json::Value {
-    serde_json::Value::Null
-}
-pub fn all_schemas() -> [&'static SchemaDef; 2] {
-    [&USER_SCHEMA_DEF, &GROUP_SCHEMA_DEF]
 }
