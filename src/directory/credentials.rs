@@ -123,6 +123,23 @@ impl Directory {
         .await
     }
 
+    /// A new directory with SCIM synchronization enabled; returns its id.
+    pub async fn create_directory(&self, name: &str) -> Result<String, DirectoryError> {
+        let name = name.to_owned();
+        self.write(move |txn| {
+            let id = new_prefixed_id("d-", 14);
+            txn.put_directory(&DirectoryRecord {
+                id: id.clone(),
+                name,
+                created: now_rfc3339(),
+                scim_sync_enabled: true,
+            })?;
+            append(txn, &id, ResourceType::Directory, &id)?;
+            Ok(id)
+        })
+        .await
+    }
+
     /// A new enabled SCIM credential for a directory.
     pub async fn create_credential(&self, dir: &str) -> Result<CredentialSecret, DirectoryError> {
         let d = dir.to_owned();

@@ -1,1 +1,12 @@
-//! Integration tests: a real server on an ephemeral port with a real redb file.
+//! Integration tests: the real `cloudsso` binary serving on an ephemeral port over a real
+//! redb file in a temporary folder, driven over HTTP. One test binary (one link on CI).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod harness;
+
+mod bootstrap;
+mod errors;
+mod filters;
+mod groups;
+mod patch;
+mod users;

@@ -1,0 +1,171 @@
+//! Points 3, 11, 12: routing errors, authentication, every error body.
+
+use crate::harness::*;
+use cloudsso::config::Limits;
+use cloudsso::directory::Directory;
+use cloudsso::store::{Store, Writer};
+use hyper::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods() {
+    let s = Server::start();
+    let cases: Vec<(Method, &str, u16)> = vec![
+        (Method::GET, "/Devices", 404),
+        (Method::GET, "/Users/a/b", 404),
+        (Method::GET, "/Users/does-not-exist", 404),
+        (Method::DELETE, "/Groups/does-not-exist", 404),
+        (Method::GET, "/Schemas/urn:nope", 404),
+        (Method::GET, "/ResourceTypes/Device", 404),
+        (Method::DELETE, "/Users", 405),
+        (Method::PUT, "/Groups", 405),
+        (Method::POST, "/Users/some-id", 405),
+        (Method::GET, "/Users/.search", 405),
+        (Method::GET, "/.search", 405),
+        (Method::POST, "/ServiceProviderConfig", 405),
+        (Method::DELETE, "/Schemas", 405),
+        (Method::PATCH, "/ResourceTypes", 405),
+    ];
+    for (m, path, status) in cases {
+        let r = s.call(m.clone(), path, Some(json!({}))).await;
+        assert_error(&r, status, None);
+    }
+    let r = s.send(Method::GET, &format!("http://{}/nothing-here", s.addr), &[], None).await;
+    assert_error(&r, 404, None);
+}
+
+#[tokio::test]
+async fn authentication() {
+    let s = Server::start();
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![],
+        vec![("authorization", "Bearer")],
+        vec![("authorization", "Bearer wrong")],
+        vec![("authorization", "Basic dXNlcjpwYXNz")],
+        vec![("authorization", "")],
+    ];
+    for headers in cases {
+        for path in ["/Users", "/Groups", "/Users/x"] {
+            let r = s.send(Method::GET, path, &headers, None).await;
+            assert_error(&r, 401, None);
+            assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+        }
+    }
+    // Discovery is open, as Alibaba CloudSSO serves it.
+    for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
+        assert_eq!(s.send(Method::GET, path, &[], None).await.status, StatusCode::OK);
+    }
+    // The scheme is case-insensitive.
+    let lower = format!("bearer {}", s.token);
+    assert_eq!(s.send(Method::GET, "/Users", &[("authorization", &lower)], None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
+    let s = Server::start();
+    let mine = s.user("alice").await;
+    let data = s.data.clone();
+    let (_, tmp) = s.stop_keep();
+    // A second directory with its own credential, made through the library while stopped.
+    let (other_token, disabled_token) = {
+        let store = Store::open(&data.join("cloudsso.redb")).unwrap();
+        let (writer, thread) = Writer::start(store.clone(), 8, 8).unwrap();
+        let d = Directory::new(store, writer, Limits::default(), "http://x/scim/v2".into());
+        let other = d.create_directory("other").await.unwrap();
+        let cred = d.create_credential(&other).await.unwrap();
+        let off = d.create_credential(&other).await.unwrap();
+        d.set_credential_status(&off.credential_id, false).await.unwrap();
+        drop(d);
+        tokio::task::spawn_blocking(move || thread.join()).await.unwrap().unwrap();
+        (cred.secret, off.secret)
+    };
+    let s = Server::start_on(&data, &[]);
+    let other = |p: &str| {
+        let auth = format!("Bearer {other_token}");
+        let p = p.to_owned();
+        let s = &s;
+        async move {
+            s.send(Method::GET, &p, &[("authorization", &auth)], None).await
+        }
+    };
+    let list = other("/Users").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["totalResults"], 0, "never sees another directory's users");
+    assert_error(&other(&format!("/Users/{mine}")).await, 404, None);
+    // The same userName is free in the other directory.
+    let auth = format!("Bearer {other_token}");
+    let body = serde_json::to_vec(&json!({"userName": "alice"})).unwrap();
+    let r = s.send(Method::POST, "/Users", &[("authorization", &auth), ("content-type", SCIM)], Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let off = format!("Bearer {disabled_token}");
+    assert_error(&s.send(Method::GET, "/Users", &[("authorization", &off)], None).await, 401, None);
+    drop(s);
+    drop(tmp);
+}
+
+#[tokio::test]
+async fn body_errors() {
+    let s = Server::start_with(&["--body-bytes-max", "2048"]);
+    let auth = format!("Bearer {}", s.token);
+    let send = |ct: &'static str, body: Vec<u8>| {
+        let auth = auth.clone();
+        let s = &s;
+        async move { s.send(Method::POST, "/Users", &[("authorization", &auth), ("content-type", ct)], Some(body)).await }
+    };
+    assert_error(&send(SCIM, b"{not json".to_vec()).await, 400, Some("invalidSyntax"));
+    assert_error(&send(SCIM, b"".to_vec()).await, 400, Some("invalidSyntax"));
+    assert_error(&send(SCIM, b"[1,2]".to_vec()).await, 400, Some("invalidSyntax"));
+    assert_error(&send("text/plain", b"{}".to_vec()).await, 415, None);
+    assert_error(&send("application/xml", b"<a/>".to_vec()).await, 415, None);
+    // application/json with a charset is fine.
+    let ok = send("application/json; charset=utf-8", serde_json::to_vec(&json!({"userName": "j"})).unwrap()).await;
+    assert_eq!(ok.status, StatusCode::CREATED);
+    // The body limit, on both sides of it.
+    let pad = |n: usize| {
+        let base = serde_json::to_vec(&json!({"userName": "big", "title": ""})).unwrap();
+        let title = "x".repeat(n - base.len());
+        serde_json::to_vec(&json!({"userName": "big", "title": title})).unwrap()
+    };
+    let at = pad(2048);
+    assert_eq!(at.len(), 2048);
+    assert_eq!(send(SCIM, at).await.status, StatusCode::CREATED);
+    let over = pad(2049);
+    assert_eq!(over.len(), 2049);
+    assert_error(&send(SCIM, over).await, 413, None);
+    // Nothing a client sends produces a 500.
+    for garbage in ["null", "\"x\"", "1e999999", "{\"userName\": 5}", "{\"userName\": null}", "{\"emails\": 5, \"userName\": \"q\"}"] {
+        let r = send(SCIM, garbage.as_bytes().to_vec()).await;
+        assert!(r.status.is_client_error(), "{garbage}: {}", r.status);
+        assert_eq!(r.body["schemas"][0], ERROR);
+    }
+}
+
+#[tokio::test]
+async fn conflict_and_preconditions() {
+    let s = Server::start();
+    let id = s.user("Dup").await;
+    assert_error(&s.post("/Users", json!({"userName": "dup"})).await, 409, Some("uniqueness"));
+    assert_error(&s.post("/Users", json!({"userName": "DUP"})).await, 409, Some("uniqueness"));
+    assert_error(&s.post("/Users", json!({})).await, 400, Some("invalidValue"));
+    let auth = format!("Bearer {}", s.token);
+    let put = serde_json::to_vec(&json!({"userName": "Dup", "title": "t"})).unwrap();
+    let r = s
+        .send(Method::PUT, &format!("/Users/{id}"), &[("authorization", &auth), ("content-type", SCIM), ("if-match", "W/\"999999\"")], Some(put.clone()))
+        .await;
+    assert_error(&r, 412, None);
+    let r = s
+        .send(Method::DELETE, &format!("/Users/{id}"), &[("authorization", &auth), ("if-match", "W/\"999999\"")], None)
+        .await;
+    assert_error(&r, 412, None);
+    let patch = serde_json::to_vec(&json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "title", "value": "x"}]})).unwrap();
+    let r = s
+        .send(Method::PATCH, &format!("/Users/{id}"), &[("authorization", &auth), ("content-type", SCIM), ("if-match", "W/\"999999\"")], Some(patch))
+        .await;
+    assert_error(&r, 412, None);
+    let etag = s.get(&format!("/Users/{id}")).await.header("etag").unwrap().to_owned();
+    let r = s
+        .send(Method::PUT, &format!("/Users/{id}"), &[("authorization", &auth), ("content-type", SCIM), ("if-match", &etag)], Some(put))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_ne!(r.header("etag").unwrap(), etag, "version changes on every write");
+}

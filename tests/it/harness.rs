@@ -1,0 +1,233 @@
+//! Starting and stopping a real server, and a small HTTP client over hyper.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{HeaderMap, Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const SCIM: &str = "application/scim+json";
+
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    pub base: String,
+    pub token: String,
+    pub directory_id: String,
+    pub data: PathBuf,
+    /// Every line the server logged so far.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _tmp: Option<tempfile::TempDir>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: Bytes,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// The `scimType` of an error body.
+    pub fn scim_type(&self) -> Option<&str> {
+        self.body.get("scimType").and_then(Value::as_str)
+    }
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().expect("id in response").to_owned()
+    }
+}
+
+impl Server {
+    /// A server on a fresh data folder.
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let mut s = Self::start_on(&data, args);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server on an existing (or new) data folder; the caller keeps the folder.
+    pub fn start_on(data: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudsso"))
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data")
+            .arg(data)
+            .args(args)
+            .env("CLOUDSSO_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cloudsso");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent && line.contains("cloudsso serving") {
+                    if let Some(addr) = line.split("listen=").nth(1).and_then(|s| s.split_whitespace().next()) {
+                        let _ = tx.send(addr.to_owned());
+                        sent = true;
+                    }
+                }
+                if std::env::var_os("CLOUDSSO_TEST_LOG").is_some() {
+                    eprintln!("[server] {line}");
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server did not start");
+        let boot: Value = serde_json::from_slice(&std::fs::read(data.join("bootstrap.json")).unwrap()).unwrap();
+        Server {
+            child,
+            base: format!("http://{addr}/scim/v2"),
+            addr,
+            token: boot["scim_token"].as_str().unwrap().to_owned(),
+            directory_id: boot["directory_id"].as_str().unwrap().to_owned(),
+            data: data.to_owned(),
+            logs,
+            _tmp: None,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    /// Sends SIGTERM and waits; returns whether the process exited with status 0.
+    pub fn stop(mut self) -> bool {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        for _ in 0..300 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        false
+    }
+
+    /// All log lines so far, joined.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Stops and keeps the temporary folder alive for a restart.
+    pub fn stop_keep(mut self) -> (bool, Option<tempfile::TempDir>) {
+        let tmp = self._tmp.take();
+        (self.stop(), tmp)
+    }
+
+    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Reply {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{}", self.base, path) };
+        let mut req = Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap();
+        let resp = self.client.request(req).await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let raw = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap_or(Value::Null) };
+        Reply { status, headers, body, raw }
+    }
+
+    /// An authenticated SCIM request with a JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let auth = format!("Bearer {}", self.token);
+        let body = body.map(|b| serde_json::to_vec(&b).unwrap());
+        self.send(method, path, &[("authorization", &auth), ("content-type", SCIM)], body).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates a user and returns its id.
+    pub async fn user(&self, user_name: &str) -> String {
+        let r = self.post("/Users", serde_json::json!({"schemas": [crate::harness::USER], "userName": user_name})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.id()
+    }
+
+    /// Creates a group with members and returns its id.
+    pub async fn group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
+        let r = self
+            .post("/Groups", serde_json::json!({"schemas": [GROUP], "displayName": name, "members": members}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.id()
+    }
+
+    /// A PATCH with the PatchOp schema around `ops`.
+    pub async fn patch_ops(&self, path: &str, ops: Value) -> Reply {
+        self.patch(path, serde_json::json!({"schemas": [PATCH_OP], "Operations": ops})).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// Asserts a SCIM error body with status and scimType.
+pub fn assert_error(r: &Reply, status: u16, scim_type: Option<&str>) {
+    assert_eq!(r.status.as_u16(), status, "body: {}", r.body);
+    assert_eq!(r.body["schemas"][0], ERROR, "body: {}", r.body);
+    assert_eq!(r.body["status"], status.to_string(), "body: {}", r.body);
+    assert_eq!(r.scim_type(), scim_type, "body: {}", r.body);
+    assert_eq!(r.header("content-type"), Some(SCIM));
+}
+
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
