@@ -514,8 +514,11 @@ pub static ENTERPRISE_USER_SCHEMA_DEF: SchemaDef = SchemaDef {
 // ---- Group (RFC 7643 sections 4.2 and 8.7.1) ----
 
 // Section 8.7.1 lists only value, $ref and type; section 4.2 and every IdP also use `display`.
+// `value` is required here (8.7.1 says optional): a member without an id names nobody.
 const MEMBER_SUBS: &[AttrDef] = &[
-    string("value", "Identifier of the member of this Group.").immutable(),
+    string("value", "Identifier of the member of this Group.")
+        .required()
+        .immutable(),
     reference(
         "$ref",
         &["User", "Group"],
