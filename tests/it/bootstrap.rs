@@ -13,6 +13,7 @@ async fn first_start_writes_bootstrap_once_with_mode_0600() {
     let before = std::fs::read(&path).unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&before).unwrap();
     assert!(doc["directory_id"].as_str().unwrap().starts_with("d-"));
+    assert_eq!(doc["directory_id"], s.directory_id.as_str());
     assert_eq!(doc["scim_base_url"], s.base.as_str());
     assert!(doc["scim_token"].as_str().unwrap().len() >= 43, "256-bit token");
     #[cfg(unix)]
