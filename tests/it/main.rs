@@ -5,6 +5,7 @@
 mod harness;
 
 mod bootstrap;
+mod conformance;
 mod errors;
 mod filters;
 mod groups;
