@@ -122,8 +122,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let scim_base_url = format!("{}/scim/v2", public.trim_end_matches('/'));
     let directory = Directory::new(store, writer, limits, scim_base_url.clone());
     bootstrap(&directory, &args.data, &scim_base_url).await?;
+    // Handlers are installed before anyone can learn the address, so no signal is missed.
+    let shutdown = shutdown_signal()?;
     tracing::info!(listen = %local, scim = %scim_base_url, "cloudsso serving");
-    cloudsso::http::serve(listener, directory, shutdown_signal()).await;
+    cloudsso::http::serve(listener, directory, shutdown).await;
     // Every handle to the writer is gone once the server and directory are dropped; the
     // writer drains what is queued and exits.
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
@@ -177,24 +179,26 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are registered when this is called.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+            tracing::info!("signal received");
+        })
     }
-    tracing::info!("signal received");
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("signal received");
+        })
+    }
 }

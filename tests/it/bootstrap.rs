@@ -15,7 +15,10 @@ async fn first_start_writes_bootstrap_once_with_mode_0600() {
     assert!(doc["directory_id"].as_str().unwrap().starts_with("d-"));
     assert_eq!(doc["directory_id"], s.directory_id.as_str());
     assert_eq!(doc["scim_base_url"], s.base.as_str());
-    assert!(doc["scim_token"].as_str().unwrap().len() >= 43, "256-bit token");
+    assert!(
+        doc["scim_token"].as_str().unwrap().len() >= 43,
+        "256-bit token"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -29,8 +32,16 @@ async fn first_start_writes_bootstrap_once_with_mode_0600() {
     let (ok, tmp) = s.stop_keep();
     assert!(ok, "exit 0 after SIGTERM");
     let s2 = Server::start_on(&data, &[]);
-    assert_eq!(std::fs::read(&path).unwrap(), before, "a later start never rewrites it");
-    assert_eq!(s2.get("/Users").await.status, StatusCode::OK, "the same token still works");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "a later start never rewrites it"
+    );
+    assert_eq!(
+        s2.get("/Users").await.status,
+        StatusCode::OK,
+        "the same token still works"
+    );
     drop(tmp);
 }
 
@@ -42,9 +53,17 @@ async fn restart_keeps_every_acknowledged_write_and_its_event() {
         ids.push(s.user(&format!("user{i}")).await);
     }
     let g = s.group("team", &[&ids[0], &ids[1]]).await;
-    let r = s.patch_ops(&format!("/Users/{}", ids[2]), json!([{"op": "replace", "path": "active", "value": false}])).await;
+    let r = s
+        .patch_ops(
+            &format!("/Users/{}", ids[2]),
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(s.delete(&format!("/Users/{}", ids[3])).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.delete(&format!("/Users/{}", ids[3])).await.status,
+        StatusCode::NO_CONTENT
+    );
     let data = s.data.clone();
     let (ok, tmp) = s.stop_keep();
     assert!(ok);
@@ -56,15 +75,27 @@ async fn restart_keeps_every_acknowledged_write_and_its_event() {
         let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "monotonic");
         for id in &ids {
-            assert!(events.iter().any(|e| &e.id == id && e.kind == cloudsso::model::ChangeKind::Created));
+            assert!(
+                events
+                    .iter()
+                    .any(|e| &e.id == id && e.kind == cloudsso::model::ChangeKind::Created)
+            );
         }
         let added = events
             .iter()
             .find(|e| e.id == g && e.kind == cloudsso::model::ChangeKind::MembersAdded)
             .expect("membership event");
         assert_eq!(added.members.len(), 2);
-        assert!(events.iter().any(|e| e.id == ids[2] && e.kind == cloudsso::model::ChangeKind::Updated));
-        assert!(events.iter().any(|e| e.id == ids[3] && e.kind == cloudsso::model::ChangeKind::Deleted));
+        assert!(
+            events
+                .iter()
+                .any(|e| e.id == ids[2] && e.kind == cloudsso::model::ChangeKind::Updated)
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| e.id == ids[3] && e.kind == cloudsso::model::ChangeKind::Deleted)
+        );
     }
 
     let s = Server::start_on(&data, &[]);
@@ -72,7 +103,10 @@ async fn restart_keeps_every_acknowledged_write_and_its_event() {
     assert_eq!(list.body["totalResults"], 19);
     let u2 = s.get(&format!("/Users/{}", ids[2])).await;
     assert_eq!(u2.body["active"], false);
-    assert_eq!(s.get(&format!("/Users/{}", ids[3])).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        s.get(&format!("/Users/{}", ids[3])).await.status,
+        StatusCode::NOT_FOUND
+    );
     let grp = s.get(&format!("/Groups/{g}")).await;
     assert_eq!(grp.body["members"].as_array().unwrap().len(), 2);
     drop(s);
@@ -102,7 +136,9 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let s = std::sync::Arc::new(s);
     for i in 0..16 {
         let s = s.clone();
-        tasks.push(tokio::spawn(async move { s.user(&format!("inflight{i}")).await }));
+        tasks.push(tokio::spawn(async move {
+            s.user(&format!("inflight{i}")).await
+        }));
     }
     for t in tasks {
         t.await.unwrap();
@@ -115,17 +151,29 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
 async fn passwords_and_tokens_never_logged() {
     let s = Server::start();
     let r = s
-        .post("/Users", json!({"schemas": [USER], "userName": "pw", "password": "Sup3r-Secret-Pass!"}))
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "pw", "password": "Sup3r-Secret-Pass!"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert!(r.body.get("password").is_none(), "never returned");
     let bad = s
-        .send(Method::GET, "/Users", &[("authorization", "Bearer not-a-real-token-zzz")], None)
+        .send(
+            Method::GET,
+            "/Users",
+            &[("authorization", "Bearer not-a-real-token-zzz")],
+            None,
+        )
         .await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
     let logs = s.log_text();
     assert!(logs.contains("status=201"), "a line per request");
-    for secret in ["Sup3r-Secret-Pass!", s.token.as_str(), "not-a-real-token-zzz"] {
+    for secret in [
+        "Sup3r-Secret-Pass!",
+        s.token.as_str(),
+        "not-a-real-token-zzz",
+    ] {
         assert!(!logs.contains(secret), "`{secret}` leaked into logs");
     }
 }

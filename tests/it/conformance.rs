@@ -17,7 +17,9 @@ fn substitute(v: &Value, vars: &HashMap<String, String>) -> Value {
         Value::String(s) => Value::String(subst_str(s, vars)),
         Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, vars)).collect()),
         Value::Object(o) => Value::Object(
-            o.iter().map(|(k, x)| (subst_str(k, vars), substitute(x, vars))).collect::<Map<_, _>>(),
+            o.iter()
+                .map(|(k, x)| (subst_str(k, vars), substitute(x, vars)))
+                .collect::<Map<_, _>>(),
         ),
         other => other.clone(),
     }
@@ -59,11 +61,17 @@ fn subset(want: &Value, got: &Value, at: &str, errs: &mut Vec<String>) {
 #[tokio::test]
 async fn http_conformance_cases() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/http");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut failures = Vec::new();
     let mut steps_run = 0;
-    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "json"))
+    {
         let fname = file.file_name().unwrap().to_string_lossy().into_owned();
         let doc: Value = serde_json::from_slice(&std::fs::read(file).unwrap())
             .unwrap_or_else(|e| panic!("{fname}: {e}"));
@@ -75,14 +83,17 @@ async fn http_conformance_cases() {
             for (i, step) in sc["steps"].as_array().unwrap().iter().enumerate() {
                 steps_run += 1;
                 let step = substitute(step, &vars);
-                let method = Method::from_bytes(step["method"].as_str().unwrap().as_bytes()).unwrap();
+                let method =
+                    Method::from_bytes(step["method"].as_str().unwrap().as_bytes()).unwrap();
                 let path = step["path"].as_str().unwrap();
                 let mut headers: Vec<(String, String)> = Vec::new();
                 if step.get("auth") != Some(&Value::Bool(false)) {
                     headers.push(("authorization".into(), format!("Bearer {}", s.token)));
                 }
                 let body = step.get("body").map(|b| match b {
-                    Value::String(raw) if step.get("raw") == Some(&Value::Bool(true)) => raw.clone().into_bytes(),
+                    Value::String(raw) if step.get("raw") == Some(&Value::Bool(true)) => {
+                        raw.clone().into_bytes()
+                    }
                     b => serde_json::to_vec(b).unwrap(),
                 });
                 if body.is_some() {
@@ -94,7 +105,10 @@ async fn http_conformance_cases() {
                         headers.push((k.clone(), v.as_str().unwrap_or_default().to_owned()));
                     }
                 }
-                let hrefs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let hrefs: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 let r = s.send(method, path, &hrefs, body).await;
                 let exp = &step["expect"];
                 let mut errs = Vec::new();
@@ -120,7 +134,12 @@ async fn http_conformance_cases() {
                         }
                     }
                 }
-                for p in exp.get("absent").and_then(Value::as_array).into_iter().flatten() {
+                for p in exp
+                    .get("absent")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let p = p.as_str().unwrap();
                     if r.body.pointer(p).is_some() {
                         errs.push(format!("{p} present"));
@@ -143,11 +162,21 @@ async fn http_conformance_cases() {
                     }
                 }
                 if !errs.is_empty() {
-                    failures.push(format!("{fname} / {name} / step {}: {}\n    body: {}", i + 1, errs.join("; "), r.body));
+                    failures.push(format!(
+                        "{fname} / {name} / step {}: {}\n    body: {}",
+                        i + 1,
+                        errs.join("; "),
+                        r.body
+                    ));
                 }
             }
         }
     }
     assert!(steps_run > 0);
-    assert!(failures.is_empty(), "{} failing steps:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing steps:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -30,7 +30,14 @@ async fn unknown_paths_and_wrong_methods() {
         let r = s.call(m.clone(), path, Some(json!({}))).await;
         assert_error(&r, status, None);
     }
-    let r = s.send(Method::GET, &format!("http://{}/nothing-here", s.addr), &[], None).await;
+    let r = s
+        .send(
+            Method::GET,
+            &format!("http://{}/nothing-here", s.addr),
+            &[],
+            None,
+        )
+        .await;
     assert_error(&r, 404, None);
 }
 
@@ -53,11 +60,19 @@ async fn authentication() {
     }
     // Discovery is open, as Alibaba CloudSSO serves it.
     for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
-        assert_eq!(s.send(Method::GET, path, &[], None).await.status, StatusCode::OK);
+        assert_eq!(
+            s.send(Method::GET, path, &[], None).await.status,
+            StatusCode::OK
+        );
     }
     // The scheme is case-insensitive.
     let lower = format!("bearer {}", s.token);
-    assert_eq!(s.send(Method::GET, "/Users", &[("authorization", &lower)], None).await.status, StatusCode::OK);
+    assert_eq!(
+        s.send(Method::GET, "/Users", &[("authorization", &lower)], None)
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -74,9 +89,14 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
         let other = d.create_directory("other").await.unwrap();
         let cred = d.create_credential(&other).await.unwrap();
         let off = d.create_credential(&other).await.unwrap();
-        d.set_credential_status(&off.credential_id, false).await.unwrap();
+        d.set_credential_status(&off.credential_id, false)
+            .await
+            .unwrap();
         drop(d);
-        tokio::task::spawn_blocking(move || thread.join()).await.unwrap().unwrap();
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .unwrap()
+            .unwrap();
         (cred.secret, off.secret)
     };
     let s = Server::start_on(&data, &[]);
@@ -85,20 +105,36 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
         let p = p.to_owned();
         let s = &s;
         async move {
-            s.send(Method::GET, &p, &[("authorization", &auth)], None).await
+            s.send(Method::GET, &p, &[("authorization", &auth)], None)
+                .await
         }
     };
     let list = other("/Users").await;
     assert_eq!(list.status, StatusCode::OK);
-    assert_eq!(list.body["totalResults"], 0, "never sees another directory's users");
+    assert_eq!(
+        list.body["totalResults"], 0,
+        "never sees another directory's users"
+    );
     assert_error(&other(&format!("/Users/{mine}")).await, 404, None);
     // The same userName is free in the other directory.
     let auth = format!("Bearer {other_token}");
     let body = serde_json::to_vec(&json!({"userName": "alice"})).unwrap();
-    let r = s.send(Method::POST, "/Users", &[("authorization", &auth), ("content-type", SCIM)], Some(body)).await;
+    let r = s
+        .send(
+            Method::POST,
+            "/Users",
+            &[("authorization", &auth), ("content-type", SCIM)],
+            Some(body),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let off = format!("Bearer {disabled_token}");
-    assert_error(&s.send(Method::GET, "/Users", &[("authorization", &off)], None).await, 401, None);
+    assert_error(
+        &s.send(Method::GET, "/Users", &[("authorization", &off)], None)
+            .await,
+        401,
+        None,
+    );
     drop(s);
     drop(tmp);
 }
@@ -110,15 +146,35 @@ async fn body_errors() {
     let send = |ct: &'static str, body: Vec<u8>| {
         let auth = auth.clone();
         let s = &s;
-        async move { s.send(Method::POST, "/Users", &[("authorization", &auth), ("content-type", ct)], Some(body)).await }
+        async move {
+            s.send(
+                Method::POST,
+                "/Users",
+                &[("authorization", &auth), ("content-type", ct)],
+                Some(body),
+            )
+            .await
+        }
     };
-    assert_error(&send(SCIM, b"{not json".to_vec()).await, 400, Some("invalidSyntax"));
+    assert_error(
+        &send(SCIM, b"{not json".to_vec()).await,
+        400,
+        Some("invalidSyntax"),
+    );
     assert_error(&send(SCIM, b"".to_vec()).await, 400, Some("invalidSyntax"));
-    assert_error(&send(SCIM, b"[1,2]".to_vec()).await, 400, Some("invalidSyntax"));
+    assert_error(
+        &send(SCIM, b"[1,2]".to_vec()).await,
+        400,
+        Some("invalidSyntax"),
+    );
     assert_error(&send("text/plain", b"{}".to_vec()).await, 415, None);
     assert_error(&send("application/xml", b"<a/>".to_vec()).await, 415, None);
     // application/json with a charset is fine.
-    let ok = send("application/json; charset=utf-8", serde_json::to_vec(&json!({"userName": "j"})).unwrap()).await;
+    let ok = send(
+        "application/json; charset=utf-8",
+        serde_json::to_vec(&json!({"userName": "j"})).unwrap(),
+    )
+    .await;
     assert_eq!(ok.status, StatusCode::CREATED);
     // The body limit, on both sides of it.
     let pad = |n: usize| {
@@ -133,7 +189,14 @@ async fn body_errors() {
     assert_eq!(over.len(), 2049);
     assert_error(&send(SCIM, over).await, 413, None);
     // Nothing a client sends produces a 500.
-    for garbage in ["null", "\"x\"", "1e999999", "{\"userName\": 5}", "{\"userName\": null}", "{\"emails\": 5, \"userName\": \"q\"}"] {
+    for garbage in [
+        "null",
+        "\"x\"",
+        "1e999999",
+        "{\"userName\": 5}",
+        "{\"userName\": null}",
+        "{\"emails\": 5, \"userName\": \"q\"}",
+    ] {
         let r = send(SCIM, garbage.as_bytes().to_vec()).await;
         assert!(r.status.is_client_error(), "{garbage}: {}", r.status);
         assert_eq!(r.body["schemas"][0], ERROR);
@@ -144,28 +207,81 @@ async fn body_errors() {
 async fn conflict_and_preconditions() {
     let s = Server::start();
     let id = s.user("Dup").await;
-    assert_error(&s.post("/Users", json!({"userName": "dup"})).await, 409, Some("uniqueness"));
-    assert_error(&s.post("/Users", json!({"userName": "DUP"})).await, 409, Some("uniqueness"));
-    assert_error(&s.post("/Users", json!({})).await, 400, Some("invalidValue"));
+    assert_error(
+        &s.post("/Users", json!({"userName": "dup"})).await,
+        409,
+        Some("uniqueness"),
+    );
+    assert_error(
+        &s.post("/Users", json!({"userName": "DUP"})).await,
+        409,
+        Some("uniqueness"),
+    );
+    assert_error(
+        &s.post("/Users", json!({})).await,
+        400,
+        Some("invalidValue"),
+    );
     let auth = format!("Bearer {}", s.token);
     let put = serde_json::to_vec(&json!({"userName": "Dup", "title": "t"})).unwrap();
     let r = s
-        .send(Method::PUT, &format!("/Users/{id}"), &[("authorization", &auth), ("content-type", SCIM), ("if-match", "W/\"999999\"")], Some(put.clone()))
+        .send(
+            Method::PUT,
+            &format!("/Users/{id}"),
+            &[
+                ("authorization", &auth),
+                ("content-type", SCIM),
+                ("if-match", "W/\"999999\""),
+            ],
+            Some(put.clone()),
+        )
         .await;
     assert_error(&r, 412, None);
     let r = s
-        .send(Method::DELETE, &format!("/Users/{id}"), &[("authorization", &auth), ("if-match", "W/\"999999\"")], None)
+        .send(
+            Method::DELETE,
+            &format!("/Users/{id}"),
+            &[("authorization", &auth), ("if-match", "W/\"999999\"")],
+            None,
+        )
         .await;
     assert_error(&r, 412, None);
     let patch = serde_json::to_vec(&json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "title", "value": "x"}]})).unwrap();
     let r = s
-        .send(Method::PATCH, &format!("/Users/{id}"), &[("authorization", &auth), ("content-type", SCIM), ("if-match", "W/\"999999\"")], Some(patch))
+        .send(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            &[
+                ("authorization", &auth),
+                ("content-type", SCIM),
+                ("if-match", "W/\"999999\""),
+            ],
+            Some(patch),
+        )
         .await;
     assert_error(&r, 412, None);
-    let etag = s.get(&format!("/Users/{id}")).await.header("etag").unwrap().to_owned();
+    let etag = s
+        .get(&format!("/Users/{id}"))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
     let r = s
-        .send(Method::PUT, &format!("/Users/{id}"), &[("authorization", &auth), ("content-type", SCIM), ("if-match", &etag)], Some(put))
+        .send(
+            Method::PUT,
+            &format!("/Users/{id}"),
+            &[
+                ("authorization", &auth),
+                ("content-type", SCIM),
+                ("if-match", &etag),
+            ],
+            Some(put),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_ne!(r.header("etag").unwrap(), etag, "version changes on every write");
+    assert_ne!(
+        r.header("etag").unwrap(),
+        etag,
+        "version changes on every write"
+    );
 }

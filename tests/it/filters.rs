@@ -28,7 +28,12 @@ async fn seed(s: &Server) -> Vec<String> {
 }
 
 fn names(list: &Value) -> Vec<String> {
-    list["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap().to_owned()).collect()
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -85,20 +90,36 @@ async fn filters_over_http() {
 #[tokio::test]
 async fn a_filter_that_matches_nothing_is_an_empty_list() {
     let s = Server::start();
-    let r = s.get(&format!("/Users?filter={}", enc("userName eq \"ghost\""))).await;
+    let r = s
+        .get(&format!("/Users?filter={}", enc("userName eq \"ghost\"")))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body, json!({"schemas": [LIST], "totalResults": 0, "itemsPerPage": 0, "startIndex": 1, "Resources": []}));
+    assert_eq!(
+        r.body,
+        json!({"schemas": [LIST], "totalResults": 0, "itemsPerPage": 0, "startIndex": 1, "Resources": []})
+    );
 }
 
 #[tokio::test]
 async fn bad_filters_are_400_invalid_filter() {
     let s = Server::start();
-    let deep = format!("{}userName eq \"x\"{}", "(".repeat(10_000), ")".repeat(10_000));
+    let deep = format!(
+        "{}userName eq \"x\"{}",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
     let long = format!("userName eq \"{}\"", "a".repeat(5000));
     let cases = [
-        "active gt true", "userName eq", "userName zz \"x\"", "(userName eq \"x\"", "userName eq \"x\" and",
-        "emails[type eq \"work\"", "userName eq \"unterminated", "meta.created gt \"not-a-date\"",
-        deep.as_str(), long.as_str(),
+        "active gt true",
+        "userName eq",
+        "userName zz \"x\"",
+        "(userName eq \"x\"",
+        "userName eq \"x\" and",
+        "emails[type eq \"work\"",
+        "userName eq \"unterminated",
+        "meta.created gt \"not-a-date\"",
+        deep.as_str(),
+        long.as_str(),
     ];
     for f in cases {
         let r = s.get(&format!("/Users?filter={}", enc(f))).await;
@@ -113,13 +134,31 @@ async fn filter_limits_on_both_sides() {
     let s = Server::start_with(&["--filter-len-max", "64", "--filter-depth-max", "3"]);
     let at_len = format!("userName eq \"{}\"", "a".repeat(64 - 14));
     assert_eq!(at_len.len(), 64);
-    assert_eq!(s.get(&format!("/Users?filter={}", enc(&at_len))).await.status, StatusCode::OK);
+    assert_eq!(
+        s.get(&format!("/Users?filter={}", enc(&at_len)))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let over = format!("userName eq \"{}\"", "a".repeat(65 - 14));
-    assert_error(&s.get(&format!("/Users?filter={}", enc(&over))).await, 400, Some("invalidFilter"));
+    assert_error(
+        &s.get(&format!("/Users?filter={}", enc(&over))).await,
+        400,
+        Some("invalidFilter"),
+    );
     let depth3 = "(((userName eq \"a\")))";
-    assert_eq!(s.get(&format!("/Users?filter={}", enc(depth3))).await.status, StatusCode::OK);
+    assert_eq!(
+        s.get(&format!("/Users?filter={}", enc(depth3)))
+            .await
+            .status,
+        StatusCode::OK
+    );
     let depth4 = "((((userName eq \"a\"))))";
-    assert_error(&s.get(&format!("/Users?filter={}", enc(depth4))).await, 400, Some("invalidFilter"));
+    assert_error(
+        &s.get(&format!("/Users?filter={}", enc(depth4))).await,
+        400,
+        Some("invalidFilter"),
+    );
 }
 
 #[tokio::test]
@@ -128,7 +167,10 @@ async fn sorting_and_paging() {
     seed(&s).await;
     let r = s.get("/Users?sortBy=userName").await.body;
     assert_eq!(names(&r), ["Alice", "bjensen", "jsmith"]);
-    let r = s.get("/Users?sortBy=name.familyName&sortOrder=descending").await.body;
+    let r = s
+        .get("/Users?sortBy=name.familyName&sortOrder=descending")
+        .await
+        .body;
     assert_eq!(names(&r), ["jsmith", "bjensen", "Alice"]);
     let r = s.get("/Users?sortBy=title").await.body;
     assert_eq!(names(&r), ["Alice", "bjensen", "jsmith"], "unassigned last");
@@ -144,7 +186,10 @@ async fn sorting_and_paging() {
     paged.extend(names(&p2));
     assert_eq!(paged, all, "stable order across pages");
     let z = s.get("/Users?count=0").await.body;
-    assert_eq!((z["totalResults"].clone(), z["itemsPerPage"].clone()), (json!(3), json!(0)));
+    assert_eq!(
+        (z["totalResults"].clone(), z["itemsPerPage"].clone()),
+        (json!(3), json!(0))
+    );
     let neg = s.get("/Users?startIndex=-5&count=-1").await.body;
     assert_eq!(neg["startIndex"], 1);
     assert_eq!(neg["itemsPerPage"], 0);
@@ -161,9 +206,20 @@ async fn page_size_limits_on_both_sides() {
         s.user(&format!("p{i}")).await;
     }
     assert_eq!(s.get("/Users").await.body["itemsPerPage"], 2, "default");
-    assert_eq!(s.get("/Users?count=3").await.body["itemsPerPage"], 3, "at the maximum");
-    assert_eq!(s.get("/Users?count=4").await.body["itemsPerPage"], 3, "capped one past it");
-    assert_eq!(s.get("/ServiceProviderConfig").await.body["filter"]["maxResults"], 3);
+    assert_eq!(
+        s.get("/Users?count=3").await.body["itemsPerPage"],
+        3,
+        "at the maximum"
+    );
+    assert_eq!(
+        s.get("/Users?count=4").await.body["itemsPerPage"],
+        3,
+        "capped one past it"
+    );
+    assert_eq!(
+        s.get("/ServiceProviderConfig").await.body["filter"]["maxResults"],
+        3
+    );
 }
 
 #[tokio::test]
@@ -177,11 +233,27 @@ async fn search_with_post() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(names(&r.body), ["Alice", "bjensen"]);
     assert!(r.body["Resources"][0].get("title").is_none());
-    let r = s.post("/Groups/.search", json!({"filter": "displayName eq \"tour guides\""})).await;
+    let r = s
+        .post(
+            "/Groups/.search",
+            json!({"filter": "displayName eq \"tour guides\""}),
+        )
+        .await;
     assert_eq!(r.body["Resources"][0]["id"], g.as_str());
-    let root = s.post("/.search", json!({"filter": "meta.created pr"})).await;
+    let root = s
+        .post("/.search", json!({"filter": "meta.created pr"}))
+        .await;
     assert_eq!(root.body["totalResults"], 4);
-    let types: Vec<&str> = root.body["Resources"].as_array().unwrap().iter().map(|r| r["meta"]["resourceType"].as_str().unwrap()).collect();
+    let types: Vec<&str> = root.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
     assert_eq!(types.iter().filter(|t| **t == "Group").count(), 1);
-    assert_error(&s.post("/Users/.search", json!({"count": "many"})).await, 400, Some("invalidValue"));
+    assert_error(
+        &s.post("/Users/.search", json!({"count": "many"})).await,
+        400,
+        Some("invalidValue"),
+    );
 }

@@ -85,7 +85,11 @@ impl Server {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if !sent && line.contains("cloudsso serving") {
-                    if let Some(addr) = line.split("listen=").nth(1).and_then(|s| s.split_whitespace().next()) {
+                    if let Some(addr) = line
+                        .split("listen=")
+                        .nth(1)
+                        .and_then(|s| s.split_whitespace().next())
+                    {
                         let _ = tx.send(addr.to_owned());
                         sent = true;
                     }
@@ -96,8 +100,11 @@ impl Server {
                 sink.lock().unwrap().push(line);
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).expect("server did not start");
-        let boot: Value = serde_json::from_slice(&std::fs::read(data.join("bootstrap.json")).unwrap()).unwrap();
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server did not start");
+        let boot: Value =
+            serde_json::from_slice(&std::fs::read(data.join("bootstrap.json")).unwrap()).unwrap();
         Server {
             child,
             base: format!("http://{addr}/scim/v2"),
@@ -113,7 +120,10 @@ impl Server {
 
     /// Sends SIGTERM and waits; returns whether the process exited with status 0.
     pub fn stop(mut self) -> bool {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         for _ in 0..300 {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status.success();
@@ -135,26 +145,53 @@ impl Server {
         (self.stop(), tmp)
     }
 
-    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Reply {
-        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{}", self.base, path) };
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        };
         let mut req = Request::builder().method(method).uri(url);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap();
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .unwrap();
         let resp = self.client.request(req).await.expect("request");
         let status = resp.status();
         let headers = resp.headers().clone();
         let raw = resp.into_body().collect().await.unwrap().to_bytes();
-        let body = if raw.is_empty() { Value::Null } else { serde_json::from_slice(&raw).unwrap_or(Value::Null) };
-        Reply { status, headers, body, raw }
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).unwrap_or(Value::Null)
+        };
+        Reply {
+            status,
+            headers,
+            body,
+            raw,
+        }
     }
 
     /// An authenticated SCIM request with a JSON body.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let auth = format!("Bearer {}", self.token);
         let body = body.map(|b| serde_json::to_vec(&b).unwrap());
-        self.send(method, path, &[("authorization", &auth), ("content-type", SCIM)], body).await
+        self.send(
+            method,
+            path,
+            &[("authorization", &auth), ("content-type", SCIM)],
+            body,
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -175,16 +212,27 @@ impl Server {
 
     /// Creates a user and returns its id.
     pub async fn user(&self, user_name: &str) -> String {
-        let r = self.post("/Users", serde_json::json!({"schemas": [crate::harness::USER], "userName": user_name})).await;
+        let r = self
+            .post(
+                "/Users",
+                serde_json::json!({"schemas": [crate::harness::USER], "userName": user_name}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         r.id()
     }
 
     /// Creates a group with members and returns its id.
     pub async fn group(&self, name: &str, members: &[&str]) -> String {
-        let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
         let r = self
-            .post("/Groups", serde_json::json!({"schemas": [GROUP], "displayName": name, "members": members}))
+            .post(
+                "/Groups",
+                serde_json::json!({"schemas": [GROUP], "displayName": name, "members": members}),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         r.id()
@@ -192,7 +240,11 @@ impl Server {
 
     /// A PATCH with the PatchOp schema around `ops`.
     pub async fn patch_ops(&self, path: &str, ops: Value) -> Reply {
-        self.patch(path, serde_json::json!({"schemas": [PATCH_OP], "Operations": ops})).await
+        self.patch(
+            path,
+            serde_json::json!({"schemas": [PATCH_OP], "Operations": ops}),
+        )
+        .await
     }
 }
 

@@ -1,6 +1,11 @@
 //! Integration tests: the real `cloudsso` binary serving on an ephemeral port over a real
 //! redb file in a temporary folder, driven over HTTP. One test binary (one link on CI).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod harness;
 
