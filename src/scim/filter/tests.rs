@@ -101,14 +101,31 @@ fn ten_thousand_parentheses_are_a_clean_error() {
         len_max: 1 << 20,
         ..FilterLimits::default()
     };
-    for limits in [FilterLimits::default(), roomy] {
+    let misconfigured = FilterLimits {
+        len_max: 1 << 20,
+        depth_max: usize::MAX,
+    };
+    for limits in [FilterLimits::default(), roomy, misconfigured] {
         let err = parse_filter(&deep, &limits).unwrap_err();
         assert_eq!(scim_type(&err), "invalidFilter", "{err}");
         let err = parse_path(&format!("emails[{deep}]"), &limits).unwrap_err();
         assert_eq!(scim_type(&err), "invalidPath", "{err}");
     }
     let nots = format!("{}a pr{}", "not (".repeat(10_000), ")".repeat(10_000));
-    assert!(parse_filter(&nots, &roomy).is_err());
+    assert!(parse_filter(&nots, &misconfigured).is_err());
+}
+
+#[test]
+fn depth_is_capped_whatever_the_configuration() {
+    let limits = FilterLimits {
+        len_max: 1 << 20,
+        depth_max: usize::MAX,
+    };
+    let at = |n: usize| format!("{}userName pr{}", "(".repeat(n), ")".repeat(n));
+    assert!(parse_filter(&at(DEPTH_CEILING), &limits).is_ok());
+    assert!(parse_filter(&at(DEPTH_CEILING + 1), &limits).is_err());
+    let nots = |n: usize| format!("{}userName pr{}", "not (".repeat(n), ")".repeat(n));
+    assert!(parse_filter(&nots(DEPTH_CEILING / 2), &limits).is_ok());
 }
 
 #[test]
