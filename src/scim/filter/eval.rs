@@ -44,15 +44,6 @@ pub(super) fn element_scope(attr: &AttrPath, rt: &ResourceTypeDef) -> Option<Sco
     (outer.sub.is_none() && outer.attr.ty == AttrType::Complex).then_some(Scope::Element(outer))
 }
 
-/// The elements a value filter on `scope` runs over: each value of the complex attribute.
-fn elements<'d>(rt: &ResourceTypeDef, scope: Scope, doc: &'d Value) -> Vec<&'d Value> {
-    let mut out = Vec::new();
-    if let Scope::Element(outer) = scope {
-        push_flat(&mut out, outer.get(rt, doc));
-    }
-    out
-}
-
 fn resolve(path: &AttrPath, rt: &ResourceTypeDef, scope: Scope) -> Option<Resolved> {
     match scope {
         Scope::Resource => rt.resolve(path).or_else(|| {
@@ -91,12 +82,10 @@ pub(super) fn check(filter: &Filter, rt: &ResourceTypeDef, scope: Scope) -> Resu
         }
         Filter::ValuePath { path, filter } => match scope {
             Scope::Element(_) => Err(format!("value filters cannot nest, as in `{path}[...]`")),
-            Scope::Resource => match rt.resolve(path) {
-                None => Ok(()),
-                Some(outer) if outer.sub.is_none() && outer.attr.ty == AttrType::Complex => {
-                    check(filter, rt, Scope::Element(outer))
-                }
-                Some(_) => Err(format!(
+            Scope::Resource => match element_scope(path, rt) {
+                Some(inner) => check(filter, rt, inner),
+                None if rt.resolve(path).is_none() => Ok(()),
+                None => Err(format!(
                     "`{path}` is not a complex attribute: it takes no value filter"
                 )),
             },
@@ -115,21 +104,20 @@ pub(super) fn matches(filter: &Filter, rt: &ResourceTypeDef, scope: Scope, doc: 
             let Some(resolved) = resolve(path, rt, scope) else {
                 return false;
             };
-            values(rt, scope, &resolved, doc, false)
+            values(rt, scope, &resolved, doc, None)
                 .into_iter()
                 .any(is_present)
         }
         Filter::Compare { path, op, value } => compare(path, *op, value, rt, scope, doc),
         Filter::ValuePath { path, filter } => {
-            let Scope::Resource = scope else {
+            let (Scope::Resource, Some(inner @ Scope::Element(outer))) =
+                (scope, element_scope(path, rt))
+            else {
                 return false;
             };
-            let Some(inner) = element_scope(path, rt) else {
-                return false;
-            };
-            elements(rt, inner, doc)
-                .into_iter()
-                .any(|e| matches(filter, rt, inner, e))
+            let mut elements = Vec::new();
+            push_flat(&mut elements, outer.get(rt, doc));
+            elements.into_iter().any(|e| matches(filter, rt, inner, e))
         }
         Filter::Not(f) => !matches(f, rt, scope, doc),
         Filter::And(l, r) => matches(l, rt, scope, doc) && matches(r, rt, scope, doc),
@@ -148,6 +136,7 @@ fn compare(
     scope: Scope,
     doc: &Value,
 ) -> bool {
+    // An unknown attribute matches nothing, whatever the operator (see `check`).
     let Some(resolved) = resolve(path, rt, scope) else {
         return false;
     };
@@ -155,13 +144,13 @@ fn compare(
         CompareOp::Ne => (CompareOp::Eq, true),
         op => (op, false),
     };
-    let Ok((def, through_value)) = comparison(path, &resolved, op) else {
+    let Ok((def, through)) = comparison(path, &resolved, op) else {
         return false;
     };
     let Ok(operand) = operand(path, def, op, literal) else {
         return false;
     };
-    let values = values(rt, scope, &resolved, doc, through_value);
+    let values = values(rt, scope, &resolved, doc, through);
     let hit = match &operand {
         Operand::Null => !values.into_iter().any(is_present),
         operand => values.into_iter().any(|v| test(op, operand, v)),
@@ -169,16 +158,16 @@ fn compare(
     hit != negate
 }
 
-/// The definition a comparison is typed by, and whether values are read through the complex
-/// attribute's `value` sub-attribute (`emails co "x"` compares each `emails.value`).
+/// The definition a comparison is typed by, and the sub-attribute values are read through when
+/// a complex attribute is compared as a whole (`emails co "x"` compares each `emails.value`).
 fn comparison(
     path: &AttrPath,
     resolved: &Resolved,
     op: CompareOp,
-) -> Result<(&'static AttrDef, bool), String> {
+) -> Result<(&'static AttrDef, Option<&'static AttrDef>), String> {
     let leaf = resolved.leaf();
     if leaf.ty != AttrType::Complex {
-        return Ok((leaf, false));
+        return Ok((leaf, None));
     }
     if is_ordering(op) {
         return Err(format!(
@@ -186,7 +175,7 @@ fn comparison(
         ));
     }
     match find_attr(leaf.sub_attributes, "value") {
-        Some(value) => Ok((value, true)),
+        Some(value) => Ok((value, Some(value))),
         None => Err(format!(
             "`{path}` is complex: compare one of its sub-attributes"
         )),
@@ -335,13 +324,13 @@ fn compare_numbers(a: &Number, b: &Number) -> Option<Ordering> {
 }
 
 /// The values a path designates in `doc`, multi-valued attributes flattened one level.
-/// `through_value` reads each value's `value` sub-attribute (see `comparison`).
+/// `through` reads that sub-attribute of each value instead (see `comparison`).
 fn values<'d>(
     rt: &ResourceTypeDef,
     scope: Scope,
     resolved: &Resolved,
     doc: &'d Value,
-    through_value: bool,
+    through: Option<&AttrDef>,
 ) -> Vec<&'d Value> {
     let mut out = Vec::new();
     match (scope, resolved.sub) {
@@ -356,12 +345,9 @@ fn values<'d>(
             }
         }
     }
-    if through_value {
-        let leaf = resolved.leaf();
-        let value_name = find_attr(leaf.sub_attributes, "value").map_or("value", |d| d.name);
-        let complex = std::mem::take(&mut out);
-        for element in complex {
-            push_flat(&mut out, element.get(value_name));
+    if let Some(sub) = through {
+        for element in std::mem::take(&mut out) {
+            push_flat(&mut out, element.get(sub.name));
         }
     }
     out

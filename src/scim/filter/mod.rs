@@ -22,6 +22,7 @@ pub struct FilterLimits {
     /// Longest filter or path accepted, in bytes.
     pub len_max: usize,
     /// Deepest nesting of parentheses, brackets and `not` accepted. `not (` counts twice.
+    /// Values above `DEPTH_CEILING` act as `DEPTH_CEILING`.
     pub depth_max: usize,
 }
 
@@ -33,6 +34,11 @@ impl Default for FilterLimits {
         }
     }
 }
+
+/// The deepest nesting any configuration gets. pest's recursive descent uses the stack for
+/// every level: about 200 levels exhaust a 2 MiB thread stack (tokio's default) in a debug
+/// build, so this keeps a wide margin.
+pub const DEPTH_CEILING: usize = 64;
 
 /// `[schemaURN ":"] name ["." sub]`. Names are kept as written; matching against the schema is
 /// case-insensitive. `schema` is the URN without the trailing colon.
@@ -163,6 +169,7 @@ fn check_limits(text: &str, limits: &FilterLimits) -> Result<(), String> {
             limits.len_max
         ));
     }
+    let depth_max = limits.depth_max.min(DEPTH_CEILING);
     let bytes = text.as_bytes();
     let mut open: Vec<usize> = Vec::new();
     let mut depth = 0usize;
@@ -184,10 +191,9 @@ fn check_limits(text: &str, limits: &FilterLimits) -> Result<(), String> {
                 let weight = if follows_not(bytes, i) { 2 } else { 1 };
                 depth += weight;
                 open.push(weight);
-                if depth > limits.depth_max {
+                if depth > depth_max {
                     return Err(format!(
-                        "filter nests deeper than the {} levels allowed",
-                        limits.depth_max
+                        "filter nests deeper than the {depth_max} levels allowed"
                     ));
                 }
             }

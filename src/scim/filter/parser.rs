@@ -41,11 +41,17 @@ pub(super) fn path(text: &str) -> Result<PatchPath, String> {
 }
 
 fn parse(rule: Rule, text: &str) -> Result<Pairs<'_, Rule>, String> {
+    // Error detail makes pest report the furthest position it reached (`max_position`), not
+    // the start of the last rule it tried; filters are short, so the tracking costs little.
+    pest::set_error_detail(true);
     Grammar::parse(rule, text).map_err(|e| {
-        let at = match e.location {
-            pest::error::InputLocation::Pos(p) => p,
-            pest::error::InputLocation::Span((p, _)) => p,
-        };
+        let at = e
+            .parse_attempts()
+            .map(|a| a.max_position)
+            .unwrap_or_else(|| match e.location {
+                pest::error::InputLocation::Pos(p) => p,
+                pest::error::InputLocation::Span((p, _)) => p,
+            });
         let rest = text.get(at..).unwrap_or_default();
         if rest.is_empty() {
             format!("`{text}` ends too early")
