@@ -148,7 +148,7 @@ async fn dispatch(
     let method = req.method().clone();
     match (route, method) {
         (Route::Collection(kind), Method::GET) => {
-            let q = list_query(dir, &params, None)?;
+            let q = list_query(dir, &params, Some(kind))?;
             let sel = q.selection.clone();
             let page = dir.list(kind, &directory, q).await?;
             Ok(json_response(
