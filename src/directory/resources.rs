@@ -88,15 +88,21 @@ fn member_events(diff: &members::MemberDiff) -> Vec<(ChangeKind, Vec<String>)> {
     out
 }
 
-/// Sets `id` and `meta` (created kept from `created`, lastModified now, version from seq).
-fn stamp(doc: &mut Value, id: &str, created: Option<&Value>, seq: u64) {
+/// Sets `id` and `meta` (resourceType, created kept from `created`, lastModified now, version
+/// from seq). `meta.location` depends on the public URL and is added on the way out.
+fn stamp(doc: &mut Value, kind: ResourceKind, id: &str, created: Option<&Value>, seq: u64) {
     let now = now_rfc3339();
     let created = created.cloned().unwrap_or_else(|| json!(now));
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("id".into(), json!(id));
         obj.insert(
             "meta".into(),
-            json!({"created": created, "lastModified": now, "version": version_tag(seq)}),
+            json!({
+                "resourceType": schema::resource_type(kind).name,
+                "created": created,
+                "lastModified": now,
+                "version": version_tag(seq),
+            }),
         );
     }
 }
@@ -151,7 +157,7 @@ impl Directory {
                 let mut changes = vec![(ChangeKind::Created, Vec::new())];
                 changes.extend(member_events(&diff));
                 let seq = emit(txn, &d, kind, &id, &changes)?;
-                stamp(&mut doc, &id, None, seq);
+                stamp(&mut doc, kind, &id, None, seq);
                 txn.put_resource(kind, &d, &id, None, &doc)?;
                 if let Some(h) = hash {
                     txn.set_password_hash(&d, &id, &h)?;
@@ -190,7 +196,7 @@ impl Directory {
             let mut changes = vec![(ChangeKind::Updated, Vec::new())];
             changes.extend(member_events(&diff));
             let seq = emit(txn, &d, kind, &i, &changes)?;
-            stamp(&mut doc, &i, created_of(&existing), seq);
+            stamp(&mut doc, kind, &i, created_of(&existing), seq);
             txn.put_resource(kind, &d, &i, Some(&existing), &doc)?;
             if let Some(h) = hash {
                 txn.set_password_hash(&d, &i, &h)?;
@@ -232,7 +238,7 @@ impl Directory {
             }
             // Validated: writes from here on.
             let diff = plan.apply(txn, &d, &i)?;
-            stamp(&mut doc, &i, created_of(&existing), 0);
+            stamp(&mut doc, kind, &i, created_of(&existing), 0);
             let doc_changed = strip_meta(&doc) != strip_meta(&existing);
             let mut changes = Vec::new();
             if doc_changed || hash.is_some() {
@@ -241,7 +247,7 @@ impl Directory {
             changes.extend(member_events(&diff));
             if !changes.is_empty() {
                 let seq = emit(txn, &d, kind, &i, &changes)?;
-                stamp(&mut doc, &i, created_of(&existing), seq);
+                stamp(&mut doc, kind, &i, created_of(&existing), seq);
                 txn.put_resource(kind, &d, &i, Some(&existing), &doc)?;
             }
             if let Some(h) = hash {
@@ -281,7 +287,7 @@ impl Directory {
                         &[(ChangeKind::MembersRemoved, vec![i.clone()])],
                     )?;
                     let mut doc = old.clone();
-                    stamp(&mut doc, &g, created_of(&old), seq);
+                    stamp(&mut doc, ResourceKind::Group, &g, created_of(&old), seq);
                     txn.put_resource(ResourceKind::Group, &d, &g, Some(&old), &doc)?;
                 }
             }

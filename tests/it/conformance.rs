@@ -1,5 +1,5 @@
 //! Runs the request -> expected-response cases in `conformance/http/*.json` against a live
-//! server (one fresh server per file), reporting every failing step, not just the first.
+//! server (a fresh server per scenario), reporting every failing step, not just the first.
 //!
 //! A file is `{"section": "...", "scenarios": [{"name", "steps": [step...]}]}`. A step is
 //! `{"method", "path", "body"?, "headers"?, "auth"? (default true), "expect": {"status",
@@ -75,8 +75,8 @@ async fn http_conformance_cases() {
         let fname = file.file_name().unwrap().to_string_lossy().into_owned();
         let doc: Value = serde_json::from_slice(&std::fs::read(file).unwrap())
             .unwrap_or_else(|e| panic!("{fname}: {e}"));
-        let s = Server::start();
         for sc in doc["scenarios"].as_array().unwrap() {
+            let s = Server::start();
             let name = sc["name"].as_str().unwrap_or("?");
             let mut vars: HashMap<String, String> = HashMap::new();
             vars.insert("base".into(), s.base.clone());
