@@ -37,21 +37,28 @@ impl Route {
         let rest = rest.trim_end_matches('/');
         let segs: Vec<String> = rest.split('/').skip(1).map(decode).collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        let kind = |s: &str| match s {
-            "Users" => Some(ResourceKind::User),
-            "Groups" => Some(ResourceKind::Group),
+        // Endpoint names match case-insensitively (Microsoft's test collection sends
+        // `/users`); `/serviceConfiguration` is its name for the ServiceProviderConfig.
+        let kind = |s: &str| match s.to_ascii_lowercase().as_str() {
+            "users" => Some(ResourceKind::User),
+            "groups" => Some(ResourceKind::Group),
             _ => None,
         };
-        Some(match segs.as_slice() {
-            [".search"] => Route::Search(None),
-            ["ServiceProviderConfig"] | ["ServiceProviderConfigs"] => Route::ServiceProviderConfig,
-            ["ResourceTypes"] => Route::ResourceTypes,
-            ["ResourceTypes", id] => Route::ResourceType((*id).to_owned()),
-            ["Schemas"] => Route::Schemas,
-            ["Schemas", id] => Route::Schema((*id).to_owned()),
-            [k] => Route::Collection(kind(k)?),
-            [k, ".search"] => Route::Search(Some(kind(k)?)),
-            [k, id] if !id.is_empty() => Route::Resource(kind(k)?, (*id).to_owned()),
+        let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+        let first = lower.first().map(String::as_str);
+        Some(match (first, segs.as_slice()) {
+            (_, [".search"]) => Route::Search(None),
+            (
+                Some("serviceproviderconfig" | "serviceproviderconfigs" | "serviceconfiguration"),
+                [_],
+            ) => Route::ServiceProviderConfig,
+            (Some("resourcetypes"), [_]) => Route::ResourceTypes,
+            (Some("resourcetypes"), [_, id]) => Route::ResourceType((*id).to_owned()),
+            (Some("schemas"), [_]) => Route::Schemas,
+            (Some("schemas"), [_, id]) => Route::Schema((*id).to_owned()),
+            (_, [k]) => Route::Collection(kind(k)?),
+            (_, [k, ".search"]) => Route::Search(Some(kind(k)?)),
+            (_, [k, id]) if !id.is_empty() => Route::Resource(kind(k)?, (*id).to_owned()),
             _ => return None,
         })
     }
@@ -634,6 +641,11 @@ mod tests {
             (
                 "/scim/v2/ResourceTypes/User",
                 Some(Route::ResourceType("User".into())),
+            ),
+            ("/scim/v2/users", Some(Route::Collection(User))),
+            (
+                "/scim/v2/serviceConfiguration",
+                Some(Route::ServiceProviderConfig),
             ),
             ("/scim/v2/Devices", None),
             ("/scim/v2", None),

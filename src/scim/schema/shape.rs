@@ -24,12 +24,42 @@ use serde_json::{Map, Value};
 /// Parses the comma-separated `attributes` / `excludedAttributes` query parameter. An entry
 /// starting with `urn:` has its schema URN up to the last `:`; the rest is `name[.sub]`. Empty
 /// entries are skipped; names are not checked here (unknown ones select nothing).
+///
+/// Not in RFC 7644: a value filter inside an entry (`emails[type eq "work"]`, as Microsoft's
+/// SCIM test collection sends) is dropped, selecting the whole attribute.
 pub fn parse_attribute_list(text: &str) -> Vec<AttrPath> {
-    text.split(',')
+    without_value_filters(text)
+        .split(',')
         .map(str::trim)
         .filter(|entry| !entry.is_empty())
         .map(parse_attribute)
         .collect()
+}
+
+/// `a[x],b[y].c` -> `a,b.c`; quoted text inside brackets may hold `]` or `,`.
+fn without_value_filters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    for c in text.chars() {
+        if depth == 0 {
+            if c == '[' {
+                depth = 1;
+            } else {
+                out.push(c);
+            }
+            continue;
+        }
+        match (quoted, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => quoted = false,
+            (false, _, '"') => quoted = true,
+            (false, _, '[') => depth += 1,
+            (false, _, ']') => depth -= 1,
+            _ => {}
+        }
+    }
+    out
 }
 
 fn parse_attribute(entry: &str) -> AttrPath {
@@ -233,4 +263,31 @@ fn project_object(
         }
     }
     (!out.is_empty()).then_some(Value::Object(out))
+}
+
+#[cfg(test)]
+mod value_filter_tests {
+    use super::*;
+
+    #[test]
+    fn attribute_lists_drop_value_filters() {
+        let cases = [
+            ("emails[type eq \"work\"]", "emails"),
+            (
+                "emails[value eq \"a,b]\"].value,title",
+                "emails.value,title",
+            ),
+            ("a[b[c]],d", "a,d"),
+            ("userName", "userName"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(without_value_filters(input), want, "{input}");
+        }
+        let parsed = parse_attribute_list("emails[type eq \"work\"].value");
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(
+            (parsed[0].name.as_str(), parsed[0].sub.as_deref()),
+            ("emails", Some("value"))
+        );
+    }
 }
