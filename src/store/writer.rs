@@ -14,9 +14,15 @@ use tokio::sync::{mpsc, oneshot};
 pub struct Batch {
     txn: WriteTxn,
     poisoned: bool,
+    number: u64,
 }
 
 impl Batch {
+    /// The batch's number since the writer started (1, 2, ...), for logs and tests.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
     pub fn txn(&self) -> &WriteTxn {
         &self.txn
     }
@@ -85,7 +91,9 @@ impl Writer {
 
 fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
     let mut jobs: Vec<Job> = Vec::with_capacity(batch_max);
+    let mut number = 0u64;
     while let Some(first) = rx.blocking_recv() {
+        number += 1;
         jobs.push(first);
         while jobs.len() < batch_max {
             match rx.try_recv() {
@@ -105,6 +113,7 @@ fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
         let mut batch = Batch {
             txn,
             poisoned: false,
+            number,
         };
         let n = jobs.len();
         let completions: Vec<Completion> = jobs.drain(..).map(|job| job(&mut batch)).collect();
@@ -129,5 +138,116 @@ fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
         for c in completions {
             c(result.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc as std_mpsc;
+
+    fn writer(
+        batch_max: usize,
+        queue_max: usize,
+    ) -> (Writer, std::thread::JoinHandle<()>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb")).unwrap();
+        let (w, h) = Writer::start(store, batch_max, queue_max).unwrap();
+        (w, h, dir)
+    }
+
+    /// Holds the writer inside a job until the returned sender fires.
+    async fn block(w: &Writer) -> (std_mpsc::Sender<()>, tokio::task::JoinHandle<u64>) {
+        let (release_tx, release_rx) = std_mpsc::channel::<()>();
+        let (entered_tx, entered_rx) = std_mpsc::channel::<()>();
+        let w2 = w.clone();
+        let first = tokio::spawn(async move {
+            w2.submit(move |b: &mut Batch| {
+                let _ = entered_tx.send(());
+                let _ = release_rx.recv();
+                b.number()
+            })
+            .await
+            .unwrap()
+        });
+        tokio::task::spawn_blocking(move || entered_rx.recv().unwrap())
+            .await
+            .unwrap();
+        (release_tx, first)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batches_hold_at_most_batch_max_jobs() {
+        let (w, _h, _d) = writer(2, 100);
+        let (release, first) = block(&w).await;
+        let mut rest = Vec::new();
+        for _ in 0..5 {
+            let w = w.clone();
+            rest.push(tokio::spawn(async move {
+                w.submit(|b: &mut Batch| b.number()).await.unwrap()
+            }));
+            // Keep submission order deterministic.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), 1);
+        let mut numbers = Vec::new();
+        for t in rest {
+            numbers.push(t.await.unwrap());
+        }
+        // Five queued jobs at two per batch: batches 2, 2, 3, 3, 4.
+        assert_eq!(numbers, [2, 2, 3, 3, 4]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queue_refuses_past_queue_max() {
+        let (w, _h, _d) = writer(8, 2);
+        let (release, first) = block(&w).await;
+        let mut queued = Vec::new();
+        for _ in 0..2 {
+            let w = w.clone();
+            queued.push(tokio::spawn(
+                async move { w.submit(|_: &mut Batch| ()).await },
+            ));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let over = w.submit(|_: &mut Batch| ()).await;
+        assert!(matches!(over, Err(WriteError::QueueFull)), "{over:?}");
+        release.send(()).unwrap();
+        first.await.unwrap();
+        for q in queued {
+            q.await.unwrap().unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_poisoned_batch_commits_nothing() {
+        let (w, _h, _d) = writer(8, 8);
+        let (release, first) = block(&w).await;
+        let w1 = w.clone();
+        let good =
+            tokio::spawn(
+                async move { w1.submit(|b: &mut Batch| b.txn().next_seq().unwrap()).await },
+            );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let w2 = w.clone();
+        let bad = tokio::spawn(async move {
+            w2.submit(|b: &mut Batch| {
+                b.txn().next_seq().unwrap();
+                b.poison();
+            })
+            .await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        release.send(()).unwrap();
+        first.await.unwrap();
+        assert!(matches!(good.await.unwrap(), Err(WriteError::Commit(_))));
+        assert!(matches!(bad.await.unwrap(), Err(WriteError::Commit(_))));
+        // Nothing from the rolled-back batch is visible: the next sequence number is 1.
+        let next = w
+            .submit(|b: &mut Batch| b.txn().next_seq().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(next, 1);
     }
 }
