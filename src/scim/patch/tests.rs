@@ -152,3 +152,103 @@ fn conformance() {
         failures.join("\n\n")
     );
 }
+
+/// User and Group have no immutable attribute outside `members` (which never reaches the
+/// document), so immutability runs against a resource type made for it.
+mod immutable {
+    use super::super::{apply, parse_request};
+    use crate::scim::ScimError;
+    use crate::scim::filter::FilterLimits;
+    use crate::scim::schema::{
+        AttrDef, AttrType, Mutability, ResourceKind, ResourceTypeDef, Returned, SchemaDef,
+        Uniqueness,
+    };
+    use serde_json::{Value, json};
+
+    static BADGE: AttrDef = AttrDef {
+        name: "badge",
+        ty: AttrType::String,
+        multi_valued: false,
+        required: false,
+        case_exact: true,
+        mutability: Mutability::Immutable,
+        returned: Returned::Default,
+        uniqueness: Uniqueness::None,
+        canonical_values: &[],
+        reference_types: &[],
+        sub_attributes: &[],
+        description: "Set once.",
+    };
+    static SCHEMA: SchemaDef = SchemaDef {
+        id: "urn:example:params:scim:schemas:core:2.0:Badged",
+        name: "Badged",
+        description: "A resource with an immutable attribute.",
+        attributes: std::slice::from_ref(&BADGE),
+    };
+    static RT: ResourceTypeDef = ResourceTypeDef {
+        kind: ResourceKind::User,
+        name: "Badged",
+        endpoint: "/Badged",
+        description: "Test only.",
+        schema: &SCHEMA,
+        extensions: &[],
+    };
+
+    fn check(doc: Value, ops: Value, expected: Result<Value, &str>) {
+        let body = json!({"schemas": [crate::scim::schema::PATCH_OP_SCHEMA], "Operations": ops});
+        let mut out = doc.clone();
+        let got = parse_request(&body, 10, &FilterLimits::default())
+            .and_then(|ops| apply(&mut out, &ops, &RT))
+            .map(|_| out);
+        match (got, expected) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want, "{ops}"),
+            (Err(ScimError::Mutability(_)), Err("mutability")) => {}
+            (got, want) => panic!("{ops}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn immutable_attributes() {
+        let set = json!({"badge": "b1"});
+        check(
+            json!({}),
+            json!([{"op": "add", "path": "badge", "value": "b1"}]),
+            Ok(set.clone()),
+        );
+        check(
+            json!({}),
+            json!([{"op": "replace", "value": {"badge": "b1"}}]),
+            Ok(set.clone()),
+        );
+        check(
+            set.clone(),
+            json!([{"op": "replace", "path": "badge", "value": "b1"}]),
+            Ok(set.clone()),
+        );
+        check(
+            set.clone(),
+            json!([{"op": "add", "value": {"badge": "b1"}}]),
+            Ok(set.clone()),
+        );
+        check(
+            set.clone(),
+            json!([{"op": "replace", "path": "badge", "value": "b2"}]),
+            Err("mutability"),
+        );
+        check(
+            set.clone(),
+            json!([{"op": "add", "value": {"badge": "b2"}}]),
+            Err("mutability"),
+        );
+        check(
+            set.clone(),
+            json!([{"op": "remove", "path": "badge"}]),
+            Err("mutability"),
+        );
+        check(
+            set,
+            json!([{"op": "replace", "path": "badge", "value": null}]),
+            Err("mutability"),
+        );
+    }
+}
