@@ -105,14 +105,16 @@ fn edit(
     }
 }
 
-/// Path-less `add`/`replace` (or a path naming a whole schema): each key of `value` is a path
-/// relative to `within` or to the resource, and is added or replaced as if it were the path of
-/// its own operation (RFC 7644 sections 3.5.2.1 and 3.5.2.3, "If omitted, the target location
-/// is assumed to be the resource itself"). Keys may be plain (`active`), dotted
-/// (`name.givenName`), URN-qualified (`urn:...:enterprise:2.0:User:department`), a whole
-/// extension (`urn:...:enterprise:2.0:User`) or value paths. Unknown and read-only keys (`id`,
-/// `meta`, `groups`, `schemas`) are dropped silently: identity providers send them (Okta's group
-/// rename carries `id`).
+/// Path-less `add`/`replace` (or a path naming a whole schema): each key of `value` is added or
+/// replaced as if it were the path of its own operation (RFC 7644 sections 3.5.2.1 and 3.5.2.3,
+/// "If omitted, the target location is assumed to be the resource itself"). Unknown and
+/// read-only keys (`id`, `meta`, `groups`, `schemas`) are dropped silently: identity providers
+/// send them (Okta's group rename carries `id`).
+///
+/// DEVIATION: the RFC expects attribute names as keys; a key may also be any path relative to
+/// `within` or to the resource: dotted (`name.givenName`), URN-qualified
+/// (`urn:...:enterprise:2.0:User:department`), a whole extension (`urn:...:enterprise:2.0:User`)
+/// or a value path (`emails[type eq "work"].value`), as Entra sends them.
 fn set_all(
     doc: &mut Object,
     kind: PatchOpKind,
@@ -141,8 +143,9 @@ fn set_all(
     Ok(())
 }
 
-/// RFC 7644 section 3.5.2.2: a `remove` without `path` is `noTarget`. Accepted: a group's
-/// `{"members": [...]}` as the value, which removes those members.
+/// RFC 7644 section 3.5.2.2: a `remove` without `path` is `noTarget`.
+///
+/// DEVIATION: a group's `{"members": [...]}` as the value removes those members.
 fn remove_without_path(
     value: Option<&Value>,
     rt: &ResourceTypeDef,
