@@ -168,10 +168,10 @@ fn take_password_from_ops(ops: &mut [PatchOp]) -> Result<Option<String>, ScimErr
                 op.op = patch::PatchOpKind::Add;
             }
             None => {
-                if let Some(v) = op.value.as_mut() {
-                    if let Some(p) = take_password(v)? {
-                        found = Some(p);
-                    }
+                if let Some(v) = op.value.as_mut()
+                    && let Some(p) = take_password(v)?
+                {
+                    found = Some(p);
                 }
             }
             _ => {}
@@ -379,11 +379,11 @@ impl Directory {
         let mut failure: Option<DirectoryError> = None;
         let mut visit = |mut doc: Value| -> bool {
             if let Some(f) = &q.filter {
-                if filter_needs_computed {
-                    if let Err(e) = self.complete(txn, kind, dir, &mut doc, true) {
-                        failure = Some(e);
-                        return false;
-                    }
+                if filter_needs_computed
+                    && let Err(e) = self.complete(txn, kind, dir, &mut doc, true)
+                {
+                    failure = Some(e);
+                    return false;
                 }
                 if !filter::matches(f, &doc, rt) {
                     return true;
@@ -417,10 +417,10 @@ impl Directory {
                 ids.sort();
                 ids.dedup();
                 for id in ids {
-                    if let Some(doc) = txn.resource(kind, dir, &id)? {
-                        if !visit(doc) {
-                            break;
-                        }
+                    if let Some(doc) = txn.resource(kind, dir, &id)?
+                        && !visit(doc)
+                    {
+                        break;
                     }
                 }
             }

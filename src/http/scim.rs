@@ -172,23 +172,22 @@ async fn dispatch(
                 .get("meta")
                 .and_then(|m| m.get("location"))
                 .and_then(Value::as_str)
+                && let Ok(v) = HeaderValue::from_str(loc)
             {
-                if let Ok(v) = HeaderValue::from_str(loc) {
-                    resp.headers_mut().insert(header::LOCATION, v);
-                }
+                resp.headers_mut().insert(header::LOCATION, v);
             }
             Ok(resp)
         }
         (Route::Resource(kind, id), Method::GET) => {
             let sel = selection(&params);
             let doc = dir.get(kind, &directory, &id, &sel).await?;
-            if let (Some(h), Some(v)) = (&if_none_match, version(&doc)) {
-                if crate::directory::etag_matches(h, v) {
-                    let mut resp = Response::new(Body::new(Bytes::new()));
-                    *resp.status_mut() = StatusCode::NOT_MODIFIED;
-                    set_etag(&mut resp, &doc);
-                    return Ok(resp);
-                }
+            if let (Some(h), Some(v)) = (&if_none_match, version(&doc))
+                && crate::directory::etag_matches(h, v)
+            {
+                let mut resp = Response::new(Body::new(Bytes::new()));
+                *resp.status_mut() = StatusCode::NOT_MODIFIED;
+                set_etag(&mut resp, &doc);
+                return Ok(resp);
             }
             Ok(resource_response(StatusCode::OK, kind, &doc, &sel))
         }

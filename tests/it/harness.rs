@@ -84,15 +84,15 @@ impl Server {
             let mut sent = false;
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if !sent && line.contains("cloudsso serving") {
-                    if let Some(addr) = line
+                if !sent
+                    && line.contains("cloudsso serving")
+                    && let Some(addr) = line
                         .split("listen=")
                         .nth(1)
                         .and_then(|s| s.split_whitespace().next())
-                    {
-                        let _ = tx.send(addr.to_owned());
-                        sent = true;
-                    }
+                {
+                    let _ = tx.send(addr.to_owned());
+                    sent = true;
                 }
                 if std::env::var_os("CLOUDSSO_TEST_LOG").is_some() {
                     eprintln!("[server] {line}");
