@@ -185,7 +185,7 @@ async fn remove_member_by_value_filter() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    assert_eq!(member_ids(&s, &g).await, [b.clone()]);
+    assert_eq!(member_ids(&s, &g).await, vec![b.clone()]);
 }
 
 #[tokio::test]
@@ -200,7 +200,7 @@ async fn entra_remove_members_with_value_array_removes_only_those() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    assert_eq!(member_ids(&s, &g).await, [b.clone()]);
+    assert_eq!(member_ids(&s, &g).await, vec![b.clone()]);
 }
 
 #[tokio::test]
