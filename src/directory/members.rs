@@ -7,6 +7,9 @@ use crate::scim::filter::{self, CompareOp, Filter, Literal};
 use crate::scim::patch::{MemberOp, MemberRef};
 use crate::scim::schema::{self, ResourceKind};
 use crate::store::{MemberKind, WriteTxn};
+
+/// A member to be present: its kind and the display the client gave.
+type Present = (MemberKind, Option<String>);
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -15,8 +18,8 @@ use std::collections::BTreeMap;
 pub(super) struct MemberPlan {
     /// Every stored row is to go (a replace), except those re-added in `changes`.
     cleared: bool,
-    /// member id -> Some(kind) to add, None to remove.
-    changes: BTreeMap<String, Option<MemberKind>>,
+    /// member id -> Some(kind, display) to add, None to remove.
+    changes: BTreeMap<String, Option<Present>>,
 }
 
 /// What applying a plan changed.
@@ -49,7 +52,8 @@ impl MemberPlan {
     ) -> Result<(), DirectoryError> {
         for r in refs {
             let kind = resolve_member(txn, dir, group, r)?;
-            self.changes.insert(r.value.clone(), Some(kind));
+            self.changes
+                .insert(r.value.clone(), Some((kind, r.display.clone())));
         }
         Ok(())
     }
@@ -70,11 +74,14 @@ impl MemberPlan {
         let mut out: BTreeMap<String, MemberKind> = if self.cleared {
             BTreeMap::new()
         } else {
-            txn.members(dir, group, usize::MAX)?.into_iter().collect()
+            txn.members(dir, group, usize::MAX)?
+                .into_iter()
+                .map(|m| (m.id, m.kind))
+                .collect()
         };
         for (id, c) in &self.changes {
             match c {
-                Some(k) => {
+                Some((k, _)) => {
                     out.insert(id.clone(), *k);
                 }
                 None => {
@@ -141,18 +148,18 @@ impl MemberPlan {
     ) -> Result<MemberDiff, DirectoryError> {
         let mut diff = MemberDiff::default();
         if self.cleared {
-            for (m, _) in txn.members(dir, group, usize::MAX)? {
-                if !matches!(self.changes.get(&m), Some(Some(_)))
-                    && txn.remove_member(dir, group, &m)?
+            for m in txn.members(dir, group, usize::MAX)? {
+                if !matches!(self.changes.get(&m.id), Some(Some(_)))
+                    && txn.remove_member(dir, group, &m.id)?
                 {
-                    diff.removed.push(m);
+                    diff.removed.push(m.id);
                 }
             }
         }
         for (m, c) in self.changes {
             match c {
-                Some(kind) => {
-                    if txn.add_member(dir, group, &m, kind)? {
+                Some((kind, display)) => {
+                    if txn.add_member(dir, group, &m, kind, display.as_deref())? {
                         diff.added.push(m);
                     }
                 }

@@ -288,12 +288,20 @@ impl Directory {
                 let members: Vec<Value> = txn
                     .members(dir, &id, usize::MAX)?
                     .into_iter()
-                    .map(|(m, k)| {
-                        let mk = match k {
+                    .map(|m| {
+                        let mk = match m.kind {
                             crate::store::MemberKind::User => ResourceKind::User,
                             crate::store::MemberKind::Group => ResourceKind::Group,
                         };
-                        json!({"value": m, "$ref": self.location(mk, &m), "type": k.as_str()})
+                        let mut v = json!({
+                            "value": m.id,
+                            "$ref": self.location(mk, &m.id),
+                            "type": m.kind.as_str(),
+                        });
+                        if let (Some(d), Some(o)) = (m.display, v.as_object_mut()) {
+                            o.insert("display".into(), json!(d));
+                        }
+                        v
                     })
                     .collect();
                 if !members.is_empty() {

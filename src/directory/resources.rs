@@ -45,6 +45,7 @@ fn take_members(doc: &mut Value) -> Vec<MemberRef> {
             Some(MemberRef {
                 value: m.get("value")?.as_str()?.to_owned(),
                 kind: m.get("type").and_then(Value::as_str).map(str::to_owned),
+                display: m.get("display").and_then(Value::as_str).map(str::to_owned),
             })
         })
         .collect()

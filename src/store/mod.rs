@@ -112,6 +112,36 @@ pub struct CredentialRecord {
     pub expires_unix: i64,
 }
 
+/// One membership row, seen from the group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: String,
+    pub kind: MemberKind,
+    /// The display name the client sent with the member, if any.
+    pub display: Option<String>,
+}
+
+fn member_row(kind: MemberKind, display: Option<&str>) -> Vec<u8> {
+    let mut v = vec![kind.to_byte()];
+    v.extend_from_slice(display.unwrap_or_default().as_bytes());
+    v
+}
+
+fn member_from_row(id: String, row: &[u8]) -> Member {
+    let (kind, display) = match row.split_first() {
+        Some((k, rest)) => (
+            MemberKind::from_byte(*k),
+            String::from_utf8_lossy(rest).into_owned(),
+        ),
+        None => (MemberKind::User, String::new()),
+    };
+    Member {
+        id,
+        kind,
+        display: (!display.is_empty()).then_some(display),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberKind {
     User,
@@ -311,14 +341,14 @@ macro_rules! impl_reads {
                 dir: &str,
                 group: &str,
                 limit: usize,
-            ) -> Result<Vec<(String, MemberKind)>, StoreError> {
+            ) -> Result<Vec<Member>, StoreError> {
                 let t = self.0.open_table(MEMBERS)?;
                 let (lo, hi) = prefix_range(&[dir, group]);
                 let mut out = Vec::new();
                 for row in t.range(lo.as_str()..hi.as_str())?.take(limit) {
                     let (k, v) = row?;
                     let member = k.value().rsplit('\0').next().unwrap_or_default().to_owned();
-                    out.push((member, MemberKind::from_byte(v.value())));
+                    out.push(member_from_row(member, v.value()));
                 }
                 Ok(out)
             }
@@ -331,7 +361,8 @@ macro_rules! impl_reads {
             ) -> Result<Option<MemberKind>, StoreError> {
                 let t = self.0.open_table(MEMBERS)?;
                 let k = key(&[dir, group, member]);
-                Ok(t.get(k.as_str())?.map(|v| MemberKind::from_byte(v.value())))
+                Ok(t.get(k.as_str())?
+                    .map(|v| member_from_row(String::new(), v.value()).kind))
             }
 
             /// Groups a user or group is a direct member of, in id order.
@@ -564,9 +595,9 @@ impl WriteTxn {
             let members = self.members(dir, id, usize::MAX)?;
             let mut m = self.0.open_table(MEMBERS)?;
             let mut r = self.0.open_table(MEMBER_OF)?;
-            for (member, _) in members {
-                m.remove(key(&[dir, id, &member]).as_str())?;
-                r.remove(key(&[dir, &member, id]).as_str())?;
+            for member in members {
+                m.remove(key(&[dir, id, &member.id]).as_str())?;
+                r.remove(key(&[dir, &member.id, id]).as_str())?;
             }
         }
         // Rows where it is the member.
@@ -591,17 +622,22 @@ impl WriteTxn {
         Ok(())
     }
 
-    /// Adds a membership row (both directions). Returns false when it was already there.
+    /// Adds a membership row (both directions), or updates its display. Returns false when the
+    /// member was already there.
     pub fn add_member(
         &self,
         dir: &str,
         group: &str,
         member: &str,
         kind: MemberKind,
+        display: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut m = self.0.open_table(MEMBERS)?;
         let existed = m
-            .insert(key(&[dir, group, member]).as_str(), kind.to_byte())?
+            .insert(
+                key(&[dir, group, member]).as_str(),
+                member_row(kind, display).as_slice(),
+            )?
             .is_some();
         let mut r = self.0.open_table(MEMBER_OF)?;
         r.insert(key(&[dir, member, group]).as_str(), kind.to_byte())?;

@@ -28,8 +28,8 @@ pub(super) const GROUP_EXTERNAL_IDS: MultiIndex =
     MultimapTableDefinition::new("idx_group_external_id");
 /// dir\0lowercase emails.value -> user ids
 pub(super) const USER_EMAILS: MultiIndex = MultimapTableDefinition::new("idx_user_email");
-/// dir\0group\0member -> member kind (0 user, 1 group)
-pub(super) const MEMBERS: TableDefinition<'static, &'static str, u8> =
+/// dir\0group\0member -> member kind byte (0 user, 1 group) then the client's display, UTF-8
+pub(super) const MEMBERS: TableDefinition<'static, &'static str, &'static [u8]> =
     TableDefinition::new("members");
 /// dir\0member\0group -> member kind: the reverse of MEMBERS
 pub(super) const MEMBER_OF: TableDefinition<'static, &'static str, u8> =

@@ -124,7 +124,15 @@ fn member_ref(item: &Value) -> Result<MemberRef, ScimError> {
             )));
         }
     };
-    Ok(MemberRef { value, kind })
+    let display = match get("display").or_else(|| get("displayName")) {
+        Some(Value::String(d)) if !d.is_empty() => Some(d.clone()),
+        _ => None,
+    };
+    Ok(MemberRef {
+        value,
+        kind,
+        display,
+    })
 }
 
 /// The ids of `value eq "a"` or `value eq "a" or value eq "b" ...`, the forms clients use to

@@ -45,6 +45,8 @@ pub struct MemberRef {
     pub value: String,
     /// "User" or "Group" when the client said so.
     pub kind: Option<String>,
+    /// The display name the client gave (`display`, or Microsoft's `displayName`), echoed back.
+    pub display: Option<String>,
 }
 
 /// Membership changes, in request order.
