@@ -285,3 +285,143 @@ async fn conflict_and_preconditions() {
         "version changes on every write"
     );
 }
+
+/// Garbage of every shape at every endpoint: always a SCIM error body or a success, never a
+/// 5xx, and the server keeps serving.
+#[tokio::test]
+async fn garbage_never_produces_a_server_error() {
+    let s = Server::start();
+    let u = s.user("victim").await;
+    let g = s.group("victims", &[&u]).await;
+    let deep_json = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+    let deep_obj = format!(
+        "{}{}",
+        "{\"a\":".repeat(3000),
+        "1".to_owned() + &"}".repeat(3000)
+    );
+    let bodies: Vec<String> = vec![
+        "".into(), "null".into(), "true".into(), "[]".into(), "{}".into(), "\"s\"".into(), "1".into(),
+        deep_json, deep_obj, "{\"schemas\": 5}".into(), "{\"Operations\": 5}".into(),
+        "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], \"Operations\": [1, \"x\", null, {}]}".into(),
+        "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], \"Operations\": [{\"op\": \"add\", \"path\": \"members\", \"value\": {\"value\": []}}]}".into(),
+        "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], \"Operations\": [{\"op\": \"replace\", \"path\": \"emails[type eq \\\"work\\\"].value\", \"value\": {\"x\": 1}}]}".into(),
+        "{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], \"Operations\": [{\"op\": \"remove\", \"path\": \"members[display co \\\"x\\\"]\"}]}".into(),
+        "{\"userName\": \"\\u0000\"}".into(), "{\"userName\": \"x\", \"emails\": [[]]}".into(),
+        "{\"userName\": \"y\", \"name\": {\"givenName\": {\"deep\": 1}}}".into(),
+        "{\"displayName\": \"z\", \"members\": [{\"value\": \"\"}]}".into(),
+        "{\"displayName\": \"z\", \"members\": \"everyone\"}".into(),
+        "{\"filter\": \"((((\", \"count\": -1, \"startIndex\": \"x\"}".into(),
+        "{\"filter\": 5}".into(), "{\"attributes\": [1, 2]}".into(),
+        String::from_utf8_lossy(&[0xff, 0xfe, 0xfd]).into_owned(),
+    ];
+    let paths = [
+        "/Users".to_owned(),
+        format!("/Users/{u}"),
+        "/Groups".to_owned(),
+        format!("/Groups/{g}"),
+        "/Users/.search".to_owned(),
+        "/.search".to_owned(),
+        "/Groups/.search".to_owned(),
+    ];
+    let auth = format!("Bearer {}", s.token);
+    let mut bad = Vec::new();
+    for path in &paths {
+        for method in [Method::POST, Method::PUT, Method::PATCH] {
+            for body in &bodies {
+                let r = s
+                    .send(
+                        method.clone(),
+                        path,
+                        &[("authorization", &auth), ("content-type", SCIM)],
+                        Some(body.clone().into_bytes()),
+                    )
+                    .await;
+                if r.status.is_server_error() {
+                    bad.push(format!(
+                        "{method} {path} {:.80}: {} {}",
+                        body, r.status, r.body
+                    ));
+                }
+            }
+        }
+    }
+    let queries = [
+        "filter=%ff%fe",
+        "filter=userName%20eq%20%22%ff%22",
+        "count=99999999999999999999",
+        "startIndex=-99999999999999",
+        "sortBy=%5B%5D",
+        "sortBy=emails.value&sortOrder=sideways",
+        "attributes=,,,,",
+        "excludedAttributes=urn:",
+        "filter=emails%5Bvalue%20eq%20%22a%22%5D%5Bx%5D",
+        "filter=not%20not%20not",
+    ];
+    for q in queries {
+        for path in ["/Users", "/Groups"] {
+            let r = s.get(&format!("{path}?{q}")).await;
+            if r.status.is_server_error() {
+                bad.push(format!("GET {path}?{q}: {} {}", r.status, r.body));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_eq!(
+        s.get(&format!("/Users/{u}")).await.status,
+        StatusCode::OK,
+        "still serving"
+    );
+}
+
+#[tokio::test]
+async fn limits_have_environment_twins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cloudsso"));
+    cmd.arg("serve")
+        .env("CLOUDSSO_LISTEN", "127.0.0.1:0")
+        .env("CLOUDSSO_DATA", tmp.path())
+        .env("CLOUDSSO_PAGE_SIZE_MAX", "7")
+        .env("CLOUDSSO_PUBLIC_URL", "https://sso.example.com/")
+        .stderr(std::process::Stdio::piped());
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    // Read only up to the address, then close the pipe: a closed stderr must not break serving.
+    let stderr = child.0.stderr.take().unwrap();
+    let mut addr = None;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("listen=").nth(1) {
+            addr = rest.split_whitespace().next().map(str::to_owned);
+            break;
+        }
+    }
+    let addr = addr.unwrap();
+    let boot: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("bootstrap.json")).unwrap()).unwrap();
+    assert_eq!(boot["scim_base_url"], "https://sso.example.com/scim/v2");
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let resp = client
+        .get(
+            format!("http://{addr}/scim/v2/ServiceProviderConfig")
+                .parse()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    use http_body_util::BodyExt;
+    let body: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["filter"]["maxResults"], 7);
+    assert_eq!(
+        body["meta"]["location"],
+        "https://sso.example.com/scim/v2/ServiceProviderConfig"
+    );
+    drop(child);
+}
