@@ -17,6 +17,17 @@ pub struct Limits {
     pub commit_batch_max: usize,
     /// Most write requests waiting for the writer.
     pub write_queue_max: usize,
+    /// Most values in one multi-valued attribute of a request (emails, roles, ...), and most
+    /// values in one PATCH operation other than on `members`.
+    pub attribute_values_max: usize,
+    /// Most entries in `attributes` / `excludedAttributes`.
+    pub attribute_paths_max: usize,
+    /// Most argon2 password hashes computed at once (each takes about 19 MiB).
+    pub password_hash_concurrency_max: usize,
+    /// Most open client connections; further ones wait to be accepted.
+    pub connections_max: usize,
+    /// Longest wait for a request's headers or body, in milliseconds (408 for a slow body).
+    pub request_read_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -29,6 +40,11 @@ impl Default for Limits {
             patch_operations_max: 1000,
             commit_batch_max: 512,
             write_queue_max: 16 * 1024,
+            attribute_values_max: 256,
+            attribute_paths_max: 100,
+            password_hash_concurrency_max: 2,
+            connections_max: 4096,
+            request_read_timeout_ms: 30_000,
         }
     }
 }

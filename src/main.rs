@@ -62,6 +62,21 @@ struct ServeArgs {
     /// Most write requests waiting for the writer (503 above).
     #[arg(long, env = "CLOUDSSO_WRITE_QUEUE_MAX", default_value_t = Limits::default().write_queue_max)]
     write_queue_max: usize,
+    /// Most values in one multi-valued attribute of a request.
+    #[arg(long, env = "CLOUDSSO_ATTRIBUTE_VALUES_MAX", default_value_t = Limits::default().attribute_values_max)]
+    attribute_values_max: usize,
+    /// Most entries in `attributes` / `excludedAttributes`.
+    #[arg(long, env = "CLOUDSSO_ATTRIBUTE_PATHS_MAX", default_value_t = Limits::default().attribute_paths_max)]
+    attribute_paths_max: usize,
+    /// Most password hashes computed at once.
+    #[arg(long, env = "CLOUDSSO_PASSWORD_HASH_CONCURRENCY_MAX", default_value_t = Limits::default().password_hash_concurrency_max)]
+    password_hash_concurrency_max: usize,
+    /// Most open client connections.
+    #[arg(long, env = "CLOUDSSO_CONNECTIONS_MAX", default_value_t = Limits::default().connections_max)]
+    connections_max: usize,
+    /// Longest wait for a request's headers or body, in milliseconds.
+    #[arg(long, env = "CLOUDSSO_REQUEST_READ_TIMEOUT_MS", default_value_t = Limits::default().request_read_timeout_ms)]
+    request_read_timeout_ms: u64,
 }
 
 impl ServeArgs {
@@ -77,6 +92,11 @@ impl ServeArgs {
             patch_operations_max: self.patch_operations_max,
             commit_batch_max: self.commit_batch_max,
             write_queue_max: self.write_queue_max,
+            attribute_values_max: self.attribute_values_max,
+            attribute_paths_max: self.attribute_paths_max,
+            password_hash_concurrency_max: self.password_hash_concurrency_max.max(1),
+            connections_max: self.connections_max.max(1),
+            request_read_timeout_ms: self.request_read_timeout_ms,
         }
     }
 }
@@ -118,9 +138,13 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = args.limits();
-    std::fs::create_dir_all(&args.data)
-        .with_context(|| format!("creating {}", args.data.display()))?;
-    let store = Store::open(&args.data.join("cloudsso.redb")).context("opening the database")?;
+    create_private_dir(&args.data)?;
+    let db_path = args.data.join("cloudsso.redb");
+    let new_db = !db_path.exists();
+    let store = Store::open(&db_path).context("opening the database")?;
+    if new_db {
+        set_private(&db_path, 0o600)?;
+    }
     let (writer, writer_thread) = Writer::start(
         store.clone(),
         limits.commit_batch_max,
@@ -175,6 +199,28 @@ async fn bootstrap(directory: &Directory, data: &Path, scim_base_url: &str) -> a
         }
         None => std::fs::remove_file(&tmp)?,
     }
+    Ok(())
+}
+
+/// Creates the data folder readable by its owner only (it holds personal data and password
+/// hashes); an existing folder keeps its permissions.
+fn create_private_dir(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+    set_private(path, 0o700)
+}
+
+fn set_private(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting permissions of {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
     Ok(())
 }
 

@@ -55,6 +55,7 @@ fn append(
     dir: &str,
     resource: ResourceType,
     id: &str,
+    kind: ChangeKind,
 ) -> Result<(), DirectoryError> {
     let seq = txn.next_seq()?;
     txn.append_event(&ChangeEvent {
@@ -62,7 +63,7 @@ fn append(
         directory: dir.to_owned(),
         resource,
         id: id.to_owned(),
-        kind: ChangeKind::Created,
+        kind,
         members: Vec::new(),
         at: now_rfc3339(),
     })?;
@@ -83,7 +84,13 @@ fn insert_credential(
         expires_unix: now_unix().saturating_add(CREDENTIAL_TTL_SECONDS),
     };
     txn.put_credential(&rec)?;
-    append(txn, dir, ResourceType::ScimCredential, &rec.id)?;
+    append(
+        txn,
+        dir,
+        ResourceType::ScimCredential,
+        &rec.id,
+        ChangeKind::Created,
+    )?;
     Ok(CredentialSecret {
         credential_id: rec.id,
         secret,
@@ -113,7 +120,7 @@ impl Directory {
                 created: now_rfc3339(),
                 scim_sync_enabled: true,
             })?;
-            append(txn, &id, ResourceType::Directory, &id)?;
+            append(txn, &id, ResourceType::Directory, &id, ChangeKind::Created)?;
             let credential = insert_credential(txn, &id, secret)?;
             Ok(Some(Bootstrap {
                 directory_id: id,
@@ -134,7 +141,7 @@ impl Directory {
                 created: now_rfc3339(),
                 scim_sync_enabled: true,
             })?;
-            append(txn, &id, ResourceType::Directory, &id)?;
+            append(txn, &id, ResourceType::Directory, &id, ChangeKind::Created)?;
             Ok(id)
         })
         .await
@@ -175,6 +182,13 @@ impl Directory {
                 CredentialStatus::Disabled
             };
             txn.put_credential(&rec)?;
+            append(
+                txn,
+                &rec.directory_id,
+                ResourceType::ScimCredential,
+                &rec.id,
+                ChangeKind::Updated,
+            )?;
             Ok(())
         })
         .await

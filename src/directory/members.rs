@@ -6,7 +6,7 @@ use crate::scim::ScimError;
 use crate::scim::filter::{self, CompareOp, Filter, Literal};
 use crate::scim::patch::{MemberOp, MemberRef};
 use crate::scim::schema::{self, ResourceKind};
-use crate::store::{MemberKind, WriteTxn};
+use crate::store::{MemberKind, MemberWrite, WriteTxn};
 
 /// A member to be present: its kind and the display the client gave.
 type Present = (MemberKind, Option<String>);
@@ -20,6 +20,8 @@ pub(super) struct MemberPlan {
     cleared: bool,
     /// member id -> Some(kind, display) to add, None to remove.
     changes: BTreeMap<String, Option<Present>>,
+    /// The stored members, read once for filtered removes.
+    stored: Option<BTreeMap<String, MemberKind>>,
 }
 
 /// What applying a plan changed.
@@ -27,6 +29,8 @@ pub(super) struct MemberPlan {
 pub(super) struct MemberDiff {
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    /// Some member that stayed had its display changed.
+    pub display_changed: bool,
 }
 
 impl MemberPlan {
@@ -66,30 +70,32 @@ impl MemberPlan {
 
     /// Current members after the plan so far (reads every row: for filtered removes only).
     fn current(
-        &self,
+        &mut self,
         txn: &WriteTxn,
         dir: &str,
         group: &str,
     ) -> Result<Vec<(String, MemberKind)>, DirectoryError> {
-        let mut out: BTreeMap<String, MemberKind> = if self.cleared {
-            BTreeMap::new()
-        } else {
-            txn.members(dir, group, usize::MAX)?
-                .into_iter()
-                .map(|m| (m.id, m.kind))
-                .collect()
-        };
+        if !self.cleared && self.stored.is_none() {
+            let rows = txn.members(dir, group, usize::MAX)?;
+            self.stored = Some(rows.into_iter().map(|m| (m.id, m.kind)).collect());
+        }
+        let mut out: BTreeMap<&str, MemberKind> = BTreeMap::new();
+        if !self.cleared {
+            for (id, k) in self.stored.iter().flatten() {
+                out.insert(id, *k);
+            }
+        }
         for (id, c) in &self.changes {
             match c {
                 Some((k, _)) => {
-                    out.insert(id.clone(), *k);
+                    out.insert(id, *k);
                 }
                 None => {
-                    out.remove(id);
+                    out.remove(id.as_str());
                 }
             }
         }
-        Ok(out.into_iter().collect())
+        Ok(out.into_iter().map(|(id, k)| (id.to_owned(), k)).collect())
     }
 
     /// Folds one PATCH member operation into the plan.
@@ -159,8 +165,10 @@ impl MemberPlan {
         for (m, c) in self.changes {
             match c {
                 Some((kind, display)) => {
-                    if txn.add_member(dir, group, &m, kind, display.as_deref())? {
-                        diff.added.push(m);
+                    match txn.add_member(dir, group, &m, kind, display.as_deref())? {
+                        MemberWrite::Added => diff.added.push(m),
+                        MemberWrite::Changed => diff.display_changed = true,
+                        MemberWrite::Unchanged => {}
                     }
                 }
                 None => {

@@ -20,7 +20,7 @@ use crate::scim::patch::{self, PatchOp};
 use crate::scim::schema::{self, AttributeSelection, ResourceKind};
 use crate::store::{Batch, ReadTxn, Store, StoreError, WriteError, WriteTxn, Writer};
 use query::{Plan, Probe};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +72,8 @@ pub struct Directory {
 
 struct Inner {
     store: Store,
+    /// Bounds concurrent argon2 hashing (`password_hash_concurrency_max`).
+    hash_permits: tokio::sync::Semaphore,
     writer: Writer,
     limits: Limits,
     /// `http://host:port/scim/v2`, for `meta.location` and `$ref`.
@@ -149,35 +151,41 @@ fn take_password(doc: &mut Value) -> Result<Option<String>, ScimError> {
     }
 }
 
-/// Removes a password set by PATCH operations, so it is hashed before the write is queued.
-fn take_password_from_ops(ops: &mut [PatchOp]) -> Result<Option<String>, ScimError> {
-    let mut found = None;
-    for op in ops.iter_mut() {
-        match &op.path {
-            Some(p)
-                if p.filter.is_none()
-                    && p.attr.sub.is_none()
-                    && p.attr.name.eq_ignore_ascii_case("password") =>
-            {
-                if let Some(Value::String(s)) = op.value.take() {
-                    found = Some(s);
-                }
-                // A remove of the password (or an empty value) keeps nothing to hash.
-                op.value = Some(Value::Object(Map::new()));
-                op.path = None;
-                op.op = patch::PatchOpKind::Add;
+/// Refuses a request value with more than `max` values in any array (quadratic work in PATCH
+/// and unbounded documents otherwise). A group's top-level `members` is exempt: membership is
+/// rows, bounded by the body size.
+fn check_value_counts(v: &Value, max: usize, members_exempt: bool) -> Result<(), ScimError> {
+    match v {
+        Value::Array(items) => {
+            if items.len() > max {
+                return Err(ScimError::InvalidValue(format!(
+                    "an attribute has {} values; at most {max} are accepted",
+                    items.len()
+                )));
             }
-            None => {
-                if let Some(v) = op.value.as_mut()
-                    && let Some(p) = take_password(v)?
-                {
-                    found = Some(p);
-                }
-            }
-            _ => {}
+            items
+                .iter()
+                .try_for_each(|i| check_value_counts(i, max, false))
         }
+        Value::Object(o) => o
+            .iter()
+            .filter(|(k, _)| !(members_exempt && k.eq_ignore_ascii_case("members")))
+            .try_for_each(|(_, i)| check_value_counts(i, max, false)),
+        _ => Ok(()),
     }
-    Ok(found)
+}
+
+/// Whether PATCH operations may set a password (then it is hashed before the write is queued).
+fn ops_mention_password(ops: &[PatchOp]) -> bool {
+    ops.iter().any(|op| {
+        op.path
+            .as_ref()
+            .is_some_and(|p| p.attr.name.eq_ignore_ascii_case("password"))
+            || op
+                .value
+                .as_ref()
+                .is_some_and(|v| v.to_string().to_ascii_lowercase().contains("password"))
+    })
 }
 
 fn hash_password(password: &str) -> Result<String, DirectoryError> {
@@ -206,6 +214,9 @@ impl Directory {
         Directory {
             inner: Arc::new(Inner {
                 store,
+                hash_permits: tokio::sync::Semaphore::new(
+                    limits.password_hash_concurrency_max.max(1),
+                ),
                 writer,
                 limits,
                 scim_base_url: scim_base_url.trim_end_matches('/').to_owned(),

@@ -120,30 +120,60 @@ fn load(txn: &WriteTxn, kind: ResourceKind, dir: &str, id: &str) -> Result<Value
         })
 }
 
-async fn hash_off_thread(password: Option<String>) -> Result<Option<String>, DirectoryError> {
-    match password {
-        None => Ok(None),
-        Some(p) => tokio::task::spawn_blocking(move || hash_password(&p))
+impl Directory {
+    /// Hashes a password off the executor, at most `password_hash_concurrency_max` at once.
+    async fn hash(&self, password: Option<String>) -> Result<Option<String>, DirectoryError> {
+        let Some(p) = password else {
+            return Ok(None);
+        };
+        let _permit = self
+            .inner
+            .hash_permits
+            .acquire()
+            .await
+            .map_err(|e| DirectoryError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || hash_password(&p))
             .await
             .map_err(|e| DirectoryError::Internal(e.to_string()))?
-            .map(Some),
+            .map(Some)
     }
-}
 
-impl Directory {
+    /// The stored document, for work that must happen before the write job.
+    async fn snapshot(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+    ) -> Result<Value, DirectoryError> {
+        let (dir, id) = (dir.to_owned(), id.to_owned());
+        self.read(move |_, txn| {
+            txn.resource(kind, &dir, &id)?
+                .ok_or(DirectoryError::NotFound {
+                    what: what(kind),
+                    id,
+                })
+        })
+        .await
+    }
+
     /// POST: creates a resource from a request document; returns it complete.
     pub async fn create(
         &self,
         kind: ResourceKind,
         dir: &str,
-        mut input: Value,
+        input: Value,
         sel: &AttributeSelection,
     ) -> Result<Value, DirectoryError> {
         let rt = schema::resource_type(kind);
-        let password = take_password(&mut input)?;
+        let group = kind == ResourceKind::Group;
+        check_value_counts(&input, self.limits().attribute_values_max, group)?;
         let mut doc = schema::validate_create(input, rt)?;
+        // INVARIANT: a password never reaches a stored document, whatever its spelling
+        // (`password`, URN-qualified, inside the core schema object): validation
+        // canonicalizes every spelling to the top-level `password` taken here.
+        let password = take_password(&mut doc)?;
         let members = take_members(&mut doc);
-        let hash = hash_off_thread(password.filter(|_| kind == ResourceKind::User)).await?;
+        let hash = self.hash(password).await?;
         let d = dir.to_owned();
         let id = self
             .write(move |txn| {
@@ -175,18 +205,25 @@ impl Directory {
         kind: ResourceKind,
         dir: &str,
         id: &str,
-        mut input: Value,
+        input: Value,
         if_match: Option<String>,
         sel: &AttributeSelection,
     ) -> Result<Value, DirectoryError> {
         let rt = schema::resource_type(kind);
-        let password = take_password(&mut input)?;
-        let hash = hash_off_thread(password.filter(|_| kind == ResourceKind::User)).await?;
+        check_value_counts(
+            &input,
+            self.limits().attribute_values_max,
+            kind == ResourceKind::Group,
+        )?;
+        // The password is found by the same canonicalization as the job's, and hashed before.
+        let mut pre = schema::validate_create(input.clone(), rt)?;
+        let hash = self.hash(take_password(&mut pre)?).await?;
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
             check_if_match(if_match.as_deref(), &existing)?;
             let mut doc = schema::validate_replace(input, &existing, rt)?;
+            take_password(&mut doc)?;
             let members = take_members(&mut doc);
             check_unique(txn, kind, &d, &doc, Some(&i))?;
             let mut plan = MemberPlan::default();
@@ -214,17 +251,37 @@ impl Directory {
         kind: ResourceKind,
         dir: &str,
         id: &str,
-        mut ops: Vec<PatchOp>,
+        ops: Vec<PatchOp>,
         if_match: Option<String>,
         sel: Option<&AttributeSelection>,
     ) -> Result<Option<Value>, DirectoryError> {
         let rt = schema::resource_type(kind);
-        let password = if kind == ResourceKind::User {
-            take_password_from_ops(&mut ops)?
-        } else {
-            None
-        };
-        let hash = hash_off_thread(password).await?;
+        for op in &ops {
+            let on_members = op
+                .path
+                .as_ref()
+                .is_some_and(|p| p.attr.name.eq_ignore_ascii_case("members"));
+            if let Some(v) = &op.value {
+                if !on_members {
+                    check_value_counts(
+                        v,
+                        self.limits().attribute_values_max,
+                        kind == ResourceKind::Group,
+                    )?;
+                }
+            }
+        }
+        // A password set by PATCH is found by applying the operations to a snapshot, and hashed
+        // before the job; the job checks that it computes the same password.
+        let mut planned_password = None;
+        if kind == ResourceKind::User && ops_mention_password(&ops) {
+            let snapshot = self.snapshot(kind, dir, id).await?;
+            let mut doc = snapshot.clone();
+            patch::apply(&mut doc, &ops, rt)?;
+            let mut doc = schema::validate_document(&doc, &snapshot, rt)?;
+            planned_password = take_password(&mut doc)?;
+        }
+        let hash = self.hash(planned_password.clone()).await?;
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
@@ -232,6 +289,11 @@ impl Directory {
             let mut doc = existing.clone();
             let effect = patch::apply(&mut doc, &ops, rt)?;
             let mut doc = schema::validate_document(&doc, &existing, rt)?;
+            if take_password(&mut doc)? != planned_password {
+                return Err(DirectoryError::Internal(
+                    "the password changed while it was hashed".into(),
+                ));
+            }
             check_unique(txn, kind, &d, &doc, Some(&i))?;
             let mut plan = MemberPlan::default();
             for op in &effect.members {
@@ -242,7 +304,7 @@ impl Directory {
             stamp(&mut doc, kind, &i, created_of(&existing), 0);
             let doc_changed = strip_meta(&doc) != strip_meta(&existing);
             let mut changes = Vec::new();
-            if doc_changed || hash.is_some() {
+            if doc_changed || hash.is_some() || diff.display_changed {
                 changes.push((ChangeKind::Updated, Vec::new()));
             }
             changes.extend(member_events(&diff));

@@ -14,29 +14,51 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 /// Longest wait for in-flight requests after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 pub type Body = Full<Bytes>;
 
-/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests.
+/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests
+/// (at most `SHUTDOWN_GRACE`, after which the remaining connections are dropped).
+/// At most `connections_max` connections are open at once; more wait in the listen backlog.
 pub async fn serve(
     listener: TcpListener,
     directory: Directory,
     shutdown: impl Future<Output = ()>,
 ) {
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let read_timeout = Duration::from_millis(directory.limits().request_read_timeout_ms);
+    let permits = Arc::new(Semaphore::new(directory.limits().connections_max));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Some(read_timeout));
+    builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        // Reap finished connection tasks so the set stays small.
+        while connections.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -55,10 +77,11 @@ pub async fn serve(
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
                 let watched = graceful.watch(conn);
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     if let Err(e) = watched.await {
                         tracing::debug!(%peer, error = %e, "connection closed with error");
                     }
+                    drop(permit);
                 });
             }
             () = &mut shutdown => break,
@@ -70,8 +93,10 @@ pub async fn serve(
         .await
         .is_err()
     {
-        tracing::warn!("in-flight requests did not finish in time");
+        tracing::warn!("in-flight requests did not finish in time; dropping their connections");
     }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
 }
 
 /// A JSON response with the SCIM media type.

@@ -34,6 +34,9 @@ enum Route {
 impl Route {
     fn parse(path: &str) -> Option<Route> {
         let rest = path.strip_prefix(SCIM_PREFIX)?;
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return None;
+        }
         let rest = rest.trim_end_matches('/');
         let segs: Vec<String> = rest.split('/').skip(1).map(decode).collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -165,7 +168,7 @@ async fn dispatch(
         }
         (Route::Collection(kind), Method::POST) => {
             let body = read_json(dir, req).await?;
-            let sel = selection(&params);
+            let sel = selection(dir, &params)?;
             let doc = dir.create(kind, &directory, body, &sel).await?;
             let mut resp = resource_response(StatusCode::CREATED, kind, &doc, &sel);
             if let Some(loc) = doc
@@ -179,7 +182,7 @@ async fn dispatch(
             Ok(resp)
         }
         (Route::Resource(kind, id), Method::GET) => {
-            let sel = selection(&params);
+            let sel = selection(dir, &params)?;
             let doc = dir.get(kind, &directory, &id, &sel).await?;
             if let (Some(h), Some(v)) = (&if_none_match, version(&doc))
                 && crate::directory::etag_matches(h, v)
@@ -193,7 +196,7 @@ async fn dispatch(
         }
         (Route::Resource(kind, id), Method::PUT) => {
             let body = read_json(dir, req).await?;
-            let sel = selection(&params);
+            let sel = selection(dir, &params)?;
             let doc = dir
                 .replace(kind, &directory, &id, body, if_match, &sel)
                 .await?;
@@ -203,7 +206,7 @@ async fn dispatch(
             let body = read_json(dir, req).await?;
             let limits = dir.limits();
             let ops = patch::parse_request(&body, limits.patch_operations_max, &limits.filter)?;
-            let sel = selection(&params);
+            let sel = selection(dir, &params)?;
             // Entra expects 204 on group PATCH; a body when asked for attributes, and always
             // for users (Okta reads it).
             let want_body = kind == ResourceKind::User || sel != AttributeSelection::default();
@@ -304,11 +307,12 @@ async fn authenticate(dir: &Directory, req: &Request<Incoming>) -> Result<String
     Ok(dir.authenticate(token.trim()).await?)
 }
 
+/// A header's value. One that is not visible ASCII is kept as bytes read lossily, so an
+/// unreadable `If-Match` fails to match instead of being ignored.
 fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> Option<String> {
     req.headers()
         .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 /// Reads a JSON body: media type checked (415), size bounded (413), syntax checked (400).
@@ -340,9 +344,20 @@ async fn read_json(dir: &Directory, req: Request<Incoming>) -> Result<Value, Api
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let bytes = Limited::new(req.into_body(), max)
-        .collect()
+    let timeout = std::time::Duration::from_millis(dir.limits().request_read_timeout_ms);
+    let collected = tokio::time::timeout(timeout, Limited::new(req.into_body(), max).collect())
         .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            )
+        })?;
+    let bytes = collected
         .map_err(|e| {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
@@ -366,7 +381,7 @@ async fn read_json(dir: &Directory, req: Request<Incoming>) -> Result<Value, Api
     })
 }
 
-fn selection(params: &[(String, String)]) -> AttributeSelection {
+fn selection(dir: &Directory, params: &[(String, String)]) -> Result<AttributeSelection, ApiError> {
     let mut sel = AttributeSelection::default();
     for (k, v) in params {
         if k.eq_ignore_ascii_case("attributes") {
@@ -375,7 +390,23 @@ fn selection(params: &[(String, String)]) -> AttributeSelection {
             sel.excluded.extend(schema::parse_attribute_list(v));
         }
     }
-    sel
+    limit_selection(dir, sel)
+}
+
+/// At most `attribute_paths_max` entries in `attributes` and in `excludedAttributes`.
+fn limit_selection(
+    dir: &Directory,
+    sel: AttributeSelection,
+) -> Result<AttributeSelection, ApiError> {
+    let max = dir.limits().attribute_paths_max;
+    if sel.attributes.len() > max || sel.excluded.len() > max {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            format!("at most {max} entries are accepted in `attributes` or `excludedAttributes`"),
+        ));
+    }
+    Ok(sel)
 }
 
 /// The common inputs of a list (query string) or a search (body), already as strings.
@@ -414,7 +445,7 @@ fn list_query(
             _ => {}
         }
     }
-    build_query(dir, p, selection(params), kind)
+    build_query(dir, p, selection(dir, params)?, kind)
 }
 
 fn build_query(
@@ -427,8 +458,16 @@ fn build_query(
     let filter = match p.filter.as_deref().map(str::trim) {
         Some(text) if !text.is_empty() => {
             let f = filter::parse_filter(text, &limits.filter)?;
-            if let Some(kind) = kind {
-                filter::check(&f, schema::resource_type(kind))?;
+            match kind {
+                Some(kind) => filter::check(&f, schema::resource_type(kind))?,
+                // The root search: the filter must make sense for one of the types at least.
+                None => {
+                    let user = filter::check(&f, schema::resource_type(ResourceKind::User));
+                    let group = filter::check(&f, schema::resource_type(ResourceKind::Group));
+                    if group.is_err() {
+                        user?;
+                    }
+                }
             }
             Some(f)
         }
@@ -521,6 +560,7 @@ async fn search(
     if let Some(a) = text("excludedAttributes")? {
         selection.excluded = schema::parse_attribute_list(&a);
     }
+    let selection = limit_selection(dir, selection)?;
     let p = ListParams {
         filter: text("filter")?,
         sort_by: text("sortBy")?,
@@ -539,13 +579,13 @@ async fn search(
             ))
         }
         None => {
-            // Users then groups, paged as one sequence.
-            let want = q.start_index.saturating_sub(1).saturating_add(q.count);
-            let mut sub = q.clone();
-            sub.start_index = 1;
-            sub.count = want;
-            let users = dir.list(ResourceKind::User, directory, sub.clone()).await?;
-            let groups = dir.list(ResourceKind::Group, directory, sub).await?;
+            // Users then groups, paged as one sequence: the groups' page starts where the
+            // users end.
+            let users = dir.list(ResourceKind::User, directory, q.clone()).await?;
+            let mut gq = q.clone();
+            gq.start_index = q.start_index.saturating_sub(users.total).max(1);
+            gq.count = q.count.saturating_sub(users.resources.len());
+            let groups = dir.list(ResourceKind::Group, directory, gq).await?;
             let total = users.total + groups.total;
             let all: Vec<Value> = users
                 .resources
@@ -557,8 +597,6 @@ async fn search(
                         .iter()
                         .map(|d| shape(ResourceKind::Group, d, &sel)),
                 )
-                .skip(q.start_index - 1)
-                .take(q.count)
                 .collect();
             let page = ListPage {
                 total,
@@ -647,6 +685,7 @@ mod tests {
                 Some(Route::ServiceProviderConfig),
             ),
             ("/scim/v2/Devices", None),
+            ("/scim/v2XYZ/Users", None),
             ("/scim/v2", None),
             ("/other", None),
             ("/scim/v2/Users/a/b", None),

@@ -112,6 +112,15 @@ pub struct CredentialRecord {
     pub expires_unix: i64,
 }
 
+/// What `add_member` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberWrite {
+    Added,
+    /// It was a member; its kind or display changed.
+    Changed,
+    Unchanged,
+}
+
 /// One membership row, seen from the group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -622,8 +631,7 @@ impl WriteTxn {
         Ok(())
     }
 
-    /// Adds a membership row (both directions), or updates its display. Returns false when the
-    /// member was already there.
+    /// Adds a membership row (both directions), or updates its display.
     pub fn add_member(
         &self,
         dir: &str,
@@ -631,17 +639,20 @@ impl WriteTxn {
         member: &str,
         kind: MemberKind,
         display: Option<&str>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<MemberWrite, StoreError> {
         let mut m = self.0.open_table(MEMBERS)?;
-        let existed = m
-            .insert(
-                key(&[dir, group, member]).as_str(),
-                member_row(kind, display).as_slice(),
-            )?
-            .is_some();
+        let row = member_row(kind, display);
+        let before = m
+            .insert(key(&[dir, group, member]).as_str(), row.as_slice())?
+            .map(|old| old.value() == row.as_slice());
+        let outcome = match before {
+            None => MemberWrite::Added,
+            Some(true) => MemberWrite::Unchanged,
+            Some(false) => MemberWrite::Changed,
+        };
         let mut r = self.0.open_table(MEMBER_OF)?;
         r.insert(key(&[dir, member, group]).as_str(), kind.to_byte())?;
-        Ok(!existed)
+        Ok(outcome)
     }
 
     /// Removes a membership row (both directions). Returns false when it was not there.

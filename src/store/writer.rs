@@ -116,7 +116,18 @@ fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
             number,
         };
         let n = jobs.len();
-        let completions: Vec<Completion> = jobs.drain(..).map(|job| job(&mut batch)).collect();
+        let mut completions: Vec<Completion> = Vec::with_capacity(n);
+        for job in jobs.drain(..) {
+            // A job that panics loses its reply (its caller gets `Stopped`) and poisons the
+            // batch, but the writer lives on for the next batch.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut batch))) {
+                Ok(c) => completions.push(c),
+                Err(_) => {
+                    tracing::error!("a write job panicked; rolling its batch back");
+                    batch.poisoned = true;
+                }
+            }
+        }
         let result = if batch.poisoned {
             tracing::error!(jobs = n, "batch rolled back after a storage error");
             drop(batch);

@@ -67,10 +67,24 @@ fn resolve(path: &AttrPath, rt: &ResourceTypeDef, scope: Scope) -> Option<Resolv
     }
 }
 
+/// Attributes that are never returned (`password`) cannot be filtered on either: a filter
+/// would be an oracle for their value.
+fn filterable(path: &AttrPath, rt: &ResourceTypeDef, scope: Scope) -> Result<(), String> {
+    match resolve(path, rt, scope) {
+        Some(r) if r.attr.returned == Returned::Never || r.leaf().returned == Returned::Never => {
+            Err(format!(
+                "`{path}` is never returned and cannot be filtered on"
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn check(filter: &Filter, rt: &ResourceTypeDef, scope: Scope) -> Result<(), String> {
     match filter {
-        Filter::Present(_) => Ok(()),
+        Filter::Present(path) => filterable(path, rt, scope),
         Filter::Compare { path, op, value } => {
+            filterable(path, rt, scope)?;
             // An attribute the schema does not define is not an error: it evaluates to false.
             // RFC 7644 section 3.4.2.2 only requires `invalidFilter` for unrecognized
             // operators and says nothing of unknown attributes.

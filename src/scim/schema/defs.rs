@@ -515,9 +515,11 @@ pub static ENTERPRISE_USER_SCHEMA_DEF: SchemaDef = SchemaDef {
 
 // Section 8.7.1 lists only value, $ref and type; section 4.2 and every IdP also use `display`.
 // `value` is required here (8.7.1 says optional): a member without an id names nobody.
+// `value` is case-exact: it is a resource id, compared exactly by the membership index too.
 const MEMBER_SUBS: &[AttrDef] = &[
     string("value", "Identifier of the member of this Group.")
         .required()
+        .case_exact()
         .immutable(),
     reference(
         "$ref",
