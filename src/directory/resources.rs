@@ -261,14 +261,14 @@ impl Directory {
                 .path
                 .as_ref()
                 .is_some_and(|p| p.attr.name.eq_ignore_ascii_case("members"));
-            if let Some(v) = &op.value {
-                if !on_members {
-                    check_value_counts(
-                        v,
-                        self.limits().attribute_values_max,
-                        kind == ResourceKind::Group,
-                    )?;
-                }
+            if let Some(v) = &op.value
+                && !on_members
+            {
+                check_value_counts(
+                    v,
+                    self.limits().attribute_values_max,
+                    kind == ResourceKind::Group,
+                )?;
             }
         }
         // A password set by PATCH is found by applying the operations to a snapshot, and hashed
