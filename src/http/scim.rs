@@ -460,13 +460,11 @@ fn build_query(
             let f = filter::parse_filter(text, &limits.filter)?;
             match kind {
                 Some(kind) => filter::check(&f, schema::resource_type(kind))?,
-                // The root search: the filter must make sense for one of the types at least.
+                // The root search: checked against both types (an attribute one type lacks is
+                // unknown there, not an error).
                 None => {
-                    let user = filter::check(&f, schema::resource_type(ResourceKind::User));
-                    let group = filter::check(&f, schema::resource_type(ResourceKind::Group));
-                    if group.is_err() {
-                        user?;
-                    }
+                    filter::check(&f, schema::resource_type(ResourceKind::User))?;
+                    filter::check(&f, schema::resource_type(ResourceKind::Group))?;
                 }
             }
             Some(f)

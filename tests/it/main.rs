@@ -14,5 +14,6 @@ mod conformance;
 mod errors;
 mod filters;
 mod groups;
+mod limits;
 mod patch;
 mod users;
