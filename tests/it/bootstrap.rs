@@ -132,19 +132,48 @@ async fn serves_http2_with_prior_knowledge() {
 #[tokio::test]
 async fn graceful_shutdown_finishes_in_flight_requests() {
     let s = Server::start();
-    let mut tasks = Vec::new();
+    let data = s.data.clone();
+    let pid = s.pid();
     let s = std::sync::Arc::new(s);
-    for i in 0..16 {
+    let mut tasks = Vec::new();
+    for i in 0..48 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            s.user(&format!("inflight{i}")).await
+            let name = format!("inflight{i}");
+            let r = s.try_post("/Users", json!({"userName": name})).await;
+            (name, r)
         }));
     }
+    // SIGTERM while the writes are in flight.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let mut acknowledged = Vec::new();
     for t in tasks {
-        t.await.unwrap();
+        let (name, r) = t.await.unwrap();
+        if let Some(status) = r {
+            // A request the server took is finished, never cut off with a 5xx.
+            assert!(status == StatusCode::CREATED, "{name}: {status}");
+            acknowledged.push(name);
+        }
     }
     let s = std::sync::Arc::into_inner(s).unwrap();
-    assert!(s.stop(), "exit 0");
+    let (ok, tmp) = s.stop_keep();
+    assert!(ok, "exit 0");
+    let s = Server::start_on(&data, &[]);
+    for name in &acknowledged {
+        let r = s
+            .get(&format!(
+                "/Users?filter={}",
+                enc(&format!("userName eq \"{name}\""))
+            ))
+            .await;
+        assert_eq!(r.body["totalResults"], 1, "acknowledged `{name}` was lost");
+    }
+    drop(s);
+    drop(tmp);
 }
 
 #[tokio::test]

@@ -134,6 +134,25 @@ impl Server {
         false
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A POST that reports a refused or dropped connection as `None` instead of panicking.
+    pub async fn try_post(&self, path: &str, body: Value) -> Option<StatusCode> {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}{}", self.base, path))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", SCIM)
+            .body(Full::new(Bytes::from(serde_json::to_vec(&body).unwrap())))
+            .unwrap();
+        let resp = self.client.request(req).await.ok()?;
+        let status = resp.status();
+        resp.into_body().collect().await.ok()?;
+        Some(status)
+    }
+
     /// All log lines so far, joined.
     pub fn log_text(&self) -> String {
         self.logs.lock().unwrap().join("\n")
