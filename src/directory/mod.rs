@@ -391,6 +391,20 @@ impl Directory {
             .is_some_and(|f| query::mentions(f, computed));
         let start = q.start_index.max(1);
         let skip = start - 1;
+        let with_computed = selects(&q.selection, computed);
+        if q.filter.is_none() && q.sort_by.is_none() {
+            // The common unfiltered page: the count is kept, and only the page is decoded.
+            let total = usize::try_from(txn.count(kind, dir)?).unwrap_or(usize::MAX);
+            let mut page = txn.resources_page(kind, dir, skip, q.count)?;
+            for doc in &mut page {
+                self.complete(txn, kind, dir, doc, with_computed)?;
+            }
+            return Ok(ListPage {
+                total,
+                start_index: start,
+                resources: page,
+            });
+        }
         let sorting = q.sort_by.is_some();
         let mut total = 0usize;
         let mut page: Vec<Value> = Vec::new();
@@ -451,7 +465,6 @@ impl Directory {
             sort_docs(&mut all, sort_by, q.descending, rt);
             page = all.into_iter().skip(skip).take(q.count).collect();
         }
-        let with_computed = selects(&q.selection, computed);
         for doc in &mut page {
             // Docs completed for the filter already carry the computed attribute.
             let done = filter_needs_computed && doc.get(computed).is_some();

@@ -405,6 +405,25 @@ macro_rules! impl_reads {
                 Ok(())
             }
 
+            /// Up to `take` documents of a kind in a directory, in id order, after skipping
+            /// `skip` (skipped rows are not decoded).
+            pub fn resources_page(
+                &self,
+                kind: ResourceKind,
+                dir: &str,
+                skip: usize,
+                take: usize,
+            ) -> Result<Vec<Value>, StoreError> {
+                let t = self.0.open_table(docs_table(kind))?;
+                let (lo, hi) = prefix_range(&[dir]);
+                let mut out = Vec::new();
+                for row in t.range(lo.as_str()..hi.as_str())?.skip(skip).take(take) {
+                    let (_, v) = row?;
+                    out.push(decode("resources", v.value())?);
+                }
+                Ok(out)
+            }
+
             /// Number of resources of a kind in a directory.
             pub fn count(&self, kind: ResourceKind, dir: &str) -> Result<u64, StoreError> {
                 let t = self.0.open_table(COUNTERS)?;
