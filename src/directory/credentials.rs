@@ -194,6 +194,34 @@ impl Directory {
         .await
     }
 
+    /// Sets when a credential stops working (Unix seconds); from then on it is refused.
+    pub async fn set_credential_expiry(
+        &self,
+        id: &str,
+        expires_unix: i64,
+    ) -> Result<(), DirectoryError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut rec = txn
+                .credential(&id)?
+                .ok_or_else(|| DirectoryError::NotFound {
+                    what: "credential",
+                    id: id.clone(),
+                })?;
+            rec.expires_unix = expires_unix;
+            txn.put_credential(&rec)?;
+            append(
+                txn,
+                &rec.directory_id,
+                ResourceType::ScimCredential,
+                &rec.id,
+                ChangeKind::Updated,
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// The directory a bearer secret opens: the credential must exist, be enabled and
     /// unexpired, and its directory must have SCIM synchronization enabled.
     pub async fn authenticate(&self, secret: &str) -> Result<String, DirectoryError> {
