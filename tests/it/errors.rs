@@ -82,7 +82,7 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
     let data = s.data.clone();
     let (_, tmp) = s.stop_keep();
     // A second directory with its own credential, made through the library while stopped.
-    let (other_token, disabled_token) = {
+    let (other_token, disabled_token, expired_token) = {
         let store = Store::open(&data.join("cloudsso.redb")).unwrap();
         let (writer, thread) = Writer::start(store.clone(), 8, 8).unwrap();
         let d = Directory::new(store, writer, Limits::default(), "http://x/scim/v2".into());
@@ -92,12 +92,16 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
         d.set_credential_status(&off.credential_id, false)
             .await
             .unwrap();
+        let old = d.create_credential(&other).await.unwrap();
+        d.set_credential_expiry(&old.credential_id, 1_000_000)
+            .await
+            .unwrap();
         drop(d);
         tokio::task::spawn_blocking(move || thread.join())
             .await
             .unwrap()
             .unwrap();
-        (cred.secret, off.secret)
+        (cred.secret, off.secret, old.secret)
     };
     let s = Server::start_on(&data, &[]);
     let other = |p: &str| {
@@ -128,13 +132,13 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let off = format!("Bearer {disabled_token}");
-    assert_error(
-        &s.send(Method::GET, "/Users", &[("authorization", &off)], None)
-            .await,
-        401,
-        None,
-    );
+    for token in [disabled_token, expired_token] {
+        let auth = format!("Bearer {token}");
+        let r = s
+            .send(Method::GET, "/Users", &[("authorization", &auth)], None)
+            .await;
+        assert_error(&r, 401, None);
+    }
     drop(s);
     drop(tmp);
 }
