@@ -13,6 +13,7 @@
     )
 )]
 
+pub mod api;
 pub mod config;
 pub mod directory;
 pub mod http;
