@@ -3,4 +3,5 @@
 //! So far: request signature verification (`signature`). The protocol, operations and
 //! authorization are the rest of issue 3.
 
+pub mod replay;
 pub mod signature;
