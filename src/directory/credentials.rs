@@ -168,28 +168,12 @@ impl Directory {
         id: &str,
         enabled: bool,
     ) -> Result<(), DirectoryError> {
-        let id = id.to_owned();
-        self.write(move |txn| {
-            let mut rec = txn
-                .credential(&id)?
-                .ok_or_else(|| DirectoryError::NotFound {
-                    what: "credential",
-                    id: id.clone(),
-                })?;
+        self.update_credential(id, move |rec| {
             rec.status = if enabled {
                 CredentialStatus::Enabled
             } else {
                 CredentialStatus::Disabled
             };
-            txn.put_credential(&rec)?;
-            append(
-                txn,
-                &rec.directory_id,
-                ResourceType::ScimCredential,
-                &rec.id,
-                ChangeKind::Updated,
-            )?;
-            Ok(())
         })
         .await
     }
@@ -200,6 +184,16 @@ impl Directory {
         id: &str,
         expires_unix: i64,
     ) -> Result<(), DirectoryError> {
+        self.update_credential(id, move |rec| rec.expires_unix = expires_unix)
+            .await
+    }
+
+    /// Changes a credential record and records the change in the outbox.
+    async fn update_credential(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut CredentialRecord) + Send + 'static,
+    ) -> Result<(), DirectoryError> {
         let id = id.to_owned();
         self.write(move |txn| {
             let mut rec = txn
@@ -208,7 +202,7 @@ impl Directory {
                     what: "credential",
                     id: id.clone(),
                 })?;
-            rec.expires_unix = expires_unix;
+            change(&mut rec);
             txn.put_credential(&rec)?;
             append(
                 txn,

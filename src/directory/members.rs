@@ -2,8 +2,9 @@
 //! reads only, then applied to the membership rows in one go (validate, then write).
 
 use super::DirectoryError;
+use super::query::value_eq_literal;
 use crate::scim::ScimError;
-use crate::scim::filter::{self, CompareOp, Filter, Literal};
+use crate::scim::filter::{self, Filter};
 use crate::scim::patch::{MemberOp, MemberRef};
 use crate::scim::schema::{self, ResourceKind};
 use crate::store::{MemberKind, MemberWrite, WriteTxn};
@@ -215,21 +216,11 @@ fn resolve_member(
 /// The ids of `value eq "a" or value eq "b" ...`, the form clients use to remove members.
 fn value_eq_ids(f: &Filter) -> Option<Vec<String>> {
     match f {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: Literal::String(s),
-        } if path.schema.is_none()
-            && path.sub.is_none()
-            && path.name.eq_ignore_ascii_case("value") =>
-        {
-            Some(vec![s.clone()])
-        }
         Filter::Or(a, b) => {
             let mut x = value_eq_ids(a)?;
             x.extend(value_eq_ids(b)?);
             Some(x)
         }
-        _ => None,
+        f => value_eq_literal(f).map(|v| vec![v.to_owned()]),
     }
 }

@@ -98,8 +98,9 @@ fn probe_for(path: &AttrPath, kind: ResourceKind, v: &str) -> Option<Probe> {
     }
 }
 
-/// `value eq "x"` somewhere in the `and` chain of an element filter.
-fn value_eq(filter: &Filter) -> Option<String> {
+/// The literal of `value eq "x"` (a bare `value` sub-attribute path), the form clients use to
+/// name elements of `emails` or `members`.
+pub fn value_eq_literal(filter: &Filter) -> Option<&str> {
     match filter {
         Filter::Compare {
             path,
@@ -109,10 +110,17 @@ fn value_eq(filter: &Filter) -> Option<String> {
             && path.sub.is_none()
             && path.name.eq_ignore_ascii_case("value") =>
         {
-            Some(s.clone())
+            Some(s)
         }
-        Filter::And(a, b) => value_eq(a).or_else(|| value_eq(b)),
         _ => None,
+    }
+}
+
+/// `value eq "x"` somewhere in the `and` chain of an element filter.
+fn value_eq(filter: &Filter) -> Option<String> {
+    match filter {
+        Filter::And(a, b) => value_eq(a).or_else(|| value_eq(b)),
+        f => value_eq_literal(f).map(str::to_owned),
     }
 }
 

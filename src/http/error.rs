@@ -48,15 +48,7 @@ impl ApiError {
 
 impl From<ScimError> for ApiError {
     fn from(e: ScimError) -> Self {
-        let t = match &e {
-            ScimError::InvalidFilter(_) => "invalidFilter",
-            ScimError::InvalidSyntax(_) => "invalidSyntax",
-            ScimError::InvalidPath(_) => "invalidPath",
-            ScimError::NoTarget(_) => "noTarget",
-            ScimError::InvalidValue(_) => "invalidValue",
-            ScimError::Mutability(_) => "mutability",
-            ScimError::TooMany(_) => "tooMany",
-        };
+        let t = e.scim_type();
         ApiError::new(StatusCode::BAD_REQUEST, Some(t), e.to_string())
     }
 }

@@ -26,3 +26,18 @@ pub enum ScimError {
     #[error("{0}")]
     TooMany(String),
 }
+
+impl ScimError {
+    /// The RFC 7644 section 3.12 `scimType` keyword this error is.
+    pub fn scim_type(&self) -> &'static str {
+        match self {
+            ScimError::InvalidFilter(_) => "invalidFilter",
+            ScimError::InvalidSyntax(_) => "invalidSyntax",
+            ScimError::InvalidPath(_) => "invalidPath",
+            ScimError::NoTarget(_) => "noTarget",
+            ScimError::InvalidValue(_) => "invalidValue",
+            ScimError::Mutability(_) => "mutability",
+            ScimError::TooMany(_) => "tooMany",
+        }
+    }
+}

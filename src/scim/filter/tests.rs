@@ -11,19 +11,6 @@ use serde_json::json;
 
 // ---- Conformance runner
 
-/// The scimType an error maps to on the wire (RFC 7644 section 3.12).
-fn scim_type(e: &ScimError) -> &'static str {
-    match e {
-        ScimError::InvalidFilter(_) => "invalidFilter",
-        ScimError::InvalidSyntax(_) => "invalidSyntax",
-        ScimError::InvalidPath(_) => "invalidPath",
-        ScimError::NoTarget(_) => "noTarget",
-        ScimError::InvalidValue(_) => "invalidValue",
-        ScimError::Mutability(_) => "mutability",
-        ScimError::TooMany(_) => "tooMany",
-    }
-}
-
 /// Runs every case of one conformance file; returns one line per failure.
 fn run_file(
     name: &str,
@@ -48,7 +35,7 @@ fn run_file(
         };
         let got = match parse(input, &limits) {
             Ok(ast) => format!("ast {ast}"),
-            Err(e) => format!("error {} ({e})", scim_type(&e)),
+            Err(e) => format!("error {} ({e})", e.scim_type()),
         };
         let want = match (case["ast"].as_str(), case["error"].as_str()) {
             (Some(ast), None) => format!("ast {ast}"),
@@ -107,9 +94,9 @@ fn ten_thousand_parentheses_are_a_clean_error() {
     };
     for limits in [FilterLimits::default(), roomy, misconfigured] {
         let err = parse_filter(&deep, &limits).unwrap_err();
-        assert_eq!(scim_type(&err), "invalidFilter", "{err}");
+        assert_eq!(err.scim_type(), "invalidFilter", "{err}");
         let err = parse_path(&format!("emails[{deep}]"), &limits).unwrap_err();
-        assert_eq!(scim_type(&err), "invalidPath", "{err}");
+        assert_eq!(err.scim_type(), "invalidPath", "{err}");
     }
     let nots = format!("{}a pr{}", "not (".repeat(10_000), ")".repeat(10_000));
     assert!(parse_filter(&nots, &misconfigured).is_err());
@@ -388,7 +375,7 @@ fn group_doc() -> Value {
 fn check_case(rt: &ResourceTypeDef, text: &str) -> Result<(), String> {
     let filter = parse_filter(text, &FilterLimits::default()).map_err(|e| format!("parse: {e}"))?;
     check(&filter, rt).map_err(|e| {
-        assert_eq!(scim_type(&e), "invalidFilter", "{e}");
+        assert_eq!(e.scim_type(), "invalidFilter", "{e}");
         e.to_string()
     })
 }

@@ -13,18 +13,6 @@ use std::path::Path;
 /// The operations limit the cases run with, unless a case sets `operations_max`.
 const OPERATIONS_MAX: usize = 100;
 
-fn scim_type(e: &ScimError) -> &'static str {
-    match e {
-        ScimError::InvalidFilter(_) => "invalidFilter",
-        ScimError::InvalidSyntax(_) => "invalidSyntax",
-        ScimError::InvalidPath(_) => "invalidPath",
-        ScimError::NoTarget(_) => "noTarget",
-        ScimError::InvalidValue(_) => "invalidValue",
-        ScimError::Mutability(_) => "mutability",
-        ScimError::TooMany(_) => "tooMany",
-    }
-}
-
 /// `{"add": [{"value", "type"}]}`, `{"remove": [ids]}`, `{"removeWhere": "(eq display \"x\")"}`,
 /// `"removeAll"`.
 fn member_op_json(op: &MemberOp) -> Value {
@@ -77,10 +65,10 @@ fn check(case: &Value) -> Result<(), String> {
     let expect = case.get("expect").ok_or("no `expect`")?;
     let outcome = run(case)?;
     match (expect.get("error").and_then(Value::as_str), outcome) {
-        (Some(want), Err(e)) if scim_type(&e) == want => Ok(()),
-        (Some(want), Err(e)) => Err(format!("expected {want}, got {}: {e}", scim_type(&e))),
+        (Some(want), Err(e)) if e.scim_type() == want => Ok(()),
+        (Some(want), Err(e)) => Err(format!("expected {want}, got {}: {e}", e.scim_type())),
         (Some(want), Ok((doc, _))) => Err(format!("expected {want}, got success with {doc}")),
-        (None, Err(e)) => Err(format!("unexpected {}: {e}", scim_type(&e))),
+        (None, Err(e)) => Err(format!("unexpected {}: {e}", e.scim_type())),
         (None, Ok((doc, members))) => {
             let want_doc = expect
                 .get("doc")

@@ -8,19 +8,6 @@ use serde_json::{Value, json};
 
 const ENT: &str = ENTERPRISE_USER_SCHEMA;
 
-/// The `scimType` an error maps to (RFC 7644 section 3.12), the spelling cases use.
-fn scim_type(e: &ScimError) -> &'static str {
-    match e {
-        ScimError::InvalidFilter(_) => "invalidFilter",
-        ScimError::InvalidSyntax(_) => "invalidSyntax",
-        ScimError::InvalidPath(_) => "invalidPath",
-        ScimError::NoTarget(_) => "noTarget",
-        ScimError::InvalidValue(_) => "invalidValue",
-        ScimError::Mutability(_) => "mutability",
-        ScimError::TooMany(_) => "tooMany",
-    }
-}
-
 fn kind_of(name: &str) -> Result<&'static ResourceTypeDef, String> {
     match name {
         "User" => Ok(&USER),
@@ -63,11 +50,11 @@ fn run_case(case: &Value) -> Result<(), String> {
             }
         }
         (Ok(got), Some(want)) => Err(format!("expected error {want}, got {got}")),
-        (Err(e), Some(want)) if scim_type(&e) == want => Ok(()),
+        (Err(e), Some(want)) if e.scim_type() == want => Ok(()),
         (Err(e), want) => Err(format!(
             "expected {}, got error {} ({e})",
             want.unwrap_or("success"),
-            scim_type(&e)
+            e.scim_type()
         )),
     }
 }
@@ -610,7 +597,7 @@ fn coerce_value_for_patch() {
     ];
     let mut failures = Vec::new();
     for (def, input, expected) in cases {
-        let got = coerce_value(def, input.clone()).map_err(|e| scim_type(&e));
+        let got = coerce_value(def, input.clone()).map_err(|e| e.scim_type());
         if got != expected {
             failures.push(format!(
                 "{} {input}: expected {expected:?}, got {got:?}",
