@@ -204,10 +204,10 @@ fn resolve_member(
         .kind
         .as_deref()
         .is_some_and(|k| k.eq_ignore_ascii_case("user"));
-    if !wants_group && txn.resource(ResourceKind::User, dir, &r.value)?.is_some() {
+    if !wants_group && txn.exists(ResourceKind::User, dir, &r.value)? {
         return Ok(MemberKind::User);
     }
-    if !wants_user && txn.resource(ResourceKind::Group, dir, &r.value)?.is_some() {
+    if !wants_user && txn.exists(ResourceKind::Group, dir, &r.value)? {
         return Ok(MemberKind::Group);
     }
     Err(ScimError::InvalidValue(format!("member `{}` does not exist", r.value)).into())

@@ -303,6 +303,18 @@ macro_rules! impl_reads {
                     .transpose()
             }
 
+            /// Whether a resource exists (its document is not decoded).
+            pub fn exists(
+                &self,
+                kind: ResourceKind,
+                dir: &str,
+                id: &str,
+            ) -> Result<bool, StoreError> {
+                let t = self.0.open_table(docs_table(kind))?;
+                let k = key(&[dir, id]);
+                Ok(t.get(k.as_str())?.is_some())
+            }
+
             /// The id holding a unique name (userName or group displayName), case-folded.
             pub fn id_by_name(
                 &self,
