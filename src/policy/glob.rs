@@ -3,22 +3,12 @@
 //! `?` are always wildcards.
 //!
 //! Owns compiling a pattern once (at parse time) and matching it without allocating. Must not
-//! use regular expressions or recursion: matching is the classic two-pointer algorithm that
-//! backtracks only to the last `*`, so it is O(pattern x text) in the worst case and never
-//! exponential.
-
-/// What a pattern reduces to; the common shapes skip the general matcher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// `*`: matches everything.
-    Any,
-    /// No wildcard at all.
-    Exact,
-    /// One trailing `*` and no other wildcard (`cloudsso:Get*`): the text without the `*`.
-    Prefix,
-    /// Anything else.
-    Glob,
-}
+//! use regular expressions or recursion. A pattern is compiled into the literal runs between
+//! its stars; each run (which may hold `?`) always consumes the same number of characters, so
+//! the first run is checked at the start of the text, the last run at its end, and each middle
+//! run is searched leftmost after the previous one. That is what the classic two-pointer
+//! matcher computes when it backtracks to the last `*`, without its rescans of the tail: at
+//! worst O(pattern x text), never exponential.
 
 /// Whether letters compare exactly or ASCII-case-insensitively (RAM compares actions without
 /// regard to case, resources and condition values exactly).
@@ -28,14 +18,27 @@ pub enum Case {
     Insensitive,
 }
 
+/// What a pattern reduces to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shape {
+    /// `*`: matches everything.
+    Any,
+    /// No wildcard at all: `key` must equal the text.
+    Exact,
+    /// Otherwise: the runs between stars, first and last included even when empty, so
+    /// `cloudsso:Get*` is `["cloudsso:get", ""]` and `a?c` (no star) is `["a?c"]`.
+    // INVARIANT: at least one run; no middle run is empty (`**` is `*`).
+    Runs(Vec<String>),
+}
+
 /// A compiled wildcard pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
     /// As written in the policy, for display and reports.
     source: String,
-    /// What the matcher compares: `source`, ASCII-lowercased if `case` is insensitive, and
-    /// without the trailing `*` for `Shape::Prefix`.
-    // INVARIANT: for `Case::Insensitive` this holds no ASCII uppercase letter.
+    /// What `Shape::Exact` compares: `source`, ASCII-lowercased if `case` is insensitive.
+    // INVARIANT: for `Case::Insensitive` neither `key` nor any run holds an ASCII uppercase
+    // letter.
     key: String,
     shape: Shape,
     case: Case,
@@ -43,21 +46,24 @@ pub struct Pattern {
 
 impl Pattern {
     pub fn compile(source: &str, case: Case) -> Pattern {
-        let folded = match case {
+        let key = match case {
             Case::Sensitive => source.to_owned(),
             Case::Insensitive => source.to_ascii_lowercase(),
         };
-        let wildcards = folded.bytes().filter(|b| matches!(b, b'*' | b'?')).count();
-        let (shape, key) = if folded == "*" {
-            (Shape::Any, String::new())
-        } else if wildcards == 0 {
-            (Shape::Exact, folded)
-        } else if wildcards == 1 && folded.ends_with('*') {
-            let mut key = folded;
-            key.pop();
-            (Shape::Prefix, key)
+        let shape = if key == "*" {
+            Shape::Any
+        } else if !key.contains(['*', '?']) {
+            Shape::Exact
         } else {
-            (Shape::Glob, folded)
+            let runs: Vec<&str> = key.split('*').collect();
+            let last = runs.len().saturating_sub(1);
+            Shape::Runs(
+                runs.iter()
+                    .enumerate()
+                    .filter(|&(i, run)| i == 0 || i == last || !run.is_empty())
+                    .map(|(_, run)| (*run).to_owned())
+                    .collect(),
+            )
         };
         Pattern {
             source: source.to_owned(),
@@ -72,22 +78,102 @@ impl Pattern {
     }
 
     pub fn matches(&self, text: &str) -> bool {
-        let (key, text) = (self.key.as_bytes(), text.as_bytes());
-        match (self.shape, self.case) {
-            (Shape::Any, _) => true,
-            (Shape::Exact, Case::Sensitive) => key == text,
-            (Shape::Exact, Case::Insensitive) => key.eq_ignore_ascii_case(text),
-            (Shape::Prefix, Case::Sensitive) => text.starts_with(key),
-            (Shape::Prefix, Case::Insensitive) => text
-                .get(..key.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(key)),
-            (Shape::Glob, case) => glob(key, text, case),
+        let text = text.as_bytes();
+        match &self.shape {
+            Shape::Any => true,
+            Shape::Exact => match self.case {
+                Case::Sensitive => self.key.as_bytes() == text,
+                Case::Insensitive => self.key.as_bytes().eq_ignore_ascii_case(text),
+            },
+            Shape::Runs(runs) => match_runs(runs, text, self.case),
         }
     }
 }
 
+/// `runs` joined by `*` matches all of `text`. Works on UTF-8 bytes: a literal byte compares
+/// with one byte, `?` consumes one whole character. A run can only start matching on a
+/// character boundary (it starts with a lead byte or `?`, and `?` is only tried at
+/// boundaries), so it also ends on one.
+fn match_runs(runs: &[String], text: &[u8], case: Case) -> bool {
+    let Some((first, rest)) = runs.split_first() else {
+        return false;
+    };
+    let Some(after_first) = run_at(first.as_bytes(), text, 0, case) else {
+        return false;
+    };
+    let Some((last, middles)) = rest.split_last() else {
+        // No star: the single run must cover the whole text.
+        return after_first == text.len();
+    };
+    let last = last.as_bytes();
+    // The last run ends at the end of the text, so it starts as many characters before the
+    // end as it consumes, and not before the first run ends.
+    let Some(last_start) = back_chars(text, chars_in_run(last)) else {
+        return false;
+    };
+    if last_start < after_first || run_at(last, text, last_start, case) != Some(text.len()) {
+        return false;
+    }
+    let Some(between) = text.get(..last_start) else {
+        return false;
+    };
+    let mut from = after_first;
+    for run in middles {
+        match find_run(run.as_bytes(), between, from, case) {
+            Some(end) => from = end,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Where `run` ends if it matches `text` starting at byte `at`.
+fn run_at(run: &[u8], text: &[u8], at: usize, case: Case) -> Option<usize> {
+    let mut t = at;
+    for &p in run {
+        let &c = text.get(t)?;
+        t += match (p, case) {
+            (b'?', _) => char_len(c),
+            (_, Case::Sensitive) if p == c => 1,
+            (_, Case::Insensitive) if p == c.to_ascii_lowercase() => 1,
+            _ => return None,
+        };
+    }
+    (t <= text.len()).then_some(t)
+}
+
+/// The end of the leftmost match of `run` (not empty) in `text` starting at or after `from`.
+fn find_run(run: &[u8], text: &[u8], from: usize, case: Case) -> Option<usize> {
+    let tail = text.get(from..)?;
+    tail.iter().enumerate().find_map(|(i, &b)| {
+        // `?` may only start on a character boundary.
+        if is_continuation(b) {
+            return None;
+        }
+        run_at(run, text, from + i, case)
+    })
+}
+
+/// The number of characters a run consumes: one per `?`, one per literal character.
+fn chars_in_run(run: &[u8]) -> usize {
+    run.iter().filter(|&&b| !is_continuation(b)).count()
+}
+
+/// The byte position `n` characters before the end of `text`, if it has that many.
+fn back_chars(text: &[u8], n: usize) -> Option<usize> {
+    let mut at = text.len();
+    for _ in 0..n {
+        at = text.get(..at)?.iter().rposition(|&b| !is_continuation(b))?;
+    }
+    Some(at)
+}
+
+fn is_continuation(byte: u8) -> bool {
+    byte & 0b1100_0000 == 0b1000_0000
+}
+
 /// Length in bytes of the UTF-8 character that starts with `lead` (1 for a stray continuation
-/// byte, so the matcher always moves forward).
+/// byte, so matching always moves forward).
 fn char_len(lead: u8) -> usize {
     match lead {
         0xF0..=0xFF => 4,
@@ -95,46 +181,4 @@ fn char_len(lead: u8) -> usize {
         0xC0..=0xDF => 2,
         _ => 1,
     }
-}
-
-/// Two-pointer wildcard match over UTF-8 bytes. `?` consumes one whole character. A literal
-/// byte of the pattern compares with one byte of the text; since both are UTF-8, a run of
-/// literal bytes that matches starting on a character boundary also ends on one.
-fn glob(pattern: &[u8], text: &[u8], case: Case) -> bool {
-    let same = |p: u8, t: u8| match case {
-        Case::Sensitive => p == t,
-        Case::Insensitive => p == t.to_ascii_lowercase(),
-    };
-    let (mut p, mut t) = (0, 0);
-    // The last `*` seen and the text position it has been stretched to so far.
-    let mut star: Option<(usize, usize)> = None;
-    while let Some(&c) = text.get(t) {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(b'?') => {
-                p += 1;
-                t += char_len(c);
-            }
-            Some(&lit) if same(lit, c) => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                // Let the last `*` swallow one more character and retry after it.
-                Some((star_p, star_t)) => {
-                    let next = star_t + text.get(star_t).map_or(1, |&b| char_len(b));
-                    star = Some((star_p, next));
-                    p = star_p + 1;
-                    t = next;
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern
-        .get(p..)
-        .is_some_and(|rest| rest.iter().all(|&b| b == b'*'))
 }
