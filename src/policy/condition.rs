@@ -144,7 +144,7 @@ impl Operator {
 /// The condition keys this engine knows. Keys compare case-insensitively, the tag name of
 /// `acs:ResourceTag/<key>` included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
+enum KeyKind {
     SourceIp,
     CurrentTime,
     SecureTransport,

@@ -28,7 +28,27 @@ enum Shape {
     /// Otherwise: the runs between stars, first and last included even when empty, so
     /// `cloudsso:Get*` is `["cloudsso:get", ""]` and `a?c` (no star) is `["a?c"]`.
     // INVARIANT: at least one run; no middle run is empty (`**` is `*`).
-    Runs(Vec<String>),
+    Runs(Vec<Run>),
+}
+
+/// The text between two stars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Run {
+    bytes: Box<[u8]>,
+    /// Characters it consumes: one per `?`, one per literal character.
+    chars: usize,
+    /// Whether it holds a `?`; without one a run is a plain slice comparison.
+    any_one: bool,
+}
+
+impl Run {
+    fn new(text: &str) -> Run {
+        Run {
+            bytes: text.as_bytes().into(),
+            chars: text.chars().count(),
+            any_one: text.contains('?'),
+        }
+    }
 }
 
 /// A compiled wildcard pattern.
@@ -61,7 +81,7 @@ impl Pattern {
                 runs.iter()
                     .enumerate()
                     .filter(|&(i, run)| i == 0 || i == last || !run.is_empty())
-                    .map(|(_, run)| (*run).to_owned())
+                    .map(|(_, run)| Run::new(run))
                     .collect(),
             )
         };
@@ -94,21 +114,24 @@ impl Pattern {
 /// with one byte, `?` consumes one whole character. A run can only start matching on a
 /// character boundary (it starts with a lead byte or `?`, and `?` is only tried at
 /// boundaries), so it also ends on one.
-fn match_runs(runs: &[String], text: &[u8], case: Case) -> bool {
+fn match_runs(runs: &[Run], text: &[u8], case: Case) -> bool {
     let Some((first, rest)) = runs.split_first() else {
         return false;
     };
-    let Some(after_first) = run_at(first.as_bytes(), text, 0, case) else {
+    let Some(after_first) = run_at(first, text, 0, case) else {
         return false;
     };
     let Some((last, middles)) = rest.split_last() else {
         // No star: the single run must cover the whole text.
         return after_first == text.len();
     };
-    let last = last.as_bytes();
     // The last run ends at the end of the text, so it starts as many characters before the
     // end as it consumes, and not before the first run ends.
-    let Some(last_start) = back_chars(text, chars_in_run(last)) else {
+    let last_start = match last.any_one {
+        false => text.len().checked_sub(last.bytes.len()),
+        true => back_chars(text, last.chars),
+    };
+    let Some(last_start) = last_start else {
         return false;
     };
     if last_start < after_first || run_at(last, text, last_start, case) != Some(text.len()) {
@@ -119,7 +142,7 @@ fn match_runs(runs: &[String], text: &[u8], case: Case) -> bool {
     };
     let mut from = after_first;
     for run in middles {
-        match find_run(run.as_bytes(), between, from, case) {
+        match find_run(run, between, from, case) {
             Some(end) => from = end,
             None => return false,
         }
@@ -128,9 +151,18 @@ fn match_runs(runs: &[String], text: &[u8], case: Case) -> bool {
 }
 
 /// Where `run` ends if it matches `text` starting at byte `at`.
-fn run_at(run: &[u8], text: &[u8], at: usize, case: Case) -> Option<usize> {
+fn run_at(run: &Run, text: &[u8], at: usize, case: Case) -> Option<usize> {
+    if !run.any_one {
+        let end = at.checked_add(run.bytes.len())?;
+        let same = match (text.get(at..end), case) {
+            (None, _) => false,
+            (Some(slice), Case::Sensitive) => *slice == *run.bytes,
+            (Some(slice), Case::Insensitive) => slice.eq_ignore_ascii_case(&run.bytes),
+        };
+        return same.then_some(end);
+    }
     let mut t = at;
-    for &p in run {
+    for &p in run.bytes.iter() {
         let &c = text.get(t)?;
         t += match (p, case) {
             (b'?', _) => char_len(c),
@@ -143,20 +175,20 @@ fn run_at(run: &[u8], text: &[u8], at: usize, case: Case) -> Option<usize> {
 }
 
 /// The end of the leftmost match of `run` (not empty) in `text` starting at or after `from`.
-fn find_run(run: &[u8], text: &[u8], from: usize, case: Case) -> Option<usize> {
+fn find_run(run: &Run, text: &[u8], from: usize, case: Case) -> Option<usize> {
     let tail = text.get(from..)?;
+    let lead = run.bytes.first().copied().filter(|&b| b != b'?');
     tail.iter().enumerate().find_map(|(i, &b)| {
-        // `?` may only start on a character boundary.
-        if is_continuation(b) {
-            return None;
-        }
-        run_at(run, text, from + i, case)
+        let candidate = match (lead, case) {
+            // `?` may only start on a character boundary.
+            (None, _) => !is_continuation(b),
+            (Some(lead), Case::Sensitive) => b == lead,
+            (Some(lead), Case::Insensitive) => b.to_ascii_lowercase() == lead,
+        };
+        candidate
+            .then(|| run_at(run, text, from + i, case))
+            .flatten()
     })
-}
-
-/// The number of characters a run consumes: one per `?`, one per literal character.
-fn chars_in_run(run: &[u8]) -> usize {
-    run.iter().filter(|&&b| !is_continuation(b)).count()
 }
 
 /// The byte position `n` characters before the end of `text`, if it has that many.

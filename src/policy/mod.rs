@@ -20,7 +20,7 @@ mod system;
 mod tests;
 
 pub use authorize::{Decision, EvalFailure, Outcome, Request, StatementRef, authorize};
-pub use condition::{Cidr, Condition, Context, Family, KeyKind, Operator};
+pub use condition::{Cidr, Condition, Context, Family, Operator};
 pub use document::{
     ActionSet, Effect, POLICY_DOCUMENT_CHARS_MAX, PolicyDocument, Statement, compact_chars,
 };
