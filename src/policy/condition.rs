@@ -241,8 +241,7 @@ impl Condition {
             reason,
         };
         let values = match operator.family() {
-            Family::String => Values::Strings(raw.to_vec()),
-            Family::StringIgnoreCase => Values::Strings(raw.to_vec()),
+            Family::String | Family::StringIgnoreCase => Values::Strings(raw.to_vec()),
             Family::StringLike => Values::Patterns(
                 raw.iter()
                     .map(|v| Pattern::compile(v, Case::Sensitive))
