@@ -18,5 +18,6 @@ pub mod config;
 pub mod directory;
 pub mod http;
 pub mod model;
+pub mod policy;
 pub mod scim;
 pub mod store;
