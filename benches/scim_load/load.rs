@@ -54,6 +54,8 @@ pub struct Plan {
     pub conns: usize,
     pub ops: u64,
     pub duration: Duration,
+    /// How long a request may outlive the deadline before it counts as failed.
+    pub grace: Duration,
     pub make: MakeOp,
 }
 
@@ -75,6 +77,7 @@ pub struct Step {
     pub hist: Histogram<u64>,
     /// Time spent in this step's requests, in microseconds.
     pub busy_us: u64,
+    pub errors: u64,
 }
 
 impl Step {
@@ -84,16 +87,18 @@ impl Step {
     }
 }
 
-fn add_step(steps: &mut Vec<Step>, k: usize, us: u64) {
+fn add_step(steps: &mut Vec<Step>, k: usize, us: u64, failed: bool) {
     while steps.len() <= k {
         steps.push(Step {
             hist: histogram(),
             busy_us: 0,
+            errors: 0,
         });
     }
     if let Some(s) = steps.get_mut(k) {
         let _ = s.hist.record(us);
         s.busy_us += us;
+        s.errors += u64::from(failed);
     }
 }
 
@@ -208,6 +213,7 @@ pub async fn run(target: &Target, plan: Plan) -> Outcome {
         let make = plan.make.clone();
         let mut conn = Conn::new(target);
         let ops_max = plan.ops;
+        let grace = plan.grace;
         tasks.spawn(async move {
             let mut hist = histogram();
             let mut steps = Vec::new();
@@ -223,11 +229,18 @@ pub async fn run(target: &Target, plan: Plan) -> Outcome {
                 }
                 for (k, req) in make(i).into_iter().enumerate() {
                     let t = Instant::now();
-                    let result = conn.send(&req).await;
+                    // A request may run past the deadline by REQUEST_GRACE at most.
+                    let left = deadline.saturating_duration_since(t) + grace;
+                    let result = match tokio::time::timeout(left, conn.send(&req)).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            conn = Conn::new(&conn.target);
+                            Err(format!("no answer within {:.1} s", left.as_secs_f64()))
+                        }
+                    };
                     let us = t.elapsed().as_micros().max(1) as u64;
                     let us = us.min(120_000_000);
                     let _ = hist.record(us);
-                    add_step(&mut steps, k, us);
                     requests += 1;
                     let err = match result {
                         Ok(r) if (200..300).contains(&r.status) => None,
@@ -243,6 +256,7 @@ pub async fn run(target: &Target, plan: Plan) -> Outcome {
                         )),
                         Err(e) => Some(format!("{} {}: {e}", req.method, req.path)),
                     };
+                    add_step(&mut steps, k, us, err.is_some());
                     if let Some(e) = err {
                         errors += 1;
                         first_error.get_or_insert(e);
@@ -276,6 +290,7 @@ pub async fn run(target: &Target, plan: Plan) -> Outcome {
                 Some(o) => {
                     let _ = o.hist.add(&s.hist);
                     o.busy_us += s.busy_us;
+                    o.errors += s.errors;
                 }
                 None => out.steps.push(s),
             }

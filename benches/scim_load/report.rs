@@ -102,6 +102,16 @@ fn ms(v: f64) -> String {
     }
 }
 
+fn ratio(r: f64) -> String {
+    if r < 0.1 {
+        format!("{r:.3}x")
+    } else if r < 10.0 {
+        format!("{r:.2}x")
+    } else {
+        format!("{r:.1}x")
+    }
+}
+
 fn cell_text(c: &Cell) -> String {
     match c {
         Cell::NotApplicable(why) => format!("n/a ({why})"),
@@ -143,12 +153,10 @@ impl Report {
                     .map_or_else(|| "not run".to_owned(), |(_, c)| cell_text(c));
                 out.push_str(&format!(" {text} |"));
             }
-            let vs_limit = row
-                .vs_limit()
-                .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}x"));
+            let vs_limit = row.vs_limit().map_or_else(|| "-".to_owned(), ratio);
             let vs_peer = row
                 .vs_fastest_peer()
-                .map_or_else(|| "-".to_owned(), |(r, p)| format!("{r:.1}x ({p})"));
+                .map_or_else(|| "-".to_owned(), |(r, p)| format!("{} ({p})", ratio(r)));
             out.push_str(&format!(" {vs_limit} | {vs_peer} |\n"));
         }
         out.push('\n');
