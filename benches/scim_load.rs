@@ -200,7 +200,9 @@ async fn run_scenarios(
     let tag = system
         .to_lowercase()
         .replace(|c: char| !c.is_alphanumeric(), "");
-    for sc in scenarios::all(sizes, ds, &tag) {
+    let all = scenarios::all(sizes, ds, &tag);
+    let last = all.len().saturating_sub(1);
+    for (n, sc) in all.into_iter().enumerate() {
         let Scenario {
             key,
             titles,
@@ -222,7 +224,9 @@ async fn run_scenarios(
         }
         let out = load::run(target, plan).await;
         let rss = load::peak_rss(pid);
-        settle(target, ds).await;
+        if n < last {
+            settle(target, ds).await;
+        }
         eprintln!(
             "   {key}: {} requests, {:.0}/s, p99 {:.2} ms, {} errors{}",
             out.requests,
