@@ -5,7 +5,7 @@
 //! groups without members, durable POST with 1/16/64 clients, PATCH of 100 members on a big
 //! group, and an Entra-style initial sync (filter miss then POST per user).
 //!
-//! Run: `cargo bench --bench scim_load -- --quick` (about two minutes: 10,100 users, 1,000
+//! Run: `cargo bench --bench scim_load -- --quick` (about three minutes: 10,100 users, 1,000
 //! groups, a group of 10,000, 5,000 users synced) or without `--quick` for the full sizes
 //! (1,000,000 users and 100,000 groups loaded through the library, a group of 250,000,
 //! 100,000 users synced; it takes long). `--systems cloudsso,limit,scim2-server,SCIMMY`
