@@ -9,6 +9,57 @@ use crate::store::{CredentialRecord, CredentialStatus, DirectoryRecord, WriteTxn
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+/// Successful logins, so a request does not read the store to authenticate. Bounded; cleared
+/// whole by every credential or directory change (all of which go through `Directory`).
+#[derive(Debug, Default)]
+pub(super) struct AuthCache {
+    /// digest -> (directory, credential expiry in Unix seconds), and the number of clears so
+    /// far: a login read from the store before a clear is not cached after it.
+    map: std::sync::RwLock<(std::collections::HashMap<String, (String, i64)>, u64)>,
+}
+
+/// Most cached logins; the cache is emptied when it is full.
+const AUTH_CACHE_MAX: usize = 4096;
+
+impl AuthCache {
+    /// The cached directory of a login, or the generation to pass to `put` after a lookup.
+    fn get(&self, digest: &str, now: i64) -> Result<String, u64> {
+        let guard = self
+            .map
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (map, generation) = &*guard;
+        map.get(digest)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(dir, _)| dir.clone())
+            .ok_or(*generation)
+    }
+
+    fn put(&self, generation: u64, digest: String, dir: String, expires: i64) {
+        let mut guard = self
+            .map
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (map, current) = &mut *guard;
+        if *current != generation {
+            return;
+        }
+        if map.len() >= AUTH_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(digest, (dir, expires));
+    }
+
+    pub(super) fn clear(&self) {
+        let mut guard = self
+            .map
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.0.clear();
+        guard.1 = guard.1.wrapping_add(1);
+    }
+}
+
 /// Default lifetime of a new credential, in seconds (one year).
 pub const CREDENTIAL_TTL_SECONDS: i64 = 365 * 24 * 3600;
 
@@ -213,28 +264,62 @@ impl Directory {
             )?;
             Ok(())
         })
-        .await
+        .await?;
+        // INVARIANT: every change to a credential or a directory forgets cached logins, after
+        // its commit (a login read before the commit is then refused by the cache).
+        self.inner.auth_cache.clear();
+        Ok(())
     }
 
     /// The directory a bearer secret opens: the credential must exist, be enabled and
     /// unexpired, and its directory must have SCIM synchronization enabled.
     pub async fn authenticate(&self, secret: &str) -> Result<String, DirectoryError> {
         let digest = digest_hex(secret);
-        self.read(move |_, txn| {
-            let rec = txn
-                .credential_by_digest(&digest)?
-                .ok_or(DirectoryError::Unauthorized)?;
-            if rec.status != CredentialStatus::Enabled || rec.expires_unix <= now_unix() {
-                return Err(DirectoryError::Unauthorized);
-            }
-            let dir = txn
-                .directory(&rec.directory_id)?
-                .ok_or(DirectoryError::Unauthorized)?;
-            if !dir.scim_sync_enabled {
-                return Err(DirectoryError::SyncDisabled(dir.id));
-            }
-            Ok(dir.id)
-        })
-        .await
+        let generation = match self.inner.auth_cache.get(&digest, now_unix()) {
+            Ok(dir) => return Ok(dir),
+            Err(generation) => generation,
+        };
+        let cache_key = digest.clone();
+        let (dir, expires) = self
+            .read(move |_, txn| {
+                let rec = txn
+                    .credential_by_digest(&digest)?
+                    .ok_or(DirectoryError::Unauthorized)?;
+                if rec.status != CredentialStatus::Enabled || rec.expires_unix <= now_unix() {
+                    return Err(DirectoryError::Unauthorized);
+                }
+                let dir = txn
+                    .directory(&rec.directory_id)?
+                    .ok_or(DirectoryError::Unauthorized)?;
+                if !dir.scim_sync_enabled {
+                    return Err(DirectoryError::SyncDisabled(dir.id));
+                }
+                Ok((dir.id, rec.expires_unix))
+            })
+            .await?;
+        self.inner
+            .auth_cache
+            .put(generation, cache_key, dir.clone(), expires);
+        Ok(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_cache_refuses_a_login_read_before_a_clear() {
+        let c = AuthCache::default();
+        let g = c.get("d1", 0).unwrap_err();
+        c.put(g, "d1".into(), "dir".into(), 100);
+        assert_eq!(c.get("d1", 50), Ok("dir".into()));
+        assert!(c.get("d1", 100).is_err(), "expired");
+        // A lookup starts, a credential changes, the lookup's result arrives: not cached.
+        let g = c.get("d2", 0).unwrap_err();
+        c.clear();
+        c.put(g, "d2".into(), "dir".into(), 100);
+        assert!(c.get("d2", 0).is_err());
+        assert!(c.get("d1", 0).is_err(), "a clear forgets every login");
     }
 }

@@ -72,6 +72,8 @@ pub struct Directory {
 
 struct Inner {
     store: Store,
+    /// Logins already checked (see `credentials::AuthCache`).
+    auth_cache: Arc<credentials::AuthCache>,
     /// Bounds concurrent argon2 hashing (`password_hash_concurrency_max`).
     hash_permits: tokio::sync::Semaphore,
     writer: Writer,
@@ -214,6 +216,7 @@ impl Directory {
         Directory {
             inner: Arc::new(Inner {
                 store,
+                auth_cache: Arc::default(),
                 hash_permits: tokio::sync::Semaphore::new(
                     limits.password_hash_concurrency_max.max(1),
                 ),
