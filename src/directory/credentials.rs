@@ -15,8 +15,11 @@ use sha2::{Digest, Sha256};
 pub(super) struct AuthCache {
     /// digest -> (directory, credential expiry in Unix seconds), and the number of clears so
     /// far: a login read from the store before a clear is not cached after it.
-    map: std::sync::RwLock<(std::collections::HashMap<String, (String, i64)>, u64)>,
+    map: std::sync::RwLock<(Logins, u64)>,
 }
+
+/// digest -> (directory, credential expiry in Unix seconds)
+type Logins = std::collections::HashMap<String, (String, i64)>;
 
 /// Most cached logins; the cache is emptied when it is full.
 const AUTH_CACHE_MAX: usize = 4096;
