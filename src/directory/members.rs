@@ -55,8 +55,10 @@ impl MemberPlan {
         group: &str,
         refs: &[MemberRef],
     ) -> Result<(), DirectoryError> {
-        for r in refs {
-            let kind = resolve_member(txn, dir, group, r)?;
+        let ids: Vec<&str> = refs.iter().map(|r| r.value.as_str()).collect();
+        let kinds = txn.kinds_of(dir, &ids)?;
+        for (r, (is_user, is_group)) in refs.iter().zip(kinds) {
+            let kind = resolve_member(group, r, is_user, is_group)?;
             self.changes
                 .insert(r.value.clone(), Some((kind, r.display.clone())));
         }
@@ -154,41 +156,48 @@ impl MemberPlan {
         group: &str,
     ) -> Result<MemberDiff, DirectoryError> {
         let mut diff = MemberDiff::default();
+        let mut gone: Vec<String> = Vec::new();
         if self.cleared {
-            for m in txn.members(dir, group, usize::MAX)? {
-                if !matches!(self.changes.get(&m.id), Some(Some(_)))
-                    && txn.remove_member(dir, group, &m.id)?
-                {
-                    diff.removed.push(m.id);
-                }
+            // Every stored row goes, except those re-added.
+            gone.extend(
+                txn.members(dir, group, usize::MAX)?
+                    .into_iter()
+                    .map(|m| m.id)
+                    .filter(|id| !matches!(self.changes.get(id), Some(Some(_)))),
+            );
+        }
+        let mut adds: Vec<(&str, MemberKind, Option<&str>)> = Vec::new();
+        for (m, c) in &self.changes {
+            match c {
+                Some((kind, display)) => adds.push((m, *kind, display.as_deref())),
+                None if !self.cleared => gone.push(m.clone()),
+                None => {}
             }
         }
-        for (m, c) in self.changes {
-            match c {
-                Some((kind, display)) => {
-                    match txn.add_member(dir, group, &m, kind, display.as_deref())? {
-                        MemberWrite::Added => diff.added.push(m),
-                        MemberWrite::Changed => diff.display_changed = true,
-                        MemberWrite::Unchanged => {}
-                    }
-                }
-                None => {
-                    if !self.cleared && txn.remove_member(dir, group, &m)? {
-                        diff.removed.push(m);
-                    }
-                }
+        let gone_refs: Vec<&str> = gone.iter().map(String::as_str).collect();
+        for (m, was) in gone.iter().zip(txn.remove_members(dir, group, &gone_refs)?) {
+            if was {
+                diff.removed.push(m.clone());
+            }
+        }
+        for ((m, _, _), outcome) in adds.iter().zip(txn.add_members(dir, group, &adds)?) {
+            match outcome {
+                MemberWrite::Added => diff.added.push((*m).to_owned()),
+                MemberWrite::Changed => diff.display_changed = true,
+                MemberWrite::Unchanged => {}
             }
         }
         Ok(diff)
     }
 }
 
-/// The member must exist in the same directory; a group cannot contain itself.
+/// The member must exist in the same directory (as the `type` it names, if any); a group
+/// cannot contain itself.
 fn resolve_member(
-    txn: &WriteTxn,
-    dir: &str,
     group: &str,
     r: &MemberRef,
+    is_user: bool,
+    is_group: bool,
 ) -> Result<MemberKind, DirectoryError> {
     if r.value == group {
         return Err(ScimError::InvalidValue(format!(
@@ -196,21 +205,12 @@ fn resolve_member(
         ))
         .into());
     }
-    let wants_group = r
-        .kind
-        .as_deref()
-        .is_some_and(|k| k.eq_ignore_ascii_case("group"));
-    let wants_user = r
-        .kind
-        .as_deref()
-        .is_some_and(|k| k.eq_ignore_ascii_case("user"));
-    if !wants_group && txn.exists(ResourceKind::User, dir, &r.value)? {
-        return Ok(MemberKind::User);
+    let named = |k: &str| r.kind.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(k));
+    match (named("user"), named("group")) {
+        (_, false) if is_user => Ok(MemberKind::User),
+        (false, _) if is_group => Ok(MemberKind::Group),
+        _ => Err(ScimError::InvalidValue(format!("member `{}` does not exist", r.value)).into()),
     }
-    if !wants_user && txn.exists(ResourceKind::Group, dir, &r.value)? {
-        return Ok(MemberKind::Group);
-    }
-    Err(ScimError::InvalidValue(format!("member `{}` does not exist", r.value)).into())
 }
 
 /// The ids of `value eq "a" or value eq "b" ...`, the form clients use to remove members.

@@ -303,6 +303,26 @@ macro_rules! impl_reads {
                     .transpose()
             }
 
+            /// For each id: whether it is a user, and whether it is a group (two table opens
+            /// for the whole list; documents are not decoded).
+            pub fn kinds_of(
+                &self,
+                dir: &str,
+                ids: &[&str],
+            ) -> Result<Vec<(bool, bool)>, StoreError> {
+                let users = self.0.open_table(USERS)?;
+                let groups = self.0.open_table(GROUPS)?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let k = key(&[dir, id]);
+                    out.push((
+                        users.get(k.as_str())?.is_some(),
+                        groups.get(k.as_str())?.is_some(),
+                    ));
+                }
+                Ok(out)
+            }
+
             /// Whether a resource exists (its document is not decoded).
             pub fn exists(
                 &self,
@@ -662,37 +682,46 @@ impl WriteTxn {
         Ok(())
     }
 
-    /// Adds a membership row (both directions), or updates its display.
-    pub fn add_member(
+    /// Adds membership rows (both directions), or updates their display; one outcome a row.
+    pub fn add_members(
         &self,
         dir: &str,
         group: &str,
-        member: &str,
-        kind: MemberKind,
-        display: Option<&str>,
-    ) -> Result<MemberWrite, StoreError> {
+        rows: &[(&str, MemberKind, Option<&str>)],
+    ) -> Result<Vec<MemberWrite>, StoreError> {
         let mut m = self.0.open_table(MEMBERS)?;
-        let row = member_row(kind, display);
-        let before = m
-            .insert(key(&[dir, group, member]).as_str(), row.as_slice())?
-            .map(|old| old.value() == row.as_slice());
-        let outcome = match before {
-            None => MemberWrite::Added,
-            Some(true) => MemberWrite::Unchanged,
-            Some(false) => MemberWrite::Changed,
-        };
         let mut r = self.0.open_table(MEMBER_OF)?;
-        r.insert(key(&[dir, member, group]).as_str(), kind.to_byte())?;
-        Ok(outcome)
+        let mut out = Vec::with_capacity(rows.len());
+        for (member, kind, display) in rows {
+            let row = member_row(*kind, *display);
+            let before = m
+                .insert(key(&[dir, group, member]).as_str(), row.as_slice())?
+                .map(|old| old.value() == row.as_slice());
+            out.push(match before {
+                None => MemberWrite::Added,
+                Some(true) => MemberWrite::Unchanged,
+                Some(false) => MemberWrite::Changed,
+            });
+            r.insert(key(&[dir, member, group]).as_str(), kind.to_byte())?;
+        }
+        Ok(out)
     }
 
-    /// Removes a membership row (both directions). Returns false when it was not there.
-    pub fn remove_member(&self, dir: &str, group: &str, member: &str) -> Result<bool, StoreError> {
+    /// Removes membership rows (both directions); for each, whether it was there.
+    pub fn remove_members(
+        &self,
+        dir: &str,
+        group: &str,
+        members: &[&str],
+    ) -> Result<Vec<bool>, StoreError> {
         let mut m = self.0.open_table(MEMBERS)?;
-        let existed = m.remove(key(&[dir, group, member]).as_str())?.is_some();
         let mut r = self.0.open_table(MEMBER_OF)?;
-        r.remove(key(&[dir, member, group]).as_str())?;
-        Ok(existed)
+        let mut out = Vec::with_capacity(members.len());
+        for member in members {
+            out.push(m.remove(key(&[dir, group, member]).as_str())?.is_some());
+            r.remove(key(&[dir, member, group]).as_str())?;
+        }
+        Ok(out)
     }
 
     pub fn set_password_hash(&self, dir: &str, user: &str, phc: &str) -> Result<(), StoreError> {
