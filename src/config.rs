@@ -28,6 +28,8 @@ pub struct Limits {
     pub connections_max: usize,
     /// Longest wait for a request's headers or body, in milliseconds (408 for a slow body).
     pub request_read_timeout_ms: u64,
+    /// Memory for the database's page cache, in bytes.
+    pub db_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -45,6 +47,7 @@ impl Default for Limits {
             password_hash_concurrency_max: 2,
             connections_max: 4096,
             request_read_timeout_ms: 30_000,
+            db_cache_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -77,6 +77,9 @@ struct ServeArgs {
     /// Longest wait for a request's headers or body, in milliseconds.
     #[arg(long, env = "CLOUDSSO_REQUEST_READ_TIMEOUT_MS", default_value_t = Limits::default().request_read_timeout_ms)]
     request_read_timeout_ms: u64,
+    /// Memory for the database's page cache, in bytes.
+    #[arg(long, env = "CLOUDSSO_DB_CACHE_BYTES", default_value_t = Limits::default().db_cache_bytes)]
+    db_cache_bytes: usize,
 }
 
 impl ServeArgs {
@@ -97,6 +100,7 @@ impl ServeArgs {
             password_hash_concurrency_max: self.password_hash_concurrency_max.max(1),
             connections_max: self.connections_max.max(1),
             request_read_timeout_ms: self.request_read_timeout_ms,
+            db_cache_bytes: self.db_cache_bytes,
         }
     }
 }
@@ -141,7 +145,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     create_private_dir(&args.data)?;
     let db_path = args.data.join("cloudsso.redb");
     let new_db = !db_path.exists();
-    let store = Store::open(&db_path).context("opening the database")?;
+    let store =
+        Store::open_with_cache(&db_path, limits.db_cache_bytes).context("opening the database")?;
     if new_db {
         set_private(&db_path, 0o600)?;
     }

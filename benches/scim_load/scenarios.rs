@@ -89,8 +89,11 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// The `PATCH_MEMBERS` users right after the big group's members: the ones the PATCH
+    /// scenario adds and removes (in full mode many more users follow them).
     pub fn extra(&self) -> &[String] {
-        self.users.get(self.big_members..).unwrap_or(&[])
+        let end = (self.big_members + PATCH_MEMBERS).min(self.users.len());
+        self.users.get(self.big_members..end).unwrap_or(&[])
     }
 }
 

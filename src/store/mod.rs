@@ -186,9 +186,18 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and every table.
+    /// Opens (creating if needed) the database file and every table, with the default page
+    /// cache (`config::Limits::default().db_cache_bytes`).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = redb::Database::create(path)?;
+        Self::open_with_cache(path, crate::config::Limits::default().db_cache_bytes)
+    }
+
+    /// Opens the database with a page cache of at most `cache_bytes` (redb's own default is
+    /// 1 GiB, which is most of a large directory's memory use).
+    pub fn open_with_cache(path: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(path)?;
         let store = Store { db: Arc::new(db) };
         let w = store.write()?;
         tables::create_all(&w.0)?;

@@ -326,3 +326,21 @@ async fn member_ids_compare_exactly_by_index_and_by_scan() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_tiny_database_cache_still_serves_and_keeps_everything() {
+    // The page cache is memory only: at 64 KiB every read goes to the file, and nothing changes.
+    let s = Server::start_with(&["--db-cache-bytes", "65536"]);
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(s.user(&format!("c{i}")).await);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let g = s.group("cached", &refs).await;
+    assert_eq!(s.get("/Users?count=0").await.body["totalResults"], 40);
+    let members = s.get(&format!("/Groups/{g}")).await.body["members"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(members, 40);
+}
