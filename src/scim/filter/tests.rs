@@ -4,9 +4,7 @@
 //! definitions.
 
 use super::*;
-use crate::scim::schema::{
-    AttrDef, AttrType, Mutability, ResourceKind, ResourceTypeDef, Returned, SchemaDef, Uniqueness,
-};
+use crate::scim::schema::{AttrDef, AttrType, ResourceKind, ResourceTypeDef, SchemaDef};
 use serde_json::json;
 
 // ---- Conformance runner
@@ -187,20 +185,7 @@ fn urn_is_split_at_the_last_colon_before_the_name() {
 // ---- A test-only resource type
 
 const fn attr(name: &'static str, ty: AttrType) -> AttrDef {
-    AttrDef {
-        name,
-        ty,
-        multi_valued: false,
-        required: false,
-        case_exact: false,
-        mutability: Mutability::ReadWrite,
-        returned: Returned::Default,
-        uniqueness: Uniqueness::None,
-        canonical_values: &[],
-        reference_types: &[],
-        sub_attributes: &[],
-        description: "",
-    }
+    crate::scim::schema::defs::attr(name, ty, "")
 }
 
 const fn complex(name: &'static str, multi_valued: bool, subs: &'static [AttrDef]) -> AttrDef {

@@ -147,26 +147,12 @@ mod immutable {
     use super::super::{apply, parse_request};
     use crate::scim::ScimError;
     use crate::scim::filter::FilterLimits;
-    use crate::scim::schema::{
-        AttrDef, AttrType, Mutability, ResourceKind, ResourceTypeDef, Returned, SchemaDef,
-        Uniqueness,
-    };
+    use crate::scim::schema::{AttrDef, AttrType, ResourceKind, ResourceTypeDef, SchemaDef};
     use serde_json::{Value, json};
 
-    static BADGE: AttrDef = AttrDef {
-        name: "badge",
-        ty: AttrType::String,
-        multi_valued: false,
-        required: false,
-        case_exact: true,
-        mutability: Mutability::Immutable,
-        returned: Returned::Default,
-        uniqueness: Uniqueness::None,
-        canonical_values: &[],
-        reference_types: &[],
-        sub_attributes: &[],
-        description: "Set once.",
-    };
+    static BADGE: AttrDef = crate::scim::schema::defs::attr("badge", AttrType::String, "Set once.")
+        .case_exact()
+        .immutable();
     static SCHEMA: SchemaDef = SchemaDef {
         id: "urn:example:params:scim:schemas:core:2.0:Badged",
         name: "Badged",

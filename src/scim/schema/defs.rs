@@ -12,7 +12,7 @@ use super::{
 
 /// A single-valued, optional, not case-exact, readWrite, returned-by-default attribute with no
 /// uniqueness: the RFC's defaults. The `const fn` modifiers below change one characteristic each.
-const fn attr(name: &'static str, ty: AttrType, description: &'static str) -> AttrDef {
+pub(crate) const fn attr(name: &'static str, ty: AttrType, description: &'static str) -> AttrDef {
     AttrDef {
         name,
         ty,
@@ -62,47 +62,47 @@ const fn complex(
 }
 
 impl AttrDef {
-    const fn multi(mut self) -> Self {
+    pub(crate) const fn multi(mut self) -> Self {
         self.multi_valued = true;
         self
     }
 
-    const fn required(mut self) -> Self {
+    pub(crate) const fn required(mut self) -> Self {
         self.required = true;
         self
     }
 
-    const fn case_exact(mut self) -> Self {
+    pub(crate) const fn case_exact(mut self) -> Self {
         self.case_exact = true;
         self
     }
 
-    const fn read_only(mut self) -> Self {
+    pub(crate) const fn read_only(mut self) -> Self {
         self.mutability = Mutability::ReadOnly;
         self
     }
 
-    const fn immutable(mut self) -> Self {
+    pub(crate) const fn immutable(mut self) -> Self {
         self.mutability = Mutability::Immutable;
         self
     }
 
-    const fn write_only(mut self) -> Self {
+    pub(crate) const fn write_only(mut self) -> Self {
         self.mutability = Mutability::WriteOnly;
         self
     }
 
-    const fn returned(mut self, returned: Returned) -> Self {
+    pub(crate) const fn returned(mut self, returned: Returned) -> Self {
         self.returned = returned;
         self
     }
 
-    const fn unique(mut self, uniqueness: Uniqueness) -> Self {
+    pub(crate) const fn unique(mut self, uniqueness: Uniqueness) -> Self {
         self.uniqueness = uniqueness;
         self
     }
 
-    const fn canonical(mut self, values: &'static [&'static str]) -> Self {
+    pub(crate) const fn canonical(mut self, values: &'static [&'static str]) -> Self {
         self.canonical_values = values;
         self
     }

@@ -13,7 +13,7 @@
 //! Everything here is a pure function over `serde_json::Value`; nothing touches the store or
 //! hyper.
 
-mod defs;
+pub(crate) mod defs;
 mod discovery;
 mod shape;
 #[cfg(test)]
