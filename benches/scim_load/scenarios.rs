@@ -333,15 +333,7 @@ pub struct Scenario {
 }
 
 fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    cloudsso::api::signature::percent_encode(s)
 }
 
 pub fn filter_eq(name: &str) -> String {

@@ -290,15 +290,7 @@ pub fn assert_error(r: &Reply, status: u16, scim_type: Option<&str>) {
     assert_eq!(r.header("content-type"), Some(SCIM));
 }
 
-/// Percent-encodes a query value.
+/// Percent-encodes a query value (RFC 3986, as the API signature code does).
 pub fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    cloudsso::api::signature::percent_encode(s)
 }
