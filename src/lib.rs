@@ -20,4 +20,5 @@ pub mod http;
 pub mod model;
 pub mod policy;
 pub mod scim;
+pub mod seal;
 pub mod store;

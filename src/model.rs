@@ -33,9 +33,15 @@ pub fn new_prefixed_id(prefix: &str, len: usize) -> String {
     format!("{prefix}{body}")
 }
 
-/// A new opaque, stable SCIM resource id (a UUID).
-pub fn new_resource_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+/// A new user id as CloudSSO makes them: `u-` and 20 lowercase alphanumerics. It is the SCIM
+/// `id` and the API's `UserId` alike.
+pub fn new_user_id() -> String {
+    new_prefixed_id("u-", 20)
+}
+
+/// A new group id: `g-` and 20 lowercase alphanumerics (SCIM `id` and API `GroupId`).
+pub fn new_group_id() -> String {
+    new_prefixed_id("g-", 20)
 }
 
 /// Fills `buf` from the operating system's CSPRNG.

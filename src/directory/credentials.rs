@@ -5,7 +5,9 @@ use super::{Directory, DirectoryError};
 use crate::model::{
     ChangeEvent, ChangeKind, ResourceType, fill_random, new_prefixed_id, now_rfc3339,
 };
-use crate::store::{CredentialRecord, CredentialStatus, DirectoryRecord, WriteTxn};
+use crate::store::{
+    CredentialKind, CredentialRecord, CredentialStatus, DirectoryRecord, Records, WriteTxn,
+};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
@@ -13,32 +15,40 @@ use sha2::{Digest, Sha256};
 /// whole by every credential or directory change (all of which go through `Directory`).
 #[derive(Debug, Default)]
 pub(super) struct AuthCache {
-    /// digest -> (directory, credential expiry in Unix seconds), and the number of clears so
-    /// far: a login read from the store before a clear is not cached after it.
+    /// digest -> login, and the number of clears so far: a login read from the store before a
+    /// clear is not cached after it.
     map: std::sync::RwLock<(Logins, u64)>,
 }
 
-/// digest -> (directory, credential expiry in Unix seconds)
-type Logins = std::collections::HashMap<String, (String, i64)>;
+/// A checked login: the directory it opens, the credential behind it, and when it expires
+/// (Unix seconds; the earlier of the credential's and, for OAuth, the access token's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Login {
+    dir: String,
+    credential: String,
+    expires: i64,
+}
+
+type Logins = std::collections::HashMap<String, Login>;
 
 /// Most cached logins; the cache is emptied when it is full.
 const AUTH_CACHE_MAX: usize = 4096;
 
 impl AuthCache {
-    /// The cached directory of a login, or the generation to pass to `put` after a lookup.
-    fn get(&self, digest: &str, now: i64) -> Result<String, u64> {
+    /// The cached login, or the generation to pass to `put` after a lookup.
+    fn get(&self, digest: &str, now: i64) -> Result<Login, u64> {
         let guard = self
             .map
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (map, generation) = &*guard;
         map.get(digest)
-            .filter(|(_, expires)| *expires > now)
-            .map(|(dir, _)| dir.clone())
+            .filter(|l| l.expires > now)
+            .cloned()
             .ok_or(*generation)
     }
 
-    fn put(&self, generation: u64, digest: String, dir: String, expires: i64) {
+    fn put(&self, generation: u64, digest: String, login: Login) {
         let mut guard = self
             .map
             .write()
@@ -50,7 +60,7 @@ impl AuthCache {
         if map.len() >= AUTH_CACHE_MAX {
             map.clear();
         }
-        map.insert(digest, (dir, expires));
+        map.insert(digest, login);
     }
 
     pub(super) fn clear(&self) {
@@ -65,11 +75,23 @@ impl AuthCache {
 
 /// Default lifetime of a new credential, in seconds (one year).
 pub const CREDENTIAL_TTL_SECONDS: i64 = 365 * 24 * 3600;
+/// Shortest and longest lifetime a credential may be given (one day, three years).
+pub const CREDENTIAL_TTL_MIN_SECONDS: i64 = 24 * 3600;
+pub const CREDENTIAL_TTL_MAX_SECONDS: i64 = 3 * 365 * 24 * 3600;
+/// Most SCIM credentials per directory (CloudSSO's quota).
+pub const CREDENTIALS_PER_DIRECTORY_MAX: usize = 2;
+/// OAuth access token lifetime bounds and default, in minutes.
+pub const TOKEN_TTL_MINUTES_MIN: u32 = 60;
+pub const TOKEN_TTL_MINUTES_MAX: u32 = 360;
+pub const TOKEN_TTL_MINUTES_DEFAULT: u32 = 60;
+/// A credential's last-used time is written at most this often.
+const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
 
 /// A newly made secret: shown once, never stored.
 pub struct CredentialSecret {
     pub credential_id: String,
     pub secret: String,
+    pub record: CredentialRecord,
 }
 
 impl std::fmt::Debug for CredentialSecret {
@@ -79,6 +101,39 @@ impl std::fmt::Debug for CredentialSecret {
             .field("secret", &"<redacted>")
             .finish()
     }
+}
+
+/// What a new credential is: its type, its lifetime, its access tokens' lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialOptions {
+    pub kind: CredentialKind,
+    /// Unix seconds; default: one year from now.
+    pub expires_unix: Option<i64>,
+    /// OAuth client secrets only; default `TOKEN_TTL_MINUTES_DEFAULT`.
+    pub token_ttl_minutes: Option<u32>,
+}
+
+impl Default for CredentialOptions {
+    fn default() -> Self {
+        CredentialOptions {
+            kind: CredentialKind::BearerToken,
+            expires_unix: None,
+            token_ttl_minutes: None,
+        }
+    }
+}
+
+/// An issued OAuth access token (RFC 6749 section 5.1).
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+/// An OAuth access token as stored (by SHA-256 of the token).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct TokenRecord {
+    credential_id: String,
+    expires_unix: i64,
 }
 
 /// What first start made.
@@ -100,7 +155,7 @@ pub fn new_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn now_unix() -> i64 {
+pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -124,18 +179,59 @@ fn append(
     Ok(())
 }
 
+fn check_options(opts: &CredentialOptions, now: i64) -> Result<(), DirectoryError> {
+    if let Some(at) = opts.expires_unix {
+        let ttl = at - now;
+        if !(CREDENTIAL_TTL_MIN_SECONDS..=CREDENTIAL_TTL_MAX_SECONDS).contains(&ttl) {
+            return Err(DirectoryError::Invalid {
+                param: "ExpireTime",
+                message: "must be between one day and three years from now".into(),
+            });
+        }
+    }
+    if let Some(m) = opts.token_ttl_minutes {
+        if opts.kind != CredentialKind::OAuthClientSecret {
+            return Err(DirectoryError::Invalid {
+                param: "TokenValidityMinutes",
+                message: "applies to OAuthClientSecret credentials only".into(),
+            });
+        }
+        if !(TOKEN_TTL_MINUTES_MIN..=TOKEN_TTL_MINUTES_MAX).contains(&m) {
+            return Err(DirectoryError::Invalid {
+                param: "TokenValidityMinutes",
+                message: format!(
+                    "must be between {TOKEN_TTL_MINUTES_MIN} and {TOKEN_TTL_MINUTES_MAX}"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn insert_credential(
     txn: &WriteTxn,
     dir: &str,
     secret: String,
+    opts: CredentialOptions,
 ) -> Result<CredentialSecret, DirectoryError> {
+    let now = now_unix();
     let rec = CredentialRecord {
         id: new_prefixed_id("scimcred-", 20),
+        kind: opts.kind,
         directory_id: dir.to_owned(),
         digest_hex: digest_hex(&secret),
         status: CredentialStatus::Enabled,
         created: now_rfc3339(),
-        expires_unix: now_unix().saturating_add(CREDENTIAL_TTL_SECONDS),
+        expires_unix: opts
+            .expires_unix
+            .unwrap_or(now.saturating_add(CREDENTIAL_TTL_SECONDS)),
+        last_used: None,
+        token_ttl_minutes: match opts.kind {
+            CredentialKind::BearerToken => None,
+            CredentialKind::OAuthClientSecret => {
+                Some(opts.token_ttl_minutes.unwrap_or(TOKEN_TTL_MINUTES_DEFAULT))
+            }
+        },
     };
     txn.put_credential(&rec)?;
     append(
@@ -146,8 +242,16 @@ fn insert_credential(
         ChangeKind::Created,
     )?;
     Ok(CredentialSecret {
-        credential_id: rec.id,
+        credential_id: rec.id.clone(),
         secret,
+        record: rec,
+    })
+}
+
+fn directory_in(txn: &WriteTxn, id: &str) -> Result<DirectoryRecord, DirectoryError> {
+    txn.directory(id)?.ok_or_else(|| DirectoryError::NotFound {
+        what: "directory",
+        id: id.to_owned(),
     })
 }
 
@@ -175,7 +279,7 @@ impl Directory {
                 scim_sync_enabled: true,
             })?;
             append(txn, &id, ResourceType::Directory, &id, ChangeKind::Created)?;
-            let credential = insert_credential(txn, &id, secret)?;
+            let credential = insert_credential(txn, &id, secret, CredentialOptions::default())?;
             Ok(Some(Bootstrap {
                 directory_id: id,
                 credential,
@@ -184,36 +288,195 @@ impl Directory {
         .await
     }
 
-    /// A new directory with SCIM synchronization enabled; returns its id.
-    pub async fn create_directory(&self, name: &str) -> Result<String, DirectoryError> {
+    /// A new directory with SCIM synchronization enabled.
+    pub async fn create_directory(&self, name: &str) -> Result<DirectoryRecord, DirectoryError> {
         let name = name.to_owned();
-        self.write(move |txn| {
-            let id = new_prefixed_id("d-", 14);
-            txn.put_directory(&DirectoryRecord {
-                id: id.clone(),
-                name,
-                created: now_rfc3339(),
-                scim_sync_enabled: true,
-            })?;
-            append(txn, &id, ResourceType::Directory, &id, ChangeKind::Created)?;
-            Ok(id)
+        let r = self
+            .write(move |txn| {
+                if txn.directories()?.iter().any(|d| d.name == name) {
+                    return Err(DirectoryError::AlreadyExists {
+                        what: "Directory",
+                        id: name,
+                    });
+                }
+                let id = new_prefixed_id("d-", 14);
+                let rec = DirectoryRecord {
+                    id: id.clone(),
+                    name,
+                    created: now_rfc3339(),
+                    scim_sync_enabled: true,
+                };
+                txn.put_directory(&rec)?;
+                append(txn, &id, ResourceType::Directory, &id, ChangeKind::Created)?;
+                Ok(rec)
+            })
+            .await;
+        self.inner.auth_cache.clear();
+        r
+    }
+
+    pub async fn directory(&self, id: &str) -> Result<DirectoryRecord, DirectoryError> {
+        let id = id.to_owned();
+        self.read(move |_, txn| {
+            txn.directory(&id)?.ok_or(DirectoryError::NotFound {
+                what: "directory",
+                id,
+            })
         })
         .await
     }
 
-    /// A new enabled SCIM credential for a directory.
-    pub async fn create_credential(&self, dir: &str) -> Result<CredentialSecret, DirectoryError> {
+    pub async fn directories(&self) -> Result<Vec<DirectoryRecord>, DirectoryError> {
+        self.read(|_, txn| Ok(txn.directories()?)).await
+    }
+
+    /// Changes a directory record (name, synchronization) and records it in the outbox.
+    pub async fn update_directory(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut DirectoryRecord) -> Result<(), DirectoryError> + Send + 'static,
+    ) -> Result<DirectoryRecord, DirectoryError> {
+        let id = id.to_owned();
+        let r = self
+            .write(move |txn| {
+                let mut rec = directory_in(txn, &id)?;
+                change(&mut rec)?;
+                if txn
+                    .directories()?
+                    .iter()
+                    .any(|d| d.id != rec.id && d.name == rec.name)
+                {
+                    return Err(DirectoryError::AlreadyExists {
+                        what: "Directory",
+                        id: rec.name,
+                    });
+                }
+                txn.put_directory(&rec)?;
+                append(txn, &id, ResourceType::Directory, &id, ChangeKind::Updated)?;
+                Ok(rec)
+            })
+            .await;
+        // INVARIANT (see `update_credential`): synchronization status decides logins.
+        self.inner.auth_cache.clear();
+        r
+    }
+
+    /// Deletes a directory that holds no users and no groups, with its SCIM credentials.
+    pub async fn delete_directory(&self, id: &str) -> Result<(), DirectoryError> {
+        let id = id.to_owned();
+        let r = self
+            .write(move |txn| {
+                directory_in(txn, &id)?;
+                if txn.count(crate::scim::schema::ResourceKind::User, &id)? > 0 {
+                    return Err(DirectoryError::Conflict {
+                        what: "Directory.User",
+                        message: format!("directory `{id}` still has users"),
+                    });
+                }
+                if txn.count(crate::scim::schema::ResourceKind::Group, &id)? > 0 {
+                    return Err(DirectoryError::Conflict {
+                        what: "Directory.Group",
+                        message: format!("directory `{id}` still has groups"),
+                    });
+                }
+                for c in txn.credentials(&id)? {
+                    txn.delete_credential(&c)?;
+                }
+                txn.delete_directory(&id)?;
+                append(txn, &id, ResourceType::Directory, &id, ChangeKind::Deleted)?;
+                Ok(())
+            })
+            .await;
+        self.inner.auth_cache.clear();
+        r
+    }
+
+    /// A new enabled SCIM credential for a directory, at most
+    /// `CREDENTIALS_PER_DIRECTORY_MAX` per directory.
+    pub async fn create_credential(
+        &self,
+        dir: &str,
+        opts: CredentialOptions,
+    ) -> Result<CredentialSecret, DirectoryError> {
+        check_options(&opts, now_unix())?;
         let d = dir.to_owned();
         self.write(move |txn| {
-            if txn.directory(&d)?.is_none() {
-                return Err(DirectoryError::NotFound {
-                    what: "directory",
-                    id: d,
+            directory_in(txn, &d)?;
+            if txn.credentials(&d)?.len() >= CREDENTIALS_PER_DIRECTORY_MAX {
+                return Err(DirectoryError::Quota {
+                    what: "SCIMCredential",
+                    max: CREDENTIALS_PER_DIRECTORY_MAX,
                 });
             }
-            insert_credential(txn, &d, new_secret())
+            insert_credential(txn, &d, new_secret(), opts)
         })
         .await
+    }
+
+    /// A directory's SCIM credentials, oldest first.
+    pub async fn credentials(&self, dir: &str) -> Result<Vec<CredentialRecord>, DirectoryError> {
+        let d = dir.to_owned();
+        self.read(move |_, txn| {
+            txn.directory(&d)?.ok_or_else(|| DirectoryError::NotFound {
+                what: "directory",
+                id: d.clone(),
+            })?;
+            let mut all = txn.credentials(&d)?;
+            all.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+            Ok(all)
+        })
+        .await
+    }
+
+    /// A credential of a directory.
+    pub async fn credential(
+        &self,
+        dir: &str,
+        id: &str,
+    ) -> Result<CredentialRecord, DirectoryError> {
+        let (d, id) = (dir.to_owned(), id.to_owned());
+        self.read(move |_, txn| {
+            txn.credential(&id)?
+                .filter(|c| c.directory_id == d)
+                .ok_or(DirectoryError::NotFound {
+                    what: "credential",
+                    id,
+                })
+        })
+        .await
+    }
+
+    /// Deletes a credential; its next request (and its access tokens') is refused.
+    pub async fn delete_credential(&self, dir: &str, id: &str) -> Result<(), DirectoryError> {
+        let (d, id) = (dir.to_owned(), id.to_owned());
+        let r = self
+            .write(move |txn| {
+                let rec = txn
+                    .credential(&id)?
+                    .filter(|c| c.directory_id == d)
+                    .ok_or_else(|| DirectoryError::NotFound {
+                        what: "credential",
+                        id: id.clone(),
+                    })?;
+                txn.delete_credential(&rec)?;
+                for (k, t) in txn.records::<TokenRecord>(Records::OauthTokens, "")? {
+                    if t.credential_id == rec.id {
+                        txn.delete_record(Records::OauthTokens, &k)?;
+                    }
+                }
+                append(
+                    txn,
+                    &d,
+                    ResourceType::ScimCredential,
+                    &id,
+                    ChangeKind::Deleted,
+                )?;
+                Ok(())
+            })
+            .await;
+        // INVARIANT (see `update_credential`).
+        self.inner.auth_cache.clear();
+        r
     }
 
     /// Sets a credential's status; a disabled credential is refused on its next request.
@@ -249,46 +512,101 @@ impl Directory {
         change: impl FnOnce(&mut CredentialRecord) + Send + 'static,
     ) -> Result<(), DirectoryError> {
         let id = id.to_owned();
-        self.write(move |txn| {
-            let mut rec = txn
-                .credential(&id)?
-                .ok_or_else(|| DirectoryError::NotFound {
-                    what: "credential",
-                    id: id.clone(),
-                })?;
-            change(&mut rec);
-            txn.put_credential(&rec)?;
-            append(
-                txn,
-                &rec.directory_id,
-                ResourceType::ScimCredential,
-                &rec.id,
-                ChangeKind::Updated,
-            )?;
-            Ok(())
-        })
-        .await?;
+        let r = self
+            .write(move |txn| {
+                let mut rec = txn
+                    .credential(&id)?
+                    .ok_or_else(|| DirectoryError::NotFound {
+                        what: "credential",
+                        id: id.clone(),
+                    })?;
+                change(&mut rec);
+                txn.put_credential(&rec)?;
+                append(
+                    txn,
+                    &rec.directory_id,
+                    ResourceType::ScimCredential,
+                    &rec.id,
+                    ChangeKind::Updated,
+                )?;
+                Ok(())
+            })
+            .await;
         // INVARIANT: every change to a credential or a directory forgets cached logins, after
-        // its commit (a login read before the commit is then refused by the cache).
+        // its commit (a login read before the commit is then refused by the cache). Cleared
+        // on failure too: a failed batch may still have committed nothing, which is harmless.
         self.inner.auth_cache.clear();
-        Ok(())
+        r
     }
 
-    /// The directory a bearer secret opens: the credential must exist, be enabled and
-    /// unexpired, and its directory must have SCIM synchronization enabled.
+    /// Records that a credential was used, at most once a minute per credential (no event:
+    /// it changes nothing anyone acts on). Best effort: a failure is logged.
+    fn note_use(&self, credential: &str, now: i64) {
+        {
+            let mut seen = self
+                .inner
+                .last_used
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match seen.get(credential) {
+                Some(at) if now - *at < LAST_USED_RESOLUTION_SECONDS => return,
+                _ => {}
+            }
+            if seen.len() >= AUTH_CACHE_MAX {
+                seen.clear();
+            }
+            seen.insert(credential.to_owned(), now);
+        }
+        let this = self.clone();
+        let id = credential.to_owned();
+        tokio::spawn(async move {
+            let r = this
+                .write(move |txn| {
+                    if let Some(mut rec) = txn.credential(&id)? {
+                        rec.last_used = Some(now_rfc3339());
+                        txn.put_credential(&rec)?;
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "recording a credential's last use failed");
+            }
+        });
+    }
+
+    /// The directory a bearer secret opens: a `BearerToken` credential's secret, or an OAuth
+    /// access token issued to an `OAuthClientSecret` credential. The credential must exist,
+    /// be enabled and unexpired, and its directory must have SCIM synchronization enabled.
     pub async fn authenticate(&self, secret: &str) -> Result<String, DirectoryError> {
         let digest = digest_hex(secret);
-        let generation = match self.inner.auth_cache.get(&digest, now_unix()) {
-            Ok(dir) => return Ok(dir),
+        let now = now_unix();
+        let generation = match self.inner.auth_cache.get(&digest, now) {
+            Ok(login) => {
+                self.note_use(&login.credential, now);
+                return Ok(login.dir);
+            }
             Err(generation) => generation,
         };
         let cache_key = digest.clone();
-        let (dir, expires) = self
+        let login = self
             .read(move |_, txn| {
-                let rec = txn
-                    .credential_by_digest(&digest)?
-                    .ok_or(DirectoryError::Unauthorized)?;
-                if rec.status != CredentialStatus::Enabled || rec.expires_unix <= now_unix() {
+                let (rec, token_expiry) = match txn.credential_by_digest(&digest)? {
+                    Some(rec) if rec.kind == CredentialKind::BearerToken => (rec, None),
+                    Some(_) => return Err(DirectoryError::Unauthorized),
+                    None => {
+                        let token = txn
+                            .record::<TokenRecord>(Records::OauthTokens, &digest)?
+                            .ok_or(DirectoryError::Unauthorized)?;
+                        let rec = txn
+                            .credential(&token.credential_id)?
+                            .filter(|c| c.kind == CredentialKind::OAuthClientSecret)
+                            .ok_or(DirectoryError::Unauthorized)?;
+                        (rec, Some(token.expires_unix))
+                    }
+                };
+                let expires = token_expiry.map_or(rec.expires_unix, |t| t.min(rec.expires_unix));
+                if rec.status != CredentialStatus::Enabled || expires <= now {
                     return Err(DirectoryError::Unauthorized);
                 }
                 let dir = txn
@@ -297,13 +615,64 @@ impl Directory {
                 if !dir.scim_sync_enabled {
                     return Err(DirectoryError::SyncDisabled(dir.id));
                 }
-                Ok((dir.id, rec.expires_unix))
+                Ok(Login {
+                    dir: dir.id,
+                    credential: rec.id,
+                    expires,
+                })
             })
             .await?;
-        self.inner
-            .auth_cache
-            .put(generation, cache_key, dir.clone(), expires);
+        self.note_use(&login.credential, now);
+        let dir = login.dir.clone();
+        self.inner.auth_cache.put(generation, cache_key, login);
         Ok(dir)
+    }
+
+    /// OAuth 2.0 client credentials grant (RFC 6749 section 4.4): an `OAuthClientSecret`
+    /// credential (client id = credential id) gets an access token for SCIM.
+    pub async fn issue_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<AccessToken, DirectoryError> {
+        let (id, digest) = (client_id.to_owned(), digest_hex(client_secret));
+        let token = new_secret();
+        let token_digest = digest_hex(&token);
+        self.write(move |txn| {
+            let now = now_unix();
+            let rec = txn
+                .credential(&id)?
+                // Comparing digests: timing reveals nothing about the secret.
+                .filter(|c| c.kind == CredentialKind::OAuthClientSecret && c.digest_hex == digest)
+                .ok_or(DirectoryError::Unauthorized)?;
+            if rec.status != CredentialStatus::Enabled || rec.expires_unix <= now {
+                return Err(DirectoryError::Unauthorized);
+            }
+            let dir = txn
+                .directory(&rec.directory_id)?
+                .ok_or(DirectoryError::Unauthorized)?;
+            if !dir.scim_sync_enabled {
+                return Err(DirectoryError::SyncDisabled(dir.id));
+            }
+            // Expired tokens of this credential go as new ones come.
+            for (k, t) in txn.records::<TokenRecord>(Records::OauthTokens, "")? {
+                if t.expires_unix <= now {
+                    txn.delete_record(Records::OauthTokens, &k)?;
+                }
+            }
+            let ttl = i64::from(rec.token_ttl_minutes.unwrap_or(TOKEN_TTL_MINUTES_DEFAULT)) * 60;
+            let expires_in = ttl.min(rec.expires_unix - now);
+            txn.put_record(
+                Records::OauthTokens,
+                &token_digest,
+                &TokenRecord {
+                    credential_id: rec.id,
+                    expires_unix: now + expires_in,
+                },
+            )?;
+            Ok(AccessToken { token, expires_in })
+        })
+        .await
     }
 }
 
@@ -314,14 +683,19 @@ mod tests {
     #[test]
     fn auth_cache_refuses_a_login_read_before_a_clear() {
         let c = AuthCache::default();
+        let login = |dir: &str| Login {
+            dir: dir.into(),
+            credential: "c".into(),
+            expires: 100,
+        };
         let g = c.get("d1", 0).unwrap_err();
-        c.put(g, "d1".into(), "dir".into(), 100);
-        assert_eq!(c.get("d1", 50), Ok("dir".into()));
+        c.put(g, "d1".into(), login("dir"));
+        assert_eq!(c.get("d1", 50), Ok(login("dir")));
         assert!(c.get("d1", 100).is_err(), "expired");
         // A lookup starts, a credential changes, the lookup's result arrives: not cached.
         let g = c.get("d2", 0).unwrap_err();
         c.clear();
-        c.put(g, "d2".into(), "dir".into(), 100);
+        c.put(g, "d2".into(), login("dir"));
         assert!(c.get("d2", 0).is_err());
         assert!(c.get("d1", 0).is_err(), "a clear forgets every login");
     }

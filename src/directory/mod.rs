@@ -5,12 +5,16 @@
 //! exist in the same directory, every write is one batch job that validates before it writes
 //! and appends its change events. Must not know about HTTP.
 
+pub mod admins;
 mod credentials;
 mod members;
 pub mod query;
 mod resources;
 
-pub use credentials::{Bootstrap, CredentialSecret, new_secret};
+pub use credentials::{
+    AccessToken, Bootstrap, CREDENTIALS_PER_DIRECTORY_MAX, CredentialOptions, CredentialSecret,
+    TOKEN_TTL_MINUTES_DEFAULT, TOKEN_TTL_MINUTES_MAX, TOKEN_TTL_MINUTES_MIN, new_secret, now_unix,
+};
 
 use crate::config::Limits;
 use crate::model::{ChangeEvent, ChangeKind, ResourceType, now_rfc3339};
@@ -37,6 +41,23 @@ pub enum DirectoryError {
     Unauthorized,
     #[error("SCIM synchronization is disabled for directory `{0}`")]
     SyncDisabled(String),
+    /// A management API parameter is invalid.
+    #[error("{param}: {message}")]
+    Invalid {
+        param: &'static str,
+        message: String,
+    },
+    #[error("{what} `{id}` already exists")]
+    AlreadyExists { what: &'static str, id: String },
+    #[error("at most {max} of {what} are allowed")]
+    Quota { what: &'static str, max: usize },
+    /// A deletion or change refused because something still depends on the target.
+    #[error("{message}")]
+    Conflict { what: &'static str, message: String },
+    /// The object is synchronized from an identity provider: while SCIM synchronization is
+    /// enabled, the management API may change its status only.
+    #[error("{what} `{id}` is synchronized over SCIM and read-only while synchronization is enabled")]
+    Synchronized { what: &'static str, id: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -80,6 +101,10 @@ struct Inner {
     limits: Limits,
     /// `http://host:port/scim/v2`, for `meta.location` and `$ref`.
     scim_base_url: String,
+    /// credential id -> when its last use was written (see `note_use`).
+    last_used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Seals AccessKey secrets; set once at start (`set_sealer`).
+    sealer: std::sync::OnceLock<crate::seal::Sealer>,
 }
 
 fn resource_type(kind: ResourceKind) -> ResourceType {
@@ -223,8 +248,24 @@ impl Directory {
                 writer,
                 limits,
                 scim_base_url: scim_base_url.trim_end_matches('/').to_owned(),
+                last_used: std::sync::Mutex::default(),
+                sealer: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Gives the directory the key that seals AccessKey secrets (once; later calls are
+    /// ignored).
+    pub fn set_sealer(&self, sealer: crate::seal::Sealer) {
+        let _ = self.inner.sealer.set(sealer);
+    }
+
+    fn sealer(&self) -> Result<crate::seal::Sealer, DirectoryError> {
+        self.inner
+            .sealer
+            .get()
+            .cloned()
+            .ok_or_else(|| DirectoryError::Internal("no sealing key was set".into()))
     }
 
     pub fn limits(&self) -> &Limits {

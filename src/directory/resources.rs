@@ -4,7 +4,7 @@
 
 use super::members::MemberPlan;
 use super::*;
-use crate::model::new_resource_id;
+use crate::model::{new_group_id, new_user_id};
 use crate::scim::patch::MemberRef;
 
 /// The attribute that must be unique per directory, case-insensitively.
@@ -178,7 +178,10 @@ impl Directory {
         let id = self
             .write(move |txn| {
                 check_unique(txn, kind, &d, &doc, None)?;
-                let id = new_resource_id();
+                let id = match kind {
+                    ResourceKind::User => new_user_id(),
+                    ResourceKind::Group => new_group_id(),
+                };
                 let mut plan = MemberPlan::default();
                 if kind == ResourceKind::Group {
                     plan.add(txn, &d, &id, &members)?;

@@ -67,6 +67,18 @@ impl From<DirectoryError> for ApiError {
             }
             DirectoryError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, None, detail),
             DirectoryError::SyncDisabled(_) => ApiError::new(StatusCode::FORBIDDEN, None, detail),
+            DirectoryError::Invalid { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, Some("invalidValue"), detail)
+            }
+            DirectoryError::AlreadyExists { .. } => {
+                ApiError::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
+            }
+            DirectoryError::Quota { .. } | DirectoryError::Conflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, None, detail)
+            }
+            DirectoryError::Synchronized { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, None, detail)
+            }
             DirectoryError::Write(WriteError::QueueFull) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,

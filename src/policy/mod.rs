@@ -9,7 +9,7 @@
 //! - `glob`: `*` and `?` patterns, compiled once, matched without allocating.
 //! - `condition`: operators, keys, values, the `Context`.
 //! - `authorize`: the combination rules as a truth table.
-//! - `system`: the built-in `AliyunCloudSSOFullAccess` and `AliyunCloudSSOReadOnlyAccess`.
+//! - `system`: the built-in policies (`AdministratorAccess`, `AliyunCloudSSOFullAccess`, ...).
 
 mod authorize;
 mod condition;
@@ -26,7 +26,8 @@ pub use document::{
 };
 pub use glob::{Case, Pattern};
 pub use system::{
-    FULL_ACCESS, READ_ONLY_ACCESS, SYSTEM_POLICY_NAMES, system_policy, system_policy_text,
+    ADMINISTRATOR_ACCESS, FULL_ACCESS, RAM_FULL_ACCESS, RAM_READ_ONLY_ACCESS, READ_ONLY_ACCESS,
+    SYSTEM_POLICY_NAMES, system_policy, system_policy_text,
 };
 
 /// Why a policy document is invalid, or why a condition could not be evaluated. `at` is the

@@ -8,9 +8,52 @@ use super::document::{Effect, PolicyDocument, Statement};
 
 pub const FULL_ACCESS: &str = "AliyunCloudSSOFullAccess";
 pub const READ_ONLY_ACCESS: &str = "AliyunCloudSSOReadOnlyAccess";
+/// Everything: the first administrator's policy.
+pub const ADMINISTRATOR_ACCESS: &str = "AdministratorAccess";
+pub const RAM_FULL_ACCESS: &str = "AliyunRAMFullAccess";
+pub const RAM_READ_ONLY_ACCESS: &str = "AliyunRAMReadOnlyAccess";
 
 /// The names of every system policy, in a stable order.
-pub const SYSTEM_POLICY_NAMES: [&str; 2] = [FULL_ACCESS, READ_ONLY_ACCESS];
+pub const SYSTEM_POLICY_NAMES: [&str; 5] = [
+    ADMINISTRATOR_ACCESS,
+    FULL_ACCESS,
+    READ_ONLY_ACCESS,
+    RAM_FULL_ACCESS,
+    RAM_READ_ONLY_ACCESS,
+];
+
+const ADMINISTRATOR_ACCESS_JSON: &str = r#"{
+  "Version": "1",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": "*",
+      "Resource": "*"
+    }
+  ]
+}"#;
+
+const RAM_FULL_ACCESS_JSON: &str = r#"{
+  "Version": "1",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": "ram:*",
+      "Resource": "*"
+    }
+  ]
+}"#;
+
+const RAM_READ_ONLY_ACCESS_JSON: &str = r#"{
+  "Version": "1",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": ["ram:Get*", "ram:List*"],
+      "Resource": "*"
+    }
+  ]
+}"#;
 
 const FULL_ACCESS_JSON: &str = r#"{
   "Version": "1",
@@ -39,6 +82,9 @@ pub fn system_policy_text(name: &str) -> Option<&'static str> {
     match name {
         FULL_ACCESS => Some(FULL_ACCESS_JSON),
         READ_ONLY_ACCESS => Some(READ_ONLY_ACCESS_JSON),
+        ADMINISTRATOR_ACCESS => Some(ADMINISTRATOR_ACCESS_JSON),
+        RAM_FULL_ACCESS => Some(RAM_FULL_ACCESS_JSON),
+        RAM_READ_ONLY_ACCESS => Some(RAM_READ_ONLY_ACCESS_JSON),
         _ => None,
     }
 }
@@ -51,6 +97,9 @@ pub fn system_policy(name: &str) -> Option<PolicyDocument> {
         READ_ONLY_ACCESS => {
             Statement::new(Effect::Allow, &["cloudsso:Get*", "cloudsso:List*"], &["*"])
         }
+        ADMINISTRATOR_ACCESS => Statement::new(Effect::Allow, &["*"], &["*"]),
+        RAM_FULL_ACCESS => Statement::new(Effect::Allow, &["ram:*"], &["*"]),
+        RAM_READ_ONLY_ACCESS => Statement::new(Effect::Allow, &["ram:Get*", "ram:List*"], &["*"]),
         _ => return None,
     };
     Some(PolicyDocument::from_statements(vec![statement]))

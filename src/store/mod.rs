@@ -103,6 +103,10 @@ pub enum CredentialStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialRecord {
     pub id: String,
+    /// `BearerToken` (the secret is the bearer token) or `OAuthClientSecret` (the secret
+    /// authenticates client `id` at the token endpoint).
+    #[serde(default)]
+    pub kind: CredentialKind,
     pub directory_id: String,
     /// SHA-256 of the secret, hex. The secret itself is never stored.
     pub digest_hex: String,
@@ -110,6 +114,66 @@ pub struct CredentialRecord {
     pub created: String,
     /// Unix seconds after which the credential is refused.
     pub expires_unix: i64,
+    /// When it last opened a request (minute precision: recorded at most once a minute).
+    #[serde(default)]
+    pub last_used: Option<String>,
+    /// For OAuth client secrets: lifetime of the access tokens issued, in minutes.
+    #[serde(default)]
+    pub token_ttl_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CredentialKind {
+    #[default]
+    BearerToken,
+    OAuthClientSecret,
+}
+
+/// Kinds of typed records kept by key, each in its own table. Keys are the caller's; a
+/// composite key is `a\0b` (see `record_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Records {
+    /// Installation facts: "account_id".
+    Meta,
+    /// Administrator identities, by name.
+    AdminUsers,
+    /// Custom administrator policies, by name.
+    AdminPolicies,
+    /// AccessKey pairs (secrets sealed), by AccessKeyId.
+    AccessKeys,
+    /// What the management API keeps about a user or group beyond its SCIM document
+    /// (provision type, description), by `dir\0id`. Removed with the resource.
+    ResourceInfo,
+    /// OAuth access tokens for SCIM, by SHA-256 hex of the token.
+    OauthTokens,
+}
+
+impl Records {
+    fn table(self) -> DocTable {
+        match self {
+            Records::Meta => META,
+            Records::AdminUsers => ADMIN_USERS,
+            Records::AdminPolicies => ADMIN_POLICIES,
+            Records::AccessKeys => ACCESS_KEYS,
+            Records::ResourceInfo => RESOURCE_INFO,
+            Records::OauthTokens => OAUTH_TOKENS,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Records::Meta => "meta",
+            Records::AdminUsers => "admin_users",
+            Records::AdminPolicies => "admin_policies",
+            Records::AccessKeys => "access_keys",
+            Records::ResourceInfo => "resource_info",
+            Records::OauthTokens => "oauth_tokens",
+        }
+    }
+}
+
+/// A composite record key: `a\0b`.
+pub fn record_key(parts: &[&str]) -> String {
+    key(parts)
 }
 
 /// What `add_member` did.
@@ -497,6 +561,34 @@ macro_rules! impl_reads {
                 Ok(out)
             }
 
+            /// A typed record by key.
+            pub fn record<T: for<'de> Deserialize<'de>>(
+                &self,
+                kind: Records,
+                k: &str,
+            ) -> Result<Option<T>, StoreError> {
+                let t = self.0.open_table(kind.table())?;
+                t.get(k)?.map(|v| decode(kind.name(), v.value())).transpose()
+            }
+
+            /// Every record whose key starts with `prefix` (all of them for ""), in key order.
+            pub fn records<T: for<'de> Deserialize<'de>>(
+                &self,
+                kind: Records,
+                prefix: &str,
+            ) -> Result<Vec<(String, T)>, StoreError> {
+                let t = self.0.open_table(kind.table())?;
+                let mut out = Vec::new();
+                for row in t.range(prefix..)? {
+                    let (k, v) = row?;
+                    if !k.value().starts_with(prefix) {
+                        break;
+                    }
+                    out.push((k.value().to_owned(), decode(kind.name(), v.value())?));
+                }
+                Ok(out)
+            }
+
             pub fn events_len(&self) -> Result<u64, StoreError> {
                 Ok(self.0.open_table(OUTBOX)?.len()?)
             }
@@ -565,6 +657,32 @@ impl WriteTxn {
         t.insert(rec.id.as_str(), encode(rec).as_slice())?;
         let mut d = self.0.open_table(CREDENTIAL_DIGESTS)?;
         d.insert(rec.digest_hex.as_str(), rec.id.as_str())?;
+        Ok(())
+    }
+
+    pub fn put_record<T: Serialize>(
+        &self,
+        kind: Records,
+        k: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        self.0
+            .open_table(kind.table())?
+            .insert(k, encode(value).as_slice())?;
+        Ok(())
+    }
+
+    /// Removes a record; whether it was there.
+    pub fn delete_record(&self, kind: Records, k: &str) -> Result<bool, StoreError> {
+        Ok(self.0.open_table(kind.table())?.remove(k)?.is_some())
+    }
+
+    /// Removes a directory record (the caller has checked it holds no users or groups).
+    pub fn delete_directory(&self, id: &str) -> Result<(), StoreError> {
+        self.0.open_table(DIRECTORIES)?.remove(id)?;
+        let mut t = self.0.open_table(COUNTERS)?;
+        t.remove(key(&[id, "users"]).as_str())?;
+        t.remove(key(&[id, "groups"]).as_str())?;
         Ok(())
     }
 
@@ -657,6 +775,9 @@ impl WriteTxn {
             .remove(key(&[dir, id]).as_str())?;
         self.0
             .open_table(PASSWORDS)?
+            .remove(key(&[dir, id]).as_str())?;
+        self.0
+            .open_table(RESOURCE_INFO)?
             .remove(key(&[dir, id]).as_str())?;
         self.add_count(kind, dir, -1)?;
         // Rows where it is the group.

@@ -43,9 +43,28 @@ pub(super) const OUTBOX: TableDefinition<'static, u64, &'static [u8]> =
 pub(super) const COUNTERS: TableDefinition<'static, &'static str, u64> =
     TableDefinition::new("counters");
 
+/// Typed records by key, one table per kind (see `Records`): JSON with a format byte.
+pub(super) const META: DocTable = TableDefinition::new("meta");
+pub(super) const ADMIN_USERS: DocTable = TableDefinition::new("admin_users");
+pub(super) const ADMIN_POLICIES: DocTable = TableDefinition::new("admin_policies");
+pub(super) const ACCESS_KEYS: DocTable = TableDefinition::new("access_keys");
+pub(super) const RESOURCE_INFO: DocTable = TableDefinition::new("resource_info");
+pub(super) const OAUTH_TOKENS: DocTable = TableDefinition::new("oauth_tokens");
+
 /// Opens every table once so that read transactions never meet a missing table.
 pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
-    for t in [DIRECTORIES, CREDENTIALS, USERS, GROUPS] {
+    for t in [
+        DIRECTORIES,
+        CREDENTIALS,
+        USERS,
+        GROUPS,
+        META,
+        ADMIN_USERS,
+        ADMIN_POLICIES,
+        ACCESS_KEYS,
+        RESOURCE_INFO,
+        OAUTH_TOKENS,
+    ] {
         txn.open_table(t)?;
     }
     for t in [CREDENTIAL_DIGESTS, USER_NAMES, GROUP_NAMES, PASSWORDS] {

@@ -1,0 +1,699 @@
+//! Administrator identities of the management API, RAM's way: users with attached policies
+//! (system or custom) and AccessKey pairs. AccessKey secrets are sealed (`crate::seal`) with
+//! the key kept outside the database; everything else is plain records.
+//!
+//! Owns the limits (keys per user, policies per user, custom policies), the name rules and the
+//! rule that a policy still attached cannot be deleted. Must not know about signatures or HTTP.
+
+use super::{Directory, DirectoryError};
+use crate::model::{fill_random, now_rfc3339};
+use crate::policy::{self, PolicyDocument};
+use crate::store::{ReadTxn, Records, WriteTxn};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+/// Most AccessKey pairs one administrator may have (RAM's limit).
+pub const ACCESS_KEYS_PER_USER_MAX: usize = 2;
+/// Most policies attached to one administrator.
+pub const POLICIES_PER_USER_MAX: usize = 10;
+/// Most custom policies.
+pub const CUSTOM_POLICIES_MAX: usize = 1500;
+/// Most administrators.
+pub const ADMIN_USERS_MAX: usize = 1000;
+/// The first administrator's name.
+pub const FIRST_ADMIN: &str = "admin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyType {
+    System,
+    Custom,
+}
+
+impl PolicyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyType::System => "System",
+            PolicyType::Custom => "Custom",
+        }
+    }
+    pub fn parse(s: &str) -> Option<PolicyType> {
+        match s {
+            "System" => Some(PolicyType::System),
+            "Custom" => Some(PolicyType::Custom),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub policy_name: String,
+    pub policy_type: PolicyType,
+    pub attached: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUser {
+    pub name: String,
+    /// `<16 digits>`: RAM's UserId.
+    pub id: String,
+    pub display_name: String,
+    pub comments: String,
+    pub created: String,
+    pub updated: String,
+    pub policies: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomPolicy {
+    pub name: String,
+    pub description: String,
+    /// The document as given (validated by the policy engine).
+    pub document: String,
+    pub created: String,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyStatus {
+    Active,
+    Inactive,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKey {
+    pub id: String,
+    pub user: String,
+    /// The secret, sealed for this id (`Sealer::seal(id, secret)`).
+    pub sealed_secret: String,
+    pub status: KeyStatus,
+    pub created: String,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new AccessKey pair; the secret is shown once.
+pub struct NewAccessKey {
+    pub key: AccessKey,
+    pub secret: String,
+}
+
+/// What a signed request may do: the caller, its secret, and its policies, parsed.
+pub struct Caller {
+    pub user: String,
+    pub access_key_id: String,
+    pub secret: String,
+    pub policies: Vec<(String, PolicyDocument)>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.user)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(name: &'static str, message: impl Into<String>) -> DirectoryError {
+    DirectoryError::Invalid {
+        param: name,
+        message: message.into(),
+    }
+}
+
+/// RAM user names: 1 to 64 of `A-Za-z0-9.@-_`.
+pub fn check_user_name(name: &str) -> Result<(), DirectoryError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "UserName",
+            "must be 1 to 64 characters of letters, digits, `.`, `_`, `@` and `-`",
+        ))
+    }
+}
+
+/// Policy names: 1 to 128 of `A-Za-z0-9-`.
+pub fn check_policy_name(name: &str) -> Result<(), DirectoryError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "PolicyName",
+            "must be 1 to 128 characters of letters, digits and `-`",
+        ))
+    }
+}
+
+/// A new AccessKeyId: `LTAI` and 20 alphanumerics, as Alibaba Cloud's look.
+fn new_access_key_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 20];
+    fill_random(&mut bytes);
+    let body: String = bytes
+        .iter()
+        .map(|b| {
+            char::from(
+                ALPHABET
+                    .get(usize::from(*b) % ALPHABET.len())
+                    .copied()
+                    .unwrap_or(b'A'),
+            )
+        })
+        .collect();
+    format!("LTAI{body}")
+}
+
+/// A new AccessKey secret: 30 characters of base64url (180 random bits), the length Alibaba
+/// Cloud's secrets have.
+fn new_access_key_secret() -> String {
+    let mut bytes = [0u8; 30];
+    fill_random(&mut bytes);
+    let s = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    s.chars().take(30).collect()
+}
+
+/// A 16-digit id (RAM user ids, account ids).
+pub fn new_numeric_id() -> String {
+    let mut bytes = [0u8; 16];
+    fill_random(&mut bytes);
+    let mut s: String = bytes
+        .iter()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    s.replace_range(0..1, "1");
+    s
+}
+
+fn user_in(txn: &ReadTxn, name: &str) -> Result<AdminUser, DirectoryError> {
+    txn.record(Records::AdminUsers, name)?
+        .ok_or_else(|| DirectoryError::NotFound {
+            what: "admin user",
+            id: name.to_owned(),
+        })
+}
+
+fn user_in_w(txn: &WriteTxn, name: &str) -> Result<AdminUser, DirectoryError> {
+    txn.record(Records::AdminUsers, name)?
+        .ok_or_else(|| DirectoryError::NotFound {
+            what: "admin user",
+            id: name.to_owned(),
+        })
+}
+
+fn keys_of(txn: &WriteTxn, user: &str) -> Result<Vec<AccessKey>, DirectoryError> {
+    Ok(txn
+        .records::<AccessKey>(Records::AccessKeys, "")?
+        .into_iter()
+        .map(|(_, k)| k)
+        .filter(|k| k.user == user)
+        .collect())
+}
+
+fn insert_key(
+    txn: &WriteTxn,
+    sealer: &crate::seal::Sealer,
+    user: &str,
+) -> Result<NewAccessKey, DirectoryError> {
+    if keys_of(txn, user)?.len() >= ACCESS_KEYS_PER_USER_MAX {
+        return Err(DirectoryError::Quota {
+            what: "AccessKey",
+            max: ACCESS_KEYS_PER_USER_MAX,
+        });
+    }
+    let id = new_access_key_id();
+    let secret = new_access_key_secret();
+    let key = AccessKey {
+        sealed_secret: sealer.seal(&id, &secret),
+        id: id.clone(),
+        user: user.to_owned(),
+        status: KeyStatus::Active,
+        created: now_rfc3339(),
+    };
+    txn.put_record(Records::AccessKeys, &id, &key)?;
+    Ok(NewAccessKey { key, secret })
+}
+
+/// The parsed document of a policy by name and type.
+fn policy_document(
+    txn: &ReadTxn,
+    name: &str,
+    kind: PolicyType,
+) -> Result<Option<PolicyDocument>, DirectoryError> {
+    match kind {
+        PolicyType::System => Ok(policy::system_policy(name)),
+        PolicyType::Custom => {
+            let Some(p) = txn.record::<CustomPolicy>(Records::AdminPolicies, name)? else {
+                return Ok(None);
+            };
+            PolicyDocument::parse(&p.document)
+                .map(Some)
+                .map_err(|e| DirectoryError::Internal(format!("stored policy `{name}`: {e}")))
+        }
+    }
+}
+
+impl Directory {
+    /// The installation's account id (16 digits), made on first use.
+    pub async fn account_id(&self) -> Result<String, DirectoryError> {
+        if let Some(id) = self
+            .read(|_, txn| Ok(txn.record::<String>(Records::Meta, "account_id")?))
+            .await?
+        {
+            return Ok(id);
+        }
+        self.write(|txn| {
+            if let Some(id) = txn.record::<String>(Records::Meta, "account_id")? {
+                return Ok(id);
+            }
+            let id = new_numeric_id();
+            txn.put_record(Records::Meta, "account_id", &id)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    /// First start: the administrator `admin` with `AdministratorAccess` and one AccessKey
+    /// pair. `None` when any administrator exists.
+    pub async fn bootstrap_admin(&self) -> Result<Option<NewAccessKey>, DirectoryError> {
+        let sealer = self.sealer()?;
+        self.write(move |txn| {
+            if !txn
+                .records::<AdminUser>(Records::AdminUsers, "")?
+                .is_empty()
+            {
+                return Ok(None);
+            }
+            let now = now_rfc3339();
+            let user = AdminUser {
+                name: FIRST_ADMIN.into(),
+                id: new_numeric_id(),
+                display_name: FIRST_ADMIN.into(),
+                comments: "made on first start".into(),
+                created: now.clone(),
+                updated: now.clone(),
+                policies: vec![Attachment {
+                    policy_name: policy::ADMINISTRATOR_ACCESS.into(),
+                    policy_type: PolicyType::System,
+                    attached: now,
+                }],
+            };
+            txn.put_record(Records::AdminUsers, &user.name, &user)?;
+            insert_key(txn, &sealer, &user.name).map(Some)
+        })
+        .await
+    }
+
+    /// The caller behind an AccessKeyId: active key, its secret opened, its user's policies
+    /// parsed. `None` for an unknown or inactive key.
+    pub async fn caller(&self, access_key_id: &str) -> Result<Option<Caller>, DirectoryError> {
+        let sealer = self.sealer()?;
+        let id = access_key_id.to_owned();
+        self.read(move |_, txn| {
+            let Some(key) = txn.record::<AccessKey>(Records::AccessKeys, &id)? else {
+                return Ok(None);
+            };
+            if key.status != KeyStatus::Active {
+                return Ok(None);
+            }
+            let secret = sealer.open(&key.id, &key.sealed_secret).map_err(|e| {
+                DirectoryError::Internal(format!("AccessKey `{}`: {e}", key.id))
+            })?;
+            let Some(user) = txn.record::<AdminUser>(Records::AdminUsers, &key.user)? else {
+                return Ok(None);
+            };
+            let mut policies = Vec::new();
+            for a in &user.policies {
+                if let Some(doc) = policy_document(txn, &a.policy_name, a.policy_type)? {
+                    policies.push((a.policy_name.clone(), doc));
+                }
+            }
+            Ok(Some(Caller {
+                user: user.name,
+                access_key_id: key.id,
+                secret,
+                policies,
+            }))
+        })
+        .await
+    }
+
+    pub async fn create_admin_user(
+        &self,
+        name: &str,
+        display_name: &str,
+        comments: &str,
+    ) -> Result<AdminUser, DirectoryError> {
+        check_user_name(name)?;
+        let now = now_rfc3339();
+        let user = AdminUser {
+            name: name.to_owned(),
+            id: new_numeric_id(),
+            display_name: if display_name.is_empty() {
+                name.to_owned()
+            } else {
+                display_name.to_owned()
+            },
+            comments: comments.to_owned(),
+            created: now.clone(),
+            updated: now,
+            policies: Vec::new(),
+        };
+        self.write(move |txn| {
+            if txn
+                .record::<AdminUser>(Records::AdminUsers, &user.name)?
+                .is_some()
+            {
+                return Err(DirectoryError::AlreadyExists {
+                    what: "admin user",
+                    id: user.name,
+                });
+            }
+            if txn.records::<AdminUser>(Records::AdminUsers, "")?.len() >= ADMIN_USERS_MAX {
+                return Err(DirectoryError::Quota {
+                    what: "admin user",
+                    max: ADMIN_USERS_MAX,
+                });
+            }
+            txn.put_record(Records::AdminUsers, &user.name, &user)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    pub async fn admin_user(&self, name: &str) -> Result<AdminUser, DirectoryError> {
+        let name = name.to_owned();
+        self.read(move |_, txn| user_in(txn, &name)).await
+    }
+
+    pub async fn admin_users(&self) -> Result<Vec<AdminUser>, DirectoryError> {
+        self.read(|_, txn| {
+            Ok(txn
+                .records::<AdminUser>(Records::AdminUsers, "")?
+                .into_iter()
+                .map(|(_, u)| u)
+                .collect())
+        })
+        .await
+    }
+
+    /// Deletes an administrator that has no AccessKey and no attached policy (RAM's rule).
+    pub async fn delete_admin_user(&self, name: &str) -> Result<(), DirectoryError> {
+        let name = name.to_owned();
+        self.write(move |txn| {
+            let user = user_in_w(txn, &name)?;
+            if !keys_of(txn, &name)?.is_empty() {
+                return Err(DirectoryError::Conflict {
+                    what: "User.AccessKey",
+                    message: format!("admin user `{name}` still has AccessKeys"),
+                });
+            }
+            if !user.policies.is_empty() {
+                return Err(DirectoryError::Conflict {
+                    what: "User.Policy",
+                    message: format!("admin user `{name}` still has attached policies"),
+                });
+            }
+            txn.delete_record(Records::AdminUsers, &name)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_access_key(&self, user: &str) -> Result<NewAccessKey, DirectoryError> {
+        let sealer = self.sealer()?;
+        let user = user.to_owned();
+        self.write(move |txn| {
+            user_in_w(txn, &user)?;
+            insert_key(txn, &sealer, &user)
+        })
+        .await
+    }
+
+    pub async fn access_keys(&self, user: &str) -> Result<Vec<AccessKey>, DirectoryError> {
+        let user = user.to_owned();
+        self.read(move |_, txn| {
+            user_in(txn, &user)?;
+            Ok(txn
+                .records::<AccessKey>(Records::AccessKeys, "")?
+                .into_iter()
+                .map(|(_, k)| k)
+                .filter(|k| k.user == user)
+                .collect())
+        })
+        .await
+    }
+
+    fn key_of_user(txn: &WriteTxn, user: &str, id: &str) -> Result<AccessKey, DirectoryError> {
+        txn.record::<AccessKey>(Records::AccessKeys, id)?
+            .filter(|k| k.user == user)
+            .ok_or_else(|| DirectoryError::NotFound {
+                what: "AccessKey",
+                id: id.to_owned(),
+            })
+    }
+
+    pub async fn set_access_key_status(
+        &self,
+        user: &str,
+        id: &str,
+        status: KeyStatus,
+    ) -> Result<(), DirectoryError> {
+        let (user, id) = (user.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            user_in_w(txn, &user)?;
+            let mut key = Self::key_of_user(txn, &user, &id)?;
+            key.status = status;
+            txn.put_record(Records::AccessKeys, &id, &key)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_access_key(&self, user: &str, id: &str) -> Result<(), DirectoryError> {
+        let (user, id) = (user.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            user_in_w(txn, &user)?;
+            Self::key_of_user(txn, &user, &id)?;
+            txn.delete_record(Records::AccessKeys, &id)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_admin_policy(
+        &self,
+        name: &str,
+        document: &str,
+        description: &str,
+    ) -> Result<CustomPolicy, DirectoryError> {
+        check_policy_name(name)?;
+        if policy::system_policy(name).is_some() {
+            return Err(DirectoryError::AlreadyExists {
+                what: "Policy",
+                id: name.to_owned(),
+            });
+        }
+        PolicyDocument::parse(document).map_err(|e| invalid("PolicyDocument", e.to_string()))?;
+        let now = now_rfc3339();
+        let p = CustomPolicy {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            document: document.to_owned(),
+            created: now.clone(),
+            updated: now,
+        };
+        self.write(move |txn| {
+            if txn
+                .record::<CustomPolicy>(Records::AdminPolicies, &p.name)?
+                .is_some()
+            {
+                return Err(DirectoryError::AlreadyExists {
+                    what: "Policy",
+                    id: p.name,
+                });
+            }
+            if txn.records::<CustomPolicy>(Records::AdminPolicies, "")?.len()
+                >= CUSTOM_POLICIES_MAX
+            {
+                return Err(DirectoryError::Quota {
+                    what: "Policy",
+                    max: CUSTOM_POLICIES_MAX,
+                });
+            }
+            txn.put_record(Records::AdminPolicies, &p.name, &p)?;
+            Ok(p)
+        })
+        .await
+    }
+
+    /// A policy's document text, description and dates (system policies have no dates).
+    pub async fn admin_policy(
+        &self,
+        name: &str,
+        kind: PolicyType,
+    ) -> Result<CustomPolicy, DirectoryError> {
+        let name = name.to_owned();
+        self.read(move |_, txn| match kind {
+            PolicyType::System => policy::system_policy_text(&name)
+                .map(|text| CustomPolicy {
+                    name: name.clone(),
+                    description: String::new(),
+                    document: text.to_owned(),
+                    created: String::new(),
+                    updated: String::new(),
+                })
+                .ok_or(DirectoryError::NotFound {
+                    what: "Policy",
+                    id: name,
+                }),
+            PolicyType::Custom => txn
+                .record::<CustomPolicy>(Records::AdminPolicies, &name)?
+                .ok_or(DirectoryError::NotFound {
+                    what: "Policy",
+                    id: name,
+                }),
+        })
+        .await
+    }
+
+    pub async fn admin_policies(&self) -> Result<Vec<CustomPolicy>, DirectoryError> {
+        self.read(|_, txn| {
+            Ok(txn
+                .records::<CustomPolicy>(Records::AdminPolicies, "")?
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect())
+        })
+        .await
+    }
+
+    /// Deletes a custom policy that no administrator has attached.
+    pub async fn delete_admin_policy(&self, name: &str) -> Result<(), DirectoryError> {
+        let name = name.to_owned();
+        self.write(move |txn| {
+            if txn
+                .record::<CustomPolicy>(Records::AdminPolicies, &name)?
+                .is_none()
+            {
+                return Err(DirectoryError::NotFound {
+                    what: "Policy",
+                    id: name,
+                });
+            }
+            let users = txn.records::<AdminUser>(Records::AdminUsers, "")?;
+            if users.iter().any(|(_, u)| {
+                u.policies
+                    .iter()
+                    .any(|a| a.policy_type == PolicyType::Custom && a.policy_name == name)
+            }) {
+                return Err(DirectoryError::Conflict {
+                    what: "Policy.Attachment",
+                    message: format!("policy `{name}` is still attached"),
+                });
+            }
+            txn.delete_record(Records::AdminPolicies, &name)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn attach_admin_policy(
+        &self,
+        user: &str,
+        name: &str,
+        kind: PolicyType,
+    ) -> Result<(), DirectoryError> {
+        let (user, name) = (user.to_owned(), name.to_owned());
+        self.write(move |txn| {
+            let mut u = user_in_w(txn, &user)?;
+            let exists = match kind {
+                PolicyType::System => policy::system_policy(&name).is_some(),
+                PolicyType::Custom => txn
+                    .record::<CustomPolicy>(Records::AdminPolicies, &name)?
+                    .is_some(),
+            };
+            if !exists {
+                return Err(DirectoryError::NotFound {
+                    what: "Policy",
+                    id: name,
+                });
+            }
+            if u.policies
+                .iter()
+                .any(|a| a.policy_name == name && a.policy_type == kind)
+            {
+                return Err(DirectoryError::AlreadyExists {
+                    what: "Policy.Attachment",
+                    id: name,
+                });
+            }
+            if u.policies.len() >= POLICIES_PER_USER_MAX {
+                return Err(DirectoryError::Quota {
+                    what: "Policy.Attachment",
+                    max: POLICIES_PER_USER_MAX,
+                });
+            }
+            u.policies.push(Attachment {
+                policy_name: name,
+                policy_type: kind,
+                attached: now_rfc3339(),
+            });
+            u.updated = now_rfc3339();
+            txn.put_record(Records::AdminUsers, &user, &u)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn detach_admin_policy(
+        &self,
+        user: &str,
+        name: &str,
+        kind: PolicyType,
+    ) -> Result<(), DirectoryError> {
+        let (user, name) = (user.to_owned(), name.to_owned());
+        self.write(move |txn| {
+            let mut u = user_in_w(txn, &user)?;
+            let before = u.policies.len();
+            u.policies
+                .retain(|a| !(a.policy_name == name && a.policy_type == kind));
+            if u.policies.len() == before {
+                return Err(DirectoryError::NotFound {
+                    what: "Policy.Attachment",
+                    id: name,
+                });
+            }
+            u.updated = now_rfc3339();
+            txn.put_record(Records::AdminUsers, &user, &u)?;
+            Ok(())
+        })
+        .await
+    }
+}
