@@ -1,9 +1,24 @@
-//! The management API compatible with Alibaba Cloud CloudSSO's OpenAPI (2021-05-15).
+//! The management API compatible with Alibaba Cloud CloudSSO's OpenAPI (2021-05-15), plus
+//! RAM-style administrator operations (2015-05-01).
 //!
-//! So far: the RPC protocol (`protocol`), request signature verification (`signature`) and
-//! the replay window (`replay`). Keys, the HTTP endpoint, operations and
-//! authorization are the rest of issue 3.
+//! - `protocol`: which operation a request names, its parameters, answer shapes.
+//! - `signature`: ACS3-HMAC-SHA256 and RPC HMAC-SHA1 verification.
+//! - `replay`: the timestamp window and nonce memory.
+//! - `catalog`: every operation and its parameters, as data (the CLI uses it too).
+//! - `params`: parameters parsed at the boundary; pagination.
+//! - `service`: one call from request to answer (authenticate, authorize, dispatch).
+//! - `ops`: what each operation touches (ARNs) and does.
+//! - `error`: every failure's status, `Code` and `Message`, in one place.
+//!
+//! Nothing here knows about hyper: `http::api` adapts requests.
 
+pub mod catalog;
+pub mod error;
+mod ops;
+pub mod params;
 pub mod protocol;
 pub mod replay;
+pub mod service;
 pub mod signature;
+
+pub use service::{Api, ApiAnswer, ApiRequest};

@@ -9,6 +9,10 @@ use serde_json::{Value, json};
 
 /// The CloudSSO OpenAPI version cloudsso speaks.
 pub const CLOUDSSO_VERSION: &str = "2021-05-15";
+/// The RAM OpenAPI version of the administrator operations.
+pub const RAM_VERSION: &str = "2015-05-01";
+/// Every version cloudsso answers; the version names the product.
+pub const SUPPORTED_VERSIONS: &[&str] = &[CLOUDSSO_VERSION, RAM_VERSION];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
@@ -83,7 +87,7 @@ pub fn parse_call(
         .map(str::to_owned)
         .or_else(|| param("Version"))
         .ok_or(ProtocolError::MissingVersion)?;
-    if version != CLOUDSSO_VERSION {
+    if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
         return Err(ProtocolError::UnsupportedVersion(version));
     }
     params.retain(|(k, _)| !PROTOCOL_PARAMS.contains(&k.as_str()));

@@ -277,6 +277,7 @@ impl Directory {
                 name: "default".into(),
                 created: now_rfc3339(),
                 scim_sync_enabled: true,
+                updated: None,
             })?;
             append(txn, &id, ResourceType::Directory, &id, ChangeKind::Created)?;
             let credential = insert_credential(txn, &id, secret, CredentialOptions::default())?;
@@ -305,6 +306,7 @@ impl Directory {
                     name,
                     created: now_rfc3339(),
                     scim_sync_enabled: true,
+                    updated: None,
                 };
                 txn.put_directory(&rec)?;
                 append(txn, &id, ResourceType::Directory, &id, ChangeKind::Created)?;
@@ -341,6 +343,7 @@ impl Directory {
             .write(move |txn| {
                 let mut rec = directory_in(txn, &id)?;
                 change(&mut rec)?;
+                rec.updated = Some(now_rfc3339());
                 if txn
                     .directories()?
                     .iter()

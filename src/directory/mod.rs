@@ -7,6 +7,7 @@
 
 pub mod admins;
 mod credentials;
+pub mod manage;
 mod members;
 pub mod query;
 mod resources;

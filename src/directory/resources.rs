@@ -6,6 +6,8 @@ use super::members::MemberPlan;
 use super::*;
 use crate::model::{new_group_id, new_user_id};
 use crate::scim::patch::MemberRef;
+use crate::store::{Records, record_key};
+use super::manage::{ApiGuard, ResourceInfo};
 
 /// The attribute that must be unique per directory, case-insensitively.
 fn unique_attr(kind: ResourceKind) -> &'static str {
@@ -164,6 +166,18 @@ impl Directory {
         input: Value,
         sel: &AttributeSelection,
     ) -> Result<Value, DirectoryError> {
+        self.create_with(kind, dir, input, sel, None).await
+    }
+
+    /// `create`, storing `info` (the management API's own fields) in the same transaction.
+    pub(super) async fn create_with(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        input: Value,
+        sel: &AttributeSelection,
+        info: Option<ResourceInfo>,
+    ) -> Result<Value, DirectoryError> {
         let rt = schema::resource_type(kind);
         let group = kind == ResourceKind::Group;
         check_value_counts(&input, self.limits().attribute_values_max, group)?;
@@ -195,6 +209,9 @@ impl Directory {
                 txn.put_resource(kind, &d, &id, None, &doc)?;
                 if let Some(h) = hash {
                     txn.set_password_hash(&d, &id, &h)?;
+                }
+                if let Some(info) = &info {
+                    txn.put_record(Records::ResourceInfo, &record_key(&[&d, &id]), info)?;
                 }
                 Ok(id)
             })
@@ -258,6 +275,23 @@ impl Directory {
         if_match: Option<String>,
         sel: Option<&AttributeSelection>,
     ) -> Result<Option<Value>, DirectoryError> {
+        self.patch_with(kind, dir, id, ops, if_match, sel, None)
+            .await
+    }
+
+    /// `patch`, for the management API when `guard` is given: checks in the same
+    /// transaction that the resource may be changed, and stores its description.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn patch_with(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        ops: Vec<PatchOp>,
+        if_match: Option<String>,
+        sel: Option<&AttributeSelection>,
+        guard: Option<ApiGuard>,
+    ) -> Result<Option<Value>, DirectoryError> {
         let rt = schema::resource_type(kind);
         for op in &ops {
             let on_members = op
@@ -289,6 +323,9 @@ impl Directory {
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
             check_if_match(if_match.as_deref(), &existing)?;
+            if let Some(g) = &guard {
+                g.check(txn, kind, &d, &i)?;
+            }
             let mut doc = existing.clone();
             let effect = patch::apply(&mut doc, &ops, rt)?;
             let mut doc = schema::validate_document(&doc, &existing, rt)?;
@@ -319,6 +356,9 @@ impl Directory {
             if let Some(h) = hash {
                 txn.set_password_hash(&d, &i, &h)?;
             }
+            if let Some(g) = &guard {
+                g.store_description(txn, &d, &i)?;
+            }
             Ok(())
         })
         .await?;
@@ -336,10 +376,25 @@ impl Directory {
         id: &str,
         if_match: Option<String>,
     ) -> Result<(), DirectoryError> {
+        self.delete_with(kind, dir, id, if_match, None).await
+    }
+
+    /// `delete`, checking `guard` in the same transaction (management API).
+    pub(super) async fn delete_with(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        if_match: Option<String>,
+        guard: Option<ApiGuard>,
+    ) -> Result<(), DirectoryError> {
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
             check_if_match(if_match.as_deref(), &existing)?;
+            if let Some(g) = &guard {
+                g.check(txn, kind, &d, &i)?;
+            }
             let groups = txn.delete_resource(kind, &d, &i, &existing)?;
             emit(txn, &d, kind, &i, &[(ChangeKind::Deleted, Vec::new())])?;
             // Each group it left changes too: a new version and a membership event.

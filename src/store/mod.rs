@@ -92,6 +92,9 @@ pub struct DirectoryRecord {
     pub name: String,
     pub created: String,
     pub scim_sync_enabled: bool,
+    /// Last change (name or synchronization status); absent until the first change.
+    #[serde(default)]
+    pub updated: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,383 @@
+//! Every operation the management API answers, as data: product, name, what it does, and its
+//! parameters. The dispatcher checks required parameters from here; the CLI builds its
+//! subcommands from here. Adding an operation starts with a row in `OPERATIONS`.
+
+use super::protocol::{CLOUDSSO_VERSION, RAM_VERSION};
+
+/// The API an operation belongs to; its version names it on the wire, its namespace names
+/// its actions (`cloudsso:GetUser`, `ram:CreateUser`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    CloudSso,
+    Ram,
+}
+
+impl Product {
+    pub fn of_version(version: &str) -> Option<Product> {
+        match version {
+            CLOUDSSO_VERSION => Some(Product::CloudSso),
+            RAM_VERSION => Some(Product::Ram),
+            _ => None,
+        }
+    }
+    pub fn version(self) -> &'static str {
+        match self {
+            Product::CloudSso => CLOUDSSO_VERSION,
+            Product::Ram => RAM_VERSION,
+        }
+    }
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Product::CloudSso => "cloudsso",
+            Product::Ram => "ram",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    pub required: bool,
+    pub help: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    pub product: Product,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+}
+
+const fn req(name: &'static str, help: &'static str) -> Param {
+    Param {
+        name,
+        required: true,
+        help,
+    }
+}
+
+const fn opt(name: &'static str, help: &'static str) -> Param {
+    Param {
+        name,
+        required: false,
+        help,
+    }
+}
+
+const DIR: Param = req("DirectoryId", "directory id (d-...)");
+const USER: Param = req("UserId", "user id (u-...)");
+const GROUP: Param = req("GroupId", "group id (g-...)");
+const MAX_RESULTS: Param = opt("MaxResults", "page size, 1 to 100 (default 10)");
+const NEXT_TOKEN: Param = opt("NextToken", "token of the next page, from the previous answer");
+const RAM_USER: Param = req("UserName", "administrator name");
+const POLICY_TYPE: Param = req("PolicyType", "System or Custom");
+const POLICY_NAME: Param = req("PolicyName", "policy name");
+
+const fn sso(name: &'static str, summary: &'static str, params: &'static [Param]) -> Operation {
+    Operation {
+        product: Product::CloudSso,
+        name,
+        summary,
+        params,
+    }
+}
+
+const fn ram(name: &'static str, summary: &'static str, params: &'static [Param]) -> Operation {
+    Operation {
+        product: Product::Ram,
+        name,
+        summary,
+        params,
+    }
+}
+
+pub static OPERATIONS: &[Operation] = &[
+    // Directories.
+    sso(
+        "CreateDirectory",
+        "Create a directory",
+        &[opt("DirectoryName", "unique name, 2 to 64 characters of a-z, 0-9 and -")],
+    ),
+    sso("GetDirectory", "Show a directory", &[DIR]),
+    sso("ListDirectories", "List directories", &[]),
+    sso(
+        "UpdateDirectory",
+        "Rename a directory",
+        &[DIR, req("NewDirectoryName", "new unique name")],
+    ),
+    sso(
+        "DeleteDirectory",
+        "Delete a directory with no users or groups",
+        &[DIR],
+    ),
+    sso(
+        "GetDirectoryStatistics",
+        "Count a directory's users, groups and credentials",
+        &[DIR],
+    ),
+    // Users.
+    sso(
+        "CreateUser",
+        "Create a user (ProvisionType Manual)",
+        &[
+            DIR,
+            req("UserName", "unique name, up to 64 characters of letters, digits, _-.@"),
+            opt("DisplayName", "display name, up to 256 characters"),
+            opt("FirstName", "first name, up to 64 characters"),
+            opt("LastName", "last name, up to 64 characters"),
+            opt("Email", "email address"),
+            opt("Status", "Enabled (default) or Disabled"),
+            opt("Description", "up to 1,024 characters"),
+        ],
+    ),
+    sso("GetUser", "Show a user", &[DIR, USER]),
+    sso(
+        "ListUsers",
+        "List users",
+        &[
+            DIR,
+            opt("Filter", "UserName eq \"x\" or UserName sw \"x\""),
+            opt("Status", "Enabled or Disabled"),
+            opt("ProvisionType", "Manual or Synchronized"),
+            MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "UpdateUser",
+        "Change a user's names, email or description",
+        &[
+            DIR,
+            USER,
+            opt("NewDisplayName", "new display name"),
+            opt("NewFirstName", "new first name"),
+            opt("NewLastName", "new last name"),
+            opt("NewEmail", "new email address"),
+            opt("NewDescription", "new description"),
+        ],
+    ),
+    sso(
+        "UpdateUserStatus",
+        "Enable or disable a user",
+        &[DIR, USER, req("NewStatus", "Enabled or Disabled")],
+    ),
+    sso("DeleteUser", "Delete a user", &[DIR, USER]),
+    sso(
+        "GetUserId",
+        "Find a user by its SCIM externalId",
+        &[
+            DIR,
+            req("ExternalId", "JSON: {\"Id\": \"...\", \"Issuer\": \"...\"}"),
+        ],
+    ),
+    // Groups.
+    sso(
+        "CreateGroup",
+        "Create a group (ProvisionType Manual)",
+        &[
+            DIR,
+            req("GroupName", "unique name, up to 128 characters"),
+            opt("Description", "up to 1,024 characters"),
+        ],
+    ),
+    sso("GetGroup", "Show a group", &[DIR, GROUP]),
+    sso(
+        "ListGroups",
+        "List groups",
+        &[
+            DIR,
+            opt("Filter", "GroupName eq \"x\" or GroupName sw \"x\""),
+            opt("ProvisionType", "Manual or Synchronized"),
+            MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "UpdateGroup",
+        "Rename a group or change its description",
+        &[
+            DIR,
+            GROUP,
+            opt("NewGroupName", "new unique name"),
+            opt("NewDescription", "new description"),
+        ],
+    ),
+    sso("DeleteGroup", "Delete a group", &[DIR, GROUP]),
+    sso("AddUserToGroup", "Add a user to a group", &[DIR, GROUP, USER]),
+    sso(
+        "RemoveUserFromGroup",
+        "Remove a user from a group",
+        &[DIR, GROUP, USER],
+    ),
+    sso(
+        "ListGroupMembers",
+        "List a group's users",
+        &[DIR, GROUP, MAX_RESULTS, NEXT_TOKEN],
+    ),
+    sso(
+        "ListJoinedGroupsForUser",
+        "List the groups a user is in",
+        &[DIR, USER, MAX_RESULTS, NEXT_TOKEN],
+    ),
+    // SCIM.
+    sso(
+        "CreateSCIMServerCredential",
+        "Create a SCIM credential (at most 2 per directory); its secret is shown once",
+        &[
+            DIR,
+            opt(
+                "CredentialType",
+                "BearerToken (default) or OAuthClientSecret (cloudsso extension)",
+            ),
+            opt(
+                "ExpireTime",
+                "expiry, 1 day to 3 years ahead, e.g. 2027-01-01T00:00:00Z (default: one year)",
+            ),
+            opt(
+                "TokenValidityMinutes",
+                "OAuthClientSecret only: access token lifetime, 60 to 360 (default 60)",
+            ),
+        ],
+    ),
+    sso(
+        "ListSCIMServerCredentials",
+        "List a directory's SCIM credentials",
+        &[DIR],
+    ),
+    sso(
+        "UpdateSCIMServerCredentialStatus",
+        "Enable or disable a SCIM credential",
+        &[
+            DIR,
+            req("CredentialId", "credential id (scimcred-...)"),
+            req("NewStatus", "Enabled or Disabled"),
+        ],
+    ),
+    sso(
+        "DeleteSCIMServerCredential",
+        "Delete a SCIM credential",
+        &[DIR, req("CredentialId", "credential id (scimcred-...)")],
+    ),
+    sso(
+        "SetSCIMSynchronizationStatus",
+        "Enable or disable SCIM synchronization",
+        &[
+            DIR,
+            req("SCIMSynchronizationStatus", "Enabled or Disabled"),
+        ],
+    ),
+    sso(
+        "GetSCIMSynchronizationStatus",
+        "Show whether SCIM synchronization is enabled",
+        &[DIR],
+    ),
+    // Administrators (RAM).
+    ram(
+        "CreateUser",
+        "Create an administrator",
+        &[
+            RAM_USER,
+            opt("DisplayName", "display name"),
+            opt("Comments", "comments"),
+        ],
+    ),
+    ram("GetUser", "Show an administrator", &[RAM_USER]),
+    ram("ListUsers", "List administrators", &[]),
+    ram(
+        "DeleteUser",
+        "Delete an administrator without AccessKeys or policies",
+        &[RAM_USER],
+    ),
+    ram(
+        "CreateAccessKey",
+        "Create an AccessKey pair (at most 2); the secret is shown once",
+        &[RAM_USER],
+    ),
+    ram("ListAccessKeys", "List an administrator's AccessKeys", &[RAM_USER]),
+    ram(
+        "UpdateAccessKey",
+        "Activate or deactivate an AccessKey",
+        &[
+            RAM_USER,
+            req("UserAccessKeyId", "AccessKeyId"),
+            req("Status", "Active or Inactive"),
+        ],
+    ),
+    ram(
+        "DeleteAccessKey",
+        "Delete an AccessKey",
+        &[RAM_USER, req("UserAccessKeyId", "AccessKeyId")],
+    ),
+    ram(
+        "CreatePolicy",
+        "Create a custom policy",
+        &[
+            POLICY_NAME,
+            req("PolicyDocument", "the policy document (JSON)"),
+            opt("Description", "description"),
+        ],
+    ),
+    ram("GetPolicy", "Show a policy", &[POLICY_NAME, POLICY_TYPE]),
+    ram(
+        "ListPolicies",
+        "List policies",
+        &[opt("PolicyType", "System or Custom")],
+    ),
+    ram(
+        "DeletePolicy",
+        "Delete a custom policy attached to nobody",
+        &[POLICY_NAME],
+    ),
+    ram(
+        "AttachPolicyToUser",
+        "Attach a policy to an administrator",
+        &[POLICY_TYPE, POLICY_NAME, RAM_USER],
+    ),
+    ram(
+        "DetachPolicyFromUser",
+        "Detach a policy from an administrator",
+        &[POLICY_TYPE, POLICY_NAME, RAM_USER],
+    ),
+    ram(
+        "ListPoliciesForUser",
+        "List an administrator's policies",
+        &[RAM_USER],
+    ),
+];
+
+/// The operation `name` of `product` (exact spelling).
+pub fn find(product: Product, name: &str) -> Option<&'static Operation> {
+    OPERATIONS
+        .iter()
+        .find(|o| o.product == product && o.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_per_product_and_params_unique_per_operation() {
+        for (i, a) in OPERATIONS.iter().enumerate() {
+            for b in OPERATIONS.iter().skip(i + 1) {
+                assert!(
+                    !(a.product == b.product && a.name == b.name),
+                    "{} twice",
+                    a.name
+                );
+            }
+            for (j, p) in a.params.iter().enumerate() {
+                assert!(
+                    a.params.iter().skip(j + 1).all(|q| q.name != p.name),
+                    "{}: {} twice",
+                    a.name,
+                    p.name
+                );
+            }
+        }
+        assert!(find(Product::CloudSso, "GetUser").is_some());
+        assert!(find(Product::Ram, "GetUser").is_some());
+        assert!(find(Product::CloudSso, "getuser").is_none());
+    }
+}

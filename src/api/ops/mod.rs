@@ -1,0 +1,37 @@
+//! The operations: for each, the resources it acts on (ARNs, for authorization) and what it
+//! does (a call into `directory`, shaped into CloudSSO's or RAM's JSON).
+//!
+//! - `cloudsso`: directories, users, groups, memberships, SCIM credentials and status.
+//! - `ram`: administrators, their policies and AccessKeys.
+//! - `shape`: documents and records as the APIs spell them.
+
+mod cloudsso;
+mod ram;
+mod shape;
+
+use super::catalog::{Operation, Product};
+use super::error::ApiFault;
+use super::params::Params;
+use super::service::Api;
+use crate::directory::admins::Caller;
+use serde_json::Value;
+
+/// The ARNs an operation touches, every one of which must be allowed (CloudSSO's RAM table:
+/// `directory/{DirectoryId}/user/{UserId}` and friends, `.../user/*` to create or list).
+pub fn resources(api: &Api, op: &Operation, p: &Params) -> Result<Vec<String>, ApiFault> {
+    let relative = match op.product {
+        Product::CloudSso => cloudsso::resources(op.name, p)?,
+        Product::Ram => ram::resources(op.name, p)?,
+    };
+    Ok(relative
+        .iter()
+        .map(|r| api.arn(op.product, r))
+        .collect())
+}
+
+pub async fn call(api: &Api, caller: &Caller, op: &Operation, p: &Params) -> Result<Value, ApiFault> {
+    match op.product {
+        Product::CloudSso => cloudsso::call(api, op.name, p).await,
+        Product::Ram => ram::call(api, caller, op.name, p).await,
+    }
+}

@@ -1,0 +1,193 @@
+//! An operation's parameters, parsed into values at the boundary with Alibaba-style errors
+//! (`MissingParameter.<Name>`, `InvalidParameter.<Name>`), and the `MaxResults`/`NextToken`
+//! pagination every list shares.
+
+use super::error::ApiFault;
+use base64::Engine;
+
+/// Largest and default `MaxResults` (CloudSSO: 1 to 100, default 10).
+pub const MAX_RESULTS_MAX: usize = 100;
+pub const MAX_RESULTS_DEFAULT: usize = 10;
+/// Longest parameter value accepted, in bytes (a policy document is at most 6,144
+/// characters; this leaves room for its encoding).
+pub const PARAM_BYTES_MAX: usize = 32 * 1024;
+
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    pub fn new(pairs: Vec<(String, String)>) -> Params {
+        Params { pairs }
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// A parameter's value; an empty value counts as absent.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&self, name: &str) -> Result<&str, ApiFault> {
+        self.get(name).ok_or_else(|| ApiFault::missing(name))
+    }
+
+    /// A required value from a closed set.
+    pub fn one_of<'a>(&self, name: &str, allowed: &[&'a str]) -> Result<&'a str, ApiFault> {
+        let v = self.required(name)?;
+        Self::pick(name, v, allowed)
+    }
+
+    /// An optional value from a closed set.
+    pub fn maybe_one_of<'a>(
+        &self,
+        name: &str,
+        allowed: &[&'a str],
+    ) -> Result<Option<&'a str>, ApiFault> {
+        self.get(name)
+            .map(|v| Self::pick(name, v, allowed))
+            .transpose()
+    }
+
+    fn pick<'a>(name: &str, v: &str, allowed: &[&'a str]) -> Result<&'a str, ApiFault> {
+        allowed
+            .iter()
+            .find(|a| **a == v)
+            .copied()
+            .ok_or_else(|| ApiFault::invalid(name, format!("must be one of {}", allowed.join(", "))))
+    }
+
+    /// An optional integer within `range`.
+    pub fn int(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<i64>, ApiFault> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        let n: i64 = v
+            .parse()
+            .map_err(|_| ApiFault::invalid(name, "must be an integer"))?;
+        if !range.contains(&n) {
+            return Err(ApiFault::invalid(
+                name,
+                format!("must be between {} and {}", range.start(), range.end()),
+            ));
+        }
+        Ok(Some(n))
+    }
+
+    /// A string of at most `max` characters (optional).
+    pub fn text(&self, name: &str, max: usize) -> Result<Option<&str>, ApiFault> {
+        match self.get(name) {
+            Some(v) if v.chars().count() > max => Err(ApiFault::invalid(
+                name,
+                format!("must be at most {max} characters"),
+            )),
+            v => Ok(v),
+        }
+    }
+
+    /// `MaxResults` and `NextToken`: (offset, count).
+    pub fn page(&self) -> Result<(usize, usize), ApiFault> {
+        let count = self
+            .int("MaxResults", 1..=MAX_RESULTS_MAX as i64)?
+            .map_or(MAX_RESULTS_DEFAULT, |n| n as usize);
+        let offset = match self.get("NextToken") {
+            None => 0,
+            Some(t) => decode_token(t).ok_or_else(|| ApiFault::invalid("NextToken", "unknown token"))?,
+        };
+        Ok((offset, count))
+    }
+}
+
+/// The opaque `NextToken` of the page starting at `offset`.
+pub fn encode_token(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+fn decode_token(t: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("o:")?
+        .parse()
+        .ok()
+}
+
+/// The pagination fields of a list answer: `IsTruncated`, `NextToken` (when truncated),
+/// `MaxResults`, `TotalCounts`.
+pub fn page_fields(offset: usize, count: usize, returned: usize, total: usize) -> serde_json::Value {
+    let next = offset + returned;
+    let truncated = next < total;
+    let mut v = serde_json::json!({
+        "IsTruncated": truncated,
+        "MaxResults": count,
+        "TotalCounts": total,
+    });
+    if truncated && let Some(o) = v.as_object_mut() {
+        o.insert("NextToken".into(), serde_json::json!(encode_token(next)));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Params {
+        Params::new(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn pages_and_errors() {
+        assert_eq!(p(&[]).page().unwrap(), (0, MAX_RESULTS_DEFAULT));
+        let t = encode_token(40);
+        assert_eq!(
+            p(&[("MaxResults", "100"), ("NextToken", &t)]).page().unwrap(),
+            (40, 100)
+        );
+        assert_eq!(
+            p(&[("MaxResults", "101")]).page().unwrap_err().code,
+            "InvalidParameter.MaxResults"
+        );
+        assert_eq!(
+            p(&[("MaxResults", "0")]).page().unwrap_err().code,
+            "InvalidParameter.MaxResults"
+        );
+        assert_eq!(
+            p(&[("NextToken", "zzz")]).page().unwrap_err().code,
+            "InvalidParameter.NextToken"
+        );
+        assert_eq!(
+            p(&[("UserId", "")]).required("UserId").unwrap_err().code,
+            "MissingParameter.UserId"
+        );
+        assert_eq!(
+            p(&[("Status", "On")])
+                .one_of("Status", &["Enabled", "Disabled"])
+                .unwrap_err()
+                .code,
+            "InvalidParameter.Status"
+        );
+        let f = page_fields(0, 2, 2, 5);
+        assert_eq!(f["IsTruncated"], true);
+        assert_eq!(f["NextToken"], encode_token(2));
+        assert_eq!(page_fields(4, 2, 1, 5)["IsTruncated"], false);
+    }
+}

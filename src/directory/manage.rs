@@ -1,0 +1,424 @@
+//! Users and groups as the management API sees them: the same SCIM documents, plus what the
+//! API keeps of its own (`ResourceInfo`: provision type and description), and the rule that
+//! while SCIM synchronization is enabled, objects synchronized from the identity provider may
+//! only have their status changed through the API.
+//!
+//! Writes reuse the SCIM write jobs (same validation, batches, events), with an `ApiGuard`
+//! checked inside the job's transaction.
+
+use super::*;
+use crate::store::{Records, record_key};
+use serde::{Deserialize, Serialize};
+
+/// What the management API keeps about a user or group beyond its SCIM document. A resource
+/// without one was created over SCIM (`Synchronized`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceInfo {
+    /// Created through the management API (`ProvisionType` Manual).
+    pub manual: bool,
+    pub description: String,
+}
+
+/// A user or group with its API fields.
+#[derive(Debug, Clone)]
+pub struct Managed {
+    /// The stored SCIM document (no `members` / `groups`).
+    pub doc: Value,
+    pub info: ResourceInfo,
+}
+
+impl Managed {
+    pub fn id(&self) -> &str {
+        self.doc.get("id").and_then(Value::as_str).unwrap_or_default()
+    }
+}
+
+/// A page of a list: the total that matched and the page.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub total: usize,
+    pub items: Vec<T>,
+}
+
+/// What an API write must respect and store, checked in the write's transaction.
+#[derive(Debug, Clone, Default)]
+pub struct ApiGuard {
+    /// Only status changes: allowed on synchronized objects too.
+    pub status_only: bool,
+    /// A new description to store.
+    pub description: Option<String>,
+    /// Deletion: refuse a user that is in a group, a group that has members (CloudSSO's
+    /// rule for the API; SCIM deletes cascade).
+    pub unlinked: bool,
+}
+
+pub(super) fn info_of<T: InfoRead>(
+    txn: &T,
+    dir: &str,
+    id: &str,
+) -> Result<ResourceInfo, DirectoryError> {
+    Ok(txn.info(&record_key(&[dir, id]))?.unwrap_or_default())
+}
+
+/// Reads of `ResourceInfo` from either kind of transaction.
+pub(super) trait InfoRead {
+    fn info(&self, key: &str) -> Result<Option<ResourceInfo>, StoreError>;
+}
+impl InfoRead for ReadTxn {
+    fn info(&self, key: &str) -> Result<Option<ResourceInfo>, StoreError> {
+        self.record(Records::ResourceInfo, key)
+    }
+}
+impl InfoRead for WriteTxn {
+    fn info(&self, key: &str) -> Result<Option<ResourceInfo>, StoreError> {
+        self.record(Records::ResourceInfo, key)
+    }
+}
+
+impl ApiGuard {
+    /// Refuses a change to a synchronized object while its directory synchronizes.
+    pub(super) fn check(
+        &self,
+        txn: &WriteTxn,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+    ) -> Result<(), DirectoryError> {
+        if self.status_only {
+            return Ok(());
+        }
+        if self.unlinked {
+            let linked = match kind {
+                ResourceKind::User => !txn.groups_of(dir, id)?.is_empty(),
+                ResourceKind::Group => !txn.members(dir, id, 1)?.is_empty(),
+            };
+            if linked {
+                let (what, message) = match kind {
+                    ResourceKind::User => ("User.Group", format!("user `{id}` is still in groups")),
+                    ResourceKind::Group => {
+                        ("Group.User", format!("group `{id}` still has members"))
+                    }
+                };
+                return Err(DirectoryError::Conflict { what, message });
+            }
+        }
+        let info = info_of(txn, dir, id)?;
+        let syncing = txn.directory(dir)?.is_some_and(|d| d.scim_sync_enabled);
+        if !info.manual && syncing {
+            return Err(DirectoryError::Synchronized {
+                what: what(kind),
+                id: id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn store_description(
+        &self,
+        txn: &WriteTxn,
+        dir: &str,
+        id: &str,
+    ) -> Result<(), DirectoryError> {
+        let Some(d) = &self.description else {
+            return Ok(());
+        };
+        let key = record_key(&[dir, id]);
+        let mut info = txn.info(&key)?.unwrap_or_default();
+        info.description = d.clone();
+        txn.put_record(Records::ResourceInfo, &key, &info)?;
+        Ok(())
+    }
+}
+
+/// A SCIM PATCH request body of the given operations.
+fn patch_ops(dir: &Directory, ops: Vec<Value>) -> Result<Vec<PatchOp>, DirectoryError> {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": ops,
+    });
+    let limits = dir.limits();
+    Ok(patch::parse_request(
+        &body,
+        limits.patch_operations_max,
+        &limits.filter,
+    )?)
+}
+
+fn page_of<T>(all: Vec<T>, offset: usize, count: usize) -> Page<T> {
+    Page {
+        total: all.len(),
+        items: all.into_iter().skip(offset).take(count).collect(),
+    }
+}
+
+impl Directory {
+    /// Creates a user or group through the management API (`ProvisionType` Manual).
+    pub async fn api_create(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        doc: Value,
+        description: String,
+    ) -> Result<Managed, DirectoryError> {
+        self.directory(dir).await?;
+        let info = ResourceInfo {
+            manual: true,
+            description,
+        };
+        let sel = AttributeSelection::default();
+        let doc = self
+            .create_with(kind, dir, doc, &sel, Some(info.clone()))
+            .await?;
+        Ok(Managed {
+            doc: strip_computed(doc),
+            info,
+        })
+    }
+
+    pub async fn api_get(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+    ) -> Result<Managed, DirectoryError> {
+        let (dir, id) = (dir.to_owned(), id.to_owned());
+        self.read(move |_, txn| {
+            txn.directory(&dir)?.ok_or_else(|| DirectoryError::NotFound {
+                what: "directory",
+                id: dir.clone(),
+            })?;
+            let doc = txn
+                .resource(kind, &dir, &id)?
+                .ok_or_else(|| DirectoryError::NotFound {
+                    what: what(kind),
+                    id: id.clone(),
+                })?;
+            Ok(Managed {
+                doc,
+                info: info_of(txn, &dir, &id)?,
+            })
+        })
+        .await
+    }
+
+    /// A page of users or groups matching `filter` (and, when given, a provision type).
+    pub async fn api_list(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        filter: Option<Filter>,
+        manual: Option<bool>,
+        offset: usize,
+        count: usize,
+    ) -> Result<Page<Managed>, DirectoryError> {
+        self.directory(dir).await?;
+        let dir = dir.to_owned();
+        self.read(move |this, txn| {
+            let with_info = |doc: Value| -> Result<Managed, DirectoryError> {
+                let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+                let info = info_of(txn, &dir, id)?;
+                Ok(Managed { doc, info })
+            };
+            match manual {
+                None => {
+                    let q = ListQuery {
+                        filter,
+                        start_index: offset.saturating_add(1),
+                        count,
+                        ..ListQuery::default()
+                    };
+                    let page = this.list_in(txn, kind, &dir, &q)?;
+                    let items = page
+                        .resources
+                        .into_iter()
+                        .map(|d| with_info(strip_computed(d)))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Page {
+                        total: page.total,
+                        items,
+                    })
+                }
+                Some(manual) => {
+                    // Provision type is not indexed: every match is read (rare, bounded by
+                    // the directory's size).
+                    let q = ListQuery {
+                        filter,
+                        start_index: 1,
+                        count: usize::MAX,
+                        ..ListQuery::default()
+                    };
+                    let all = this
+                        .list_in(txn, kind, &dir, &q)?
+                        .resources
+                        .into_iter()
+                        .map(|d| with_info(strip_computed(d)))
+                        .filter(|m| m.as_ref().map_or(true, |m| m.info.manual == manual))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(page_of(all, offset, count))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Applies SCIM PATCH operations (given as JSON) through the management API.
+    pub async fn api_patch(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        ops: Vec<Value>,
+        guard: ApiGuard,
+    ) -> Result<Managed, DirectoryError> {
+        self.directory(dir).await?;
+        let ops = patch_ops(self, ops)?;
+        self.patch_with(kind, dir, id, ops, None, None, Some(guard))
+            .await?;
+        self.api_get(kind, dir, id).await
+    }
+
+    pub async fn api_delete(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+    ) -> Result<(), DirectoryError> {
+        self.directory(dir).await?;
+        let guard = ApiGuard {
+            unlinked: true,
+            ..ApiGuard::default()
+        };
+        self.delete_with(kind, dir, id, None, Some(guard))
+            .await
+    }
+
+    /// Adds a user to a group (the group must be manageable; the user may be synchronized).
+    pub async fn api_add_member(
+        &self,
+        dir: &str,
+        group: &str,
+        user: &str,
+    ) -> Result<(), DirectoryError> {
+        self.api_get(ResourceKind::User, dir, user).await?;
+        let already = self.is_member(dir, group, user).await?;
+        if already {
+            return Err(DirectoryError::AlreadyExists {
+                what: "GroupMember",
+                id: user.to_owned(),
+            });
+        }
+        let ops = vec![json!({"op": "add", "path": "members", "value": [{"value": user}]})];
+        self.api_patch(ResourceKind::Group, dir, group, ops, ApiGuard::default())
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn api_remove_member(
+        &self,
+        dir: &str,
+        group: &str,
+        user: &str,
+    ) -> Result<(), DirectoryError> {
+        self.api_get(ResourceKind::User, dir, user).await?;
+        if !self.is_member(dir, group, user).await? {
+            return Err(DirectoryError::NotFound {
+                what: "GroupMember",
+                id: user.to_owned(),
+            });
+        }
+        let path = format!("members[value eq {}]", Value::String(user.to_owned()));
+        let ops = vec![json!({"op": "remove", "path": path})];
+        self.api_patch(ResourceKind::Group, dir, group, ops, ApiGuard::default())
+            .await
+            .map(|_| ())
+    }
+
+    /// Whether `user` is a direct member of `group` (the group must exist).
+    async fn is_member(&self, dir: &str, group: &str, user: &str) -> Result<bool, DirectoryError> {
+        self.api_get(ResourceKind::Group, dir, group).await?;
+        let (dir, group, user) = (dir.to_owned(), group.to_owned(), user.to_owned());
+        self.read(move |_, txn| Ok(txn.groups_of(&dir, &user)?.contains(&group)))
+            .await
+    }
+
+    /// A page of a group's user members.
+    pub async fn api_group_members(
+        &self,
+        dir: &str,
+        group: &str,
+        offset: usize,
+        count: usize,
+    ) -> Result<Page<Managed>, DirectoryError> {
+        self.api_get(ResourceKind::Group, dir, group).await?;
+        let (dir, group) = (dir.to_owned(), group.to_owned());
+        self.read(move |_, txn| {
+            let users: Vec<String> = txn
+                .members(&dir, &group, usize::MAX)?
+                .into_iter()
+                .filter(|m| m.kind == crate::store::MemberKind::User)
+                .map(|m| m.id)
+                .collect();
+            let ids = page_of(users, offset, count);
+            let mut items = Vec::with_capacity(ids.items.len());
+            for id in ids.items {
+                if let Some(doc) = txn.resource(ResourceKind::User, &dir, &id)? {
+                    let info = info_of(txn, &dir, &id)?;
+                    items.push(Managed { doc, info });
+                }
+            }
+            Ok(Page {
+                total: ids.total,
+                items,
+            })
+        })
+        .await
+    }
+
+    /// A page of the groups a user is a direct member of.
+    pub async fn api_groups_of(
+        &self,
+        dir: &str,
+        user: &str,
+        offset: usize,
+        count: usize,
+    ) -> Result<Page<Managed>, DirectoryError> {
+        self.api_get(ResourceKind::User, dir, user).await?;
+        let (dir, user) = (dir.to_owned(), user.to_owned());
+        self.read(move |_, txn| {
+            let ids = page_of(txn.groups_of(&dir, &user)?, offset, count);
+            let mut items = Vec::with_capacity(ids.items.len());
+            for id in ids.items {
+                if let Some(doc) = txn.resource(ResourceKind::Group, &dir, &id)? {
+                    let info = info_of(txn, &dir, &id)?;
+                    items.push(Managed { doc, info });
+                }
+            }
+            Ok(Page {
+                total: ids.total,
+                items,
+            })
+        })
+        .await
+    }
+
+    /// Users and groups in a directory.
+    pub async fn statistics(&self, dir: &str) -> Result<(u64, u64), DirectoryError> {
+        self.directory(dir).await?;
+        let dir = dir.to_owned();
+        self.read(move |_, txn| {
+            Ok((
+                txn.count(ResourceKind::User, &dir)?,
+                txn.count(ResourceKind::Group, &dir)?,
+            ))
+        })
+        .await
+    }
+}
+
+fn strip_computed(mut doc: Value) -> Value {
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("members");
+        o.remove("groups");
+    }
+    doc
+}
