@@ -4,7 +4,10 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use cloudsso::config::Limits;
+use cloudsso::api::Api;
 use cloudsso::directory::Directory;
+use cloudsso::directory::admins::new_access_key_pair;
+use cloudsso::seal::Sealer;
 use cloudsso::scim::filter::FilterLimits;
 use cloudsso::store::{Store, Writer};
 use std::net::SocketAddr;
@@ -38,6 +41,9 @@ struct ServeArgs {
     /// Public base URL clients use, for `meta.location` (default: http://<listen>).
     #[arg(long, env = "CLOUDSSO_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Region named in resource ARNs and API answers.
+    #[arg(long, env = "CLOUDSSO_REGION", default_value = "cn-shanghai")]
+    region: String,
     /// Largest request body, in bytes.
     #[arg(long, env = "CLOUDSSO_BODY_BYTES_MAX", default_value_t = Limits::default().body_bytes_max)]
     body_bytes_max: usize,
@@ -165,11 +171,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{local}"));
     let scim_base_url = format!("{}/scim/v2", public.trim_end_matches('/'));
     let directory = Directory::new(store, writer, limits, scim_base_url.clone());
-    bootstrap(&directory, &args.data, &scim_base_url).await?;
+    directory.set_sealer(load_seal_key(&directory, &args.data).await?);
+    let api_endpoint = public.trim_end_matches('/').to_owned();
+    bootstrap(&directory, &args.data, &scim_base_url, &api_endpoint).await?;
+    let account = directory.account_id().await?;
+    let api = std::sync::Arc::new(Api::new(directory, args.region.clone(), account));
     // Handlers are installed before anyone can learn the address, so no signal is missed.
     let shutdown = shutdown_signal()?;
-    tracing::info!(listen = %local, scim = %scim_base_url, "cloudsso serving");
-    cloudsso::http::serve(listener, directory, shutdown).await;
+    tracing::info!(listen = %local, scim = %scim_base_url, api = %api_endpoint, "cloudsso serving");
+    cloudsso::http::serve(listener, api, shutdown).await;
     // Every handle to the writer is gone once the server and directory are dropped; the
     // writer drains what is queued and exits.
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
@@ -177,33 +187,77 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// First start: creates the directory and SCIM credential and writes `bootstrap.json`
-/// (mode 0600). The file is written to a temporary name before the commit and renamed after,
-/// so a crash in between is finished by the next start; a later start never rewrites it.
-async fn bootstrap(directory: &Directory, data: &Path, scim_base_url: &str) -> anyhow::Result<()> {
+/// The key that seals AccessKey secrets: `<data>/seal.key` (32 bytes, mode 0600), made on
+/// first start. Refuses to start when it is missing but AccessKeys exist (they would be
+/// unreadable under a new key).
+async fn load_seal_key(directory: &Directory, data: &Path) -> anyhow::Result<Sealer> {
+    let path = data.join("seal.key");
+    if path.exists() {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        return Sealer::new(&bytes).with_context(|| format!("{}", path.display()));
+    }
+    if directory.has_admins().await? {
+        anyhow::bail!(
+            "{} is missing but the database holds AccessKeys sealed under it; restore the file",
+            path.display()
+        );
+    }
+    let key = Sealer::new_key();
+    let tmp = data.join("seal.key.tmp");
+    write_private(&tmp, &key)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(Sealer::new(&key)?)
+}
+
+/// First start: creates the directory, its SCIM credential and the first administrator's
+/// AccessKey pair, and writes them to `bootstrap.json` (mode 0600). The file is written to a
+/// temporary name before the commits and renamed after, so a crash in between is finished by
+/// the next start; a start that makes nothing never rewrites it (a store from before the
+/// management API gets its administrator added to the file).
+async fn bootstrap(
+    directory: &Directory,
+    data: &Path,
+    scim_base_url: &str,
+    api_endpoint: &str,
+) -> anyhow::Result<()> {
     let path = data.join("bootstrap.json");
     let tmp = data.join("bootstrap.json.tmp");
-    if !directory.is_empty().await? {
-        if tmp.exists() && !path.exists() {
+    let need_directory = directory.is_empty().await?;
+    let need_admin = !directory.has_admins().await?;
+    if !need_directory && !need_admin {
+        // INVARIANT: the temporary file always holds everything the final one does.
+        if tmp.exists() {
             std::fs::rename(&tmp, &path)?;
         }
         return Ok(());
     }
+    let previous = if tmp.exists() { &tmp } else { &path };
+    let mut doc: serde_json::Map<String, serde_json::Value> = std::fs::read(previous)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
     let directory_id = cloudsso::model::new_prefixed_id("d-", 14);
     let secret = cloudsso::directory::new_secret();
-    let doc = serde_json::json!({
-        "directory_id": directory_id,
-        "scim_base_url": scim_base_url,
-        "scim_token": secret,
-    });
-    write_private(&tmp, &serde_json::to_vec_pretty(&doc)?)?;
-    match directory.bootstrap(directory_id, secret).await? {
-        Some(_) => {
-            std::fs::rename(&tmp, &path)?;
-            tracing::info!(file = %path.display(), "first start: created a directory and a SCIM credential; the token is in this file");
-        }
-        None => std::fs::remove_file(&tmp)?,
+    let (key_id, key_secret) = new_access_key_pair();
+    if need_directory {
+        doc.insert("directory_id".into(), directory_id.clone().into());
+        doc.insert("scim_base_url".into(), scim_base_url.into());
+        doc.insert("scim_token".into(), secret.clone().into());
     }
+    if need_admin {
+        doc.insert("api_endpoint".into(), api_endpoint.into());
+        doc.insert("admin_access_key_id".into(), key_id.clone().into());
+        doc.insert("admin_access_key_secret".into(), key_secret.clone().into());
+    }
+    write_private(&tmp, &serde_json::to_vec_pretty(&doc)?)?;
+    if need_directory {
+        directory.bootstrap(directory_id, secret).await?;
+    }
+    if need_admin {
+        directory.bootstrap_admin(key_id, key_secret).await?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    tracing::info!(file = %path.display(), "first start: created a directory, a SCIM credential and an administrator AccessKey; they are in this file");
     Ok(())
 }
 

@@ -60,6 +60,14 @@ impl Api {
         }
     }
 
+    pub fn limits(&self) -> &crate::config::Limits {
+        self.dir.limits()
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.dir
+    }
+
     pub async fn handle(&self, req: ApiRequest) -> ApiAnswer {
         let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
         match self.run(&req).await {

@@ -236,6 +236,11 @@ fn keys_of(txn: &WriteTxn, user: &str) -> Result<Vec<AccessKey>, DirectoryError>
         .collect())
 }
 
+/// A new AccessKey pair (id, secret), not yet stored.
+pub fn new_access_key_pair() -> (String, String) {
+    (new_access_key_id(), new_access_key_secret())
+}
+
 fn insert_key(
     txn: &WriteTxn,
     sealer: &crate::seal::Sealer,
@@ -247,8 +252,7 @@ fn insert_key(
             max: ACCESS_KEYS_PER_USER_MAX,
         });
     }
-    let id = new_access_key_id();
-    let secret = new_access_key_secret();
+    let (id, secret) = new_access_key_pair();
     let key = AccessKey {
         sealed_secret: sealer.seal(&id, &secret),
         id: id.clone(),
@@ -299,16 +303,31 @@ impl Directory {
         .await
     }
 
-    /// First start: the administrator `admin` with `AdministratorAccess` and one AccessKey
-    /// pair. `None` when any administrator exists.
-    pub async fn bootstrap_admin(&self) -> Result<Option<NewAccessKey>, DirectoryError> {
+    /// Whether any administrator exists.
+    pub async fn has_admins(&self) -> Result<bool, DirectoryError> {
+        self.read(|_, txn| {
+            Ok(!txn
+                .records::<AdminUser>(Records::AdminUsers, "")?
+                .is_empty())
+        })
+        .await
+    }
+
+    /// First start: the administrator `admin` with `AdministratorAccess` and the AccessKey
+    /// pair given (from `new_access_key_pair`, so the caller can save it before the commit).
+    /// `false` when any administrator exists already.
+    pub async fn bootstrap_admin(
+        &self,
+        key_id: String,
+        secret: String,
+    ) -> Result<bool, DirectoryError> {
         let sealer = self.sealer()?;
         self.write(move |txn| {
             if !txn
                 .records::<AdminUser>(Records::AdminUsers, "")?
                 .is_empty()
             {
-                return Ok(None);
+                return Ok(false);
             }
             let now = now_rfc3339();
             let user = AdminUser {
@@ -325,7 +344,15 @@ impl Directory {
                 }],
             };
             txn.put_record(Records::AdminUsers, &user.name, &user)?;
-            insert_key(txn, &sealer, &user.name).map(Some)
+            let key = AccessKey {
+                sealed_secret: sealer.seal(&key_id, &secret),
+                id: key_id.clone(),
+                user: user.name.clone(),
+                status: KeyStatus::Active,
+                created: now_rfc3339(),
+            };
+            txn.put_record(Records::AccessKeys, &key_id, &key)?;
+            Ok(true)
         })
         .await
     }

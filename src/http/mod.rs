@@ -2,13 +2,15 @@
 //! authentication, request decoding and response encoding. Nothing else imports this module
 //! except `main`.
 
+mod api;
 mod error;
+mod oauth;
 mod query;
 mod scim;
 
 pub use error::ApiError;
 
-use crate::directory::Directory;
+use crate::api::Api;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -19,6 +21,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -33,11 +36,8 @@ pub type Body = Full<Bytes>;
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests
 /// (at most `SHUTDOWN_GRACE`, after which the remaining connections are dropped).
 /// At most `connections_max` connections are open at once; more wait in the listen backlog.
-pub async fn serve(
-    listener: TcpListener,
-    directory: Directory,
-    shutdown: impl Future<Output = ()>,
-) {
+pub async fn serve(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<Output = ()>) {
+    let directory = api.directory().clone();
     let read_timeout = Duration::from_millis(directory.limits().request_read_timeout_ms);
     let permits = Arc::new(Semaphore::new(directory.limits().connections_max));
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -70,10 +70,10 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let dir = directory.clone();
+                let api = api.clone();
                 let svc = service_fn(move |req: Request<Incoming>| {
-                    let dir = dir.clone();
-                    async move { Ok::<_, Infallible>(scim::handle(dir, req).await) }
+                    let api = api.clone();
+                    async move { Ok::<_, Infallible>(route(api, req, peer).await) }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
                 let watched = graceful.watch(conn);
@@ -97,6 +97,67 @@ pub async fn serve(
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// `/` is the management API, `/oauth2/token` the OAuth token endpoint, the rest SCIM.
+async fn route(api: Arc<Api>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    match req.uri().path() {
+        "/" => api::handle(&api, req, peer).await,
+        oauth::TOKEN_PATH => oauth::handle(api.directory(), req).await,
+        _ => scim::handle(api.directory().clone(), req).await,
+    }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    TooLarge,
+    Timeout,
+    Unreadable,
+}
+
+impl BodyError {
+    pub(crate) fn message(self, max: usize, timeout: Duration) -> String {
+        match self {
+            BodyError::TooLarge => format!("request body is larger than {max} bytes"),
+            BodyError::Timeout => format!(
+                "the request body did not arrive within {} ms",
+                timeout.as_millis()
+            ),
+            BodyError::Unreadable => "could not read the request body".into(),
+        }
+    }
+}
+
+/// Reads a whole body of at most `max` bytes within `timeout`.
+pub(crate) async fn read_body(
+    req: Request<Incoming>,
+    max: usize,
+    timeout: Duration,
+) -> Result<Bytes, BodyError> {
+    use http_body_util::{BodyExt, Limited};
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let collected = tokio::time::timeout(timeout, Limited::new(req.into_body(), max).collect())
+        .await
+        .map_err(|_| BodyError::Timeout)?;
+    collected
+        .map(|c| c.to_bytes())
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                BodyError::TooLarge
+            } else {
+                BodyError::Unreadable
+            }
+        })
 }
 
 /// A JSON response with the SCIM media type.

@@ -9,7 +9,6 @@ use crate::scim::filter::{self, AttrPath};
 use crate::scim::patch;
 use crate::scim::schema::{self, AttributeSelection, LIST_RESPONSE_SCHEMA, ResourceKind};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -329,49 +328,16 @@ async fn read_json(dir: &Directory, req: Request<Incoming>) -> Result<Value, Api
         }
     }
     let max = dir.limits().body_bytes_max;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            None,
-            format!("request body is larger than {max} bytes"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
     let timeout = std::time::Duration::from_millis(dir.limits().request_read_timeout_ms);
-    let collected = tokio::time::timeout(timeout, Limited::new(req.into_body(), max).collect())
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                None,
-                format!(
-                    "the request body did not arrive within {} ms",
-                    timeout.as_millis()
-                ),
-            )
-        })?;
-    let bytes = collected
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                too_large()
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    Some("invalidSyntax"),
-                    "could not read the request body",
-                )
-            }
-        })?
-        .to_bytes();
+    let bytes = super::read_body(req, max, timeout).await.map_err(|e| {
+        let status = match e {
+            super::BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            super::BodyError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            super::BodyError::Unreadable => StatusCode::BAD_REQUEST,
+        };
+        let scim_type = (e == super::BodyError::Unreadable).then_some("invalidSyntax");
+        ApiError::new(status, scim_type, e.message(max, timeout))
+    })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

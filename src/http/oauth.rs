@@ -1,0 +1,170 @@
+//! The OAuth 2.0 token endpoint for SCIM clients (RFC 6749 section 4.4, client credentials):
+//! `POST /oauth2/token` with `grant_type=client_credentials`, the client authenticated by
+//! HTTP Basic or by `client_id`/`client_secret` in the form. The client is an
+//! `OAuthClientSecret` SCIM credential (client id = its CredentialId).
+
+use super::query::{decode, parse_query};
+use super::{Body, read_body};
+use crate::directory::{Directory, DirectoryError};
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode, header};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub const TOKEN_PATH: &str = "/oauth2/token";
+
+/// An RFC 6749 section 5.2 error.
+fn error(status: StatusCode, code: &str, description: &str) -> Response<Body> {
+    let mut resp = json(
+        status,
+        &json!({"error": code, "error_description": description}),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"cloudsso\""),
+        );
+    }
+    resp
+}
+
+fn json(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(
+        serde_json::to_vec(body).unwrap_or_default(),
+    )));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json;charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    h.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// `Authorization: Basic base64(urlencoded id ":" urlencoded secret)` (section 2.3.1).
+fn basic_credentials(req: &Request<Incoming>) -> Option<Result<(String, String), ()>> {
+    let h = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = h.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    Some(
+        decoded
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(id, secret)| (decode(id), decode(secret)))
+            })
+            .ok_or(()),
+    )
+}
+
+pub async fn handle(dir: &Directory, req: Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::POST {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "use POST",
+        );
+    }
+    let basic = basic_credentials(&req);
+    let limits = dir.limits();
+    let timeout = Duration::from_millis(limits.request_read_timeout_ms);
+    let body = match read_body(req, limits.body_bytes_max, timeout).await {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &e.message(limits.body_bytes_max, timeout),
+            );
+        }
+    };
+    let form = parse_query(&String::from_utf8_lossy(&body));
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    match field("grant_type").as_deref() {
+        Some("client_credentials") => {}
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only client_credentials is supported",
+            );
+        }
+        None => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is missing",
+            );
+        }
+    }
+    let (id, secret) = match (basic, field("client_id"), field("client_secret")) {
+        (Some(Ok(c)), None, None) => c,
+        (None, Some(id), Some(secret)) => (id, secret),
+        (Some(Err(())), _, _) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "malformed Basic credentials",
+            );
+        }
+        (Some(_), _, _) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "use one client authentication method, not both",
+            );
+        }
+        _ => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication is missing",
+            );
+        }
+    };
+    match dir.issue_token(&id, &secret).await {
+        Ok(t) => json(
+            StatusCode::OK,
+            &json!({
+                "access_token": t.token,
+                "token_type": "Bearer",
+                "expires_in": t.expires_in,
+            }),
+        ),
+        Err(DirectoryError::Unauthorized) => error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown, disabled or expired client",
+        ),
+        Err(DirectoryError::SyncDisabled(_)) => error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "SCIM synchronization is disabled for this directory",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "issuing a token failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error",
+            )
+        }
+    }
+}
