@@ -30,6 +30,9 @@ pub struct Limits {
     pub request_read_timeout_ms: u64,
     /// Memory for the database's page cache, in bytes.
     pub db_cache_bytes: usize,
+    /// Lifetime of an OAuth access token for SCIM when its credential names none, in
+    /// seconds (a credential's `TokenValidityMinutes`, 60 to 360, overrides it).
+    pub oauth_token_ttl_seconds: u64,
 }
 
 impl Default for Limits {
@@ -48,6 +51,7 @@ impl Default for Limits {
             connections_max: 4096,
             request_read_timeout_ms: 30_000,
             db_cache_bytes: 256 * 1024 * 1024,
+            oauth_token_ttl_seconds: 3600,
         }
     }
 }

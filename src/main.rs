@@ -3,12 +3,12 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use cloudsso::config::Limits;
 use cloudsso::api::Api;
+use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
 use cloudsso::directory::admins::new_access_key_pair;
-use cloudsso::seal::Sealer;
 use cloudsso::scim::filter::FilterLimits;
+use cloudsso::seal::Sealer;
 use cloudsso::store::{Store, Writer};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -86,6 +86,9 @@ struct ServeArgs {
     /// Memory for the database's page cache, in bytes.
     #[arg(long, env = "CLOUDSSO_DB_CACHE_BYTES", default_value_t = Limits::default().db_cache_bytes)]
     db_cache_bytes: usize,
+    /// Lifetime of OAuth access tokens for SCIM, in seconds, unless the credential says.
+    #[arg(long, env = "CLOUDSSO_OAUTH_TOKEN_TTL_SECONDS", default_value_t = Limits::default().oauth_token_ttl_seconds)]
+    oauth_token_ttl_seconds: u64,
 }
 
 impl ServeArgs {
@@ -107,6 +110,7 @@ impl ServeArgs {
             connections_max: self.connections_max.max(1),
             request_read_timeout_ms: self.request_read_timeout_ms,
             db_cache_bytes: self.db_cache_bytes,
+            oauth_token_ttl_seconds: self.oauth_token_ttl_seconds.max(1),
         }
     }
 }

@@ -69,7 +69,10 @@ const DIR: Param = req("DirectoryId", "directory id (d-...)");
 const USER: Param = req("UserId", "user id (u-...)");
 const GROUP: Param = req("GroupId", "group id (g-...)");
 const MAX_RESULTS: Param = opt("MaxResults", "page size, 1 to 100 (default 10)");
-const NEXT_TOKEN: Param = opt("NextToken", "token of the next page, from the previous answer");
+const NEXT_TOKEN: Param = opt(
+    "NextToken",
+    "token of the next page, from the previous answer",
+);
 const RAM_USER: Param = req("UserName", "administrator name");
 const POLICY_TYPE: Param = req("PolicyType", "System or Custom");
 const POLICY_NAME: Param = req("PolicyName", "policy name");
@@ -97,7 +100,10 @@ pub static OPERATIONS: &[Operation] = &[
     sso(
         "CreateDirectory",
         "Create a directory",
-        &[opt("DirectoryName", "unique name, 2 to 64 characters of a-z, 0-9 and -")],
+        &[opt(
+            "DirectoryName",
+            "unique name, 2 to 64 characters of a-z, 0-9 and -",
+        )],
     ),
     sso("GetDirectory", "Show a directory", &[DIR]),
     sso("ListDirectories", "List directories", &[]),
@@ -122,7 +128,10 @@ pub static OPERATIONS: &[Operation] = &[
         "Create a user (ProvisionType Manual)",
         &[
             DIR,
-            req("UserName", "unique name, up to 64 characters of letters, digits, _-.@"),
+            req(
+                "UserName",
+                "unique name, up to 64 characters of letters, digits, _-.@",
+            ),
             opt("DisplayName", "display name, up to 256 characters"),
             opt("FirstName", "first name, up to 64 characters"),
             opt("LastName", "last name, up to 64 characters"),
@@ -204,7 +213,11 @@ pub static OPERATIONS: &[Operation] = &[
         ],
     ),
     sso("DeleteGroup", "Delete a group", &[DIR, GROUP]),
-    sso("AddUserToGroup", "Add a user to a group", &[DIR, GROUP, USER]),
+    sso(
+        "AddUserToGroup",
+        "Add a user to a group",
+        &[DIR, GROUP, USER],
+    ),
     sso(
         "RemoveUserFromGroup",
         "Remove a user from a group",
@@ -262,10 +275,7 @@ pub static OPERATIONS: &[Operation] = &[
     sso(
         "SetSCIMSynchronizationStatus",
         "Enable or disable SCIM synchronization",
-        &[
-            DIR,
-            req("SCIMSynchronizationStatus", "Enabled or Disabled"),
-        ],
+        &[DIR, req("SCIMSynchronizationStatus", "Enabled or Disabled")],
     ),
     sso(
         "GetSCIMSynchronizationStatus",
@@ -294,7 +304,11 @@ pub static OPERATIONS: &[Operation] = &[
         "Create an AccessKey pair (at most 2); the secret is shown once",
         &[RAM_USER],
     ),
-    ram("ListAccessKeys", "List an administrator's AccessKeys", &[RAM_USER]),
+    ram(
+        "ListAccessKeys",
+        "List an administrator's AccessKeys",
+        &[RAM_USER],
+    ),
     ram(
         "UpdateAccessKey",
         "Activate or deactivate an AccessKey",

@@ -27,7 +27,9 @@ impl ApiFault {
         Self::new(
             400,
             format!("MissingParameter.{param}"),
-            format!("The input parameter `{param}` that is mandatory for processing this request is not supplied."),
+            format!(
+                "The input parameter `{param}` that is mandatory for processing this request is not supplied."
+            ),
         )
     }
 
@@ -84,9 +86,11 @@ impl From<DirectoryError> for ApiFault {
             DirectoryError::Invalid { param, message } => ApiFault::invalid(param, message),
             DirectoryError::Scim(s) => ApiFault::new(400, "InvalidParameter", s.to_string()),
             DirectoryError::Uniqueness(_) => ApiFault::new(409, "EntityAlreadyExists", message),
-            DirectoryError::AlreadyExists { what, .. } => {
-                ApiFault::new(409, format!("EntityAlreadyExists.{}", entity(what)), message)
-            }
+            DirectoryError::AlreadyExists { what, .. } => ApiFault::new(
+                409,
+                format!("EntityAlreadyExists.{}", entity(what)),
+                message,
+            ),
             DirectoryError::Quota { what, .. } => {
                 ApiFault::new(409, format!("QuotaExceeded.{}", entity(what)), message)
             }
@@ -101,11 +105,15 @@ impl From<DirectoryError> for ApiFault {
             DirectoryError::PreconditionFailed { .. } => {
                 ApiFault::new(409, "OperationConflict", message)
             }
-            DirectoryError::SyncDisabled(_) => ApiFault::new(403, "SCIMSynchronizationDisabled", message),
-            DirectoryError::Unauthorized => ApiFault::new(403, "NoPermission", message),
-            DirectoryError::Write(WriteError::QueueFull) => {
-                ApiFault::new(503, "ServiceUnavailable", "too many writes in flight, retry")
+            DirectoryError::SyncDisabled(_) => {
+                ApiFault::new(403, "SCIMSynchronizationDisabled", message)
             }
+            DirectoryError::Unauthorized => ApiFault::new(403, "NoPermission", message),
+            DirectoryError::Write(WriteError::QueueFull) => ApiFault::new(
+                503,
+                "ServiceUnavailable",
+                "too many writes in flight, retry",
+            ),
             DirectoryError::Store(_) | DirectoryError::Write(_) | DirectoryError::Internal(_) => {
                 tracing::error!(error = %message, "internal error");
                 ApiFault::internal()
@@ -120,9 +128,7 @@ impl From<ProtocolError> for ApiFault {
         match e {
             ProtocolError::MissingAction => ApiFault::missing("Action"),
             ProtocolError::MissingVersion => ApiFault::missing("Version"),
-            ProtocolError::UnsupportedVersion(_) => {
-                ApiFault::new(400, "InvalidVersion", message)
-            }
+            ProtocolError::UnsupportedVersion(_) => ApiFault::new(400, "InvalidVersion", message),
             ProtocolError::Conflicting(p) => ApiFault::invalid(&p, message),
         }
     }

@@ -57,11 +57,9 @@ impl Params {
     }
 
     fn pick<'a>(name: &str, v: &str, allowed: &[&'a str]) -> Result<&'a str, ApiFault> {
-        allowed
-            .iter()
-            .find(|a| **a == v)
-            .copied()
-            .ok_or_else(|| ApiFault::invalid(name, format!("must be one of {}", allowed.join(", "))))
+        allowed.iter().find(|a| **a == v).copied().ok_or_else(|| {
+            ApiFault::invalid(name, format!("must be one of {}", allowed.join(", ")))
+        })
     }
 
     /// An optional integer within `range`.
@@ -103,7 +101,9 @@ impl Params {
             .map_or(MAX_RESULTS_DEFAULT, |n| n as usize);
         let offset = match self.get("NextToken") {
             None => 0,
-            Some(t) => decode_token(t).ok_or_else(|| ApiFault::invalid("NextToken", "unknown token"))?,
+            Some(t) => {
+                decode_token(t).ok_or_else(|| ApiFault::invalid("NextToken", "unknown token"))?
+            }
         };
         Ok((offset, count))
     }
@@ -127,7 +127,12 @@ fn decode_token(t: &str) -> Option<usize> {
 
 /// The pagination fields of a list answer: `IsTruncated`, `NextToken` (when truncated),
 /// `MaxResults`, `TotalCounts`.
-pub fn page_fields(offset: usize, count: usize, returned: usize, total: usize) -> serde_json::Value {
+pub fn page_fields(
+    offset: usize,
+    count: usize,
+    returned: usize,
+    total: usize,
+) -> serde_json::Value {
     let next = offset + returned;
     let truncated = next < total;
     let mut v = serde_json::json!({
@@ -159,7 +164,9 @@ mod tests {
         assert_eq!(p(&[]).page().unwrap(), (0, MAX_RESULTS_DEFAULT));
         let t = encode_token(40);
         assert_eq!(
-            p(&[("MaxResults", "100"), ("NextToken", &t)]).page().unwrap(),
+            p(&[("MaxResults", "100"), ("NextToken", &t)])
+                .page()
+                .unwrap(),
             (40, 100)
         );
         assert_eq!(

@@ -203,10 +203,7 @@ fn new_access_key_secret() -> String {
 pub fn new_numeric_id() -> String {
     let mut bytes = [0u8; 16];
     fill_random(&mut bytes);
-    let mut s: String = bytes
-        .iter()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
+    let mut s: String = bytes.iter().map(|b| char::from(b'0' + b % 10)).collect();
     s.replace_range(0..1, "1");
     s
 }
@@ -369,9 +366,9 @@ impl Directory {
             if key.status != KeyStatus::Active {
                 return Ok(None);
             }
-            let secret = sealer.open(&key.id, &key.sealed_secret).map_err(|e| {
-                DirectoryError::Internal(format!("AccessKey `{}`: {e}", key.id))
-            })?;
+            let secret = sealer
+                .open(&key.id, &key.sealed_secret)
+                .map_err(|e| DirectoryError::Internal(format!("AccessKey `{}`: {e}", key.id)))?;
             let Some(user) = txn.record::<AdminUser>(Records::AdminUsers, &key.user)? else {
                 return Ok(None);
             };
@@ -566,7 +563,9 @@ impl Directory {
                     id: p.name,
                 });
             }
-            if txn.records::<CustomPolicy>(Records::AdminPolicies, "")?.len()
+            if txn
+                .records::<CustomPolicy>(Records::AdminPolicies, "")?
+                .len()
                 >= CUSTOM_POLICIES_MAX
             {
                 return Err(DirectoryError::Quota {

@@ -80,10 +80,10 @@ pub const CREDENTIAL_TTL_MIN_SECONDS: i64 = 24 * 3600;
 pub const CREDENTIAL_TTL_MAX_SECONDS: i64 = 3 * 365 * 24 * 3600;
 /// Most SCIM credentials per directory (CloudSSO's quota).
 pub const CREDENTIALS_PER_DIRECTORY_MAX: usize = 2;
-/// OAuth access token lifetime bounds and default, in minutes.
+/// Bounds of a credential's OAuth access token lifetime, in minutes (the default is the
+/// `oauth_token_ttl_seconds` limit).
 pub const TOKEN_TTL_MINUTES_MIN: u32 = 60;
 pub const TOKEN_TTL_MINUTES_MAX: u32 = 360;
-pub const TOKEN_TTL_MINUTES_DEFAULT: u32 = 60;
 /// A credential's last-used time is written at most this often.
 const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
 
@@ -109,7 +109,7 @@ pub struct CredentialOptions {
     pub kind: CredentialKind,
     /// Unix seconds; default: one year from now.
     pub expires_unix: Option<i64>,
-    /// OAuth client secrets only; default `TOKEN_TTL_MINUTES_DEFAULT`.
+    /// OAuth client secrets only; default: the `oauth_token_ttl_seconds` limit.
     pub token_ttl_minutes: Option<u32>,
 }
 
@@ -226,12 +226,7 @@ fn insert_credential(
             .expires_unix
             .unwrap_or(now.saturating_add(CREDENTIAL_TTL_SECONDS)),
         last_used: None,
-        token_ttl_minutes: match opts.kind {
-            CredentialKind::BearerToken => None,
-            CredentialKind::OAuthClientSecret => {
-                Some(opts.token_ttl_minutes.unwrap_or(TOKEN_TTL_MINUTES_DEFAULT))
-            }
-        },
+        token_ttl_minutes: opts.token_ttl_minutes,
     };
     txn.put_credential(&rec)?;
     append(
@@ -641,6 +636,7 @@ impl Directory {
         let (id, digest) = (client_id.to_owned(), digest_hex(client_secret));
         let token = new_secret();
         let token_digest = digest_hex(&token);
+        let default_ttl = i64::try_from(self.limits().oauth_token_ttl_seconds).unwrap_or(3600);
         self.write(move |txn| {
             let now = now_unix();
             let rec = txn
@@ -663,7 +659,9 @@ impl Directory {
                     txn.delete_record(Records::OauthTokens, &k)?;
                 }
             }
-            let ttl = i64::from(rec.token_ttl_minutes.unwrap_or(TOKEN_TTL_MINUTES_DEFAULT)) * 60;
+            let ttl = rec
+                .token_ttl_minutes
+                .map_or(default_ttl, |m| i64::from(m) * 60);
             let expires_in = ttl.min(rec.expires_unix - now);
             txn.put_record(
                 Records::OauthTokens,

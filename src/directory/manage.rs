@@ -29,7 +29,10 @@ pub struct Managed {
 
 impl Managed {
     pub fn id(&self) -> &str {
-        self.doc.get("id").and_then(Value::as_str).unwrap_or_default()
+        self.doc
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 }
 
@@ -183,10 +186,11 @@ impl Directory {
     ) -> Result<Managed, DirectoryError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         self.read(move |_, txn| {
-            txn.directory(&dir)?.ok_or_else(|| DirectoryError::NotFound {
-                what: "directory",
-                id: dir.clone(),
-            })?;
+            txn.directory(&dir)?
+                .ok_or_else(|| DirectoryError::NotFound {
+                    what: "directory",
+                    id: dir.clone(),
+                })?;
             let doc = txn
                 .resource(kind, &dir, &id)?
                 .ok_or_else(|| DirectoryError::NotFound {
@@ -288,8 +292,7 @@ impl Directory {
             unlinked: true,
             ..ApiGuard::default()
         };
-        self.delete_with(kind, dir, id, None, Some(guard))
-            .await
+        self.delete_with(kind, dir, id, None, Some(guard)).await
     }
 
     /// Adds a user to a group (the group must be manageable; the user may be synchronized).

@@ -14,7 +14,7 @@ mod resources;
 
 pub use credentials::{
     AccessToken, Bootstrap, CREDENTIALS_PER_DIRECTORY_MAX, CredentialOptions, CredentialSecret,
-    TOKEN_TTL_MINUTES_DEFAULT, TOKEN_TTL_MINUTES_MAX, TOKEN_TTL_MINUTES_MIN, new_secret, now_unix,
+    TOKEN_TTL_MINUTES_MAX, TOKEN_TTL_MINUTES_MIN, new_secret, now_unix,
 };
 
 use crate::config::Limits;
@@ -57,7 +57,9 @@ pub enum DirectoryError {
     Conflict { what: &'static str, message: String },
     /// The object is synchronized from an identity provider: while SCIM synchronization is
     /// enabled, the management API may change its status only.
-    #[error("{what} `{id}` is synchronized over SCIM and read-only while synchronization is enabled")]
+    #[error(
+        "{what} `{id}` is synchronized over SCIM and read-only while synchronization is enabled"
+    )]
     Synchronized { what: &'static str, id: String },
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -2,12 +2,12 @@
 //! Each is one job of the batched writer: reads and validation first, then writes, then the
 //! change events, all in the batch's transaction.
 
+use super::manage::{ApiGuard, ResourceInfo};
 use super::members::MemberPlan;
 use super::*;
 use crate::model::{new_group_id, new_user_id};
 use crate::scim::patch::MemberRef;
 use crate::store::{Records, record_key};
-use super::manage::{ApiGuard, ResourceInfo};
 
 /// The attribute that must be unique per directory, case-insensitively.
 fn unique_attr(kind: ResourceKind) -> &'static str {

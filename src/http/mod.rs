@@ -147,17 +147,15 @@ pub(crate) async fn read_body(
     let collected = tokio::time::timeout(timeout, Limited::new(req.into_body(), max).collect())
         .await
         .map_err(|_| BodyError::Timeout)?;
-    collected
-        .map(|c| c.to_bytes())
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                BodyError::TooLarge
-            } else {
-                BodyError::Unreadable
-            }
-        })
+    collected.map(|c| c.to_bytes()).map_err(|e| {
+        if e.downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            BodyError::TooLarge
+        } else {
+            BodyError::Unreadable
+        }
+    })
 }
 
 /// A JSON response with the SCIM media type.

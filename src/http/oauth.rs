@@ -92,11 +92,7 @@ pub async fn handle(dir: &Directory, req: Request<Incoming>) -> Response<Body> {
         }
     };
     let form = parse_query(&String::from_utf8_lossy(&body));
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     match field("grant_type").as_deref() {
         Some("client_credentials") => {}
         Some(_) => {

@@ -571,7 +571,9 @@ macro_rules! impl_reads {
                 k: &str,
             ) -> Result<Option<T>, StoreError> {
                 let t = self.0.open_table(kind.table())?;
-                t.get(k)?.map(|v| decode(kind.name(), v.value())).transpose()
+                t.get(k)?
+                    .map(|v| decode(kind.name(), v.value()))
+                    .transpose()
             }
 
             /// Every record whose key starts with `prefix` (all of them for ""), in key order.

@@ -7,7 +7,7 @@ use super::super::service::Api;
 use super::shape;
 use crate::directory::manage::{ApiGuard, Managed, Page};
 use crate::directory::{CredentialOptions, DirectoryError};
-use crate::scim::schema::{ResourceKind, USER_SCHEMA, GROUP_SCHEMA};
+use crate::scim::schema::{GROUP_SCHEMA, ResourceKind, USER_SCHEMA};
 use crate::store::CredentialKind;
 use serde_json::{Map, Value, json};
 
@@ -44,7 +44,10 @@ pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
         | "SetSCIMSynchronizationStatus"
         | "GetSCIMSynchronizationStatus" => vec![dir()?],
         "CreateUser" | "ListUsers" | "GetUserId" => vec![format!("{}/user/*", dir()?)],
-        "GetUser" | "UpdateUser" | "UpdateUserStatus" | "DeleteUser"
+        "GetUser"
+        | "UpdateUser"
+        | "UpdateUserStatus"
+        | "DeleteUser"
         | "ListJoinedGroupsForUser" => vec![user()?],
         "CreateGroup" | "ListGroups" => vec![format!("{}/group/*", dir()?)],
         "GetGroup" | "UpdateGroup" | "DeleteGroup" | "ListGroupMembers" => vec![group()?],
@@ -101,8 +104,7 @@ fn directory_name(p: &Params, param: &str) -> Result<Option<String>, ApiFault> {
         return Ok(None);
     };
     let ok = (2..=64).contains(&v.len())
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !v.starts_with('-')
         && !v.ends_with('-')
@@ -157,7 +159,10 @@ fn list_filter(raw: &str, api_attr: &str, scim_attr: &str) -> Result<String, Api
     if value.is_empty() {
         return Err(bad());
     }
-    Ok(format!("{scim_attr} {op} {}", Value::String(value.to_owned())))
+    Ok(format!(
+        "{scim_attr} {op} {}",
+        Value::String(value.to_owned())
+    ))
 }
 
 fn parse_filter(api: &Api, text: &str) -> Result<crate::scim::filter::Filter, ApiFault> {
@@ -180,9 +185,10 @@ fn page_body(
 }
 
 fn manual_filter(p: &Params) -> Result<Option<bool>, ApiFault> {
-    Ok(p
-        .maybe_one_of("ProvisionType", &["Manual", "Synchronized"])?
-        .map(|t| t == "Manual"))
+    Ok(
+        p.maybe_one_of("ProvisionType", &["Manual", "Synchronized"])?
+            .map(|t| t == "Manual"),
+    )
 }
 
 pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
@@ -237,8 +243,8 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
         }
         "CreateUser" => {
             let d = id(p, "DirectoryId")?;
-            let user_name = name(p, "UserName", 64, b"@_-.")?
-                .ok_or_else(|| ApiFault::missing("UserName"))?;
+            let user_name =
+                name(p, "UserName", 64, b"@_-.")?.ok_or_else(|| ApiFault::missing("UserName"))?;
             let mut doc = Map::new();
             doc.insert("schemas".into(), json!([USER_SCHEMA]));
             doc.insert("userName".into(), json!(user_name));
@@ -292,7 +298,14 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
                 false => Some(parse_filter(api, &clauses.join(" and "))?),
             };
             let page = dir
-                .api_list(ResourceKind::User, d, filter, manual_filter(p)?, offset, count)
+                .api_list(
+                    ResourceKind::User,
+                    d,
+                    filter,
+                    manual_filter(p)?,
+                    offset,
+                    count,
+                )
                 .await?;
             Ok(page_body("Users", offset, count, &page, shape::user))
         }
@@ -318,9 +331,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
                 description: p.text("NewDescription", 1024)?.map(str::to_owned),
                 ..ApiGuard::default()
             };
-            let m = dir
-                .api_patch(ResourceKind::User, d, u, ops, guard)
-                .await?;
+            let m = dir.api_patch(ResourceKind::User, d, u, ops, guard).await?;
             Ok(json!({"User": shape::user(&m)}))
         }
         "UpdateUserStatus" => {
@@ -342,14 +353,21 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
         "GetUserId" => {
             let d = id(p, "DirectoryId")?;
             let raw = p.required("ExternalId")?;
-            let ext: Value = serde_json::from_str(raw)
-                .map_err(|_| ApiFault::invalid("ExternalId", "must be JSON: {\"Id\": \"...\", \"Issuer\": \"...\"}"))?;
+            let ext: Value = serde_json::from_str(raw).map_err(|_| {
+                ApiFault::invalid(
+                    "ExternalId",
+                    "must be JSON: {\"Id\": \"...\", \"Issuer\": \"...\"}",
+                )
+            })?;
             let ext_id = ext
                 .get("Id")
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| ApiFault::missing("ExternalId.Id"))?;
-            let filter = parse_filter(api, &format!("externalId eq {}", Value::String(ext_id.into())))?;
+            let filter = parse_filter(
+                api,
+                &format!("externalId eq {}", Value::String(ext_id.into())),
+            )?;
             let page = dir
                 .api_list(ResourceKind::User, d, Some(filter), None, 0, 1)
                 .await?;
@@ -373,7 +391,11 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
         }
         "GetGroup" => {
             let m = dir
-                .api_get(ResourceKind::Group, id(p, "DirectoryId")?, id(p, "GroupId")?)
+                .api_get(
+                    ResourceKind::Group,
+                    id(p, "DirectoryId")?,
+                    id(p, "GroupId")?,
+                )
                 .await?;
             Ok(json!({"Group": shape::group(&m)}))
         }
@@ -381,11 +403,21 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             let d = id(p, "DirectoryId")?;
             let (offset, count) = p.page()?;
             let filter = match p.get("Filter") {
-                Some(f) => Some(parse_filter(api, &list_filter(f, "GroupName", "displayName")?)?),
+                Some(f) => Some(parse_filter(
+                    api,
+                    &list_filter(f, "GroupName", "displayName")?,
+                )?),
                 None => None,
             };
             let page = dir
-                .api_list(ResourceKind::Group, d, filter, manual_filter(p)?, offset, count)
+                .api_list(
+                    ResourceKind::Group,
+                    d,
+                    filter,
+                    manual_filter(p)?,
+                    offset,
+                    count,
+                )
                 .await?;
             Ok(page_body("Groups", offset, count, &page, shape::group))
         }
@@ -406,8 +438,12 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"Group": shape::group(&m)}))
         }
         "DeleteGroup" => {
-            dir.api_delete(ResourceKind::Group, id(p, "DirectoryId")?, id(p, "GroupId")?)
-                .await?;
+            dir.api_delete(
+                ResourceKind::Group,
+                id(p, "DirectoryId")?,
+                id(p, "GroupId")?,
+            )
+            .await?;
             Ok(json!({}))
         }
         "AddUserToGroup" => {
@@ -453,15 +489,15 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
         }
         "CreateSCIMServerCredential" => {
             let d = id(p, "DirectoryId")?;
-            let kind = match p.maybe_one_of("CredentialType", &["BearerToken", "OAuthClientSecret"])? {
-                Some("OAuthClientSecret") => CredentialKind::OAuthClientSecret,
-                _ => CredentialKind::BearerToken,
-            };
+            let kind =
+                match p.maybe_one_of("CredentialType", &["BearerToken", "OAuthClientSecret"])? {
+                    Some("OAuthClientSecret") => CredentialKind::OAuthClientSecret,
+                    _ => CredentialKind::BearerToken,
+                };
             let expires_unix = match p.get("ExpireTime") {
-                Some(t) => Some(
-                    super::super::replay::parse_timestamp(t)
-                        .map_err(|_| ApiFault::invalid("ExpireTime", "must be a time such as 2027-01-01T00:00:00Z"))?,
-                ),
+                Some(t) => Some(super::super::replay::parse_timestamp(t).map_err(|_| {
+                    ApiFault::invalid("ExpireTime", "must be a time such as 2027-01-01T00:00:00Z")
+                })?),
                 None => None,
             };
             let token_ttl_minutes = p

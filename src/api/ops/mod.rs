@@ -23,13 +23,15 @@ pub fn resources(api: &Api, op: &Operation, p: &Params) -> Result<Vec<String>, A
         Product::CloudSso => cloudsso::resources(op.name, p)?,
         Product::Ram => ram::resources(op.name, p)?,
     };
-    Ok(relative
-        .iter()
-        .map(|r| api.arn(op.product, r))
-        .collect())
+    Ok(relative.iter().map(|r| api.arn(op.product, r)).collect())
 }
 
-pub async fn call(api: &Api, caller: &Caller, op: &Operation, p: &Params) -> Result<Value, ApiFault> {
+pub async fn call(
+    api: &Api,
+    caller: &Caller,
+    op: &Operation,
+    p: &Params,
+) -> Result<Value, ApiFault> {
     match op.product {
         Product::CloudSso => cloudsso::call(api, op.name, p).await,
         Product::Ram => ram::call(api, caller, op.name, p).await,

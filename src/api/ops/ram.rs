@@ -6,8 +6,8 @@ use super::super::params::Params;
 use super::super::service::Api;
 use super::shape::time;
 use crate::directory::DirectoryError;
-use crate::directory::admins::{AdminUser, CustomPolicy, KeyStatus, PolicyType};
 use crate::directory::admins::Caller;
+use crate::directory::admins::{AdminUser, CustomPolicy, KeyStatus, PolicyType};
 use crate::policy;
 use serde_json::{Value, json};
 
@@ -28,8 +28,13 @@ pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
     let policy = || name(p, "PolicyName").map(|n| format!("policy/{n}"));
     Ok(match op {
         "CreateUser" | "ListUsers" => vec!["user/*".into()],
-        "GetUser" | "DeleteUser" | "CreateAccessKey" | "ListAccessKeys" | "UpdateAccessKey"
-        | "DeleteAccessKey" | "ListPoliciesForUser" => vec![user()?],
+        "GetUser"
+        | "DeleteUser"
+        | "CreateAccessKey"
+        | "ListAccessKeys"
+        | "UpdateAccessKey"
+        | "DeleteAccessKey"
+        | "ListPoliciesForUser" => vec![user()?],
         "CreatePolicy" | "ListPolicies" => vec!["policy/*".into()],
         "GetPolicy" | "DeletePolicy" => vec![policy()?],
         "AttachPolicyToUser" | "DetachPolicyFromUser" => vec![user()?, policy()?],
@@ -147,7 +152,10 @@ pub async fn call(api: &Api, caller: &Caller, op: &str, p: &Params) -> Result<Va
             Ok(json!({"User": user_json(&u)}))
         }
         "GetUser" => {
-            let u = dir.admin_user(name(p, "UserName")?).await.map_err(ram_fault)?;
+            let u = dir
+                .admin_user(name(p, "UserName")?)
+                .await
+                .map_err(ram_fault)?;
             Ok(json!({"User": user_json(&u)}))
         }
         "ListUsers" => {
@@ -201,13 +209,9 @@ pub async fn call(api: &Api, caller: &Caller, op: &str, p: &Params) -> Result<Va
                 "Active" => KeyStatus::Active,
                 _ => KeyStatus::Inactive,
             };
-            dir.set_access_key_status(
-                name(p, "UserName")?,
-                p.required("UserAccessKeyId")?,
-                status,
-            )
-            .await
-            .map_err(ram_fault)?;
+            dir.set_access_key_status(name(p, "UserName")?, p.required("UserAccessKeyId")?, status)
+                .await
+                .map_err(ram_fault)?;
             Ok(json!({}))
         }
         "DeleteAccessKey" => {
@@ -278,19 +282,30 @@ pub async fn call(api: &Api, caller: &Caller, op: &str, p: &Params) -> Result<Va
             Ok(json!({}))
         }
         "AttachPolicyToUser" => {
-            dir.attach_admin_policy(name(p, "UserName")?, name(p, "PolicyName")?, policy_type(p)?)
-                .await
-                .map_err(ram_fault)?;
+            dir.attach_admin_policy(
+                name(p, "UserName")?,
+                name(p, "PolicyName")?,
+                policy_type(p)?,
+            )
+            .await
+            .map_err(ram_fault)?;
             Ok(json!({}))
         }
         "DetachPolicyFromUser" => {
-            dir.detach_admin_policy(name(p, "UserName")?, name(p, "PolicyName")?, policy_type(p)?)
-                .await
-                .map_err(ram_fault)?;
+            dir.detach_admin_policy(
+                name(p, "UserName")?,
+                name(p, "PolicyName")?,
+                policy_type(p)?,
+            )
+            .await
+            .map_err(ram_fault)?;
             Ok(json!({}))
         }
         "ListPoliciesForUser" => {
-            let u = dir.admin_user(name(p, "UserName")?).await.map_err(ram_fault)?;
+            let u = dir
+                .admin_user(name(p, "UserName")?)
+                .await
+                .map_err(ram_fault)?;
             let list: Vec<Value> = u
                 .policies
                 .iter()
