@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod api_limits;
 mod bootstrap;
 mod conformance;
 mod errors;
