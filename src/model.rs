@@ -16,21 +16,22 @@ impl fmt::Display for DirectoryId {
 
 /// Makes a new random id with a prefix: `d-`, `scimcred-`. Random, never reused.
 pub fn new_prefixed_id(prefix: &str, len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    format!(
+        "{prefix}{}",
+        random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", len)
+    )
+}
+
+/// `len` random characters of `alphabet` (from the OS generator; a byte's value modulo the
+/// alphabet's size, so alphabets should be short next to 256).
+pub fn random_string(alphabet: &[u8], len: usize) -> String {
     let mut bytes = vec![0u8; len];
     fill_random(&mut bytes);
-    let body: String = bytes
+    bytes
         .iter()
-        .map(|b| {
-            char::from(
-                ALPHABET
-                    .get(usize::from(*b) % ALPHABET.len())
-                    .copied()
-                    .unwrap_or(b'a'),
-            )
-        })
-        .collect();
-    format!("{prefix}{body}")
+        .filter_map(|b| alphabet.get(usize::from(*b) % alphabet.len().max(1)))
+        .map(|c| char::from(*c))
+        .collect()
 }
 
 /// A new user id as CloudSSO makes them: `u-` and 20 lowercase alphanumerics. It is the SCIM

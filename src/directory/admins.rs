@@ -6,9 +6,9 @@
 //! rule that a policy still attached cannot be deleted. Must not know about signatures or HTTP.
 
 use super::{Directory, DirectoryError};
-use crate::model::{fill_random, now_rfc3339};
+use crate::model::{fill_random, now_rfc3339, random_string};
 use crate::policy::{self, PolicyDocument};
-use crate::store::{ReadTxn, Records, WriteTxn};
+use crate::store::{ReadTxn, RecordRead, Records, WriteTxn};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -174,20 +174,7 @@ pub fn check_policy_name(name: &str) -> Result<(), DirectoryError> {
 /// A new AccessKeyId: `LTAI` and 20 alphanumerics, as Alibaba Cloud's look.
 fn new_access_key_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 20];
-    fill_random(&mut bytes);
-    let body: String = bytes
-        .iter()
-        .map(|b| {
-            char::from(
-                ALPHABET
-                    .get(usize::from(*b) % ALPHABET.len())
-                    .copied()
-                    .unwrap_or(b'A'),
-            )
-        })
-        .collect();
-    format!("LTAI{body}")
+    format!("LTAI{}", random_string(ALPHABET, 20))
 }
 
 /// A new AccessKey secret: 30 characters of base64url (180 random bits), the length Alibaba
@@ -208,16 +195,8 @@ pub fn new_numeric_id() -> String {
     s
 }
 
-fn user_in(txn: &ReadTxn, name: &str) -> Result<AdminUser, DirectoryError> {
-    txn.record(Records::AdminUsers, name)?
-        .ok_or_else(|| DirectoryError::NotFound {
-            what: "admin user",
-            id: name.to_owned(),
-        })
-}
-
-fn user_in_w(txn: &WriteTxn, name: &str) -> Result<AdminUser, DirectoryError> {
-    txn.record(Records::AdminUsers, name)?
+fn user_in(txn: &impl RecordRead, name: &str) -> Result<AdminUser, DirectoryError> {
+    txn.read_record(Records::AdminUsers, name)?
         .ok_or_else(|| DirectoryError::NotFound {
             what: "admin user",
             id: name.to_owned(),
@@ -437,21 +416,15 @@ impl Directory {
     }
 
     pub async fn admin_users(&self) -> Result<Vec<AdminUser>, DirectoryError> {
-        self.read(|_, txn| {
-            Ok(txn
-                .records::<AdminUser>(Records::AdminUsers, "")?
-                .into_iter()
-                .map(|(_, u)| u)
-                .collect())
-        })
-        .await
+        self.read(|_, txn| Ok(txn.record_values::<AdminUser>(Records::AdminUsers, "")?))
+            .await
     }
 
     /// Deletes an administrator that has no AccessKey and no attached policy (RAM's rule).
     pub async fn delete_admin_user(&self, name: &str) -> Result<(), DirectoryError> {
         let name = name.to_owned();
         self.write(move |txn| {
-            let user = user_in_w(txn, &name)?;
+            let user = user_in(txn, &name)?;
             if !keys_of(txn, &name)?.is_empty() {
                 return Err(DirectoryError::Conflict {
                     what: "User.AccessKey",
@@ -474,7 +447,7 @@ impl Directory {
         let sealer = self.sealer()?;
         let user = user.to_owned();
         self.write(move |txn| {
-            user_in_w(txn, &user)?;
+            user_in(txn, &user)?;
             insert_key(txn, &sealer, &user)
         })
         .await
@@ -511,7 +484,7 @@ impl Directory {
     ) -> Result<(), DirectoryError> {
         let (user, id) = (user.to_owned(), id.to_owned());
         self.write(move |txn| {
-            user_in_w(txn, &user)?;
+            user_in(txn, &user)?;
             let mut key = Self::key_of_user(txn, &user, &id)?;
             key.status = status;
             txn.put_record(Records::AccessKeys, &id, &key)?;
@@ -523,7 +496,7 @@ impl Directory {
     pub async fn delete_access_key(&self, user: &str, id: &str) -> Result<(), DirectoryError> {
         let (user, id) = (user.to_owned(), id.to_owned());
         self.write(move |txn| {
-            user_in_w(txn, &user)?;
+            user_in(txn, &user)?;
             Self::key_of_user(txn, &user, &id)?;
             txn.delete_record(Records::AccessKeys, &id)?;
             Ok(())
@@ -610,14 +583,8 @@ impl Directory {
     }
 
     pub async fn admin_policies(&self) -> Result<Vec<CustomPolicy>, DirectoryError> {
-        self.read(|_, txn| {
-            Ok(txn
-                .records::<CustomPolicy>(Records::AdminPolicies, "")?
-                .into_iter()
-                .map(|(_, p)| p)
-                .collect())
-        })
-        .await
+        self.read(|_, txn| Ok(txn.record_values::<CustomPolicy>(Records::AdminPolicies, "")?))
+            .await
     }
 
     /// Deletes a custom policy that no administrator has attached.
@@ -658,7 +625,7 @@ impl Directory {
     ) -> Result<(), DirectoryError> {
         let (user, name) = (user.to_owned(), name.to_owned());
         self.write(move |txn| {
-            let mut u = user_in_w(txn, &user)?;
+            let mut u = user_in(txn, &user)?;
             let exists = match kind {
                 PolicyType::System => policy::system_policy(&name).is_some(),
                 PolicyType::Custom => txn
@@ -706,7 +673,7 @@ impl Directory {
     ) -> Result<(), DirectoryError> {
         let (user, name) = (user.to_owned(), name.to_owned());
         self.write(move |txn| {
-            let mut u = user_in_w(txn, &user)?;
+            let mut u = user_in(txn, &user)?;
             let before = u.policies.len();
             u.policies
                 .retain(|a| !(a.policy_name == name && a.policy_type == kind));

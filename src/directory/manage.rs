@@ -7,7 +7,7 @@
 //! checked inside the job's transaction.
 
 use super::*;
-use crate::store::{Records, record_key};
+use crate::store::{RecordRead, Records, record_key};
 use serde::{Deserialize, Serialize};
 
 /// What the management API keeps about a user or group beyond its SCIM document. A resource
@@ -55,27 +55,14 @@ pub struct ApiGuard {
     pub unlinked: bool,
 }
 
-pub(super) fn info_of<T: InfoRead>(
-    txn: &T,
+pub(super) fn info_of(
+    txn: &impl RecordRead,
     dir: &str,
     id: &str,
 ) -> Result<ResourceInfo, DirectoryError> {
-    Ok(txn.info(&record_key(&[dir, id]))?.unwrap_or_default())
-}
-
-/// Reads of `ResourceInfo` from either kind of transaction.
-pub(super) trait InfoRead {
-    fn info(&self, key: &str) -> Result<Option<ResourceInfo>, StoreError>;
-}
-impl InfoRead for ReadTxn {
-    fn info(&self, key: &str) -> Result<Option<ResourceInfo>, StoreError> {
-        self.record(Records::ResourceInfo, key)
-    }
-}
-impl InfoRead for WriteTxn {
-    fn info(&self, key: &str) -> Result<Option<ResourceInfo>, StoreError> {
-        self.record(Records::ResourceInfo, key)
-    }
+    Ok(txn
+        .read_record(Records::ResourceInfo, &record_key(&[dir, id]))?
+        .unwrap_or_default())
 }
 
 impl ApiGuard {
@@ -126,7 +113,7 @@ impl ApiGuard {
             return Ok(());
         };
         let key = record_key(&[dir, id]);
-        let mut info = txn.info(&key)?.unwrap_or_default();
+        let mut info: ResourceInfo = txn.record(Records::ResourceInfo, &key)?.unwrap_or_default();
         info.description = d.clone();
         txn.put_record(Records::ResourceInfo, &key, &info)?;
         Ok(())
@@ -361,18 +348,7 @@ impl Directory {
                 .filter(|m| m.kind == crate::store::MemberKind::User)
                 .map(|m| m.id)
                 .collect();
-            let ids = page_of(users, offset, count);
-            let mut items = Vec::with_capacity(ids.items.len());
-            for id in ids.items {
-                if let Some(doc) = txn.resource(ResourceKind::User, &dir, &id)? {
-                    let info = info_of(txn, &dir, &id)?;
-                    items.push(Managed { doc, info });
-                }
-            }
-            Ok(Page {
-                total: ids.total,
-                items,
-            })
+            managed_page(txn, ResourceKind::User, &dir, page_of(users, offset, count))
         })
         .await
     }
@@ -389,17 +365,7 @@ impl Directory {
         let (dir, user) = (dir.to_owned(), user.to_owned());
         self.read(move |_, txn| {
             let ids = page_of(txn.groups_of(&dir, &user)?, offset, count);
-            let mut items = Vec::with_capacity(ids.items.len());
-            for id in ids.items {
-                if let Some(doc) = txn.resource(ResourceKind::Group, &dir, &id)? {
-                    let info = info_of(txn, &dir, &id)?;
-                    items.push(Managed { doc, info });
-                }
-            }
-            Ok(Page {
-                total: ids.total,
-                items,
-            })
+            managed_page(txn, ResourceKind::Group, &dir, ids)
         })
         .await
     }
@@ -416,6 +382,26 @@ impl Directory {
         })
         .await
     }
+}
+
+/// Reads the resources of a page of ids (a resource deleted meanwhile is left out).
+fn managed_page(
+    txn: &ReadTxn,
+    kind: ResourceKind,
+    dir: &str,
+    ids: Page<String>,
+) -> Result<Page<Managed>, DirectoryError> {
+    let mut items = Vec::with_capacity(ids.items.len());
+    for id in ids.items {
+        if let Some(doc) = txn.resource(kind, dir, &id)? {
+            let info = info_of(txn, dir, &id)?;
+            items.push(Managed { doc, info });
+        }
+    }
+    Ok(Page {
+        total: ids.total,
+        items,
+    })
 }
 
 fn strip_computed(mut doc: Value) -> Value {

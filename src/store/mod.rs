@@ -594,6 +594,19 @@ macro_rules! impl_reads {
                 Ok(out)
             }
 
+            /// The values of `records`, without their keys.
+            pub fn record_values<T: for<'de> Deserialize<'de>>(
+                &self,
+                kind: Records,
+                prefix: &str,
+            ) -> Result<Vec<T>, StoreError> {
+                Ok(self
+                    .records(kind, prefix)?
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect())
+            }
+
             pub fn events_len(&self) -> Result<u64, StoreError> {
                 Ok(self.0.open_table(OUTBOX)?.len()?)
             }
@@ -602,6 +615,35 @@ macro_rules! impl_reads {
 }
 impl_reads!(ReadTxn);
 impl_reads!(WriteTxn);
+
+/// Reading a typed record, for code that works in either kind of transaction.
+pub trait RecordRead {
+    fn read_record<T: for<'de> Deserialize<'de>>(
+        &self,
+        kind: Records,
+        k: &str,
+    ) -> Result<Option<T>, StoreError>;
+}
+
+impl RecordRead for ReadTxn {
+    fn read_record<T: for<'de> Deserialize<'de>>(
+        &self,
+        kind: Records,
+        k: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.record(kind, k)
+    }
+}
+
+impl RecordRead for WriteTxn {
+    fn read_record<T: for<'de> Deserialize<'de>>(
+        &self,
+        kind: Records,
+        k: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.record(kind, k)
+    }
+}
 
 /// Index keys derived from a user document.
 fn user_index_keys(doc: &Value) -> (Option<String>, Option<String>, Vec<String>) {
