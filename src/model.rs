@@ -72,6 +72,9 @@ pub enum ResourceType {
     Group,
     Directory,
     ScimCredential,
+    AccessConfiguration,
+    AccessAssignment,
+    Account,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! parameters. The dispatcher checks required parameters from here; the CLI builds its
 //! subcommands from here. Adding an operation starts with a row in `OPERATIONS`.
 
-use super::protocol::{CLOUDSSO_VERSION, RAM_VERSION};
+use super::protocol::{CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION};
 
 /// The API an operation belongs to; its version names it on the wire, its namespace names
 /// its actions (`cloudsso:GetUser`, `ram:CreateUser`).
@@ -10,6 +10,7 @@ use super::protocol::{CLOUDSSO_VERSION, RAM_VERSION};
 pub enum Product {
     CloudSso,
     Ram,
+    ResourceManager,
 }
 
 impl Product {
@@ -17,6 +18,7 @@ impl Product {
         match version {
             CLOUDSSO_VERSION => Some(Product::CloudSso),
             RAM_VERSION => Some(Product::Ram),
+            RESOURCE_MANAGER_VERSION => Some(Product::ResourceManager),
             _ => None,
         }
     }
@@ -24,12 +26,14 @@ impl Product {
         match self {
             Product::CloudSso => CLOUDSSO_VERSION,
             Product::Ram => RAM_VERSION,
+            Product::ResourceManager => RESOURCE_MANAGER_VERSION,
         }
     }
     pub fn namespace(self) -> &'static str {
         match self {
             Product::CloudSso => "cloudsso",
             Product::Ram => "ram",
+            Product::ResourceManager => "resourcemanager",
         }
     }
 }

@@ -3,6 +3,7 @@
 use super::protocol::ProtocolError;
 use super::replay::ReplayError;
 use super::signature::SignatureError;
+use crate::access::AccessError;
 use crate::directory::DirectoryError;
 use crate::store::WriteError;
 
@@ -118,6 +119,24 @@ impl From<DirectoryError> for ApiFault {
                 tracing::error!(error = %message, "internal error");
                 ApiFault::internal()
             }
+        }
+    }
+}
+
+impl From<AccessError> for ApiFault {
+    fn from(e: AccessError) -> Self {
+        let message = e.to_string();
+        match e {
+            AccessError::NotFound { what, id } => ApiFault::not_found(what, &id),
+            AccessError::AlreadyExists { what, .. } => {
+                ApiFault::new(409, format!("EntityAlreadyExists.{what}"), message)
+            }
+            AccessError::Quota { what, .. } => {
+                ApiFault::new(409, format!("QuotaExceeded.{what}"), message)
+            }
+            AccessError::Conflict { code, .. } => ApiFault::new(409, code, message),
+            AccessError::Invalid { param, message } => ApiFault::invalid(param, message),
+            AccessError::Directory(d) => d.into(),
         }
     }
 }

@@ -11,8 +11,10 @@ use serde_json::{Value, json};
 pub const CLOUDSSO_VERSION: &str = "2021-05-15";
 /// The RAM OpenAPI version of the administrator operations.
 pub const RAM_VERSION: &str = "2015-05-01";
+/// The Resource Manager OpenAPI version of the resource directory operations.
+pub const RESOURCE_MANAGER_VERSION: &str = "2020-03-31";
 /// Every version cloudsso answers; the version names the product.
-pub const SUPPORTED_VERSIONS: &[&str] = &[CLOUDSSO_VERSION, RAM_VERSION];
+pub const SUPPORTED_VERSIONS: &[&str] = &[CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {

@@ -45,6 +45,7 @@ pub struct ApiAnswer {
 /// Where an operation runs: the directory service and the names ARNs are made of.
 pub struct Api {
     pub(super) dir: Directory,
+    pub(super) access: crate::access::Access,
     nonces: Mutex<NonceWindow>,
     pub(super) region: String,
     pub(super) account: String,
@@ -53,6 +54,7 @@ pub struct Api {
 impl Api {
     pub fn new(dir: Directory, region: String, account: String) -> Api {
         Api {
+            access: crate::access::Access::new(dir.clone()),
             dir,
             nonces: Mutex::new(NonceWindow::new(NONCES_MAX)),
             region,
@@ -254,7 +256,7 @@ impl Api {
     /// `acs:<service>:<region>:<account>:<relative>`.
     pub(super) fn arn(&self, product: Product, relative: &str) -> String {
         let region = match product {
-            Product::Ram => "*",
+            Product::Ram | Product::ResourceManager => "*",
             Product::CloudSso => self.region.as_str(),
         };
         format!(

@@ -159,7 +159,8 @@ pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn append(
+/// Appends one change event (no member list) under the next sequence number.
+pub(crate) fn append(
     txn: &WriteTxn,
     dir: &str,
     resource: ResourceType,

@@ -12,6 +12,8 @@ mod members;
 pub mod query;
 mod resources;
 
+#[allow(unused_imports)]
+pub(crate) use credentials::append as append_event;
 pub use credentials::{
     AccessToken, Bootstrap, CREDENTIALS_PER_DIRECTORY_MAX, CredentialOptions, CredentialSecret,
     TOKEN_TTL_MINUTES_MAX, TOKEN_TTL_MINUTES_MIN, new_secret, now_unix,
@@ -279,8 +281,8 @@ impl Directory {
         &self.inner.scim_base_url
     }
 
-    /// Runs a read off the async executor.
-    async fn read<T: Send + 'static>(
+    /// Runs a read off the async executor (also for the other domain modules: `access`).
+    pub(crate) async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DirectoryError> + Send + 'static,
     ) -> Result<T, DirectoryError> {
@@ -293,8 +295,9 @@ impl Directory {
         .map_err(|e| DirectoryError::Internal(e.to_string()))?
     }
 
-    /// Runs a job in the next write batch. A storage error poisons the batch.
-    async fn write<T: Send + 'static>(
+    /// Runs a job in the next write batch. A storage error poisons the batch. Other domain
+    /// modules (`access`) write through here too: one writer, one outbox.
+    pub(crate) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
     ) -> Result<T, DirectoryError> {

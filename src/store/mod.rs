@@ -149,6 +149,22 @@ pub enum Records {
     ResourceInfo,
     /// OAuth access tokens for SCIM, by SHA-256 hex of the token.
     OauthTokens,
+    /// Resource directory member accounts, by 16-digit AccountId.
+    Accounts,
+    /// Resource directory folders, by FolderId.
+    Folders,
+    /// Access configurations, by `dir\0id`.
+    AccessConfigs,
+    /// Access assignments, by `dir\0configuration\0account\0principal type\0principal id`.
+    Assignments,
+    /// Provisioning records, by `dir\0configuration\0account`.
+    Provisionings,
+    /// Provisioning tasks, by `dir\0task id`.
+    Tasks,
+    /// The embedded account provider's roles, by `account\0role name`.
+    ProviderRoles,
+    /// The embedded account provider's grants (who may use which role), by `dir\0user`.
+    ProviderGrants,
 }
 
 impl Records {
@@ -160,6 +176,14 @@ impl Records {
             Records::AccessKeys => ACCESS_KEYS,
             Records::ResourceInfo => RESOURCE_INFO,
             Records::OauthTokens => OAUTH_TOKENS,
+            Records::Accounts => RD_ACCOUNTS,
+            Records::Folders => RD_FOLDERS,
+            Records::AccessConfigs => ACCESS_CONFIGS,
+            Records::Assignments => ASSIGNMENTS,
+            Records::Provisionings => PROVISIONINGS,
+            Records::Tasks => TASKS,
+            Records::ProviderRoles => PROVIDER_ROLES,
+            Records::ProviderGrants => PROVIDER_GRANTS,
         }
     }
     fn name(self) -> &'static str {
@@ -170,6 +194,14 @@ impl Records {
             Records::AccessKeys => "access_keys",
             Records::ResourceInfo => "resource_info",
             Records::OauthTokens => "oauth_tokens",
+            Records::Accounts => "rd_accounts",
+            Records::Folders => "rd_folders",
+            Records::AccessConfigs => "access_configurations",
+            Records::Assignments => "access_assignments",
+            Records::Provisionings => "provisionings",
+            Records::Tasks => "tasks",
+            Records::ProviderRoles => "provider_roles",
+            Records::ProviderGrants => "provider_grants",
         }
     }
 }

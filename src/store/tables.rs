@@ -50,6 +50,14 @@ pub(super) const ADMIN_POLICIES: DocTable = TableDefinition::new("admin_policies
 pub(super) const ACCESS_KEYS: DocTable = TableDefinition::new("access_keys");
 pub(super) const RESOURCE_INFO: DocTable = TableDefinition::new("resource_info");
 pub(super) const OAUTH_TOKENS: DocTable = TableDefinition::new("oauth_tokens");
+pub(super) const RD_ACCOUNTS: DocTable = TableDefinition::new("rd_accounts");
+pub(super) const RD_FOLDERS: DocTable = TableDefinition::new("rd_folders");
+pub(super) const ACCESS_CONFIGS: DocTable = TableDefinition::new("access_configurations");
+pub(super) const ASSIGNMENTS: DocTable = TableDefinition::new("access_assignments");
+pub(super) const PROVISIONINGS: DocTable = TableDefinition::new("provisionings");
+pub(super) const TASKS: DocTable = TableDefinition::new("tasks");
+pub(super) const PROVIDER_ROLES: DocTable = TableDefinition::new("provider_roles");
+pub(super) const PROVIDER_GRANTS: DocTable = TableDefinition::new("provider_grants");
 
 /// Opens every table once so that read transactions never meet a missing table.
 pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
@@ -64,6 +72,14 @@ pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError>
         ACCESS_KEYS,
         RESOURCE_INFO,
         OAUTH_TOKENS,
+        RD_ACCOUNTS,
+        RD_FOLDERS,
+        ACCESS_CONFIGS,
+        ASSIGNMENTS,
+        PROVISIONINGS,
+        TASKS,
+        PROVIDER_ROLES,
+        PROVIDER_GRANTS,
     ] {
         txn.open_table(t)?;
     }

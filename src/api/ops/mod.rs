@@ -22,6 +22,7 @@ pub fn resources(api: &Api, op: &Operation, p: &Params) -> Result<Vec<String>, A
     let relative = match op.product {
         Product::CloudSso => cloudsso::resources(op.name, p)?,
         Product::Ram => ram::resources(op.name, p)?,
+        Product::ResourceManager => return Err(not_yet(op)),
     };
     Ok(relative.iter().map(|r| api.arn(op.product, r)).collect())
 }
@@ -35,5 +36,14 @@ pub async fn call(
     match op.product {
         Product::CloudSso => cloudsso::call(api, op.name, p).await,
         Product::Ram => ram::call(api, caller, op.name, p).await,
+        Product::ResourceManager => Err(not_yet(op)),
     }
+}
+
+fn not_yet(op: &Operation) -> ApiFault {
+    ApiFault::new(
+        404,
+        "InvalidAction.NotFound",
+        format!("The action `{}` is not implemented.", op.name),
+    )
 }

@@ -1,0 +1,62 @@
+//! Access management across accounts (issue 4): the resource directory's accounts and
+//! folders, access configurations (policies + session duration), assignments of a
+//! configuration to a user or group on an account, provisioning records and tasks, the
+//! provider boundary to member accounts, and the reconciliation engine that keeps what is
+//! provisioned and granted equal to what is assigned.
+//!
+//! - `records`: the stored records (configurations, assignments, provisionings, tasks,
+//!   accounts, folders) and their enums.
+//! - `accounts`: resource directory accounts and folders.
+//! - `configs`: access configurations and their policies.
+//! - `system_policies`: the catalogue of system policies configurations may name.
+//!
+//! Writes go through the directory's writer (one writer, one outbox); every change appends its
+//! change event in the same transaction.
+
+pub mod records;
+
+use crate::directory::{Directory, DirectoryError};
+
+/// Failures of access management, mapped to the API's codes in `api::error`.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("{what} `{id}` does not exist")]
+    NotFound { what: &'static str, id: String },
+    #[error("{what} `{id}` already exists")]
+    AlreadyExists { what: &'static str, id: String },
+    #[error("at most {max} of {what} are allowed")]
+    Quota { what: &'static str, max: usize },
+    /// Refused because something depends on the target: `code` is CloudSSO's, such as
+    /// `DeletionConflict.AccessConfiguration.Provisioning`.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{param}: {message}")]
+    Invalid {
+        param: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+}
+
+impl From<crate::store::StoreError> for AccessError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AccessError::Directory(DirectoryError::Store(e))
+    }
+}
+
+/// The access management service. Cheap to clone.
+#[derive(Clone)]
+pub struct Access {
+    pub(crate) dir: Directory,
+}
+
+impl Access {
+    pub fn new(dir: Directory) -> Access {
+        Access { dir }
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.dir
+    }
+}

@@ -1,0 +1,158 @@
+//! What access management stores, one record type per `store::Records` kind.
+
+use serde::{Deserialize, Serialize};
+
+/// A member account of the resource directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// 16 digits.
+    pub id: String,
+    pub display_name: String,
+    /// The folder it is in (`fd-...`; the root folder when created without one).
+    pub folder_id: String,
+    pub created: String,
+    pub modified: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folder {
+    /// `fd-` and 10 alphanumerics. The root folder is made on first use.
+    pub id: String,
+    pub name: String,
+    /// `None` for the root folder.
+    pub parent_id: Option<String>,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessConfiguration {
+    /// `ac-` and 20 alphanumerics.
+    pub id: String,
+    pub directory_id: String,
+    /// Up to 32 of `[A-Za-z0-9-]`, unique per directory.
+    pub name: String,
+    pub description: String,
+    /// Seconds, 900 to 43,200.
+    pub session_duration: u32,
+    pub relay_state: String,
+    /// Names of system policies (at most 20).
+    pub system_policies: Vec<String>,
+    /// The inline policy document, if any (validated by the policy engine).
+    pub inline_policy: Option<String>,
+    /// Set when a policy change made existing provisionings stale
+    /// (`ReprovisionRequired`); cleared when none is stale.
+    pub status_notifications: Vec<String>,
+    pub created: String,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum PrincipalType {
+    User,
+    Group,
+}
+
+impl PrincipalType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalType::User => "User",
+            PrincipalType::Group => "Group",
+        }
+    }
+    pub fn parse(s: &str) -> Option<PrincipalType> {
+        match s {
+            "User" => Some(PrincipalType::User),
+            "Group" => Some(PrincipalType::Group),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub directory_id: String,
+    pub config_id: String,
+    pub account_id: String,
+    pub principal_type: PrincipalType,
+    pub principal_id: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProvisioningStatus {
+    Provisioned,
+    ReprovisionRequired,
+    DeprovisionFailed,
+}
+
+impl ProvisioningStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProvisioningStatus::Provisioned => "Provisioned",
+            ProvisioningStatus::ReprovisionRequired => "ReprovisionRequired",
+            ProvisioningStatus::DeprovisionFailed => "DeprovisionFailed",
+        }
+    }
+}
+
+/// One per (configuration, account) that has been provisioned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioning {
+    pub directory_id: String,
+    pub config_id: String,
+    pub account_id: String,
+    pub status: ProvisioningStatus,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskType {
+    ProvisionAccessConfiguration,
+    DeprovisionAccessConfiguration,
+    CreateAccessAssignment,
+    DeleteAccessAssignment,
+}
+
+impl TaskType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskType::ProvisionAccessConfiguration => "ProvisionAccessConfiguration",
+            TaskType::DeprovisionAccessConfiguration => "DeprovisionAccessConfiguration",
+            TaskType::CreateAccessAssignment => "CreateAccessAssignment",
+            TaskType::DeleteAccessAssignment => "DeleteAccessAssignment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskStatus {
+    InProgress,
+    Success,
+    Failed,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::InProgress => "InProgress",
+            TaskStatus::Success => "Success",
+            TaskStatus::Failed => "Failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// `t-` and 20 alphanumerics.
+    pub id: String,
+    pub directory_id: String,
+    pub kind: TaskType,
+    pub config_id: String,
+    pub account_id: String,
+    /// For assignment tasks: the principal.
+    pub principal: Option<(PrincipalType, String)>,
+    pub status: TaskStatus,
+    pub failure_reason: Option<String>,
+    pub created: String,
+    pub finished: Option<String>,
+}
