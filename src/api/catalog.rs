@@ -69,11 +69,11 @@ const fn opt(name: &'static str, help: &'static str) -> Param {
     }
 }
 
-const DIR: Param = req("DirectoryId", "directory id (d-...)");
+pub(crate) const DIR: Param = req("DirectoryId", "directory id (d-...)");
 const USER: Param = req("UserId", "user id (u-...)");
 const GROUP: Param = req("GroupId", "group id (g-...)");
-const MAX_RESULTS: Param = opt("MaxResults", "page size, 1 to 100 (default 10)");
-const NEXT_TOKEN: Param = opt(
+pub(crate) const MAX_RESULTS: Param = opt("MaxResults", "page size, 1 to 100 (default 10)");
+pub(crate) const NEXT_TOKEN: Param = opt(
     "NextToken",
     "token of the next page, from the previous answer",
 );
@@ -364,11 +364,33 @@ pub static OPERATIONS: &[Operation] = &[
     ),
 ];
 
-/// The operation `name` of `product` (exact spelling).
-pub fn find(product: Product, name: &str) -> Option<&'static Operation> {
+/// CloudSSO access configurations and their permission policies.
+pub static ACCESS_CONFIGURATION_OPERATIONS: &[Operation] = &[
+    // (access configurations)
+];
+
+/// CloudSSO access assignments, provisioning, tasks and effective access.
+pub static ASSIGNMENT_OPERATIONS: &[Operation] = &[
+    // (assignments)
+];
+
+/// Resource Manager (2020-03-31): the resource directory's accounts and folders.
+pub static RESOURCE_MANAGER_OPERATIONS: &[Operation] = &[
+    // (resource manager)
+];
+
+/// Every operation, in a stable order.
+pub fn operations() -> impl Iterator<Item = &'static Operation> {
     OPERATIONS
         .iter()
-        .find(|o| o.product == product && o.name == name)
+        .chain(ACCESS_CONFIGURATION_OPERATIONS)
+        .chain(ASSIGNMENT_OPERATIONS)
+        .chain(RESOURCE_MANAGER_OPERATIONS)
+}
+
+/// The operation `name` of `product` (exact spelling).
+pub fn find(product: Product, name: &str) -> Option<&'static Operation> {
+    operations().find(|o| o.product == product && o.name == name)
 }
 
 #[cfg(test)]
@@ -377,8 +399,9 @@ mod tests {
 
     #[test]
     fn names_are_unique_per_product_and_params_unique_per_operation() {
-        for (i, a) in OPERATIONS.iter().enumerate() {
-            for b in OPERATIONS.iter().skip(i + 1) {
+        let all: Vec<&Operation> = operations().collect();
+        for (i, a) in all.iter().enumerate() {
+            for b in all.iter().skip(i + 1) {
                 assert!(
                     !(a.product == b.product && a.name == b.name),
                     "{} twice",
