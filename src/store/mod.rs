@@ -157,6 +157,8 @@ pub enum Records {
     AccessConfigs,
     /// Access assignments, by `dir\0configuration\0account\0principal type\0principal id`.
     Assignments,
+    /// The same assignments by principal: `dir\0principal type\0principal id\0configuration\0account`.
+    AssignmentsByPrincipal,
     /// Provisioning records, by `dir\0configuration\0account`.
     Provisionings,
     /// Provisioning tasks, by `dir\0task id`.
@@ -180,6 +182,7 @@ impl Records {
             Records::Folders => RD_FOLDERS,
             Records::AccessConfigs => ACCESS_CONFIGS,
             Records::Assignments => ASSIGNMENTS,
+            Records::AssignmentsByPrincipal => ASSIGNMENTS_BY_PRINCIPAL,
             Records::Provisionings => PROVISIONINGS,
             Records::Tasks => TASKS,
             Records::ProviderRoles => PROVIDER_ROLES,
@@ -198,6 +201,7 @@ impl Records {
             Records::Folders => "rd_folders",
             Records::AccessConfigs => "access_configurations",
             Records::Assignments => "access_assignments",
+            Records::AssignmentsByPrincipal => "access_assignments_by_principal",
             Records::Provisionings => "provisionings",
             Records::Tasks => "tasks",
             Records::ProviderRoles => "provider_roles",

@@ -54,6 +54,8 @@ pub(super) const RD_ACCOUNTS: DocTable = TableDefinition::new("rd_accounts");
 pub(super) const RD_FOLDERS: DocTable = TableDefinition::new("rd_folders");
 pub(super) const ACCESS_CONFIGS: DocTable = TableDefinition::new("access_configurations");
 pub(super) const ASSIGNMENTS: DocTable = TableDefinition::new("access_assignments");
+pub(super) const ASSIGNMENTS_BY_PRINCIPAL: DocTable =
+    TableDefinition::new("access_assignments_by_principal");
 pub(super) const PROVISIONINGS: DocTable = TableDefinition::new("provisionings");
 pub(super) const TASKS: DocTable = TableDefinition::new("tasks");
 pub(super) const PROVIDER_ROLES: DocTable = TableDefinition::new("provider_roles");
@@ -76,6 +78,7 @@ pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError>
         RD_FOLDERS,
         ACCESS_CONFIGS,
         ASSIGNMENTS,
+        ASSIGNMENTS_BY_PRINCIPAL,
         PROVISIONINGS,
         TASKS,
         PROVIDER_ROLES,
