@@ -14,6 +14,7 @@
 )]
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod http;
