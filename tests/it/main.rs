@@ -10,6 +10,7 @@
 mod harness;
 
 mod bootstrap;
+mod cli;
 mod conformance;
 mod errors;
 mod filters;
