@@ -88,8 +88,13 @@ fn configure_command() -> Command {
             "URL",
             "management API endpoint, e.g. http://127.0.0.1:8080",
         ))
-        .arg(value("access-key-id", "ID", "AccessKeyId"))
-        .arg(value("access-key-secret", "SECRET", "AccessKeySecret"))
+        .arg(value("access-key-id", "ID", "AccessKeyId").env("CLOUDSSO_ACCESS_KEY_ID"))
+        .arg(
+            // From the environment, the secret stays out of `ps` and shell history.
+            value("access-key-secret", "SECRET", "AccessKeySecret")
+                .env("CLOUDSSO_ACCESS_KEY_SECRET")
+                .hide_env_values(true),
+        )
         .arg(value("region", "REGION", "region, e.g. cn-shanghai"))
 }
 

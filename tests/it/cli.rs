@@ -12,6 +12,8 @@ fn cli(config: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("CLOUDSSO_CONFIG", config)
         .env_remove("CLOUDSSO_PROFILE")
+        .env_remove("CLOUDSSO_ACCESS_KEY_ID")
+        .env_remove("CLOUDSSO_ACCESS_KEY_SECRET")
         .output()
         .expect("run cloudsso")
 }
