@@ -149,7 +149,10 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     {
         return Ok(cloudsso::cli::run(name, sub));
     }
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.exit())?;
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Serve(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
