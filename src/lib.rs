@@ -15,6 +15,7 @@
 
 pub mod access;
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod http;

@@ -1,8 +1,9 @@
-//! The `cloudsso` binary: parses configuration, opens the store, runs the server and the
-//! writer until SIGINT/SIGTERM, then shuts down gracefully.
+//! The `cloudsso` binary: `serve` parses configuration, opens the store, runs the server and
+//! the writer until SIGINT/SIGTERM, then shuts down gracefully; every other subcommand is the
+//! management API client in `cloudsso::cli`.
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use cloudsso::api::Api;
 use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
@@ -130,7 +131,7 @@ impl std::io::Write for LossyStderr {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<std::process::ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLOUDSSO_LOG")
@@ -139,13 +140,26 @@ fn main() -> anyhow::Result<()> {
         .with_writer(|| LossyStderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
+    // `serve` is declared with derive; the client's subcommands are built from the catalog.
+    let matches = Cli::command()
+        .subcommands(cloudsso::cli::commands())
+        .get_matches();
+    if let Some((name, sub)) = matches.subcommand()
+        && name != "serve"
+    {
+        return Ok(cloudsso::cli::run(name, sub));
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Serve(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(serve(args))
+            rt.block_on(serve(args))?;
+            Ok(std::process::ExitCode::SUCCESS)
         }
     }
 }

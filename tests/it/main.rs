@@ -11,6 +11,7 @@ mod harness;
 
 mod api_limits;
 mod bootstrap;
+mod cli;
 mod conformance;
 mod errors;
 mod filters;
