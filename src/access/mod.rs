@@ -9,13 +9,21 @@
 //! - `accounts`: resource directory accounts and folders.
 //! - `configs`: access configurations and their policies.
 //! - `system_policies`: the catalogue of system policies configurations may name.
+//! - `assignments`: assignments, provisioning records and tasks (run against the provider).
+//! - `provider`: the boundary to member accounts; the embedded and fault-injecting providers.
+//! - `plan`: the pure planner (a user's facts -> the grants it must have).
 //!
 //! Writes go through the directory's writer (one writer, one outbox); every change appends its
 //! change event in the same transaction.
 
+pub mod assignments;
+pub mod plan;
+pub mod provider;
 pub mod records;
 
 use crate::directory::{Directory, DirectoryError};
+use provider::{EmbeddedProvider, Provider};
+use std::sync::Arc;
 
 /// Failures of access management, mapped to the API's codes in `api::error`.
 #[derive(Debug, thiserror::Error)]
@@ -49,11 +57,19 @@ impl From<crate::store::StoreError> for AccessError {
 #[derive(Clone)]
 pub struct Access {
     pub(crate) dir: Directory,
+    pub(crate) provider: Arc<dyn Provider>,
 }
 
 impl Access {
+    /// Access management over the embedded account provider.
     pub fn new(dir: Directory) -> Access {
-        Access { dir }
+        let provider = Arc::new(EmbeddedProvider::new(dir.clone()));
+        Access { dir, provider }
+    }
+
+    /// Access management over another provider (a fault-injecting one in tests).
+    pub fn with_provider(dir: Directory, provider: Arc<dyn Provider>) -> Access {
+        Access { dir, provider }
     }
 
     pub fn directory(&self) -> &Directory {

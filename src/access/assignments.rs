@@ -1,0 +1,683 @@
+//! Access assignments, provisioning records and tasks.
+//!
+//! An assignment is a row (and its mirror by principal) written with its change event. The
+//! first assignment of a configuration to an account provisions it: provisioning is a task,
+//! persisted `InProgress`, run in the background against the `Provider`, finished `Success`
+//! or `Failed` with its reason. A second task on the same (configuration, account) while one
+//! runs is refused (`OperationConflict.Task`).
+
+use super::provider::RoleSpec;
+use super::records::{
+    AccessConfiguration, Assignment, PrincipalType, Provisioning, ProvisioningStatus, Task,
+    TaskStatus, TaskType,
+};
+use super::{Access, AccessError};
+use crate::directory::{DirectoryError, append_event};
+use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
+use crate::scim::schema::ResourceKind;
+use crate::store::{ReadTxn, Records, WriteTxn, record_key};
+
+/// How long finished tasks stay listable.
+pub const TASK_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
+
+/// What to assign: a configuration, to a principal, on an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub directory_id: String,
+    pub config_id: String,
+    pub account_id: String,
+}
+
+/// Filters of `ListAccessAssignments` and friends; `None` matches anything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub config_id: Option<String>,
+    pub account_id: Option<String>,
+    pub principal: Option<(PrincipalType, String)>,
+}
+
+impl Filter {
+    fn matches(
+        &self,
+        config: &str,
+        account: &str,
+        principal: Option<(PrincipalType, &str)>,
+    ) -> bool {
+        self.config_id.as_deref().is_none_or(|c| c == config)
+            && self.account_id.as_deref().is_none_or(|a| a == account)
+            && match (&self.principal, principal) {
+                (None, _) => true,
+                (Some((t, id)), Some((pt, pid))) => *t == pt && id == pid,
+                (Some(_), None) => false,
+            }
+    }
+}
+
+fn assignment_key(a: &Assignment) -> String {
+    record_key(&[
+        &a.directory_id,
+        &a.config_id,
+        &a.account_id,
+        a.principal_type.as_str(),
+        &a.principal_id,
+    ])
+}
+
+fn principal_key(a: &Assignment) -> String {
+    record_key(&[
+        &a.directory_id,
+        a.principal_type.as_str(),
+        &a.principal_id,
+        &a.config_id,
+        &a.account_id,
+    ])
+}
+
+pub(crate) fn provisioning_key(dir: &str, config: &str, account: &str) -> String {
+    record_key(&[dir, config, account])
+}
+
+pub fn role_name(config_name: &str) -> String {
+    format!("AliyunReservedSSO-{config_name}")
+}
+
+pub fn saml_provider_name(dir: &str) -> String {
+    format!("AliyunReservedSSO-{dir}")
+}
+
+/// The role a configuration makes in an account, with its SAML trust policy.
+pub fn role_spec(c: &AccessConfiguration, account: &str) -> RoleSpec {
+    let trust = serde_json::json!({
+        "Version": "1",
+        "Statement": [{
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Federated": [format!(
+                "acs:ram::{account}:saml-provider/{}",
+                saml_provider_name(&c.directory_id)
+            )]},
+            "Condition": {"StringEquals": {"saml:recipient": "https://signin.aliyun.com/saml-role/sso"}},
+        }],
+    });
+    RoleSpec {
+        account_id: account.to_owned(),
+        role_name: role_name(&c.name),
+        config_id: c.id.clone(),
+        trust_policy: trust.to_string(),
+        max_session_duration: c.session_duration,
+        system_policies: c.system_policies.clone(),
+        inline_policy: c
+            .inline_policy
+            .clone()
+            .map(|d| (format!("{}-InlinePolicy", role_name(&c.name)), d)),
+    }
+}
+
+macro_rules! config_in {
+    ($txn:expr, $dir:expr, $id:expr) => {
+        $txn.record::<AccessConfiguration>(Records::AccessConfigs, &record_key(&[$dir, $id]))?
+            .ok_or_else(|| AccessError::NotFound {
+                what: "AccessConfiguration",
+                id: $id.to_owned(),
+            })
+    };
+}
+
+fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, AccessError> {
+    if txn.directory(&t.directory_id)?.is_none() {
+        return Err(AccessError::NotFound {
+            what: "Directory",
+            id: t.directory_id.clone(),
+        });
+    }
+    let c = config_in!(txn, &t.directory_id, &t.config_id)?;
+    if txn
+        .record::<super::records::Account>(Records::Accounts, &t.account_id)?
+        .is_none()
+    {
+        return Err(AccessError::NotFound {
+            what: "Account",
+            id: t.account_id.clone(),
+        });
+    }
+    Ok(c)
+}
+
+fn running_task(
+    txn: &WriteTxn,
+    dir: &str,
+    config: &str,
+    account: &str,
+) -> Result<bool, AccessError> {
+    Ok(txn
+        .record_values::<Task>(Records::Tasks, &format!("{dir}\0"))?
+        .iter()
+        .any(|t| {
+            t.status == TaskStatus::InProgress && t.config_id == config && t.account_id == account
+        }))
+}
+
+fn new_task(
+    t: &Target,
+    kind: TaskType,
+    principal: Option<(PrincipalType, String)>,
+    status: TaskStatus,
+) -> Task {
+    let now = now_rfc3339();
+    Task {
+        id: new_prefixed_id("t-", 20),
+        directory_id: t.directory_id.clone(),
+        kind,
+        config_id: t.config_id.clone(),
+        account_id: t.account_id.clone(),
+        principal,
+        status,
+        failure_reason: None,
+        finished: (status != TaskStatus::InProgress).then(|| now.clone()),
+        created: now,
+    }
+}
+
+fn put_task(txn: &WriteTxn, task: &Task) -> Result<(), AccessError> {
+    txn.put_record(
+        Records::Tasks,
+        &record_key(&[&task.directory_id, &task.id]),
+        task,
+    )?;
+    Ok(())
+}
+
+/// Whether a user or group exists (assignments name only existing principals).
+fn principal_exists(
+    txn: &WriteTxn,
+    dir: &str,
+    t: PrincipalType,
+    id: &str,
+) -> Result<bool, AccessError> {
+    let kind = match t {
+        PrincipalType::User => ResourceKind::User,
+        PrincipalType::Group => ResourceKind::Group,
+    };
+    Ok(txn.resource(kind, dir, id)?.is_some())
+}
+
+/// Assignments of a directory matching `f`, from the principal index when it names one.
+pub(crate) fn assignments_in(
+    txn: &ReadTxn,
+    dir: &str,
+    f: &Filter,
+) -> Result<Vec<Assignment>, AccessError> {
+    let all = match &f.principal {
+        Some((t, id)) => txn.record_values::<Assignment>(
+            Records::AssignmentsByPrincipal,
+            &format!("{}\0", record_key(&[dir, t.as_str(), id])),
+        )?,
+        None => match &f.config_id {
+            Some(c) => txn.record_values::<Assignment>(
+                Records::Assignments,
+                &format!("{}\0", record_key(&[dir, c])),
+            )?,
+            None => txn.record_values::<Assignment>(Records::Assignments, &format!("{dir}\0"))?,
+        },
+    };
+    Ok(all
+        .into_iter()
+        .filter(|a| {
+            f.matches(
+                &a.config_id,
+                &a.account_id,
+                Some((a.principal_type, a.principal_id.as_str())),
+            )
+        })
+        .collect())
+}
+
+impl Access {
+    /// Assigns a configuration to a principal on an account. Provisions the configuration on
+    /// the account first when it is not yet (the returned task finishes in the background).
+    pub async fn create_assignment(
+        &self,
+        t: Target,
+        principal: (PrincipalType, String),
+    ) -> Result<Task, AccessError> {
+        let (task, provision) = self
+            .dir
+            .write(move |txn| split(Self::create_assignment_in(txn, &t, principal)))
+            .await??;
+        if provision {
+            self.spawn_task(task.clone());
+        }
+        Ok(task)
+    }
+
+    fn create_assignment_in(
+        txn: &WriteTxn,
+        t: &Target,
+        (ptype, pid): (PrincipalType, String),
+    ) -> Result<(Task, bool), AccessError> {
+        check_targets(txn, t)?;
+        if !principal_exists(txn, &t.directory_id, ptype, &pid)? {
+            return Err(AccessError::NotFound {
+                what: ptype.as_str(),
+                id: pid,
+            });
+        }
+        let a = Assignment {
+            directory_id: t.directory_id.clone(),
+            config_id: t.config_id.clone(),
+            account_id: t.account_id.clone(),
+            principal_type: ptype,
+            principal_id: pid.clone(),
+            created: now_rfc3339(),
+        };
+        if txn
+            .record::<Assignment>(Records::Assignments, &assignment_key(&a))?
+            .is_some()
+        {
+            return Err(AccessError::AlreadyExists {
+                what: "AccessAssignment",
+                id: format!("{}/{}/{}", a.config_id, a.account_id, a.principal_id),
+            });
+        }
+        let provisioned = txn
+            .record::<Provisioning>(
+                Records::Provisionings,
+                &provisioning_key(&t.directory_id, &t.config_id, &t.account_id),
+            )?
+            .is_some_and(|p| p.status != ProvisioningStatus::DeprovisionFailed);
+        if !provisioned && running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
+            return Err(AccessError::Conflict {
+                code: "OperationConflict.Task",
+                message: "a task on this access configuration and account is still running".into(),
+            });
+        }
+        txn.put_record(Records::Assignments, &assignment_key(&a), &a)?;
+        txn.put_record(Records::AssignmentsByPrincipal, &principal_key(&a), &a)?;
+        let task = new_task(
+            t,
+            TaskType::CreateAccessAssignment,
+            Some((ptype, pid.clone())),
+            if provisioned {
+                TaskStatus::Success
+            } else {
+                TaskStatus::InProgress
+            },
+        );
+        put_task(txn, &task)?;
+        append_event(
+            txn,
+            &t.directory_id,
+            ResourceType::AccessAssignment,
+            &pid,
+            ChangeKind::Created,
+        )?;
+        Ok((task, !provisioned))
+    }
+
+    /// Removes an assignment; with `deprovision_last`, deprovisions the configuration from the
+    /// account when it was the last assignment there.
+    pub async fn delete_assignment(
+        &self,
+        t: Target,
+        principal: (PrincipalType, String),
+        deprovision_last: bool,
+    ) -> Result<Task, AccessError> {
+        let (task, deprovision) = self
+            .dir
+            .write(move |txn| {
+                split(Self::delete_assignment_in(
+                    txn,
+                    &t,
+                    principal,
+                    deprovision_last,
+                ))
+            })
+            .await??;
+        if deprovision {
+            self.spawn_task(task.clone());
+        }
+        Ok(task)
+    }
+
+    fn delete_assignment_in(
+        txn: &WriteTxn,
+        t: &Target,
+        (ptype, pid): (PrincipalType, String),
+        deprovision_last: bool,
+    ) -> Result<(Task, bool), AccessError> {
+        config_in!(txn, &t.directory_id, &t.config_id)?;
+        let probe = Assignment {
+            directory_id: t.directory_id.clone(),
+            config_id: t.config_id.clone(),
+            account_id: t.account_id.clone(),
+            principal_type: ptype,
+            principal_id: pid.clone(),
+            created: String::new(),
+        };
+        if !txn.delete_record(Records::Assignments, &assignment_key(&probe))? {
+            return Err(AccessError::NotFound {
+                what: "AccessAssignment",
+                id: format!("{}/{}/{}", t.config_id, t.account_id, pid),
+            });
+        }
+        txn.delete_record(Records::AssignmentsByPrincipal, &principal_key(&probe))?;
+        let others = txn
+            .record_values::<Assignment>(
+                Records::Assignments,
+                &format!(
+                    "{}\0",
+                    record_key(&[&t.directory_id, &t.config_id, &t.account_id])
+                ),
+            )?
+            .len();
+        let deprovision = deprovision_last
+            && others == 0
+            && txn
+                .record::<Provisioning>(
+                    Records::Provisionings,
+                    &provisioning_key(&t.directory_id, &t.config_id, &t.account_id),
+                )?
+                .is_some()
+            && !running_task(txn, &t.directory_id, &t.config_id, &t.account_id)?;
+        let task = new_task(
+            t,
+            TaskType::DeleteAccessAssignment,
+            Some((ptype, pid.clone())),
+            if deprovision {
+                TaskStatus::InProgress
+            } else {
+                TaskStatus::Success
+            },
+        );
+        put_task(txn, &task)?;
+        append_event(
+            txn,
+            &t.directory_id,
+            ResourceType::AccessAssignment,
+            &pid,
+            ChangeKind::Deleted,
+        )?;
+        Ok((task, deprovision))
+    }
+
+    /// Starts provisioning a configuration on an account (also re-provisioning).
+    pub async fn provision(&self, t: Target) -> Result<Task, AccessError> {
+        let task = self
+            .dir
+            .write(move |txn| {
+                split((|| {
+                    check_targets(txn, &t)?;
+                    if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
+                        return Err(AccessError::Conflict {
+                            code: "OperationConflict.Task",
+                            message:
+                                "a task on this access configuration and account is still running"
+                                    .into(),
+                        });
+                    }
+                    let task = new_task(
+                        &t,
+                        TaskType::ProvisionAccessConfiguration,
+                        None,
+                        TaskStatus::InProgress,
+                    );
+                    put_task(txn, &task)?;
+                    Ok(task)
+                })())
+            })
+            .await??;
+        self.spawn_task(task.clone());
+        Ok(task)
+    }
+
+    /// Starts removing a configuration's role from an account; refused while assignments of
+    /// the configuration on the account remain.
+    pub async fn deprovision(&self, t: Target) -> Result<Task, AccessError> {
+        let task = self
+            .dir
+            .write(move |txn| {
+                split((|| {
+                    check_targets(txn, &t)?;
+                    let assigned = !txn
+                        .record_values::<Assignment>(
+                            Records::Assignments,
+                            &format!("{}\0", record_key(&[&t.directory_id, &t.config_id, &t.account_id])),
+                        )?
+                        .is_empty();
+                    if assigned {
+                        return Err(AccessError::Conflict {
+                            code: "DeletionConflict.AccessConfigurationProvisioning.AccessAssignment",
+                            message: "remove the access assignments of this configuration on the account first".into(),
+                        });
+                    }
+                    if txn
+                        .record::<Provisioning>(
+                            Records::Provisionings,
+                            &provisioning_key(&t.directory_id, &t.config_id, &t.account_id),
+                        )?
+                        .is_none()
+                    {
+                        return Err(AccessError::NotFound {
+                            what: "AccessConfigurationProvisioning",
+                            id: format!("{}/{}", t.config_id, t.account_id),
+                        });
+                    }
+                    if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
+                        return Err(AccessError::Conflict {
+                            code: "OperationConflict.Task",
+                            message: "a task on this access configuration and account is still running".into(),
+                        });
+                    }
+                    let task = new_task(&t, TaskType::DeprovisionAccessConfiguration, None, TaskStatus::InProgress);
+                    put_task(txn, &task)?;
+                    Ok(task)
+                })())
+            })
+            .await??;
+        self.spawn_task(task.clone());
+        Ok(task)
+    }
+
+    /// Runs an `InProgress` task in the background.
+    pub(crate) fn spawn_task(&self, task: Task) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.run_task(task).await {
+                tracing::warn!(error = %e, "finishing a task failed; the next start resumes it");
+            }
+        });
+    }
+
+    /// Does a task's work against the provider, then records how it ended (and, for a
+    /// provisioning, the provisioning record) in one transaction with a change event.
+    pub(crate) async fn run_task(&self, task: Task) -> Result<(), AccessError> {
+        let (dir, config_id, account) = (
+            task.directory_id.clone(),
+            task.config_id.clone(),
+            task.account_id.clone(),
+        );
+        let config = {
+            let (d, c) = (dir.clone(), config_id.clone());
+            self.dir
+                .read(move |_, txn| {
+                    Ok(txn.record::<AccessConfiguration>(
+                        Records::AccessConfigs,
+                        &record_key(&[&d, &c]),
+                    )?)
+                })
+                .await?
+        };
+        let provisioning = matches!(
+            task.kind,
+            TaskType::ProvisionAccessConfiguration | TaskType::CreateAccessAssignment
+        );
+        let outcome: Result<(), String> = match &config {
+            None => Err(format!(
+                "access configuration `{config_id}` no longer exists"
+            )),
+            Some(c) if provisioning => {
+                let spec = role_spec(c, &account);
+                match self
+                    .provider
+                    .ensure_saml_provider(&account, &saml_provider_name(&dir))
+                    .await
+                {
+                    Ok(()) => self.provider.ensure_role(&spec).await.map_err(|e| e.0),
+                    Err(e) => Err(e.0),
+                }
+            }
+            Some(c) => self
+                .provider
+                .delete_role(&account, &role_name(&c.name))
+                .await
+                .map_err(|e| e.0),
+        };
+        self.dir
+            .write(move |txn| {
+                split((|| {
+                    let mut task = task;
+                    task.finished = Some(now_rfc3339());
+                    let pkey = provisioning_key(&dir, &config_id, &account);
+                    match &outcome {
+                        Ok(()) => {
+                            task.status = TaskStatus::Success;
+                            if provisioning {
+                                txn.put_record(
+                                    Records::Provisionings,
+                                    &pkey,
+                                    &Provisioning {
+                                        directory_id: dir.clone(),
+                                        config_id: config_id.clone(),
+                                        account_id: account.clone(),
+                                        status: ProvisioningStatus::Provisioned,
+                                        updated: now_rfc3339(),
+                                    },
+                                )?;
+                            } else {
+                                txn.delete_record(Records::Provisionings, &pkey)?;
+                            }
+                            clear_notifications(txn, &dir, &config_id)?;
+                        }
+                        Err(reason) => {
+                            task.status = TaskStatus::Failed;
+                            task.failure_reason = Some(reason.clone());
+                            if !provisioning
+                                && let Some(mut p) =
+                                    txn.record::<Provisioning>(Records::Provisionings, &pkey)?
+                            {
+                                p.status = ProvisioningStatus::DeprovisionFailed;
+                                p.updated = now_rfc3339();
+                                txn.put_record(Records::Provisionings, &pkey, &p)?;
+                            }
+                        }
+                    }
+                    put_task(txn, &task)?;
+                    append_event(
+                        txn,
+                        &dir,
+                        ResourceType::AccessConfiguration,
+                        &config_id,
+                        ChangeKind::Updated,
+                    )?;
+                    Ok(())
+                })())
+            })
+            .await?
+    }
+
+    pub async fn assignments(&self, dir: &str, f: Filter) -> Result<Vec<Assignment>, AccessError> {
+        let dir = dir.to_owned();
+        self.dir
+            .read(move |_, txn| Ok(assignments_in(txn, &dir, &f)))
+            .await?
+    }
+
+    pub async fn provisionings(
+        &self,
+        dir: &str,
+        f: Filter,
+        status: Option<ProvisioningStatus>,
+    ) -> Result<Vec<Provisioning>, AccessError> {
+        let dir = dir.to_owned();
+        self.dir
+            .read(move |_, txn| {
+                Ok(txn
+                    .record_values::<Provisioning>(Records::Provisionings, &format!("{dir}\0"))?
+                    .into_iter()
+                    .filter(|p| f.matches(&p.config_id, &p.account_id, None))
+                    .filter(|p| status.is_none_or(|s| s == p.status))
+                    .collect())
+            })
+            .await
+            .map_err(AccessError::from)
+    }
+
+    pub async fn task(&self, dir: &str, id: &str) -> Result<Task, AccessError> {
+        let key = record_key(&[dir, id]);
+        let id = id.to_owned();
+        self.dir
+            .read(move |_, txn| Ok(txn.record::<Task>(Records::Tasks, &key)?))
+            .await?
+            .ok_or(AccessError::NotFound { what: "Task", id })
+    }
+
+    /// Tasks of a directory, newest first, within the retention window.
+    pub async fn tasks(&self, dir: &str, f: Filter) -> Result<Vec<Task>, AccessError> {
+        let dir = dir.to_owned();
+        let since = crate::directory::now_unix() - TASK_RETENTION_SECONDS;
+        let mut all = self
+            .dir
+            .read(move |_, txn| {
+                Ok(txn
+                    .record_values::<Task>(Records::Tasks, &format!("{dir}\0"))?
+                    .into_iter()
+                    .filter(|t| {
+                        f.matches(
+                            &t.config_id,
+                            &t.account_id,
+                            t.principal.as_ref().map(|(pt, id)| (*pt, id.as_str())),
+                        )
+                    })
+                    .filter(|t| unix(&t.created) >= since)
+                    .collect::<Vec<Task>>())
+            })
+            .await?;
+        all.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id)));
+        Ok(all)
+    }
+}
+
+/// Clears a configuration's `ReprovisionRequired` notice when none of its provisionings is
+/// stale any more.
+fn clear_notifications(txn: &WriteTxn, dir: &str, config: &str) -> Result<(), AccessError> {
+    let key = record_key(&[dir, config]);
+    let Some(mut c) = txn.record::<AccessConfiguration>(Records::AccessConfigs, &key)? else {
+        return Ok(());
+    };
+    let stale = txn
+        .record_values::<Provisioning>(Records::Provisionings, &format!("{key}\0"))?
+        .iter()
+        .any(|p| p.status == ProvisioningStatus::ReprovisionRequired);
+    if !stale && !c.status_notifications.is_empty() {
+        c.status_notifications.clear();
+        txn.put_record(Records::AccessConfigs, &key, &c)?;
+    }
+    Ok(())
+}
+
+fn unix(rfc3339: &str) -> i64 {
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0)
+}
+
+/// A write job's outcome for the writer: a storage failure must reach it as an error (it
+/// poisons the batch); a refusal is an answer (nothing was written before it).
+pub(crate) fn split<T>(
+    r: Result<T, AccessError>,
+) -> Result<Result<T, AccessError>, DirectoryError> {
+    match r {
+        Err(AccessError::Directory(d)) => Err(d),
+        other => Ok(other),
+    }
+}

@@ -1,0 +1,340 @@
+//! The boundary to member accounts: what provisioning does in an account (roles with their
+//! trust policy and policies, the SAML provider) and who may use which role (grants). Every
+//! call is idempotent: it states what must be, not what to change.
+//!
+//! `EmbeddedProvider` keeps each account's state in redb and is the source of truth for what
+//! a user may do in an account. `FaultyProvider` wraps another and injects failures and delays
+//! (tests, benchmarks).
+
+use super::records::PrincipalType;
+use crate::directory::{Directory, DirectoryError};
+use crate::store::{Records, record_key};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderError(pub String);
+
+impl From<DirectoryError> for ProviderError {
+    fn from(e: DirectoryError) -> Self {
+        ProviderError(e.to_string())
+    }
+}
+
+/// A role as provisioning makes it in a member account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSpec {
+    pub account_id: String,
+    /// `AliyunReservedSSO-<ConfigurationName>`.
+    pub role_name: String,
+    pub config_id: String,
+    pub trust_policy: String,
+    pub max_session_duration: u32,
+    pub system_policies: Vec<String>,
+    /// `(AliyunReservedSSO-<ConfigurationName>-InlinePolicy, document)`.
+    pub inline_policy: Option<(String, String)>,
+}
+
+/// What the account provider keeps per account, by `account\0kind\0name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum AccountObject {
+    Role(RoleSpec),
+    SamlProvider { name: String },
+}
+
+/// A user may use a configuration's role in an account, through these principals.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Grant {
+    pub account_id: String,
+    pub config_id: String,
+    pub config_name: String,
+    pub sources: Vec<(PrincipalType, String)>,
+}
+
+pub trait Provider: Send + Sync {
+    fn ensure_saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>>;
+    fn delete_role<'a>(
+        &'a self,
+        account: &'a str,
+        role_name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    fn role<'a>(
+        &'a self,
+        account: &'a str,
+        role_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RoleSpec>, ProviderError>>;
+    /// Replaces what `user` may use (empty: nothing).
+    fn set_grants<'a>(
+        &'a self,
+        dir: &'a str,
+        user: &'a str,
+        grants: &'a [Grant],
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    fn grants<'a>(
+        &'a self,
+        dir: &'a str,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Grant>, ProviderError>>;
+    /// Every user of a directory that has grants.
+    fn granted_users<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>>;
+}
+
+/// Account state in redb, written through the directory's writer.
+pub struct EmbeddedProvider {
+    dir: Directory,
+}
+
+impl EmbeddedProvider {
+    pub fn new(dir: Directory) -> EmbeddedProvider {
+        EmbeddedProvider { dir }
+    }
+}
+
+fn role_key(account: &str, name: &str) -> String {
+    record_key(&[account, "role", name])
+}
+
+impl Provider for EmbeddedProvider {
+    fn ensure_saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let (k, name) = (record_key(&[account, "saml", name]), name.to_owned());
+        Box::pin(async move {
+            self.dir
+                .write(move |txn| {
+                    txn.put_record(
+                        Records::ProviderRoles,
+                        &k,
+                        &AccountObject::SamlProvider { name },
+                    )?;
+                    Ok(())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let (k, role) = (role_key(&role.account_id, &role.role_name), role.clone());
+        Box::pin(async move {
+            self.dir
+                .write(move |txn| {
+                    txn.put_record(Records::ProviderRoles, &k, &AccountObject::Role(role))?;
+                    Ok(())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn delete_role<'a>(
+        &'a self,
+        account: &'a str,
+        role_name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let k = role_key(account, role_name);
+        Box::pin(async move {
+            self.dir
+                .write(move |txn| {
+                    txn.delete_record(Records::ProviderRoles, &k)?;
+                    Ok(())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn role<'a>(
+        &'a self,
+        account: &'a str,
+        role_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RoleSpec>, ProviderError>> {
+        let k = role_key(account, role_name);
+        Box::pin(async move {
+            self.dir
+                .read(move |_, txn| {
+                    Ok(
+                        match txn.record::<AccountObject>(Records::ProviderRoles, &k)? {
+                            Some(AccountObject::Role(r)) => Some(r),
+                            _ => None,
+                        },
+                    )
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn set_grants<'a>(
+        &'a self,
+        dir: &'a str,
+        user: &'a str,
+        grants: &'a [Grant],
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let (k, grants) = (record_key(&[dir, user]), grants.to_vec());
+        Box::pin(async move {
+            self.dir
+                .write(move |txn| {
+                    if grants.is_empty() {
+                        txn.delete_record(Records::ProviderGrants, &k)?;
+                    } else {
+                        txn.put_record(Records::ProviderGrants, &k, &grants)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn grants<'a>(
+        &'a self,
+        dir: &'a str,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Grant>, ProviderError>> {
+        let k = record_key(&[dir, user]);
+        Box::pin(async move {
+            self.dir
+                .read(move |_, txn| {
+                    Ok(txn
+                        .record::<Vec<Grant>>(Records::ProviderGrants, &k)?
+                        .unwrap_or_default())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn granted_users<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        let prefix = format!("{dir}\0");
+        Box::pin(async move {
+            self.dir
+                .read(move |_, txn| {
+                    Ok(txn
+                        .records::<Vec<Grant>>(Records::ProviderGrants, &prefix)?
+                        .into_iter()
+                        .filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_owned))
+                        .collect())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+}
+
+/// Wraps a provider: the next `fail` role and SAML calls fail, every call waits `delay_ms`.
+pub struct FaultyProvider {
+    inner: Arc<dyn Provider>,
+    fail: AtomicU32,
+    delay_ms: AtomicU64,
+}
+
+impl FaultyProvider {
+    pub fn new(inner: Arc<dyn Provider>) -> FaultyProvider {
+        FaultyProvider {
+            inner,
+            fail: AtomicU32::new(0),
+            delay_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// The next `n` calls that change roles or SAML providers fail.
+    pub fn fail_next(&self, n: u32) {
+        self.fail.store(n, Ordering::SeqCst);
+    }
+
+    pub fn set_delay_ms(&self, ms: u64) {
+        self.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    async fn fault(&self, what: &str) -> Result<(), ProviderError> {
+        let ms = self.delay_ms.load(Ordering::SeqCst);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+        let failed = self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failed {
+            return Err(ProviderError(format!("injected failure: {what}")));
+        }
+        Ok(())
+    }
+}
+
+impl Provider for FaultyProvider {
+    fn ensure_saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.fault("creating the SAML provider").await?;
+            self.inner.ensure_saml_provider(account, name).await
+        })
+    }
+    fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.fault("creating the role").await?;
+            self.inner.ensure_role(role).await
+        })
+    }
+    fn delete_role<'a>(
+        &'a self,
+        account: &'a str,
+        role_name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.fault("deleting the role").await?;
+            self.inner.delete_role(account, role_name).await
+        })
+    }
+    fn role<'a>(
+        &'a self,
+        account: &'a str,
+        role_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RoleSpec>, ProviderError>> {
+        self.inner.role(account, role_name)
+    }
+    fn set_grants<'a>(
+        &'a self,
+        dir: &'a str,
+        user: &'a str,
+        grants: &'a [Grant],
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        self.inner.set_grants(dir, user, grants)
+    }
+    fn grants<'a>(
+        &'a self,
+        dir: &'a str,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Grant>, ProviderError>> {
+        self.inner.grants(dir, user)
+    }
+    fn granted_users<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        self.inner.granted_users(dir)
+    }
+}
