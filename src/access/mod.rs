@@ -12,11 +12,13 @@
 //! - `assignments`: assignments, provisioning records and tasks (run against the provider).
 //! - `provider`: the boundary to member accounts; the embedded and fault-injecting providers.
 //! - `plan`: the pure planner (a user's facts -> the grants it must have).
+//! - `engine`: the reconciliation loop over the outbox, and effective access.
 //!
 //! Writes go through the directory's writer (one writer, one outbox); every change appends its
 //! change event in the same transaction.
 
 pub mod assignments;
+pub mod engine;
 pub mod plan;
 pub mod provider;
 pub mod records;

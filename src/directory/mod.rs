@@ -108,6 +108,8 @@ struct Inner {
     scim_base_url: String,
     /// credential id -> when its last use was written (see `note_use`).
     last_used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Signalled after every committed write (the reconciliation engine waits on it).
+    changed: tokio::sync::Notify,
     /// Seals AccessKey secrets; set once at start (`set_sealer`).
     sealer: std::sync::OnceLock<crate::seal::Sealer>,
 }
@@ -254,6 +256,7 @@ impl Directory {
                 limits,
                 scim_base_url: scim_base_url.trim_end_matches('/').to_owned(),
                 last_used: std::sync::Mutex::default(),
+                changed: tokio::sync::Notify::new(),
                 sealer: std::sync::OnceLock::new(),
             }),
         }
@@ -301,7 +304,8 @@ impl Directory {
         &self,
         f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
     ) -> Result<T, DirectoryError> {
-        self.inner
+        let r = self
+            .inner
             .writer
             .submit(move |batch: &mut Batch| {
                 let r = f(batch.txn());
@@ -310,7 +314,15 @@ impl Directory {
                 }
                 r
             })
-            .await?
+            .await?;
+        self.inner.changed.notify_one();
+        r
+    }
+
+    /// Resolves after the next committed write (or at once if one happened since the last
+    /// call).
+    pub async fn changed(&self) {
+        self.inner.changed.notified().await;
     }
 
     fn location(&self, kind: ResourceKind, id: &str) -> String {

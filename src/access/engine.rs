@@ -1,0 +1,417 @@
+//! The reconciliation engine: consumes the outbox from a durable cursor (at least once; every
+//! step idempotent), finds the users an event may concern, computes what each must be granted
+//! (`plan::desired_grants`) and makes the provider's grants equal to it. A full pass at start
+//! and every `full_pass_every` heals drift made behind its back (grants, missing roles) and
+//! resumes tasks a stop interrupted.
+//!
+//! Owns time, IO, retries and shutdown; the decisions are the planner's.
+
+use super::Access;
+use super::assignments::{Filter, role_name, role_spec};
+use super::plan::{self, Facts};
+use super::provider::Grant;
+use super::records::{
+    AccessConfiguration, Assignment, PrincipalType, Provisioning, ProvisioningStatus, Task,
+    TaskStatus,
+};
+use crate::directory::DirectoryError;
+use crate::model::{ChangeEvent, ChangeKind, ResourceType};
+use crate::scim::schema::ResourceKind;
+use crate::store::{MemberKind, ReadTxn, Records, record_key};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+/// Most events read per round.
+pub const EVENTS_PER_ROUND_MAX: usize = 1024;
+/// Attempts to apply a round's grants before leaving them to the next full pass.
+pub const APPLY_ATTEMPTS_MAX: u32 = 4;
+/// First retry delay; doubles per attempt.
+pub const RETRY_BASE: Duration = Duration::from_millis(50);
+/// Key of the cursor (last event handled) in the meta table.
+const CURSOR_KEY: &str = "reconcile_cursor";
+
+/// (directory, user)
+type UserRef = (String, String);
+
+impl Access {
+    /// Runs until `shutdown` resolves.
+    pub async fn run_engine(
+        &self,
+        full_pass_every: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        let mut last_full = None::<Instant>;
+        loop {
+            let due = last_full.is_none_or(|t: Instant| t.elapsed() >= full_pass_every);
+            if due {
+                if let Err(e) = self.full_pass(last_full.is_none()).await {
+                    tracing::warn!(error = %e, "reconciliation full pass failed; retrying later");
+                }
+                last_full = Some(Instant::now());
+            }
+            match self.round().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "reconciliation round failed; retrying"),
+            }
+            let wait =
+                full_pass_every.saturating_sub(last_full.map_or(Duration::ZERO, |t| t.elapsed()));
+            tokio::select! {
+                () = self.dir.changed() => {}
+                () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+                () = &mut shutdown => return,
+            }
+        }
+    }
+
+    async fn cursor(&self) -> Result<u64, DirectoryError> {
+        self.dir
+            .read(|_, txn| Ok(txn.record::<u64>(Records::Meta, CURSOR_KEY)?.unwrap_or(0)))
+            .await
+    }
+
+    /// Handles the events after the cursor, then moves the cursor past them. `true` when
+    /// there were events (there may be more).
+    pub async fn round(&self) -> Result<bool, DirectoryError> {
+        let cursor = self.cursor().await?;
+        let events = self
+            .dir
+            .read(move |_, txn| Ok(txn.events_after(cursor, EVENTS_PER_ROUND_MAX)?))
+            .await?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(false);
+        };
+        let users = self
+            .dir
+            .read(move |_, txn| {
+                let mut users = BTreeSet::new();
+                for e in &events {
+                    affected_users(txn, e, &mut users)?;
+                }
+                Ok(users)
+            })
+            .await?;
+        let deleted_groups = self.deleted_group_users(cursor, last).await?;
+        let users: BTreeSet<UserRef> = users.into_iter().chain(deleted_groups).collect();
+        self.reconcile(users).await?;
+        self.dir
+            .write(move |txn| {
+                txn.put_record(Records::Meta, CURSOR_KEY, &last)?;
+                Ok(())
+            })
+            .await?;
+        Ok(true)
+    }
+
+    /// A deleted group's members are gone with it: every user granted through any group of
+    /// that directory is looked at again (rare).
+    async fn deleted_group_users(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> Result<Vec<UserRef>, DirectoryError> {
+        let dirs = self
+            .dir
+            .read(move |_, txn| {
+                Ok(txn
+                    .events_after(after, EVENTS_PER_ROUND_MAX)?
+                    .into_iter()
+                    .filter(|e| {
+                        e.seq <= upto
+                            && e.resource == ResourceType::Group
+                            && e.kind == ChangeKind::Deleted
+                    })
+                    .map(|e| e.directory)
+                    .collect::<BTreeSet<String>>())
+            })
+            .await?;
+        let mut out = Vec::new();
+        for d in dirs {
+            for u in self
+                .provider
+                .granted_users(&d)
+                .await
+                .map_err(|e| DirectoryError::Internal(e.0))?
+            {
+                out.push((d.clone(), u));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes each user's grants what the planner says, in one provider call per user, with
+    /// bounded retries and backoff.
+    pub async fn reconcile(&self, users: BTreeSet<UserRef>) -> Result<(), DirectoryError> {
+        for (dir, user) in users {
+            let (d, u) = (dir.clone(), user.clone());
+            let desired = self
+                .dir
+                .read(move |_, txn| {
+                    let facts = facts(txn, &d, &u)?;
+                    Ok(plan::desired_grants(&u, &facts))
+                })
+                .await?;
+            let mut attempt = 0;
+            loop {
+                let applied = async {
+                    let actual = self.provider.grants(&dir, &user).await?;
+                    if actual != desired {
+                        self.provider.set_grants(&dir, &user, &desired).await?;
+                    }
+                    Ok::<(), super::provider::ProviderError>(())
+                }
+                .await;
+                match applied {
+                    Ok(()) => break,
+                    Err(e) if attempt + 1 < APPLY_ATTEMPTS_MAX => {
+                        tracing::debug!(error = %e, %user, "applying grants failed; retrying");
+                        tokio::time::sleep(RETRY_BASE * 2u32.pow(attempt)).await;
+                        attempt += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, %user, "applying grants failed; the next full pass retries");
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every user that has or may need grants, in every directory; missing roles of
+    /// provisioned configurations; with `resume_tasks` (the first pass after a start), the
+    /// tasks a stop interrupted.
+    pub async fn full_pass(&self, resume_tasks: bool) -> Result<(), DirectoryError> {
+        let dirs: Vec<String> = self
+            .dir
+            .directories()
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        let mut users: BTreeSet<UserRef> = BTreeSet::new();
+        for d in &dirs {
+            for u in self
+                .provider
+                .granted_users(d)
+                .await
+                .map_err(|e| DirectoryError::Internal(e.0))?
+            {
+                users.insert((d.clone(), u));
+            }
+            let dd = d.clone();
+            let assigned = self
+                .dir
+                .read(move |_, txn| {
+                    let mut out = BTreeSet::new();
+                    let all = super::assignments::assignments_in(txn, &dd, &Filter::default())
+                        .map_err(|e| DirectoryError::Internal(e.to_string()))?;
+                    for a in all {
+                        principal_users(txn, &dd, a.principal_type, &a.principal_id, &mut out)?;
+                    }
+                    Ok(out)
+                })
+                .await?;
+            users.extend(assigned);
+        }
+        self.reconcile(users).await?;
+        self.heal_roles_and_tasks(&dirs, resume_tasks).await
+    }
+
+    async fn heal_roles_and_tasks(
+        &self,
+        dirs: &[String],
+        resume_tasks: bool,
+    ) -> Result<(), DirectoryError> {
+        for d in dirs {
+            let dd = d.clone();
+            let (provisioned, interrupted) = self
+                .dir
+                .read(move |_, txn| {
+                    let mut out = Vec::new();
+                    for p in txn
+                        .record_values::<Provisioning>(Records::Provisionings, &format!("{dd}\0"))?
+                    {
+                        if p.status == ProvisioningStatus::Provisioned
+                            && let Some(c) = txn.record::<AccessConfiguration>(
+                                Records::AccessConfigs,
+                                &record_key(&[&dd, &p.config_id]),
+                            )?
+                        {
+                            out.push((c, p.account_id));
+                        }
+                    }
+                    let interrupted: Vec<Task> = txn
+                        .record_values::<Task>(Records::Tasks, &format!("{dd}\0"))?
+                        .into_iter()
+                        .filter(|t| t.status == TaskStatus::InProgress)
+                        .collect();
+                    Ok((out, interrupted))
+                })
+                .await?;
+            for (c, account) in provisioned {
+                let missing = self
+                    .provider
+                    .role(&account, &role_name(&c.name))
+                    .await
+                    .map_err(|e| DirectoryError::Internal(e.0))?
+                    .is_none();
+                if missing {
+                    tracing::info!(account = %account, role = %role_name(&c.name), "role missing: made again");
+                    let spec = role_spec(&c, &account);
+                    if let Err(e) = self.provider.ensure_role(&spec).await {
+                        tracing::warn!(error = %e, "making a missing role failed");
+                    }
+                }
+            }
+            if resume_tasks {
+                // At start every InProgress task was interrupted; re-running is idempotent.
+                for t in interrupted {
+                    self.spawn_task(t);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What a user may use now (the provider's grants): the answer of
+    /// `GetUserEffectiveAccess`.
+    pub async fn effective_access(
+        &self,
+        dir: &str,
+        user: &str,
+    ) -> Result<Vec<Grant>, DirectoryError> {
+        self.provider
+            .grants(dir, user)
+            .await
+            .map_err(|e| DirectoryError::Internal(e.0))
+    }
+}
+
+/// Users whose grants an event may change.
+fn affected_users(
+    txn: &ReadTxn,
+    e: &ChangeEvent,
+    out: &mut BTreeSet<UserRef>,
+) -> Result<(), DirectoryError> {
+    let dir = e.directory.as_str();
+    match (e.resource, e.kind) {
+        (ResourceType::User, _) => {
+            out.insert((dir.to_owned(), e.id.clone()));
+        }
+        (ResourceType::Group, ChangeKind::MembersAdded | ChangeKind::MembersRemoved) => {
+            for m in &e.members {
+                let t = if m.starts_with("g-") {
+                    PrincipalType::Group
+                } else {
+                    PrincipalType::User
+                };
+                principal_users(txn, dir, t, m, out)?;
+            }
+        }
+        (ResourceType::AccessAssignment, _) => {
+            let t = if e.id.starts_with("g-") {
+                PrincipalType::Group
+            } else {
+                PrincipalType::User
+            };
+            principal_users(txn, dir, t, &e.id, out)?;
+        }
+        (ResourceType::AccessConfiguration, _) => {
+            let prefix = format!("{}\0", record_key(&[dir, &e.id]));
+            for a in txn.record_values::<Assignment>(Records::Assignments, &prefix)? {
+                principal_users(txn, dir, a.principal_type, &a.principal_id, out)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The users a principal stands for: itself, or a group's members, nested groups included.
+fn principal_users(
+    txn: &ReadTxn,
+    dir: &str,
+    t: PrincipalType,
+    id: &str,
+    out: &mut BTreeSet<UserRef>,
+) -> Result<(), DirectoryError> {
+    match t {
+        PrincipalType::User => {
+            out.insert((dir.to_owned(), id.to_owned()));
+        }
+        PrincipalType::Group => {
+            let mut seen = BTreeSet::new();
+            let mut stack = vec![(id.to_owned(), 1usize)];
+            while let Some((g, depth)) = stack.pop() {
+                if !seen.insert(g.clone()) || depth > plan::GROUP_NESTING_DEPTH_MAX {
+                    continue;
+                }
+                for m in txn.members(dir, &g, usize::MAX)? {
+                    match m.kind {
+                        MemberKind::User => {
+                            out.insert((dir.to_owned(), m.id));
+                        }
+                        MemberKind::Group => stack.push((m.id, depth + 1)),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Everything the planner needs about one user, read in one transaction.
+fn facts(txn: &ReadTxn, dir: &str, user: &str) -> Result<Facts, DirectoryError> {
+    let doc = txn.resource(ResourceKind::User, dir, user)?;
+    let user_exists = doc.is_some();
+    let user_enabled = doc
+        .as_ref()
+        .is_some_and(|d| d.get("active") != Some(&Value::Bool(false)));
+    if !user_exists || !user_enabled {
+        return Ok(Facts {
+            user_exists,
+            user_enabled,
+            ..Facts::default()
+        });
+    }
+    let direct = txn.groups_of(dir, user)?;
+    let groups = plan::transitive_groups(direct, |g| txn.groups_of(dir, g))?;
+    let mut assignments = Vec::new();
+    let principals = std::iter::once((PrincipalType::User, user.to_owned()))
+        .chain(groups.iter().map(|g| (PrincipalType::Group, g.clone())));
+    for (t, id) in principals {
+        let prefix = format!("{}\0", record_key(&[dir, t.as_str(), &id]));
+        assignments
+            .extend(txn.record_values::<Assignment>(Records::AssignmentsByPrincipal, &prefix)?);
+    }
+    let mut configs = BTreeMap::new();
+    let mut provisioned = BTreeSet::new();
+    for a in &assignments {
+        if !configs.contains_key(&a.config_id)
+            && let Some(c) = txn.record::<AccessConfiguration>(
+                Records::AccessConfigs,
+                &record_key(&[dir, &a.config_id]),
+            )?
+        {
+            configs.insert(c.id.clone(), c.name.clone());
+        }
+        let key = super::assignments::provisioning_key(dir, &a.config_id, &a.account_id);
+        if txn
+            .record::<Provisioning>(Records::Provisionings, &key)?
+            .is_some_and(|p| p.status != ProvisioningStatus::DeprovisionFailed)
+        {
+            provisioned.insert((a.config_id.clone(), a.account_id.clone()));
+        }
+    }
+    Ok(Facts {
+        user_exists,
+        user_enabled,
+        groups,
+        assignments,
+        configs,
+        provisioned,
+    })
+}
