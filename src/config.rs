@@ -33,6 +33,8 @@ pub struct Limits {
     /// Lifetime of an OAuth access token for SCIM when its credential names none, in
     /// seconds (a credential's `TokenValidityMinutes`, 60 to 360, overrides it).
     pub oauth_token_ttl_seconds: u64,
+    /// Seconds between the reconciliation engine's full passes (which heal drift).
+    pub reconcile_full_pass_seconds: u64,
 }
 
 impl Default for Limits {
@@ -52,6 +54,7 @@ impl Default for Limits {
             request_read_timeout_ms: 30_000,
             db_cache_bytes: 256 * 1024 * 1024,
             oauth_token_ttl_seconds: 3600,
+            reconcile_full_pass_seconds: 300,
         }
     }
 }

@@ -90,6 +90,9 @@ struct ServeArgs {
     /// Lifetime of OAuth access tokens for SCIM, in seconds, unless the credential says.
     #[arg(long, env = "CLOUDSSO_OAUTH_TOKEN_TTL_SECONDS", default_value_t = Limits::default().oauth_token_ttl_seconds)]
     oauth_token_ttl_seconds: u64,
+    /// Seconds between the reconciliation engine's full passes.
+    #[arg(long, env = "CLOUDSSO_RECONCILE_FULL_PASS_SECONDS", default_value_t = Limits::default().reconcile_full_pass_seconds)]
+    reconcile_full_pass_seconds: u64,
 }
 
 impl ServeArgs {
@@ -112,6 +115,7 @@ impl ServeArgs {
             request_read_timeout_ms: self.request_read_timeout_ms,
             db_cache_bytes: self.db_cache_bytes,
             oauth_token_ttl_seconds: self.oauth_token_ttl_seconds.max(1),
+            reconcile_full_pass_seconds: self.reconcile_full_pass_seconds.max(1),
         }
     }
 }
@@ -166,6 +170,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = args.limits();
+    let limits_full_pass = limits.reconcile_full_pass_seconds;
     create_private_dir(&args.data)?;
     let db_path = args.data.join("cloudsso.redb");
     let new_db = !db_path.exists();
@@ -197,7 +202,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Handlers are installed before anyone can learn the address, so no signal is missed.
     let shutdown = shutdown_signal()?;
     tracing::info!(listen = %local, scim = %scim_base_url, api = %api_endpoint, "cloudsso serving");
+    // The reconciliation engine runs beside the server and stops with it.
+    let (stop_engine, engine_stopped) = tokio::sync::oneshot::channel::<()>();
+    let access = api.access().clone();
+    let full_pass = std::time::Duration::from_secs(limits_full_pass);
+    let engine = tokio::spawn(async move {
+        access
+            .run_engine(full_pass, async {
+                let _ = engine_stopped.await;
+            })
+            .await;
+    });
     cloudsso::http::serve(listener, api, shutdown).await;
+    let _ = stop_engine.send(());
+    let _ = engine.await;
     // Every handle to the writer is gone once the server and directory are dropped; the
     // writer drains what is queued and exits.
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;

@@ -372,7 +372,112 @@ pub static ACCESS_CONFIGURATION_OPERATIONS: &[Operation] = &[
 /// CloudSSO access assignments, provisioning, tasks and effective access.
 pub static ASSIGNMENT_OPERATIONS: &[Operation] = &[
     // (assignments)
+    sso(
+        "CreateAccessAssignment",
+        "Assign an access configuration to a user or group on an account (provisions it there first if needed)",
+        &[
+            DIR,
+            AC,
+            TARGET_TYPE,
+            TARGET_ID,
+            PRINCIPAL_TYPE,
+            PRINCIPAL_ID,
+        ],
+    ),
+    sso(
+        "DeleteAccessAssignment",
+        "Remove an access assignment",
+        &[
+            DIR,
+            AC,
+            TARGET_TYPE,
+            TARGET_ID,
+            PRINCIPAL_TYPE,
+            PRINCIPAL_ID,
+            opt(
+                "DeprovisionStrategy",
+                "None (default) or DeprovisionForLastAccessAssignmentOnAccount",
+            ),
+        ],
+    ),
+    sso(
+        "ListAccessAssignments",
+        "List access assignments",
+        &[
+            DIR,
+            opt("AccessConfigurationId", "access configuration id (ac-...)"),
+            opt("TargetType", "RD-Account (with TargetId)"),
+            opt("TargetId", "account id (with TargetType)"),
+            opt("PrincipalType", "User or Group (with PrincipalId)"),
+            opt("PrincipalId", "user or group id (with PrincipalType)"),
+            LIST_MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "ProvisionAccessConfiguration",
+        "Provision (or re-provision) an access configuration on an account",
+        &[DIR, AC, TARGET_TYPE, TARGET_ID],
+    ),
+    sso(
+        "DeprovisionAccessConfiguration",
+        "Remove an access configuration's role from an account",
+        &[DIR, AC, TARGET_TYPE, TARGET_ID],
+    ),
+    sso(
+        "ListAccessConfigurationProvisionings",
+        "List where access configurations are provisioned",
+        &[
+            DIR,
+            opt("AccessConfigurationId", "access configuration id (ac-...)"),
+            opt("TargetType", "RD-Account (with TargetId)"),
+            opt("TargetId", "account id (with TargetType)"),
+            opt(
+                "ProvisioningStatus",
+                "Provisioned, ReprovisionRequired or DeprovisionFailed",
+            ),
+            LIST_MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "GetTask",
+        "Show a task",
+        &[DIR, req("TaskId", "task id (t-...)")],
+    ),
+    sso(
+        "GetTaskStatus",
+        "Show a task's status",
+        &[DIR, req("TaskId", "task id (t-...)")],
+    ),
+    sso(
+        "ListTasks",
+        "List the tasks of the last 7 days",
+        &[
+            DIR,
+            opt("AccessConfigurationId", "access configuration id (ac-...)"),
+            opt("TargetType", "RD-Account (with TargetId)"),
+            opt("TargetId", "account id (with TargetType)"),
+            opt("PrincipalType", "User or Group (with PrincipalId)"),
+            opt("PrincipalId", "user or group id (with PrincipalType)"),
+            opt("Status", "InProgress, Success or Failed"),
+            LIST_MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "GetUserEffectiveAccess",
+        "Show which accounts and access configurations a user may use now, and through whom",
+        &[DIR, USER],
+    ),
 ];
+
+const AC: Param = req("AccessConfigurationId", "access configuration id (ac-...)");
+const TARGET_TYPE: Param = req("TargetType", "RD-Account");
+const TARGET_ID: Param = req("TargetId", "account id (16 digits)");
+const PRINCIPAL_TYPE: Param = req("PrincipalType", "User or Group");
+const PRINCIPAL_ID: Param = req("PrincipalId", "user or group id");
+const LIST_MAX_RESULTS: Param = opt("MaxResults", "page size, 1 to 20 (default 10)");
 
 /// Resource Manager (2020-03-31): the resource directory's accounts and folders.
 pub static RESOURCE_MANAGER_OPERATIONS: &[Operation] = &[

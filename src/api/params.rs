@@ -96,8 +96,14 @@ impl Params {
 
     /// `MaxResults` and `NextToken`: (offset, count).
     pub fn page(&self) -> Result<(usize, usize), ApiFault> {
+        self.page_up_to(MAX_RESULTS_MAX)
+    }
+
+    /// `page` for lists whose `MaxResults` stops at `max` (CloudSSO: 20 for assignments,
+    /// provisionings and tasks).
+    pub fn page_up_to(&self, max: usize) -> Result<(usize, usize), ApiFault> {
         let count = self
-            .int("MaxResults", 1..=MAX_RESULTS_MAX as i64)?
+            .int("MaxResults", 1..=max as i64)?
             .map_or(MAX_RESULTS_DEFAULT, |n| n as usize);
         let offset = match self.get("NextToken") {
             None => 0,

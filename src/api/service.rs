@@ -45,7 +45,6 @@ pub struct ApiAnswer {
 /// Where an operation runs: the directory service and the names ARNs are made of.
 pub struct Api {
     pub(super) dir: Directory,
-    #[allow(dead_code)] // used by the access operations as they land
     pub(super) access: crate::access::Access,
     nonces: Mutex<NonceWindow>,
     pub(super) region: String,
@@ -69,6 +68,27 @@ impl Api {
 
     pub fn directory(&self) -> &Directory {
         &self.dir
+    }
+
+    /// Access management (the reconciliation engine runs on the same one).
+    pub fn access(&self) -> &crate::access::Access {
+        &self.access
+    }
+
+    /// An API over another access service (a fault-injecting provider in tests).
+    pub fn with_access(
+        dir: Directory,
+        access: crate::access::Access,
+        region: String,
+        account: String,
+    ) -> Api {
+        Api {
+            dir,
+            access,
+            nonces: Mutex::new(NonceWindow::new(NONCES_MAX)),
+            region,
+            account,
+        }
     }
 
     pub async fn handle(&self, req: ApiRequest) -> ApiAnswer {
