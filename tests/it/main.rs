@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod access_engine;
 mod api_limits;
 mod bootstrap;
 mod cli;
