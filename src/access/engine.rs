@@ -28,6 +28,8 @@ pub const EVENTS_PER_ROUND_MAX: usize = 1024;
 pub const APPLY_ATTEMPTS_MAX: u32 = 4;
 /// First retry delay; doubles per attempt.
 pub const RETRY_BASE: Duration = Duration::from_millis(50);
+/// Most users planned in one read transaction and applied in one provider call.
+pub const RECONCILE_CHUNK_MAX: usize = 512;
 /// Key of the cursor (last event handled) in the meta table.
 const CURSOR_KEY: &str = "reconcile_cursor";
 
@@ -141,38 +143,55 @@ impl Access {
         Ok(out)
     }
 
-    /// Makes each user's grants what the planner says, in one provider call per user, with
-    /// bounded retries and backoff.
+    /// Makes each user's grants what the planner says: plans in chunks of
+    /// `RECONCILE_CHUNK_MAX` users read in one transaction, applies every change of a chunk
+    /// in one provider call, with bounded retries and backoff.
     pub async fn reconcile(&self, users: BTreeSet<UserRef>) -> Result<(), DirectoryError> {
-        for (dir, user) in users {
-            let (d, u) = (dir.clone(), user.clone());
-            let desired = self
-                .dir
-                .read(move |_, txn| {
-                    let facts = facts(txn, &d, &u)?;
-                    Ok(plan::desired_grants(&u, &facts))
-                })
-                .await?;
-            let mut attempt = 0;
-            loop {
-                let applied = async {
-                    let actual = self.provider.grants(&dir, &user).await?;
+        let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (d, u) in users {
+            by_dir.entry(d).or_default().push(u);
+        }
+        for (dir, users) in by_dir {
+            for chunk in users.chunks(RECONCILE_CHUNK_MAX) {
+                let (d, chunk) = (dir.clone(), chunk.to_vec());
+                let provider = self.provider.clone();
+                let changes = self
+                    .dir
+                    .read(move |_, txn| {
+                        let mut planned = Vec::with_capacity(chunk.len());
+                        for u in chunk {
+                            let facts = facts(txn, &d, &u)?;
+                            planned.push((plan::desired_grants(&u, &facts), u));
+                        }
+                        Ok(planned)
+                    })
+                    .await?;
+                let mut changed = Vec::new();
+                for (desired, user) in changes {
+                    let actual = provider
+                        .grants(&dir, &user)
+                        .await
+                        .map_err(|e| DirectoryError::Internal(e.0))?;
                     if actual != desired {
-                        self.provider.set_grants(&dir, &user, &desired).await?;
+                        changed.push((user, desired));
                     }
-                    Ok::<(), super::provider::ProviderError>(())
                 }
-                .await;
-                match applied {
-                    Ok(()) => break,
-                    Err(e) if attempt + 1 < APPLY_ATTEMPTS_MAX => {
-                        tracing::debug!(error = %e, %user, "applying grants failed; retrying");
-                        tokio::time::sleep(RETRY_BASE * 2u32.pow(attempt)).await;
-                        attempt += 1;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, %user, "applying grants failed; the next full pass retries");
-                        break;
+                if changed.is_empty() {
+                    continue;
+                }
+                let mut attempt = 0;
+                loop {
+                    match self.provider.set_grants_many(&dir, &changed).await {
+                        Ok(()) => break,
+                        Err(e) if attempt + 1 < APPLY_ATTEMPTS_MAX => {
+                            tracing::debug!(error = %e, "applying grants failed; retrying");
+                            tokio::time::sleep(RETRY_BASE * 2u32.pow(attempt)).await;
+                            attempt += 1;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "applying grants failed; the next full pass retries");
+                            break;
+                        }
                     }
                 }
             }

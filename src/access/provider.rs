@@ -86,6 +86,19 @@ pub trait Provider: Send + Sync {
         dir: &'a str,
         user: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Grant>, ProviderError>>;
+    /// `set_grants` for many users at once (one commit for the embedded provider).
+    fn set_grants_many<'a>(
+        &'a self,
+        dir: &'a str,
+        users: &'a [(String, Vec<Grant>)],
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            for (user, grants) in users {
+                self.set_grants(dir, user, grants).await?;
+            }
+            Ok(())
+        })
+    }
     /// Every user of a directory that has grants.
     fn granted_users<'a>(
         &'a self,
@@ -195,6 +208,30 @@ impl Provider for EmbeddedProvider {
                         txn.delete_record(Records::ProviderGrants, &k)?;
                     } else {
                         txn.put_record(Records::ProviderGrants, &k, &grants)?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn set_grants_many<'a>(
+        &'a self,
+        dir: &'a str,
+        users: &'a [(String, Vec<Grant>)],
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let (dir, users) = (dir.to_owned(), users.to_vec());
+        Box::pin(async move {
+            self.dir
+                .write(move |txn| {
+                    for (user, grants) in &users {
+                        let k = record_key(&[&dir, user]);
+                        if grants.is_empty() {
+                            txn.delete_record(Records::ProviderGrants, &k)?;
+                        } else {
+                            txn.put_record(Records::ProviderGrants, &k, grants)?;
+                        }
                     }
                     Ok(())
                 })
@@ -323,6 +360,13 @@ impl Provider for FaultyProvider {
         grants: &'a [Grant],
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         self.inner.set_grants(dir, user, grants)
+    }
+    fn set_grants_many<'a>(
+        &'a self,
+        dir: &'a str,
+        users: &'a [(String, Vec<Grant>)],
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        self.inner.set_grants_many(dir, users)
     }
     fn grants<'a>(
         &'a self,
