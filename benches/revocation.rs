@@ -262,7 +262,7 @@ async fn run(s: Sizes) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
         engine
-            .run_engine(Duration::from_secs(3600), async {
+            .run_engine(Duration::from_secs(3600), Duration::ZERO, async {
                 let _ = stopped.await;
             })
             .await;

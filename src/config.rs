@@ -35,6 +35,9 @@ pub struct Limits {
     pub oauth_token_ttl_seconds: u64,
     /// Seconds between the reconciliation engine's full passes (which heal drift).
     pub reconcile_full_pass_seconds: u64,
+    /// Milliseconds the reconciliation engine waits after a change before handling it
+    /// (0: at once; more batches bursts).
+    pub reconcile_delay_ms: u64,
 }
 
 impl Default for Limits {
@@ -55,6 +58,7 @@ impl Default for Limits {
             db_cache_bytes: 256 * 1024 * 1024,
             oauth_token_ttl_seconds: 3600,
             reconcile_full_pass_seconds: 300,
+            reconcile_delay_ms: 0,
         }
     }
 }

@@ -93,6 +93,9 @@ struct ServeArgs {
     /// Seconds between the reconciliation engine's full passes.
     #[arg(long, env = "CLOUDSSO_RECONCILE_FULL_PASS_SECONDS", default_value_t = Limits::default().reconcile_full_pass_seconds)]
     reconcile_full_pass_seconds: u64,
+    /// Milliseconds the reconciliation engine waits after a change before handling it.
+    #[arg(long, env = "CLOUDSSO_RECONCILE_DELAY_MS", default_value_t = Limits::default().reconcile_delay_ms)]
+    reconcile_delay_ms: u64,
 }
 
 impl ServeArgs {
@@ -116,6 +119,7 @@ impl ServeArgs {
             db_cache_bytes: self.db_cache_bytes,
             oauth_token_ttl_seconds: self.oauth_token_ttl_seconds.max(1),
             reconcile_full_pass_seconds: self.reconcile_full_pass_seconds.max(1),
+            reconcile_delay_ms: self.reconcile_delay_ms,
         }
     }
 }
@@ -171,6 +175,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = args.limits();
     let limits_full_pass = limits.reconcile_full_pass_seconds;
+    let reconcile_delay = std::time::Duration::from_millis(limits.reconcile_delay_ms);
     create_private_dir(&args.data)?;
     let db_path = args.data.join("cloudsso.redb");
     let new_db = !db_path.exists();
@@ -208,7 +213,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let full_pass = std::time::Duration::from_secs(limits_full_pass);
     let engine = tokio::spawn(async move {
         access
-            .run_engine(full_pass, async {
+            .run_engine(full_pass, reconcile_delay, async {
                 let _ = engine_stopped.await;
             })
             .await;

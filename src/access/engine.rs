@@ -38,9 +38,12 @@ type UserRef = (String, String);
 
 impl Access {
     /// Runs until `shutdown` resolves.
+    /// Runs until `shutdown` resolves. After a change it waits `delay` before handling it
+    /// (zero: at once; more batches bursts of writes into fewer rounds).
     pub async fn run_engine(
         &self,
         full_pass_every: Duration,
+        delay: Duration,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
@@ -61,7 +64,14 @@ impl Access {
             let wait =
                 full_pass_every.saturating_sub(last_full.map_or(Duration::ZERO, |t| t.elapsed()));
             tokio::select! {
-                () = self.dir.changed() => {}
+                () = self.dir.changed() => {
+                    if !delay.is_zero() {
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            () = &mut shutdown => return,
+                        }
+                    }
+                }
                 () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
                 () = &mut shutdown => return,
             }

@@ -50,8 +50,9 @@ pub struct ApiGuard {
     pub status_only: bool,
     /// A new description to store.
     pub description: Option<String>,
-    /// Deletion: refuse a user that is in a group, a group that has members (CloudSSO's
-    /// rule for the API; SCIM deletes cascade).
+    /// Deletion: refuse a user that is in a group, a group that has members, and either with
+    /// access assignments (CloudSSO's rules for the API; SCIM deletes cascade, and the
+    /// reconciliation engine drops what a deleted principal granted).
     pub unlinked: bool,
 }
 
@@ -82,6 +83,25 @@ impl ApiGuard {
                 ResourceKind::User => !txn.groups_of(dir, id)?.is_empty(),
                 ResourceKind::Group => !txn.members(dir, id, 1)?.is_empty(),
             };
+            let principal = match kind {
+                ResourceKind::User => "User",
+                ResourceKind::Group => "Group",
+            };
+            let assigned = !txn
+                .records::<Value>(
+                    Records::AssignmentsByPrincipal,
+                    &format!("{}\0", record_key(&[dir, principal, id])),
+                )?
+                .is_empty();
+            if assigned {
+                return Err(DirectoryError::Conflict {
+                    what: match kind {
+                        ResourceKind::User => "User.AccessAssignment",
+                        ResourceKind::Group => "Group.AccessAssignment",
+                    },
+                    message: format!("{} `{id}` still has access assignments", what(kind)),
+                });
+            }
             if linked {
                 let (what, message) = match kind {
                     ResourceKind::User => ("User.Group", format!("user `{id}` is still in groups")),
