@@ -30,11 +30,22 @@ pub const APPLY_ATTEMPTS_MAX: u32 = 4;
 pub const RETRY_BASE: Duration = Duration::from_millis(50);
 /// Most users planned in one read transaction and applied in one provider call.
 pub const RECONCILE_CHUNK_MAX: usize = 512;
+/// The cursor is written at least this often while events flow (and whenever grants change).
+pub const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
 /// Key of the cursor (last event handled) in the meta table.
 const CURSOR_KEY: &str = "reconcile_cursor";
 
 /// (directory, user)
 type UserRef = (String, String);
+
+/// Where the engine is in the outbox.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    /// The last event handled (`None` until read from the store).
+    handled: Option<u64>,
+    /// When it was last written to the store.
+    persisted: Option<Instant>,
+}
 
 impl Access {
     /// Runs until `shutdown` resolves.
@@ -78,10 +89,23 @@ impl Access {
         }
     }
 
+    /// The last event handled: in memory once read; in the store as of the last persist.
     async fn cursor(&self) -> Result<u64, DirectoryError> {
-        self.dir
+        if let Some(c) = self.lock_cursor().handled {
+            return Ok(c);
+        }
+        let stored = self
+            .dir
             .read(|_, txn| Ok(txn.record::<u64>(Records::Meta, CURSOR_KEY)?.unwrap_or(0)))
-            .await
+            .await?;
+        let mut c = self.lock_cursor();
+        Ok(*c.handled.get_or_insert(stored))
+    }
+
+    fn lock_cursor(&self) -> std::sync::MutexGuard<'_, Cursor> {
+        self.cursor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Handles the events after the cursor, then moves the cursor past them. `true` when
@@ -107,13 +131,27 @@ impl Access {
             .await?;
         let deleted_groups = self.deleted_group_users(cursor, last).await?;
         let users: BTreeSet<UserRef> = users.into_iter().chain(deleted_groups).collect();
-        self.reconcile(users).await?;
-        self.dir
-            .write(move |txn| {
-                txn.put_record(Records::Meta, CURSOR_KEY, &last)?;
-                Ok(())
-            })
-            .await?;
+        let changed = self.reconcile(users).await?;
+        let persist = {
+            let mut c = self.lock_cursor();
+            c.handled = Some(c.handled.map_or(last, |h| h.max(last)));
+            changed > 0
+                || c.persisted
+                    .is_none_or(|t| t.elapsed() >= CURSOR_PERSIST_EVERY)
+        };
+        if persist {
+            // Replaying events is harmless (every step is idempotent), so the cursor is
+            // written only when grants changed or a second has passed: no extra commit per
+            // SCIM write that concerns no grant.
+            self.dir
+                .write(move |txn| {
+                    let stored = txn.record::<u64>(Records::Meta, CURSOR_KEY)?.unwrap_or(0);
+                    txn.put_record(Records::Meta, CURSOR_KEY, &stored.max(last))?;
+                    Ok(())
+                })
+                .await?;
+            self.lock_cursor().persisted = Some(Instant::now());
+        }
         Ok(true)
     }
 
@@ -156,7 +194,9 @@ impl Access {
     /// Makes each user's grants what the planner says: plans in chunks of
     /// `RECONCILE_CHUNK_MAX` users read in one transaction, applies every change of a chunk
     /// in one provider call, with bounded retries and backoff.
-    pub async fn reconcile(&self, users: BTreeSet<UserRef>) -> Result<(), DirectoryError> {
+    /// Returns how many users' grants changed.
+    pub async fn reconcile(&self, users: BTreeSet<UserRef>) -> Result<usize, DirectoryError> {
+        let mut total = 0;
         let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (d, u) in users {
             by_dir.entry(d).or_default().push(u);
@@ -189,6 +229,7 @@ impl Access {
                 if changed.is_empty() {
                     continue;
                 }
+                total += changed.len();
                 let mut attempt = 0;
                 loop {
                     match self.provider.set_grants_many(&dir, &changed).await {
@@ -206,7 +247,7 @@ impl Access {
                 }
             }
         }
-        Ok(())
+        Ok(total)
     }
 
     /// Every user that has or may need grants, in every directory; missing roles of

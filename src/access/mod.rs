@@ -60,18 +60,24 @@ impl From<crate::store::StoreError> for AccessError {
 pub struct Access {
     pub(crate) dir: Directory,
     pub(crate) provider: Arc<dyn Provider>,
+    /// The engine's place in the outbox (see `engine`).
+    pub(crate) cursor: Arc<std::sync::Mutex<engine::Cursor>>,
 }
 
 impl Access {
     /// Access management over the embedded account provider.
     pub fn new(dir: Directory) -> Access {
         let provider = Arc::new(EmbeddedProvider::new(dir.clone()));
-        Access { dir, provider }
+        Self::with_provider(dir, provider)
     }
 
     /// Access management over another provider (a fault-injecting one in tests).
     pub fn with_provider(dir: Directory, provider: Arc<dyn Provider>) -> Access {
-        Access { dir, provider }
+        Access {
+            dir,
+            provider,
+            cursor: Arc::default(),
+        }
     }
 
     pub fn directory(&self) -> &Directory {
