@@ -2,7 +2,7 @@
 
 use crate::harness::*;
 use cloudsso::config::Limits;
-use cloudsso::directory::Directory;
+use cloudsso::directory::{CredentialOptions, Directory};
 use cloudsso::store::{Store, Writer};
 use hyper::{Method, StatusCode};
 use serde_json::json;
@@ -87,12 +87,23 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
         let (writer, thread) = Writer::start(store.clone(), 8, 8).unwrap();
         let d = Directory::new(store, writer, Limits::default(), "http://x/scim/v2".into());
         let other = d.create_directory("other").await.unwrap();
-        let cred = d.create_credential(&other).await.unwrap();
-        let off = d.create_credential(&other).await.unwrap();
+        let cred = d
+            .create_credential(&other.id, CredentialOptions::default())
+            .await
+            .unwrap();
+        let off = d
+            .create_credential(&other.id, CredentialOptions::default())
+            .await
+            .unwrap();
         d.set_credential_status(&off.credential_id, false)
             .await
             .unwrap();
-        let old = d.create_credential(&other).await.unwrap();
+        // At most two credentials per directory: the expired one lives in a third directory.
+        let third = d.create_directory("third").await.unwrap();
+        let old = d
+            .create_credential(&third.id, CredentialOptions::default())
+            .await
+            .unwrap();
         d.set_credential_expiry(&old.credential_id, 1_000_000)
             .await
             .unwrap();
