@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod api;
 mod bootstrap;
 mod conformance;
 mod errors;
