@@ -294,3 +294,225 @@ pub fn assert_error(r: &Reply, status: u16, scim_type: Option<&str>) {
 pub fn enc(s: &str) -> String {
     cloudsso::api::signature::percent_encode(s)
 }
+
+// ---- The management API: signed requests (ACS3 and RPC), OAuth tokens. ----
+
+/// The CloudSSO OpenAPI version and the RAM version of the administrator operations.
+pub const SSO: &str = "2021-05-15";
+pub const RAM: &str = "2015-05-01";
+
+/// An AccessKey pair.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub id: String,
+    pub secret: String,
+}
+
+/// Owned pairs from borrowed ones.
+pub fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// `k=v&...`, both percent-encoded.
+pub fn query_string(p: &[(String, String)]) -> String {
+    p.iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The time `offset_seconds` from now as the SDKs send it (`2026-11-23T12:00:00Z`).
+pub fn api_time(offset_seconds: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset_seconds);
+    t.replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+pub fn new_nonce() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// One ACS3 call before signing, every part a test may want to vary.
+#[derive(Debug, Clone)]
+pub struct ApiCall {
+    pub key: Key,
+    pub version: String,
+    pub action: String,
+    pub params: Vec<(String, String)>,
+    pub date: String,
+    pub nonce: String,
+}
+
+impl ApiCall {
+    /// A call signed now with a fresh nonce.
+    pub fn new(key: &Key, version: &str, action: &str, params: &[(&str, &str)]) -> ApiCall {
+        ApiCall {
+            key: key.clone(),
+            version: version.to_owned(),
+            action: action.to_owned(),
+            params: pairs(params),
+            date: api_time(0),
+            nonce: new_nonce(),
+        }
+    }
+}
+
+impl Server {
+    /// `bootstrap.json`.
+    pub fn bootstrap_doc(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.data.join("bootstrap.json")).unwrap()).unwrap()
+    }
+
+    /// The first administrator's AccessKey, from `bootstrap.json`.
+    pub fn admin_key(&self) -> Key {
+        let b = self.bootstrap_doc();
+        Key {
+            id: b["admin_access_key_id"].as_str().unwrap().to_owned(),
+            secret: b["admin_access_key_secret"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The headers of a signed ACS3 request (`host`, `x-acs-*`, `authorization`).
+    pub fn sign(&self, call: &ApiCall) -> Vec<(String, String)> {
+        let host = vec![("host".to_owned(), self.addr.clone())];
+        let mut headers = cloudsso::api::signature::sign_acs3(
+            &call.key.id,
+            &call.key.secret,
+            "POST",
+            &call.action,
+            &call.version,
+            &call.params,
+            &host,
+            b"",
+            &call.date,
+            &call.nonce,
+        )
+        .unwrap();
+        headers.extend(host);
+        headers
+    }
+
+    /// `method /?query` to the API endpoint with exactly these headers and no body.
+    pub async fn api_raw(
+        &self,
+        method: Method,
+        query: &str,
+        headers: &[(String, String)],
+    ) -> Reply {
+        let h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.send(method, &format!("http://{}/?{query}", self.addr), &h, None)
+            .await
+    }
+
+    /// Sends a call signed as it is.
+    pub async fn api_call(&self, call: &ApiCall) -> Reply {
+        let headers = self.sign(call);
+        self.api_raw(Method::POST, &query_string(&call.params), &headers)
+            .await
+    }
+
+    /// A signed call, now, with a fresh nonce.
+    pub async fn api(
+        &self,
+        key: &Key,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Reply {
+        self.api_call(&ApiCall::new(key, version, action, params))
+            .await
+    }
+
+    /// A call that must succeed; its body.
+    pub async fn api_ok(
+        &self,
+        key: &Key,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Value {
+        let r = self.api(key, version, action, params).await;
+        assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.body);
+        assert!(r.body["RequestId"].is_string(), "{action}: {}", r.body);
+        r.body
+    }
+
+    /// An RPC-style (HMAC-SHA1, `Signature` parameter) request: `GET /?...`.
+    pub async fn api_rpc(
+        &self,
+        key: &Key,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Reply {
+        let mut all = pairs(&[
+            ("Action", action),
+            ("Version", version),
+            ("Format", "JSON"),
+            ("AccessKeyId", &key.id),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("SignatureNonce", &new_nonce()),
+            ("Timestamp", &api_time(0)),
+        ]);
+        all.extend(pairs(params));
+        let signature = cloudsso::api::signature::rpc_signature(&key.secret, "GET", &all).unwrap();
+        all.push(("Signature".to_owned(), signature));
+        self.api_raw(Method::GET, &query_string(&all), &[]).await
+    }
+
+    /// `POST /oauth2/token` with a form body and optional extra headers.
+    pub async fn oauth_token(&self, form: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut h = vec![("content-type", "application/x-www-form-urlencoded")];
+        h.extend_from_slice(headers);
+        self.send(
+            Method::POST,
+            &format!("http://{}/oauth2/token", self.addr),
+            &h,
+            Some(form.as_bytes().to_vec()),
+        )
+        .await
+    }
+
+    /// `GET /Users` with this bearer token; the status.
+    pub async fn scim_status(&self, token: &str) -> StatusCode {
+        self.scim_get(token).await.status
+    }
+
+    pub async fn scim_get(&self, token: &str) -> Reply {
+        let auth = format!("Bearer {token}");
+        self.send(Method::GET, "/Users", &[("authorization", &auth)], None)
+            .await
+    }
+}
+
+/// What is wrong with an API error answer, if anything: the status, the `Code`, and the
+/// three fields every error body has.
+pub fn fault_mismatch(r: &Reply, status: u16, code: &str) -> Option<String> {
+    let mut wrong = Vec::new();
+    if r.status.as_u16() != status {
+        wrong.push(format!("status {} (want {status})", r.status));
+    }
+    if r.body["Code"] != code {
+        wrong.push(format!("Code {} (want {code})", r.body["Code"]));
+    }
+    for field in ["RequestId", "Code", "Message"] {
+        if r.body[field].as_str().is_none_or(str::is_empty) {
+            wrong.push(format!("no {field}"));
+        }
+    }
+    (!wrong.is_empty()).then(|| format!("{}: {}", wrong.join(", "), r.body))
+}
+
+pub fn assert_fault(r: &Reply, status: u16, code: &str) {
+    if let Some(m) = fault_mismatch(r, status, code) {
+        panic!("{m}");
+    }
+}

@@ -10,6 +10,7 @@
 mod harness;
 
 mod access_engine;
+mod api;
 mod api_limits;
 mod bootstrap;
 mod cli;
