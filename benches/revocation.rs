@@ -6,6 +6,8 @@
 //! Runs the library over a real redb file in a temporary folder (the same writer, outbox and
 //! engine as the server; no HTTP, which is measured by `scim_load`). `--quick` loads a tenth.
 //! Measures; asserts nothing.
+// A benchmark stops at the first failure, like a test.
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
 
 use cloudsso::access::Access;
 use cloudsso::access::assignments::Target;
