@@ -147,7 +147,7 @@ mod tests {
                 "direct and through groups; not through a group it is not in; not unprovisioned; not a deleted configuration",
                 |_| {},
                 vec![
-                    "A/ac1(Admin) <- Group:g1,User:u1",
+                    "A/ac1(Admin) <- User:u1,Group:g1",
                     "B/ac1(Admin) <- Group:g2",
                 ],
             ),
@@ -165,7 +165,7 @@ mod tests {
                 |f| {
                     f.groups.remove("g2");
                 },
-                vec!["A/ac1(Admin) <- Group:g1,User:u1"],
+                vec!["A/ac1(Admin) <- User:u1,Group:g1"],
             ),
             (
                 "provisioned later: the grant comes",
@@ -173,7 +173,7 @@ mod tests {
                     f.provisioned.insert(("ac3".into(), "A".into()));
                 },
                 vec![
-                    "A/ac1(Admin) <- Group:g1,User:u1",
+                    "A/ac1(Admin) <- User:u1,Group:g1",
                     "A/ac3(Dev) <- User:u1",
                     "B/ac1(Admin) <- Group:g2",
                 ],
