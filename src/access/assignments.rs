@@ -665,7 +665,7 @@ fn clear_notifications(txn: &WriteTxn, dir: &str, config: &str) -> Result<(), Ac
     Ok(())
 }
 
-fn unix(rfc3339: &str) -> i64 {
+pub(crate) fn unix(rfc3339: &str) -> i64 {
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
         .unwrap_or(0)

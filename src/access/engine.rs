@@ -342,6 +342,23 @@ impl Access {
                     self.spawn_task(t);
                 }
             }
+            // Finished tasks are kept `TASK_RETENTION_SECONDS`.
+            let dd = d.clone();
+            let cutoff = crate::directory::now_unix() - super::assignments::TASK_RETENTION_SECONDS;
+            self.dir
+                .write(move |txn| {
+                    for (k, t) in txn.records::<Task>(Records::Tasks, &format!("{dd}\0"))? {
+                        let old = t
+                            .finished
+                            .as_deref()
+                            .is_some_and(|f| super::assignments::unix(f) < cutoff);
+                        if old {
+                            txn.delete_record(Records::Tasks, &k)?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
         }
         Ok(())
     }
