@@ -45,7 +45,6 @@ pub struct ApiAnswer {
 /// Where an operation runs: the directory service and the names ARNs are made of.
 pub struct Api {
     pub(super) dir: Directory,
-    #[allow(dead_code)] // used by the access operations as they land
     pub(super) access: crate::access::Access,
     nonces: Mutex<NonceWindow>,
     pub(super) region: String,
