@@ -262,7 +262,7 @@ mod tests {
                 want
             );
         }
-        assert_eq!(p(&[]).flag("IncludeTags").unwrap(), false);
+        assert!(!p(&[]).flag("IncludeTags").unwrap());
         let f = page_fields(0, 2, 2, 5);
         assert_eq!(f["IsTruncated"], true);
         assert_eq!(f["NextToken"], encode_token(2));

@@ -11,7 +11,7 @@ use crate::access::records::Folder;
 use serde_json::{Map, Value, json};
 
 /// A member account id: digits only (it goes into an ARN).
-fn account_id<'a>(p: &'a Params) -> Result<&'a str, ApiFault> {
+fn account_id(p: &Params) -> Result<&str, ApiFault> {
     let v = p.required("AccountId")?;
     if v.len() > 32 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiFault::invalid("AccountId", "must be digits"));
