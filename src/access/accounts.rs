@@ -503,3 +503,338 @@ impl Access {
             .await?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::records::PrincipalType;
+    use crate::config::Limits;
+    use crate::directory::Directory;
+    use crate::store::{Store, Writer, record_key};
+
+    struct Fixture {
+        access: Access,
+        store: Store,
+        _tmp: tempfile::TempDir,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("t.redb")).unwrap();
+        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
+        let dir = Directory::new(store.clone(), writer, Limits::default(), "http://x".into());
+        Fixture {
+            access: Access::new(dir),
+            store,
+            _tmp: tmp,
+        }
+    }
+
+    fn new(name: &str) -> NewAccount {
+        NewAccount {
+            display_name: name.into(),
+            ..NewAccount::default()
+        }
+    }
+
+    /// `Ok` or the parameter an `Invalid` error names.
+    fn check(r: Result<(), AccessError>) -> Result<(), &'static str> {
+        r.map_err(|e| match e {
+            AccessError::Invalid { param, .. } => param,
+            other => panic!("{other}"),
+        })
+    }
+
+    #[test]
+    fn names_and_ids() {
+        let cases: &[(&str, &str, Result<(), &str>)] = &[
+            ("display", "Dev", Ok(())),
+            ("display", "My dev_1.a-b", Ok(())),
+            ("display", "D", Err("DisplayName")),
+            ("display", &"x".repeat(50), Ok(())),
+            ("display", &"x".repeat(51), Err("DisplayName")),
+            ("display", "Dév", Err("DisplayName")),
+            ("folder", "a", Ok(())),
+            ("folder", &"f".repeat(24), Ok(())),
+            ("folder", &"f".repeat(25), Err("Folder.Name.Length")),
+            ("folder", "", Err("Folder.Name.Length")),
+            ("folder", "a b", Err("Folder.Name")),
+            ("prefix", "alice", Ok(())),
+            ("prefix", "a.b-c_d", Ok(())),
+            ("prefix", "a", Err("AccountNamePrefix")),
+            ("prefix", &"p".repeat(37), Ok(())),
+            ("prefix", &"p".repeat(38), Err("AccountNamePrefix")),
+            ("prefix", "-ab", Err("AccountNamePrefix")),
+            ("prefix", "ab.", Err("AccountNamePrefix")),
+            ("prefix", "a..b", Err("AccountNamePrefix")),
+            ("prefix", "a@b", Err("AccountNamePrefix")),
+            ("folder id", "r-Ab12Cd", Ok(())),
+            ("folder id", "fd-Ab12Cd34Ef", Ok(())),
+            ("folder id", "r-Ab12C", Err("ParentFolderId")),
+            ("folder id", "fd-Ab12Cd34E", Err("ParentFolderId")),
+            ("folder id", "fd-Ab12Cd34E!", Err("ParentFolderId")),
+            ("folder id", "x-Ab12Cd", Err("ParentFolderId")),
+        ];
+        for (what, input, want) in cases {
+            let got = check(match *what {
+                "display" => check_display_name(input),
+                "folder" => check_folder_name(input),
+                "prefix" => check_account_name_prefix(input),
+                _ => check_folder_id("ParentFolderId", input),
+            });
+            assert_eq!(&got, want, "{what} `{input}`");
+        }
+    }
+
+    #[tokio::test]
+    async fn accounts_in_folders_with_paths() {
+        let f = fixture();
+        let a = &f.access;
+        assert_eq!(a.accounts(0, 10).await.unwrap().total, 0);
+        assert_eq!(
+            a.folders_for_parent(None, None, 0, 10).await.unwrap().total,
+            0
+        );
+        let dev = a.create_folder("Dev", None).await.unwrap();
+        let root = dev.parent_id.clone().unwrap();
+        assert!(root.starts_with("r-") && root.len() == 8, "{root}");
+        assert!(dev.id.starts_with("fd-") && dev.id.len() == 13);
+        let web = a.create_folder("Web", Some(&dev.id)).await.unwrap();
+        let v = a
+            .create_account(NewAccount {
+                display_name: "Web prod".into(),
+                parent_folder_id: Some(web.id.clone()),
+                account_name_prefix: Some("web-prod".into()),
+            })
+            .await
+            .unwrap();
+        let id = v.account.id.clone();
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_digit()));
+        let rd = v.resource_directory_id.clone();
+        assert!(rd.starts_with("rd-") && rd.len() == 9);
+        assert_eq!(
+            v.account.account_name,
+            format!("web-prod@{rd}.aliyunid.com")
+        );
+        assert_eq!(v.path, format!("{rd}/{root}/{}/{}/{id}", dev.id, web.id));
+        assert_eq!(v.location, "root/Dev/Web");
+        assert_eq!(a.account(&id).await.unwrap(), v);
+        let other = a.create_account(new("Other")).await.unwrap();
+        assert_eq!(other.account.folder_id, root);
+        assert_eq!(other.location, "root");
+        assert!(
+            other
+                .account
+                .account_name
+                .ends_with(&format!("@{rd}.aliyunid.com"))
+        );
+
+        let page = a.accounts(0, 1).await.unwrap();
+        assert_eq!((page.total, page.items.len()), (2, 1));
+        let rest = a.accounts(1, 10).await.unwrap().items;
+        assert_eq!(rest.len(), 1);
+        let mut both = vec![page.items[0].clone(), rest[0].clone()];
+        both.sort_by(|x, y| x.account.display_name.cmp(&y.account.display_name));
+        assert_eq!(both, [other.clone(), v.clone()], "Other < Web prod");
+        assert!(a.accounts(5, 10).await.unwrap().items.is_empty());
+
+        for (parent, keyword, want) in [
+            (None, None, vec!["Dev"]),
+            (Some(dev.id.as_str()), None, vec!["Web"]),
+            (Some(dev.id.as_str()), Some("we"), vec!["Web"]),
+            (Some(dev.id.as_str()), Some("x"), vec![]),
+            (Some(web.id.as_str()), None, vec![]),
+        ] {
+            let got: Vec<String> = a
+                .folders_for_parent(parent, keyword, 0, 10)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|f| f.name)
+                .collect();
+            assert_eq!(got, want, "{parent:?} {keyword:?}");
+        }
+    }
+
+    /// The error's API code family: the `Invalid` parameter, the `NotFound` entity, ...
+    fn kind(e: AccessError) -> String {
+        match e {
+            AccessError::Invalid { param, .. } => format!("Invalid {param}"),
+            AccessError::NotFound { what, .. } => format!("NotFound {what}"),
+            AccessError::Quota { what, .. } => format!("Quota {what}"),
+            AccessError::Conflict { code, .. } => format!("Conflict {code}"),
+            other => other.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn refusals() {
+        let f = fixture();
+        let a = &f.access;
+        let dev = a.create_folder("Dev", None).await.unwrap();
+        a.create_account(NewAccount {
+            display_name: "Dev".into(),
+            account_name_prefix: Some("dev".into()),
+            ..NewAccount::default()
+        })
+        .await
+        .unwrap();
+        let missing_folder = "fd-0000000000";
+        let cases: Vec<(&str, AccessError)> = vec![
+            (
+                "Invalid DisplayName.AlreadyUsed",
+                a.create_account(new("Dev")).await.unwrap_err(),
+            ),
+            (
+                "Invalid AccountNamePrefix.AlreadyUsed",
+                a.create_account(NewAccount {
+                    display_name: "Dev2".into(),
+                    account_name_prefix: Some("DEV".into()),
+                    ..NewAccount::default()
+                })
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "NotFound Folder",
+                a.create_account(NewAccount {
+                    display_name: "Dev3".into(),
+                    parent_folder_id: Some(missing_folder.into()),
+                    ..NewAccount::default()
+                })
+                .await
+                .unwrap_err(),
+            ),
+            (
+                "Invalid Folder.Name.AlreadyUsed",
+                a.create_folder("Dev", None).await.unwrap_err(),
+            ),
+            (
+                "NotFound Folder",
+                a.create_folder("X", Some(missing_folder))
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "NotFound Folder",
+                a.folders_for_parent(Some(missing_folder), None, 0, 10)
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "NotFound Account",
+                a.account("1000000000000000").await.unwrap_err(),
+            ),
+            (
+                "NotFound Account",
+                a.delete_account("1000000000000000").await.unwrap_err(),
+            ),
+        ];
+        for (want, got) in cases {
+            assert_eq!(kind(got), want);
+        }
+        // The same name under another parent is fine.
+        a.create_folder("Dev", Some(&dev.id)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn folder_depth_at_the_limit_and_one_past() {
+        let f = fixture();
+        let a = &f.access;
+        let mut parent: Option<String> = None;
+        for level in 1..=FOLDER_DEPTH_MAX {
+            let folder = a
+                .create_folder(&format!("L{level}"), parent.as_deref())
+                .await
+                .unwrap();
+            parent = Some(folder.id);
+        }
+        let e = a
+            .create_folder("Deep", parent.as_deref())
+            .await
+            .unwrap_err();
+        assert_eq!(kind(e), "Quota Folder.Depth");
+        // An account may sit in the deepest folder.
+        let v = a
+            .create_account(NewAccount {
+                display_name: "Deep".into(),
+                parent_folder_id: parent,
+                ..NewAccount::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(v.location, "root/L1/L2/L3/L4/L5");
+    }
+
+    #[tokio::test]
+    async fn account_quota_at_the_limit_and_one_past() {
+        let f = fixture();
+        let a = &f.access;
+        a.create_account(new("First")).await.unwrap();
+        let w = f.store.write().unwrap();
+        let template = w
+            .record_values::<Account>(Records::Accounts, "")
+            .unwrap()
+            .remove(0);
+        for i in 1..ACCOUNTS_MAX - 1 {
+            let id = format!("{:016}", i);
+            let acc = Account {
+                id: id.clone(),
+                display_name: format!("a{i}"),
+                account_name: format!("a{i}@x.aliyunid.com"),
+                ..template.clone()
+            };
+            w.put_record(Records::Accounts, &id, &acc).unwrap();
+        }
+        w.commit().unwrap();
+        a.create_account(new("Last")).await.unwrap();
+        assert_eq!(a.accounts(0, 1).await.unwrap().total, ACCOUNTS_MAX);
+        let e = a.create_account(new("Over")).await.unwrap_err();
+        assert_eq!(kind(e), "Quota Account");
+    }
+
+    #[tokio::test]
+    async fn an_assigned_account_is_not_deleted() {
+        let f = fixture();
+        let a = &f.access;
+        let id = a.create_account(new("Prod")).await.unwrap().account.id;
+        let assignment = Assignment {
+            directory_id: "d-1".into(),
+            config_id: "ac-1".into(),
+            account_id: id.clone(),
+            principal_type: PrincipalType::User,
+            principal_id: "u-1".into(),
+            created: now_rfc3339(),
+        };
+        let key = record_key(&["d-1", "ac-1", &id, "User", "u-1"]);
+        let w = f.store.write().unwrap();
+        w.put_record(Records::Assignments, &key, &assignment)
+            .unwrap();
+        w.commit().unwrap();
+        let e = a.delete_account(&id).await.unwrap_err();
+        assert_eq!(kind(e), "Conflict DeleteConflict.Account.AccessAssignment");
+        assert!(a.account(&id).await.is_ok());
+
+        let w = f.store.write().unwrap();
+        w.delete_record(Records::Assignments, &key).unwrap();
+        w.commit().unwrap();
+        a.delete_account(&id).await.unwrap();
+        assert_eq!(kind(a.account(&id).await.unwrap_err()), "NotFound Account");
+        let r = f.store.read().unwrap();
+        let events = r.events_after(0, 100).unwrap();
+        let kinds: Vec<(ResourceType, ChangeKind)> = events
+            .iter()
+            .filter(|e| e.id == id)
+            .map(|e| (e.resource, e.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (ResourceType::Account, ChangeKind::Created),
+                (ResourceType::Account, ChangeKind::Deleted)
+            ]
+        );
+    }
+}
