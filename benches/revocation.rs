@@ -137,6 +137,7 @@ async fn run(s: Sizes) {
                 &Account {
                     id: id.clone(),
                     display_name: format!("acct{a}"),
+                    account_name: String::new(),
                     folder_id: "r-root".into(),
                     created: String::new(),
                     modified: String::new(),

@@ -17,6 +17,7 @@
 //! Writes go through the directory's writer (one writer, one outbox); every change appends its
 //! change event in the same transaction.
 
+pub mod accounts;
 pub mod assignments;
 pub mod engine;
 pub mod plan;

@@ -8,15 +8,30 @@ pub struct Account {
     /// 16 digits.
     pub id: String,
     pub display_name: String,
+    /// `<prefix>@<resource directory id>.aliyunid.com`, unique in the resource directory
+    /// (empty in records written before it was kept).
+    #[serde(default)]
+    pub account_name: String,
     /// The folder it is in (`fd-...`; the root folder when created without one).
     pub folder_id: String,
     pub created: String,
     pub modified: String,
 }
 
+/// The resource directory: made on first use, with its root folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceDirectory {
+    /// `rd-` and 6 alphanumerics.
+    pub id: String,
+    /// `r-` and 6 alphanumerics.
+    pub root_folder_id: String,
+    pub created: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Folder {
-    /// `fd-` and 10 alphanumerics. The root folder is made on first use.
+    /// `fd-` and 10 alphanumerics (the root folder: `r-` and 6). The root folder is made on
+    /// first use.
     pub id: String,
     pub name: String,
     /// `None` for the root folder.

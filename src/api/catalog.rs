@@ -99,6 +99,23 @@ const fn ram(name: &'static str, summary: &'static str, params: &'static [Param]
     }
 }
 
+const fn rm(name: &'static str, summary: &'static str, params: &'static [Param]) -> Operation {
+    Operation {
+        product: Product::ResourceManager,
+        name,
+        summary,
+        params,
+    }
+}
+
+const ACCOUNT: Param = req("AccountId", "member account id (16 digits)");
+const PARENT_FOLDER: Param = opt(
+    "ParentFolderId",
+    "parent folder id (r-... or fd-...; default: the root folder)",
+);
+const PAGE_NUMBER: Param = opt("PageNumber", "page number, from 1 (default 1)");
+const PAGE_SIZE: Param = opt("PageSize", "page size, 1 to 100 (default 10)");
+
 pub static OPERATIONS: &[Operation] = &[
     // Directories.
     sso(
@@ -481,7 +498,67 @@ const LIST_MAX_RESULTS: Param = opt("MaxResults", "page size, 1 to 20 (default 1
 
 /// Resource Manager (2020-03-31): the resource directory's accounts and folders.
 pub static RESOURCE_MANAGER_OPERATIONS: &[Operation] = &[
-    // (resource manager)
+    rm(
+        "CreateResourceAccount",
+        "Create a member account",
+        &[
+            req(
+                "DisplayName",
+                "unique display name, 2 to 50 characters of letters, digits, _.- and spaces",
+            ),
+            PARENT_FOLDER,
+            opt(
+                "AccountNamePrefix",
+                "account name prefix (before @), 2 to 37 characters (default: random)",
+            ),
+        ],
+    ),
+    rm(
+        "GetAccount",
+        "Show a member account",
+        &[
+            ACCOUNT,
+            opt("IncludeTags", "true to include tags (always empty)"),
+        ],
+    ),
+    rm(
+        "ListAccounts",
+        "List member accounts",
+        &[
+            PAGE_NUMBER,
+            PAGE_SIZE,
+            opt("IncludeTags", "true to include tags (always empty)"),
+        ],
+    ),
+    rm(
+        "DeleteAccount",
+        "Delete a member account no access assignment targets",
+        &[
+            ACCOUNT,
+            opt("AbandonableCheckId", "JSON list of check ids (ignored)"),
+        ],
+    ),
+    rm(
+        "CreateFolder",
+        "Create a folder",
+        &[
+            req(
+                "FolderName",
+                "name unique under the parent, 1 to 24 characters of letters, digits, _.-",
+            ),
+            PARENT_FOLDER,
+        ],
+    ),
+    rm(
+        "ListFoldersForParent",
+        "List the folders under a folder",
+        &[
+            PARENT_FOLDER,
+            opt("QueryKeyword", "part of the folder name (ignoring case)"),
+            PAGE_NUMBER,
+            PAGE_SIZE,
+        ],
+    ),
 ];
 
 /// Every operation, in a stable order.

@@ -115,6 +115,53 @@ impl Params {
     }
 }
 
+/// Resource Manager's pages: `PageNumber` (from 1) and `PageSize` (1 to `MAX_RESULTS_MAX`,
+/// default `MAX_RESULTS_DEFAULT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageNumber {
+    pub number: usize,
+    pub size: usize,
+}
+
+impl PageNumber {
+    /// Items to skip before this page.
+    pub fn offset(self) -> usize {
+        self.number.saturating_sub(1).saturating_mul(self.size)
+    }
+
+    /// `PageNumber`, `PageSize` and `TotalCount` of a list answer.
+    pub fn fields(self, total: usize) -> serde_json::Value {
+        serde_json::json!({
+            "PageNumber": self.number,
+            "PageSize": self.size,
+            "TotalCount": total,
+        })
+    }
+}
+
+impl Params {
+    /// `PageNumber` and `PageSize`.
+    pub fn page_number(&self) -> Result<PageNumber, ApiFault> {
+        let number = self
+            .int("PageNumber", 1..=i64::from(u32::MAX))?
+            .map_or(1, |n| n as usize);
+        let size = self
+            .int("PageSize", 1..=MAX_RESULTS_MAX as i64)?
+            .map_or(MAX_RESULTS_DEFAULT, |n| n as usize);
+        Ok(PageNumber { number, size })
+    }
+
+    /// An optional boolean; the SDKs send `true`, `false` or Python's `True`, `False`.
+    pub fn flag(&self, name: &str) -> Result<bool, ApiFault> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(_) => Err(ApiFault::invalid(name, "must be true or false")),
+        }
+    }
+}
+
 /// The opaque `NextToken` of the page starting at `offset`.
 pub fn encode_token(offset: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
@@ -198,6 +245,30 @@ mod tests {
                 .code,
             "InvalidParameter.Status"
         );
+        assert_eq!(
+            p(&[]).page_number().unwrap(),
+            PageNumber {
+                number: 1,
+                size: MAX_RESULTS_DEFAULT
+            }
+        );
+        let pn = p(&[("PageNumber", "3"), ("PageSize", "100")])
+            .page_number()
+            .unwrap();
+        assert_eq!((pn.offset(), pn.size), (200, 100));
+        for (k, v) in [("PageNumber", "0"), ("PageSize", "0"), ("PageSize", "101")] {
+            assert_eq!(
+                p(&[(k, v)]).page_number().unwrap_err().code,
+                format!("InvalidParameter.{k}")
+            );
+        }
+        for (v, want) in [("True", Ok(true)), ("false", Ok(false)), ("1", Err(()))] {
+            assert_eq!(
+                p(&[("IncludeTags", v)]).flag("IncludeTags").map_err(|_| ()),
+                want
+            );
+        }
+        assert!(!p(&[]).flag("IncludeTags").unwrap());
         let f = page_fields(0, 2, 2, 5);
         assert_eq!(f["IsTruncated"], true);
         assert_eq!(f["NextToken"], encode_token(2));

@@ -12,7 +12,6 @@ mod members;
 pub mod query;
 mod resources;
 
-#[allow(unused_imports)]
 pub(crate) use credentials::append as append_event;
 pub use credentials::{
     AccessToken, Bootstrap, CREDENTIALS_PER_DIRECTORY_MAX, CredentialOptions, CredentialSecret,

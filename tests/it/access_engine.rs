@@ -51,6 +51,7 @@ async fn fixture() -> Fixture {
         &Account {
             id: "1000000000000001".into(),
             display_name: "A".into(),
+            account_name: String::new(),
             folder_id: "r-root".into(),
             created: "2026-11-23T00:00:00Z".into(),
             modified: "2026-11-23T00:00:00Z".into(),

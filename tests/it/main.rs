@@ -20,4 +20,5 @@ mod filters;
 mod groups;
 mod limits;
 mod patch;
+mod resourcemanager;
 mod users;

@@ -1,14 +1,153 @@
-//! Resource Manager (2020-03-31): accounts and folders of the resource directory.
+//! Resource Manager (2020-03-31): accounts and folders of the resource directory, over
+//! `access::accounts`, in Resource Manager's shapes (lists wrapped as `{"Accounts":{"Account":
+//! [...]}}`, pages by `PageNumber`/`PageSize`/`TotalCount`).
 
 use super::super::error::ApiFault;
 use super::super::params::Params;
 use super::super::service::Api;
-use serde_json::Value;
+use super::shape::time;
+use crate::access::accounts::{AccountView, NewAccount};
+use crate::access::records::Folder;
+use serde_json::{Map, Value, json};
 
-pub fn resources(op: &str, _p: &Params) -> Result<Vec<String>, ApiFault> {
-    Err(super::unknown(op))
+/// A member account id: digits only (it goes into an ARN).
+fn account_id(p: &Params) -> Result<&str, ApiFault> {
+    let v = p.required("AccountId")?;
+    if v.len() > 32 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiFault::invalid("AccountId", "must be digits"));
+    }
+    Ok(v)
 }
 
-pub async fn call(_api: &Api, op: &str, _p: &Params) -> Result<Value, ApiFault> {
-    Err(super::unknown(op))
+pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(match op {
+        "CreateResourceAccount" | "ListAccounts" => vec!["account/*".into()],
+        "GetAccount" | "DeleteAccount" => vec![format!("account/{}", account_id(p)?)],
+        "CreateFolder" | "ListFoldersForParent" => vec!["folder/*".into()],
+        other => return Err(super::unknown(other)),
+    })
+}
+
+/// The fields every account answer has (`CreateResourceAccount`'s whole `Account`).
+fn account(v: &AccountView) -> Map<String, Value> {
+    let a = &v.account;
+    let mut o = Map::new();
+    for (k, val) in [
+        ("AccountId", a.id.as_str()),
+        ("AccountName", a.account_name.as_str()),
+        ("DisplayName", a.display_name.as_str()),
+        ("FolderId", a.folder_id.as_str()),
+        ("ResourceDirectoryId", v.resource_directory_id.as_str()),
+        ("JoinMethod", "created"),
+        ("Status", "CreateSuccess"),
+        ("Type", "ResourceAccount"),
+    ] {
+        o.insert(k.into(), json!(val));
+    }
+    o.insert("JoinTime".into(), json!(time(&a.created)));
+    o.insert("ModifyTime".into(), json!(time(&a.modified)));
+    o
+}
+
+fn folder(f: &Folder) -> Value {
+    json!({
+        "FolderId": f.id,
+        "FolderName": f.name,
+        "ParentFolderId": f.parent_id.clone().unwrap_or_default(),
+        "CreateTime": time(&f.created),
+    })
+}
+
+fn merge(mut base: Value, more: Value) -> Value {
+    if let (Some(b), Value::Object(m)) = (base.as_object_mut(), more) {
+        b.extend(m);
+    }
+    base
+}
+
+pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
+    let access = &api.access;
+    Ok(match op {
+        "CreateResourceAccount" => {
+            let v = access
+                .create_account(NewAccount {
+                    display_name: p.required("DisplayName")?.to_owned(),
+                    parent_folder_id: p.get("ParentFolderId").map(str::to_owned),
+                    account_name_prefix: p.get("AccountNamePrefix").map(str::to_owned),
+                })
+                .await?;
+            json!({ "Account": account(&v) })
+        }
+        "GetAccount" => {
+            let tags = p.flag("IncludeTags")?;
+            let v = access.account(account_id(p)?).await?;
+            let mut o = account(&v);
+            o.insert("ResourceDirectoryPath".into(), json!(v.path));
+            o.insert("Location".into(), json!(v.location));
+            o.insert("IdentityInformation".into(), json!(""));
+            o.insert("EmailStatus".into(), json!(""));
+            if tags {
+                o.insert("Tags".into(), json!([]));
+            }
+            json!({ "Account": o })
+        }
+        "ListAccounts" => {
+            let tags = p.flag("IncludeTags")?;
+            let page = p.page_number()?;
+            let found = access.accounts(page.offset(), page.size).await?;
+            let items: Vec<Value> = found
+                .items
+                .iter()
+                .map(|v| {
+                    let mut o = account(v);
+                    o.insert("ResourceDirectoryPath".into(), json!(v.path));
+                    if tags {
+                        o.insert("Tags".into(), json!({ "Tag": [] }));
+                    }
+                    Value::Object(o)
+                })
+                .collect();
+            merge(
+                page.fields(found.total),
+                json!({ "Accounts": { "Account": items } }),
+            )
+        }
+        "DeleteAccount" => {
+            access.delete_account(account_id(p)?).await?;
+            json!({ "DeletionType": "0" })
+        }
+        "CreateFolder" => {
+            let f = access
+                .create_folder(p.required("FolderName")?, p.get("ParentFolderId"))
+                .await?;
+            json!({ "Folder": folder(&f) })
+        }
+        "ListFoldersForParent" => {
+            let page = p.page_number()?;
+            let found = access
+                .folders_for_parent(
+                    p.get("ParentFolderId"),
+                    p.get("QueryKeyword"),
+                    page.offset(),
+                    page.size,
+                )
+                .await?;
+            let items: Vec<Value> = found
+                .items
+                .iter()
+                .map(|f| {
+                    json!({
+                        "FolderId": f.id,
+                        "FolderName": f.name,
+                        "CreateTime": time(&f.created),
+                    })
+                })
+                .collect();
+            merge(
+                page.fields(found.total),
+                json!({ "Folders": { "Folder": items } }),
+            )
+        }
+        other => return Err(super::unknown(other)),
+    })
 }
