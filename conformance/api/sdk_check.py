@@ -26,18 +26,7 @@ from alibabacloud_tea_openapi import models as openapi
 # Checks that fail because of a known server bug: name -> what is wrong. Such a failure is
 # reported as KNOWN and does not fail the run; a listed check that passes is reported as FIXED
 # and does fail it, so the entry gets removed.
-KNOWN_BUGS: dict[str, str] = {
-    "users: UpdateUser only NewDescription": (
-        "UpdateUser with NewDescription and no other New* parameter answers 400 InvalidParameter "
-        "`Operations` must hold at least one operation (an empty SCIM PATCH), instead of storing "
-        "the description"
-    ),
-    "groups: UpdateGroup only NewDescription": (
-        "UpdateGroup with NewDescription and no NewGroupName answers 400 InvalidParameter "
-        "`Operations` must hold at least one operation (an empty SCIM PATCH), instead of storing "
-        "the description"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 class Report:
@@ -1007,7 +996,7 @@ def ram_admins(r, rc, c, bootstrap, d0, other_dir):
     r.error("RAM DeleteUser with AccessKey", lambda: rc.delete_user(ram.DeleteUserRequest(
         user_name="sdk-reader")), "DeleteConflict.User.AccessKey", 409)
     r.error("RAM DeletePolicy attached", lambda: rc.delete_policy(ram.DeletePolicyRequest(
-        policy_name=POLICY_NAME)), "DeleteConflict.Policy.Attachment", 409)
+        policy_name=POLICY_NAME)), "DeleteConflict.Policy.User", 409)
     r.succeeds("RAM DeleteAccessKey", lambda: rc.delete_access_key(ram.DeleteAccessKeyRequest(
         user_name="sdk-reader", user_access_key_id=key.access_key_id)))
     body = r.succeeds("RAM ListAccessKeys after delete", lambda: rc.list_access_keys(

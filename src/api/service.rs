@@ -175,13 +175,21 @@ impl Api {
                 None,
             ),
         };
-        let caller = self.dir.caller(&access_key_id).await?.ok_or_else(|| {
-            ApiFault::new(
-                404,
-                "InvalidAccessKeyId.NotFound",
-                "Specified access key is not found.",
-            )
-        })?;
+        let Some(caller) = self.dir.caller(&access_key_id).await? else {
+            return Err(if self.dir.access_key_exists(&access_key_id).await? {
+                ApiFault::new(
+                    400,
+                    "InvalidAccessKeyId.Inactive",
+                    "Specified access key is disabled.",
+                )
+            } else {
+                ApiFault::new(
+                    404,
+                    "InvalidAccessKeyId.NotFound",
+                    "Specified access key is not found.",
+                )
+            });
+        };
         let (timestamp, nonce) = match &acs3 {
             Some(a) => {
                 for must in ["x-acs-date", "x-acs-signature-nonce"] {

@@ -367,6 +367,17 @@ impl Directory {
         .await
     }
 
+    /// Whether an AccessKey exists (active or not).
+    pub async fn access_key_exists(&self, id: &str) -> Result<bool, DirectoryError> {
+        let id = id.to_owned();
+        self.read(move |_, txn| {
+            Ok(txn
+                .record::<AccessKey>(Records::AccessKeys, &id)?
+                .is_some())
+        })
+        .await
+    }
+
     pub async fn create_admin_user(
         &self,
         name: &str,
@@ -607,7 +618,7 @@ impl Directory {
                     .any(|a| a.policy_type == PolicyType::Custom && a.policy_name == name)
             }) {
                 return Err(DirectoryError::Conflict {
-                    what: "Policy.Attachment",
+                    what: "Policy.User",
                     message: format!("policy `{name}` is still attached"),
                 });
             }

@@ -282,6 +282,24 @@ impl Directory {
         guard: ApiGuard,
     ) -> Result<Managed, DirectoryError> {
         self.directory(dir).await?;
+        if ops.is_empty() {
+            // Only API fields change (a description): no SCIM document change.
+            let (d, i) = (dir.to_owned(), id.to_owned());
+            self.write(move |txn| {
+                if txn.resource(kind, &d, &i)?.is_none() {
+                    return Err(DirectoryError::NotFound {
+                        what: what(kind),
+                        id: i,
+                    });
+                }
+                guard.check(txn, kind, &d, &i)?;
+                guard.store_description(txn, &d, &i)?;
+                super::append_event(txn, &d, resource_type(kind), &i, ChangeKind::Updated)?;
+                Ok(())
+            })
+            .await?;
+            return self.api_get(kind, dir, id).await;
+        }
         let ops = patch_ops(self, ops)?;
         self.patch_with(kind, dir, id, ops, None, None, Some(guard))
             .await?;
