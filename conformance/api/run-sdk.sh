@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Drives the management API of a live `cloudsso serve` through the unmodified official Python
-# SDKs (alibabacloud-cloudsso20210515 and alibabacloud-ram20150501, pinned below, from PyPI into
-# conformance/.venv-sdk, ignored by git). Starts a server on a fresh data folder and a free port,
-# runs sdk_check.py with the bootstrap administrator's AccessKey, stops the server.
+# SDKs (alibabacloud-cloudsso20210515, alibabacloud-ram20150501 and
+# alibabacloud-resourcemanager20200331, pinned below, from PyPI into conformance/.venv-sdk,
+# ignored by git). Starts a server on a fresh data folder and a free port, runs sdk_check.py
+# (CloudSSO and RAM) and sdk_rm_check.py (Resource Manager) with the bootstrap administrator's
+# AccessKey, stops the server.
 #
 #   conformance/api/run-sdk.sh
 #
@@ -20,7 +22,8 @@ if [ ! -x "$bin" ]; then
   (cd "$root" && cargo build --release --quiet)
 fi
 
-pins=(alibabacloud-cloudsso20210515==1.7.0 alibabacloud-ram20150501==1.3.0)
+pins=(alibabacloud-cloudsso20210515==1.7.0 alibabacloud-ram20150501==1.3.0
+  alibabacloud-resourcemanager20200331==2.6.2)
 if [ ! -f "$venv/.pins" ] || [ "$(cat "$venv/.pins")" != "${pins[*]}" ]; then
   rm -rf "$venv"
   python3 -m venv "$venv"
@@ -59,6 +62,7 @@ echo "cloudsso serving on $addr ($bin)"
 
 status=0
 "$venv/bin/python" "$here/sdk_check.py" "$work/data/bootstrap.json" || status=$?
+"$venv/bin/python" "$here/sdk_rm_check.py" "$work/data" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== server log (last 40 lines)"
   tail -n 40 "$log"
