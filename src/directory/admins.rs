@@ -370,12 +370,8 @@ impl Directory {
     /// Whether an AccessKey exists (active or not).
     pub async fn access_key_exists(&self, id: &str) -> Result<bool, DirectoryError> {
         let id = id.to_owned();
-        self.read(move |_, txn| {
-            Ok(txn
-                .record::<AccessKey>(Records::AccessKeys, &id)?
-                .is_some())
-        })
-        .await
+        self.read(move |_, txn| Ok(txn.record::<AccessKey>(Records::AccessKeys, &id)?.is_some()))
+            .await
     }
 
     pub async fn create_admin_user(
