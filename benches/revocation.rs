@@ -162,6 +162,7 @@ async fn run(s: Sizes) {
                     status_notifications: Vec::new(),
                     created: String::new(),
                     updated: String::new(),
+                    ..Default::default()
                 },
             )
             .expect("config");

@@ -3,8 +3,9 @@
 # SDKs (alibabacloud-cloudsso20210515, alibabacloud-ram20150501 and
 # alibabacloud-resourcemanager20200331, pinned below, from PyPI into conformance/.venv-sdk,
 # ignored by git). Starts a server on a fresh data folder and a free port, runs sdk_check.py
-# (CloudSSO and RAM) and sdk_rm_check.py (Resource Manager) with the bootstrap administrator's
-# AccessKey, stops the server.
+# (CloudSSO directories, users, groups, SCIM credentials; RAM), sdk_rm_check.py (Resource
+# Manager) and sdk_access_check.py (access configurations, assignments, provisioning, tasks)
+# with the bootstrap administrator's AccessKey, stops the server.
 #
 #   conformance/api/run-sdk.sh
 #
@@ -63,6 +64,7 @@ echo "cloudsso serving on $addr ($bin)"
 status=0
 "$venv/bin/python" "$here/sdk_check.py" "$work/data/bootstrap.json" || status=$?
 "$venv/bin/python" "$here/sdk_rm_check.py" "$work/data" || status=$?
+"$venv/bin/python" "$here/sdk_access_check.py" "$work/data" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== server log (last 40 lines)"
   tail -n 40 "$log"

@@ -19,10 +19,12 @@
 
 pub mod accounts;
 pub mod assignments;
+pub mod configs;
 pub mod engine;
 pub mod plan;
 pub mod provider;
 pub mod records;
+pub mod system_policies;
 
 use crate::directory::{Directory, DirectoryError};
 use provider::{EmbeddedProvider, Provider};

@@ -39,7 +39,7 @@ pub struct Folder {
     pub created: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessConfiguration {
     /// `ac-` and 20 alphanumerics.
     pub id: String,
@@ -54,6 +54,12 @@ pub struct AccessConfiguration {
     pub system_policies: Vec<String>,
     /// The inline policy document, if any (validated by the policy engine).
     pub inline_policy: Option<String>,
+    /// The inline policy's name (as the administrator gave it).
+    #[serde(default)]
+    pub inline_policy_name: String,
+    /// When each policy was added: `System/<name>` or `Inline/<name>` -> time.
+    #[serde(default)]
+    pub policy_added: std::collections::BTreeMap<String, String>,
     /// Set when a policy change made existing provisionings stale
     /// (`ReprovisionRequired`); cleared when none is stale.
     pub status_notifications: Vec<String>,

@@ -383,7 +383,104 @@ pub static OPERATIONS: &[Operation] = &[
 
 /// CloudSSO access configurations and their permission policies.
 pub static ACCESS_CONFIGURATION_OPERATIONS: &[Operation] = &[
-    // (access configurations)
+    sso(
+        "CreateAccessConfiguration",
+        "Create an access configuration",
+        &[
+            DIR,
+            req(
+                "AccessConfigurationName",
+                "unique name, up to 32 of A-Z a-z 0-9 -",
+            ),
+            opt("Description", "up to 1,024 characters"),
+            opt("SessionDuration", "seconds, 900 to 43,200 (default 3,600)"),
+            opt("RelayState", "the console page to land on"),
+        ],
+    ),
+    sso(
+        "GetAccessConfiguration",
+        "Show an access configuration",
+        &[DIR, AC],
+    ),
+    sso(
+        "ListAccessConfigurations",
+        "List access configurations",
+        &[
+            DIR,
+            opt("Filter", "AccessConfigurationName eq|sw \"x\""),
+            opt(
+                "StatusNotifications",
+                "ReprovisionRequired: only stale ones",
+            ),
+            MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "UpdateAccessConfiguration",
+        "Change an access configuration's description, session duration or relay state",
+        &[
+            DIR,
+            AC,
+            opt("NewDescription", "new description"),
+            opt("NewSessionDuration", "seconds, 900 to 43,200"),
+            opt("NewRelayState", "new relay state"),
+        ],
+    ),
+    sso(
+        "DeleteAccessConfiguration",
+        "Delete an access configuration that is neither assigned nor provisioned",
+        &[
+            DIR,
+            AC,
+            opt(
+                "ForceRemovePermissionPolicies",
+                "true to delete it with its policies",
+            ),
+        ],
+    ),
+    sso(
+        "AddPermissionPolicyToAccessConfiguration",
+        "Add a system policy (at most 20) or the inline policy",
+        &[
+            DIR,
+            AC,
+            req("PermissionPolicyType", "System or Inline"),
+            req(
+                "PermissionPolicyName",
+                "system policy name, or the inline policy's name",
+            ),
+            opt(
+                "InlinePolicyDocument",
+                "Inline only: the policy document (JSON)",
+            ),
+        ],
+    ),
+    sso(
+        "RemovePermissionPolicyFromAccessConfiguration",
+        "Remove a policy from an access configuration",
+        &[
+            DIR,
+            AC,
+            req("PermissionPolicyType", "System or Inline"),
+            req("PermissionPolicyName", "policy name"),
+        ],
+    ),
+    sso(
+        "ListPermissionPoliciesInAccessConfiguration",
+        "List an access configuration's policies",
+        &[DIR, AC, opt("PermissionPolicyType", "System or Inline")],
+    ),
+    sso(
+        "UpdateInlinePolicyForAccessConfiguration",
+        "Replace the inline policy's document",
+        &[
+            DIR,
+            AC,
+            req("InlinePolicyName", "the inline policy's name"),
+            req("NewInlinePolicyDocument", "the new document (JSON)"),
+        ],
+    ),
 ];
 
 /// CloudSSO access assignments, provisioning, tasks and effective access.

@@ -70,6 +70,7 @@ async fn fixture() -> Fixture {
         status_notifications: Vec::new(),
         created: "2026-11-23T00:00:00Z".into(),
         updated: "2026-11-23T00:00:00Z".into(),
+        ..Default::default()
     };
     w.put_record(
         Records::AccessConfigs,

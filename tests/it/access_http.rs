@@ -21,7 +21,12 @@ impl Server {
         let key = self.admin_key();
         let d = self.directory_id.clone();
         let account = self
-            .api_ok(&key, RM, "CreateResourceAccount", &[("DisplayName", "prod")])
+            .api_ok(
+                &key,
+                RM,
+                "CreateResourceAccount",
+                &[("DisplayName", "prod")],
+            )
             .await["Account"]["AccountId"]
             .as_str()
             .unwrap()
@@ -31,7 +36,10 @@ impl Server {
                 &key,
                 SSO,
                 "CreateAccessConfiguration",
-                &[("DirectoryId", &d), ("AccessConfigurationName", config_name)],
+                &[
+                    ("DirectoryId", &d),
+                    ("AccessConfigurationName", config_name),
+                ],
             )
             .await["AccessConfiguration"]["AccessConfigurationId"]
             .as_str()
@@ -82,13 +90,21 @@ impl Server {
         let started = Instant::now();
         loop {
             let t = self
-                .api_ok(&s.key, SSO, "GetTask", &[("DirectoryId", &s.d), ("TaskId", id)])
+                .api_ok(
+                    &s.key,
+                    SSO,
+                    "GetTask",
+                    &[("DirectoryId", &s.d), ("TaskId", id)],
+                )
                 .await["Task"]
                 .clone();
             if t["Status"] != "InProgress" {
                 return t;
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "task stuck: {t}");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "task stuck: {t}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -198,7 +214,10 @@ async fn scim_changes_move_effective_access_and_policy_edits_need_reprovisioning
         ],
     )
     .await;
-    assert_eq!(srv.provisioning_status(&s).await["Status"], "ReprovisionRequired");
+    assert_eq!(
+        srv.provisioning_status(&s).await["Status"],
+        "ReprovisionRequired"
+    );
     let tasks = srv
         .api_ok(
             &s.key,
@@ -223,7 +242,11 @@ async fn scim_changes_move_effective_access_and_policy_edits_need_reprovisioning
             &[("DirectoryId", &s.d), ("AccessConfigurationId", &s.config)],
         )
         .await;
-    assert_eq!(c["AccessConfiguration"]["StatusNotifications"], json!([]), "{c}");
+    assert_eq!(
+        c["AccessConfiguration"]["StatusNotifications"],
+        json!([]),
+        "{c}"
+    );
 }
 
 #[tokio::test]
@@ -254,7 +277,8 @@ async fn deletion_guards() {
         .to_owned();
     assert_eq!(srv.assign(&s, "User", &bob).await["Status"], "Success");
     srv.assign(&s, "Group", &ops).await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "DeleteUser",
             vec![("DirectoryId", &s.d), ("UserId", &bob)],
@@ -294,7 +318,10 @@ async fn deletion_guards() {
         .await;
     assert_eq!(r.status.as_u16(), 409, "{}", r.body);
     assert!(
-        r.body["Code"].as_str().unwrap().starts_with("DeletionConflict.AccessConfiguration"),
+        r.body["Code"]
+            .as_str()
+            .unwrap()
+            .starts_with("DeletionConflict.AccessConfiguration"),
         "{}",
         r.body
     );
@@ -306,7 +333,11 @@ async fn deletion_guards() {
     // Once the assignments go (the last one deprovisioning), everything can be deleted.
     for (t, id, strategy) in [
         ("User", bob.as_str(), "None"),
-        ("Group", ops.as_str(), "DeprovisionForLastAccessAssignmentOnAccount"),
+        (
+            "Group",
+            ops.as_str(),
+            "DeprovisionForLastAccessAssignmentOnAccount",
+        ),
     ] {
         let task = srv
             .api_ok(
@@ -327,11 +358,25 @@ async fn deletion_guards() {
         let id = task["Task"]["TaskId"].as_str().unwrap().to_owned();
         assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
     }
-    assert_eq!(srv.provisioning_status(&s).await, Value::Null, "deprovisioned");
-    srv.api_ok(&s.key, SSO, "DeleteUser", &[("DirectoryId", &s.d), ("UserId", &bob)])
-        .await;
-    srv.api_ok(&s.key, SSO, "DeleteGroup", &[("DirectoryId", &s.d), ("GroupId", &ops)])
-        .await;
+    assert_eq!(
+        srv.provisioning_status(&s).await,
+        Value::Null,
+        "deprovisioned"
+    );
+    srv.api_ok(
+        &s.key,
+        SSO,
+        "DeleteUser",
+        &[("DirectoryId", &s.d), ("UserId", &bob)],
+    )
+    .await;
+    srv.api_ok(
+        &s.key,
+        SSO,
+        "DeleteGroup",
+        &[("DirectoryId", &s.d), ("GroupId", &ops)],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -355,7 +400,11 @@ async fn sigkill_between_a_scim_write_and_its_reconciliation_loses_nothing() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(srv.effective(&s, &alice).await, granted, "not reconciled yet");
+    assert_eq!(
+        srv.effective(&s, &alice).await,
+        granted,
+        "not reconciled yet"
+    );
     let _ = std::process::Command::new("kill")
         .arg("-KILL")
         .arg(srv.pid().to_string())
@@ -365,6 +414,9 @@ async fn sigkill_between_a_scim_write_and_its_reconciliation_loses_nothing() {
     let srv = Server::start_on(&data, &[]);
     srv.expect_effective(&s, &alice, json!([])).await;
     let user = srv.get(&format!("/Users/{alice}")).await;
-    assert_eq!(user.body["active"], false, "the acknowledged write survived");
+    assert_eq!(
+        user.body["active"], false,
+        "the acknowledged write survived"
+    );
     drop(tmp);
 }

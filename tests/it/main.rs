@@ -10,6 +10,7 @@
 mod harness;
 
 mod access_engine;
+mod access_http;
 mod api;
 mod api_limits;
 mod bootstrap;

@@ -131,7 +131,8 @@ fn taken(entity: &'static str) -> impl Fn(DirectoryError) -> ApiFault {
 
 /// `UserName eq "x"` / `GroupName sw "x"` (quotes optional, case-insensitive) as a SCIM
 /// filter over `scim_attr`.
-fn list_filter(raw: &str, api_attr: &str, scim_attr: &str) -> Result<String, ApiFault> {
+/// `<Attr> eq|sw <value>` (quotes optional, case-insensitive): CloudSSO's list filters.
+pub(super) fn name_filter(raw: &str, api_attr: &str) -> Result<(NameOp, String), ApiFault> {
     let bad = || {
         ApiFault::invalid(
             "Filter",
@@ -148,8 +149,8 @@ fn list_filter(raw: &str, api_attr: &str, scim_attr: &str) -> Result<String, Api
         return Err(bad());
     }
     let op = match op.to_ascii_lowercase().as_str() {
-        "eq" => "eq",
-        "sw" => "sw",
+        "eq" => NameOp::Eq,
+        "sw" => NameOp::Sw,
         _ => return Err(bad()),
     };
     let value = value
@@ -159,10 +160,34 @@ fn list_filter(raw: &str, api_attr: &str, scim_attr: &str) -> Result<String, Api
     if value.is_empty() {
         return Err(bad());
     }
-    Ok(format!(
-        "{scim_attr} {op} {}",
-        Value::String(value.to_owned())
-    ))
+    Ok((op, value.to_owned()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NameOp {
+    Eq,
+    Sw,
+}
+
+impl NameOp {
+    /// Case-insensitive, as CloudSSO compares names.
+    pub(super) fn matches(self, name: &str, value: &str) -> bool {
+        let (n, v) = (name.to_lowercase(), value.to_lowercase());
+        match self {
+            NameOp::Eq => n == v,
+            NameOp::Sw => n.starts_with(&v),
+        }
+    }
+}
+
+/// A list filter as a SCIM filter over `scim_attr`.
+fn list_filter(raw: &str, api_attr: &str, scim_attr: &str) -> Result<String, ApiFault> {
+    let (op, value) = name_filter(raw, api_attr)?;
+    let op = match op {
+        NameOp::Eq => "eq",
+        NameOp::Sw => "sw",
+    };
+    Ok(format!("{scim_attr} {op} {}", Value::String(value)))
 }
 
 fn parse_filter(api: &Api, text: &str) -> Result<crate::scim::filter::Filter, ApiFault> {
