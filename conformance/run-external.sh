@@ -24,7 +24,9 @@ if [ ${#suites[@]} -eq 0 ]; then
   if [ -d "$shared" ]; then suites+=(okta microsoft); fi
 fi
 
-bin="${CLOUDSSO_BIN:-$root/target/release/cloudsso}"
+target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$root/$target" ;; esac
+bin="${CLOUDSSO_BIN:-$target/release/cloudsso}"
 if [ ! -x "$bin" ]; then
   (cd "$root" && cargo build --release --quiet)
 fi
