@@ -4,6 +4,8 @@
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use cloudsso::access::Access;
+use cloudsso::access::provider::{EmbeddedProvider, FaultyProvider};
 use cloudsso::api::Api;
 use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
@@ -96,6 +98,10 @@ struct ServeArgs {
     /// Milliseconds the reconciliation engine waits after a change before handling it.
     #[arg(long, env = "CLOUDSSO_RECONCILE_DELAY_MS", default_value_t = Limits::default().reconcile_delay_ms)]
     reconcile_delay_ms: u64,
+    /// Fault injection for tests and drills: the account provider fails this many role and
+    /// SAML provider calls first.
+    #[arg(long, env = "CLOUDSSO_PROVIDER_FAULTS", default_value_t = 0)]
+    provider_faults: u32,
 }
 
 impl ServeArgs {
@@ -203,7 +209,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let api_endpoint = public.trim_end_matches('/').to_owned();
     bootstrap(&directory, &args.data, &scim_base_url, &api_endpoint).await?;
     let account = directory.account_id().await?;
-    let api = std::sync::Arc::new(Api::new(directory, args.region.clone(), account));
+    let provider = std::sync::Arc::new(FaultyProvider::new(std::sync::Arc::new(
+        EmbeddedProvider::new(directory.clone()),
+    )));
+    if args.provider_faults > 0 {
+        tracing::warn!(
+            count = args.provider_faults,
+            "fault injection: the account provider fails its first calls"
+        );
+        provider.fail_next(args.provider_faults);
+    }
+    let access = Access::with_provider(directory.clone(), provider);
+    let api = std::sync::Arc::new(Api::with_access(
+        directory,
+        access,
+        args.region.clone(),
+        account,
+    ));
     // Handlers are installed before anyone can learn the address, so no signal is missed.
     let shutdown = shutdown_signal()?;
     tracing::info!(listen = %local, scim = %scim_base_url, api = %api_endpoint, "cloudsso serving");

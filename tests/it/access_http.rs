@@ -420,3 +420,41 @@ async fn sigkill_between_a_scim_write_and_its_reconciliation_loses_nothing() {
     );
     drop(tmp);
 }
+
+#[tokio::test]
+async fn a_failing_provider_fails_the_task_with_its_reason_and_a_retry_succeeds() {
+    let srv = Server::start_with(&["--provider-faults", "1"]);
+    let alice = srv.user("alice").await;
+    let s = srv.setup_access("Dev").await;
+    let task = srv.assign(&s, "User", &alice).await;
+    assert_eq!(task["Status"], "Failed", "{task}");
+    assert!(
+        task["FailureReason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("injected failure"),
+        "{task}"
+    );
+    assert_eq!(
+        srv.effective(&s, &alice).await,
+        json!([]),
+        "nothing provisioned"
+    );
+    let tasks = srv
+        .api_ok(
+            &s.key,
+            SSO,
+            "ProvisionAccessConfiguration",
+            &[
+                ("DirectoryId", &s.d),
+                ("AccessConfigurationId", &s.config),
+                ("TargetType", "RD-Account"),
+                ("TargetId", &s.account),
+            ],
+        )
+        .await;
+    let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
+    assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
+    srv.expect_effective(&s, &alice, grant(&s, "Dev", &[("User", &alice)]))
+        .await;
+}
