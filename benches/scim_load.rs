@@ -282,12 +282,12 @@ async fn run_scenarios(
                     rows.push((format!("{key}_{k}"), title.clone(), cell(m)));
                 }
             }
-            Shape::Total => {
-                let mut m = base(out.ops_per_s(), "users/s", &out.hist, out.errors);
+            Shape::Total { noun, unit } => {
+                let mut m = base(out.ops_per_s(), unit, &out.hist, out.errors);
                 m.total_s = Some(out.elapsed.as_secs_f64());
                 if out.ops < wanted_ops {
                     m.note = Some(format!(
-                        "cut at {:.0} s after {} users; projected total {:.0} s",
+                        "cut at {:.0} s after {} {noun}; projected total {:.0} s",
                         cap.as_secs_f64(),
                         out.ops,
                         wanted_ops as f64 / out.ops_per_s().max(1e-9)
@@ -436,6 +436,14 @@ async fn capture(t: &Target, ds: &Dataset) -> Result<Vec<limit::Route>, String> 
         (Req::get(scenarios::filter_eq("nobody")), "/Users?filter="),
         (Req::get(scenarios::GROUPS_PAGE), "/Groups?"),
         (Req::with_body(Method::POST, "/Users", &probe), "/Users"),
+        (
+            Req::with_body(
+                Method::POST,
+                "/Groups",
+                &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "probe-group-for-the-limit"}),
+            ),
+            "/Groups",
+        ),
         (
             Req::with_body(
                 Method::PATCH,

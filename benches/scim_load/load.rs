@@ -227,11 +227,28 @@ pub async fn run(target: &Target, plan: Plan) -> Outcome {
                 if i >= ops_max {
                     break;
                 }
-                for (k, req) in make(i).into_iter().enumerate() {
+                let reqs = make(i);
+                // `{id}` in a path stands for the `id` of the previous answer in the operation
+                // (the group a POST made, for the PATCH after it).
+                let mut last_id: Option<String> = None;
+                for (k, req) in reqs.iter().enumerate() {
+                    let substituted;
+                    let req = match (&last_id, req.path.contains("{id}")) {
+                        (Some(id), true) => {
+                            substituted = Req {
+                                method: req.method.clone(),
+                                path: req.path.replace("{id}", id),
+                                body: req.body.clone(),
+                            };
+                            &substituted
+                        }
+                        _ => req,
+                    };
+                    let wants_id = reqs.iter().skip(k + 1).any(|r| r.path.contains("{id}"));
                     let t = Instant::now();
                     // A request may run past the deadline by REQUEST_GRACE at most.
                     let left = deadline.saturating_duration_since(t) + grace;
-                    let result = match tokio::time::timeout(left, conn.send(&req)).await {
+                    let result = match tokio::time::timeout(left, conn.send(req)).await {
                         Ok(r) => r,
                         Err(_) => {
                             conn = Conn::new(&conn.target);
@@ -242,6 +259,11 @@ pub async fn run(target: &Target, plan: Plan) -> Outcome {
                     let us = us.min(120_000_000);
                     let _ = hist.record(us);
                     requests += 1;
+                    if wants_id && let Ok(r) = &result {
+                        last_id = serde_json::from_slice::<serde_json::Value>(&r.body)
+                            .ok()
+                            .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
+                    }
                     let err = match result {
                         Ok(r) if (200..300).contains(&r.status) => None,
                         Ok(r) => Some(format!(

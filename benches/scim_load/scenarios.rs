@@ -23,6 +23,9 @@ pub struct Sizes {
     pub group_members: usize,
     pub big_group: usize,
     pub sync_users: u64,
+    /// Groups the Entra-style sync creates after its users, each with `SYNC_GROUP_MEMBERS`
+    /// members added by PATCH.
+    pub sync_groups: u64,
     /// Length of each timed scenario.
     pub duration: Duration,
     /// Longest a count-bound scenario (the sync) may run before it is cut short.
@@ -39,6 +42,7 @@ impl Sizes {
             group_members: 5,
             big_group: 10_000,
             sync_users: 5_000,
+            sync_groups: 500,
             duration: Duration::from_millis(1500),
             cap: Duration::from_secs(20),
             grace: Duration::from_secs(2),
@@ -51,6 +55,7 @@ impl Sizes {
             group_members: 5,
             big_group: 250_000,
             sync_users: 100_000,
+            sync_groups: 5_000,
             duration: Duration::from_secs(10),
             cap: Duration::from_secs(300),
             grace: Duration::from_secs(30),
@@ -320,8 +325,12 @@ pub enum Shape {
     /// One row per request of an operation (e.g. PATCH add, PATCH remove), each with the rate
     /// of its own requests over the time spent in them (one connection).
     Steps,
-    /// Operations to do (users to sync); reports the total time and operations per second.
-    Total,
+    /// Operations to do (users or groups to sync, `noun`); reports the total time and
+    /// operations per second (`unit`).
+    Total {
+        noun: &'static str,
+        unit: &'static str,
+    },
 }
 
 pub struct Scenario {
@@ -350,6 +359,16 @@ pub fn patch_members(op: &str, ids: &[String]) -> Value {
             .collect()
     };
     json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// Members each group of the Entra-style sync gets, in one PATCH.
+pub const SYNC_GROUP_MEMBERS: usize = 20;
+
+pub fn filter_group_eq(name: &str) -> String {
+    format!(
+        "/Groups?filter={}&excludedAttributes=members",
+        enc(&format!("displayName eq \"{name}\""))
+    )
 }
 
 pub const GROUPS_PAGE: &str = "/Groups?count=100&excludedAttributes=members";
@@ -449,7 +468,10 @@ pub fn all(sizes: &Sizes, ds: &Dataset, tag: &str) -> Vec<Scenario> {
             "Entra sync {} users (filter miss + POST), 16 clients",
             sizes.sync_users
         )],
-        shape: Shape::Total,
+        shape: Shape::Total {
+            noun: "users",
+            unit: "users/s",
+        },
         plan: Plan {
             conns: 16,
             ops: sizes.sync_users,
@@ -460,6 +482,44 @@ pub fn all(sizes: &Sizes, ds: &Dataset, tag: &str) -> Vec<Scenario> {
                 vec![
                     Req::get(filter_eq(&name)),
                     Req::with_body(Method::POST, "/Users", &user_doc(&name, i)),
+                ]
+            }),
+        },
+    });
+    // Then Entra's groups: look the group up (a miss), create it, add its members by PATCH
+    // to the id the POST answered (`{id}`).
+    let (group_tag, users) = (tag.to_owned(), ds.users.clone());
+    out.push(Scenario {
+        key: "entra_groups",
+        titles: vec![format!(
+            "Entra sync {} groups (filter miss + POST + PATCH {SYNC_GROUP_MEMBERS} members), 16 clients",
+            sizes.sync_groups
+        )],
+        shape: Shape::Total {
+            noun: "groups",
+            unit: "groups/s",
+        },
+        plan: Plan {
+            conns: 16,
+            ops: sizes.sync_groups,
+            duration: sizes.cap,
+            grace: sizes.grace,
+            make: Arc::new(move |i| {
+                let name = format!("entra-group-{group_tag}-{i}");
+                let members: Vec<String> = (0..SYNC_GROUP_MEMBERS as u64)
+                    .filter_map(|k| {
+                        let at = (i * SYNC_GROUP_MEMBERS as u64 + k) as usize % users.len().max(1);
+                        users.get(at).cloned()
+                    })
+                    .collect();
+                vec![
+                    Req::get(filter_group_eq(&name)),
+                    Req::with_body(
+                        Method::POST,
+                        "/Groups",
+                        &json!({"schemas": [GROUP], "displayName": name, "externalId": format!("ext-{name}")}),
+                    ),
+                    Req::with_body(Method::PATCH, "/Groups/{id}", &patch_members("add", &members)),
                 ]
             }),
         },
