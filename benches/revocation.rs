@@ -77,7 +77,7 @@ async fn wait_until_gone(
 ) -> Duration {
     let started = Instant::now();
     loop {
-        let grants = access.effective_access(d, user).await.expect("read");
+        let grants = access.granted(d, user).await.expect("read");
         if !grants
             .iter()
             .any(|g| g.account_id == account && g.config_id == config)
@@ -289,7 +289,7 @@ async fn run(s: Sizes) {
     let mut deactivate = Vec::new();
     for i in 0..SAMPLES {
         let u = users[(i * 7) % users.len()].clone();
-        let grants = access.effective_access(&d, &u).await.expect("read");
+        let grants = access.granted(&d, &u).await.expect("read");
         let Some(g) = grants.first().cloned() else {
             continue;
         };
@@ -328,7 +328,7 @@ async fn run(s: Sizes) {
             let Some(u) = users.get((gi * s.members_per_group + k) % users.len()) else {
                 continue;
             };
-            let grants = access.effective_access(&d, u).await.expect("read");
+            let grants = access.granted(&d, u).await.expect("read");
             let Some(target) = grants
                 .iter()
                 .find(|x| {

@@ -303,6 +303,24 @@ fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), AccessError> {
             ),
         });
     }
+    // A configuration provisioned (or being provisioned) on the account must be deprovisioned
+    // first: once the account is gone, nothing could remove its role.
+    let provisioned = txn
+        .record_values::<super::records::Provisioning>(Records::Provisionings, "")?
+        .iter()
+        .any(|p| p.account_id == id);
+    let busy = txn
+        .record_values::<super::records::Task>(Records::Tasks, "")?
+        .iter()
+        .any(|t| t.account_id == id && t.status == super::records::TaskStatus::InProgress);
+    if provisioned || busy {
+        return Err(AccessError::Conflict {
+            code: "DeleteConflict.Account.AccessConfigurationProvisioning",
+            message: format!(
+                "access configurations are provisioned on account `{id}`: deprovision them first"
+            ),
+        });
+    }
     txn.delete_record(Records::Accounts, id)?;
     append_event(txn, "", ResourceType::Account, id, ChangeKind::Deleted)?;
     Ok(())

@@ -285,7 +285,9 @@ impl Access {
                 &provisioning_key(&t.directory_id, &t.config_id, &t.account_id),
             )?
             .is_some_and(|p| p.status != ProvisioningStatus::DeprovisionFailed);
-        if !provisioned && running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
+        // Whatever runs on the pair (a provisioning, or a deprovisioning that would take the
+        // role away under the new assignment) must finish first.
+        if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
             return Err(AccessError::Conflict {
                 code: "OperationConflict.Task",
                 message: "a task on this access configuration and account is still running".into(),
@@ -511,6 +513,11 @@ impl Access {
             task.kind,
             TaskType::ProvisionAccessConfiguration | TaskType::CreateAccessAssignment
         );
+        // The policies the role is made with: if they change while the task runs, the
+        // provisioning is recorded stale, not Provisioned.
+        let applied = config
+            .as_ref()
+            .map(|c| (c.system_policies.clone(), c.inline_policy.clone()));
         let outcome: Result<(), String> = match &config {
             None => Err(format!(
                 "access configuration `{config_id}` no longer exists"
@@ -526,11 +533,7 @@ impl Access {
                     Err(e) => Err(e.0),
                 }
             }
-            Some(c) => self
-                .provider
-                .delete_role(&account, &role_name(&c.name))
-                .await
-                .map_err(|e| e.0),
+            Some(c) => self.deprovision_in_account(c, &account).await,
         };
         self.dir
             .write(move |txn| {
@@ -542,6 +545,17 @@ impl Access {
                         Ok(()) => {
                             task.status = TaskStatus::Success;
                             if provisioning {
+                                let now = txn
+                                    .record::<AccessConfiguration>(
+                                        Records::AccessConfigs,
+                                        &record_key(&[&dir, &config_id]),
+                                    )?
+                                    .map(|c| (c.system_policies, c.inline_policy));
+                                let status = if now == applied {
+                                    ProvisioningStatus::Provisioned
+                                } else {
+                                    ProvisioningStatus::ReprovisionRequired
+                                };
                                 txn.put_record(
                                     Records::Provisionings,
                                     &pkey,
@@ -549,7 +563,7 @@ impl Access {
                                         directory_id: dir.clone(),
                                         config_id: config_id.clone(),
                                         account_id: account.clone(),
-                                        status: ProvisioningStatus::Provisioned,
+                                        status,
                                         updated: now_rfc3339(),
                                     },
                                 )?;
@@ -583,6 +597,37 @@ impl Access {
                 })())
             })
             .await?
+    }
+
+    /// Removes a configuration's role from an account, and the directory's SAML provider when
+    /// no other configuration of the directory is provisioned there.
+    async fn deprovision_in_account(
+        &self,
+        c: &AccessConfiguration,
+        account: &str,
+    ) -> Result<(), String> {
+        self.provider
+            .delete_role(account, &role_name(&c.name))
+            .await
+            .map_err(|e| e.0)?;
+        let (dir, config, acct) = (c.directory_id.clone(), c.id.clone(), account.to_owned());
+        let others = self
+            .dir
+            .read(move |_, txn| {
+                Ok(txn
+                    .record_values::<Provisioning>(Records::Provisionings, &format!("{dir}\0"))?
+                    .iter()
+                    .any(|p| p.account_id == acct && p.config_id != config))
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        if !others {
+            self.provider
+                .delete_saml_provider(account, &saml_provider_name(&c.directory_id))
+                .await
+                .map_err(|e| e.0)?;
+        }
+        Ok(())
     }
 
     pub async fn assignments(&self, dir: &str, f: Filter) -> Result<Vec<Assignment>, AccessError> {

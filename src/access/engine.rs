@@ -240,8 +240,10 @@ impl Access {
                             attempt += 1;
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, "applying grants failed; the next full pass retries");
-                            break;
+                            // The cursor stays where it is: the next round tries again.
+                            return Err(DirectoryError::Internal(format!(
+                                "applying grants failed {APPLY_ATTEMPTS_MAX} times: {e}"
+                            )));
                         }
                     }
                 }
@@ -363,17 +365,34 @@ impl Access {
         Ok(())
     }
 
-    /// What a user may use now (the provider's grants): the answer of
-    /// `GetUserEffectiveAccess`.
+    /// What the provider grants a user (what reconciliation has applied).
+    pub async fn granted(&self, dir: &str, user: &str) -> Result<Vec<Grant>, DirectoryError> {
+        self.provider
+            .grants(dir, user)
+            .await
+            .map_err(|e| DirectoryError::Internal(e.0))
+    }
+
+    /// What a user may use now, the answer of `GetUserEffectiveAccess`: the provider's
+    /// grants, and nothing at all for a disabled user even before reconciliation caught up.
     pub async fn effective_access(
         &self,
         dir: &str,
         user: &str,
     ) -> Result<Vec<Grant>, DirectoryError> {
-        self.provider
-            .grants(dir, user)
-            .await
-            .map_err(|e| DirectoryError::Internal(e.0))
+        let (d, u) = (dir.to_owned(), user.to_owned());
+        let doc = self
+            .dir
+            .read(move |_, txn| Ok(txn.resource(ResourceKind::User, &d, &u)?))
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound {
+                what: "user",
+                id: user.to_owned(),
+            })?;
+        if doc.get("active") == Some(&Value::Bool(false)) {
+            return Ok(Vec::new());
+        }
+        self.granted(dir, user).await
     }
 }
 

@@ -63,6 +63,17 @@ pub trait Provider: Send + Sync {
         account: &'a str,
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    fn delete_saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    /// Whether a SAML provider exists in an account.
+    fn saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<bool, ProviderError>>;
     fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>>;
     fn delete_role<'a>(
         &'a self,
@@ -137,6 +148,41 @@ impl Provider for EmbeddedProvider {
                         &AccountObject::SamlProvider { name },
                     )?;
                     Ok(())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn delete_saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let k = record_key(&[account, "saml", name]);
+        Box::pin(async move {
+            self.dir
+                .write(move |txn| {
+                    txn.delete_record(Records::ProviderRoles, &k)?;
+                    Ok(())
+                })
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    fn saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
+        let k = record_key(&[account, "saml", name]);
+        Box::pin(async move {
+            self.dir
+                .read(move |_, txn| {
+                    Ok(txn
+                        .record::<AccountObject>(Records::ProviderRoles, &k)?
+                        .is_some())
                 })
                 .await
                 .map_err(ProviderError::from)
@@ -329,6 +375,23 @@ impl Provider for FaultyProvider {
             self.fault("creating the SAML provider").await?;
             self.inner.ensure_saml_provider(account, name).await
         })
+    }
+    fn delete_saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.fault("deleting the SAML provider").await?;
+            self.inner.delete_saml_provider(account, name).await
+        })
+    }
+    fn saml_provider<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<bool, ProviderError>> {
+        self.inner.saml_provider(account, name)
     }
     fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {

@@ -192,8 +192,17 @@ impl Api {
         };
         let (timestamp, nonce) = match &acs3 {
             Some(a) => {
-                for must in ["x-acs-date", "x-acs-signature-nonce"] {
-                    if !a.signed_headers.iter().any(|h| h == must) {
+                // The time, the nonce, and what names the operation must be signed (the
+                // official SDKs sign every `x-acs-*` header).
+                for must in [
+                    "x-acs-date",
+                    "x-acs-signature-nonce",
+                    "x-acs-action",
+                    "x-acs-version",
+                ] {
+                    let sent = header(must).is_some();
+                    let required = sent || must == "x-acs-date" || must == "x-acs-signature-nonce";
+                    if required && !a.signed_headers.iter().any(|h| h == must) {
                         return Err(ApiFault::new(
                             400,
                             "InvalidAuthorization",

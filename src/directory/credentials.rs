@@ -378,8 +378,23 @@ impl Directory {
                         message: format!("directory `{id}` still has groups"),
                     });
                 }
-                for c in txn.credentials(&id)? {
-                    txn.delete_credential(&c)?;
+                if !txn
+                    .records::<serde_json::Value>(Records::AccessConfigs, &format!("{id}\0"))?
+                    .is_empty()
+                {
+                    return Err(DirectoryError::Conflict {
+                        what: "Directory.AccessConfiguration",
+                        message: format!("directory `{id}` still has access configurations"),
+                    });
+                }
+                let creds = txn.credentials(&id)?;
+                for c in &creds {
+                    txn.delete_credential(c)?;
+                }
+                for (k, t) in txn.records::<TokenRecord>(Records::OauthTokens, "")? {
+                    if creds.iter().any(|c| c.id == t.credential_id) {
+                        txn.delete_record(Records::OauthTokens, &k)?;
+                    }
                 }
                 txn.delete_directory(&id)?;
                 append(txn, &id, ResourceType::Directory, &id, ChangeKind::Deleted)?;
@@ -635,6 +650,24 @@ impl Directory {
         client_secret: &str,
     ) -> Result<AccessToken, DirectoryError> {
         let (id, digest) = (client_id.to_owned(), digest_hex(client_secret));
+        // Checked on a read first: a wrong client never takes a place in the writer's queue.
+        {
+            let (id, digest) = (id.clone(), digest.clone());
+            self.read(move |_, txn| {
+                let ok = txn.credential(&id)?.is_some_and(|c| {
+                    c.kind == CredentialKind::OAuthClientSecret
+                        && c.digest_hex == digest
+                        && c.status == CredentialStatus::Enabled
+                        && c.expires_unix > now_unix()
+                });
+                if ok {
+                    Ok(())
+                } else {
+                    Err(DirectoryError::Unauthorized)
+                }
+            })
+            .await?;
+        }
         let token = new_secret();
         let token_digest = digest_hex(&token);
         let default_ttl = i64::try_from(self.limits().oauth_token_ttl_seconds).unwrap_or(3600);

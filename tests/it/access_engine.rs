@@ -162,7 +162,7 @@ impl Fixture {
 
     async fn access_of(&self, user: &str) -> Vec<String> {
         self.access
-            .effective_access(&self.d, user)
+            .granted(&self.d, user)
             .await
             .unwrap()
             .iter()
@@ -323,6 +323,11 @@ async fn a_second_task_on_the_same_pair_while_one_runs_is_refused() {
         matches!(&second, Err(cloudsso::access::AccessError::Conflict { code, .. }) if *code == "OperationConflict.Task"),
         "{second:?}"
     );
+    let busy = f.access.delete_config(&f.d, "ac-admin", true).await;
+    assert!(
+        matches!(&busy, Err(cloudsso::access::AccessError::Conflict { code, .. }) if *code == "DeletionConflict.AccessConfiguration.Task"),
+        "{busy:?}"
+    );
     f.faults.set_delay_ms(0);
     f.settle().await;
     assert_eq!(
@@ -334,6 +339,29 @@ async fn a_second_task_on_the_same_pair_while_one_runs_is_refused() {
         .await
         .expect("free again once it finished");
     f.settle().await;
+    // Deprovisioning the last configuration on the account removes the SAML provider too.
+    let saml = "AliyunReservedSSO-".to_owned() + &f.d;
+    assert!(
+        f.faults
+            .saml_provider("1000000000000001", &saml)
+            .await
+            .unwrap()
+    );
+    f.access.deprovision(target(&f)).await.unwrap();
+    f.settle().await;
+    assert!(
+        f.faults
+            .role("1000000000000001", "AliyunReservedSSO-Admin")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !f.faults
+            .saml_provider("1000000000000001", &saml)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

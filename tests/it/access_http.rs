@@ -383,9 +383,10 @@ async fn deletion_guards() {
 async fn sigkill_between_a_scim_write_and_its_reconciliation_loses_nothing() {
     let srv = Server::start();
     let alice = srv.user("alice").await;
+    let eng = srv.group("eng", &[&alice]).await;
     let s = srv.setup_access("Admin").await;
-    srv.assign(&s, "User", &alice).await;
-    let granted = grant(&s, "Admin", &[("User", &alice)]);
+    srv.assign(&s, "Group", &eng).await;
+    let granted = grant(&s, "Admin", &[("Group", &eng)]);
     srv.expect_effective(&s, &alice, granted.clone()).await;
     let data = srv.data.clone();
     let (_, tmp) = srv.stop_keep();
@@ -395,11 +396,11 @@ async fn sigkill_between_a_scim_write_and_its_reconciliation_loses_nothing() {
     srv.expect_effective(&s, &alice, granted.clone()).await;
     let r = srv
         .patch_ops(
-            &format!("/Users/{alice}"),
-            json!([{"op": "replace", "path": "active", "value": false}]),
+            &format!("/Groups/{eng}"),
+            json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]),
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.status.is_success(), "{}", r.body);
     assert_eq!(
         srv.effective(&s, &alice).await,
         granted,
@@ -411,12 +412,14 @@ async fn sigkill_between_a_scim_write_and_its_reconciliation_loses_nothing() {
         .status();
     drop(srv.stop_keep());
 
+    // Restarted without the delay: the event was durable and the engine catches up.
     let srv = Server::start_on(&data, &[]);
     srv.expect_effective(&s, &alice, json!([])).await;
-    let user = srv.get(&format!("/Users/{alice}")).await;
-    assert_eq!(
-        user.body["active"], false,
-        "the acknowledged write survived"
+    let group = srv.get(&format!("/Groups/{eng}")).await;
+    assert!(
+        group.body.get("members").is_none(),
+        "the acknowledged write survived: {}",
+        group.body
     );
     drop(tmp);
 }
@@ -456,5 +459,60 @@ async fn a_failing_provider_fails_the_task_with_its_reason_and_a_retry_succeeds(
     let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
     assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
     srv.expect_effective(&s, &alice, grant(&s, "Dev", &[("User", &alice)]))
+        .await;
+}
+
+#[tokio::test]
+async fn a_provisioned_configuration_and_its_account_cannot_be_deleted_until_deprovisioned() {
+    let srv = Server::start();
+    let s = srv.setup_access("Ops").await;
+    let pair = [
+        ("DirectoryId", s.d.as_str()),
+        ("AccessConfigurationId", s.config.as_str()),
+        ("TargetType", "RD-Account"),
+        ("TargetId", s.account.as_str()),
+    ];
+    let tasks = srv
+        .api_ok(&s.key, SSO, "ProvisionAccessConfiguration", &pair)
+        .await;
+    let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
+    assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
+    let delete_config = |force: &'static str| {
+        [
+            ("DirectoryId", s.d.clone()),
+            ("AccessConfigurationId", s.config.clone()),
+            ("ForceRemovePermissionPolicies", force.to_owned()),
+        ]
+    };
+    let p = delete_config("true");
+    let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = srv.api(&s.key, SSO, "DeleteAccessConfiguration", &p).await;
+    assert_fault(&r, 409, "DeletionConflict.AccessConfiguration.Provisioning");
+    let r = srv
+        .api(&s.key, RM, "DeleteAccount", &[("AccountId", &s.account)])
+        .await;
+    assert_fault(
+        &r,
+        409,
+        "DeleteConflict.Account.AccessConfigurationProvisioning",
+    );
+    let tasks = srv
+        .api_ok(&s.key, SSO, "DeprovisionAccessConfiguration", &pair)
+        .await;
+    let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
+    assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
+    let p = delete_config("false");
+    let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = srv.api(&s.key, SSO, "DeleteAccessConfiguration", &p).await;
+    assert_fault(
+        &r,
+        409,
+        "DeletionConflict.AccessConfiguration.PermissionPolicy",
+    );
+    let p = delete_config("true");
+    let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = srv.api(&s.key, SSO, "DeleteAccessConfiguration", &p).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    srv.api_ok(&s.key, RM, "DeleteAccount", &[("AccountId", &s.account)])
         .await;
 }
