@@ -38,6 +38,20 @@ const CURSOR_KEY: &str = "reconcile_cursor";
 /// (directory, user)
 type UserRef = (String, String);
 
+/// What a round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Handled events (there may be more).
+    Handled,
+    /// Nothing after the cursor.
+    Idle,
+    /// Events wait for the reconcile delay; the first is due in this long.
+    NotYet(Duration),
+}
+
+/// After a failed round, the next try.
+pub const RETRY_ROUND_AFTER: Duration = Duration::from_secs(1);
+
 /// Where the engine is in the outbox.
 #[derive(Debug, Default)]
 pub struct Cursor {
@@ -49,8 +63,8 @@ pub struct Cursor {
 
 impl Access {
     /// Runs until `shutdown` resolves.
-    /// Runs until `shutdown` resolves. After a change it waits `delay` before handling it
-    /// (zero: at once; more batches bursts of writes into fewer rounds).
+    /// Runs until `shutdown` resolves. An event is handled no sooner than `delay` after its
+    /// commit (zero: at once; more batches bursts of writes into fewer rounds).
     pub async fn run_engine(
         &self,
         full_pass_every: Duration,
@@ -67,23 +81,20 @@ impl Access {
                 }
                 last_full = Some(Instant::now());
             }
-            match self.round().await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "reconciliation round failed; retrying"),
-            }
             let wait =
                 full_pass_every.saturating_sub(last_full.map_or(Duration::ZERO, |t| t.elapsed()));
-            tokio::select! {
-                () = self.dir.changed() => {
-                    if !delay.is_zero() {
-                        tokio::select! {
-                            () = tokio::time::sleep(delay) => {}
-                            () = &mut shutdown => return,
-                        }
-                    }
+            let next = match self.round_after(delay).await {
+                Ok(Progress::Handled) => continue,
+                Ok(Progress::Idle) => wait,
+                Ok(Progress::NotYet(left)) => left.min(wait),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reconciliation round failed; retrying");
+                    RETRY_ROUND_AFTER.min(wait)
                 }
-                () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+            };
+            tokio::select! {
+                () = self.dir.changed() => {}
+                () = tokio::time::sleep(next.max(Duration::from_millis(1))) => {}
                 () = &mut shutdown => return,
             }
         }
@@ -111,13 +122,37 @@ impl Access {
     /// Handles the events after the cursor, then moves the cursor past them. `true` when
     /// there were events (there may be more).
     pub async fn round(&self) -> Result<bool, DirectoryError> {
+        Ok(self.round_after(Duration::ZERO).await? == Progress::Handled)
+    }
+
+    /// `round`, for the events committed at least `delay` ago.
+    pub async fn round_after(&self, delay: Duration) -> Result<Progress, DirectoryError> {
         let cursor = self.cursor().await?;
-        let events = self
+        let mut events = self
             .dir
             .read(move |_, txn| Ok(txn.events_after(cursor, EVENTS_PER_ROUND_MAX)?))
             .await?;
+        if events.is_empty() {
+            return Ok(Progress::Idle);
+        }
+        if !delay.is_zero() {
+            let now = time::OffsetDateTime::now_utc();
+            let age = |e: &ChangeEvent| {
+                time::OffsetDateTime::parse(&e.at, &time::format_description::well_known::Rfc3339)
+                    .map(|at| (now - at).try_into().unwrap_or(Duration::ZERO))
+                    .unwrap_or(delay)
+            };
+            let ripe = events.iter().take_while(|e| age(e) >= delay).count();
+            if ripe == 0 {
+                let left = events
+                    .first()
+                    .map_or(delay, |e| delay.saturating_sub(age(e)));
+                return Ok(Progress::NotYet(left));
+            }
+            events.truncate(ripe);
+        }
         let Some(last) = events.last().map(|e| e.seq) else {
-            return Ok(false);
+            return Ok(Progress::Idle);
         };
         let users = self
             .dir
@@ -152,7 +187,7 @@ impl Access {
                 .await?;
             self.lock_cursor().persisted = Some(Instant::now());
         }
-        Ok(true)
+        Ok(Progress::Handled)
     }
 
     /// A deleted group's members are gone with it: every user granted through any group of

@@ -394,6 +394,8 @@ async fn sigkill_between_a_scim_write_and_its_reconciliation_loses_nothing() {
     // The engine now waits 10 s after a change: the write is acknowledged, not reconciled.
     let srv = Server::start_on(&data, &["--reconcile-delay-ms", "10000"]);
     srv.expect_effective(&s, &alice, granted.clone()).await;
+    // The engine's start-up full pass (which does not wait) is over long before this.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let r = srv
         .patch_ops(
             &format!("/Groups/{eng}"),
