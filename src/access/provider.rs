@@ -128,6 +128,36 @@ impl EmbeddedProvider {
     }
 }
 
+impl EmbeddedProvider {
+    /// Runs a write job for the provider's tables.
+    fn write<'a>(
+        &'a self,
+        job: impl FnOnce(&crate::store::WriteTxn) -> Result<(), crate::store::StoreError>
+        + Send
+        + 'static,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.dir
+                .write(move |txn| Ok(job(txn)?))
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+
+    /// Runs a read of the provider's tables.
+    fn read<'a, T: Send + 'static>(
+        &'a self,
+        job: impl FnOnce(&crate::store::ReadTxn) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> BoxFuture<'a, Result<T, ProviderError>> {
+        Box::pin(async move {
+            self.dir
+                .read(move |_, txn| Ok(job(txn)?))
+                .await
+                .map_err(ProviderError::from)
+        })
+    }
+}
+
 fn role_key(account: &str, name: &str) -> String {
     record_key(&[account, "role", name])
 }
@@ -139,18 +169,13 @@ impl Provider for EmbeddedProvider {
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let (k, name) = (record_key(&[account, "saml", name]), name.to_owned());
-        Box::pin(async move {
-            self.dir
-                .write(move |txn| {
-                    txn.put_record(
-                        Records::ProviderRoles,
-                        &k,
-                        &AccountObject::SamlProvider { name },
-                    )?;
-                    Ok(())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.write(move |txn| {
+            txn.put_record(
+                Records::ProviderRoles,
+                &k,
+                &AccountObject::SamlProvider { name },
+            )?;
+            Ok(())
         })
     }
 
@@ -160,14 +185,9 @@ impl Provider for EmbeddedProvider {
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let k = record_key(&[account, "saml", name]);
-        Box::pin(async move {
-            self.dir
-                .write(move |txn| {
-                    txn.delete_record(Records::ProviderRoles, &k)?;
-                    Ok(())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.write(move |txn| {
+            txn.delete_record(Records::ProviderRoles, &k)?;
+            Ok(())
         })
     }
 
@@ -177,28 +197,18 @@ impl Provider for EmbeddedProvider {
         name: &'a str,
     ) -> BoxFuture<'a, Result<bool, ProviderError>> {
         let k = record_key(&[account, "saml", name]);
-        Box::pin(async move {
-            self.dir
-                .read(move |_, txn| {
-                    Ok(txn
-                        .record::<AccountObject>(Records::ProviderRoles, &k)?
-                        .is_some())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.read(move |txn| {
+            Ok(txn
+                .record::<AccountObject>(Records::ProviderRoles, &k)?
+                .is_some())
         })
     }
 
     fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>> {
         let (k, role) = (role_key(&role.account_id, &role.role_name), role.clone());
-        Box::pin(async move {
-            self.dir
-                .write(move |txn| {
-                    txn.put_record(Records::ProviderRoles, &k, &AccountObject::Role(role))?;
-                    Ok(())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.write(move |txn| {
+            txn.put_record(Records::ProviderRoles, &k, &AccountObject::Role(role))?;
+            Ok(())
         })
     }
 
@@ -208,14 +218,9 @@ impl Provider for EmbeddedProvider {
         role_name: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let k = role_key(account, role_name);
-        Box::pin(async move {
-            self.dir
-                .write(move |txn| {
-                    txn.delete_record(Records::ProviderRoles, &k)?;
-                    Ok(())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.write(move |txn| {
+            txn.delete_record(Records::ProviderRoles, &k)?;
+            Ok(())
         })
     }
 
@@ -225,18 +230,13 @@ impl Provider for EmbeddedProvider {
         role_name: &'a str,
     ) -> BoxFuture<'a, Result<Option<RoleSpec>, ProviderError>> {
         let k = role_key(account, role_name);
-        Box::pin(async move {
-            self.dir
-                .read(move |_, txn| {
-                    Ok(
-                        match txn.record::<AccountObject>(Records::ProviderRoles, &k)? {
-                            Some(AccountObject::Role(r)) => Some(r),
-                            _ => None,
-                        },
-                    )
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.read(move |txn| {
+            Ok(
+                match txn.record::<AccountObject>(Records::ProviderRoles, &k)? {
+                    Some(AccountObject::Role(r)) => Some(r),
+                    _ => None,
+                },
+            )
         })
     }
 
@@ -247,18 +247,13 @@ impl Provider for EmbeddedProvider {
         grants: &'a [Grant],
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let (k, grants) = (record_key(&[dir, user]), grants.to_vec());
-        Box::pin(async move {
-            self.dir
-                .write(move |txn| {
-                    if grants.is_empty() {
-                        txn.delete_record(Records::ProviderGrants, &k)?;
-                    } else {
-                        txn.put_record(Records::ProviderGrants, &k, &grants)?;
-                    }
-                    Ok(())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.write(move |txn| {
+            if grants.is_empty() {
+                txn.delete_record(Records::ProviderGrants, &k)?;
+            } else {
+                txn.put_record(Records::ProviderGrants, &k, &grants)?;
+            }
+            Ok(())
         })
     }
 
@@ -268,21 +263,16 @@ impl Provider for EmbeddedProvider {
         users: &'a [(String, Vec<Grant>)],
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let (dir, users) = (dir.to_owned(), users.to_vec());
-        Box::pin(async move {
-            self.dir
-                .write(move |txn| {
-                    for (user, grants) in &users {
-                        let k = record_key(&[&dir, user]);
-                        if grants.is_empty() {
-                            txn.delete_record(Records::ProviderGrants, &k)?;
-                        } else {
-                            txn.put_record(Records::ProviderGrants, &k, grants)?;
-                        }
-                    }
-                    Ok(())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.write(move |txn| {
+            for (user, grants) in &users {
+                let k = record_key(&[&dir, user]);
+                if grants.is_empty() {
+                    txn.delete_record(Records::ProviderGrants, &k)?;
+                } else {
+                    txn.put_record(Records::ProviderGrants, &k, grants)?;
+                }
+            }
+            Ok(())
         })
     }
 
@@ -292,15 +282,10 @@ impl Provider for EmbeddedProvider {
         user: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Grant>, ProviderError>> {
         let k = record_key(&[dir, user]);
-        Box::pin(async move {
-            self.dir
-                .read(move |_, txn| {
-                    Ok(txn
-                        .record::<Vec<Grant>>(Records::ProviderGrants, &k)?
-                        .unwrap_or_default())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.read(move |txn| {
+            Ok(txn
+                .record::<Vec<Grant>>(Records::ProviderGrants, &k)?
+                .unwrap_or_default())
         })
     }
 
@@ -309,17 +294,12 @@ impl Provider for EmbeddedProvider {
         dir: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
         let prefix = format!("{dir}\0");
-        Box::pin(async move {
-            self.dir
-                .read(move |_, txn| {
-                    Ok(txn
-                        .records::<Vec<Grant>>(Records::ProviderGrants, &prefix)?
-                        .into_iter()
-                        .filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_owned))
-                        .collect())
-                })
-                .await
-                .map_err(ProviderError::from)
+        self.read(move |txn| {
+            Ok(txn
+                .records::<Vec<Grant>>(Records::ProviderGrants, &prefix)?
+                .into_iter()
+                .filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_owned))
+                .collect())
         })
     }
 }
