@@ -157,6 +157,17 @@ fn running_task(
         }))
 }
 
+/// `OperationConflict.Task` while a task runs on the target's (configuration, account).
+fn refuse_if_running(txn: &WriteTxn, t: &Target) -> Result<(), AccessError> {
+    if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
+        return Err(AccessError::Conflict {
+            code: "OperationConflict.Task",
+            message: "a task on this access configuration and account is still running".into(),
+        });
+    }
+    Ok(())
+}
+
 fn new_task(
     t: &Target,
     kind: TaskType,
@@ -287,12 +298,7 @@ impl Access {
             .is_some_and(|p| p.status != ProvisioningStatus::DeprovisionFailed);
         // Whatever runs on the pair (a provisioning, or a deprovisioning that would take the
         // role away under the new assignment) must finish first.
-        if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
-            return Err(AccessError::Conflict {
-                code: "OperationConflict.Task",
-                message: "a task on this access configuration and account is still running".into(),
-            });
-        }
+        refuse_if_running(txn, t)?;
         txn.put_record(Records::Assignments, &assignment_key(&a), &a)?;
         txn.put_record(Records::AssignmentsByPrincipal, &principal_key(&a), &a)?;
         let task = new_task(
@@ -409,14 +415,7 @@ impl Access {
             .write(move |txn| {
                 split((|| {
                     check_targets(txn, &t)?;
-                    if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
-                        return Err(AccessError::Conflict {
-                            code: "OperationConflict.Task",
-                            message:
-                                "a task on this access configuration and account is still running"
-                                    .into(),
-                        });
-                    }
+                    refuse_if_running(txn, &t)?;
                     let task = new_task(
                         &t,
                         TaskType::ProvisionAccessConfiguration,
@@ -464,12 +463,7 @@ impl Access {
                             id: format!("{}/{}", t.config_id, t.account_id),
                         });
                     }
-                    if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
-                        return Err(AccessError::Conflict {
-                            code: "OperationConflict.Task",
-                            message: "a task on this access configuration and account is still running".into(),
-                        });
-                    }
+                    refuse_if_running(txn, &t)?;
                     let task = new_task(&t, TaskType::DeprovisionAccessConfiguration, None, TaskStatus::InProgress);
                     put_task(txn, &task)?;
                     Ok(task)
