@@ -2,102 +2,15 @@
 //! redb file (no HTTP: `Api::handle` takes a decoded request, as `http::api` gives it).
 
 use cloudsso::api::protocol::{CLOUDSSO_VERSION, RAM_VERSION};
-use cloudsso::api::signature::sign_acs3;
-use cloudsso::api::{Api, ApiRequest};
-use cloudsso::config::Limits;
-use cloudsso::directory::admins::{self, new_access_key_pair};
-use cloudsso::directory::{
-    CredentialOptions, Directory, TOKEN_TTL_MINUTES_MAX, TOKEN_TTL_MINUTES_MIN,
-};
-use cloudsso::seal::Sealer;
-use cloudsso::store::{CredentialKind, Store, Writer};
+use cloudsso::directory::admins;
+use cloudsso::directory::{CredentialOptions, TOKEN_TTL_MINUTES_MAX, TOKEN_TTL_MINUTES_MIN};
+use cloudsso::store::CredentialKind;
 use serde_json::Value;
 
-struct Fixture {
-    api: Api,
-    dir: Directory,
-    directory_id: String,
-    key: (String, String),
-    _tmp: tempfile::TempDir,
-}
+type Fixture = crate::harness::LibApi;
 
 async fn fixture() -> Fixture {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = Store::open(&tmp.path().join("cloudsso.redb")).unwrap();
-    let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
-    let dir = Directory::new(store, writer, Limits::default(), "http://x/scim/v2".into());
-    dir.set_sealer(Sealer::new(&Sealer::new_key()).unwrap());
-    let boot = dir
-        .bootstrap("d-limits0000000".into(), "scim-secret".into())
-        .await
-        .unwrap()
-        .unwrap();
-    let key = new_access_key_pair();
-    assert!(
-        dir.bootstrap_admin(key.0.clone(), key.1.clone())
-            .await
-            .unwrap()
-    );
-    let account = dir.account_id().await.unwrap();
-    Fixture {
-        api: Api::new(dir.clone(), "cn-shanghai".into(), account),
-        dir,
-        directory_id: boot.directory_id,
-        key,
-        _tmp: tmp,
-    }
-}
-
-fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-impl Fixture {
-    async fn call(&self, version: &str, action: &str, params: &[(&str, &str)]) -> (u16, Value) {
-        let query: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let host = vec![("host".to_owned(), "127.0.0.1:1".to_owned())];
-        let nonce = uuid::Uuid::new_v4().to_string();
-        let signed = sign_acs3(
-            &self.key.0,
-            &self.key.1,
-            "POST",
-            action,
-            version,
-            &query,
-            &host,
-            b"",
-            &now(),
-            &nonce,
-        )
-        .unwrap();
-        let mut headers = host;
-        headers.extend(signed);
-        let answer = self
-            .api
-            .handle(ApiRequest {
-                method: "POST".into(),
-                path: "/".into(),
-                query,
-                form: Vec::new(),
-                headers,
-                body: Vec::new(),
-                source_ip: "127.0.0.1".into(),
-            })
-            .await;
-        (answer.status, answer.body)
-    }
+    Fixture::start().await
 }
 
 fn code(v: &Value) -> &str {

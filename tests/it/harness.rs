@@ -516,3 +516,94 @@ pub fn assert_fault(r: &Reply, status: u16, code: &str) {
         panic!("{m}");
     }
 }
+
+/// The management API through the library (`Api::handle`, no HTTP) over a real redb file, with
+/// a directory and the first administrator's AccessKey.
+pub struct LibApi {
+    pub api: cloudsso::api::Api,
+    pub dir: cloudsso::directory::Directory,
+    pub directory_id: String,
+    pub key: (String, String),
+    _tmp: tempfile::TempDir,
+}
+
+impl LibApi {
+    pub async fn start() -> LibApi {
+        use cloudsso::store::{Store, Writer};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("cloudsso.redb")).unwrap();
+        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
+        let dir = cloudsso::directory::Directory::new(
+            store,
+            writer,
+            cloudsso::config::Limits::default(),
+            "http://x/scim/v2".into(),
+        );
+        dir.set_sealer(cloudsso::seal::Sealer::new(&cloudsso::seal::Sealer::new_key()).unwrap());
+        let directory_id = dir
+            .bootstrap("d-libapi00000000".into(), "scim-secret".into())
+            .await
+            .unwrap()
+            .unwrap()
+            .directory_id;
+        let key = cloudsso::directory::admins::new_access_key_pair();
+        assert!(
+            dir.bootstrap_admin(key.0.clone(), key.1.clone())
+                .await
+                .unwrap()
+        );
+        let account = dir.account_id().await.unwrap();
+        LibApi {
+            api: cloudsso::api::Api::new(dir.clone(), "cn-shanghai".into(), account),
+            dir,
+            directory_id,
+            key,
+            _tmp: tmp,
+        }
+    }
+
+    /// A signed call with the first administrator's key: (status, body).
+    pub async fn call(&self, version: &str, action: &str, params: &[(&str, &str)]) -> (u16, Value) {
+        self.call_as(&self.key, version, action, params).await
+    }
+
+    /// A signed call with `key`.
+    pub async fn call_as(
+        &self,
+        key: &(String, String),
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let query = pairs(params);
+        let host = vec![("host".to_owned(), "127.0.0.1:1".to_owned())];
+        let signed = cloudsso::api::signature::sign_acs3(
+            &key.0,
+            &key.1,
+            "POST",
+            action,
+            version,
+            &query,
+            &host,
+            b"",
+            &api_time(0),
+            &new_nonce(),
+        )
+        .unwrap();
+        let mut headers = host;
+        headers.extend(signed);
+        let answer = self
+            .api
+            .handle(cloudsso::api::ApiRequest {
+                method: "POST".into(),
+                path: "/".into(),
+                query,
+                form: Vec::new(),
+                headers,
+                body: Vec::new(),
+                source_ip: "127.0.0.1".into(),
+            })
+            .await;
+        (answer.status, answer.body)
+    }
+}

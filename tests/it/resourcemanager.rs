@@ -2,102 +2,19 @@
 //! its refusals, and authorization (`resourcemanager:*` actions).
 
 use cloudsso::api::protocol::{RAM_VERSION, RESOURCE_MANAGER_VERSION as RM};
-use cloudsso::api::signature::sign_acs3;
-use cloudsso::api::{Api, ApiRequest};
-use cloudsso::config::Limits;
-use cloudsso::directory::Directory;
-use cloudsso::directory::admins::new_access_key_pair;
-use cloudsso::seal::Sealer;
-use cloudsso::store::{Store, Writer};
 use serde_json::Value;
 
-struct Fixture {
-    api: Api,
-    key: (String, String),
-    _tmp: tempfile::TempDir,
-}
+type Fixture = crate::harness::LibApi;
 
 async fn fixture() -> Fixture {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = Store::open(&tmp.path().join("cloudsso.redb")).unwrap();
-    let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
-    let dir = Directory::new(store, writer, Limits::default(), "http://x/scim/v2".into());
-    dir.set_sealer(Sealer::new(&Sealer::new_key()).unwrap());
-    let key = new_access_key_pair();
-    assert!(
-        dir.bootstrap_admin(key.0.clone(), key.1.clone())
-            .await
-            .unwrap()
-    );
-    let account = dir.account_id().await.unwrap();
-    Fixture {
-        api: Api::new(dir, "cn-shanghai".into(), account),
-        key,
-        _tmp: tmp,
-    }
+    Fixture::start().await
 }
 
-fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+trait OkCall {
+    async fn ok(&self, action: &str, params: &[(&str, &str)]) -> Value;
 }
 
-impl Fixture {
-    async fn call(&self, version: &str, action: &str, params: &[(&str, &str)]) -> (u16, Value) {
-        self.call_as(&self.key, version, action, params).await
-    }
-
-    async fn call_as(
-        &self,
-        key: &(String, String),
-        version: &str,
-        action: &str,
-        params: &[(&str, &str)],
-    ) -> (u16, Value) {
-        let query: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let host = vec![("host".to_owned(), "127.0.0.1:1".to_owned())];
-        let nonce = uuid::Uuid::new_v4().to_string();
-        let signed = sign_acs3(
-            &key.0,
-            &key.1,
-            "POST",
-            action,
-            version,
-            &query,
-            &host,
-            b"",
-            &now(),
-            &nonce,
-        )
-        .unwrap();
-        let mut headers = host;
-        headers.extend(signed);
-        let answer = self
-            .api
-            .handle(ApiRequest {
-                method: "POST".into(),
-                path: "/".into(),
-                query,
-                form: Vec::new(),
-                headers,
-                body: Vec::new(),
-                source_ip: "127.0.0.1".into(),
-            })
-            .await;
-        (answer.status, answer.body)
-    }
-
+impl OkCall for Fixture {
     /// A 200 answer's body.
     async fn ok(&self, action: &str, params: &[(&str, &str)]) -> Value {
         let (s, b) = self.call(RM, action, params).await;
