@@ -85,6 +85,26 @@ impl Server {
         self.wait_task(s, &id).await
     }
 
+    /// Provisions or deprovisions (`action`) the configuration on the account and waits for
+    /// the task; its final `Task`.
+    async fn pair_task(&self, s: &Setup, action: &str) -> Value {
+        let tasks = self
+            .api_ok(
+                &s.key,
+                SSO,
+                action,
+                &[
+                    ("DirectoryId", &s.d),
+                    ("AccessConfigurationId", &s.config),
+                    ("TargetType", "RD-Account"),
+                    ("TargetId", &s.account),
+                ],
+            )
+            .await;
+        let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
+        self.wait_task(s, &id).await
+    }
+
     /// Polls a task until it ends; its final `Task`.
     async fn wait_task(&self, s: &Setup, id: &str) -> Value {
         let started = Instant::now();
@@ -218,21 +238,10 @@ async fn scim_changes_move_effective_access_and_policy_edits_need_reprovisioning
         srv.provisioning_status(&s).await["Status"],
         "ReprovisionRequired"
     );
-    let tasks = srv
-        .api_ok(
-            &s.key,
-            SSO,
-            "ProvisionAccessConfiguration",
-            &[
-                ("DirectoryId", &s.d),
-                ("AccessConfigurationId", &s.config),
-                ("TargetType", "RD-Account"),
-                ("TargetId", &s.account),
-            ],
-        )
-        .await;
-    let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
-    assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
+    assert_eq!(
+        srv.pair_task(&s, "ProvisionAccessConfiguration").await["Status"],
+        "Success"
+    );
     assert_eq!(srv.provisioning_status(&s).await["Status"], "Provisioned");
     let c = srv
         .api_ok(
@@ -445,21 +454,10 @@ async fn a_failing_provider_fails_the_task_with_its_reason_and_a_retry_succeeds(
         json!([]),
         "nothing provisioned"
     );
-    let tasks = srv
-        .api_ok(
-            &s.key,
-            SSO,
-            "ProvisionAccessConfiguration",
-            &[
-                ("DirectoryId", &s.d),
-                ("AccessConfigurationId", &s.config),
-                ("TargetType", "RD-Account"),
-                ("TargetId", &s.account),
-            ],
-        )
-        .await;
-    let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
-    assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
+    assert_eq!(
+        srv.pair_task(&s, "ProvisionAccessConfiguration").await["Status"],
+        "Success"
+    );
     srv.expect_effective(&s, &alice, grant(&s, "Dev", &[("User", &alice)]))
         .await;
 }
@@ -468,17 +466,10 @@ async fn a_failing_provider_fails_the_task_with_its_reason_and_a_retry_succeeds(
 async fn a_provisioned_configuration_and_its_account_cannot_be_deleted_until_deprovisioned() {
     let srv = Server::start();
     let s = srv.setup_access("Ops").await;
-    let pair = [
-        ("DirectoryId", s.d.as_str()),
-        ("AccessConfigurationId", s.config.as_str()),
-        ("TargetType", "RD-Account"),
-        ("TargetId", s.account.as_str()),
-    ];
-    let tasks = srv
-        .api_ok(&s.key, SSO, "ProvisionAccessConfiguration", &pair)
-        .await;
-    let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
-    assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
+    assert_eq!(
+        srv.pair_task(&s, "ProvisionAccessConfiguration").await["Status"],
+        "Success"
+    );
     let delete_config = |force: &'static str| {
         [
             ("DirectoryId", s.d.clone()),
@@ -498,11 +489,10 @@ async fn a_provisioned_configuration_and_its_account_cannot_be_deleted_until_dep
         409,
         "DeleteConflict.Account.AccessConfigurationProvisioning",
     );
-    let tasks = srv
-        .api_ok(&s.key, SSO, "DeprovisionAccessConfiguration", &pair)
-        .await;
-    let id = tasks["Tasks"][0]["TaskId"].as_str().unwrap().to_owned();
-    assert_eq!(srv.wait_task(&s, &id).await["Status"], "Success");
+    assert_eq!(
+        srv.pair_task(&s, "DeprovisionAccessConfiguration").await["Status"],
+        "Success"
+    );
     let p = delete_config("false");
     let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = srv.api(&s.key, SSO, "DeleteAccessConfiguration", &p).await;
