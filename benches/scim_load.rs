@@ -9,7 +9,8 @@
 //! groups, a group of 10,000, 5,000 users synced) or without `--quick` for the full sizes
 //! (1,000,000 users and 100,000 groups loaded through the library, a group of 250,000,
 //! 100,000 users synced; it takes long). `--systems cloudsso,limit,scim2-server,SCIMMY`
-//! picks systems. The peers are installed on first use into the ignored `benches/.peers/`
+//! picks systems; `--only get_user,filter_hit` runs only the scenarios with those keys (to
+//! iterate on one figure; the limit's routes still come from a cloudsso run). The peers are installed on first use into the ignored `benches/.peers/`
 //! (pip and npm); one that cannot be installed or run is reported as n/a and the run goes on.
 //!
 //! Output: a Markdown table on stdout (throughput and p99 per system, the ratios
@@ -40,6 +41,9 @@ use scenarios::{Dataset, Scenario, Shape, Sizes};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// Scenario keys given with `--only` (empty: every scenario).
+static ONLY: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
 struct Options {
     quick: bool,
     systems: Vec<String>,
@@ -64,6 +68,13 @@ fn main() {
             .map(|s| s.split(',').map(str::to_owned).collect())
             .unwrap_or_default();
         systems.retain(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(s)));
+    }
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        let keys = args
+            .get(i + 1)
+            .map(|s| s.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        ONLY.set(keys).expect("set once");
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -200,7 +211,10 @@ async fn run_scenarios(
     let tag = system
         .to_lowercase()
         .replace(|c: char| !c.is_alphanumeric(), "");
-    let all = scenarios::all(sizes, ds, &tag);
+    let mut all = scenarios::all(sizes, ds, &tag);
+    if let Some(only) = ONLY.get() {
+        all.retain(|sc| only.iter().any(|k| k == sc.key));
+    }
     let last = all.len().saturating_sub(1);
     for (n, sc) in all.into_iter().enumerate() {
         let Scenario {

@@ -237,6 +237,36 @@ impl Access {
             by_dir.entry(d).or_default().push(u);
         }
         for (dir, users) in by_dir {
+            let d = dir.clone();
+            let assigned = self
+                .dir
+                .read(move |_, txn| {
+                    let prefix = format!("{}\0", record_key(&[&d]));
+                    Ok(txn.has_records(Records::AssignmentsByPrincipal, &prefix)?)
+                })
+                .await?;
+            if !assigned {
+                // Nobody in the directory may have access: only users that still hold grants
+                // need a change (after a bulk load, the catch-up costs one scan, not a plan
+                // per user).
+                let granted: BTreeSet<String> = self
+                    .provider
+                    .granted_users(&dir)
+                    .await
+                    .map_err(|e| DirectoryError::Internal(e.0))?
+                    .into_iter()
+                    .collect();
+                let changed: Vec<(String, Vec<Grant>)> = users
+                    .into_iter()
+                    .filter(|u| granted.contains(u))
+                    .map(|u| (u, Vec::new()))
+                    .collect();
+                total += changed.len();
+                for chunk in changed.chunks(RECONCILE_CHUNK_MAX) {
+                    self.apply(&dir, chunk).await?;
+                }
+                continue;
+            }
             for chunk in users.chunks(RECONCILE_CHUNK_MAX) {
                 let (d, chunk) = (dir.clone(), chunk.to_vec());
                 let provider = self.provider.clone();
@@ -265,26 +295,35 @@ impl Access {
                     continue;
                 }
                 total += changed.len();
-                let mut attempt = 0;
-                loop {
-                    match self.provider.set_grants_many(&dir, &changed).await {
-                        Ok(()) => break,
-                        Err(e) if attempt + 1 < APPLY_ATTEMPTS_MAX => {
-                            tracing::debug!(error = %e, "applying grants failed; retrying");
-                            tokio::time::sleep(RETRY_BASE * 2u32.pow(attempt)).await;
-                            attempt += 1;
-                        }
-                        Err(e) => {
-                            // The cursor stays where it is: the next round tries again.
-                            return Err(DirectoryError::Internal(format!(
-                                "applying grants failed {APPLY_ATTEMPTS_MAX} times: {e}"
-                            )));
-                        }
-                    }
-                }
+                self.apply(&dir, &changed).await?;
             }
         }
         Ok(total)
+    }
+
+    /// One provider call for a chunk of users, with bounded retries and backoff.
+    async fn apply(
+        &self,
+        dir: &str,
+        changed: &[(String, Vec<Grant>)],
+    ) -> Result<(), DirectoryError> {
+        let mut attempt = 0;
+        loop {
+            match self.provider.set_grants_many(dir, changed).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt + 1 < APPLY_ATTEMPTS_MAX => {
+                    tracing::debug!(error = %e, "applying grants failed; retrying");
+                    tokio::time::sleep(RETRY_BASE * 2u32.pow(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    // The cursor stays where it is: the next round tries again.
+                    return Err(DirectoryError::Internal(format!(
+                        "applying grants failed {APPLY_ATTEMPTS_MAX} times: {e}"
+                    )));
+                }
+            }
+        }
     }
 
     /// Every user that has or may need grants, in every directory; missing roles of

@@ -297,6 +297,18 @@ impl Directory {
         .map_err(|e| DirectoryError::Internal(e.to_string()))?
     }
 
+    /// Runs a bounded read on the calling task, without the hop to the blocking pool: for
+    /// point reads (one resource, an index probe) whose cost is a few B-tree lookups, where the
+    /// hop (two thread wake-ups) would cost more than the read. Anything that may scan or render
+    /// an unbounded amount goes through `read`.
+    pub(crate) fn read_now<T>(
+        &self,
+        f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DirectoryError>,
+    ) -> Result<T, DirectoryError> {
+        let txn = self.inner.store.read()?;
+        f(self, &txn)
+    }
+
     /// Runs a job in the next write batch. A storage error poisons the batch. Other domain
     /// modules (`access`) write through here too: one writer, one outbox.
     pub(crate) async fn write<T: Send + 'static>(
@@ -410,19 +422,32 @@ impl Directory {
         id: &str,
         sel: &AttributeSelection,
     ) -> Result<Value, DirectoryError> {
-        let (dir, id) = (dir.to_owned(), id.to_owned());
         let with_computed = selects(sel, computed_attr(kind));
-        self.read(move |this, txn| {
-            let mut doc =
-                txn.resource(kind, &dir, &id)?
-                    .ok_or_else(|| DirectoryError::NotFound {
-                        what: what(kind),
-                        id: id.clone(),
-                    })?;
-            this.complete(txn, kind, &dir, &mut doc, with_computed)?;
+        fn read(
+            this: &Directory,
+            txn: &ReadTxn,
+            kind: ResourceKind,
+            dir: &str,
+            id: &str,
+            with_computed: bool,
+        ) -> Result<Value, DirectoryError> {
+            let mut doc = txn
+                .resource(kind, dir, id)?
+                .ok_or_else(|| DirectoryError::NotFound {
+                    what: what(kind),
+                    id: id.to_owned(),
+                })?;
+            this.complete(txn, kind, dir, &mut doc, with_computed)?;
             Ok(doc)
-        })
-        .await
+        }
+        // A group's members are unbounded; everything else is a few lookups.
+        if with_computed && kind == ResourceKind::Group {
+            let (dir, id) = (dir.to_owned(), id.to_owned());
+            self.read(move |this, txn| read(this, txn, kind, &dir, &id, with_computed))
+                .await
+        } else {
+            self.read_now(|this, txn| read(this, txn, kind, dir, id, with_computed))
+        }
     }
 
     /// A page of the resources that match a query.
@@ -432,6 +457,9 @@ impl Directory {
         dir: &str,
         q: ListQuery,
     ) -> Result<ListPage, DirectoryError> {
+        if is_point_query(kind, &q) {
+            return self.read_now(|this, txn| this.list_in(txn, kind, dir, &q));
+        }
         let dir = dir.to_owned();
         self.read(move |this, txn| this.list_in(txn, kind, &dir, &q))
             .await
@@ -537,6 +565,22 @@ impl Directory {
             resources: page,
         })
     }
+}
+
+/// A query answered by index probes alone whose page renders no group's members: the few
+/// lookups `Directory::read_now` is for (a `userName eq` from a provisioning client).
+fn is_point_query(kind: ResourceKind, q: &ListQuery) -> bool {
+    let Some(f) = &q.filter else {
+        return false;
+    };
+    let Plan::Probes(probes) = query::plan(f, kind) else {
+        return false;
+    };
+    let unbounded_members = kind == ResourceKind::Group && selects(&q.selection, "members");
+    q.sort_by.is_none()
+        && !query::mentions(f, computed_attr(kind))
+        && !unbounded_members
+        && probes.iter().all(|p| !matches!(p, Probe::HasMember(_)))
 }
 
 fn computed_attr(kind: ResourceKind) -> &'static str {

@@ -630,6 +630,13 @@ macro_rules! impl_reads {
                 Ok(out)
             }
 
+            /// Whether any record of `kind` has a key starting with `prefix`.
+            pub fn has_records(&self, kind: Records, prefix: &str) -> Result<bool, StoreError> {
+                let t = self.0.open_table(kind.table())?;
+                let first = t.range(prefix..)?.next().transpose()?;
+                Ok(first.is_some_and(|(k, _)| k.value().starts_with(prefix)))
+            }
+
             /// The values of `records`, without their keys.
             pub fn record_values<T: for<'de> Deserialize<'de>>(
                 &self,

@@ -274,6 +274,18 @@ async fn group_assignment_follows_membership_and_user_status() {
         f.access_of(&alice).await.is_empty(),
         "a deleted user has none"
     );
+
+    // The directory's last assignment deleted: nobody keeps access (the engine's path for a
+    // directory without assignments).
+    f.access
+        .delete_assignment(target(&f), (PrincipalType::Group, eng.clone()), false)
+        .await
+        .unwrap();
+    f.settle().await;
+    assert!(
+        f.access_of(&bob).await.is_empty(),
+        "no assignment left, no access"
+    );
 }
 
 #[tokio::test]
