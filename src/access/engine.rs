@@ -154,6 +154,17 @@ impl Access {
         let Some(last) = events.last().map(|e| e.seq) else {
             return Ok(Progress::Idle);
         };
+        // Events of directories where nobody has or may get access change nothing (after a
+        // bulk load, the catch-up is then one cheap check per directory and round).
+        let relevant = self
+            .relevant_dirs(events.iter().map(|e| e.directory.clone()).collect())
+            .await?;
+        events.retain(|e| relevant.contains(&e.directory));
+        let deleted_groups: BTreeSet<String> = events
+            .iter()
+            .filter(|e| e.resource == ResourceType::Group && e.kind == ChangeKind::Deleted)
+            .map(|e| e.directory.clone())
+            .collect();
         let users = self
             .dir
             .read(move |_, txn| {
@@ -164,7 +175,7 @@ impl Access {
                 Ok(users)
             })
             .await?;
-        let deleted_groups = self.deleted_group_users(cursor, last).await?;
+        let deleted_groups = self.deleted_group_users(deleted_groups).await?;
         let users: BTreeSet<UserRef> = users.into_iter().chain(deleted_groups).collect();
         let changed = self.reconcile(users).await?;
         let persist = {
@@ -190,28 +201,41 @@ impl Access {
         Ok(Progress::Handled)
     }
 
+    /// The directories among `dirs` that have an assignment or a user with grants.
+    async fn relevant_dirs(
+        &self,
+        dirs: BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, DirectoryError> {
+        let mut out = BTreeSet::new();
+        for d in dirs {
+            let dd = d.clone();
+            let assigned = self
+                .dir
+                .read(move |_, txn| {
+                    let prefix = format!("{}\0", record_key(&[&dd]));
+                    Ok(txn.has_records(Records::AssignmentsByPrincipal, &prefix)?)
+                })
+                .await?;
+            let granted = assigned
+                || !self
+                    .provider
+                    .granted_users(&d)
+                    .await
+                    .map_err(|e| DirectoryError::Internal(e.0))?
+                    .is_empty();
+            if granted {
+                out.insert(d);
+            }
+        }
+        Ok(out)
+    }
+
     /// A deleted group's members are gone with it: every user granted through any group of
-    /// that directory is looked at again (rare).
+    /// those directories is looked at again (rare).
     async fn deleted_group_users(
         &self,
-        after: u64,
-        upto: u64,
+        dirs: BTreeSet<String>,
     ) -> Result<Vec<UserRef>, DirectoryError> {
-        let dirs = self
-            .dir
-            .read(move |_, txn| {
-                Ok(txn
-                    .events_after(after, EVENTS_PER_ROUND_MAX)?
-                    .into_iter()
-                    .filter(|e| {
-                        e.seq <= upto
-                            && e.resource == ResourceType::Group
-                            && e.kind == ChangeKind::Deleted
-                    })
-                    .map(|e| e.directory)
-                    .collect::<BTreeSet<String>>())
-            })
-            .await?;
         let mut out = Vec::new();
         for d in dirs {
             for u in self

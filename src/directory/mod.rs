@@ -341,16 +341,8 @@ impl Directory {
         format!("{}{}/{}", self.inner.scim_base_url, rt.endpoint, id)
     }
 
-    /// Adds what is not stored in the document: `meta.resourceType`, `meta.location`, and when
-    /// selected, `members` (groups) or `groups` (users) from the membership rows.
-    fn complete(
-        &self,
-        txn: &ReadTxn,
-        kind: ResourceKind,
-        dir: &str,
-        doc: &mut Value,
-        with_computed: bool,
-    ) -> Result<(), DirectoryError> {
+    /// Adds `meta.resourceType` and `meta.location`; returns the document's id.
+    fn add_meta(&self, kind: ResourceKind, doc: &mut Value) -> String {
         let id = doc
             .get("id")
             .and_then(Value::as_str)
@@ -361,6 +353,20 @@ impl Directory {
             meta.insert("resourceType".into(), json!(rt.name));
             meta.insert("location".into(), json!(self.location(kind, &id)));
         }
+        id
+    }
+
+    /// Adds what is not stored in the document: `meta.resourceType`, `meta.location`, and when
+    /// selected, `members` (groups) or `groups` (users) from the membership rows.
+    fn complete(
+        &self,
+        txn: &ReadTxn,
+        kind: ResourceKind,
+        dir: &str,
+        doc: &mut Value,
+        with_computed: bool,
+    ) -> Result<(), DirectoryError> {
+        let id = self.add_meta(kind, doc);
         if !with_computed {
             return Ok(());
         }

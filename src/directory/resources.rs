@@ -189,7 +189,7 @@ impl Directory {
         let members = take_members(&mut doc);
         let hash = self.hash(password).await?;
         let d = dir.to_owned();
-        let id = self
+        let (id, created) = self
             .write(move |txn| {
                 check_unique(txn, kind, &d, &doc, None)?;
                 let id = match kind {
@@ -213,9 +213,16 @@ impl Directory {
                 if let Some(info) = &info {
                     txn.put_record(Records::ResourceInfo, &record_key(&[&d, &id]), info)?;
                 }
-                Ok(id)
+                Ok((id, doc))
             })
             .await?;
+        if kind == ResourceKind::User {
+            // A new user is in no group yet: the response is the committed document, with no
+            // second read (which a concurrent DELETE could also turn into a 404).
+            let mut doc = created;
+            self.add_meta(kind, &mut doc);
+            return Ok(doc);
+        }
         self.get(kind, dir, &id, sel).await
     }
 

@@ -114,8 +114,62 @@ pub fn parse_filter(text: &str, limits: &FilterLimits) -> Result<Filter, ScimErr
 /// Parses a PATCH operation's `path` (errors are `invalidPath`).
 pub fn parse_path(text: &str, limits: &FilterLimits) -> Result<PatchPath, ScimError> {
     check_limits(text, limits)
-        .and_then(|()| parser::path(text))
+        .and_then(|()| simple_path(text).map_or_else(|| parser::path(text), Ok))
         .map_err(ScimError::InvalidPath)
+}
+
+/// The forms nearly every PATCH uses, `name`, `name.sub` and `name[value eq "literal"]`,
+/// read without the grammar (a PATCH removing 100 members carries 100 of them). Anything else,
+/// or anything unusual inside these forms (escapes, a URN, other spacing or case), is left to
+/// pest; `tests::simple_paths_parse_as_the_grammar_does` holds both equal.
+fn simple_path(text: &str) -> Option<PatchPath> {
+    fn name(s: &str) -> Option<String> {
+        let mut chars = s.chars();
+        let first = chars.next()?;
+        let ok = first.is_ascii_alphabetic()
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        ok.then(|| s.to_owned())
+    }
+    if let Some(inner) = text.strip_suffix("\"]") {
+        let (attr, literal) = inner.split_once("[value eq \"")?;
+        if literal
+            .chars()
+            .any(|c| c == '"' || c == '\\' || c.is_control())
+        {
+            return None;
+        }
+        let element = Filter::Compare {
+            path: AttrPath {
+                schema: None,
+                name: "value".into(),
+                sub: None,
+            },
+            op: CompareOp::Eq,
+            value: Literal::String(literal.to_owned()),
+        };
+        return Some(PatchPath {
+            attr: AttrPath {
+                schema: None,
+                name: name(attr)?,
+                sub: None,
+            },
+            filter: Some(element),
+            sub: None,
+        });
+    }
+    let (attr, sub) = match text.split_once('.') {
+        Some((a, s)) => (a, Some(name(s)?)),
+        None => (text, None),
+    };
+    Some(PatchPath {
+        attr: AttrPath {
+            schema: None,
+            name: name(attr)?,
+            sub,
+        },
+        filter: None,
+        sub: None,
+    })
 }
 
 /// Checks a parsed filter against the resource type's schema (operator/type compatibility).

@@ -683,3 +683,47 @@ fn element_helpers_select_patch_targets() {
         &USER
     ));
 }
+
+#[test]
+fn simple_paths_parse_as_the_grammar_does() {
+    let taken = [
+        "members",
+        "active",
+        "userName",
+        "name.givenName",
+        "x-y_z1",
+        "not",
+        "and",
+        "members[value eq \"u-0123456789abcdefghij\"]",
+        "members[value eq \"\"]",
+        "members[value eq \"a b]c\"]",
+        "members[value eq \"é ü 中\"]",
+        "emails[value eq \"a@example.com\"]",
+    ];
+    for text in taken {
+        let fast = simple_path(text).unwrap_or_else(|| panic!("`{text}` takes the fast path"));
+        assert_eq!(Ok(fast), parser::path(text), "`{text}`");
+    }
+    // Left to the grammar: it decides (escapes, URNs, spacing, case, other operators, junk).
+    let left = [
+        "members[value eq \"a\\\"b\"]",
+        "members[value eq \"a\\\\b\"]",
+        "members[value  eq \"a\"]",
+        "members[VALUE eq \"a\"]",
+        "members[value EQ \"a\"]",
+        "members[value eq \"a\"].display",
+        "members[type eq \"User\"]",
+        "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+        "name.givenName.x",
+        "1abc",
+        "$ref",
+        "",
+        ".x",
+        "x.",
+        "members[value eq \"a\"]]",
+        "members[value eq \"a\nb\"]",
+    ];
+    for text in left {
+        assert_eq!(simple_path(text), None, "`{text}` is left to pest");
+    }
+}
