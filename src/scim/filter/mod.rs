@@ -107,8 +107,49 @@ pub struct PatchPath {
 /// Parses a `filter` query parameter or SearchRequest `filter` (errors are `invalidFilter`).
 pub fn parse_filter(text: &str, limits: &FilterLimits) -> Result<Filter, ScimError> {
     check_limits(text, limits)
-        .and_then(|()| parser::filter(text))
+        .and_then(|()| simple_filter(text).map_or_else(|| parser::filter(text), Ok))
         .map_err(ScimError::InvalidFilter)
+}
+
+/// An attribute name as the fast paths accept it: `ALPHA *(ALPHA / DIGIT / "-" / "_")`.
+fn simple_name(s: &str) -> Option<String> {
+    let mut chars = s.chars();
+    let first = chars.next()?;
+    let ok = first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    ok.then(|| s.to_owned())
+}
+
+/// A string literal as the fast paths accept it: no quote, backslash or control character.
+fn simple_literal(s: &str) -> Option<Literal> {
+    let plain = !s.chars().any(|c| c == '"' || c == '\\' || c.is_control());
+    plain.then(|| Literal::String(s.to_owned()))
+}
+
+/// `name[.sub]`, as the fast paths accept it.
+fn simple_attr(s: &str) -> Option<AttrPath> {
+    let (name, sub) = match s.split_once('.') {
+        Some((n, sub)) => (n, Some(simple_name(sub)?)),
+        None => (s, None),
+    };
+    Some(AttrPath {
+        schema: None,
+        name: simple_name(name)?,
+        sub,
+    })
+}
+
+/// The filter provisioning clients send before nearly every create, `name eq "literal"`
+/// (`userName`, `displayName`, `externalId`, `emails.value`), read without the grammar; any
+/// other form or spelling is left to pest. `tests::simple_filters_parse_as_the_grammar_does`
+/// holds both equal.
+fn simple_filter(text: &str) -> Option<Filter> {
+    let (attr, literal) = text.strip_suffix('"')?.split_once(" eq \"")?;
+    Some(Filter::Compare {
+        path: simple_attr(attr)?,
+        op: CompareOp::Eq,
+        value: simple_literal(literal)?,
+    })
 }
 
 /// Parses a PATCH operation's `path` (errors are `invalidPath`).
@@ -123,21 +164,8 @@ pub fn parse_path(text: &str, limits: &FilterLimits) -> Result<PatchPath, ScimEr
 /// or anything unusual inside these forms (escapes, a URN, other spacing or case), is left to
 /// pest; `tests::simple_paths_parse_as_the_grammar_does` holds both equal.
 fn simple_path(text: &str) -> Option<PatchPath> {
-    fn name(s: &str) -> Option<String> {
-        let mut chars = s.chars();
-        let first = chars.next()?;
-        let ok = first.is_ascii_alphabetic()
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        ok.then(|| s.to_owned())
-    }
     if let Some(inner) = text.strip_suffix("\"]") {
         let (attr, literal) = inner.split_once("[value eq \"")?;
-        if literal
-            .chars()
-            .any(|c| c == '"' || c == '\\' || c.is_control())
-        {
-            return None;
-        }
         let element = Filter::Compare {
             path: AttrPath {
                 schema: None,
@@ -145,28 +173,20 @@ fn simple_path(text: &str) -> Option<PatchPath> {
                 sub: None,
             },
             op: CompareOp::Eq,
-            value: Literal::String(literal.to_owned()),
+            value: simple_literal(literal)?,
         };
         return Some(PatchPath {
             attr: AttrPath {
                 schema: None,
-                name: name(attr)?,
+                name: simple_name(attr)?,
                 sub: None,
             },
             filter: Some(element),
             sub: None,
         });
     }
-    let (attr, sub) = match text.split_once('.') {
-        Some((a, s)) => (a, Some(name(s)?)),
-        None => (text, None),
-    };
     Some(PatchPath {
-        attr: AttrPath {
-            schema: None,
-            name: name(attr)?,
-            sub,
-        },
+        attr: simple_attr(text)?,
         filter: None,
         sub: None,
     })

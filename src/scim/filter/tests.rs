@@ -727,3 +727,43 @@ fn simple_paths_parse_as_the_grammar_does() {
         assert_eq!(simple_path(text), None, "`{text}` is left to pest");
     }
 }
+
+#[test]
+fn simple_filters_parse_as_the_grammar_does() {
+    let taken = [
+        "userName eq \"bjensen\"",
+        "userName eq \"user-0001234@example.com\"",
+        "displayName eq \"Sales Team (EU) [2026]\"",
+        "externalId eq \"\"",
+        "emails.value eq \"a@example.com\"",
+        "userName eq \"a eq \"",
+        "userName eq \"名前\"",
+    ];
+    for text in taken {
+        let fast = simple_filter(text).unwrap_or_else(|| panic!("`{text}` takes the fast path"));
+        assert_eq!(Ok(fast), parser::filter(text), "`{text}`");
+    }
+    let left = [
+        "userName eq \"a\\\"b\"",
+        "userName eq \"a\\\\b\"",
+        "userName EQ \"a\"",
+        "userName  eq \"a\"",
+        "userName eq  \"a\"",
+        "userName eq \"a\" ",
+        "userName eq \"a\" and active eq true",
+        "userName eq \"a\" or userName eq \"b\"",
+        "userName eq \"a\"b\"",
+        "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"a\"",
+        "emails[value eq \"a\"]",
+        "name.givenName.x eq \"a\"",
+        "userName ne \"a\"",
+        "userName eq 1",
+        "(userName eq \"a\")",
+        "not (userName eq \"a\")",
+        " eq \"a\"",
+        "userName eq \"a\tb\"",
+    ];
+    for text in left {
+        assert_eq!(simple_filter(text), None, "`{text}` is left to pest");
+    }
+}
