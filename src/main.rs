@@ -152,12 +152,20 @@ impl std::io::Write for LossyStderr {
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
+    // Log lines (one a request) go through a channel to a thread that writes them in batches:
+    // a request never waits on stderr, and a burst costs one write, not one a line. Not lossy:
+    // a full channel (128k lines) slows requests down rather than dropping lines. The guard
+    // flushes what is left when `main` returns.
+    let (log_writer, _log_flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("cloudsso-log")
+        .finish(std::io::BufWriter::new(LossyStderr));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLOUDSSO_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(|| LossyStderr)
+        .with_writer(log_writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // `serve` is declared with derive; the client's subcommands are built from the catalog.
