@@ -225,12 +225,13 @@ async fn run_scenarios(
         } = sc;
         let wanted_ops = plan.ops;
         let cap = plan.duration;
-        // A short warm-up on the read scenarios: connections open, caches filled.
+        // A warm-up on the read scenarios: connections open, caches filled (a fifth of the
+        // scenario's length: at a million users a fresh process has cold pages to read).
         if shape == Shape::Rate && key.starts_with("get") | key.starts_with("filter") {
             let warm = load::Plan {
                 conns: plan.conns,
-                ops: 2_000,
-                duration: Duration::from_millis(300),
+                ops: u64::MAX,
+                duration: plan.duration / 5,
                 grace: sizes.grace,
                 make: plan.make.clone(),
             };
