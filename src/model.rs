@@ -69,6 +69,21 @@ pub fn new_ordered_id(prefix: &str) -> String {
     )
 }
 
+/// Lowercase hexadecimal of `bytes` (digests, signatures).
+pub fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            // A nibble is below 16: `get` never misses.
+            out.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
+}
+
 /// Fills `buf` from the operating system's CSPRNG.
 pub fn fill_random(buf: &mut [u8]) {
     // The OS generator failing is not recoverable in any useful way; uuid would fail the same.
@@ -145,5 +160,11 @@ mod tests {
         assert!(first < second, "{first} sorts before {second}");
         assert!(new_group_id().starts_with("g-"));
         assert_ne!(new_user_id(), new_user_id(), "the random part differs");
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(hex_lower(&[]), "");
+        assert_eq!(hex_lower(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
     }
 }

@@ -104,7 +104,7 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::model::hex_lower(bytes)
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

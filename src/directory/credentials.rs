@@ -144,8 +144,7 @@ pub struct Bootstrap {
 }
 
 pub fn digest_hex(secret: &str) -> String {
-    let d = Sha256::digest(secret.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    crate::model::hex_lower(&Sha256::digest(secret.as_bytes()))
 }
 
 /// A new bearer secret: 256 random bits, base64url.

@@ -402,9 +402,8 @@ impl Directory {
                 let mut groups = Vec::new();
                 for g in txn.groups_of(dir, &id)? {
                     let display = txn
-                        .resource(ResourceKind::Group, dir, &g)?
-                        .and_then(|d| d.get("displayName").cloned())
-                        .unwrap_or(Value::Null);
+                        .group_display(dir, &g)?
+                        .map_or(Value::Null, Value::String);
                     groups.push(json!({
                         "value": g,
                         "$ref": self.location(ResourceKind::Group, &g),

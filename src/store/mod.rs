@@ -415,6 +415,22 @@ macro_rules! impl_reads {
                     .transpose()
             }
 
+            /// A group's `displayName` alone, for a user's `groups[].display`: only that field is
+            /// decoded, not the whole document.
+            pub fn group_display(&self, dir: &str, id: &str) -> Result<Option<String>, StoreError> {
+                #[derive(Deserialize)]
+                struct Named {
+                    #[serde(rename = "displayName")]
+                    display_name: Option<String>,
+                }
+                let t = self.0.open_table(GROUPS)?;
+                let k = key(&[dir, id]);
+                Ok(t.get(k.as_str())?
+                    .map(|v| decode::<Named>("resources", v.value()))
+                    .transpose()?
+                    .and_then(|n| n.display_name))
+            }
+
             /// For each id: whether it is a user, and whether it is a group (two table opens
             /// for the whole list; documents are not decoded).
             pub fn kinds_of(
