@@ -237,7 +237,21 @@ async fn run_scenarios(
             };
             load::run(target, warm).await;
         }
+        let cpu_before = (
+            load::cpu_seconds(pid),
+            load::cpu_seconds(std::process::id()),
+        );
         let out = load::run(target, plan).await;
+        let cpu_after = (
+            load::cpu_seconds(pid),
+            load::cpu_seconds(std::process::id()),
+        );
+        let per_request = |before: Option<f64>, after: Option<f64>| {
+            let used = after? - before?;
+            (out.requests > 0).then(|| used * 1e6 / out.requests as f64)
+        };
+        let server_cpu_us = per_request(cpu_before.0, cpu_after.0);
+        let client_cpu_us = per_request(cpu_before.1, cpu_after.1);
         let rss = load::peak_rss(pid);
         if n < last {
             settle(target, ds).await;
@@ -279,6 +293,8 @@ async fn run_scenarios(
             errors,
             first_error: out.first_error.clone(),
             peak_rss_bytes: rss,
+            server_cpu_us,
+            client_cpu_us,
             total_s: None,
             note: None,
         };

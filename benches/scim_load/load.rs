@@ -329,6 +329,18 @@ pub async fn run(target: &Target, plan: Plan) -> Outcome {
 }
 
 /// Peak resident set size of a process so far (VmHWM), in bytes.
+/// CPU time (user + system) a process has used so far, in seconds, from `/proc/<pid>/stat`
+/// (fields 14 and 15, in clock ticks of 1/100 s, Linux's `USER_HZ` on every common build).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 pub fn peak_rss(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

@@ -16,6 +16,11 @@ pub struct Measure {
     pub first_error: Option<String>,
     /// The server's VmHWM after the scenario.
     pub peak_rss_bytes: Option<u64>,
+    /// CPU time the server process used per request during the scenario, in microseconds.
+    pub server_cpu_us: Option<f64>,
+    /// The same for the load generator (this process), the share of the two cores every
+    /// system has to leave to it.
+    pub client_cpu_us: Option<f64>,
     /// For a sync: wall time of the whole run.
     pub total_s: Option<f64>,
     pub note: Option<String>,
@@ -132,6 +137,40 @@ fn cell_text(c: &Cell) -> String {
 }
 
 impl Report {
+    /// CPU microseconds per request, server by server, and the load generator's during the
+    /// cloudsso run: where each system's share of the two cores goes.
+    fn cpu_markdown(&self) -> String {
+        let mut out =
+            String::from("CPU time per request (microseconds, server process):\n\n| scenario |");
+        for s in &self.systems {
+            out.push_str(&format!(" {s} |"));
+        }
+        out.push_str(" load generator |\n|---|");
+        for _ in &self.systems {
+            out.push_str("---|");
+        }
+        out.push_str("---|\n");
+        let us = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+        for row in &self.rows {
+            out.push_str(&format!("| {} |", row.title));
+            let measured = |s: &str| {
+                row.cells.iter().find_map(|(name, c)| match c {
+                    Cell::Measured(m) if name == s => Some(m),
+                    _ => None,
+                })
+            };
+            for s in &self.systems {
+                out.push_str(&format!(
+                    " {} |",
+                    us(measured(s).and_then(|m| m.server_cpu_us))
+                ));
+            }
+            let client = measured(CLOUDSSO).and_then(|m| m.client_cpu_us);
+            out.push_str(&format!(" {} |\n", us(client)));
+        }
+        out
+    }
+
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         out.push_str("| scenario |");
@@ -159,6 +198,8 @@ impl Report {
                 .map_or_else(|| "-".to_owned(), |(r, p)| format!("{} ({p})", ratio(r)));
             out.push_str(&format!(" {vs_limit} | {vs_peer} |\n"));
         }
+        out.push('\n');
+        out.push_str(&self.cpu_markdown());
         out.push('\n');
         out.push_str("Peak RSS (VmHWM at the end of each system's run):");
         for s in &self.systems {
