@@ -140,16 +140,8 @@ impl Report {
     /// CPU microseconds per request, server by server, and the load generator's during the
     /// cloudsso run: where each system's share of the two cores goes.
     fn cpu_markdown(&self) -> String {
-        let mut out =
-            String::from("CPU time per request (microseconds, server process):\n\n| scenario |");
-        for s in &self.systems {
-            out.push_str(&format!(" {s} |"));
-        }
-        out.push_str(" load generator |\n|---|");
-        for _ in &self.systems {
-            out.push_str("---|");
-        }
-        out.push_str("---|\n");
+        let mut out = String::from("CPU time per request (microseconds, server process):\n\n");
+        out.push_str(&self.header(&["load generator"]));
         let us = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
         for row in &self.rows {
             out.push_str(&format!("| {} |", row.title));
@@ -171,17 +163,22 @@ impl Report {
         out
     }
 
+    /// A table's header: the scenario, one column a system, then `extra`.
+    fn header(&self, extra: &[&str]) -> String {
+        let names: Vec<&str> = self.systems.iter().map(String::as_str).collect();
+        let columns: Vec<&str> = std::iter::once("scenario")
+            .chain(names)
+            .chain(extra.iter().copied())
+            .collect();
+        format!(
+            "| {} |\n|{}\n",
+            columns.join(" | "),
+            "---|".repeat(columns.len())
+        )
+    }
+
     pub fn markdown(&self) -> String {
-        let mut out = String::new();
-        out.push_str("| scenario |");
-        for s in &self.systems {
-            out.push_str(&format!(" {s} |"));
-        }
-        out.push_str(" cloudsso/limit | cloudsso/fastest peer |\n|---|");
-        for _ in &self.systems {
-            out.push_str("---|");
-        }
-        out.push_str("---|---|\n");
+        let mut out = self.header(&["cloudsso/limit", "cloudsso/fastest peer"]);
         for row in &self.rows {
             out.push_str(&format!("| {} |", row.title));
             for s in &self.systems {

@@ -208,26 +208,27 @@ impl Access {
     ) -> Result<BTreeSet<String>, DirectoryError> {
         let mut out = BTreeSet::new();
         for d in dirs {
-            let dd = d.clone();
-            let assigned = self
-                .dir
-                .read(move |_, txn| {
-                    let prefix = format!("{}\0", record_key(&[&dd]));
-                    Ok(txn.has_records(Records::AssignmentsByPrincipal, &prefix)?)
-                })
-                .await?;
-            let granted = assigned
-                || !self
-                    .provider
-                    .granted_users(&d)
-                    .await
-                    .map_err(|e| DirectoryError::Internal(e.0))?
-                    .is_empty();
-            if granted {
+            if self.has_assignments(&d).await? || !self.granted_users(&d).await?.is_empty() {
                 out.insert(d);
             }
         }
         Ok(out)
+    }
+
+    /// Whether any assignment exists in the directory.
+    async fn has_assignments(&self, dir: &str) -> Result<bool, DirectoryError> {
+        let prefix = format!("{}\0", record_key(&[dir]));
+        self.dir
+            .read(move |_, txn| Ok(txn.has_records(Records::AssignmentsByPrincipal, &prefix)?))
+            .await
+    }
+
+    /// The users of a directory that hold grants, from the provider.
+    async fn granted_users(&self, dir: &str) -> Result<Vec<String>, DirectoryError> {
+        self.provider
+            .granted_users(dir)
+            .await
+            .map_err(|e| DirectoryError::Internal(e.0))
     }
 
     /// A deleted group's members are gone with it: every user granted through any group of
@@ -238,12 +239,7 @@ impl Access {
     ) -> Result<Vec<UserRef>, DirectoryError> {
         let mut out = Vec::new();
         for d in dirs {
-            for u in self
-                .provider
-                .granted_users(&d)
-                .await
-                .map_err(|e| DirectoryError::Internal(e.0))?
-            {
+            for u in self.granted_users(&d).await? {
                 out.push((d.clone(), u));
             }
         }
@@ -261,25 +257,12 @@ impl Access {
             by_dir.entry(d).or_default().push(u);
         }
         for (dir, users) in by_dir {
-            let d = dir.clone();
-            let assigned = self
-                .dir
-                .read(move |_, txn| {
-                    let prefix = format!("{}\0", record_key(&[&d]));
-                    Ok(txn.has_records(Records::AssignmentsByPrincipal, &prefix)?)
-                })
-                .await?;
-            if !assigned {
+            if !self.has_assignments(&dir).await? {
                 // Nobody in the directory may have access: only users that still hold grants
                 // need a change (after a bulk load, the catch-up costs one scan, not a plan
                 // per user).
-                let granted: BTreeSet<String> = self
-                    .provider
-                    .granted_users(&dir)
-                    .await
-                    .map_err(|e| DirectoryError::Internal(e.0))?
-                    .into_iter()
-                    .collect();
+                let granted: BTreeSet<String> =
+                    self.granted_users(&dir).await?.into_iter().collect();
                 let changed: Vec<(String, Vec<Grant>)> = users
                     .into_iter()
                     .filter(|u| granted.contains(u))
@@ -363,12 +346,7 @@ impl Access {
             .collect();
         let mut users: BTreeSet<UserRef> = BTreeSet::new();
         for d in &dirs {
-            for u in self
-                .provider
-                .granted_users(d)
-                .await
-                .map_err(|e| DirectoryError::Internal(e.0))?
-            {
+            for u in self.granted_users(d).await? {
                 users.insert((d.clone(), u));
             }
             let dd = d.clone();
