@@ -39,6 +39,20 @@ impl Params {
         self.get(name).ok_or_else(|| ApiFault::missing(name))
     }
 
+    /// A required id or name that goes into ARNs and keys: at most 64 letters, digits, `-`,
+    /// `_` and `.`.
+    pub fn id(&self, name: &str) -> Result<&str, ApiFault> {
+        let v = self.required(name)?;
+        if v.len() > 64
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(ApiFault::invalid(name, "not a valid id"));
+        }
+        Ok(v)
+    }
+
     /// A required value from a closed set.
     pub fn one_of<'a>(&self, name: &str, allowed: &[&'a str]) -> Result<&'a str, ApiFault> {
         let v = self.required(name)?;

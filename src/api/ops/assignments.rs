@@ -17,24 +17,12 @@ pub fn handles(op: &str) -> bool {
         .any(|o| o.name == op)
 }
 
-fn id<'a>(p: &'a Params, name: &str) -> Result<&'a str, ApiFault> {
-    let v = p.required(name)?;
-    if v.len() > 64
-        || !v
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        return Err(ApiFault::invalid(name, "not a valid id"));
-    }
-    Ok(v)
-}
-
 fn target(p: &Params) -> Result<Target, ApiFault> {
     p.one_of("TargetType", &["RD-Account"])?;
     Ok(Target {
-        directory_id: id(p, "DirectoryId")?.to_owned(),
-        config_id: id(p, "AccessConfigurationId")?.to_owned(),
-        account_id: id(p, "TargetId")?.to_owned(),
+        directory_id: p.id("DirectoryId")?.to_owned(),
+        config_id: p.id("AccessConfigurationId")?.to_owned(),
+        account_id: p.id("TargetId")?.to_owned(),
     })
 }
 
@@ -43,7 +31,7 @@ fn principal(p: &Params) -> Result<(PrincipalType, String), ApiFault> {
         "User" => PrincipalType::User,
         _ => PrincipalType::Group,
     };
-    Ok((t, id(p, "PrincipalId")?.to_owned()))
+    Ok((t, p.id("PrincipalId")?.to_owned()))
 }
 
 /// The paired filters: `TargetType` with `TargetId`, `PrincipalType` with `PrincipalId`.
@@ -52,7 +40,7 @@ fn filter(p: &Params) -> Result<Filter, ApiFault> {
         (None, None) => None,
         (Some(_), Some(_)) => {
             p.one_of("TargetType", &["RD-Account"])?;
-            Some(id(p, "TargetId")?.to_owned())
+            Some(p.id("TargetId")?.to_owned())
         }
         (Some(_), None) => return Err(ApiFault::missing("TargetId")),
         (None, Some(_)) => return Err(ApiFault::missing("TargetType")),
@@ -64,7 +52,7 @@ fn filter(p: &Params) -> Result<Filter, ApiFault> {
         (None, Some(_)) => return Err(ApiFault::missing("PrincipalType")),
     };
     let config_id = match p.get("AccessConfigurationId") {
-        Some(_) => Some(id(p, "AccessConfigurationId")?.to_owned()),
+        Some(_) => Some(p.id("AccessConfigurationId")?.to_owned()),
         None => None,
     };
     Ok(Filter {
@@ -75,12 +63,12 @@ fn filter(p: &Params) -> Result<Filter, ApiFault> {
 }
 
 pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
-    let dir = || id(p, "DirectoryId").map(|d| format!("directory/{d}"));
+    let dir = || p.id("DirectoryId").map(|d| format!("directory/{d}"));
     let config = || {
         Ok::<_, ApiFault>(format!(
             "{}/access-configuration/{}",
             dir()?,
-            id(p, "AccessConfigurationId")?
+            p.id("AccessConfigurationId")?
         ))
     };
     let principal_arn = || {
@@ -98,7 +86,7 @@ pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
             vec![format!("{}/access-configuration/*", dir()?)]
         }
         "GetTask" | "GetTaskStatus" | "ListTasks" => vec![dir()?],
-        "GetUserEffectiveAccess" => vec![format!("{}/user/{}", dir()?, id(p, "UserId")?)],
+        "GetUserEffectiveAccess" => vec![format!("{}/user/{}", dir()?, p.id("UserId")?)],
         other => return Err(super::unknown(other)),
     })
 }
@@ -179,7 +167,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"Tasks": [task_json(api, &task).await]}))
         }
         "ListAccessAssignments" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
             let all = access.assignments(d, filter(p)?).await?;
             let (total, page) = paged(all, offset, count);
@@ -202,7 +190,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(body)
         }
         "ListAccessConfigurationProvisionings" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
             let status = match p.maybe_one_of(
                 "ProvisioningStatus",
@@ -239,11 +227,11 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(body)
         }
         "GetTask" => {
-            let t = access.task(id(p, "DirectoryId")?, id(p, "TaskId")?).await?;
+            let t = access.task(p.id("DirectoryId")?, p.id("TaskId")?).await?;
             Ok(json!({"Task": task_json(api, &t).await}))
         }
         "GetTaskStatus" => {
-            let t = access.task(id(p, "DirectoryId")?, id(p, "TaskId")?).await?;
+            let t = access.task(p.id("DirectoryId")?, p.id("TaskId")?).await?;
             let full = task_json(api, &t).await;
             let mut status = json!({});
             for k in [
@@ -261,7 +249,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"TaskStatus": status}))
         }
         "ListTasks" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
             let want = match p.maybe_one_of("Status", &["InProgress", "Success", "Failed"])? {
                 Some("InProgress") => Some(TaskStatus::InProgress),
@@ -287,7 +275,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(body)
         }
         "GetUserEffectiveAccess" => {
-            let (d, u) = (id(p, "DirectoryId")?, id(p, "UserId")?);
+            let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
             api.dir.directory(d).await?;
             let grants = access.effective_access(d, u).await?;
             let list: Vec<Value> = grants

@@ -11,28 +11,15 @@ use crate::scim::schema::{GROUP_SCHEMA, ResourceKind, USER_SCHEMA};
 use crate::store::CredentialKind;
 use serde_json::{Map, Value, json};
 
-/// Ids and names put into ARNs and keys: letters, digits, `-`, `_`, `.`.
-fn id<'a>(p: &'a Params, name: &str) -> Result<&'a str, ApiFault> {
-    let v = p.required(name)?;
-    if v.len() > 64
-        || !v
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        return Err(ApiFault::invalid(name, "not a valid id"));
-    }
-    Ok(v)
-}
-
 pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
-    let dir = || id(p, "DirectoryId").map(|d| format!("directory/{d}"));
-    let user = || Ok::<_, ApiFault>(format!("{}/user/{}", dir()?, id(p, "UserId")?));
-    let group = || Ok::<_, ApiFault>(format!("{}/group/{}", dir()?, id(p, "GroupId")?));
+    let dir = || p.id("DirectoryId").map(|d| format!("directory/{d}"));
+    let user = || Ok::<_, ApiFault>(format!("{}/user/{}", dir()?, p.id("UserId")?));
+    let group = || Ok::<_, ApiFault>(format!("{}/group/{}", dir()?, p.id("GroupId")?));
     let cred = || {
         Ok::<_, ApiFault>(format!(
             "{}/scim-credential/{}",
             dir()?,
-            id(p, "CredentialId")?
+            p.id("CredentialId")?
         ))
     };
     Ok(match op {
@@ -227,7 +214,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"Directory": shape::directory(&d, region)}))
         }
         "GetDirectory" => {
-            let d = dir.directory(id(p, "DirectoryId")?).await?;
+            let d = dir.directory(p.id("DirectoryId")?).await?;
             Ok(json!({"Directory": shape::directory(&d, region)}))
         }
         "ListDirectories" => {
@@ -236,7 +223,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"TotalCounts": list.len(), "Directories": list}))
         }
         "UpdateDirectory" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let new_name = directory_name(p, "NewDirectoryName")?
                 .ok_or_else(|| ApiFault::missing("NewDirectoryName"))?;
             let rec = dir
@@ -248,11 +235,11 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"Directory": shape::directory(&rec, region)}))
         }
         "DeleteDirectory" => {
-            dir.delete_directory(id(p, "DirectoryId")?).await?;
+            dir.delete_directory(p.id("DirectoryId")?).await?;
             Ok(json!({}))
         }
         "GetDirectoryStatistics" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let rec = dir.directory(d).await?;
             let (users, groups) = dir.statistics(d).await?;
             let creds = dir.credentials(d).await?.len();
@@ -267,7 +254,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             }}))
         }
         "CreateUser" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let user_name =
                 name(p, "UserName", 64, b"@_-.")?.ok_or_else(|| ApiFault::missing("UserName"))?;
             let mut doc = Map::new();
@@ -302,12 +289,12 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
         }
         "GetUser" => {
             let m = dir
-                .api_get(ResourceKind::User, id(p, "DirectoryId")?, id(p, "UserId")?)
+                .api_get(ResourceKind::User, p.id("DirectoryId")?, p.id("UserId")?)
                 .await?;
             Ok(json!({"User": shape::user(&m)}))
         }
         "ListUsers" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let (offset, count) = p.page()?;
             let mut clauses = Vec::new();
             if let Some(f) = p.get("Filter") {
@@ -335,7 +322,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(page_body("Users", offset, count, &page, shape::user))
         }
         "UpdateUser" => {
-            let (d, u) = (id(p, "DirectoryId")?, id(p, "UserId")?);
+            let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
             let mut ops = Vec::new();
             let mut replace = |path: &str, v: Value| {
                 ops.push(json!({"op": "replace", "path": path, "value": v}));
@@ -360,7 +347,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"User": shape::user(&m)}))
         }
         "UpdateUserStatus" => {
-            let (d, u) = (id(p, "DirectoryId")?, id(p, "UserId")?);
+            let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
             let on = p.one_of("NewStatus", &["Enabled", "Disabled"])? == "Enabled";
             let ops = vec![json!({"op": "replace", "path": "active", "value": on})];
             let guard = ApiGuard {
@@ -371,12 +358,12 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({}))
         }
         "DeleteUser" => {
-            dir.api_delete(ResourceKind::User, id(p, "DirectoryId")?, id(p, "UserId")?)
+            dir.api_delete(ResourceKind::User, p.id("DirectoryId")?, p.id("UserId")?)
                 .await?;
             Ok(json!({}))
         }
         "GetUserId" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let raw = p.required("ExternalId")?;
             let ext: Value = serde_json::from_str(raw).map_err(|_| {
                 ApiFault::invalid(
@@ -403,7 +390,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"UserId": m.id()}))
         }
         "CreateGroup" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let group_name = name(p, "GroupName", 128, b"_-. ")?
                 .ok_or_else(|| ApiFault::missing("GroupName"))?;
             let doc = json!({"schemas": [GROUP_SCHEMA], "displayName": group_name});
@@ -416,16 +403,12 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
         }
         "GetGroup" => {
             let m = dir
-                .api_get(
-                    ResourceKind::Group,
-                    id(p, "DirectoryId")?,
-                    id(p, "GroupId")?,
-                )
+                .api_get(ResourceKind::Group, p.id("DirectoryId")?, p.id("GroupId")?)
                 .await?;
             Ok(json!({"Group": shape::group(&m)}))
         }
         "ListGroups" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let (offset, count) = p.page()?;
             let filter = match p.get("Filter") {
                 Some(f) => Some(parse_filter(
@@ -447,7 +430,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(page_body("Groups", offset, count, &page, shape::group))
         }
         "UpdateGroup" => {
-            let (d, g) = (id(p, "DirectoryId")?, id(p, "GroupId")?);
+            let (d, g) = (p.id("DirectoryId")?, p.id("GroupId")?);
             let mut ops = Vec::new();
             if let Some(n) = name(p, "NewGroupName", 128, b"_-. ")? {
                 ops.push(json!({"op": "replace", "path": "displayName", "value": n}));
@@ -463,26 +446,22 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"Group": shape::group(&m)}))
         }
         "DeleteGroup" => {
-            dir.api_delete(
-                ResourceKind::Group,
-                id(p, "DirectoryId")?,
-                id(p, "GroupId")?,
-            )
-            .await?;
+            dir.api_delete(ResourceKind::Group, p.id("DirectoryId")?, p.id("GroupId")?)
+                .await?;
             Ok(json!({}))
         }
         "AddUserToGroup" => {
-            dir.api_add_member(id(p, "DirectoryId")?, id(p, "GroupId")?, id(p, "UserId")?)
+            dir.api_add_member(p.id("DirectoryId")?, p.id("GroupId")?, p.id("UserId")?)
                 .await?;
             Ok(json!({}))
         }
         "RemoveUserFromGroup" => {
-            dir.api_remove_member(id(p, "DirectoryId")?, id(p, "GroupId")?, id(p, "UserId")?)
+            dir.api_remove_member(p.id("DirectoryId")?, p.id("GroupId")?, p.id("UserId")?)
                 .await?;
             Ok(json!({}))
         }
         "ListGroupMembers" => {
-            let (d, g) = (id(p, "DirectoryId")?, id(p, "GroupId")?);
+            let (d, g) = (p.id("DirectoryId")?, p.id("GroupId")?);
             let (offset, count) = p.page()?;
             let page = dir.api_group_members(d, g, offset, count).await?;
             Ok(page_body("GroupMembers", offset, count, &page, |m| {
@@ -499,7 +478,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             }))
         }
         "ListJoinedGroupsForUser" => {
-            let (d, u) = (id(p, "DirectoryId")?, id(p, "UserId")?);
+            let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
             let (offset, count) = p.page()?;
             let page = dir.api_groups_of(d, u, offset, count).await?;
             Ok(page_body("JoinedGroups", offset, count, &page, |m| {
@@ -513,7 +492,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             }))
         }
         "CreateSCIMServerCredential" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let kind =
                 match p.maybe_one_of("CredentialType", &["BearerToken", "OAuthClientSecret"])? {
                     Some("OAuthClientSecret") => CredentialKind::OAuthClientSecret,
@@ -545,12 +524,12 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"SCIMServerCredential": c}))
         }
         "ListSCIMServerCredentials" => {
-            let all = dir.credentials(id(p, "DirectoryId")?).await?;
+            let all = dir.credentials(p.id("DirectoryId")?).await?;
             let list: Vec<Value> = all.iter().map(shape::credential).collect();
             Ok(json!({"TotalCounts": list.len(), "SCIMServerCredentials": list}))
         }
         "UpdateSCIMServerCredentialStatus" => {
-            let (d, c) = (id(p, "DirectoryId")?, id(p, "CredentialId")?);
+            let (d, c) = (p.id("DirectoryId")?, p.id("CredentialId")?);
             let on = p.one_of("NewStatus", &["Enabled", "Disabled"])? == "Enabled";
             dir.credential(d, c).await?;
             dir.set_credential_status(c, on).await?;
@@ -558,12 +537,12 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"SCIMServerCredential": shape::credential(&rec)}))
         }
         "DeleteSCIMServerCredential" => {
-            dir.delete_credential(id(p, "DirectoryId")?, id(p, "CredentialId")?)
+            dir.delete_credential(p.id("DirectoryId")?, p.id("CredentialId")?)
                 .await?;
             Ok(json!({}))
         }
         "SetSCIMSynchronizationStatus" => {
-            let d = id(p, "DirectoryId")?;
+            let d = p.id("DirectoryId")?;
             let on = p.one_of("SCIMSynchronizationStatus", &["Enabled", "Disabled"])? == "Enabled";
             dir.update_directory(d, move |r| {
                 r.scim_sync_enabled = on;
@@ -573,7 +552,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({}))
         }
         "GetSCIMSynchronizationStatus" => {
-            let rec = dir.directory(id(p, "DirectoryId")?).await?;
+            let rec = dir.directory(p.id("DirectoryId")?).await?;
             Ok(json!({"SCIMSynchronizationStatus": shape::enabled(rec.scim_sync_enabled)}))
         }
         other => Err(ApiFault::new(

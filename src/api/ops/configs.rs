@@ -15,27 +15,15 @@ pub fn handles(op: &str) -> bool {
         .any(|o| o.name == op)
 }
 
-fn id<'a>(p: &'a Params, name: &str) -> Result<&'a str, ApiFault> {
-    let v = p.required(name)?;
-    if v.len() > 64
-        || !v
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        return Err(ApiFault::invalid(name, "not a valid id"));
-    }
-    Ok(v)
-}
-
 pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
-    let dir = id(p, "DirectoryId")?;
+    let dir = p.id("DirectoryId")?;
     Ok(match op {
         "CreateAccessConfiguration" | "ListAccessConfigurations" => {
             vec![format!("directory/{dir}/access-configuration/*")]
         }
         _ if handles(op) => vec![format!(
             "directory/{dir}/access-configuration/{}",
-            id(p, "AccessConfigurationId")?
+            p.id("AccessConfigurationId")?
         )],
         other => return Err(super::unknown(other)),
     })
@@ -69,7 +57,7 @@ fn seconds(p: &Params, name: &str) -> Result<Option<u32>, ApiFault> {
 
 pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
     let access = &api.access;
-    let d = id(p, "DirectoryId")?;
+    let d = p.id("DirectoryId")?;
     match op {
         "CreateAccessConfiguration" => {
             let c = access
@@ -86,7 +74,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"AccessConfiguration": config_json(&c)}))
         }
         "GetAccessConfiguration" => {
-            let c = access.config(d, id(p, "AccessConfigurationId")?).await?;
+            let c = access.config(d, p.id("AccessConfigurationId")?).await?;
             Ok(json!({"AccessConfiguration": config_json(&c)}))
         }
         "ListAccessConfigurations" => {
@@ -126,7 +114,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             let c = access
                 .update_config(
                     d,
-                    id(p, "AccessConfigurationId")?,
+                    p.id("AccessConfigurationId")?,
                     p.get("NewDescription").map(str::to_owned),
                     seconds(p, "NewSessionDuration")?,
                     p.get("NewRelayState").map(str::to_owned),
@@ -139,7 +127,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
                 .get("ForceRemovePermissionPolicies")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true"));
             access
-                .delete_config(d, id(p, "AccessConfigurationId")?, force)
+                .delete_config(d, p.id("AccessConfigurationId")?, force)
                 .await?;
             Ok(json!({}))
         }
@@ -147,7 +135,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             access
                 .add_policy(
                     d,
-                    id(p, "AccessConfigurationId")?,
+                    p.id("AccessConfigurationId")?,
                     kind(p)?,
                     p.required("PermissionPolicyName")?,
                     p.get("InlinePolicyDocument"),
@@ -159,7 +147,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             access
                 .remove_policy(
                     d,
-                    id(p, "AccessConfigurationId")?,
+                    p.id("AccessConfigurationId")?,
                     kind(p)?,
                     p.required("PermissionPolicyName")?,
                 )
@@ -173,7 +161,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
                 None => None,
             };
             let list: Vec<Value> = access
-                .policies(d, id(p, "AccessConfigurationId")?)
+                .policies(d, p.id("AccessConfigurationId")?)
                 .await?
                 .into_iter()
                 .filter(|x| only.is_none_or(|k| k == x.kind))
@@ -195,7 +183,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             access
                 .update_inline_policy(
                     d,
-                    id(p, "AccessConfigurationId")?,
+                    p.id("AccessConfigurationId")?,
                     p.required("InlinePolicyName")?,
                     p.required("NewInlinePolicyDocument")?,
                 )
