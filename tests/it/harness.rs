@@ -158,6 +158,19 @@ impl Server {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// The log once it holds `needle` (lines are written by the server's log thread, a moment
+    /// after the answer), or as it is after 10 s.
+    pub async fn log_text_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let text = self.log_text();
+            if text.contains(needle) || std::time::Instant::now() > deadline {
+                return text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Stops and keeps the temporary folder alive for a restart.
     pub fn stop_keep(mut self) -> (bool, Option<tempfile::TempDir>) {
         let tmp = self._tmp.take();
