@@ -516,17 +516,7 @@ impl Access {
             None => Err(format!(
                 "access configuration `{config_id}` no longer exists"
             )),
-            Some(c) if provisioning => {
-                let spec = role_spec(c, &account);
-                match self
-                    .provider
-                    .ensure_saml_provider(&account, &saml_provider_name(&dir))
-                    .await
-                {
-                    Ok(()) => self.provider.ensure_role(&spec).await.map_err(|e| e.0),
-                    Err(e) => Err(e.0),
-                }
-            }
+            Some(c) if provisioning => self.provision_in_account(c, &account).await,
             Some(c) => self.deprovision_in_account(c, &account).await,
         };
         self.dir
@@ -593,17 +583,61 @@ impl Access {
             .await?
     }
 
-    /// Removes a configuration's role from an account, and the directory's SAML provider when
-    /// no other configuration of the directory is provisioned there.
+    /// The configuration's role on `account`, as the provider holds it, and whether it is
+    /// another configuration's: role names are per account, so a configuration of the same
+    /// name in another directory must not take over (or delete) a role it did not make.
+    async fn role_owner(
+        &self,
+        c: &AccessConfiguration,
+        account: &str,
+    ) -> Result<Option<String>, String> {
+        let existing = self
+            .provider
+            .role(account, &role_name(&c.name))
+            .await
+            .map_err(|e| e.0)?;
+        Ok(existing.map(|r| r.config_id).filter(|owner| owner != &c.id))
+    }
+
+    /// Makes the directory's SAML provider and the configuration's role on an account,
+    /// unless a role of that name there is another configuration's.
+    async fn provision_in_account(
+        &self,
+        c: &AccessConfiguration,
+        account: &str,
+    ) -> Result<(), String> {
+        if let Some(owner) = self.role_owner(c, account).await? {
+            return Err(format!(
+                "account `{account}` already has a role `{}` provisioned for access configuration \
+                 `{owner}`: role names are per account, so configurations with the same name \
+                 cannot both be provisioned there",
+                role_name(&c.name)
+            ));
+        }
+        self.provider
+            .ensure_saml_provider(account, &saml_provider_name(&c.directory_id))
+            .await
+            .map_err(|e| e.0)?;
+        self.provider
+            .ensure_role(&role_spec(c, account))
+            .await
+            .map_err(|e| e.0)
+    }
+
+    /// Removes a configuration's role from an account (not another configuration's role of
+    /// the same name), and the directory's SAML provider when no other configuration of the
+    /// directory is provisioned there.
     async fn deprovision_in_account(
         &self,
         c: &AccessConfiguration,
         account: &str,
     ) -> Result<(), String> {
-        self.provider
-            .delete_role(account, &role_name(&c.name))
-            .await
-            .map_err(|e| e.0)?;
+        if self.role_owner(c, account).await?.is_none() {
+            self.provider
+                .delete_role(account, &role_name(&c.name))
+                .await
+                .map_err(|e| e.0)?;
+        }
         let (dir, config, acct) = (c.directory_id.clone(), c.id.clone(), account.to_owned());
         let others = self
             .dir

@@ -394,3 +394,87 @@ async fn a_full_pass_heals_a_role_deleted_behind_its_back() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_over_the_role() {
+    let f = fixture().await;
+    let alice = f.user("alice").await;
+    let mine = f
+        .access
+        .create_assignment(target(&f), (PrincipalType::User, alice.clone()))
+        .await
+        .unwrap();
+    f.settle().await;
+    assert_eq!(
+        f.access.task(&f.d, &mine.id).await.unwrap().status,
+        TaskStatus::Success
+    );
+
+    // A second tenant, its own configuration named "Admin" too, on the same account.
+    let other = f.dir.create_directory("other").await.unwrap().id;
+    let theirs = f
+        .access
+        .create_config(
+            &other,
+            cloudsso::access::configs::NewConfig {
+                name: "Admin".into(),
+                description: String::new(),
+                session_duration: None,
+                relay_state: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let bob = f
+        .dir
+        .create(
+            ResourceKind::User,
+            &other,
+            json!({"userName": "bob"}),
+            &AttributeSelection::default(),
+        )
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let their_target = Target {
+        directory_id: other.clone(),
+        config_id: theirs.id.clone(),
+        account_id: "1000000000000001".into(),
+    };
+    let task = f
+        .access
+        .create_assignment(their_target.clone(), (PrincipalType::User, bob))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        while f.access.round().await.unwrap() {}
+        if f.access.task(&other, &task.id).await.unwrap().status != TaskStatus::InProgress {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let failed = f.access.task(&other, &task.id).await.unwrap();
+    assert_eq!(failed.status, TaskStatus::Failed, "{failed:?}");
+    assert!(
+        failed
+            .failure_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("ac-admin"),
+        "names the configuration that holds the role: {failed:?}"
+    );
+    let role = f
+        .faults
+        .role("1000000000000001", "AliyunReservedSSO-Admin")
+        .await
+        .unwrap()
+        .expect("the first directory's role is still there");
+    assert_eq!(role.config_id, "ac-admin");
+    assert_eq!(
+        f.access_of(&alice).await,
+        vec![format!("1000000000000001/Admin via User:{alice}")],
+        "the first directory's user keeps access"
+    );
+}
