@@ -632,6 +632,34 @@ async fn signatures_timestamps_and_nonces_are_checked() {
         .api_rpc(&liar, SSO, "GetDirectory", &[("DirectoryId", &d)])
         .await;
     assert_fault(&r, 400, "SignatureDoesNotMatch");
+    // RPC requests get the same time window and nonce memory as ACS3 ones.
+    let before = snapshot(&s, &k).await;
+    let create_heidi = [("DirectoryId", d.as_str()), ("UserName", "heidi")];
+    for offset in [-20 * 60, 20 * 60] {
+        let r = s
+            .api_rpc_at(&k, SSO, "CreateUser", &create_heidi, offset, &new_nonce())
+            .await;
+        assert_fault(&r, 400, "InvalidTimeStamp.Expired");
+    }
+    assert_eq!(
+        snapshot(&s, &k).await,
+        before,
+        "stale RPC calls changed something"
+    );
+    let nonce = new_nonce();
+    let r = s
+        .api_rpc_at(&k, SSO, "CreateUser", &create_heidi, 0, &nonce)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let after_first = snapshot(&s, &k).await;
+    let ivan = [("DirectoryId", d.as_str()), ("UserName", "ivan")];
+    let r = s.api_rpc_at(&k, SSO, "CreateUser", &ivan, 0, &nonce).await;
+    assert_fault(&r, 400, "SignatureNonceUsed");
+    assert_eq!(
+        snapshot(&s, &k).await,
+        after_first,
+        "a reused RPC nonce changed something"
+    );
 }
 
 /// What one client sent and got: (token, status) per request.

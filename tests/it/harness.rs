@@ -465,6 +465,20 @@ impl Server {
         action: &str,
         params: &[(&str, &str)],
     ) -> Reply {
+        self.api_rpc_at(key, version, action, params, 0, &new_nonce())
+            .await
+    }
+
+    /// `api_rpc` signed `offset_s` seconds from now, with this `SignatureNonce`.
+    pub async fn api_rpc_at(
+        &self,
+        key: &Key,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+        offset_s: i64,
+        nonce: &str,
+    ) -> Reply {
         let mut all = pairs(&[
             ("Action", action),
             ("Version", version),
@@ -472,8 +486,8 @@ impl Server {
             ("AccessKeyId", &key.id),
             ("SignatureMethod", "HMAC-SHA1"),
             ("SignatureVersion", "1.0"),
-            ("SignatureNonce", &new_nonce()),
-            ("Timestamp", &api_time(0)),
+            ("SignatureNonce", nonce),
+            ("Timestamp", &api_time(offset_s)),
         ]);
         all.extend(pairs(params));
         let signature = cloudsso::api::signature::rpc_signature(&key.secret, "GET", &all).unwrap();
