@@ -189,6 +189,37 @@ fn new_task(
     }
 }
 
+/// Records an assignment's creation or deletion: its task (in progress when the account work
+/// is still to do, else already successful) and its change event.
+fn assignment_task(
+    txn: &WriteTxn,
+    t: &Target,
+    principal: (PrincipalType, String),
+    account_work: bool,
+    change: ChangeKind,
+) -> Result<Task, AccessError> {
+    let kind = match change {
+        ChangeKind::Deleted => TaskType::DeleteAccessAssignment,
+        _ => TaskType::CreateAccessAssignment,
+    };
+    let status = if account_work {
+        TaskStatus::InProgress
+    } else {
+        TaskStatus::Success
+    };
+    let pid = principal.1.clone();
+    let task = new_task(t, kind, Some(principal), status);
+    put_task(txn, &task)?;
+    append_event(
+        txn,
+        &t.directory_id,
+        ResourceType::AccessAssignment,
+        &pid,
+        change,
+    )?;
+    Ok(task)
+}
+
 fn put_task(txn: &WriteTxn, task: &Task) -> Result<(), AccessError> {
     txn.put_record(
         Records::Tasks,
@@ -301,24 +332,7 @@ impl Access {
         refuse_if_running(txn, t)?;
         txn.put_record(Records::Assignments, &assignment_key(&a), &a)?;
         txn.put_record(Records::AssignmentsByPrincipal, &principal_key(&a), &a)?;
-        let task = new_task(
-            t,
-            TaskType::CreateAccessAssignment,
-            Some((ptype, pid.clone())),
-            if provisioned {
-                TaskStatus::Success
-            } else {
-                TaskStatus::InProgress
-            },
-        );
-        put_task(txn, &task)?;
-        append_event(
-            txn,
-            &t.directory_id,
-            ResourceType::AccessAssignment,
-            &pid,
-            ChangeKind::Created,
-        )?;
+        let task = assignment_task(txn, t, (ptype, pid), !provisioned, ChangeKind::Created)?;
         Ok((task, !provisioned))
     }
 
@@ -387,24 +401,7 @@ impl Access {
                 )?
                 .is_some()
             && !running_task(txn, &t.directory_id, &t.config_id, &t.account_id)?;
-        let task = new_task(
-            t,
-            TaskType::DeleteAccessAssignment,
-            Some((ptype, pid.clone())),
-            if deprovision {
-                TaskStatus::InProgress
-            } else {
-                TaskStatus::Success
-            },
-        );
-        put_task(txn, &task)?;
-        append_event(
-            txn,
-            &t.directory_id,
-            ResourceType::AccessAssignment,
-            &pid,
-            ChangeKind::Deleted,
-        )?;
+        let task = assignment_task(txn, t, (ptype, pid), deprovision, ChangeKind::Deleted)?;
         Ok((task, deprovision))
     }
 

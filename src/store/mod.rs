@@ -670,6 +670,16 @@ macro_rules! impl_reads {
                 Ok(self.0.open_table(OUTBOX)?.len()?)
             }
         }
+
+        impl RecordRead for $txn {
+            fn read_record<T: for<'de> Deserialize<'de>>(
+                &self,
+                kind: Records,
+                k: &str,
+            ) -> Result<Option<T>, StoreError> {
+                self.record(kind, k)
+            }
+        }
     };
 }
 impl_reads!(ReadTxn);
@@ -682,26 +692,6 @@ pub trait RecordRead {
         kind: Records,
         k: &str,
     ) -> Result<Option<T>, StoreError>;
-}
-
-impl RecordRead for ReadTxn {
-    fn read_record<T: for<'de> Deserialize<'de>>(
-        &self,
-        kind: Records,
-        k: &str,
-    ) -> Result<Option<T>, StoreError> {
-        self.record(kind, k)
-    }
-}
-
-impl RecordRead for WriteTxn {
-    fn read_record<T: for<'de> Deserialize<'de>>(
-        &self,
-        kind: Records,
-        k: &str,
-    ) -> Result<Option<T>, StoreError> {
-        self.record(kind, k)
-    }
 }
 
 /// Index keys derived from a user document.
