@@ -112,8 +112,7 @@ async fn run(s: Sizes) {
     let store = Store::open(&tmp.path().join("cloudsso.redb")).expect("store");
     let (writer, _thread) = Writer::start(store.clone(), 512, 16_384).expect("writer");
     let dir = Directory::new(
-        store.clone(),
-        writer,
+        cloudsso::store::Db::new(store.clone(), writer),
         Limits::default(),
         "http://x/scim/v2".into(),
     );

@@ -15,10 +15,12 @@
 
 pub mod access;
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod http;
+pub mod iam;
 pub mod model;
 pub mod policy;
 pub mod scim;

@@ -10,17 +10,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
-use cloudsso::access::Access;
-use cloudsso::access::provider::{EmbeddedProvider, FaultyProvider};
-use cloudsso::api::Api;
+use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
-use cloudsso::directory::Directory;
-use cloudsso::directory::admins::new_access_key_pair;
 use cloudsso::scim::filter::FilterLimits;
-use cloudsso::seal::Sealer;
-use cloudsso::store::{Store, Writer};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -194,185 +188,34 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = args.limits();
-    let limits_full_pass = limits.reconcile_full_pass_seconds;
-    let reconcile_delay = std::time::Duration::from_millis(limits.reconcile_delay_ms);
-    create_private_dir(&args.data)?;
-    let db_path = args.data.join("cloudsso.redb");
-    let new_db = !db_path.exists();
-    let store =
-        Store::open_with_cache(&db_path, limits.db_cache_bytes).context("opening the database")?;
-    if new_db {
-        set_private(&db_path, 0o600)?;
-    }
-    let (writer, writer_thread) = Writer::start(
-        store.clone(),
-        limits.commit_batch_max,
-        limits.write_queue_max,
-    )?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let local = listener.local_addr()?;
-    let public = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{local}"));
-    let scim_base_url = format!("{}/scim/v2", public.trim_end_matches('/'));
-    let directory = Directory::new(store, writer, limits, scim_base_url.clone());
-    directory.set_sealer(load_seal_key(&directory, &args.data).await?);
-    let api_endpoint = public.trim_end_matches('/').to_owned();
-    bootstrap(&directory, &args.data, &scim_base_url, &api_endpoint).await?;
-    let account = directory.account_id().await?;
-    let provider = std::sync::Arc::new(FaultyProvider::new(std::sync::Arc::new(
-        EmbeddedProvider::new(directory.clone()),
-    )));
-    if args.provider_faults > 0 {
-        tracing::warn!(
-            count = args.provider_faults,
-            "fault injection: the account provider fails its first calls"
-        );
-        provider.fail_next(args.provider_faults);
+    let options = Options {
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}")),
+        region: args.region.clone(),
+        provider_faults: args.provider_faults,
+    };
+    let (app, writer_thread) = App::open(&args.data, limits, options).await?;
+    if app.bootstrap(&args.data).await? {
+        tracing::info!(file = %args.data.join(cloudsso::app::BOOTSTRAP_FILE).display(), "first start: created a directory, a SCIM credential and an administrator AccessKey; they are in this file");
     }
-    let access = Access::with_provider(directory.clone(), provider);
-    let api = std::sync::Arc::new(Api::with_access(
-        directory,
-        access,
-        args.region.clone(),
-        account,
-    ));
     // Handlers are installed before anyone can learn the address, so no signal is missed.
     let shutdown = shutdown_signal()?;
-    tracing::info!(listen = %local, scim = %scim_base_url, api = %api_endpoint, "cloudsso serving");
+    tracing::info!(listen = %local, scim = %app.scim_base_url, api = %app.api_endpoint, "cloudsso serving");
     // The reconciliation engine runs beside the server and stops with it.
-    let (stop_engine, engine_stopped) = tokio::sync::oneshot::channel::<()>();
-    let access = api.access().clone();
-    let full_pass = std::time::Duration::from_secs(limits_full_pass);
-    let engine = tokio::spawn(async move {
-        access
-            .run_engine(full_pass, reconcile_delay, async {
-                let _ = engine_stopped.await;
-            })
-            .await;
-    });
-    cloudsso::http::serve(listener, api, shutdown).await;
-    let _ = stop_engine.send(());
-    let _ = engine.await;
-    // Every handle to the writer is gone once the server and directory are dropped; the
-    // writer drains what is queued and exits.
+    let app = std::sync::Arc::new(app);
+    let engine = app.start_engine();
+    cloudsso::http::serve(listener, app, shutdown).await;
+    engine.stop().await;
+    // Every handle to the writer is gone once the server and the app are dropped; the writer
+    // drains what is queued and exits.
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     tracing::info!("stopped");
-    Ok(())
-}
-
-/// The key that seals AccessKey secrets: `<data>/seal.key` (32 bytes, mode 0600), made on
-/// first start. Refuses to start when it is missing but AccessKeys exist (they would be
-/// unreadable under a new key).
-async fn load_seal_key(directory: &Directory, data: &Path) -> anyhow::Result<Sealer> {
-    let path = data.join("seal.key");
-    if path.exists() {
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        return Sealer::new(&bytes).with_context(|| format!("{}", path.display()));
-    }
-    if directory.has_admins().await? {
-        anyhow::bail!(
-            "{} is missing but the database holds AccessKeys sealed under it; restore the file",
-            path.display()
-        );
-    }
-    let key = Sealer::new_key();
-    let tmp = data.join("seal.key.tmp");
-    write_private(&tmp, &key)?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(Sealer::new(&key)?)
-}
-
-/// First start: creates the directory, its SCIM credential and the first administrator's
-/// AccessKey pair, and writes them to `bootstrap.json` (mode 0600). The file is written to a
-/// temporary name before the commits and renamed after, so a crash in between is finished by
-/// the next start; a start that makes nothing never rewrites it (a store from before the
-/// management API gets its administrator added to the file).
-async fn bootstrap(
-    directory: &Directory,
-    data: &Path,
-    scim_base_url: &str,
-    api_endpoint: &str,
-) -> anyhow::Result<()> {
-    let path = data.join("bootstrap.json");
-    let tmp = data.join("bootstrap.json.tmp");
-    let need_directory = directory.is_empty().await?;
-    let need_admin = !directory.has_admins().await?;
-    if !need_directory && !need_admin {
-        // INVARIANT: the temporary file always holds everything the final one does.
-        if tmp.exists() {
-            std::fs::rename(&tmp, &path)?;
-        }
-        return Ok(());
-    }
-    let previous = if tmp.exists() { &tmp } else { &path };
-    let mut doc: serde_json::Map<String, serde_json::Value> = std::fs::read(previous)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let directory_id = cloudsso::model::new_prefixed_id("d-", 14);
-    let secret = cloudsso::directory::new_secret();
-    let (key_id, key_secret) = new_access_key_pair();
-    if need_directory {
-        doc.insert("directory_id".into(), directory_id.clone().into());
-        doc.insert("scim_base_url".into(), scim_base_url.into());
-        doc.insert("scim_token".into(), secret.clone().into());
-    }
-    if need_admin {
-        doc.insert("api_endpoint".into(), api_endpoint.into());
-        doc.insert("admin_access_key_id".into(), key_id.clone().into());
-        doc.insert("admin_access_key_secret".into(), key_secret.clone().into());
-    }
-    write_private(&tmp, &serde_json::to_vec_pretty(&doc)?)?;
-    if need_directory {
-        directory.bootstrap(directory_id, secret).await?;
-    }
-    if need_admin {
-        directory.bootstrap_admin(key_id, key_secret).await?;
-    }
-    std::fs::rename(&tmp, &path)?;
-    tracing::info!(file = %path.display(), "first start: created a directory, a SCIM credential and an administrator AccessKey; they are in this file");
-    Ok(())
-}
-
-/// Creates the data folder readable by its owner only (it holds personal data and password
-/// hashes); an existing folder keeps its permissions.
-fn create_private_dir(path: &Path) -> anyhow::Result<()> {
-    if path.exists() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
-    set_private(path, 0o700)
-}
-
-fn set_private(path: &Path, mode: u32) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("setting permissions of {}", path.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (path, mode);
-    Ok(())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    opts.mode(0o600);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
     Ok(())
 }
 

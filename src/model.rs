@@ -85,6 +85,15 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 }
 
 /// Fills `buf` from the operating system's CSPRNG.
+/// A 16-digit id (RAM user ids, account ids).
+pub fn new_numeric_id() -> String {
+    let mut bytes = [0u8; 16];
+    fill_random(&mut bytes);
+    let mut s: String = bytes.iter().map(|b| char::from(b'0' + b % 10)).collect();
+    s.replace_range(0..1, "1");
+    s
+}
+
 pub fn fill_random(buf: &mut [u8]) {
     // The OS generator failing is not recoverable in any useful way; uuid would fail the same.
     if getrandom::fill(buf).is_err() {

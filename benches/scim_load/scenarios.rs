@@ -201,24 +201,22 @@ pub async fn load_library(
     data: &Path,
     sizes: &Sizes,
 ) -> Result<(Dataset, Duration, Duration), String> {
+    use cloudsso::app::{App, Options};
     use cloudsso::config::Limits;
-    use cloudsso::directory::Directory;
     use cloudsso::scim::schema::{AttributeSelection, ResourceKind};
-    use cloudsso::store::{Store, Writer};
     let boot: Value = serde_json::from_slice(
         &std::fs::read(data.join("bootstrap.json")).map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
     let dir_id = boot["directory_id"].as_str().unwrap_or_default().to_owned();
-    let store = Store::open(&data.join("cloudsso.redb")).map_err(|e| e.to_string())?;
-    let limits = Limits::default();
-    let (writer, thread) = Writer::start(
-        store.clone(),
-        limits.commit_batch_max,
-        limits.write_queue_max,
-    )
-    .map_err(|e| e.to_string())?;
-    let d = Directory::new(store, writer, limits, "http://127.0.0.1/scim/v2".into());
+    let options = Options {
+        public_url: "http://127.0.0.1".into(),
+        ..Options::default()
+    };
+    let (app, thread) = App::open(data, Limits::default(), options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let d = app.directory.clone();
     let in_flight = 1024usize;
     let started = Instant::now();
     let mut ids = vec![String::new(); sizes.users];
@@ -300,11 +298,10 @@ pub async fn load_library(
         .await
         .map_err(|e| e.to_string())?;
     let groups_took = started.elapsed();
-    drop(d);
+    drop((d, app));
     tokio::task::spawn_blocking(move || thread.join())
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|_| "writer thread panicked".to_owned())?;
+        .map_err(|e| e.to_string())?;
     Ok((
         Dataset {
             users: Arc::try_unwrap(ids).unwrap_or_else(|a| (*a).clone()),

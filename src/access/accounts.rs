@@ -10,7 +10,7 @@
 use super::assignments::split;
 use super::records::{Account, Assignment, Folder, ResourceDirectory};
 use super::{Access, AccessError};
-use crate::directory::admins::new_numeric_id;
+use crate::model::new_numeric_id;
 use crate::directory::{DirectoryError, append_event};
 use crate::model::{ChangeKind, ResourceType, now_rfc3339, random_string};
 use crate::store::{ReadTxn, RecordRead, Records, WriteTxn};
@@ -533,7 +533,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(&tmp.path().join("t.redb")).unwrap();
         let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
-        let dir = Directory::new(store.clone(), writer, Limits::default(), "http://x".into());
+        let db = crate::store::Db::new(store.clone(), writer);
+        let dir = Directory::new(db, Limits::default(), "http://x".into());
         Fixture {
             access: Access::new(dir),
             store,

@@ -93,7 +93,7 @@ impl Access {
                 }
             };
             tokio::select! {
-                () = self.dir.changed() => {}
+                () = self.dir.db().changed() => {}
                 () = tokio::time::sleep(next.max(Duration::from_millis(1))) => {}
                 () = &mut shutdown => return,
             }

@@ -11,7 +11,7 @@ use super::protocol::{self, Call};
 use super::replay::NonceWindow;
 use super::signature::{self, RequestParts};
 use crate::directory::Directory;
-use crate::directory::admins::Caller;
+use crate::iam::Caller;
 use crate::policy::{self, Context};
 use serde_json::Value;
 use std::sync::Mutex;
@@ -42,20 +42,29 @@ pub struct ApiAnswer {
     pub body: Value,
 }
 
-/// Where an operation runs: the directory service and the names ARNs are made of.
+/// Where an operation runs: the directory, access management and administrators, and the
+/// names ARNs are made of.
 pub struct Api {
     pub(super) dir: Directory,
     pub(super) access: crate::access::Access,
+    pub(super) iam: crate::iam::Iam,
     nonces: Mutex<NonceWindow>,
     pub(super) region: String,
     pub(super) account: String,
 }
 
 impl Api {
-    pub fn new(dir: Directory, region: String, account: String) -> Api {
+    pub fn new(
+        dir: Directory,
+        access: crate::access::Access,
+        iam: crate::iam::Iam,
+        region: String,
+        account: String,
+    ) -> Api {
         Api {
-            access: crate::access::Access::new(dir.clone()),
             dir,
+            access,
+            iam,
             nonces: Mutex::new(NonceWindow::new(NONCES_MAX)),
             region,
             account,
@@ -64,31 +73,6 @@ impl Api {
 
     pub fn limits(&self) -> &crate::config::Limits {
         self.dir.limits()
-    }
-
-    pub fn directory(&self) -> &Directory {
-        &self.dir
-    }
-
-    /// Access management (the reconciliation engine runs on the same one).
-    pub fn access(&self) -> &crate::access::Access {
-        &self.access
-    }
-
-    /// An API over another access service (a fault-injecting provider in tests).
-    pub fn with_access(
-        dir: Directory,
-        access: crate::access::Access,
-        region: String,
-        account: String,
-    ) -> Api {
-        Api {
-            dir,
-            access,
-            nonces: Mutex::new(NonceWindow::new(NONCES_MAX)),
-            region,
-            account,
-        }
     }
 
     pub async fn handle(&self, req: ApiRequest) -> ApiAnswer {
@@ -175,8 +159,8 @@ impl Api {
                 None,
             ),
         };
-        let Some(caller) = self.dir.caller(&access_key_id).await? else {
-            return Err(if self.dir.access_key_exists(&access_key_id).await? {
+        let Some(caller) = self.iam.caller(&access_key_id).await? else {
+            return Err(if self.iam.access_key_exists(&access_key_id).await? {
                 ApiFault::new(
                     400,
                     "InvalidAccessKeyId.Inactive",

@@ -5,7 +5,6 @@
 //! exist in the same directory, every write is one batch job that validates before it writes
 //! and appends its change events. Must not know about HTTP.
 
-pub mod admins;
 mod credentials;
 pub mod manage;
 mod members;
@@ -24,7 +23,7 @@ use crate::scim::ScimError;
 use crate::scim::filter::{self, AttrPath, Filter};
 use crate::scim::patch::{self, PatchOp};
 use crate::scim::schema::{self, AttributeSelection, ResourceKind};
-use crate::store::{Batch, ReadTxn, Store, StoreError, WriteError, WriteTxn, Writer};
+use crate::store::{Db, JobError, ReadTxn, StoreError, WriteError, WriteTxn};
 use query::{Plan, Probe};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -96,21 +95,22 @@ pub struct Directory {
 }
 
 struct Inner {
-    store: Store,
+    db: Db,
     /// Logins already checked (see `credentials::AuthCache`).
     auth_cache: Arc<credentials::AuthCache>,
     /// Bounds concurrent argon2 hashing (`password_hash_concurrency_max`).
     hash_permits: tokio::sync::Semaphore,
-    writer: Writer,
     limits: Limits,
     /// `http://host:port/scim/v2`, for `meta.location` and `$ref`.
     scim_base_url: String,
     /// credential id -> when its last use was written (see `note_use`).
     last_used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
-    /// Signalled after every committed write (the reconciliation engine waits on it).
-    changed: tokio::sync::Notify,
-    /// Seals AccessKey secrets; set once at start (`set_sealer`).
-    sealer: std::sync::OnceLock<crate::seal::Sealer>,
+}
+
+impl JobError for DirectoryError {
+    fn poisons_batch(&self) -> bool {
+        matches!(self, DirectoryError::Store(_))
+    }
 }
 
 fn resource_type(kind: ResourceKind) -> ResourceType {
@@ -243,36 +243,19 @@ pub fn selects(sel: &AttributeSelection, name: &str) -> bool {
 }
 
 impl Directory {
-    pub fn new(store: Store, writer: Writer, limits: Limits, scim_base_url: String) -> Directory {
+    pub fn new(db: Db, limits: Limits, scim_base_url: String) -> Directory {
         Directory {
             inner: Arc::new(Inner {
-                store,
+                db,
                 auth_cache: Arc::default(),
                 hash_permits: tokio::sync::Semaphore::new(
                     limits.password_hash_concurrency_max.max(1),
                 ),
-                writer,
                 limits,
                 scim_base_url: scim_base_url.trim_end_matches('/').to_owned(),
                 last_used: std::sync::Mutex::default(),
-                changed: tokio::sync::Notify::new(),
-                sealer: std::sync::OnceLock::new(),
             }),
         }
-    }
-
-    /// Gives the directory the key that seals AccessKey secrets (once; later calls are
-    /// ignored).
-    pub fn set_sealer(&self, sealer: crate::seal::Sealer) {
-        let _ = self.inner.sealer.set(sealer);
-    }
-
-    fn sealer(&self) -> Result<crate::seal::Sealer, DirectoryError> {
-        self.inner
-            .sealer
-            .get()
-            .cloned()
-            .ok_or_else(|| DirectoryError::Internal("no sealing key was set".into()))
     }
 
     pub fn limits(&self) -> &Limits {
@@ -283,57 +266,34 @@ impl Directory {
         &self.inner.scim_base_url
     }
 
-    /// Runs a read off the async executor (also for the other domain modules: `access`).
+    /// The database this directory keeps its records in.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// A read on the blocking pool, with this directory at hand.
     pub(crate) async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DirectoryError> + Send + 'static,
     ) -> Result<T, DirectoryError> {
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let txn = this.inner.store.read()?;
-            f(&this, &txn)
-        })
-        .await
-        .map_err(|e| DirectoryError::Internal(e.to_string()))?
+        self.inner.db.read(move |txn| f(&this, txn)).await
     }
 
-    /// Runs a bounded read on the calling task, without the hop to the blocking pool: for
-    /// point reads (one resource, an index probe) whose cost is a few B-tree lookups, where the
-    /// hop (two thread wake-ups) would cost more than the read. Anything that may scan or render
-    /// an unbounded amount goes through `read`.
+    /// A point read on the calling task (see `Db::read_now`).
     pub(crate) fn read_now<T>(
         &self,
         f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DirectoryError>,
     ) -> Result<T, DirectoryError> {
-        let txn = self.inner.store.read()?;
-        f(self, &txn)
+        self.inner.db.read_now(|txn| f(self, txn))
     }
 
-    /// Runs a job in the next write batch. A storage error poisons the batch. Other domain
-    /// modules (`access`) write through here too: one writer, one outbox.
+    /// A job in the next write batch (see `Db::write`).
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
     ) -> Result<T, DirectoryError> {
-        let r = self
-            .inner
-            .writer
-            .submit(move |batch: &mut Batch| {
-                let r = f(batch.txn());
-                if let Err(DirectoryError::Store(_)) = &r {
-                    batch.poison();
-                }
-                r
-            })
-            .await?;
-        self.inner.changed.notify_one();
-        r
-    }
-
-    /// Resolves after the next committed write (or at once if one happened since the last
-    /// call).
-    pub async fn changed(&self) {
-        self.inner.changed.notified().await;
+        self.inner.db.write(f).await
     }
 
     fn location(&self, kind: ResourceKind, id: &str) -> String {

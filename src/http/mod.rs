@@ -10,7 +10,7 @@ mod scim;
 
 pub use error::ApiError;
 
-use crate::api::Api;
+use crate::app::App;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -36,10 +36,9 @@ pub type Body = Full<Bytes>;
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests
 /// (at most `SHUTDOWN_GRACE`, after which the remaining connections are dropped).
 /// At most `connections_max` connections are open at once; more wait in the listen backlog.
-pub async fn serve(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<Output = ()>) {
-    let directory = api.directory().clone();
-    let read_timeout = Duration::from_millis(directory.limits().request_read_timeout_ms);
-    let permits = Arc::new(Semaphore::new(directory.limits().connections_max));
+pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let read_timeout = Duration::from_millis(app.limits.request_read_timeout_ms);
+    let permits = Arc::new(Semaphore::new(app.limits.connections_max));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -70,10 +69,10 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<O
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let api = api.clone();
+                let app = app.clone();
                 let svc = service_fn(move |req: Request<Incoming>| {
-                    let api = api.clone();
-                    async move { Ok::<_, Infallible>(route(api, req, peer).await) }
+                    let app = app.clone();
+                    async move { Ok::<_, Infallible>(route(&app, req, peer).await) }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
                 let watched = graceful.watch(conn);
@@ -100,11 +99,11 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>, shutdown: impl Future<O
 }
 
 /// `/` is the management API, `/oauth2/token` the OAuth token endpoint, the rest SCIM.
-async fn route(api: Arc<Api>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     match req.uri().path() {
-        "/" => api::handle(&api, req, peer).await,
-        oauth::TOKEN_PATH => oauth::handle(api.directory(), req).await,
-        _ => scim::handle(api.directory().clone(), req).await,
+        "/" => api::handle(&app.api, req, peer).await,
+        oauth::TOKEN_PATH => oauth::handle(&app.directory, req).await,
+        _ => scim::handle(app.directory.clone(), req).await,
     }
 }
 

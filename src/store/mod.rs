@@ -4,9 +4,11 @@
 //! `ChangeEvent`s) and never a redb type. Every value carries a format version byte.
 //! Blocking: every call here does file IO and must run off the async executor.
 
+mod db;
 mod tables;
 mod writer;
 
+pub use db::{Db, JobError};
 pub use writer::{Batch, WriteError, Writer};
 
 use crate::model::ChangeEvent;
@@ -25,6 +27,12 @@ pub enum StoreError {
     Db(#[from] redb::Error),
     #[error("corrupt record in `{table}`: {reason}")]
     Corrupt { table: &'static str, reason: String },
+    /// A job's batch was rolled back (a storage error or a panic in one of its jobs).
+    #[error("the write batch was rolled back")]
+    RolledBack,
+    /// A read did not finish (its thread panicked or was cancelled).
+    #[error("a read was interrupted: {0}")]
+    Interrupted(String),
 }
 
 macro_rules! into_db_error {

@@ -131,10 +131,7 @@ fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
         let result = if batch.poisoned {
             tracing::error!(jobs = n, "batch rolled back after a storage error");
             drop(batch);
-            Err(WriteError::Commit(Arc::new(StoreError::Corrupt {
-                table: "batch",
-                reason: "rolled back after a storage error".into(),
-            })))
+            Err(WriteError::Commit(Arc::new(StoreError::RolledBack)))
         } else {
             batch
                 .txn

@@ -29,8 +29,7 @@ async fn fixture() -> Fixture {
     let store = Store::open(&tmp.path().join("cloudsso.redb")).unwrap();
     let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
     let dir = Directory::new(
-        store.clone(),
-        writer,
+        cloudsso::store::Db::new(store.clone(), writer),
         Limits::default(),
         "http://x/scim/v2".into(),
     );

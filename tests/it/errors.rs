@@ -2,8 +2,7 @@
 
 use crate::harness::*;
 use cloudsso::config::Limits;
-use cloudsso::directory::{CredentialOptions, Directory};
-use cloudsso::store::{Store, Writer};
+use cloudsso::directory::CredentialOptions;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
@@ -83,9 +82,11 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
     let (_, tmp) = s.stop_keep();
     // A second directory with its own credential, made through the library while stopped.
     let (other_token, disabled_token, expired_token) = {
-        let store = Store::open(&data.join("cloudsso.redb")).unwrap();
-        let (writer, thread) = Writer::start(store.clone(), 8, 8).unwrap();
-        let d = Directory::new(store, writer, Limits::default(), "http://x/scim/v2".into());
+        let options = cloudsso::app::Options::default();
+        let (app, thread) = cloudsso::app::App::open(&data, Limits::default(), options)
+            .await
+            .unwrap();
+        let d = app.directory.clone();
         let other = d.create_directory("other").await.unwrap().id;
         let opts = CredentialOptions::default;
         let cred = d.create_credential(&other, opts()).await.unwrap();
@@ -99,10 +100,9 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
         d.set_credential_expiry(&old.credential_id, 1_000_000)
             .await
             .unwrap();
-        drop(d);
+        drop((d, app));
         tokio::task::spawn_blocking(move || thread.join())
             .await
-            .unwrap()
             .unwrap();
         (cred.secret, off.secret, old.secret)
     };

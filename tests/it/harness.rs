@@ -545,9 +545,9 @@ pub fn assert_fault(r: &Reply, status: u16, code: &str) {
 }
 
 /// The management API through the library (`Api::handle`, no HTTP) over a real redb file, with
-/// a directory and the first administrator's AccessKey.
+/// a directory and the first administrator's AccessKey, built by the composition root.
 pub struct LibApi {
-    pub api: cloudsso::api::Api,
+    pub app: cloudsso::app::App,
     pub dir: cloudsso::directory::Directory,
     pub directory_id: String,
     pub key: (String, String),
@@ -556,32 +556,34 @@ pub struct LibApi {
 
 impl LibApi {
     pub async fn start() -> LibApi {
-        use cloudsso::store::{Store, Writer};
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(&tmp.path().join("cloudsso.redb")).unwrap();
-        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
-        let dir = cloudsso::directory::Directory::new(
-            store,
-            writer,
+        let options = cloudsso::app::Options {
+            public_url: "http://x".into(),
+            ..Default::default()
+        };
+        let (app, _thread) = cloudsso::app::App::open(
+            &tmp.path().join("data"),
             cloudsso::config::Limits::default(),
-            "http://x/scim/v2".into(),
-        );
-        dir.set_sealer(cloudsso::seal::Sealer::new(&cloudsso::seal::Sealer::new_key()).unwrap());
+            options,
+        )
+        .await
+        .unwrap();
+        let dir = app.directory.clone();
         let directory_id = dir
             .bootstrap("d-libapi00000000".into(), "scim-secret".into())
             .await
             .unwrap()
             .unwrap()
             .directory_id;
-        let key = cloudsso::directory::admins::new_access_key_pair();
+        let key = cloudsso::iam::new_access_key_pair();
         assert!(
-            dir.bootstrap_admin(key.0.clone(), key.1.clone())
+            app.iam
+                .bootstrap_admin(key.0.clone(), key.1.clone())
                 .await
                 .unwrap()
         );
-        let account = dir.account_id().await.unwrap();
         LibApi {
-            api: cloudsso::api::Api::new(dir.clone(), "cn-shanghai".into(), account),
+            app,
             dir,
             directory_id,
             key,
@@ -620,6 +622,7 @@ impl LibApi {
         let mut headers = host;
         headers.extend(signed);
         let answer = self
+            .app
             .api
             .handle(cloudsso::api::ApiRequest {
                 method: "POST".into(),

@@ -274,7 +274,7 @@ async fn authorization() {
         s(&b["AccessKey"]["AccessKeyId"]).to_owned(),
         s(&b["AccessKey"]["AccessKeySecret"]).to_owned(),
     );
-    let account = f.api.directory().account_id().await.unwrap();
+    let account = f.app.iam.account_id().await.unwrap();
     let policies = [
         ("sso", r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"cloudsso:*","Resource":"*"}]}"#.to_owned()),
         ("rmget", format!(r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"resourcemanager:Get*","Resource":"acs:resourcemanager:*:{account}:account/{id}"}}]}}"#)),

@@ -16,7 +16,7 @@ use super::catalog::{Operation, Product};
 use super::error::ApiFault;
 use super::params::Params;
 use super::service::Api;
-use crate::directory::admins::Caller;
+use crate::iam::Caller;
 use serde_json::Value;
 
 /// The ARNs an operation touches, every one of which must be allowed (CloudSSO's RAM table:

@@ -6,8 +6,8 @@ use super::super::params::Params;
 use super::super::service::Api;
 use super::shape::time;
 use crate::directory::DirectoryError;
-use crate::directory::admins::Caller;
-use crate::directory::admins::{AdminUser, CustomPolicy, KeyStatus, PolicyType};
+use crate::iam::Caller;
+use crate::iam::{AdminUser, CustomPolicy, KeyStatus, PolicyType};
 use crate::policy;
 use serde_json::{Value, json};
 
@@ -125,7 +125,7 @@ fn policy_type(p: &Params) -> Result<PolicyType, ApiFault> {
 
 async fn attachments(api: &Api, name: &str, kind: PolicyType) -> Result<usize, ApiFault> {
     Ok(api
-        .dir
+        .iam
         .admin_users()
         .await?
         .iter()
@@ -138,7 +138,7 @@ async fn attachments(api: &Api, name: &str, kind: PolicyType) -> Result<usize, A
 }
 
 pub async fn call(api: &Api, caller: &Caller, op: &str, p: &Params) -> Result<Value, ApiFault> {
-    let dir = &api.dir;
+    let dir = &api.iam;
     match op {
         "CreateUser" => {
             let u = dir

@@ -1,12 +1,16 @@
 //! Administrator identities of the management API, RAM's way: users with attached policies
-//! (system or custom) and AccessKey pairs. AccessKey secrets are sealed (`crate::seal`) with
-//! the key kept outside the database; everything else is plain records.
+//! (system or custom) and AccessKey pairs, and the installation's account id. AccessKey
+//! secrets are sealed (`crate::seal`) with the key kept outside the database; everything else
+//! is plain records.
 //!
 //! Owns the limits (keys per user, policies per user, custom policies), the name rules and the
-//! rule that a policy still attached cannot be deleted. Must not know about signatures or HTTP.
+//! rule that a policy still attached cannot be deleted. Must not know about signatures or HTTP,
+//! nor about the directories of end users (administrators are not directory users).
 
-use super::{Directory, DirectoryError};
-use crate::model::{fill_random, now_rfc3339, random_string};
+use crate::directory::DirectoryError;
+use crate::seal::Sealer;
+use crate::store::Db;
+use crate::model::{fill_random, new_numeric_id, now_rfc3339, random_string};
 use crate::policy::{self, PolicyDocument};
 use crate::store::{ReadTxn, RecordRead, Records, WriteTxn};
 use base64::Engine;
@@ -186,15 +190,6 @@ fn new_access_key_secret() -> String {
     s.chars().take(30).collect()
 }
 
-/// A 16-digit id (RAM user ids, account ids).
-pub fn new_numeric_id() -> String {
-    let mut bytes = [0u8; 16];
-    fill_random(&mut bytes);
-    let mut s: String = bytes.iter().map(|b| char::from(b'0' + b % 10)).collect();
-    s.replace_range(0..1, "1");
-    s
-}
-
 fn user_in(txn: &impl RecordRead, name: &str) -> Result<AdminUser, DirectoryError> {
     txn.read_record(Records::AdminUsers, name)?
         .ok_or_else(|| DirectoryError::NotFound {
@@ -259,11 +254,46 @@ fn policy_document(
     }
 }
 
-impl Directory {
+/// The administrators of the installation. Cheap to clone.
+#[derive(Clone)]
+pub struct Iam {
+    db: Db,
+    sealer: Sealer,
+}
+
+/// Whether any administrator exists (read before the sealing key is known: a database with
+/// administrators needs the key it was made with).
+pub async fn has_admins(db: &Db) -> Result<bool, DirectoryError> {
+    db.read(|txn| {
+        Ok(!txn
+            .records::<AdminUser>(Records::AdminUsers, "")?
+            .is_empty())
+    })
+    .await
+}
+
+impl Iam {
+    pub fn new(db: Db, sealer: Sealer) -> Iam {
+        Iam { db, sealer }
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTxn) -> Result<T, DirectoryError> + Send + 'static,
+    ) -> Result<T, DirectoryError> {
+        self.db.read(f).await
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
+    ) -> Result<T, DirectoryError> {
+        self.db.write(f).await
+    }
+
     /// The installation's account id (16 digits), made on first use.
     pub async fn account_id(&self) -> Result<String, DirectoryError> {
-        if let Some(id) = self
-            .read(|_, txn| Ok(txn.record::<String>(Records::Meta, "account_id")?))
+        if let Some(id) = self.read(|txn| Ok(txn.record::<String>(Records::Meta, "account_id")?))
             .await?
         {
             return Ok(id);
@@ -281,12 +311,7 @@ impl Directory {
 
     /// Whether any administrator exists.
     pub async fn has_admins(&self) -> Result<bool, DirectoryError> {
-        self.read(|_, txn| {
-            Ok(!txn
-                .records::<AdminUser>(Records::AdminUsers, "")?
-                .is_empty())
-        })
-        .await
+        has_admins(&self.db).await
     }
 
     /// First start: the administrator `admin` with `AdministratorAccess` and the AccessKey
@@ -297,7 +322,7 @@ impl Directory {
         key_id: String,
         secret: String,
     ) -> Result<bool, DirectoryError> {
-        let sealer = self.sealer()?;
+        let sealer = self.sealer.clone();
         self.write(move |txn| {
             if !txn
                 .records::<AdminUser>(Records::AdminUsers, "")?
@@ -336,9 +361,9 @@ impl Directory {
     /// The caller behind an AccessKeyId: active key, its secret opened, its user's policies
     /// parsed. `None` for an unknown or inactive key.
     pub async fn caller(&self, access_key_id: &str) -> Result<Option<Caller>, DirectoryError> {
-        let sealer = self.sealer()?;
+        let sealer = self.sealer.clone();
         let id = access_key_id.to_owned();
-        self.read(move |_, txn| {
+        self.read(move |txn| {
             let Some(key) = txn.record::<AccessKey>(Records::AccessKeys, &id)? else {
                 return Ok(None);
             };
@@ -370,7 +395,7 @@ impl Directory {
     /// Whether an AccessKey exists (active or not).
     pub async fn access_key_exists(&self, id: &str) -> Result<bool, DirectoryError> {
         let id = id.to_owned();
-        self.read(move |_, txn| Ok(txn.record::<AccessKey>(Records::AccessKeys, &id)?.is_some()))
+        self.read(move |txn| Ok(txn.record::<AccessKey>(Records::AccessKeys, &id)?.is_some()))
             .await
     }
 
@@ -419,11 +444,11 @@ impl Directory {
 
     pub async fn admin_user(&self, name: &str) -> Result<AdminUser, DirectoryError> {
         let name = name.to_owned();
-        self.read(move |_, txn| user_in(txn, &name)).await
+        self.read(move |txn| user_in(txn, &name)).await
     }
 
     pub async fn admin_users(&self) -> Result<Vec<AdminUser>, DirectoryError> {
-        self.read(|_, txn| Ok(txn.record_values::<AdminUser>(Records::AdminUsers, "")?))
+        self.read(|txn| Ok(txn.record_values::<AdminUser>(Records::AdminUsers, "")?))
             .await
     }
 
@@ -451,7 +476,7 @@ impl Directory {
     }
 
     pub async fn create_access_key(&self, user: &str) -> Result<NewAccessKey, DirectoryError> {
-        let sealer = self.sealer()?;
+        let sealer = self.sealer.clone();
         let user = user.to_owned();
         self.write(move |txn| {
             user_in(txn, &user)?;
@@ -462,7 +487,7 @@ impl Directory {
 
     pub async fn access_keys(&self, user: &str) -> Result<Vec<AccessKey>, DirectoryError> {
         let user = user.to_owned();
-        self.read(move |_, txn| {
+        self.read(move |txn| {
             user_in(txn, &user)?;
             Ok(txn
                 .records::<AccessKey>(Records::AccessKeys, "")?
@@ -566,7 +591,7 @@ impl Directory {
         kind: PolicyType,
     ) -> Result<CustomPolicy, DirectoryError> {
         let name = name.to_owned();
-        self.read(move |_, txn| match kind {
+        self.read(move |txn| match kind {
             PolicyType::System => policy::system_policy_text(&name)
                 .map(|text| CustomPolicy {
                     name: name.clone(),
@@ -590,7 +615,7 @@ impl Directory {
     }
 
     pub async fn admin_policies(&self) -> Result<Vec<CustomPolicy>, DirectoryError> {
-        self.read(|_, txn| Ok(txn.record_values::<CustomPolicy>(Records::AdminPolicies, "")?))
+        self.read(|txn| Ok(txn.record_values::<CustomPolicy>(Records::AdminPolicies, "")?))
             .await
     }
 

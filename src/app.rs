@@ -1,0 +1,320 @@
+//! The composition root: one function builds the whole application from a data folder and
+//! `Limits` (the database, the writer, the sealing key, the directory, administrators, access
+//! management over its provider, the management API), and one more makes what a first start
+//! needs (`bootstrap.json`). `main`, the integration tests and the benchmarks all build the
+//! application here; `http::serve` routes from the `App`.
+//!
+//! Owns the data folder's files and their permissions. Must not hold business rules: each
+//! service decides for itself.
+
+use crate::access::Access;
+use crate::access::provider::{EmbeddedProvider, FaultyProvider};
+use crate::api::Api;
+use crate::config::Limits;
+use crate::directory::{Directory, DirectoryError};
+use crate::iam::{self, Iam};
+use crate::seal::Sealer;
+use crate::store::{Db, Store, StoreError, Writer};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The database file inside the data folder.
+pub const DB_FILE: &str = "cloudsso.redb";
+/// The sealing key of AccessKey secrets, kept beside (not in) the database.
+pub const SEAL_KEY_FILE: &str = "seal.key";
+/// What a first start made: directory id, SCIM token, the first administrator's AccessKey.
+pub const BOOTSTRAP_FILE: &str = "bootstrap.json";
+
+/// Why the application could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{action} {}: {source}", path.display())]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is missing but the database holds AccessKeys sealed under it; restore the file",
+        .0.display()
+    )]
+    SealKeyMissing(PathBuf),
+    #[error("{}: {error}", path.display())]
+    SealKey {
+        path: PathBuf,
+        error: crate::seal::SealError,
+    },
+    #[error("opening the database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+}
+
+/// How the application is reached and what it is told beyond its limits.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Base URL clients see (`http://host:port`), for `meta.location` and `bootstrap.json`.
+    pub public_url: String,
+    /// Region named in ARNs and API answers.
+    pub region: String,
+    /// Fault injection: the account provider fails this many role and SAML provider calls.
+    pub provider_faults: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            public_url: "http://127.0.0.1".into(),
+            region: "cn-shanghai".into(),
+            provider_faults: 0,
+        }
+    }
+}
+
+/// The whole application, built once.
+pub struct App {
+    pub limits: Limits,
+    pub db: Db,
+    pub directory: Directory,
+    pub iam: Iam,
+    pub access: Access,
+    pub api: Api,
+    /// `<public-url>/scim/v2`.
+    pub scim_base_url: String,
+    /// `<public-url>`, where the management API answers.
+    pub api_endpoint: String,
+}
+
+/// The writer's thread: it drains what is queued and exits once every handle to the `Db` is
+/// gone (the `App` dropped).
+pub struct WriterThread(std::thread::JoinHandle<()>);
+
+impl WriterThread {
+    /// Blocks until the writer has exited.
+    pub fn join(self) {
+        let _ = self.0.join();
+    }
+}
+
+/// The reconciliation engine running beside the server.
+pub struct EngineTask {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EngineTask {
+    /// Stops the engine after its current round.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+impl App {
+    /// Opens (creating if needed) the data folder, readable by its owner only, and builds
+    /// every service over it.
+    pub async fn open(
+        data: &Path,
+        limits: Limits,
+        options: Options,
+    ) -> Result<(App, WriterThread), AppError> {
+        create_private_dir(data)?;
+        let db_path = data.join(DB_FILE);
+        let new_db = !db_path.exists();
+        let store = Store::open_with_cache(&db_path, limits.db_cache_bytes)?;
+        if new_db {
+            set_private(&db_path, 0o600)?;
+        }
+        let (writer, thread) =
+            Writer::start(store.clone(), limits.commit_batch_max, limits.write_queue_max)
+                .map_err(|source| AppError::File {
+                    action: "starting the writer for",
+                    path: db_path.clone(),
+                    source,
+                })?;
+        let db = Db::new(store, writer);
+        let sealer = load_seal_key(&db, data).await?;
+        let public = options.public_url.trim_end_matches('/').to_owned();
+        let scim_base_url = format!("{public}/scim/v2");
+        let directory = Directory::new(db.clone(), limits.clone(), scim_base_url.clone());
+        let iam = Iam::new(db.clone(), sealer);
+        let provider = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
+            directory.clone(),
+        ))));
+        if options.provider_faults > 0 {
+            tracing::warn!(
+                count = options.provider_faults,
+                "fault injection: the account provider fails its first calls"
+            );
+            provider.fail_next(options.provider_faults);
+        }
+        let access = Access::with_provider(directory.clone(), provider);
+        let account = iam.account_id().await?;
+        let api = Api::new(
+            directory.clone(),
+            access.clone(),
+            iam.clone(),
+            options.region,
+            account,
+        );
+        let app = App {
+            limits,
+            db,
+            directory,
+            iam,
+            access,
+            api,
+            scim_base_url,
+            api_endpoint: public,
+        };
+        Ok((app, WriterThread(thread)))
+    }
+
+    /// Starts the reconciliation engine (full pass and delay from the limits).
+    pub fn start_engine(&self) -> EngineTask {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let access = self.access.clone();
+        let full_pass = Duration::from_secs(self.limits.reconcile_full_pass_seconds);
+        let delay = Duration::from_millis(self.limits.reconcile_delay_ms);
+        let task = tokio::spawn(async move {
+            access
+                .run_engine(full_pass, delay, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        EngineTask { stop, task }
+    }
+
+    /// First start: creates the directory, its SCIM credential and the first administrator's
+    /// AccessKey pair, and writes them to `bootstrap.json` (mode 0600). The file is written to
+    /// a temporary name before the commits and renamed after, so a crash in between is finished
+    /// by the next start; a start that makes nothing never rewrites it (a store from before the
+    /// management API gets its administrator added to the file). Returns whether it made
+    /// anything.
+    pub async fn bootstrap(&self, data: &Path) -> Result<bool, AppError> {
+        let path = data.join(BOOTSTRAP_FILE);
+        let tmp = data.join(format!("{BOOTSTRAP_FILE}.tmp"));
+        let need_directory = self.directory.is_empty().await?;
+        let need_admin = !self.iam.has_admins().await?;
+        if !need_directory && !need_admin {
+            // INVARIANT: the temporary file always holds everything the final one does.
+            if tmp.exists() {
+                rename(&tmp, &path)?;
+            }
+            return Ok(false);
+        }
+        let previous = if tmp.exists() { &tmp } else { &path };
+        let mut doc: serde_json::Map<String, serde_json::Value> = std::fs::read(previous)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let directory_id = crate::model::new_prefixed_id("d-", 14);
+        let secret = crate::directory::new_secret();
+        let (key_id, key_secret) = iam::new_access_key_pair();
+        if need_directory {
+            doc.insert("directory_id".into(), directory_id.clone().into());
+            doc.insert("scim_base_url".into(), self.scim_base_url.clone().into());
+            doc.insert("scim_token".into(), secret.clone().into());
+        }
+        if need_admin {
+            doc.insert("api_endpoint".into(), self.api_endpoint.clone().into());
+            doc.insert("admin_access_key_id".into(), key_id.clone().into());
+            doc.insert("admin_access_key_secret".into(), key_secret.clone().into());
+        }
+        let bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        write_private(&tmp, &bytes)?;
+        if need_directory {
+            self.directory.bootstrap(directory_id, secret).await?;
+        }
+        if need_admin {
+            self.iam.bootstrap_admin(key_id, key_secret).await?;
+        }
+        rename(&tmp, &path)?;
+        Ok(true)
+    }
+}
+
+/// The key that seals AccessKey secrets: `<data>/seal.key` (32 bytes, mode 0600), made on
+/// first start. Refuses to start when it is missing but AccessKeys exist (they would be
+/// unreadable under a new key).
+async fn load_seal_key(db: &Db, data: &Path) -> Result<Sealer, AppError> {
+    let path = data.join(SEAL_KEY_FILE);
+    if path.exists() {
+        let bytes = std::fs::read(&path).map_err(|source| AppError::File {
+            action: "reading",
+            path: path.clone(),
+            source,
+        })?;
+        return Sealer::new(&bytes).map_err(|e| AppError::SealKey { path, error: e });
+    }
+    if iam::has_admins(db).await? {
+        return Err(AppError::SealKeyMissing(path));
+    }
+    let key = Sealer::new_key();
+    let tmp = data.join(format!("{SEAL_KEY_FILE}.tmp"));
+    write_private(&tmp, &key)?;
+    rename(&tmp, &path)?;
+    Sealer::new(&key).map_err(|e| AppError::SealKey { path, error: e })
+}
+
+/// Creates the data folder readable by its owner only (it holds personal data and password
+/// hashes); an existing folder keeps its permissions.
+fn create_private_dir(path: &Path) -> Result<(), AppError> {
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(path).map_err(|source| AppError::File {
+        action: "creating",
+        path: path.to_owned(),
+        source,
+    })?;
+    set_private(path, 0o700)
+}
+
+fn set_private(path: &Path, mode: u32) -> Result<(), AppError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(
+            |source| AppError::File {
+                action: "setting permissions of",
+                path: path.to_owned(),
+                source,
+            },
+        )?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// Writes a file readable by its owner only, durably.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    opts.open(path)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .map_err(|source| AppError::File {
+            action: "writing",
+            path: path.to_owned(),
+            source,
+        })
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), AppError> {
+    std::fs::rename(from, to).map_err(|source| AppError::File {
+        action: "renaming",
+        path: from.to_owned(),
+        source,
+    })
+}
