@@ -8,6 +8,7 @@
 //!   accounts, folders) and their enums.
 //! - `accounts`: resource directory accounts and folders.
 //! - `configs`: access configurations and their policies.
+//! - `dependents`: what the directory must ask before deleting a directory, user or group.
 //! - `system_policies`: the catalogue of system policies configurations may name.
 //! - `assignments`: assignments, provisioning records and tasks (run against the provider).
 //! - `provider`: the boundary to member accounts; the embedded and fault-injecting providers.
@@ -20,6 +21,7 @@
 pub mod accounts;
 pub mod assignments;
 pub mod configs;
+mod dependents;
 pub mod engine;
 pub mod plan;
 pub mod provider;

@@ -359,8 +359,13 @@ impl Directory {
         r
     }
 
-    /// Deletes a directory that holds no users and no groups, with its SCIM credentials.
-    pub async fn delete_directory(&self, id: &str) -> Result<(), DirectoryError> {
+    /// Deletes a directory that holds no users and no groups, and nothing `dependents` knows
+    /// of, with its SCIM credentials.
+    pub async fn delete_directory(
+        &self,
+        id: &str,
+        dependents: std::sync::Arc<dyn super::Dependents>,
+    ) -> Result<(), DirectoryError> {
         let id = id.to_owned();
         let r = self
             .write(move |txn| {
@@ -377,15 +382,7 @@ impl Directory {
                         message: format!("directory `{id}` still has groups"),
                     });
                 }
-                if !txn
-                    .records::<serde_json::Value>(Records::AccessConfigs, &format!("{id}\0"))?
-                    .is_empty()
-                {
-                    return Err(DirectoryError::Conflict {
-                        what: "Directory.AccessConfiguration",
-                        message: format!("directory `{id}` still has access configurations"),
-                    });
-                }
+                dependents.check_directory(txn, &id)?;
                 let creds = txn.credentials(&id)?;
                 for c in &creds {
                     txn.delete_credential(c)?;

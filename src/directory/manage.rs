@@ -50,10 +50,11 @@ pub struct ApiGuard {
     pub status_only: bool,
     /// A new description to store.
     pub description: Option<String>,
-    /// Deletion: refuse a user that is in a group, a group that has members, and either with
-    /// access assignments (CloudSSO's rules for the API; SCIM deletes cascade, and the
-    /// reconciliation engine drops what a deleted principal granted).
-    pub unlinked: bool,
+    /// Deletion: refuse a user or group that `Dependents` says is still referred to (access
+    /// assignments), a user that is in a group and a group that has members (CloudSSO's rules
+    /// for the API; SCIM deletes cascade, and the reconciliation engine drops what a deleted
+    /// principal granted).
+    pub unlinked: Option<Arc<dyn Dependents>>,
 }
 
 pub(super) fn info_of(
@@ -78,30 +79,12 @@ impl ApiGuard {
         if self.status_only {
             return Ok(());
         }
-        if self.unlinked {
+        if let Some(dependents) = &self.unlinked {
+            dependents.check_principal(txn, dir, kind, id)?;
             let linked = match kind {
                 ResourceKind::User => !txn.groups_of(dir, id)?.is_empty(),
                 ResourceKind::Group => !txn.members(dir, id, 1)?.is_empty(),
             };
-            let principal = match kind {
-                ResourceKind::User => "User",
-                ResourceKind::Group => "Group",
-            };
-            let assigned = !txn
-                .records::<Value>(
-                    Records::AssignmentsByPrincipal,
-                    &format!("{}\0", record_key(&[dir, principal, id])),
-                )?
-                .is_empty();
-            if assigned {
-                return Err(DirectoryError::Conflict {
-                    what: match kind {
-                        ResourceKind::User => "User.AccessAssignment",
-                        ResourceKind::Group => "Group.AccessAssignment",
-                    },
-                    message: format!("{} `{id}` still has access assignments", what(kind)),
-                });
-            }
             if linked {
                 let (what, message) = match kind {
                     ResourceKind::User => ("User.Group", format!("user `{id}` is still in groups")),
@@ -306,15 +289,18 @@ impl Directory {
         self.api_get(kind, dir, id).await
     }
 
+    /// Deletes a user or group that nothing refers to: neither a group membership nor what
+    /// `dependents` knows of.
     pub async fn api_delete(
         &self,
         kind: ResourceKind,
         dir: &str,
         id: &str,
+        dependents: Arc<dyn Dependents>,
     ) -> Result<(), DirectoryError> {
         self.directory(dir).await?;
         let guard = ApiGuard {
-            unlinked: true,
+            unlinked: Some(dependents),
             ..ApiGuard::default()
         };
         self.delete_with(kind, dir, id, None, Some(guard)).await

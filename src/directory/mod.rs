@@ -69,6 +69,23 @@ pub enum DirectoryError {
     Internal(String),
 }
 
+/// What other parts of the application keep about a directory and its users and groups,
+/// asked inside a deletion's own write transaction, so nothing slips in between the check and
+/// the delete. Access management answers it (`access::Access::dependents`), handed over by the
+/// caller: the directory never reads another part's tables.
+pub trait Dependents: Send + Sync + std::fmt::Debug {
+    /// Refuses the deletion of user or group `id` while something still refers to it.
+    fn check_principal(
+        &self,
+        txn: &WriteTxn,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<(), DirectoryError>;
+    /// Refuses the deletion of directory `dir` while something of it remains.
+    fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DirectoryError>;
+}
+
 /// How a list or search is to be answered (RFC 7644 section 3.4.2).
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {

@@ -235,7 +235,8 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"Directory": shape::directory(&rec, region)}))
         }
         "DeleteDirectory" => {
-            dir.delete_directory(p.id("DirectoryId")?).await?;
+            dir.delete_directory(p.id("DirectoryId")?, api.access.dependents())
+                .await?;
             Ok(json!({}))
         }
         "GetDirectoryStatistics" => {
@@ -358,7 +359,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({}))
         }
         "DeleteUser" => {
-            dir.api_delete(ResourceKind::User, p.id("DirectoryId")?, p.id("UserId")?)
+            dir.api_delete(ResourceKind::User, p.id("DirectoryId")?, p.id("UserId")?, api.access.dependents())
                 .await?;
             Ok(json!({}))
         }
@@ -446,7 +447,7 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"Group": shape::group(&m)}))
         }
         "DeleteGroup" => {
-            dir.api_delete(ResourceKind::Group, p.id("DirectoryId")?, p.id("GroupId")?)
+            dir.api_delete(ResourceKind::Group, p.id("DirectoryId")?, p.id("GroupId")?, api.access.dependents())
                 .await?;
             Ok(json!({}))
         }

@@ -1,0 +1,58 @@
+//! What access management keeps about a directory and its users and groups, answered for the
+//! directory's deletions inside their own write transactions (`directory::Dependents`): a
+//! user or group with access assignments, a directory with access configurations.
+//!
+//! Must not decide anything about the directory's own rules (memberships, synchronization).
+
+use super::Access;
+use crate::directory::{Dependents, DirectoryError};
+use crate::scim::schema::ResourceKind;
+use crate::store::{Records, WriteTxn, record_key};
+use std::sync::Arc;
+
+/// Access management's answer to the directory's deletion checks.
+#[derive(Debug)]
+struct AccessDependents;
+
+impl Dependents for AccessDependents {
+    fn check_principal(
+        &self,
+        txn: &WriteTxn,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<(), DirectoryError> {
+        let (principal, what) = match kind {
+            ResourceKind::User => ("User", "user"),
+            ResourceKind::Group => ("Group", "group"),
+        };
+        let prefix = format!("{}\0", record_key(&[dir, principal, id]));
+        if txn.has_records(Records::AssignmentsByPrincipal, &prefix)? {
+            return Err(DirectoryError::Conflict {
+                what: match kind {
+                    ResourceKind::User => "User.AccessAssignment",
+                    ResourceKind::Group => "Group.AccessAssignment",
+                },
+                message: format!("{what} `{id}` still has access assignments"),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DirectoryError> {
+        if txn.has_records(Records::AccessConfigs, &format!("{dir}\0"))? {
+            return Err(DirectoryError::Conflict {
+                what: "Directory.AccessConfiguration",
+                message: format!("directory `{dir}` still has access configurations"),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Access {
+    /// What the directory must ask before it deletes a directory, a user or a group.
+    pub fn dependents(&self) -> Arc<dyn Dependents> {
+        Arc::new(AccessDependents)
+    }
+}
