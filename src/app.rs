@@ -126,13 +126,16 @@ impl App {
         if new_db {
             set_private(&db_path, 0o600)?;
         }
-        let (writer, thread) =
-            Writer::start(store.clone(), limits.commit_batch_max, limits.write_queue_max)
-                .map_err(|source| AppError::File {
-                    action: "starting the writer for",
-                    path: db_path.clone(),
-                    source,
-                })?;
+        let (writer, thread) = Writer::start(
+            store.clone(),
+            limits.commit_batch_max,
+            limits.write_queue_max,
+        )
+        .map_err(|source| AppError::File {
+            action: "starting the writer for",
+            path: db_path.clone(),
+            source,
+        })?;
         let db = Db::new(store, writer);
         let sealer = load_seal_key(&db, data).await?;
         let public = options.public_url.trim_end_matches('/').to_owned();

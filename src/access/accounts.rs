@@ -10,8 +10,8 @@
 use super::assignments::split;
 use super::records::{Account, Assignment, Folder, ResourceDirectory};
 use super::{Access, AccessError};
-use crate::model::new_numeric_id;
 use crate::directory::{DirectoryError, append_event};
+use crate::model::new_numeric_id;
 use crate::model::{ChangeKind, ResourceType, now_rfc3339, random_string};
 use crate::store::{ReadTxn, RecordRead, Records, WriteTxn};
 use std::ops::RangeInclusive;

@@ -2,9 +2,7 @@
 //! looked up by digest; and the first-start bootstrap of a directory and its credential.
 
 use super::{Directory, DirectoryError};
-use crate::model::{
-    ChangeEvent, ChangeKind, ResourceType, fill_random, new_prefixed_id, now_rfc3339,
-};
+use crate::model::{ChangeKind, ResourceType, fill_random, new_prefixed_id, now_rfc3339};
 use crate::store::{
     CredentialKind, CredentialRecord, CredentialStatus, DirectoryRecord, Records, WriteTxn,
 };
@@ -166,16 +164,7 @@ pub(crate) fn append(
     id: &str,
     kind: ChangeKind,
 ) -> Result<(), DirectoryError> {
-    let seq = txn.next_seq()?;
-    txn.append_event(&ChangeEvent {
-        seq,
-        directory: dir.to_owned(),
-        resource,
-        id: id.to_owned(),
-        kind,
-        members: Vec::new(),
-        at: now_rfc3339(),
-    })?;
+    txn.append_change(dir, resource, id, kind)?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ pub use credentials::{
 };
 
 use crate::config::Limits;
-use crate::model::{ChangeEvent, ChangeKind, ResourceType, now_rfc3339};
+use crate::model::{ChangeKind, ResourceType, now_rfc3339};
 use crate::scim::ScimError;
 use crate::scim::filter::{self, AttrPath, Filter};
 use crate::scim::patch::{self, PatchOp};

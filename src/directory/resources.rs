@@ -62,22 +62,7 @@ fn emit(
     id: &str,
     changes: &[(ChangeKind, Vec<String>)],
 ) -> Result<u64, DirectoryError> {
-    let at = now_rfc3339();
-    let mut first = None;
-    for (change, members) in changes {
-        let seq = txn.next_seq()?;
-        first.get_or_insert(seq);
-        txn.append_event(&ChangeEvent {
-            seq,
-            directory: dir.to_owned(),
-            resource: resource_type(kind),
-            id: id.to_owned(),
-            kind: *change,
-            members: members.clone(),
-            at: at.clone(),
-        })?;
-    }
-    Ok(first.unwrap_or(0))
+    Ok(txn.append_changes(dir, resource_type(kind), id, changes)?)
 }
 
 fn member_events(diff: &members::MemberDiff) -> Vec<(ChangeKind, Vec<String>)> {

@@ -8,10 +8,10 @@
 //! nor about the directories of end users (administrators are not directory users).
 
 use crate::directory::DirectoryError;
-use crate::seal::Sealer;
-use crate::store::Db;
 use crate::model::{fill_random, new_numeric_id, now_rfc3339, random_string};
 use crate::policy::{self, PolicyDocument};
+use crate::seal::Sealer;
+use crate::store::Db;
 use crate::store::{ReadTxn, RecordRead, Records, WriteTxn};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -293,7 +293,8 @@ impl Iam {
 
     /// The installation's account id (16 digits), made on first use.
     pub async fn account_id(&self) -> Result<String, DirectoryError> {
-        if let Some(id) = self.read(|txn| Ok(txn.record::<String>(Records::Meta, "account_id")?))
+        if let Some(id) = self
+            .read(|txn| Ok(txn.record::<String>(Records::Meta, "account_id")?))
             .await?
         {
             return Ok(id);

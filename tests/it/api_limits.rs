@@ -2,8 +2,8 @@
 //! redb file (no HTTP: `Api::handle` takes a decoded request, as `http::api` gives it).
 
 use cloudsso::api::protocol::{CLOUDSSO_VERSION, RAM_VERSION};
-use cloudsso::iam as admins;
 use cloudsso::directory::{CredentialOptions, TOKEN_TTL_MINUTES_MAX, TOKEN_TTL_MINUTES_MIN};
+use cloudsso::iam as admins;
 use cloudsso::store::CredentialKind;
 use serde_json::Value;
 

@@ -359,8 +359,13 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({}))
         }
         "DeleteUser" => {
-            dir.api_delete(ResourceKind::User, p.id("DirectoryId")?, p.id("UserId")?, api.access.dependents())
-                .await?;
+            dir.api_delete(
+                ResourceKind::User,
+                p.id("DirectoryId")?,
+                p.id("UserId")?,
+                api.access.dependents(),
+            )
+            .await?;
             Ok(json!({}))
         }
         "GetUserId" => {
@@ -447,8 +452,13 @@ pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
             Ok(json!({"Group": shape::group(&m)}))
         }
         "DeleteGroup" => {
-            dir.api_delete(ResourceKind::Group, p.id("DirectoryId")?, p.id("GroupId")?, api.access.dependents())
-                .await?;
+            dir.api_delete(
+                ResourceKind::Group,
+                p.id("DirectoryId")?,
+                p.id("GroupId")?,
+                api.access.dependents(),
+            )
+            .await?;
             Ok(json!({}))
         }
         "AddUserToGroup" => {
