@@ -67,6 +67,17 @@ pub(super) fn info_of(
         .unwrap_or_default())
 }
 
+/// Stores what the management API keeps about a new user or group.
+pub(super) fn store_info(
+    txn: &WriteTxn,
+    dir: &str,
+    id: &str,
+    info: &ResourceInfo,
+) -> Result<(), DirectoryError> {
+    txn.put_record(Records::ResourceInfo, &record_key(&[dir, id]), info)?;
+    Ok(())
+}
+
 impl ApiGuard {
     /// Refuses a change to a synchronized object while its directory synchronizes.
     pub(super) fn check(
@@ -158,10 +169,7 @@ impl Directory {
             manual: true,
             description,
         };
-        let sel = AttributeSelection::default();
-        let doc = self
-            .create_with(kind, dir, doc, &sel, Some(info.clone()))
-            .await?;
+        let doc = self.create_with_info(kind, dir, doc, info.clone()).await?;
         Ok(Managed {
             doc: strip_computed(doc),
             info,
@@ -284,8 +292,7 @@ impl Directory {
             return self.api_get(kind, dir, id).await;
         }
         let ops = patch_ops(self, ops)?;
-        self.patch_with(kind, dir, id, ops, None, None, Some(guard))
-            .await?;
+        self.patch_guarded(kind, dir, id, ops, guard).await?;
         self.api_get(kind, dir, id).await
     }
 
@@ -303,7 +310,7 @@ impl Directory {
             unlinked: Some(dependents),
             ..ApiGuard::default()
         };
-        self.delete_with(kind, dir, id, None, Some(guard)).await
+        self.delete_guarded(kind, dir, id, guard).await
     }
 
     /// Adds a user to a group (the group must be manageable; the user may be synchronized).

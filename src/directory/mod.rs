@@ -447,6 +447,28 @@ impl Directory {
             .await
     }
 
+    /// The common unfiltered, unsorted page: the count is kept, and only the page is decoded.
+    fn unfiltered_page(
+        &self,
+        txn: &ReadTxn,
+        kind: ResourceKind,
+        dir: &str,
+        start: usize,
+        count: usize,
+        with_computed: bool,
+    ) -> Result<ListPage, DirectoryError> {
+        let total = usize::try_from(txn.count(kind, dir)?).unwrap_or(usize::MAX);
+        let mut page = txn.resources_page(kind, dir, start - 1, count)?;
+        for doc in &mut page {
+            self.complete(txn, kind, dir, doc, with_computed)?;
+        }
+        Ok(ListPage {
+            total,
+            start_index: start,
+            resources: page,
+        })
+    }
+
     fn list_in(
         &self,
         txn: &ReadTxn,
@@ -464,17 +486,7 @@ impl Directory {
         let skip = start - 1;
         let with_computed = selects(&q.selection, computed);
         if q.filter.is_none() && q.sort_by.is_none() {
-            // The common unfiltered page: the count is kept, and only the page is decoded.
-            let total = usize::try_from(txn.count(kind, dir)?).unwrap_or(usize::MAX);
-            let mut page = txn.resources_page(kind, dir, skip, q.count)?;
-            for doc in &mut page {
-                self.complete(txn, kind, dir, doc, with_computed)?;
-            }
-            return Ok(ListPage {
-                total,
-                start_index: start,
-                resources: page,
-            });
+            return self.unfiltered_page(txn, kind, dir, start, q.count, with_computed);
         }
         let sorting = q.sort_by.is_some();
         let mut total = 0usize;
@@ -508,19 +520,7 @@ impl Directory {
         match plan {
             Plan::Scan => txn.for_each_resource(kind, dir, &mut visit)?,
             Plan::Probes(probes) => {
-                let mut ids = Vec::new();
-                for p in probes {
-                    match p {
-                        Probe::Id(id) => ids.push(id),
-                        Probe::Name(n) => ids.extend(txn.id_by_name(kind, dir, &n)?),
-                        Probe::ExternalId(e) => ids.extend(txn.ids_by_external_id(kind, dir, &e)?),
-                        Probe::Email(e) => ids.extend(txn.user_ids_by_email(dir, &e)?),
-                        Probe::HasMember(m) => ids.extend(txn.groups_of(dir, &m)?),
-                    }
-                }
-                ids.sort();
-                ids.dedup();
-                for id in ids {
+                for id in probe_ids(txn, kind, dir, probes)? {
                     if let Some(doc) = txn.resource(kind, dir, &id)?
                         && !visit(doc)
                     {
@@ -547,6 +547,28 @@ impl Directory {
             resources: page,
         })
     }
+}
+
+/// The ids the index probes of a plan name, sorted, without duplicates.
+fn probe_ids(
+    txn: &ReadTxn,
+    kind: ResourceKind,
+    dir: &str,
+    probes: Vec<Probe>,
+) -> Result<Vec<String>, DirectoryError> {
+    let mut ids = Vec::new();
+    for p in probes {
+        match p {
+            Probe::Id(id) => ids.push(id),
+            Probe::Name(n) => ids.extend(txn.id_by_name(kind, dir, &n)?),
+            Probe::ExternalId(e) => ids.extend(txn.ids_by_external_id(kind, dir, &e)?),
+            Probe::Email(e) => ids.extend(txn.user_ids_by_email(dir, &e)?),
+            Probe::HasMember(m) => ids.extend(txn.groups_of(dir, &m)?),
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// A query answered by index probes alone whose page renders no group's members: the few

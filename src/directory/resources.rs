@@ -2,12 +2,11 @@
 //! Each is one job of the batched writer: reads and validation first, then writes, then the
 //! change events, all in the batch's transaction.
 
-use super::manage::{ApiGuard, ResourceInfo};
+use super::manage::{ApiGuard, ResourceInfo, store_info};
 use super::members::MemberPlan;
 use super::*;
 use crate::model::{new_group_id, new_user_id};
 use crate::scim::patch::MemberRef;
-use crate::store::{Records, record_key};
 
 /// The attribute that must be unique per directory, case-insensitively.
 fn unique_attr(kind: ResourceKind) -> &'static str {
@@ -143,26 +142,13 @@ impl Directory {
         .await
     }
 
-    /// POST: creates a resource from a request document; returns it complete.
-    pub async fn create(
+    /// Validates a POST body and hashes its password: everything a creation does before
+    /// its write job.
+    async fn prepare_create(
         &self,
         kind: ResourceKind,
-        dir: &str,
         input: Value,
-        sel: &AttributeSelection,
-    ) -> Result<Value, DirectoryError> {
-        self.create_with(kind, dir, input, sel, None).await
-    }
-
-    /// `create`, storing `info` (the management API's own fields) in the same transaction.
-    pub(super) async fn create_with(
-        &self,
-        kind: ResourceKind,
-        dir: &str,
-        input: Value,
-        sel: &AttributeSelection,
-        info: Option<ResourceInfo>,
-    ) -> Result<Value, DirectoryError> {
+    ) -> Result<NewResource, DirectoryError> {
         let rt = schema::resource_type(kind);
         let group = kind == ResourceKind::Group;
         check_value_counts(&input, self.limits().attribute_values_max, group)?;
@@ -173,42 +159,64 @@ impl Directory {
         let password = take_password(&mut doc)?;
         let members = take_members(&mut doc);
         let hash = self.hash(password).await?;
-        let d = dir.to_owned();
-        let (id, created) = self
-            .write(move |txn| {
-                check_unique(txn, kind, &d, &doc, None)?;
-                let id = match kind {
-                    ResourceKind::User => new_user_id(),
-                    ResourceKind::Group => new_group_id(),
-                };
-                let mut plan = MemberPlan::default();
-                if kind == ResourceKind::Group {
-                    plan.add(txn, &d, &id, &members)?;
-                }
-                // Validated: writes from here on.
-                let diff = plan.apply(txn, &d, &id)?;
-                let mut changes = vec![(ChangeKind::Created, Vec::new())];
-                changes.extend(member_events(&diff));
-                let seq = emit(txn, &d, kind, &id, &changes)?;
-                stamp(&mut doc, kind, &id, None, seq);
-                txn.put_resource(kind, &d, &id, None, &doc)?;
-                if let Some(h) = hash {
-                    txn.set_password_hash(&d, &id, &h)?;
-                }
-                if let Some(info) = &info {
-                    txn.put_record(Records::ResourceInfo, &record_key(&[&d, &id]), info)?;
-                }
-                Ok((id, doc))
-            })
-            .await?;
+        Ok(NewResource {
+            kind,
+            doc,
+            members,
+            hash,
+        })
+    }
+
+    /// The answer to a creation: the committed document itself for a user (a new user is in
+    /// no group yet, and a second read could meet a concurrent DELETE), a fresh read for a
+    /// group (its members).
+    async fn created(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        (id, mut doc): (String, Value),
+        sel: &AttributeSelection,
+    ) -> Result<Value, DirectoryError> {
         if kind == ResourceKind::User {
-            // A new user is in no group yet: the response is the committed document, with no
-            // second read (which a concurrent DELETE could also turn into a 404).
-            let mut doc = created;
             self.add_meta(kind, &mut doc);
             return Ok(doc);
         }
         self.get(kind, dir, &id, sel).await
+    }
+
+    /// POST: creates a resource from a request document; returns it complete.
+    pub async fn create(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        input: Value,
+        sel: &AttributeSelection,
+    ) -> Result<Value, DirectoryError> {
+        let new = self.prepare_create(kind, input).await?;
+        let d = dir.to_owned();
+        let created = self.write(move |txn| new.insert(txn, &d)).await?;
+        self.created(kind, dir, created, sel).await
+    }
+
+    /// `create`, storing `info` (the management API's own fields) in the same transaction.
+    pub(super) async fn create_with_info(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        input: Value,
+        info: ResourceInfo,
+    ) -> Result<Value, DirectoryError> {
+        let new = self.prepare_create(kind, input).await?;
+        let d = dir.to_owned();
+        let created = self
+            .write(move |txn| {
+                let (id, doc) = new.insert(txn, &d)?;
+                store_info(txn, &d, &id, &info)?;
+                Ok((id, doc))
+            })
+            .await?;
+        self.created(kind, dir, created, &AttributeSelection::default())
+            .await
     }
 
     /// PUT: replaces a resource's attributes (immutable ones must not change).
@@ -257,7 +265,48 @@ impl Directory {
         self.get(kind, dir, id, sel).await
     }
 
-    /// PATCH: applies operations atomically. Returns the resource complete when `want_body`.
+    /// Checks PATCH values and hashes a password the operations set: everything a PATCH
+    /// does before its write job. A password set by PATCH is found by applying the operations
+    /// to a snapshot; the job checks that it computes the same password.
+    async fn prepare_patch(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        ops: Vec<PatchOp>,
+    ) -> Result<PatchJob, DirectoryError> {
+        for op in &ops {
+            let on_members = op
+                .path
+                .as_ref()
+                .is_some_and(|p| p.attr.name.eq_ignore_ascii_case("members"));
+            if let Some(v) = &op.value
+                && !on_members
+            {
+                let group = kind == ResourceKind::Group;
+                check_value_counts(v, self.limits().attribute_values_max, group)?;
+            }
+        }
+        let mut password = None;
+        if kind == ResourceKind::User && ops_mention_password(&ops) {
+            let rt = schema::resource_type(kind);
+            let snapshot = self.snapshot(kind, dir, id).await?;
+            let mut doc = snapshot.clone();
+            patch::apply(&mut doc, &ops, rt)?;
+            let mut doc = schema::validate_document(&doc, &snapshot, rt)?;
+            password = take_password(&mut doc)?;
+        }
+        let hash = self.hash(password.clone()).await?;
+        Ok(PatchJob {
+            kind,
+            ops,
+            password,
+            hash,
+        })
+    }
+
+    /// PATCH: applies operations atomically. Returns the resource complete when `sel` is
+    /// given.
     pub async fn patch(
         &self,
         kind: ResourceKind,
@@ -267,97 +316,39 @@ impl Directory {
         if_match: Option<String>,
         sel: Option<&AttributeSelection>,
     ) -> Result<Option<Value>, DirectoryError> {
-        self.patch_with(kind, dir, id, ops, if_match, sel, None)
-            .await
-    }
-
-    /// `patch`, for the management API when `guard` is given: checks in the same
-    /// transaction that the resource may be changed, and stores its description.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn patch_with(
-        &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
-        ops: Vec<PatchOp>,
-        if_match: Option<String>,
-        sel: Option<&AttributeSelection>,
-        guard: Option<ApiGuard>,
-    ) -> Result<Option<Value>, DirectoryError> {
-        let rt = schema::resource_type(kind);
-        for op in &ops {
-            let on_members = op
-                .path
-                .as_ref()
-                .is_some_and(|p| p.attr.name.eq_ignore_ascii_case("members"));
-            if let Some(v) = &op.value
-                && !on_members
-            {
-                check_value_counts(
-                    v,
-                    self.limits().attribute_values_max,
-                    kind == ResourceKind::Group,
-                )?;
-            }
-        }
-        // A password set by PATCH is found by applying the operations to a snapshot, and hashed
-        // before the job; the job checks that it computes the same password.
-        let mut planned_password = None;
-        if kind == ResourceKind::User && ops_mention_password(&ops) {
-            let snapshot = self.snapshot(kind, dir, id).await?;
-            let mut doc = snapshot.clone();
-            patch::apply(&mut doc, &ops, rt)?;
-            let mut doc = schema::validate_document(&doc, &snapshot, rt)?;
-            planned_password = take_password(&mut doc)?;
-        }
-        let hash = self.hash(planned_password.clone()).await?;
+        let job = self.prepare_patch(kind, dir, id, ops).await?;
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
             check_if_match(if_match.as_deref(), &existing)?;
-            if let Some(g) = &guard {
-                g.check(txn, kind, &d, &i)?;
-            }
-            let mut doc = existing.clone();
-            let effect = patch::apply(&mut doc, &ops, rt)?;
-            let mut doc = schema::validate_document(&doc, &existing, rt)?;
-            if take_password(&mut doc)? != planned_password {
-                return Err(DirectoryError::Internal(
-                    "the password changed while it was hashed".into(),
-                ));
-            }
-            check_unique(txn, kind, &d, &doc, Some(&i))?;
-            let mut plan = MemberPlan::default();
-            for op in &effect.members {
-                plan.apply_op(txn, &d, &i, op)?;
-            }
-            // Validated: writes from here on.
-            let diff = plan.apply(txn, &d, &i)?;
-            stamp(&mut doc, kind, &i, created_of(&existing), 0);
-            let doc_changed = strip_meta(&doc) != strip_meta(&existing);
-            let mut changes = Vec::new();
-            if doc_changed || hash.is_some() || diff.display_changed {
-                changes.push((ChangeKind::Updated, Vec::new()));
-            }
-            changes.extend(member_events(&diff));
-            if !changes.is_empty() {
-                let seq = emit(txn, &d, kind, &i, &changes)?;
-                stamp(&mut doc, kind, &i, created_of(&existing), seq);
-                txn.put_resource(kind, &d, &i, Some(&existing), &doc)?;
-            }
-            if let Some(h) = hash {
-                txn.set_password_hash(&d, &i, &h)?;
-            }
-            if let Some(g) = &guard {
-                g.store_description(txn, &d, &i)?;
-            }
-            Ok(())
+            job.run(txn, &d, &i, existing)
         })
         .await?;
         match sel {
             Some(sel) => self.get(kind, dir, id, sel).await.map(Some),
             None => Ok(None),
         }
+    }
+
+    /// `patch` for the management API: checks `guard` in the same transaction (that the
+    /// resource may be changed) and stores its description.
+    pub(super) async fn patch_guarded(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        ops: Vec<PatchOp>,
+        guard: ApiGuard,
+    ) -> Result<(), DirectoryError> {
+        let job = self.prepare_patch(kind, dir, id, ops).await?;
+        let (d, i) = (dir.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            let existing = load(txn, kind, &d, &i)?;
+            guard.check(txn, kind, &d, &i)?;
+            job.run(txn, &d, &i, existing)?;
+            guard.store_description(txn, &d, &i)
+        })
+        .await
     }
 
     /// DELETE: removes a resource and every membership row it is part of, in one transaction.
@@ -368,46 +359,145 @@ impl Directory {
         id: &str,
         if_match: Option<String>,
     ) -> Result<(), DirectoryError> {
-        self.delete_with(kind, dir, id, if_match, None).await
-    }
-
-    /// `delete`, checking `guard` in the same transaction (management API).
-    pub(super) async fn delete_with(
-        &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
-        if_match: Option<String>,
-        guard: Option<ApiGuard>,
-    ) -> Result<(), DirectoryError> {
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
             check_if_match(if_match.as_deref(), &existing)?;
-            if let Some(g) = &guard {
-                g.check(txn, kind, &d, &i)?;
-            }
-            let groups = txn.delete_resource(kind, &d, &i, &existing)?;
-            emit(txn, &d, kind, &i, &[(ChangeKind::Deleted, Vec::new())])?;
-            // Each group it left changes too: a new version and a membership event.
-            for g in groups {
-                if let Some(old) = txn.resource(ResourceKind::Group, &d, &g)? {
-                    let seq = emit(
-                        txn,
-                        &d,
-                        ResourceKind::Group,
-                        &g,
-                        &[(ChangeKind::MembersRemoved, vec![i.clone()])],
-                    )?;
-                    let mut doc = old.clone();
-                    stamp(&mut doc, ResourceKind::Group, &g, created_of(&old), seq);
-                    txn.put_resource(ResourceKind::Group, &d, &g, Some(&old), &doc)?;
-                }
-            }
-            Ok(())
+            delete_in(txn, kind, &d, &i, &existing)
         })
         .await
     }
+
+    /// `delete` for the management API, checking `guard` in the same transaction.
+    pub(super) async fn delete_guarded(
+        &self,
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        guard: ApiGuard,
+    ) -> Result<(), DirectoryError> {
+        let (d, i) = (dir.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            let existing = load(txn, kind, &d, &i)?;
+            guard.check(txn, kind, &d, &i)?;
+            delete_in(txn, kind, &d, &i, &existing)
+        })
+        .await
+    }
+}
+
+/// A validated POST body, its members and its password's hash: the creation's write job.
+struct NewResource {
+    kind: ResourceKind,
+    doc: Value,
+    members: Vec<MemberRef>,
+    hash: Option<String>,
+}
+
+impl NewResource {
+    /// Inserts the resource under a new id; returns the id and the stored document.
+    fn insert(self, txn: &WriteTxn, dir: &str) -> Result<(String, Value), DirectoryError> {
+        let NewResource {
+            kind,
+            mut doc,
+            members,
+            hash,
+        } = self;
+        check_unique(txn, kind, dir, &doc, None)?;
+        let id = match kind {
+            ResourceKind::User => new_user_id(),
+            ResourceKind::Group => new_group_id(),
+        };
+        let mut plan = MemberPlan::default();
+        if kind == ResourceKind::Group {
+            plan.add(txn, dir, &id, &members)?;
+        }
+        // Validated: writes from here on.
+        let diff = plan.apply(txn, dir, &id)?;
+        let mut changes = vec![(ChangeKind::Created, Vec::new())];
+        changes.extend(member_events(&diff));
+        let seq = emit(txn, dir, kind, &id, &changes)?;
+        stamp(&mut doc, kind, &id, None, seq);
+        txn.put_resource(kind, dir, &id, None, &doc)?;
+        if let Some(h) = hash {
+            txn.set_password_hash(dir, &id, &h)?;
+        }
+        Ok((id, doc))
+    }
+}
+
+/// PATCH operations with the password they set (if any) already hashed: the write job.
+struct PatchJob {
+    kind: ResourceKind,
+    ops: Vec<PatchOp>,
+    password: Option<String>,
+    hash: Option<String>,
+}
+
+impl PatchJob {
+    /// Applies the operations to `existing` (already loaded and checked by the caller).
+    fn run(self, txn: &WriteTxn, d: &str, i: &str, existing: Value) -> Result<(), DirectoryError> {
+        let (kind, rt) = (self.kind, schema::resource_type(self.kind));
+        let mut doc = existing.clone();
+        let effect = patch::apply(&mut doc, &self.ops, rt)?;
+        let mut doc = schema::validate_document(&doc, &existing, rt)?;
+        if take_password(&mut doc)? != self.password {
+            return Err(DirectoryError::Internal(
+                "the password changed while it was hashed".into(),
+            ));
+        }
+        check_unique(txn, kind, d, &doc, Some(i))?;
+        let mut plan = MemberPlan::default();
+        for op in &effect.members {
+            plan.apply_op(txn, d, i, op)?;
+        }
+        // Validated: writes from here on.
+        let diff = plan.apply(txn, d, i)?;
+        stamp(&mut doc, kind, i, created_of(&existing), 0);
+        let doc_changed = strip_meta(&doc) != strip_meta(&existing);
+        let mut changes = Vec::new();
+        if doc_changed || self.hash.is_some() || diff.display_changed {
+            changes.push((ChangeKind::Updated, Vec::new()));
+        }
+        changes.extend(member_events(&diff));
+        if !changes.is_empty() {
+            let seq = emit(txn, d, kind, i, &changes)?;
+            stamp(&mut doc, kind, i, created_of(&existing), seq);
+            txn.put_resource(kind, d, i, Some(&existing), &doc)?;
+        }
+        if let Some(h) = self.hash {
+            txn.set_password_hash(d, i, &h)?;
+        }
+        Ok(())
+    }
+}
+
+/// Deletes a loaded resource with its membership rows; each group it left gets a new version
+/// and a membership event.
+fn delete_in(
+    txn: &WriteTxn,
+    kind: ResourceKind,
+    d: &str,
+    i: &str,
+    existing: &Value,
+) -> Result<(), DirectoryError> {
+    let groups = txn.delete_resource(kind, d, i, existing)?;
+    emit(txn, d, kind, i, &[(ChangeKind::Deleted, Vec::new())])?;
+    for g in groups {
+        if let Some(old) = txn.resource(ResourceKind::Group, d, &g)? {
+            let seq = emit(
+                txn,
+                d,
+                ResourceKind::Group,
+                &g,
+                &[(ChangeKind::MembersRemoved, vec![i.to_owned()])],
+            )?;
+            let mut doc = old.clone();
+            stamp(&mut doc, ResourceKind::Group, &g, created_of(&old), seq);
+            txn.put_resource(ResourceKind::Group, d, &g, Some(&old), &doc)?;
+        }
+    }
+    Ok(())
 }
 
 fn strip_meta(doc: &Value) -> Value {
