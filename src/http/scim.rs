@@ -256,7 +256,10 @@ fn discovery(dir: &Directory, route: &Route, base: &str) -> Result<Response<Body
         schema::resource_type(ResourceKind::Group),
     ];
     match route {
-        Route::ServiceProviderConfig => ok(schema::service_provider_config(dir.limits(), base)),
+        Route::ServiceProviderConfig => ok(schema::service_provider_config(
+            dir.limits().page_size_max,
+            base,
+        )),
         Route::ResourceTypes => ok(list(
             types
                 .iter()
