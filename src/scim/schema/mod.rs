@@ -33,7 +33,9 @@ pub use discovery::{
 };
 pub use path::AttrPath;
 pub use shape::{parse_attribute_list, shape};
-pub use validate::{coerce_value, validate_create, validate_document, validate_replace};
+pub use validate::{
+    check_value_counts, coerce_value, validate_create, validate_document, validate_replace,
+};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
