@@ -2,6 +2,10 @@
 //! `POST /oauth2/token` with `grant_type=client_credentials`, the client authenticated by
 //! HTTP Basic or by `client_id`/`client_secret` in the form. The client is an
 //! `OAuthClientSecret` SCIM credential (client id = its CredentialId).
+//!
+//! Owns the token endpoint's decoding and its RFC 6749 section 5.2 error bodies (which are not
+//! SCIM errors, so `http::error` does not build them). Must not check secrets or store tokens:
+//! `Directory::issue_token` does.
 
 use super::query::{decode, parse_query};
 use super::{Body, read_body};

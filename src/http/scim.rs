@@ -1,6 +1,8 @@
-//! SCIM 2.0 endpoints under `/scim/v2` (RFC 7644): routing, authentication, decoding into
-//! domain calls and encoding of responses. Each handler decodes, calls one directory
-//! operation, and encodes.
+//! SCIM 2.0 endpoints under `/scim/v2` (RFC 7644): routing, bearer authentication, decoding
+//! into directory calls and encoding of responses. `dispatch` is the route table; each handler
+//! decodes, calls one directory operation, and encodes. Must not hold SCIM rules (validation,
+//! filtering, PATCH semantics live in `scim` and `directory`) nor build error bodies itself
+//! (`http::error` maps every error).
 
 use super::query::{decode, parse_query};
 use super::{ApiError, Body, error_response, json_response};
