@@ -908,3 +908,19 @@ fn conformance_files() {
     }
     run_all(cases);
 }
+
+#[test]
+fn value_counts_at_the_limit_and_one_past() {
+    let cases = [
+        (json!({"emails": [1, 2]}), false, true),
+        (json!({"emails": [1, 2, 3]}), false, false),
+        (json!({"name": {"x": [[1, 2], [1, 2, 3]]}}), false, false),
+        (json!({"members": [1, 2, 3]}), true, true),
+        (json!({"members": [1, 2, 3]}), false, false),
+        (json!({"a": {"members": [1, 2, 3]}}), true, false),
+    ];
+    for (value, members_exempt, ok) in cases {
+        let got = check_value_counts(&value, 2, members_exempt);
+        assert_eq!(got.is_ok(), ok, "{value} exempt={members_exempt}: {got:?}");
+    }
+}
