@@ -1,4 +1,7 @@
-//! Runtime configuration and every limit, each with a name, a unit and a default.
+//! Runtime configuration: the limits, each with a name, a unit and a default. Other modules
+//! take these values as parameters (`scim` gets `FilterLimits` and plain numbers), so `config`
+//! imports `scim` and nothing under `scim` imports `config`. Must not read files or the
+//! environment: `main` fills it.
 
 use crate::scim::filter::FilterLimits;
 

@@ -22,7 +22,7 @@ use crate::model::{ChangeKind, ResourceType, now_rfc3339};
 use crate::scim::ScimError;
 use crate::scim::filter::{self, AttrPath, Filter};
 use crate::scim::patch::{self, PatchOp};
-use crate::scim::schema::{self, AttributeSelection, ResourceKind};
+use crate::scim::schema::{self, AttributeSelection, ResourceKind, check_value_counts};
 use crate::store::{Db, JobError, ReadTxn, StoreError, WriteError, WriteTxn};
 use query::{Plan, Probe};
 use serde_json::{Value, json};
@@ -198,30 +198,6 @@ fn take_password(doc: &mut Value) -> Result<Option<String>, ScimError> {
         Some(_) => Err(ScimError::InvalidValue(
             "`password` must be a non-empty string".into(),
         )),
-    }
-}
-
-/// Refuses a request value with more than `max` values in any array (quadratic work in PATCH
-/// and unbounded documents otherwise). A group's top-level `members` is exempt: membership is
-/// rows, bounded by the body size.
-fn check_value_counts(v: &Value, max: usize, members_exempt: bool) -> Result<(), ScimError> {
-    match v {
-        Value::Array(items) => {
-            if items.len() > max {
-                return Err(ScimError::InvalidValue(format!(
-                    "an attribute has {} values; at most {max} are accepted",
-                    items.len()
-                )));
-            }
-            items
-                .iter()
-                .try_for_each(|i| check_value_counts(i, max, false))
-        }
-        Value::Object(o) => o
-            .iter()
-            .filter(|(k, _)| !(members_exempt && k.eq_ignore_ascii_case("members")))
-            .try_for_each(|(_, i)| check_value_counts(i, max, false)),
-        _ => Ok(()),
     }
 }
 

@@ -1,5 +1,7 @@
-//! The one place where errors become wire responses: RFC 7644 section 3.12 error bodies with
-//! their HTTP status and `scimType`.
+//! The one place where SCIM errors become wire responses: RFC 7644 section 3.12 error bodies
+//! with their HTTP status and `scimType`, from `ScimError`, `DirectoryError` and the edge's own
+//! refusals. The OAuth token endpoint writes RFC 6749 errors in `oauth`; the management API
+//! maps its errors in `api`. Must not decide whether something is an error, only how it reads.
 
 use crate::directory::DirectoryError;
 use crate::scim::ScimError;

@@ -2,6 +2,10 @@
 //! `POST /oauth2/token` with `grant_type=client_credentials`, the client authenticated by
 //! HTTP Basic or by `client_id`/`client_secret` in the form. The client is an
 //! `OAuthClientSecret` SCIM credential (client id = its CredentialId).
+//!
+//! Owns the token endpoint's decoding and its RFC 6749 section 5.2 error bodies (which are not
+//! SCIM errors, so `http::error` does not build them). Must not check secrets or store tokens:
+//! `Directory::issue_token` does.
 
 use super::query::{decode, parse_query};
 use super::{Body, read_body};
@@ -70,72 +74,106 @@ fn basic_credentials(req: &Request<Incoming>) -> Option<Result<(String, String),
     )
 }
 
+/// `POST /oauth2/token`: decodes the request, then issues a token to the client it names.
 pub async fn handle(dir: &Directory, req: Request<Incoming>) -> Response<Body> {
+    match client(dir, req).await {
+        Ok((id, secret)) => issue(dir, &id, &secret).await,
+        Err(e) => error(e.status, e.code, &e.description),
+    }
+}
+
+/// A token request refused before the directory is asked (RFC 6749 section 5.2).
+struct TokenError {
+    status: StatusCode,
+    code: &'static str,
+    description: String,
+}
+
+impl TokenError {
+    fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        TokenError {
+            status,
+            code,
+            description: description.into(),
+        }
+    }
+}
+
+/// Decodes a token request into the client's id and secret: POST, a bounded form body,
+/// `grant_type=client_credentials`, and exactly one client authentication method.
+async fn client(dir: &Directory, req: Request<Incoming>) -> Result<(String, String), TokenError> {
     if req.method() != Method::POST {
-        return error(
+        return Err(TokenError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",
             "use POST",
-        );
+        ));
     }
     let basic = basic_credentials(&req);
     let limits = dir.limits();
     let timeout = Duration::from_millis(limits.request_read_timeout_ms);
-    let body = match read_body(req, limits.body_bytes_max, timeout).await {
-        Ok(b) => b,
-        Err(e) => {
-            return error(
+    let body = read_body(req, limits.body_bytes_max, timeout)
+        .await
+        .map_err(|e| {
+            TokenError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
-                &e.message(limits.body_bytes_max, timeout),
-            );
-        }
-    };
+                e.message(limits.body_bytes_max, timeout),
+            )
+        })?;
     let form = parse_query(&String::from_utf8_lossy(&body));
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    match field("grant_type").as_deref() {
-        Some("client_credentials") => {}
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "only client_credentials is supported",
-            );
-        }
-        None => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is missing",
-            );
-        }
+    check_grant(field("grant_type").as_deref())?;
+    client_credentials(basic, field("client_id"), field("client_secret"))
+}
+
+/// Only `client_credentials` is supported (section 4.4.2).
+fn check_grant(grant_type: Option<&str>) -> Result<(), TokenError> {
+    match grant_type {
+        Some("client_credentials") => Ok(()),
+        Some(_) => Err(TokenError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        )),
+        None => Err(TokenError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is missing",
+        )),
     }
-    let (id, secret) = match (basic, field("client_id"), field("client_secret")) {
-        (Some(Ok(c)), None, None) => c,
-        (None, Some(id), Some(secret)) => (id, secret),
-        (Some(Err(())), _, _) => {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "malformed Basic credentials",
-            );
-        }
-        (Some(_), _, _) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "use one client authentication method, not both",
-            );
-        }
-        _ => {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication is missing",
-            );
-        }
-    };
-    match dir.issue_token(&id, &secret).await {
+}
+
+/// The client's id and secret from HTTP Basic or from the form, never both (section 2.3).
+fn client_credentials(
+    basic: Option<Result<(String, String), ()>>,
+    id: Option<String>,
+    secret: Option<String>,
+) -> Result<(String, String), TokenError> {
+    match (basic, id, secret) {
+        (Some(Ok(c)), None, None) => Ok(c),
+        (None, Some(id), Some(secret)) => Ok((id, secret)),
+        (Some(Err(())), _, _) => Err(TokenError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "malformed Basic credentials",
+        )),
+        (Some(_), _, _) => Err(TokenError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "use one client authentication method, not both",
+        )),
+        _ => Err(TokenError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication is missing",
+        )),
+    }
+}
+
+/// Asks the directory for a token and encodes the answer (section 5.1) or its refusal.
+async fn issue(dir: &Directory, id: &str, secret: &str) -> Response<Body> {
+    match dir.issue_token(id, secret).await {
         Ok(t) => json(
             StatusCode::OK,
             &json!({

@@ -1,4 +1,5 @@
-//! Query-string decoding (application/x-www-form-urlencoded).
+//! Query-string and form decoding (application/x-www-form-urlencoded), shared by the SCIM, OAuth
+//! and management API endpoints. Must not interpret the parameters it decodes.
 
 /// Decodes `a=b&c=d` pairs: `+` is a space, `%XX` a byte; invalid UTF-8 is replaced.
 pub fn parse_query(q: &str) -> Vec<(String, String)> {

@@ -1,6 +1,8 @@
-//! SCIM 2.0 endpoints under `/scim/v2` (RFC 7644): routing, authentication, decoding into
-//! domain calls and encoding of responses. Each handler decodes, calls one directory
-//! operation, and encodes.
+//! SCIM 2.0 endpoints under `/scim/v2` (RFC 7644): routing, bearer authentication, decoding
+//! into directory calls and encoding of responses. `dispatch` is the route table; each handler
+//! decodes, calls one directory operation, and encodes. Must not hold SCIM rules (validation,
+//! filtering, PATCH semantics live in `scim` and `directory`) nor build error bodies itself
+//! (`http::error` maps every error).
 
 use super::query::{decode, parse_query};
 use super::{ApiError, Body, error_response, json_response};
@@ -12,7 +14,7 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -149,88 +151,18 @@ async fn dispatch(
     if !route.needs_auth() {
         return discovery(dir, &route, &base);
     }
-    let directory = authenticate(dir, &req).await?;
-    tracing::Span::current().record("directory", directory.as_str());
-    let params = parse_query(req.uri().query().unwrap_or(""));
-    let if_match = header_str(&req, header::IF_MATCH);
-    let if_none_match = header_str(&req, header::IF_NONE_MATCH);
+    let call = Call::authenticate(dir, &req).await?;
     let method = req.method().clone();
     match (route, method) {
-        (Route::Collection(kind), Method::GET) => {
-            let q = list_query(dir, &params, Some(kind))?;
-            let sel = q.selection.clone();
-            let page = dir.list(kind, &directory, q).await?;
-            Ok(json_response(
-                StatusCode::OK,
-                &list_body(page, |d| shape(kind, d, &sel)),
-            ))
-        }
-        (Route::Collection(kind), Method::POST) => {
-            let body = read_json(dir, req).await?;
-            let sel = selection(dir, &params)?;
-            let doc = dir.create(kind, &directory, body, &sel).await?;
-            let mut resp = resource_response(StatusCode::CREATED, kind, &doc, &sel);
-            if let Some(loc) = doc
-                .get("meta")
-                .and_then(|m| m.get("location"))
-                .and_then(Value::as_str)
-                && let Ok(v) = HeaderValue::from_str(loc)
-            {
-                resp.headers_mut().insert(header::LOCATION, v);
-            }
-            Ok(resp)
-        }
-        (Route::Resource(kind, id), Method::GET) => {
-            let sel = selection(dir, &params)?;
-            let doc = dir.get(kind, &directory, &id, &sel).await?;
-            if let (Some(h), Some(v)) = (&if_none_match, version(&doc))
-                && crate::directory::etag_matches(h, v)
-            {
-                let mut resp = Response::new(Body::new(Bytes::new()));
-                *resp.status_mut() = StatusCode::NOT_MODIFIED;
-                set_etag(&mut resp, &doc);
-                return Ok(resp);
-            }
-            Ok(resource_response(StatusCode::OK, kind, &doc, &sel))
-        }
-        (Route::Resource(kind, id), Method::PUT) => {
-            let body = read_json(dir, req).await?;
-            let sel = selection(dir, &params)?;
-            let doc = dir
-                .replace(kind, &directory, &id, body, if_match, &sel)
-                .await?;
-            Ok(resource_response(StatusCode::OK, kind, &doc, &sel))
-        }
-        (Route::Resource(kind, id), Method::PATCH) => {
-            let body = read_json(dir, req).await?;
-            let limits = dir.limits();
-            let ops = patch::parse_request(&body, limits.patch_operations_max, &limits.filter)?;
-            let sel = selection(dir, &params)?;
-            // Entra expects 204 on group PATCH; a body when asked for attributes, and always
-            // for users (Okta reads it).
-            let want_body = kind == ResourceKind::User || sel != AttributeSelection::default();
-            let doc = dir
-                .patch(
-                    kind,
-                    &directory,
-                    &id,
-                    ops,
-                    if_match,
-                    want_body.then_some(&sel),
-                )
-                .await?;
-            match doc {
-                Some(doc) => Ok(resource_response(StatusCode::OK, kind, &doc, &sel)),
-                None => Ok(empty(StatusCode::NO_CONTENT)),
-            }
-        }
-        (Route::Resource(kind, id), Method::DELETE) => {
-            dir.delete(kind, &directory, &id, if_match).await?;
-            Ok(empty(StatusCode::NO_CONTENT))
-        }
+        (Route::Collection(kind), Method::GET) => list(call, kind).await,
+        (Route::Collection(kind), Method::POST) => create(call, kind, req).await,
+        (Route::Resource(kind, id), Method::GET) => get(call, kind, &id).await,
+        (Route::Resource(kind, id), Method::PUT) => replace(call, kind, &id, req).await,
+        (Route::Resource(kind, id), Method::PATCH) => patch(call, kind, &id, req).await,
+        (Route::Resource(kind, id), Method::DELETE) => delete(call, kind, &id).await,
         (Route::Search(kind), Method::POST) => {
             let body = read_json(dir, req).await?;
-            search(dir, &directory, kind, &body).await
+            search(dir, &call.directory, kind, &body).await
         }
         _ => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -238,6 +170,136 @@ async fn dispatch(
             "method not allowed",
         )),
     }
+}
+
+/// What every authenticated request carries into its handler: the directory it is
+/// authenticated for, its query parameters and its precondition headers.
+struct Call<'d> {
+    dir: &'d Directory,
+    directory: String,
+    params: Vec<(String, String)>,
+    if_match: Option<String>,
+    if_none_match: Option<String>,
+}
+
+impl<'d> Call<'d> {
+    /// Authenticates the bearer token and records the directory on the request's span.
+    async fn authenticate(dir: &'d Directory, req: &Request<Incoming>) -> Result<Self, ApiError> {
+        let directory = authenticate(dir, req).await?;
+        tracing::Span::current().record("directory", directory.as_str());
+        Ok(Call {
+            dir,
+            directory,
+            params: parse_query(req.uri().query().unwrap_or("")),
+            if_match: header_str(req, header::IF_MATCH),
+            if_none_match: header_str(req, header::IF_NONE_MATCH),
+        })
+    }
+
+    fn selection(&self) -> Result<AttributeSelection, ApiError> {
+        selection(self.dir, &self.params)
+    }
+}
+
+/// `GET /Users`, `GET /Groups` (RFC 7644 section 3.4.2).
+async fn list(call: Call<'_>, kind: ResourceKind) -> Result<Response<Body>, ApiError> {
+    let q = list_query(call.dir, &call.params, Some(kind))?;
+    let sel = q.selection.clone();
+    let page = call.dir.list(kind, &call.directory, q).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &list_body(page, |d| shape(kind, d, &sel)),
+    ))
+}
+
+/// `POST /Users`, `POST /Groups` (section 3.3): 201 with `Location` and `ETag`.
+async fn create(
+    call: Call<'_>,
+    kind: ResourceKind,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let body = read_json(call.dir, req).await?;
+    let sel = call.selection()?;
+    let doc = call.dir.create(kind, &call.directory, body, &sel).await?;
+    let mut resp = resource_response(StatusCode::CREATED, kind, &doc, &sel);
+    if let Some(loc) = doc
+        .get("meta")
+        .and_then(|m| m.get("location"))
+        .and_then(Value::as_str)
+        && let Ok(v) = HeaderValue::from_str(loc)
+    {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /Users/{id}` (section 3.4.1): 304 when `If-None-Match` matches the version.
+async fn get(call: Call<'_>, kind: ResourceKind, id: &str) -> Result<Response<Body>, ApiError> {
+    let sel = call.selection()?;
+    let doc = call.dir.get(kind, &call.directory, id, &sel).await?;
+    if let (Some(h), Some(v)) = (&call.if_none_match, version(&doc))
+        && crate::directory::etag_matches(h, v)
+    {
+        let mut resp = empty(StatusCode::NOT_MODIFIED);
+        set_etag(&mut resp, &doc);
+        return Ok(resp);
+    }
+    Ok(resource_response(StatusCode::OK, kind, &doc, &sel))
+}
+
+/// `PUT /Users/{id}` (section 3.5.1).
+async fn replace(
+    call: Call<'_>,
+    kind: ResourceKind,
+    id: &str,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let body = read_json(call.dir, req).await?;
+    let sel = call.selection()?;
+    let doc = call
+        .dir
+        .replace(kind, &call.directory, id, body, call.if_match, &sel)
+        .await?;
+    Ok(resource_response(StatusCode::OK, kind, &doc, &sel))
+}
+
+/// `PATCH /Users/{id}` (section 3.5.2).
+async fn patch(
+    call: Call<'_>,
+    kind: ResourceKind,
+    id: &str,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let body = read_json(call.dir, req).await?;
+    let limits = call.dir.limits();
+    let ops = patch::parse_request(&body, limits.patch_operations_max, &limits.filter)?;
+    let sel = call.selection()?;
+    // Entra expects 204 on group PATCH; a body when asked for attributes, and always
+    // for users (Okta reads it).
+    let want_body = kind == ResourceKind::User || sel != AttributeSelection::default();
+    let doc = call
+        .dir
+        .patch(
+            kind,
+            &call.directory,
+            id,
+            ops,
+            call.if_match,
+            want_body.then_some(&sel),
+        )
+        .await?;
+    match doc {
+        Some(doc) => Ok(resource_response(StatusCode::OK, kind, &doc, &sel)),
+        None => Ok(empty(StatusCode::NO_CONTENT)),
+    }
+}
+
+/// `DELETE /Users/{id}` (section 3.6): 204.
+async fn delete(call: Call<'_>, kind: ResourceKind, id: &str) -> Result<Response<Body>, ApiError> {
+    call.dir
+        .delete(kind, &call.directory, id, call.if_match)
+        .await?;
+    Ok(empty(StatusCode::NO_CONTENT))
 }
 
 fn discovery(dir: &Directory, route: &Route, base: &str) -> Result<Response<Body>, ApiError> {
@@ -256,7 +318,10 @@ fn discovery(dir: &Directory, route: &Route, base: &str) -> Result<Response<Body
         schema::resource_type(ResourceKind::Group),
     ];
     match route {
-        Route::ServiceProviderConfig => ok(schema::service_provider_config(dir.limits(), base)),
+        Route::ServiceProviderConfig => ok(schema::service_provider_config(
+            dir.limits().page_size_max,
+            base,
+        )),
         Route::ResourceTypes => ok(list(
             types
                 .iter()
@@ -469,6 +534,51 @@ async fn search(
     kind: Option<ResourceKind>,
     body: &Value,
 ) -> Result<Response<Body>, ApiError> {
+    let q = search_query(dir, kind, body)?;
+    let sel = q.selection.clone();
+    let body = match kind {
+        Some(kind) => {
+            let page = dir.list(kind, directory, q).await?;
+            list_body(page, |d| shape(kind, d, &sel))
+        }
+        None => list_body(search_root(dir, directory, q).await?, Clone::clone),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// Users then groups, paged as one sequence: the groups' page starts where the users end.
+/// The page's resources come back already shaped.
+async fn search_root(dir: &Directory, directory: &str, q: ListQuery) -> Result<ListPage, ApiError> {
+    let users = dir.list(ResourceKind::User, directory, q.clone()).await?;
+    let mut gq = q.clone();
+    gq.start_index = q.start_index.saturating_sub(users.total).max(1);
+    gq.count = q.count.saturating_sub(users.resources.len());
+    let groups = dir.list(ResourceKind::Group, directory, gq).await?;
+    let sel = &q.selection;
+    let resources: Vec<Value> = users
+        .resources
+        .iter()
+        .map(|d| shape(ResourceKind::User, d, sel))
+        .chain(
+            groups
+                .resources
+                .iter()
+                .map(|d| shape(ResourceKind::Group, d, sel)),
+        )
+        .collect();
+    Ok(ListPage {
+        total: users.total + groups.total,
+        start_index: q.start_index,
+        resources,
+    })
+}
+
+/// Decodes a SearchRequest body into a list query. Member names match case-insensitively.
+fn search_query(
+    dir: &Directory,
+    kind: Option<ResourceKind>,
+    body: &Value,
+) -> Result<ListQuery, ApiError> {
     let obj = body.as_object().ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -476,102 +586,65 @@ async fn search(
             "a SearchRequest must be a JSON object",
         )
     })?;
-    let get = |name: &str| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
-    let text = |name: &str| -> Result<Option<String>, ApiError> {
-        match get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Array(items)) if name.ends_with("ttributes") => Ok(Some(
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            )),
-            Some(_) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                Some("invalidValue"),
-                format!("`{name}` has the wrong type"),
-            )),
-        }
-    };
-    let int = |name: &str| -> Result<Option<i64>, ApiError> {
-        match get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    Some("invalidValue"),
-                    format!("`{name}` must be an integer"),
-                )
-            }),
-            Some(Value::String(s)) => parse_int(name, s).map(Some),
-            Some(_) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                Some("invalidValue"),
-                format!("`{name}` must be an integer"),
-            )),
-        }
-    };
     let mut selection = AttributeSelection::default();
-    if let Some(a) = text("attributes")? {
+    if let Some(a) = search_text(obj, "attributes")? {
         selection.attributes = schema::parse_attribute_list(&a);
     }
-    if let Some(a) = text("excludedAttributes")? {
+    if let Some(a) = search_text(obj, "excludedAttributes")? {
         selection.excluded = schema::parse_attribute_list(&a);
     }
     let selection = limit_selection(dir, selection)?;
     let p = ListParams {
-        filter: text("filter")?,
-        sort_by: text("sortBy")?,
-        sort_order: text("sortOrder")?,
-        start_index: int("startIndex")?,
-        count: int("count")?,
+        filter: search_text(obj, "filter")?,
+        sort_by: search_text(obj, "sortBy")?,
+        sort_order: search_text(obj, "sortOrder")?,
+        start_index: search_int(obj, "startIndex")?,
+        count: search_int(obj, "count")?,
     };
-    let q = build_query(dir, p, selection, kind)?;
-    let sel = q.selection.clone();
-    match kind {
-        Some(kind) => {
-            let page = dir.list(kind, directory, q).await?;
-            Ok(json_response(
-                StatusCode::OK,
-                &list_body(page, |d| shape(kind, d, &sel)),
-            ))
-        }
-        None => {
-            // Users then groups, paged as one sequence: the groups' page starts where the
-            // users end.
-            let users = dir.list(ResourceKind::User, directory, q.clone()).await?;
-            let mut gq = q.clone();
-            gq.start_index = q.start_index.saturating_sub(users.total).max(1);
-            gq.count = q.count.saturating_sub(users.resources.len());
-            let groups = dir.list(ResourceKind::Group, directory, gq).await?;
-            let total = users.total + groups.total;
-            let all: Vec<Value> = users
-                .resources
+    build_query(dir, p, selection, kind)
+}
+
+fn search_member<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// A string member; `attributes` and `excludedAttributes` may also be arrays of strings,
+/// joined with commas.
+fn search_text(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match search_member(obj, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Array(items)) if name.ends_with("ttributes") => Ok(Some(
+            items
                 .iter()
-                .map(|d| shape(ResourceKind::User, d, &sel))
-                .chain(
-                    groups
-                        .resources
-                        .iter()
-                        .map(|d| shape(ResourceKind::Group, d, &sel)),
-                )
-                .collect();
-            let page = ListPage {
-                total,
-                start_index: q.start_index,
-                resources: all,
-            };
-            Ok(json_response(
-                StatusCode::OK,
-                &list_body(page, Clone::clone),
-            ))
-        }
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        )),
+        Some(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            format!("`{name}` has the wrong type"),
+        )),
+    }
+}
+
+/// An integer member, as a JSON number or a string of digits.
+fn search_int(obj: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
+    let not_integer = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            format!("`{name}` must be an integer"),
+        )
+    };
+    match search_member(obj, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(not_integer),
+        Some(Value::String(s)) => parse_int(name, s).map(Some),
+        Some(_) => Err(not_integer()),
     }
 }
 

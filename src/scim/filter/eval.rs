@@ -2,6 +2,7 @@
 //! (RFC 7644 section 3.4.2.2). Both walk the same resolution (`resolve`, `comparison`,
 //! `operand`), so a filter that `check` accepts is evaluated by exactly the rules it was
 //! checked with. Evaluation is total: whatever `check` would reject evaluates to false.
+//! Must not parse text or know where documents come from.
 
 use super::{AttrPath, CompareOp, Filter, Literal};
 use crate::scim::schema::{

@@ -12,6 +12,9 @@ mod parser;
 mod tests;
 
 use crate::scim::ScimError;
+/// Filters name attributes with the schema's path type; re-exported so `filter::AttrPath` keeps
+/// working for callers.
+pub use crate::scim::schema::AttrPath;
 use crate::scim::schema::ResourceTypeDef;
 use serde_json::Value;
 use std::fmt;
@@ -39,15 +42,6 @@ impl Default for FilterLimits {
 /// every level: about 200 levels exhaust a 2 MiB thread stack (tokio's default) in a debug
 /// build, so this keeps a wide margin.
 pub const DEPTH_CEILING: usize = 64;
-
-/// `[schemaURN ":"] name ["." sub]`. Names are kept as written; matching against the schema is
-/// case-insensitive. `schema` is the URN without the trailing colon.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttrPath {
-    pub schema: Option<String>,
-    pub name: String,
-    pub sub: Option<String>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareOp {
@@ -291,19 +285,6 @@ fn follows_not(bytes: &[u8], at: usize) -> bool {
         Some(c) => c.is_ascii_whitespace() || *c == b'(' || *c == b'[',
     };
     boundary && word.eq_ignore_ascii_case(b"not")
-}
-
-impl fmt::Display for AttrPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(schema) = &self.schema {
-            write!(f, "{schema}:")?;
-        }
-        f.write_str(&self.name)?;
-        if let Some(sub) = &self.sub {
-            write!(f, ".{sub}")?;
-        }
-        Ok(())
-    }
 }
 
 impl CompareOp {

@@ -1,6 +1,7 @@
 //! Runs the pest grammar (`grammar/scim_filter.pest`) and turns its pairs into `Filter` and
 //! `PatchPath`. Never unwraps: a pair the grammar should have produced but did not is an error.
 //! Callers have already applied `FilterLimits`, so recursion here is bounded by `depth_max`.
+//! Must not check names or types against a schema: `eval::check` does.
 
 use super::{AttrPath, CompareOp, Filter, Literal, PatchPath};
 use pest::Parser as _;

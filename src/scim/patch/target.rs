@@ -1,7 +1,8 @@
 //! A PATCH path (or a key of a path-less value) resolved against the resource type: which
 //! attribute, sub-attribute or elements an operation addresses. Names are matched
 //! case-insensitively by `ResourceTypeDef::resolve`; an attribute the schema does not define is
-//! `invalidPath` (RFC 7644 section 3.12: the path "was invalid").
+//! `invalidPath` (RFC 7644 section 3.12: the path "was invalid"). Must not change the document:
+//! `document` applies the operation to what this resolves.
 
 use crate::scim::ScimError;
 use crate::scim::filter::{self, AttrPath, Filter, FilterLimits, PatchPath};

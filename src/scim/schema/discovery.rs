@@ -1,7 +1,7 @@
 //! The discovery documents, generated from the same definitions that drive validation and
 //! shaping: `/Schemas` (RFC 7643 section 7), `/ResourceTypes` (section 6) and
 //! `/ServiceProviderConfig` (section 5). Must not hold a second copy of any attribute
-//! characteristic.
+//! characteristic, nor read the configuration: the numbers it advertises are parameters.
 //!
 //! The common attributes (`id`, `externalId`, `meta`) are not listed in `/Schemas`
 //! (section 3.1). `canonicalValues` and `referenceTypes` appear when non-empty and
@@ -12,7 +12,6 @@ use super::{
     ResourceTypeDef, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA, SchemaDef, USER,
     USER_SCHEMA_DEF,
 };
-use crate::config::Limits;
 use serde_json::{Map, Value, json};
 
 /// Every schema cloudsso serves, in `/Schemas` order.
@@ -110,13 +109,14 @@ pub fn resource_type_document(rt: &ResourceTypeDef, base_url: &str) -> Value {
 }
 
 /// The service provider configuration (RFC 7643 section 5): what cloudsso implements, with
-/// `filter.maxResults` from the configured page size limit.
-pub fn service_provider_config(limits: &Limits, base_url: &str) -> Value {
+/// `filter.maxResults` set to `max_results`, the largest page a list or search returns (the
+/// caller passes its configured page size limit).
+pub fn service_provider_config(max_results: usize, base_url: &str) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": true, "maxResults": limits.page_size_max},
+        "filter": {"supported": true, "maxResults": max_results},
         "changePassword": {"supported": true},
         "sort": {"supported": true},
         "etag": {"supported": true},

@@ -3,6 +3,8 @@
 //! checks and the `/Schemas`, `/ResourceTypes` and `/ServiceProviderConfig` documents.
 //!
 //! This file owns the definition types and attribute-path resolution. The rest is split by job:
+//! - `path`: the attribute path type (`AttrPath`) that filters, PATCH paths and attribute
+//!   selections share, so `filter` depends on `schema` and never the reverse;
 //! - `defs`: the definitions themselves (common attributes, User, Enterprise User, Group);
 //! - `validate`: client JSON -> canonical document (keys as the schema spells them, types
 //!   coerced, read-only attributes dropped);
@@ -15,6 +17,7 @@
 
 pub(crate) mod defs;
 mod discovery;
+mod path;
 mod shape;
 #[cfg(test)]
 mod tests;
@@ -28,8 +31,11 @@ pub use discovery::{
     all_resource_types, all_schemas, resource_type_by_name, resource_type_document, schema_by_id,
     schemas_document, service_provider_config,
 };
+pub use path::AttrPath;
 pub use shape::{parse_attribute_list, shape};
-pub use validate::{coerce_value, validate_create, validate_document, validate_replace};
+pub use validate::{
+    check_value_counts, coerce_value, validate_create, validate_document, validate_replace,
+};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
@@ -178,8 +184,8 @@ pub struct ResourceTypeDef {
 /// into attribute paths (RFC 7644 section 3.9).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttributeSelection {
-    pub attributes: Vec<crate::scim::filter::AttrPath>,
-    pub excluded: Vec<crate::scim::filter::AttrPath>,
+    pub attributes: Vec<AttrPath>,
+    pub excluded: Vec<AttrPath>,
 }
 
 /// An attribute path resolved against a resource type.
@@ -238,7 +244,7 @@ impl ResourceTypeDef {
 
     /// Resolves `[urn:]name[.sub]` case-insensitively: common attributes, then the core schema,
     /// then extensions. `None` when the attribute or sub-attribute is not defined.
-    pub fn resolve(&self, path: &crate::scim::filter::AttrPath) -> Option<Resolved> {
+    pub fn resolve(&self, path: &AttrPath) -> Option<Resolved> {
         let (schema, attr) = match &path.schema {
             Some(urn) => {
                 let schema = self.schema_by_urn(urn)?;

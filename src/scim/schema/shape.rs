@@ -15,10 +15,9 @@
 //! removes from what `attributes` selected.
 
 use super::{
-    AttrDef, AttrType, AttributeSelection, COMMON_ATTRIBUTES, ResourceTypeDef, Returned, SchemaDef,
-    find_attr,
+    AttrDef, AttrPath, AttrType, AttributeSelection, COMMON_ATTRIBUTES, ResourceTypeDef, Returned,
+    SchemaDef, find_attr,
 };
-use crate::scim::filter::AttrPath;
 use serde_json::{Map, Value};
 
 /// Parses the comma-separated `attributes` / `excludedAttributes` query parameter. An entry

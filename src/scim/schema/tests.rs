@@ -675,7 +675,7 @@ fn shaping_request_only() {
 #[test]
 fn attribute_lists_parse() {
     let path =
-        |schema: Option<&str>, name: &str, sub: Option<&str>| crate::scim::filter::AttrPath {
+        |schema: Option<&str>, name: &str, sub: Option<&str>| crate::scim::schema::AttrPath {
             schema: schema.map(str::to_owned),
             name: name.to_owned(),
             sub: sub.map(str::to_owned),
@@ -839,11 +839,7 @@ fn resource_type_and_config_documents() {
     assert!(resource_type_by_name("user").is_some_and(|rt| rt.kind == ResourceKind::User));
     assert!(schema_by_id(&GROUP_SCHEMA.to_lowercase()).is_some());
 
-    let limits = crate::config::Limits {
-        page_size_max: 250,
-        ..Default::default()
-    };
-    let spc = service_provider_config(&limits, "https://example.com/scim/v2");
+    let spc = service_provider_config(250, "https://example.com/scim/v2");
     assert_eq!(spc["schemas"], json!([SERVICE_PROVIDER_CONFIG_SCHEMA]));
     assert_eq!(spc["patch"], json!({"supported": true}));
     assert_eq!(
@@ -911,4 +907,20 @@ fn conformance_files() {
         }
     }
     run_all(cases);
+}
+
+#[test]
+fn value_counts_at_the_limit_and_one_past() {
+    let cases = [
+        (json!({"emails": [1, 2]}), false, true),
+        (json!({"emails": [1, 2, 3]}), false, false),
+        (json!({"name": {"x": [[1, 2], [1, 2, 3]]}}), false, false),
+        (json!({"members": [1, 2, 3]}), true, true),
+        (json!({"members": [1, 2, 3]}), false, false),
+        (json!({"a": {"members": [1, 2, 3]}}), true, false),
+    ];
+    for (value, members_exempt, ok) in cases {
+        let got = check_value_counts(&value, 2, members_exempt);
+        assert_eq!(got.is_ok(), ok, "{value} exempt={members_exempt}: {got:?}");
+    }
 }

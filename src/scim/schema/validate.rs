@@ -1,6 +1,7 @@
 //! Client JSON -> canonical document, for POST (`validate_create`), PUT (`validate_replace`) and
 //! after PATCH (`validate_document`), plus the per-value building block PATCH uses
-//! (`coerce_value`). Must not know where documents are stored or how they are returned.
+//! (`coerce_value`) and the bound on values per attribute in a request (`check_value_counts`).
+//! Must not know where documents are stored or how they are returned.
 //!
 //! A canonical document is a JSON object whose keys are spelled as the schema spells them, with
 //! extension attributes nested under their schema URN, every value type-checked and coerced
@@ -16,6 +17,31 @@ use super::{
 use crate::scim::ScimError;
 use base64::Engine as _;
 use serde_json::{Map, Value};
+
+/// Refuses a request value (a POST or PUT body, a PATCH operation's `value`) with more than `max`
+/// values in any array, at any depth (quadratic work in PATCH and unbounded documents
+/// otherwise). With `members_exempt` (a request on a group), a `members` key at the top level
+/// of `v` is not counted: membership is rows, bounded by the body size.
+pub fn check_value_counts(v: &Value, max: usize, members_exempt: bool) -> Result<(), ScimError> {
+    match v {
+        Value::Array(items) => {
+            if items.len() > max {
+                return Err(ScimError::InvalidValue(format!(
+                    "an attribute has {} values; at most {max} are accepted",
+                    items.len()
+                )));
+            }
+            items
+                .iter()
+                .try_for_each(|i| check_value_counts(i, max, false))
+        }
+        Value::Object(o) => o
+            .iter()
+            .filter(|(k, _)| !(members_exempt && k.eq_ignore_ascii_case("members")))
+            .try_for_each(|(_, i)| check_value_counts(i, max, false)),
+        _ => Ok(()),
+    }
+}
 
 /// Validates a POST body into a canonical document (see the module docs). Checks that required
 /// attributes (`userName`, Group `displayName`) are present and not blank.
