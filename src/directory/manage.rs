@@ -7,6 +7,7 @@
 //! checked inside the job's transaction.
 
 use super::*;
+use crate::scim::patch::{MemberOp, MemberRef};
 use crate::store::{RecordRead, Records, record_key};
 use serde::{Deserialize, Serialize};
 
@@ -320,46 +321,72 @@ impl Directory {
         group: &str,
         user: &str,
     ) -> Result<(), DirectoryError> {
-        self.api_get(ResourceKind::User, dir, user).await?;
-        let already = self.is_member(dir, group, user).await?;
-        if already {
-            return Err(DirectoryError::AlreadyExists {
-                what: "GroupMember",
-                id: user.to_owned(),
-            });
-        }
-        let ops = vec![json!({"op": "add", "path": "members", "value": [{"value": user}]})];
-        self.api_patch(ResourceKind::Group, dir, group, ops, ApiGuard::default())
-            .await
-            .map(|_| ())
+        let add = MemberOp::Add(vec![MemberRef {
+            value: user.to_owned(),
+            kind: None,
+            display: None,
+        }]);
+        self.change_member(dir, group, user, add).await
     }
 
+    /// Removes a user from a group (the group must be manageable).
     pub async fn api_remove_member(
         &self,
         dir: &str,
         group: &str,
         user: &str,
     ) -> Result<(), DirectoryError> {
-        self.api_get(ResourceKind::User, dir, user).await?;
-        if !self.is_member(dir, group, user).await? {
-            return Err(DirectoryError::NotFound {
-                what: "GroupMember",
-                id: user.to_owned(),
-            });
-        }
-        let path = format!("members[value eq {}]", Value::String(user.to_owned()));
-        let ops = vec![json!({"op": "remove", "path": path})];
-        self.api_patch(ResourceKind::Group, dir, group, ops, ApiGuard::default())
-            .await
-            .map(|_| ())
+        let remove = MemberOp::Remove(vec![user.to_owned()]);
+        self.change_member(dir, group, user, remove).await
     }
 
-    /// Whether `user` is a direct member of `group` (the group must exist).
-    async fn is_member(&self, dir: &str, group: &str, user: &str) -> Result<bool, DirectoryError> {
-        self.api_get(ResourceKind::Group, dir, group).await?;
-        let (dir, group, user) = (dir.to_owned(), group.to_owned(), user.to_owned());
-        self.read(move |_, txn| Ok(txn.groups_of(&dir, &user)?.contains(&group)))
-            .await
+    /// One membership change, checked and written in one job: the directory, the user and the
+    /// group exist, the user is not yet (to add) or still (to remove) a direct member, and the
+    /// group may be changed through the API.
+    async fn change_member(
+        &self,
+        dir: &str,
+        group: &str,
+        user: &str,
+        op: MemberOp,
+    ) -> Result<(), DirectoryError> {
+        let (d, g, u) = (dir.to_owned(), group.to_owned(), user.to_owned());
+        self.write(move |txn| {
+            if txn.directory(&d)?.is_none() {
+                return Err(DirectoryError::NotFound {
+                    what: "directory",
+                    id: d,
+                });
+            }
+            if !txn.exists(ResourceKind::User, &d, &u)? {
+                return Err(DirectoryError::NotFound {
+                    what: "user",
+                    id: u,
+                });
+            }
+            let existing = super::resources::load(txn, ResourceKind::Group, &d, &g)?;
+            let member = txn.groups_of(&d, &u)?.contains(&g);
+            match (&op, member) {
+                (MemberOp::Add(_), true) => {
+                    return Err(DirectoryError::AlreadyExists {
+                        what: "GroupMember",
+                        id: u,
+                    });
+                }
+                (MemberOp::Remove(_), false) => {
+                    return Err(DirectoryError::NotFound {
+                        what: "GroupMember",
+                        id: u,
+                    });
+                }
+                _ => {}
+            }
+            ApiGuard::default().check(txn, ResourceKind::Group, &d, &g)?;
+            let doc = existing.clone();
+            let kind = ResourceKind::Group;
+            super::resources::commit_patch(txn, kind, &d, &g, &existing, doc, &[op], None)
+        })
+        .await
     }
 
     /// A page of a group's user members.

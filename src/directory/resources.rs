@@ -6,7 +6,7 @@ use super::manage::{ApiGuard, ResourceInfo, store_info};
 use super::members::MemberPlan;
 use super::*;
 use crate::model::{new_group_id, new_user_id};
-use crate::scim::patch::MemberRef;
+use crate::scim::patch::{MemberOp, MemberRef};
 
 /// The attribute that must be unique per directory, case-insensitively.
 fn unique_attr(kind: ResourceKind) -> &'static str {
@@ -98,7 +98,12 @@ fn created_of(doc: &Value) -> Option<&Value> {
     doc.get("meta").and_then(|m| m.get("created"))
 }
 
-fn load(txn: &WriteTxn, kind: ResourceKind, dir: &str, id: &str) -> Result<Value, DirectoryError> {
+pub(super) fn load(
+    txn: &WriteTxn,
+    kind: ResourceKind,
+    dir: &str,
+    id: &str,
+) -> Result<Value, DirectoryError> {
     txn.resource(kind, dir, id)?
         .ok_or_else(|| DirectoryError::NotFound {
             what: what(kind),
@@ -447,29 +452,45 @@ impl PatchJob {
             ));
         }
         check_unique(txn, kind, d, &doc, Some(i))?;
-        let mut plan = MemberPlan::default();
-        for op in &effect.members {
-            plan.apply_op(txn, d, i, op)?;
-        }
-        // Validated: writes from here on.
-        let diff = plan.apply(txn, d, i)?;
-        stamp(&mut doc, kind, i, created_of(&existing), 0);
-        let doc_changed = strip_meta(&doc) != strip_meta(&existing);
-        let mut changes = Vec::new();
-        if doc_changed || self.hash.is_some() || diff.display_changed {
-            changes.push((ChangeKind::Updated, Vec::new()));
-        }
-        changes.extend(member_events(&diff));
-        if !changes.is_empty() {
-            let seq = emit(txn, d, kind, i, &changes)?;
-            stamp(&mut doc, kind, i, created_of(&existing), seq);
-            txn.put_resource(kind, d, i, Some(&existing), &doc)?;
-        }
-        if let Some(h) = self.hash {
-            txn.set_password_hash(d, i, &h)?;
-        }
-        Ok(())
+        commit_patch(txn, kind, d, i, &existing, doc, &effect.members, self.hash)
     }
+}
+
+/// The writing half of a PATCH (also of the management API's membership changes): applies
+/// the member operations, and stores the new version with its events when anything changed.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn commit_patch(
+    txn: &WriteTxn,
+    kind: ResourceKind,
+    d: &str,
+    i: &str,
+    existing: &Value,
+    mut doc: Value,
+    member_ops: &[MemberOp],
+    hash: Option<String>,
+) -> Result<(), DirectoryError> {
+    let mut plan = MemberPlan::default();
+    for op in member_ops {
+        plan.apply_op(txn, d, i, op)?;
+    }
+    // Validated: writes from here on.
+    let diff = plan.apply(txn, d, i)?;
+    stamp(&mut doc, kind, i, created_of(existing), 0);
+    let doc_changed = strip_meta(&doc) != strip_meta(existing);
+    let mut changes = Vec::new();
+    if doc_changed || hash.is_some() || diff.display_changed {
+        changes.push((ChangeKind::Updated, Vec::new()));
+    }
+    changes.extend(member_events(&diff));
+    if !changes.is_empty() {
+        let seq = emit(txn, d, kind, i, &changes)?;
+        stamp(&mut doc, kind, i, created_of(existing), seq);
+        txn.put_resource(kind, d, i, Some(existing), &doc)?;
+    }
+    if let Some(h) = hash {
+        txn.set_password_hash(d, i, &h)?;
+    }
+    Ok(())
 }
 
 /// Deletes a loaded resource with its membership rows; each group it left gets a new version
