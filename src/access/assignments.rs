@@ -15,8 +15,10 @@ use super::{Access, AccessError};
 use crate::directory::{DirectoryError, append_event};
 use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
 use crate::scim::schema::ResourceKind;
-use crate::store::keys::{AssignmentKey, ConfigKey, Key, Prefix, ProvisioningKey, TaskKey};
-use crate::store::{ReadTxn, Records, WriteTxn};
+use crate::store::keys::{
+    AccountKey, AssignmentKey, ConfigKey, Key, Prefix, ProvisioningKey, TaskKey,
+};
+use crate::store::{ReadTxn, WriteTxn};
 
 /// How long finished tasks stay listable.
 pub const TASK_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
@@ -139,7 +141,7 @@ fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, Acce
     }
     let c = config_in!(txn, &t.directory_id, &t.config_id)?;
     if txn
-        .record::<super::records::Account>(Records::Accounts, &t.account_id)?
+        .get::<super::records::Account>(AccountKey { id: &t.account_id })?
         .is_none()
     {
         return Err(AccessError::NotFound {

@@ -17,8 +17,8 @@ use super::records::{
 use crate::directory::DirectoryError;
 use crate::model::{ChangeEvent, ChangeKind, ResourceType};
 use crate::scim::schema::ResourceKind;
-use crate::store::keys::{ConfigKey, Prefix, ProvisioningKey, TaskKey};
-use crate::store::{MemberKind, ReadTxn, Records};
+use crate::store::keys::{ConfigKey, MetaKey, Prefix, ProvisioningKey, TaskKey};
+use crate::store::{MemberKind, ReadTxn};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -34,7 +34,9 @@ pub const RECONCILE_CHUNK_MAX: usize = 512;
 /// The cursor is written at least this often while events flow (and whenever grants change).
 pub const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
 /// Key of the cursor (last event handled) in the meta table.
-const CURSOR_KEY: &str = "reconcile_cursor";
+const CURSOR_KEY: MetaKey<'static> = MetaKey {
+    name: "reconcile_cursor",
+};
 
 /// (directory, user)
 type UserRef = (String, String);
@@ -108,7 +110,7 @@ impl Access {
         }
         let stored = self
             .dir
-            .read(|_, txn| Ok(txn.record::<u64>(Records::Meta, CURSOR_KEY)?.unwrap_or(0)))
+            .read(|_, txn| Ok(txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0)))
             .await?;
         let mut c = self.lock_cursor();
         Ok(*c.handled.get_or_insert(stored))
@@ -192,8 +194,8 @@ impl Access {
             // SCIM write that concerns no grant.
             self.dir
                 .write(move |txn| {
-                    let stored = txn.record::<u64>(Records::Meta, CURSOR_KEY)?.unwrap_or(0);
-                    txn.put_record(Records::Meta, CURSOR_KEY, &stored.max(last))?;
+                    let stored = txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0);
+                    txn.put(CURSOR_KEY, &stored.max(last))?;
                     Ok(())
                 })
                 .await?;

@@ -6,7 +6,7 @@
 //! never build a key string. Must not know the record value types (those belong to the modules
 //! that store them) and must not change the bytes of a key: existing databases read the same.
 
-use super::{ReadTxn, Records, StoreError, WriteTxn, key};
+use super::{ReadTxn, RecordRead, Records, StoreError, WriteTxn, key};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -27,6 +27,42 @@ fn at(table: Records, parts: &[&str]) -> Key {
     Key {
         table,
         key: key(parts),
+    }
+}
+
+/// A resource directory member account: its 16-digit id.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountKey<'a> {
+    pub id: &'a str,
+}
+
+impl From<AccountKey<'_>> for Key {
+    fn from(k: AccountKey<'_>) -> Key {
+        at(Records::Accounts, &[k.id])
+    }
+}
+
+/// A resource directory folder: its id.
+#[derive(Debug, Clone, Copy)]
+pub struct FolderKey<'a> {
+    pub id: &'a str,
+}
+
+impl From<FolderKey<'_>> for Key {
+    fn from(k: FolderKey<'_>) -> Key {
+        at(Records::Folders, &[k.id])
+    }
+}
+
+/// An installation fact, by its name (such as `account_id`).
+#[derive(Debug, Clone, Copy)]
+pub struct MetaKey<'a> {
+    pub name: &'a str,
+}
+
+impl From<MetaKey<'_>> for Key {
+    fn from(k: MetaKey<'_>) -> Key {
+        at(Records::Meta, &[k.name])
     }
 }
 
@@ -163,6 +199,16 @@ impl From<ResourceInfoKey<'_>> for Key {
 /// Every scan by leading key parts: each variant names its table and the parts it fixes.
 #[derive(Debug, Clone, Copy)]
 pub enum Prefix<'a> {
+    /// Every member account.
+    AllAccounts,
+    /// Every folder.
+    AllFolders,
+    /// Every assignment, of every directory.
+    AllAssignments,
+    /// Every provisioning, of every directory.
+    AllProvisionings,
+    /// Every task, of every directory.
+    AllTasks,
     /// A directory's access configurations.
     ConfigsIn { dir: &'a str },
     /// A directory's assignments.
@@ -194,9 +240,14 @@ pub enum Prefix<'a> {
 }
 
 impl Prefix<'_> {
-    /// The table and the key start (`parts\0`) a scan reads.
+    /// The table and the key start (`parts\0`, or "" for a whole table) a scan reads.
     fn range(self) -> (Records, String) {
         let (table, parts): (Records, &[&str]) = match &self {
+            Prefix::AllAccounts => (Records::Accounts, &[]),
+            Prefix::AllFolders => (Records::Folders, &[]),
+            Prefix::AllAssignments => (Records::Assignments, &[]),
+            Prefix::AllProvisionings => (Records::Provisionings, &[]),
+            Prefix::AllTasks => (Records::Tasks, &[]),
             Prefix::ConfigsIn { dir } => (Records::AccessConfigs, &[dir]),
             Prefix::AssignmentsIn { dir } => (Records::Assignments, &[dir]),
             Prefix::PrincipalIndexIn { dir } => (Records::AssignmentsByPrincipal, &[dir]),
@@ -221,9 +272,23 @@ impl Prefix<'_> {
             Prefix::TasksIn { dir } => (Records::Tasks, &[dir]),
             Prefix::GrantsIn { dir } => (Records::ProviderGrants, &[dir]),
         };
+        if parts.is_empty() {
+            return (table, String::new());
+        }
         (table, format!("{}\0", key(parts)))
     }
 }
+
+/// Reading by typed key, for code that works in either kind of transaction.
+pub trait KeyedRead: RecordRead {
+    /// The record at `k`, if any.
+    fn read_at<T: DeserializeOwned>(&self, k: impl Into<Key>) -> Result<Option<T>, StoreError> {
+        let k = k.into();
+        self.read_record(k.table, &k.key)
+    }
+}
+
+impl<R: RecordRead> KeyedRead for R {}
 
 /// Typed-key reads shared by read and write transactions.
 macro_rules! keyed_reads {
@@ -340,11 +405,29 @@ mod tests {
         assert_eq!(spelled(grant), (Records::ProviderGrants, "d\0u".into()));
         let info = ResourceInfoKey { dir: "d", id: "u" };
         assert_eq!(spelled(info), (Records::ResourceInfo, "d\0u".into()));
+        let account = AccountKey {
+            id: "1000000000000001",
+        };
+        assert_eq!(
+            spelled(account),
+            (Records::Accounts, "1000000000000001".into())
+        );
+        assert_eq!(
+            spelled(FolderKey { id: "fd-1" }),
+            (Records::Folders, "fd-1".into())
+        );
+        let meta = MetaKey { name: "account_id" };
+        assert_eq!(spelled(meta), (Records::Meta, "account_id".into()));
     }
 
     #[test]
     fn prefixes_end_at_a_part_boundary() {
         let cases = [
+            (Prefix::AllAccounts, Records::Accounts, ""),
+            (Prefix::AllFolders, Records::Folders, ""),
+            (Prefix::AllAssignments, Records::Assignments, ""),
+            (Prefix::AllProvisionings, Records::Provisionings, ""),
+            (Prefix::AllTasks, Records::Tasks, ""),
             (
                 Prefix::ConfigsIn { dir: "d" },
                 Records::AccessConfigs,
