@@ -152,20 +152,21 @@ fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, Acce
     Ok(c)
 }
 
-fn running_task(
-    txn: &WriteTxn,
-    dir: &str,
-    config: &str,
-    account: &str,
-) -> Result<bool, AccessError> {
-    Ok(txn.scan::<Task>(Prefix::TasksIn { dir })?.iter().any(|t| {
-        t.status == TaskStatus::InProgress && t.config_id == config && t.account_id == account
+/// Whether a task runs on the target's (configuration, account).
+fn running_task(txn: &WriteTxn, t: &Target) -> Result<bool, AccessError> {
+    let tasks = txn.scan::<Task>(Prefix::TasksIn {
+        dir: &t.directory_id,
+    })?;
+    Ok(tasks.iter().any(|task| {
+        task.status == TaskStatus::InProgress
+            && task.config_id == t.config_id
+            && task.account_id == t.account_id
     }))
 }
 
 /// `OperationConflict.Task` while a task runs on the target's (configuration, account).
 fn refuse_if_running(txn: &WriteTxn, t: &Target) -> Result<(), AccessError> {
-    if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
+    if running_task(txn, t)? {
         return Err(AccessError::Conflict {
             code: "OperationConflict.Task",
             message: "a task on this access configuration and account is still running".into(),
@@ -384,7 +385,7 @@ impl Access {
         let deprovision = deprovision_last
             && others == 0
             && txn.get::<Provisioning>(t.provisioning())?.is_some()
-            && !running_task(txn, &t.directory_id, &t.config_id, &t.account_id)?;
+            && !running_task(txn, t)?;
         let task = assignment_task(txn, t, (ptype, pid), deprovision, ChangeKind::Deleted)?;
         Ok((task, deprovision))
     }
