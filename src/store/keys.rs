@@ -421,6 +421,47 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_reads_only_the_rows_under_its_prefix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = super::super::Store::open(&tmp.path().join("keys.redb")).unwrap();
+        let w = store.write().unwrap();
+        for (dir, user) in [("d", "u1"), ("d", "u2"), ("d2", "u3")] {
+            w.put(ProviderGrantKey { dir, user }, &user.to_owned())
+                .unwrap();
+        }
+        assert!(
+            w.delete(ProviderGrantKey {
+                dir: "d",
+                user: "u2"
+            })
+            .unwrap()
+        );
+        assert!(
+            !w.delete(ProviderGrantKey {
+                dir: "d",
+                user: "u2"
+            })
+            .unwrap()
+        );
+        w.commit().unwrap();
+        let r = store.read().unwrap();
+        let tails = r
+            .scan_tails::<String>(Prefix::GrantsIn { dir: "d" })
+            .unwrap();
+        assert_eq!(tails, vec![("u1".to_owned(), "u1".to_owned())]);
+        assert_eq!(
+            r.scan::<String>(Prefix::GrantsIn { dir: "d2" }).unwrap(),
+            vec!["u3".to_owned()]
+        );
+        assert!(!r.any_under(Prefix::GrantsIn { dir: "d3" }).unwrap());
+        let k = ProviderGrantKey {
+            dir: "d2",
+            user: "u3",
+        };
+        assert_eq!(r.get::<String>(k).unwrap(), Some("u3".to_owned()));
+    }
+
+    #[test]
     fn prefixes_end_at_a_part_boundary() {
         let cases = [
             (Prefix::AllAccounts, Records::Accounts, ""),
