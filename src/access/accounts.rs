@@ -13,7 +13,8 @@ use super::{Access, AccessError};
 use crate::directory::{DirectoryError, append_event};
 use crate::model::new_numeric_id;
 use crate::model::{ChangeKind, ResourceType, now_rfc3339, random_string};
-use crate::store::{ReadTxn, RecordRead, Records, WriteTxn};
+use crate::store::keys::{AccountKey, FolderKey, KeyedRead, MetaKey, Prefix};
+use crate::store::{ReadTxn, WriteTxn};
 use std::ops::RangeInclusive;
 
 /// Levels of folders under the root folder.
@@ -28,7 +29,7 @@ pub const ACCOUNT_NAME_PREFIX_CHARS: RangeInclusive<usize> = 2..=37;
 /// Length of a generated account name prefix.
 const GENERATED_PREFIX_CHARS: usize = 12;
 
-/// The `Records::Meta` key of the resource directory.
+/// The `MetaKey` name of the resource directory.
 const RESOURCE_DIRECTORY_KEY: &str = "resource_directory";
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -143,8 +144,11 @@ pub fn check_folder_id(param: &'static str, s: &str) -> Result<(), AccessError> 
     Ok(())
 }
 
-fn resource_directory(txn: &impl RecordRead) -> Result<Option<ResourceDirectory>, AccessError> {
-    Ok(txn.read_record::<ResourceDirectory>(Records::Meta, RESOURCE_DIRECTORY_KEY)?)
+fn resource_directory(txn: &impl KeyedRead) -> Result<Option<ResourceDirectory>, AccessError> {
+    let key = MetaKey {
+        name: RESOURCE_DIRECTORY_KEY,
+    };
+    Ok(txn.read_at::<ResourceDirectory>(key)?)
 }
 
 /// The resource directory, made with its root folder when there is none yet.
@@ -158,9 +162,10 @@ fn ensure_resource_directory(txn: &WriteTxn) -> Result<ResourceDirectory, Access
         root_folder_id: format!("r-{}", random_string(ALNUM, 6)),
         created: now.clone(),
     };
-    txn.put_record(
-        Records::Folders,
-        &rd.root_folder_id,
+    txn.put(
+        FolderKey {
+            id: &rd.root_folder_id,
+        },
         &Folder {
             id: rd.root_folder_id.clone(),
             name: "Root".into(),
@@ -168,7 +173,10 @@ fn ensure_resource_directory(txn: &WriteTxn) -> Result<ResourceDirectory, Access
             created: now,
         },
     )?;
-    txn.put_record(Records::Meta, RESOURCE_DIRECTORY_KEY, &rd)?;
+    let key = MetaKey {
+        name: RESOURCE_DIRECTORY_KEY,
+    };
+    txn.put(key, &rd)?;
     Ok(rd)
 }
 
@@ -180,7 +188,7 @@ fn folder_not_found(id: &str) -> AccessError {
 }
 
 /// The folders from the root down to `id`, root first.
-fn chain(txn: &impl RecordRead, id: &str) -> Result<Vec<Folder>, AccessError> {
+fn chain(txn: &impl KeyedRead, id: &str) -> Result<Vec<Folder>, AccessError> {
     let mut out: Vec<Folder> = Vec::new();
     let mut next = Some(id.to_owned());
     while let Some(current) = next {
@@ -189,7 +197,7 @@ fn chain(txn: &impl RecordRead, id: &str) -> Result<Vec<Folder>, AccessError> {
             return Err(DirectoryError::Internal(format!("folder `{id}` nests too deep")).into());
         }
         let f = txn
-            .read_record::<Folder>(Records::Folders, &current)?
+            .read_at::<Folder>(FolderKey { id: &current })?
             .ok_or_else(|| folder_not_found(&current))?;
         next = f.parent_id.clone();
         out.push(f);
@@ -199,7 +207,7 @@ fn chain(txn: &impl RecordRead, id: &str) -> Result<Vec<Folder>, AccessError> {
 }
 
 fn view(
-    txn: &impl RecordRead,
+    txn: &impl KeyedRead,
     rd: &ResourceDirectory,
     account: Account,
 ) -> Result<AccountView, AccessError> {
@@ -237,7 +245,7 @@ fn create_account_in(txn: &WriteTxn, new: NewAccount) -> Result<AccountView, Acc
         .parent_folder_id
         .unwrap_or_else(|| rd.root_folder_id.clone());
     chain(txn, &folder_id)?;
-    let existing = txn.record_values::<Account>(Records::Accounts, "")?;
+    let existing = txn.scan::<Account>(Prefix::AllAccounts)?;
     if existing.len() >= ACCOUNTS_MAX {
         return Err(AccessError::Quota {
             what: "Account",
@@ -268,7 +276,7 @@ fn create_account_in(txn: &WriteTxn, new: NewAccount) -> Result<AccountView, Acc
     }
     let id = loop {
         let id = new_numeric_id();
-        if txn.record::<Account>(Records::Accounts, &id)?.is_none() {
+        if txn.get::<Account>(AccountKey { id: &id })?.is_none() {
             break id;
         }
     };
@@ -281,17 +289,17 @@ fn create_account_in(txn: &WriteTxn, new: NewAccount) -> Result<AccountView, Acc
         created: now.clone(),
         modified: now,
     };
-    txn.put_record(Records::Accounts, &id, &account)?;
+    txn.put(AccountKey { id: &id }, &account)?;
     append_event(txn, "", ResourceType::Account, &id, ChangeKind::Created)?;
     view(txn, &rd, account)
 }
 
 fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), AccessError> {
-    if txn.record::<Account>(Records::Accounts, id)?.is_none() {
+    if txn.get::<Account>(AccountKey { id })?.is_none() {
         return Err(account_not_found(id));
     }
     let assigned = txn
-        .record_values::<Assignment>(Records::Assignments, "")?
+        .scan::<Assignment>(Prefix::AllAssignments)?
         .iter()
         .filter(|a| a.account_id == id)
         .count();
@@ -306,11 +314,11 @@ fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), AccessError> {
     // A configuration provisioned (or being provisioned) on the account must be deprovisioned
     // first: once the account is gone, nothing could remove its role.
     let provisioned = txn
-        .record_values::<super::records::Provisioning>(Records::Provisionings, "")?
+        .scan::<super::records::Provisioning>(Prefix::AllProvisionings)?
         .iter()
         .any(|p| p.account_id == id);
     let busy = txn
-        .record_values::<super::records::Task>(Records::Tasks, "")?
+        .scan::<super::records::Task>(Prefix::AllTasks)?
         .iter()
         .any(|t| t.account_id == id && t.status == super::records::TaskStatus::InProgress);
     if provisioned || busy {
@@ -321,7 +329,7 @@ fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), AccessError> {
             ),
         });
     }
-    txn.delete_record(Records::Accounts, id)?;
+    txn.delete(AccountKey { id })?;
     append_event(txn, "", ResourceType::Account, id, ChangeKind::Deleted)?;
     Ok(())
 }
@@ -339,7 +347,7 @@ fn create_folder_in(
             max: FOLDER_DEPTH_MAX,
         });
     }
-    let folders = txn.record_values::<Folder>(Records::Folders, "")?;
+    let folders = txn.scan::<Folder>(Prefix::AllFolders)?;
     if folders.iter().filter(|f| f.parent_id.is_some()).count() >= FOLDERS_MAX {
         return Err(AccessError::Quota {
             what: "Folder",
@@ -357,7 +365,7 @@ fn create_folder_in(
     }
     let id = loop {
         let id = format!("fd-{}", random_string(ALNUM, 10));
-        if txn.record::<Folder>(Records::Folders, &id)?.is_none() {
+        if txn.get::<Folder>(FolderKey { id: &id })?.is_none() {
             break id;
         }
     };
@@ -367,7 +375,7 @@ fn create_folder_in(
         parent_id: Some(parent),
         created: now_rfc3339(),
     };
-    txn.put_record(Records::Folders, &id, &folder)?;
+    txn.put(FolderKey { id: &id }, &folder)?;
     Ok(folder)
 }
 
@@ -379,7 +387,7 @@ fn page_of<T>(mut all: Vec<T>, offset: usize, count: usize) -> Page<T> {
 
 fn account_in(txn: &ReadTxn, id: &str) -> Result<AccountView, AccessError> {
     let account = txn
-        .record::<Account>(Records::Accounts, id)?
+        .get::<Account>(AccountKey { id })?
         .ok_or_else(|| account_not_found(id))?;
     let rd = resource_directory(txn)?.ok_or_else(|| account_not_found(id))?;
     view(txn, &rd, account)
@@ -393,7 +401,7 @@ fn accounts_in(
     let Some(rd) = resource_directory(txn)? else {
         return Ok(page_of(Vec::new(), offset, count));
     };
-    let mut all = txn.record_values::<Account>(Records::Accounts, "")?;
+    let mut all = txn.scan::<Account>(Prefix::AllAccounts)?;
     all.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
     let page = page_of(all, offset, count);
     let items = page
@@ -419,11 +427,11 @@ fn folders_in(
         (None, Some(rd)) => rd.root_folder_id,
         (None, None) => return Ok(page_of(Vec::new(), offset, count)),
     };
-    if txn.record::<Folder>(Records::Folders, &parent)?.is_none() {
+    if txn.get::<Folder>(FolderKey { id: &parent })?.is_none() {
         return Err(folder_not_found(&parent));
     }
     let mut all: Vec<Folder> = txn
-        .record_values::<Folder>(Records::Folders, "")?
+        .scan::<Folder>(Prefix::AllFolders)?
         .into_iter()
         .filter(|f| f.parent_id.as_deref() == Some(parent.as_str()))
         .filter(|f| {
@@ -521,7 +529,8 @@ mod tests {
     use crate::access::records::PrincipalType;
     use crate::config::Limits;
     use crate::directory::Directory;
-    use crate::store::{Store, Writer, record_key};
+    use crate::store::keys::AssignmentKey;
+    use crate::store::{Store, Writer};
 
     struct Fixture {
         access: Access,
@@ -786,10 +795,7 @@ mod tests {
         let a = &f.access;
         a.create_account(new("First")).await.unwrap();
         let w = f.store.write().unwrap();
-        let template = w
-            .record_values::<Account>(Records::Accounts, "")
-            .unwrap()
-            .remove(0);
+        let template = w.scan::<Account>(Prefix::AllAccounts).unwrap().remove(0);
         for i in 1..ACCOUNTS_MAX - 1 {
             let id = format!("{:016}", i);
             let acc = Account {
@@ -798,7 +804,7 @@ mod tests {
                 account_name: format!("a{i}@x.aliyunid.com"),
                 ..template.clone()
             };
-            w.put_record(Records::Accounts, &id, &acc).unwrap();
+            w.put(AccountKey { id: &id }, &acc).unwrap();
         }
         w.commit().unwrap();
         a.create_account(new("Last")).await.unwrap();
@@ -820,17 +826,22 @@ mod tests {
             principal_id: "u-1".into(),
             created: now_rfc3339(),
         };
-        let key = record_key(&["d-1", "ac-1", &id, "User", "u-1"]);
+        let key = AssignmentKey {
+            dir: "d-1",
+            config: "ac-1",
+            account: &id,
+            principal_type: "User",
+            principal_id: "u-1",
+        };
         let w = f.store.write().unwrap();
-        w.put_record(Records::Assignments, &key, &assignment)
-            .unwrap();
+        w.put(key, &assignment).unwrap();
         w.commit().unwrap();
         let e = a.delete_account(&id).await.unwrap_err();
         assert_eq!(kind(e), "Conflict DeleteConflict.Account.AccessAssignment");
         assert!(a.account(&id).await.is_ok());
 
         let w = f.store.write().unwrap();
-        w.delete_record(Records::Assignments, &key).unwrap();
+        w.delete(key).unwrap();
         w.commit().unwrap();
         a.delete_account(&id).await.unwrap();
         assert_eq!(kind(a.account(&id).await.unwrap_err()), "NotFound Account");

@@ -15,7 +15,10 @@ use super::{Access, AccessError};
 use crate::directory::{DirectoryError, append_event};
 use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
 use crate::scim::schema::ResourceKind;
-use crate::store::{ReadTxn, Records, WriteTxn, record_key};
+use crate::store::keys::{
+    AccountKey, AssignmentKey, ConfigKey, Key, Prefix, ProvisioningKey, TaskKey,
+};
+use crate::store::{ReadTxn, WriteTxn};
 
 /// How long finished tasks stay listable.
 pub const TASK_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
@@ -36,6 +39,26 @@ pub struct Filter {
     pub principal: Option<(PrincipalType, String)>,
 }
 
+impl Target {
+    /// The key of the target's provisioning record.
+    fn provisioning(&self) -> ProvisioningKey<'_> {
+        ProvisioningKey {
+            dir: &self.directory_id,
+            config: &self.config_id,
+            account: &self.account_id,
+        }
+    }
+
+    /// The assignments of the target's configuration on its account.
+    fn assignments(&self) -> Prefix<'_> {
+        Prefix::AssignmentsOnAccount {
+            dir: &self.directory_id,
+            config: &self.config_id,
+            account: &self.account_id,
+        }
+    }
+}
+
 impl Filter {
     fn matches(
         &self,
@@ -53,28 +76,14 @@ impl Filter {
     }
 }
 
-fn assignment_key(a: &Assignment) -> String {
-    record_key(&[
-        &a.directory_id,
-        &a.config_id,
-        &a.account_id,
-        a.principal_type.as_str(),
-        &a.principal_id,
-    ])
-}
-
-fn principal_key(a: &Assignment) -> String {
-    record_key(&[
-        &a.directory_id,
-        a.principal_type.as_str(),
-        &a.principal_id,
-        &a.config_id,
-        &a.account_id,
-    ])
-}
-
-pub(crate) fn provisioning_key(dir: &str, config: &str, account: &str) -> String {
-    record_key(&[dir, config, account])
+fn assignment_key(a: &Assignment) -> AssignmentKey<'_> {
+    AssignmentKey {
+        dir: &a.directory_id,
+        config: &a.config_id,
+        account: &a.account_id,
+        principal_type: a.principal_type.as_str(),
+        principal_id: &a.principal_id,
+    }
 }
 
 pub fn role_name(config_name: &str) -> String {
@@ -115,7 +124,7 @@ pub fn role_spec(c: &AccessConfiguration, account: &str) -> RoleSpec {
 
 macro_rules! config_in {
     ($txn:expr, $dir:expr, $id:expr) => {
-        $txn.record::<AccessConfiguration>(Records::AccessConfigs, &record_key(&[$dir, $id]))?
+        $txn.get::<AccessConfiguration>(ConfigKey { dir: $dir, id: $id })?
             .ok_or_else(|| AccessError::NotFound {
                 what: "AccessConfiguration",
                 id: $id.to_owned(),
@@ -132,7 +141,7 @@ fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, Acce
     }
     let c = config_in!(txn, &t.directory_id, &t.config_id)?;
     if txn
-        .record::<super::records::Account>(Records::Accounts, &t.account_id)?
+        .get::<super::records::Account>(AccountKey { id: &t.account_id })?
         .is_none()
     {
         return Err(AccessError::NotFound {
@@ -143,23 +152,21 @@ fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, Acce
     Ok(c)
 }
 
-fn running_task(
-    txn: &WriteTxn,
-    dir: &str,
-    config: &str,
-    account: &str,
-) -> Result<bool, AccessError> {
-    Ok(txn
-        .record_values::<Task>(Records::Tasks, &format!("{dir}\0"))?
-        .iter()
-        .any(|t| {
-            t.status == TaskStatus::InProgress && t.config_id == config && t.account_id == account
-        }))
+/// Whether a task runs on the target's (configuration, account).
+fn running_task(txn: &WriteTxn, t: &Target) -> Result<bool, AccessError> {
+    let tasks = txn.scan::<Task>(Prefix::TasksIn {
+        dir: &t.directory_id,
+    })?;
+    Ok(tasks.iter().any(|task| {
+        task.status == TaskStatus::InProgress
+            && task.config_id == t.config_id
+            && task.account_id == t.account_id
+    }))
 }
 
 /// `OperationConflict.Task` while a task runs on the target's (configuration, account).
 fn refuse_if_running(txn: &WriteTxn, t: &Target) -> Result<(), AccessError> {
-    if running_task(txn, &t.directory_id, &t.config_id, &t.account_id)? {
+    if running_task(txn, t)? {
         return Err(AccessError::Conflict {
             code: "OperationConflict.Task",
             message: "a task on this access configuration and account is still running".into(),
@@ -221,11 +228,11 @@ fn assignment_task(
 }
 
 fn put_task(txn: &WriteTxn, task: &Task) -> Result<(), AccessError> {
-    txn.put_record(
-        Records::Tasks,
-        &record_key(&[&task.directory_id, &task.id]),
-        task,
-    )?;
+    let key = TaskKey {
+        dir: &task.directory_id,
+        id: &task.id,
+    };
+    txn.put(key, task)?;
     Ok(())
 }
 
@@ -249,19 +256,16 @@ pub(crate) fn assignments_in(
     dir: &str,
     f: &Filter,
 ) -> Result<Vec<Assignment>, AccessError> {
-    let all = match &f.principal {
-        Some((t, id)) => txn.record_values::<Assignment>(
-            Records::AssignmentsByPrincipal,
-            &format!("{}\0", record_key(&[dir, t.as_str(), id])),
-        )?,
-        None => match &f.config_id {
-            Some(c) => txn.record_values::<Assignment>(
-                Records::Assignments,
-                &format!("{}\0", record_key(&[dir, c])),
-            )?,
-            None => txn.record_values::<Assignment>(Records::Assignments, &format!("{dir}\0"))?,
+    let prefix = match (&f.principal, &f.config_id) {
+        (Some((t, id)), _) => Prefix::AssignmentsOfPrincipal {
+            dir,
+            principal_type: t.as_str(),
+            principal_id: id,
         },
+        (None, Some(config)) => Prefix::AssignmentsOfConfig { dir, config },
+        (None, None) => Prefix::AssignmentsIn { dir },
     };
+    let all = txn.scan::<Assignment>(prefix)?;
     Ok(all
         .into_iter()
         .filter(|a| {
@@ -312,26 +316,20 @@ impl Access {
             principal_id: pid.clone(),
             created: now_rfc3339(),
         };
-        if txn
-            .record::<Assignment>(Records::Assignments, &assignment_key(&a))?
-            .is_some()
-        {
+        if txn.get::<Assignment>(assignment_key(&a))?.is_some() {
             return Err(AccessError::AlreadyExists {
                 what: "AccessAssignment",
                 id: format!("{}/{}/{}", a.config_id, a.account_id, a.principal_id),
             });
         }
         let provisioned = txn
-            .record::<Provisioning>(
-                Records::Provisionings,
-                &provisioning_key(&t.directory_id, &t.config_id, &t.account_id),
-            )?
+            .get::<Provisioning>(t.provisioning())?
             .is_some_and(|p| p.status != ProvisioningStatus::DeprovisionFailed);
         // Whatever runs on the pair (a provisioning, or a deprovisioning that would take the
         // role away under the new assignment) must finish first.
         refuse_if_running(txn, t)?;
-        txn.put_record(Records::Assignments, &assignment_key(&a), &a)?;
-        txn.put_record(Records::AssignmentsByPrincipal, &principal_key(&a), &a)?;
+        txn.put(assignment_key(&a), &a)?;
+        txn.put(assignment_key(&a).by_principal(), &a)?;
         let task = assignment_task(txn, t, (ptype, pid), !provisioned, ChangeKind::Created)?;
         Ok((task, !provisioned))
     }
@@ -376,31 +374,18 @@ impl Access {
             principal_id: pid.clone(),
             created: String::new(),
         };
-        if !txn.delete_record(Records::Assignments, &assignment_key(&probe))? {
+        if !txn.delete(assignment_key(&probe))? {
             return Err(AccessError::NotFound {
                 what: "AccessAssignment",
                 id: format!("{}/{}/{}", t.config_id, t.account_id, pid),
             });
         }
-        txn.delete_record(Records::AssignmentsByPrincipal, &principal_key(&probe))?;
-        let others = txn
-            .record_values::<Assignment>(
-                Records::Assignments,
-                &format!(
-                    "{}\0",
-                    record_key(&[&t.directory_id, &t.config_id, &t.account_id])
-                ),
-            )?
-            .len();
+        txn.delete(assignment_key(&probe).by_principal())?;
+        let others = txn.scan::<Assignment>(t.assignments())?.len();
         let deprovision = deprovision_last
             && others == 0
-            && txn
-                .record::<Provisioning>(
-                    Records::Provisionings,
-                    &provisioning_key(&t.directory_id, &t.config_id, &t.account_id),
-                )?
-                .is_some()
-            && !running_task(txn, &t.directory_id, &t.config_id, &t.account_id)?;
+            && txn.get::<Provisioning>(t.provisioning())?.is_some()
+            && !running_task(txn, t)?;
         let task = assignment_task(txn, t, (ptype, pid), deprovision, ChangeKind::Deleted)?;
         Ok((task, deprovision))
     }
@@ -436,25 +421,14 @@ impl Access {
             .write(move |txn| {
                 split((|| {
                     check_targets(txn, &t)?;
-                    let assigned = !txn
-                        .record_values::<Assignment>(
-                            Records::Assignments,
-                            &format!("{}\0", record_key(&[&t.directory_id, &t.config_id, &t.account_id])),
-                        )?
-                        .is_empty();
+                    let assigned = !txn.scan::<Assignment>(t.assignments())?.is_empty();
                     if assigned {
                         return Err(AccessError::Conflict {
                             code: "DeletionConflict.AccessConfigurationProvisioning.AccessAssignment",
                             message: "remove the access assignments of this configuration on the account first".into(),
                         });
                     }
-                    if txn
-                        .record::<Provisioning>(
-                            Records::Provisionings,
-                            &provisioning_key(&t.directory_id, &t.config_id, &t.account_id),
-                        )?
-                        .is_none()
-                    {
+                    if txn.get::<Provisioning>(t.provisioning())?.is_none() {
                         return Err(AccessError::NotFound {
                             what: "AccessConfigurationProvisioning",
                             id: format!("{}/{}", t.config_id, t.account_id),
@@ -484,99 +458,28 @@ impl Access {
     /// Does a task's work against the provider, then records how it ended (and, for a
     /// provisioning, the provisioning record) in one transaction with a change event.
     pub(crate) async fn run_task(&self, task: Task) -> Result<(), AccessError> {
-        let (dir, config_id, account) = (
-            task.directory_id.clone(),
-            task.config_id.clone(),
-            task.account_id.clone(),
-        );
         let config = {
-            let (d, c) = (dir.clone(), config_id.clone());
+            let (dir, id) = (task.directory_id.clone(), task.config_id.clone());
             self.dir
                 .read(move |_, txn| {
-                    Ok(txn.record::<AccessConfiguration>(
-                        Records::AccessConfigs,
-                        &record_key(&[&d, &c]),
-                    )?)
+                    Ok(txn.get::<AccessConfiguration>(ConfigKey { dir: &dir, id: &id })?)
                 })
                 .await?
         };
-        let provisioning = matches!(
-            task.kind,
-            TaskType::ProvisionAccessConfiguration | TaskType::CreateAccessAssignment
-        );
         // The policies the role is made with: if they change while the task runs, the
         // provisioning is recorded stale, not Provisioned.
-        let applied = config
-            .as_ref()
-            .map(|c| (c.system_policies.clone(), c.inline_policy.clone()));
+        let applied = config.as_ref().map(policies);
+        let account = &task.account_id;
         let outcome: Result<(), String> = match &config {
             None => Err(format!(
-                "access configuration `{config_id}` no longer exists"
+                "access configuration `{}` no longer exists",
+                task.config_id
             )),
-            Some(c) if provisioning => self.provision_in_account(c, &account).await,
-            Some(c) => self.deprovision_in_account(c, &account).await,
+            Some(c) if provisions(task.kind) => self.provision_in_account(c, account).await,
+            Some(c) => self.deprovision_in_account(c, account).await,
         };
         self.dir
-            .write(move |txn| {
-                split((|| {
-                    let mut task = task;
-                    task.finished = Some(now_rfc3339());
-                    let pkey = provisioning_key(&dir, &config_id, &account);
-                    match &outcome {
-                        Ok(()) => {
-                            task.status = TaskStatus::Success;
-                            if provisioning {
-                                let now = txn
-                                    .record::<AccessConfiguration>(
-                                        Records::AccessConfigs,
-                                        &record_key(&[&dir, &config_id]),
-                                    )?
-                                    .map(|c| (c.system_policies, c.inline_policy));
-                                let status = if now == applied {
-                                    ProvisioningStatus::Provisioned
-                                } else {
-                                    ProvisioningStatus::ReprovisionRequired
-                                };
-                                txn.put_record(
-                                    Records::Provisionings,
-                                    &pkey,
-                                    &Provisioning {
-                                        directory_id: dir.clone(),
-                                        config_id: config_id.clone(),
-                                        account_id: account.clone(),
-                                        status,
-                                        updated: now_rfc3339(),
-                                    },
-                                )?;
-                            } else {
-                                txn.delete_record(Records::Provisionings, &pkey)?;
-                            }
-                            clear_notifications(txn, &dir, &config_id)?;
-                        }
-                        Err(reason) => {
-                            task.status = TaskStatus::Failed;
-                            task.failure_reason = Some(reason.clone());
-                            if !provisioning
-                                && let Some(mut p) =
-                                    txn.record::<Provisioning>(Records::Provisionings, &pkey)?
-                            {
-                                p.status = ProvisioningStatus::DeprovisionFailed;
-                                p.updated = now_rfc3339();
-                                txn.put_record(Records::Provisionings, &pkey, &p)?;
-                            }
-                        }
-                    }
-                    put_task(txn, &task)?;
-                    append_event(
-                        txn,
-                        &dir,
-                        ResourceType::AccessConfiguration,
-                        &config_id,
-                        ChangeKind::Updated,
-                    )?;
-                    Ok(())
-                })())
-            })
+            .write(move |txn| split(finish_task(txn, task, applied, outcome)))
             .await?
     }
 
@@ -640,7 +543,7 @@ impl Access {
             .dir
             .read(move |_, txn| {
                 Ok(txn
-                    .record_values::<Provisioning>(Records::Provisionings, &format!("{dir}\0"))?
+                    .scan::<Provisioning>(Prefix::ProvisioningsIn { dir: &dir })?
                     .iter()
                     .any(|p| p.account_id == acct && p.config_id != config))
             })
@@ -672,7 +575,7 @@ impl Access {
         self.dir
             .read(move |_, txn| {
                 Ok(txn
-                    .record_values::<Provisioning>(Records::Provisionings, &format!("{dir}\0"))?
+                    .scan::<Provisioning>(Prefix::ProvisioningsIn { dir: &dir })?
                     .into_iter()
                     .filter(|p| f.matches(&p.config_id, &p.account_id, None))
                     .filter(|p| status.is_none_or(|s| s == p.status))
@@ -683,10 +586,15 @@ impl Access {
     }
 
     pub async fn task(&self, dir: &str, id: &str) -> Result<Task, AccessError> {
-        let key = record_key(&[dir, id]);
-        let id = id.to_owned();
+        let (dir, id) = (dir.to_owned(), id.to_owned());
+        let wanted = id.clone();
         self.dir
-            .read(move |_, txn| Ok(txn.record::<Task>(Records::Tasks, &key)?))
+            .read(move |_, txn| {
+                Ok(txn.get::<Task>(TaskKey {
+                    dir: &dir,
+                    id: &wanted,
+                })?)
+            })
             .await?
             .ok_or(AccessError::NotFound { what: "Task", id })
     }
@@ -699,7 +607,7 @@ impl Access {
             .dir
             .read(move |_, txn| {
                 Ok(txn
-                    .record_values::<Task>(Records::Tasks, &format!("{dir}\0"))?
+                    .scan::<Task>(Prefix::TasksIn { dir: &dir })?
                     .into_iter()
                     .filter(|t| {
                         f.matches(
@@ -717,20 +625,112 @@ impl Access {
     }
 }
 
+/// What a configuration's role is made with: its system policies and inline policy.
+type Policies = (Vec<String>, Option<String>);
+
+fn policies(c: &AccessConfiguration) -> Policies {
+    (c.system_policies.clone(), c.inline_policy.clone())
+}
+
+/// Whether a task of this kind makes the role (else it removes it).
+fn provisions(kind: TaskType) -> bool {
+    matches!(
+        kind,
+        TaskType::ProvisionAccessConfiguration | TaskType::CreateAccessAssignment
+    )
+}
+
+/// Records how a task ended, with its provisioning record and a change event. `applied` is
+/// what the role was made with (`None` when the configuration was gone).
+fn finish_task(
+    txn: &WriteTxn,
+    mut task: Task,
+    applied: Option<Policies>,
+    outcome: Result<(), String>,
+) -> Result<(), AccessError> {
+    task.finished = Some(now_rfc3339());
+    let pkey = Key::from(ProvisioningKey {
+        dir: &task.directory_id,
+        config: &task.config_id,
+        account: &task.account_id,
+    });
+    let provisioning = provisions(task.kind);
+    match outcome {
+        Ok(()) => {
+            task.status = TaskStatus::Success;
+            if provisioning {
+                record_provisioned(txn, &task, &pkey, applied)?;
+            } else {
+                txn.delete(&pkey)?;
+            }
+            clear_notifications(txn, &task.directory_id, &task.config_id)?;
+        }
+        Err(reason) => {
+            task.status = TaskStatus::Failed;
+            task.failure_reason = Some(reason);
+            if !provisioning && let Some(mut p) = txn.get::<Provisioning>(&pkey)? {
+                p.status = ProvisioningStatus::DeprovisionFailed;
+                p.updated = now_rfc3339();
+                txn.put(&pkey, &p)?;
+            }
+        }
+    }
+    put_task(txn, &task)?;
+    append_event(
+        txn,
+        &task.directory_id,
+        ResourceType::AccessConfiguration,
+        &task.config_id,
+        ChangeKind::Updated,
+    )?;
+    Ok(())
+}
+
+/// Records a finished provisioning: `Provisioned`, or `ReprovisionRequired` when the
+/// configuration's policies are no longer the `applied` ones the role was made with.
+fn record_provisioned(
+    txn: &WriteTxn,
+    task: &Task,
+    pkey: &Key,
+    applied: Option<Policies>,
+) -> Result<(), AccessError> {
+    let config = ConfigKey {
+        dir: &task.directory_id,
+        id: &task.config_id,
+    };
+    let now = txn
+        .get::<AccessConfiguration>(config)?
+        .as_ref()
+        .map(policies);
+    let status = if now == applied {
+        ProvisioningStatus::Provisioned
+    } else {
+        ProvisioningStatus::ReprovisionRequired
+    };
+    let record = Provisioning {
+        directory_id: task.directory_id.clone(),
+        config_id: task.config_id.clone(),
+        account_id: task.account_id.clone(),
+        status,
+        updated: now_rfc3339(),
+    };
+    txn.put(pkey, &record)?;
+    Ok(())
+}
+
 /// Clears a configuration's `ReprovisionRequired` notice when none of its provisionings is
 /// stale any more.
 fn clear_notifications(txn: &WriteTxn, dir: &str, config: &str) -> Result<(), AccessError> {
-    let key = record_key(&[dir, config]);
-    let Some(mut c) = txn.record::<AccessConfiguration>(Records::AccessConfigs, &key)? else {
+    let Some(mut c) = txn.get::<AccessConfiguration>(ConfigKey { dir, id: config })? else {
         return Ok(());
     };
     let stale = txn
-        .record_values::<Provisioning>(Records::Provisionings, &format!("{key}\0"))?
+        .scan::<Provisioning>(Prefix::ProvisioningsOfConfig { dir, config })?
         .iter()
         .any(|p| p.status == ProvisioningStatus::ReprovisionRequired);
     if !stale && !c.status_notifications.is_empty() {
         c.status_notifications.clear();
-        txn.put_record(Records::AccessConfigs, &key, &c)?;
+        txn.put(ConfigKey { dir, id: config }, &c)?;
     }
     Ok(())
 }

@@ -15,7 +15,8 @@ use super::{Access, AccessError, system_policies};
 use crate::directory::append_event;
 use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
 use crate::policy::PolicyDocument;
-use crate::store::{Records, WriteTxn, record_key};
+use crate::store::WriteTxn;
+use crate::store::keys::{ConfigKey, Prefix, ProvisioningKey};
 use std::ops::RangeInclusive;
 
 pub const NAME_CHARS_MAX: usize = 32;
@@ -130,12 +131,8 @@ fn check_inline(name: &str, document: &str) -> Result<(), AccessError> {
     Ok(())
 }
 
-fn key(dir: &str, id: &str) -> String {
-    record_key(&[dir, id])
-}
-
 fn load(txn: &WriteTxn, dir: &str, id: &str) -> Result<AccessConfiguration, AccessError> {
-    txn.record::<AccessConfiguration>(Records::AccessConfigs, &key(dir, id))?
+    txn.get::<AccessConfiguration>(ConfigKey { dir, id })?
         .ok_or_else(|| AccessError::NotFound {
             what: "AccessConfiguration",
             id: id.to_owned(),
@@ -143,7 +140,11 @@ fn load(txn: &WriteTxn, dir: &str, id: &str) -> Result<AccessConfiguration, Acce
 }
 
 fn save(txn: &WriteTxn, c: &AccessConfiguration, change: ChangeKind) -> Result<(), AccessError> {
-    txn.put_record(Records::AccessConfigs, &key(&c.directory_id, &c.id), c)?;
+    let key = ConfigKey {
+        dir: &c.directory_id,
+        id: &c.id,
+    };
+    txn.put(key, c)?;
     append_event(
         txn,
         &c.directory_id,
@@ -156,13 +157,21 @@ fn save(txn: &WriteTxn, c: &AccessConfiguration, change: ChangeKind) -> Result<(
 
 /// Marks every provisioning of `c` stale after a policy change, in the same transaction.
 fn policies_changed(txn: &WriteTxn, c: &mut AccessConfiguration) -> Result<(), AccessError> {
-    let prefix = format!("{}\0", key(&c.directory_id, &c.id));
+    let prefix = Prefix::ProvisioningsOfConfig {
+        dir: &c.directory_id,
+        config: &c.id,
+    };
     let mut stale = false;
-    for (k, mut p) in txn.records::<Provisioning>(Records::Provisionings, &prefix)? {
+    for mut p in txn.scan::<Provisioning>(prefix)? {
         if p.status == ProvisioningStatus::Provisioned {
             p.status = ProvisioningStatus::ReprovisionRequired;
             p.updated = now_rfc3339();
-            txn.put_record(Records::Provisionings, &k, &p)?;
+            let key = ProvisioningKey {
+                dir: &p.directory_id,
+                config: &p.config_id,
+                account: &p.account_id,
+            };
+            txn.put(key, &p)?;
         }
         stale |= p.status == ProvisioningStatus::ReprovisionRequired;
     }
@@ -194,10 +203,7 @@ impl Access {
                             id: dir.clone(),
                         });
                     }
-                    let all = txn.record_values::<AccessConfiguration>(
-                        Records::AccessConfigs,
-                        &format!("{dir}\0"),
-                    )?;
+                    let all = txn.scan::<AccessConfiguration>(Prefix::ConfigsIn { dir: &dir })?;
                     if all.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
                         return Err(AccessError::AlreadyExists {
                             what: "AccessConfiguration",
@@ -230,9 +236,15 @@ impl Access {
     }
 
     pub async fn config(&self, dir: &str, id: &str) -> Result<AccessConfiguration, AccessError> {
-        let (k, id) = (key(dir, id), id.to_owned());
+        let (d, id) = (dir.to_owned(), id.to_owned());
+        let wanted = id.clone();
         self.dir
-            .read(move |_, txn| Ok(txn.record::<AccessConfiguration>(Records::AccessConfigs, &k)?))
+            .read(move |_, txn| {
+                Ok(txn.get::<AccessConfiguration>(ConfigKey {
+                    dir: &d,
+                    id: &wanted,
+                })?)
+            })
             .await?
             .ok_or(AccessError::NotFound {
                 what: "AccessConfiguration",
@@ -249,9 +261,8 @@ impl Access {
                 if txn.directory(&d)?.is_none() {
                     return Ok(None);
                 }
-                Ok(Some(txn.record_values::<AccessConfiguration>(
-                    Records::AccessConfigs,
-                    &format!("{d}\0"),
+                Ok(Some(txn.scan::<AccessConfiguration>(
+                    Prefix::ConfigsIn { dir: &d },
                 )?))
             })
             .await?
@@ -316,13 +327,15 @@ impl Access {
             .write(move |txn| {
                 split((|| {
                     let c = load(txn, &dir, &id)?;
-                    let prefix = format!("{}\0", key(&dir, &id));
                     let conflict = |code: &'static str, message: &str| AccessError::Conflict {
                         code,
                         message: format!("access configuration `{id}` {message}"),
                     };
                     if !txn
-                        .record_values::<Assignment>(Records::Assignments, &prefix)?
+                        .scan::<Assignment>(Prefix::AssignmentsOfConfig {
+                            dir: &dir,
+                            config: &id,
+                        })?
                         .is_empty()
                     {
                         return Err(conflict(
@@ -331,7 +344,10 @@ impl Access {
                         ));
                     }
                     if !txn
-                        .record_values::<Provisioning>(Records::Provisionings, &prefix)?
+                        .scan::<Provisioning>(Prefix::ProvisioningsOfConfig {
+                            dir: &dir,
+                            config: &id,
+                        })?
                         .is_empty()
                     {
                         return Err(conflict(
@@ -340,7 +356,7 @@ impl Access {
                         ));
                     }
                     let busy = txn
-                        .record_values::<Task>(Records::Tasks, &format!("{dir}\0"))?
+                        .scan::<Task>(Prefix::TasksIn { dir: &dir })?
                         .iter()
                         .any(|t| t.config_id == id && t.status == TaskStatus::InProgress);
                     if busy {
@@ -357,7 +373,7 @@ impl Access {
                             "still has permission policies (remove them or set ForceRemovePermissionPolicies)",
                         ));
                     }
-                    txn.delete_record(Records::AccessConfigs, &key(&dir, &id))?;
+                    txn.delete(ConfigKey { dir: &dir, id: &id })?;
                     append_event(
                         txn,
                         &dir,

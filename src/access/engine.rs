@@ -17,7 +17,8 @@ use super::records::{
 use crate::directory::DirectoryError;
 use crate::model::{ChangeEvent, ChangeKind, ResourceType};
 use crate::scim::schema::ResourceKind;
-use crate::store::{MemberKind, ReadTxn, Records, record_key};
+use crate::store::keys::{ConfigKey, MetaKey, Prefix, ProvisioningKey, TaskKey};
+use crate::store::{MemberKind, ReadTxn};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -33,7 +34,9 @@ pub const RECONCILE_CHUNK_MAX: usize = 512;
 /// The cursor is written at least this often while events flow (and whenever grants change).
 pub const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
 /// Key of the cursor (last event handled) in the meta table.
-const CURSOR_KEY: &str = "reconcile_cursor";
+const CURSOR_KEY: MetaKey<'static> = MetaKey {
+    name: "reconcile_cursor",
+};
 
 /// (directory, user)
 type UserRef = (String, String);
@@ -107,7 +110,7 @@ impl Access {
         }
         let stored = self
             .dir
-            .read(|_, txn| Ok(txn.record::<u64>(Records::Meta, CURSOR_KEY)?.unwrap_or(0)))
+            .read(|_, txn| Ok(txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0)))
             .await?;
         let mut c = self.lock_cursor();
         Ok(*c.handled.get_or_insert(stored))
@@ -191,8 +194,8 @@ impl Access {
             // SCIM write that concerns no grant.
             self.dir
                 .write(move |txn| {
-                    let stored = txn.record::<u64>(Records::Meta, CURSOR_KEY)?.unwrap_or(0);
-                    txn.put_record(Records::Meta, CURSOR_KEY, &stored.max(last))?;
+                    let stored = txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0);
+                    txn.put(CURSOR_KEY, &stored.max(last))?;
                     Ok(())
                 })
                 .await?;
@@ -217,9 +220,9 @@ impl Access {
 
     /// Whether any assignment exists in the directory.
     async fn has_assignments(&self, dir: &str) -> Result<bool, DirectoryError> {
-        let prefix = format!("{}\0", record_key(&[dir]));
+        let dir = dir.to_owned();
         self.dir
-            .read(move |_, txn| Ok(txn.has_records(Records::AssignmentsByPrincipal, &prefix)?))
+            .read(move |_, txn| Ok(txn.any_under(Prefix::PrincipalIndexIn { dir: &dir })?))
             .await
     }
 
@@ -379,20 +382,19 @@ impl Access {
                 .dir
                 .read(move |_, txn| {
                     let mut out = Vec::new();
-                    for p in txn
-                        .record_values::<Provisioning>(Records::Provisionings, &format!("{dd}\0"))?
-                    {
+                    for p in txn.scan::<Provisioning>(Prefix::ProvisioningsIn { dir: &dd })? {
+                        let config = ConfigKey {
+                            dir: &dd,
+                            id: &p.config_id,
+                        };
                         if p.status == ProvisioningStatus::Provisioned
-                            && let Some(c) = txn.record::<AccessConfiguration>(
-                                Records::AccessConfigs,
-                                &record_key(&[&dd, &p.config_id]),
-                            )?
+                            && let Some(c) = txn.get::<AccessConfiguration>(config)?
                         {
                             out.push((c, p.account_id));
                         }
                     }
                     let interrupted: Vec<Task> = txn
-                        .record_values::<Task>(Records::Tasks, &format!("{dd}\0"))?
+                        .scan::<Task>(Prefix::TasksIn { dir: &dd })?
                         .into_iter()
                         .filter(|t| t.status == TaskStatus::InProgress)
                         .collect();
@@ -425,13 +427,16 @@ impl Access {
             let cutoff = crate::directory::now_unix() - super::assignments::TASK_RETENTION_SECONDS;
             self.dir
                 .write(move |txn| {
-                    for (k, t) in txn.records::<Task>(Records::Tasks, &format!("{dd}\0"))? {
+                    for t in txn.scan::<Task>(Prefix::TasksIn { dir: &dd })? {
                         let old = t
                             .finished
                             .as_deref()
                             .is_some_and(|f| super::assignments::unix(f) < cutoff);
                         if old {
-                            txn.delete_record(Records::Tasks, &k)?;
+                            txn.delete(TaskKey {
+                                dir: &t.directory_id,
+                                id: &t.id,
+                            })?;
                         }
                     }
                     Ok(())
@@ -502,8 +507,8 @@ fn affected_users(
             principal_users(txn, dir, t, &e.id, out)?;
         }
         (ResourceType::AccessConfiguration, _) => {
-            let prefix = format!("{}\0", record_key(&[dir, &e.id]));
-            for a in txn.record_values::<Assignment>(Records::Assignments, &prefix)? {
+            let prefix = Prefix::AssignmentsOfConfig { dir, config: &e.id };
+            for a in txn.scan::<Assignment>(prefix)? {
                 principal_users(txn, dir, a.principal_type, &a.principal_id, out)?;
             }
         }
@@ -565,24 +570,31 @@ fn facts(txn: &ReadTxn, dir: &str, user: &str) -> Result<Facts, DirectoryError> 
     let principals = std::iter::once((PrincipalType::User, user.to_owned()))
         .chain(groups.iter().map(|g| (PrincipalType::Group, g.clone())));
     for (t, id) in principals {
-        let prefix = format!("{}\0", record_key(&[dir, t.as_str(), &id]));
-        assignments
-            .extend(txn.record_values::<Assignment>(Records::AssignmentsByPrincipal, &prefix)?);
+        let prefix = Prefix::AssignmentsOfPrincipal {
+            dir,
+            principal_type: t.as_str(),
+            principal_id: &id,
+        };
+        assignments.extend(txn.scan::<Assignment>(prefix)?);
     }
     let mut configs = BTreeMap::new();
     let mut provisioned = BTreeSet::new();
     for a in &assignments {
         if !configs.contains_key(&a.config_id)
-            && let Some(c) = txn.record::<AccessConfiguration>(
-                Records::AccessConfigs,
-                &record_key(&[dir, &a.config_id]),
-            )?
+            && let Some(c) = txn.get::<AccessConfiguration>(ConfigKey {
+                dir,
+                id: &a.config_id,
+            })?
         {
             configs.insert(c.id.clone(), c.name.clone());
         }
-        let key = super::assignments::provisioning_key(dir, &a.config_id, &a.account_id);
+        let key = ProvisioningKey {
+            dir,
+            config: &a.config_id,
+            account: &a.account_id,
+        };
         if txn
-            .record::<Provisioning>(Records::Provisionings, &key)?
+            .get::<Provisioning>(key)?
             .is_some_and(|p| p.status != ProvisioningStatus::DeprovisionFailed)
         {
             provisioned.insert((a.config_id.clone(), a.account_id.clone()));

@@ -8,7 +8,7 @@
 
 use super::records::PrincipalType;
 use crate::directory::{Directory, DirectoryError};
-use crate::store::{Records, record_key};
+use crate::store::keys::{Key, Prefix, ProviderGrantKey, ProviderRoleKey, ProviderSamlKey};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
@@ -158,25 +158,15 @@ impl EmbeddedProvider {
     }
 }
 
-fn role_key(account: &str, name: &str) -> String {
-    record_key(&[account, "role", name])
-}
-
 impl Provider for EmbeddedProvider {
     fn ensure_saml_provider<'a>(
         &'a self,
         account: &'a str,
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        let (k, name) = (record_key(&[account, "saml", name]), name.to_owned());
-        self.write(move |txn| {
-            txn.put_record(
-                Records::ProviderRoles,
-                &k,
-                &AccountObject::SamlProvider { name },
-            )?;
-            Ok(())
-        })
+        let k = Key::from(ProviderSamlKey { account, name });
+        let name = name.to_owned();
+        self.write(move |txn| txn.put(k, &AccountObject::SamlProvider { name }))
     }
 
     fn delete_saml_provider<'a>(
@@ -184,9 +174,9 @@ impl Provider for EmbeddedProvider {
         account: &'a str,
         name: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        let k = record_key(&[account, "saml", name]);
+        let k = Key::from(ProviderSamlKey { account, name });
         self.write(move |txn| {
-            txn.delete_record(Records::ProviderRoles, &k)?;
+            txn.delete(k)?;
             Ok(())
         })
     }
@@ -196,20 +186,17 @@ impl Provider for EmbeddedProvider {
         account: &'a str,
         name: &'a str,
     ) -> BoxFuture<'a, Result<bool, ProviderError>> {
-        let k = record_key(&[account, "saml", name]);
-        self.read(move |txn| {
-            Ok(txn
-                .record::<AccountObject>(Records::ProviderRoles, &k)?
-                .is_some())
-        })
+        let k = Key::from(ProviderSamlKey { account, name });
+        self.read(move |txn| Ok(txn.get::<AccountObject>(k)?.is_some()))
     }
 
     fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>> {
-        let (k, role) = (role_key(&role.account_id, &role.role_name), role.clone());
-        self.write(move |txn| {
-            txn.put_record(Records::ProviderRoles, &k, &AccountObject::Role(role))?;
-            Ok(())
-        })
+        let k = Key::from(ProviderRoleKey {
+            account: &role.account_id,
+            role: &role.role_name,
+        });
+        let role = role.clone();
+        self.write(move |txn| txn.put(k, &AccountObject::Role(role)))
     }
 
     fn delete_role<'a>(
@@ -217,9 +204,12 @@ impl Provider for EmbeddedProvider {
         account: &'a str,
         role_name: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        let k = role_key(account, role_name);
+        let k = Key::from(ProviderRoleKey {
+            account,
+            role: role_name,
+        });
         self.write(move |txn| {
-            txn.delete_record(Records::ProviderRoles, &k)?;
+            txn.delete(k)?;
             Ok(())
         })
     }
@@ -229,14 +219,15 @@ impl Provider for EmbeddedProvider {
         account: &'a str,
         role_name: &'a str,
     ) -> BoxFuture<'a, Result<Option<RoleSpec>, ProviderError>> {
-        let k = role_key(account, role_name);
+        let k = Key::from(ProviderRoleKey {
+            account,
+            role: role_name,
+        });
         self.read(move |txn| {
-            Ok(
-                match txn.record::<AccountObject>(Records::ProviderRoles, &k)? {
-                    Some(AccountObject::Role(r)) => Some(r),
-                    _ => None,
-                },
-            )
+            Ok(match txn.get::<AccountObject>(k)? {
+                Some(AccountObject::Role(r)) => Some(r),
+                _ => None,
+            })
         })
     }
 
@@ -246,12 +237,12 @@ impl Provider for EmbeddedProvider {
         user: &'a str,
         grants: &'a [Grant],
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
-        let (k, grants) = (record_key(&[dir, user]), grants.to_vec());
+        let (k, grants) = (Key::from(ProviderGrantKey { dir, user }), grants.to_vec());
         self.write(move |txn| {
             if grants.is_empty() {
-                txn.delete_record(Records::ProviderGrants, &k)?;
+                txn.delete(k)?;
             } else {
-                txn.put_record(Records::ProviderGrants, &k, &grants)?;
+                txn.put(k, &grants)?;
             }
             Ok(())
         })
@@ -265,11 +256,11 @@ impl Provider for EmbeddedProvider {
         let (dir, users) = (dir.to_owned(), users.to_vec());
         self.write(move |txn| {
             for (user, grants) in &users {
-                let k = record_key(&[&dir, user]);
+                let k = ProviderGrantKey { dir: &dir, user };
                 if grants.is_empty() {
-                    txn.delete_record(Records::ProviderGrants, &k)?;
+                    txn.delete(k)?;
                 } else {
-                    txn.put_record(Records::ProviderGrants, &k, grants)?;
+                    txn.put(k, grants)?;
                 }
             }
             Ok(())
@@ -281,24 +272,20 @@ impl Provider for EmbeddedProvider {
         dir: &'a str,
         user: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Grant>, ProviderError>> {
-        let k = record_key(&[dir, user]);
-        self.read(move |txn| {
-            Ok(txn
-                .record::<Vec<Grant>>(Records::ProviderGrants, &k)?
-                .unwrap_or_default())
-        })
+        let k = Key::from(ProviderGrantKey { dir, user });
+        self.read(move |txn| Ok(txn.get::<Vec<Grant>>(k)?.unwrap_or_default()))
     }
 
     fn granted_users<'a>(
         &'a self,
         dir: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
-        let prefix = format!("{dir}\0");
+        let dir = dir.to_owned();
         self.read(move |txn| {
             Ok(txn
-                .records::<Vec<Grant>>(Records::ProviderGrants, &prefix)?
+                .scan_tails::<Vec<Grant>>(Prefix::GrantsIn { dir: &dir })?
                 .into_iter()
-                .filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_owned))
+                .map(|(user, _)| user)
                 .collect())
         })
     }

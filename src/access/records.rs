@@ -1,4 +1,4 @@
-//! What access management stores, one record type per `store::Records` kind.
+//! What access management stores, one record type per table (keyed by `store::keys`).
 
 use serde::{Deserialize, Serialize};
 

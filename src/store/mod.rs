@@ -5,6 +5,7 @@
 //! Blocking: every call here does file IO and must run off the async executor.
 
 mod db;
+pub mod keys;
 mod tables;
 mod writer;
 

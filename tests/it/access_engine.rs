@@ -10,7 +10,8 @@ use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
 use cloudsso::scim::patch;
 use cloudsso::scim::schema::{AttributeSelection, ResourceKind};
-use cloudsso::store::{Records, Store, Writer, record_key};
+use cloudsso::store::keys::{AccountKey, ConfigKey};
+use cloudsso::store::{Store, Writer};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -44,9 +45,10 @@ async fn fixture() -> Fixture {
     let access = Access::with_provider(dir.clone(), faults.clone() as Arc<dyn Provider>);
     // An account and a configuration, put directly (their operations are tested elsewhere).
     let w = store.write().unwrap();
-    w.put_record(
-        Records::Accounts,
-        "1000000000000001",
+    w.put(
+        AccountKey {
+            id: "1000000000000001",
+        },
         &Account {
             id: "1000000000000001".into(),
             display_name: "A".into(),
@@ -71,12 +73,11 @@ async fn fixture() -> Fixture {
         updated: "2026-11-23T00:00:00Z".into(),
         ..Default::default()
     };
-    w.put_record(
-        Records::AccessConfigs,
-        &record_key(&[&boot.directory_id, "ac-admin"]),
-        &config,
-    )
-    .unwrap();
+    let key = ConfigKey {
+        dir: &boot.directory_id,
+        id: "ac-admin",
+    };
+    w.put(key, &config).unwrap();
     w.commit().unwrap();
     Fixture {
         dir,

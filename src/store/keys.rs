@@ -1,0 +1,537 @@
+//! The key layout of the record tables, typed: one key struct per table (what names one
+//! record) and `Prefix` (every scan by a key's leading parts), with the transaction methods
+//! that take them.
+//!
+//! Owns how a key is spelled on disk (`a\0b`, see `super::key`); callers name the parts and
+//! never build a key string. Must not know the record value types (those belong to the modules
+//! that store them) and must not change the bytes of a key: existing databases read the same.
+
+use super::{ReadTxn, RecordRead, Records, StoreError, WriteTxn, key};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Where one record lives: its table and its key. Made from a typed key below.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    table: Records,
+    key: String,
+}
+
+impl From<&Key> for Key {
+    fn from(k: &Key) -> Key {
+        k.clone()
+    }
+}
+
+fn at(table: Records, parts: &[&str]) -> Key {
+    Key {
+        table,
+        key: key(parts),
+    }
+}
+
+/// A resource directory member account: its 16-digit id.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountKey<'a> {
+    pub id: &'a str,
+}
+
+impl From<AccountKey<'_>> for Key {
+    fn from(k: AccountKey<'_>) -> Key {
+        at(Records::Accounts, &[k.id])
+    }
+}
+
+/// A resource directory folder: its id.
+#[derive(Debug, Clone, Copy)]
+pub struct FolderKey<'a> {
+    pub id: &'a str,
+}
+
+impl From<FolderKey<'_>> for Key {
+    fn from(k: FolderKey<'_>) -> Key {
+        at(Records::Folders, &[k.id])
+    }
+}
+
+/// An installation fact, by its name (such as `account_id`).
+#[derive(Debug, Clone, Copy)]
+pub struct MetaKey<'a> {
+    pub name: &'a str,
+}
+
+impl From<MetaKey<'_>> for Key {
+    fn from(k: MetaKey<'_>) -> Key {
+        at(Records::Meta, &[k.name])
+    }
+}
+
+/// An access configuration: `dir\0id`.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<ConfigKey<'_>> for Key {
+    fn from(k: ConfigKey<'_>) -> Key {
+        at(Records::AccessConfigs, &[k.dir, k.id])
+    }
+}
+
+/// An access assignment: `dir\0config\0account\0principal type\0principal id`.
+/// `principal_type` is the stored spelling, `User` or `Group`.
+#[derive(Debug, Clone, Copy)]
+pub struct AssignmentKey<'a> {
+    pub dir: &'a str,
+    pub config: &'a str,
+    pub account: &'a str,
+    pub principal_type: &'a str,
+    pub principal_id: &'a str,
+}
+
+impl AssignmentKey<'_> {
+    /// The same assignment's row in the by-principal index:
+    /// `dir\0principal type\0principal id\0config\0account`.
+    pub fn by_principal(self) -> Key {
+        at(
+            Records::AssignmentsByPrincipal,
+            &[
+                self.dir,
+                self.principal_type,
+                self.principal_id,
+                self.config,
+                self.account,
+            ],
+        )
+    }
+}
+
+impl From<AssignmentKey<'_>> for Key {
+    fn from(k: AssignmentKey<'_>) -> Key {
+        at(
+            Records::Assignments,
+            &[k.dir, k.config, k.account, k.principal_type, k.principal_id],
+        )
+    }
+}
+
+/// A configuration's provisioning on an account: `dir\0config\0account`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProvisioningKey<'a> {
+    pub dir: &'a str,
+    pub config: &'a str,
+    pub account: &'a str,
+}
+
+impl From<ProvisioningKey<'_>> for Key {
+    fn from(k: ProvisioningKey<'_>) -> Key {
+        at(Records::Provisionings, &[k.dir, k.config, k.account])
+    }
+}
+
+/// A provisioning task: `dir\0task id`.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<TaskKey<'_>> for Key {
+    fn from(k: TaskKey<'_>) -> Key {
+        at(Records::Tasks, &[k.dir, k.id])
+    }
+}
+
+/// A role the embedded account provider keeps: `account\0role\0role name`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderRoleKey<'a> {
+    pub account: &'a str,
+    pub role: &'a str,
+}
+
+impl From<ProviderRoleKey<'_>> for Key {
+    fn from(k: ProviderRoleKey<'_>) -> Key {
+        at(Records::ProviderRoles, &[k.account, "role", k.role])
+    }
+}
+
+/// A SAML provider the embedded account provider keeps, in the roles' table:
+/// `account\0saml\0provider name`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderSamlKey<'a> {
+    pub account: &'a str,
+    pub name: &'a str,
+}
+
+impl From<ProviderSamlKey<'_>> for Key {
+    fn from(k: ProviderSamlKey<'_>) -> Key {
+        at(Records::ProviderRoles, &[k.account, "saml", k.name])
+    }
+}
+
+/// A user's grants at the embedded account provider: `dir\0user`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderGrantKey<'a> {
+    pub dir: &'a str,
+    pub user: &'a str,
+}
+
+impl From<ProviderGrantKey<'_>> for Key {
+    fn from(k: ProviderGrantKey<'_>) -> Key {
+        at(Records::ProviderGrants, &[k.dir, k.user])
+    }
+}
+
+/// What the management API keeps about a user or group: `dir\0id`.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceInfoKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<ResourceInfoKey<'_>> for Key {
+    fn from(k: ResourceInfoKey<'_>) -> Key {
+        at(Records::ResourceInfo, &[k.dir, k.id])
+    }
+}
+
+/// Every scan by leading key parts: each variant names its table and the parts it fixes.
+#[derive(Debug, Clone, Copy)]
+pub enum Prefix<'a> {
+    /// Every member account.
+    AllAccounts,
+    /// Every folder.
+    AllFolders,
+    /// Every assignment, of every directory.
+    AllAssignments,
+    /// Every provisioning, of every directory.
+    AllProvisionings,
+    /// Every task, of every directory.
+    AllTasks,
+    /// A directory's access configurations.
+    ConfigsIn { dir: &'a str },
+    /// A directory's assignments.
+    AssignmentsIn { dir: &'a str },
+    /// A directory's assignments, from the by-principal index (the same rows).
+    PrincipalIndexIn { dir: &'a str },
+    /// A configuration's assignments.
+    AssignmentsOfConfig { dir: &'a str, config: &'a str },
+    /// A configuration's assignments on one account.
+    AssignmentsOnAccount {
+        dir: &'a str,
+        config: &'a str,
+        account: &'a str,
+    },
+    /// A user's or group's assignments, from the by-principal index.
+    AssignmentsOfPrincipal {
+        dir: &'a str,
+        principal_type: &'a str,
+        principal_id: &'a str,
+    },
+    /// A directory's provisionings.
+    ProvisioningsIn { dir: &'a str },
+    /// A configuration's provisionings.
+    ProvisioningsOfConfig { dir: &'a str, config: &'a str },
+    /// A directory's tasks.
+    TasksIn { dir: &'a str },
+    /// The grants of a directory's users at the embedded account provider.
+    GrantsIn { dir: &'a str },
+}
+
+impl Prefix<'_> {
+    /// The table and the key start (`parts\0`, or "" for a whole table) a scan reads.
+    fn range(self) -> (Records, String) {
+        let (table, parts): (Records, &[&str]) = match &self {
+            Prefix::AllAccounts => (Records::Accounts, &[]),
+            Prefix::AllFolders => (Records::Folders, &[]),
+            Prefix::AllAssignments => (Records::Assignments, &[]),
+            Prefix::AllProvisionings => (Records::Provisionings, &[]),
+            Prefix::AllTasks => (Records::Tasks, &[]),
+            Prefix::ConfigsIn { dir } => (Records::AccessConfigs, &[dir]),
+            Prefix::AssignmentsIn { dir } => (Records::Assignments, &[dir]),
+            Prefix::PrincipalIndexIn { dir } => (Records::AssignmentsByPrincipal, &[dir]),
+            Prefix::AssignmentsOfConfig { dir, config } => (Records::Assignments, &[dir, config]),
+            Prefix::AssignmentsOnAccount {
+                dir,
+                config,
+                account,
+            } => (Records::Assignments, &[dir, config, account]),
+            Prefix::AssignmentsOfPrincipal {
+                dir,
+                principal_type,
+                principal_id,
+            } => (
+                Records::AssignmentsByPrincipal,
+                &[dir, principal_type, principal_id],
+            ),
+            Prefix::ProvisioningsIn { dir } => (Records::Provisionings, &[dir]),
+            Prefix::ProvisioningsOfConfig { dir, config } => {
+                (Records::Provisionings, &[dir, config])
+            }
+            Prefix::TasksIn { dir } => (Records::Tasks, &[dir]),
+            Prefix::GrantsIn { dir } => (Records::ProviderGrants, &[dir]),
+        };
+        if parts.is_empty() {
+            return (table, String::new());
+        }
+        (table, format!("{}\0", key(parts)))
+    }
+}
+
+/// Reading by typed key, for code that works in either kind of transaction.
+pub trait KeyedRead: RecordRead {
+    /// The record at `k`, if any.
+    fn read_at<T: DeserializeOwned>(&self, k: impl Into<Key>) -> Result<Option<T>, StoreError> {
+        let k = k.into();
+        self.read_record(k.table, &k.key)
+    }
+}
+
+impl<R: RecordRead> KeyedRead for R {}
+
+/// Typed-key reads shared by read and write transactions.
+macro_rules! keyed_reads {
+    ($txn:ty) => {
+        impl $txn {
+            /// The record at `k`, if any.
+            pub fn get<T: DeserializeOwned>(
+                &self,
+                k: impl Into<Key>,
+            ) -> Result<Option<T>, StoreError> {
+                let k = k.into();
+                self.record(k.table, &k.key)
+            }
+
+            /// The records under `p`, in key order.
+            pub fn scan<T: DeserializeOwned>(&self, p: Prefix<'_>) -> Result<Vec<T>, StoreError> {
+                let (table, start) = p.range();
+                self.record_values(table, &start)
+            }
+
+            /// The records under `p` with what follows the prefix in their keys (for
+            /// `GrantsIn`, the user id), in key order.
+            pub fn scan_tails<T: DeserializeOwned>(
+                &self,
+                p: Prefix<'_>,
+            ) -> Result<Vec<(String, T)>, StoreError> {
+                let (table, start) = p.range();
+                Ok(self
+                    .records(table, &start)?
+                    .into_iter()
+                    .map(|(k, v)| (k.get(start.len()..).unwrap_or_default().to_owned(), v))
+                    .collect())
+            }
+
+            /// Whether any record is under `p` (none is decoded).
+            pub fn any_under(&self, p: Prefix<'_>) -> Result<bool, StoreError> {
+                let (table, start) = p.range();
+                self.has_records(table, &start)
+            }
+        }
+    };
+}
+keyed_reads!(ReadTxn);
+keyed_reads!(WriteTxn);
+
+impl WriteTxn {
+    /// Stores `value` at `k`, replacing what was there.
+    pub fn put<T: Serialize>(&self, k: impl Into<Key>, value: &T) -> Result<(), StoreError> {
+        let k = k.into();
+        self.put_record(k.table, &k.key, value)
+    }
+
+    /// Removes the record at `k`; whether it was there.
+    pub fn delete(&self, k: impl Into<Key>) -> Result<bool, StoreError> {
+        let k = k.into();
+        self.delete_record(k.table, &k.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spelled(k: impl Into<Key>) -> (Records, String) {
+        let k = k.into();
+        (k.table, k.key)
+    }
+
+    #[test]
+    fn keys_keep_their_on_disk_spelling() {
+        let a = AssignmentKey {
+            dir: "d",
+            config: "c",
+            account: "a",
+            principal_type: "User",
+            principal_id: "u",
+        };
+        assert_eq!(
+            spelled(a),
+            (Records::Assignments, "d\0c\0a\0User\0u".into())
+        );
+        assert_eq!(
+            spelled(a.by_principal()),
+            (Records::AssignmentsByPrincipal, "d\0User\0u\0c\0a".into())
+        );
+        let p = ProvisioningKey {
+            dir: "d",
+            config: "c",
+            account: "a",
+        };
+        assert_eq!(spelled(p), (Records::Provisionings, "d\0c\0a".into()));
+        assert_eq!(
+            spelled(ConfigKey { dir: "d", id: "c" }),
+            (Records::AccessConfigs, "d\0c".into())
+        );
+        assert_eq!(
+            spelled(TaskKey { dir: "d", id: "t" }),
+            (Records::Tasks, "d\0t".into())
+        );
+        let role = ProviderRoleKey {
+            account: "a",
+            role: "r",
+        };
+        assert_eq!(spelled(role), (Records::ProviderRoles, "a\0role\0r".into()));
+        let saml = ProviderSamlKey {
+            account: "a",
+            name: "s",
+        };
+        assert_eq!(spelled(saml), (Records::ProviderRoles, "a\0saml\0s".into()));
+        let grant = ProviderGrantKey {
+            dir: "d",
+            user: "u",
+        };
+        assert_eq!(spelled(grant), (Records::ProviderGrants, "d\0u".into()));
+        let info = ResourceInfoKey { dir: "d", id: "u" };
+        assert_eq!(spelled(info), (Records::ResourceInfo, "d\0u".into()));
+        let account = AccountKey {
+            id: "1000000000000001",
+        };
+        assert_eq!(
+            spelled(account),
+            (Records::Accounts, "1000000000000001".into())
+        );
+        assert_eq!(
+            spelled(FolderKey { id: "fd-1" }),
+            (Records::Folders, "fd-1".into())
+        );
+        let meta = MetaKey { name: "account_id" };
+        assert_eq!(spelled(meta), (Records::Meta, "account_id".into()));
+    }
+
+    #[test]
+    fn a_scan_reads_only_the_rows_under_its_prefix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = super::super::Store::open(&tmp.path().join("keys.redb")).unwrap();
+        let w = store.write().unwrap();
+        for (dir, user) in [("d", "u1"), ("d", "u2"), ("d2", "u3")] {
+            w.put(ProviderGrantKey { dir, user }, &user.to_owned())
+                .unwrap();
+        }
+        assert!(
+            w.delete(ProviderGrantKey {
+                dir: "d",
+                user: "u2"
+            })
+            .unwrap()
+        );
+        assert!(
+            !w.delete(ProviderGrantKey {
+                dir: "d",
+                user: "u2"
+            })
+            .unwrap()
+        );
+        w.commit().unwrap();
+        let r = store.read().unwrap();
+        let tails = r
+            .scan_tails::<String>(Prefix::GrantsIn { dir: "d" })
+            .unwrap();
+        assert_eq!(tails, vec![("u1".to_owned(), "u1".to_owned())]);
+        assert_eq!(
+            r.scan::<String>(Prefix::GrantsIn { dir: "d2" }).unwrap(),
+            vec!["u3".to_owned()]
+        );
+        assert!(!r.any_under(Prefix::GrantsIn { dir: "d3" }).unwrap());
+        let k = ProviderGrantKey {
+            dir: "d2",
+            user: "u3",
+        };
+        assert_eq!(r.get::<String>(k).unwrap(), Some("u3".to_owned()));
+    }
+
+    #[test]
+    fn prefixes_end_at_a_part_boundary() {
+        let cases = [
+            (Prefix::AllAccounts, Records::Accounts, ""),
+            (Prefix::AllFolders, Records::Folders, ""),
+            (Prefix::AllAssignments, Records::Assignments, ""),
+            (Prefix::AllProvisionings, Records::Provisionings, ""),
+            (Prefix::AllTasks, Records::Tasks, ""),
+            (
+                Prefix::ConfigsIn { dir: "d" },
+                Records::AccessConfigs,
+                "d\0",
+            ),
+            (
+                Prefix::AssignmentsIn { dir: "d" },
+                Records::Assignments,
+                "d\0",
+            ),
+            (
+                Prefix::PrincipalIndexIn { dir: "d" },
+                Records::AssignmentsByPrincipal,
+                "d\0",
+            ),
+            (
+                Prefix::AssignmentsOfConfig {
+                    dir: "d",
+                    config: "c",
+                },
+                Records::Assignments,
+                "d\0c\0",
+            ),
+            (
+                Prefix::AssignmentsOnAccount {
+                    dir: "d",
+                    config: "c",
+                    account: "a",
+                },
+                Records::Assignments,
+                "d\0c\0a\0",
+            ),
+            (
+                Prefix::AssignmentsOfPrincipal {
+                    dir: "d",
+                    principal_type: "Group",
+                    principal_id: "g",
+                },
+                Records::AssignmentsByPrincipal,
+                "d\0Group\0g\0",
+            ),
+            (
+                Prefix::ProvisioningsIn { dir: "d" },
+                Records::Provisionings,
+                "d\0",
+            ),
+            (
+                Prefix::ProvisioningsOfConfig {
+                    dir: "d",
+                    config: "c",
+                },
+                Records::Provisionings,
+                "d\0c\0",
+            ),
+            (Prefix::TasksIn { dir: "d" }, Records::Tasks, "d\0"),
+            (
+                Prefix::GrantsIn { dir: "d" },
+                Records::ProviderGrants,
+                "d\0",
+            ),
+        ];
+        for (p, table, start) in cases {
+            assert_eq!(p.range(), (table, start.to_owned()), "{p:?}");
+        }
+    }
+}
