@@ -143,7 +143,7 @@ impl App {
         let directory = Directory::new(db.clone(), limits.clone(), scim_base_url.clone());
         let iam = Iam::new(db.clone(), sealer);
         let provider = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
-            directory.clone(),
+            db.clone(),
         ))));
         if options.provider_faults > 0 {
             tracing::warn!(

@@ -455,16 +455,13 @@ impl Access {
         if let Some(f) = &new.parent_folder_id {
             check_folder_id("ParentFolderId", f)?;
         }
-        self.dir
-            .write(move |txn| split(create_account_in(txn, new)))
+        self.write(move |txn| split(create_account_in(txn, new)))
             .await?
     }
 
     pub async fn account(&self, id: &str) -> Result<AccountView, AccessError> {
         let id = id.to_owned();
-        self.dir
-            .read(move |_, txn| split(account_in(txn, &id)))
-            .await?
+        self.read(move |txn| split(account_in(txn, &id))).await?
     }
 
     /// Accounts in the order they joined, `count` from `offset`.
@@ -473,16 +470,14 @@ impl Access {
         offset: usize,
         count: usize,
     ) -> Result<Page<AccountView>, AccessError> {
-        self.dir
-            .read(move |_, txn| split(accounts_in(txn, offset, count)))
+        self.read(move |txn| split(accounts_in(txn, offset, count)))
             .await?
     }
 
     /// Deletes a member account no access assignment targets.
     pub async fn delete_account(&self, id: &str) -> Result<(), AccessError> {
         let id = id.to_owned();
-        self.dir
-            .write(move |txn| split(delete_account_in(txn, &id)))
+        self.write(move |txn| split(delete_account_in(txn, &id)))
             .await?
     }
 
@@ -498,8 +493,7 @@ impl Access {
         }
         let name = name.to_owned();
         let parent = parent.map(str::to_owned);
-        self.dir
-            .write(move |txn| split(create_folder_in(txn, name, parent)))
+        self.write(move |txn| split(create_folder_in(txn, name, parent)))
             .await?
     }
 
@@ -517,8 +511,7 @@ impl Access {
         }
         let parent = parent.map(str::to_owned);
         let keyword = keyword.map(str::to_lowercase);
-        self.dir
-            .read(move |_, txn| split(folders_in(txn, parent, keyword, offset, count)))
+        self.read(move |txn| split(folders_in(txn, parent, keyword, offset, count)))
             .await?
     }
 }

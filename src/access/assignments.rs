@@ -287,7 +287,6 @@ impl Access {
         principal: (PrincipalType, String),
     ) -> Result<Task, AccessError> {
         let (task, provision) = self
-            .dir
             .write(move |txn| split(Self::create_assignment_in(txn, &t, principal)))
             .await??;
         if provision {
@@ -343,7 +342,6 @@ impl Access {
         deprovision_last: bool,
     ) -> Result<Task, AccessError> {
         let (task, deprovision) = self
-            .dir
             .write(move |txn| {
                 split(Self::delete_assignment_in(
                     txn,
@@ -393,7 +391,6 @@ impl Access {
     /// Starts provisioning a configuration on an account (also re-provisioning).
     pub async fn provision(&self, t: Target) -> Result<Task, AccessError> {
         let task = self
-            .dir
             .write(move |txn| {
                 split((|| {
                     check_targets(txn, &t)?;
@@ -416,9 +413,7 @@ impl Access {
     /// Starts removing a configuration's role from an account; refused while assignments of
     /// the configuration on the account remain.
     pub async fn deprovision(&self, t: Target) -> Result<Task, AccessError> {
-        let task = self
-            .dir
-            .write(move |txn| {
+        let task = self.write(move |txn| {
                 split((|| {
                     check_targets(txn, &t)?;
                     let assigned = !txn.scan::<Assignment>(t.assignments())?.is_empty();
@@ -460,11 +455,10 @@ impl Access {
     pub(crate) async fn run_task(&self, task: Task) -> Result<(), AccessError> {
         let config = {
             let (dir, id) = (task.directory_id.clone(), task.config_id.clone());
-            self.dir
-                .read(move |_, txn| {
-                    Ok(txn.get::<AccessConfiguration>(ConfigKey { dir: &dir, id: &id })?)
-                })
-                .await?
+            self.read(move |txn| {
+                Ok(txn.get::<AccessConfiguration>(ConfigKey { dir: &dir, id: &id })?)
+            })
+            .await?
         };
         // The policies the role is made with: if they change while the task runs, the
         // provisioning is recorded stale, not Provisioned.
@@ -478,8 +472,7 @@ impl Access {
             Some(c) if provisions(task.kind) => self.provision_in_account(c, account).await,
             Some(c) => self.deprovision_in_account(c, account).await,
         };
-        self.dir
-            .write(move |txn| split(finish_task(txn, task, applied, outcome)))
+        self.write(move |txn| split(finish_task(txn, task, applied, outcome)))
             .await?
     }
 
@@ -540,8 +533,7 @@ impl Access {
         }
         let (dir, config, acct) = (c.directory_id.clone(), c.id.clone(), account.to_owned());
         let others = self
-            .dir
-            .read(move |_, txn| {
+            .read(move |txn| {
                 Ok(txn
                     .scan::<Provisioning>(Prefix::ProvisioningsIn { dir: &dir })?
                     .iter()
@@ -560,8 +552,7 @@ impl Access {
 
     pub async fn assignments(&self, dir: &str, f: Filter) -> Result<Vec<Assignment>, AccessError> {
         let dir = dir.to_owned();
-        self.dir
-            .read(move |_, txn| Ok(assignments_in(txn, &dir, &f)))
+        self.read(move |txn| Ok(assignments_in(txn, &dir, &f)))
             .await?
     }
 
@@ -572,31 +563,29 @@ impl Access {
         status: Option<ProvisioningStatus>,
     ) -> Result<Vec<Provisioning>, AccessError> {
         let dir = dir.to_owned();
-        self.dir
-            .read(move |_, txn| {
-                Ok(txn
-                    .scan::<Provisioning>(Prefix::ProvisioningsIn { dir: &dir })?
-                    .into_iter()
-                    .filter(|p| f.matches(&p.config_id, &p.account_id, None))
-                    .filter(|p| status.is_none_or(|s| s == p.status))
-                    .collect())
-            })
-            .await
-            .map_err(AccessError::from)
+        self.read(move |txn| {
+            Ok(txn
+                .scan::<Provisioning>(Prefix::ProvisioningsIn { dir: &dir })?
+                .into_iter()
+                .filter(|p| f.matches(&p.config_id, &p.account_id, None))
+                .filter(|p| status.is_none_or(|s| s == p.status))
+                .collect())
+        })
+        .await
+        .map_err(AccessError::from)
     }
 
     pub async fn task(&self, dir: &str, id: &str) -> Result<Task, AccessError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         let wanted = id.clone();
-        self.dir
-            .read(move |_, txn| {
-                Ok(txn.get::<Task>(TaskKey {
-                    dir: &dir,
-                    id: &wanted,
-                })?)
-            })
-            .await?
-            .ok_or(AccessError::NotFound { what: "Task", id })
+        self.read(move |txn| {
+            Ok(txn.get::<Task>(TaskKey {
+                dir: &dir,
+                id: &wanted,
+            })?)
+        })
+        .await?
+        .ok_or(AccessError::NotFound { what: "Task", id })
     }
 
     /// Tasks of a directory, newest first, within the retention window.
@@ -604,8 +593,7 @@ impl Access {
         let dir = dir.to_owned();
         let since = crate::directory::now_unix() - TASK_RETENTION_SECONDS;
         let mut all = self
-            .dir
-            .read(move |_, txn| {
+            .read(move |txn| {
                 Ok(txn
                     .scan::<Task>(Prefix::TasksIn { dir: &dir })?
                     .into_iter()

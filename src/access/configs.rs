@@ -194,70 +194,67 @@ impl Access {
         let session_duration = new.session_duration.unwrap_or(SESSION_DURATION_DEFAULT);
         check_session_duration("SessionDuration", session_duration)?;
         let dir = dir.to_owned();
-        self.dir
-            .write(move |txn| {
-                split((|| {
-                    if txn.directory(&dir)?.is_none() {
-                        return Err(AccessError::NotFound {
-                            what: "Directory",
-                            id: dir.clone(),
-                        });
-                    }
-                    let all = txn.scan::<AccessConfiguration>(Prefix::ConfigsIn { dir: &dir })?;
-                    if all.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
-                        return Err(AccessError::AlreadyExists {
-                            what: "AccessConfiguration",
-                            id: new.name,
-                        });
-                    }
-                    if all.len() >= CONFIGS_PER_DIRECTORY_MAX {
-                        return Err(AccessError::Quota {
-                            what: "AccessConfiguration",
-                            max: CONFIGS_PER_DIRECTORY_MAX,
-                        });
-                    }
-                    let now = now_rfc3339();
-                    let c = AccessConfiguration {
-                        id: new_prefixed_id("ac-", 20),
-                        directory_id: dir.clone(),
-                        name: new.name,
-                        description: new.description,
-                        session_duration,
-                        relay_state: new.relay_state,
-                        created: now.clone(),
-                        updated: now,
-                        ..AccessConfiguration::default()
-                    };
-                    save(txn, &c, ChangeKind::Created)?;
-                    Ok(c)
-                })())
-            })
-            .await?
+        self.write(move |txn| {
+            split((|| {
+                if txn.directory(&dir)?.is_none() {
+                    return Err(AccessError::NotFound {
+                        what: "Directory",
+                        id: dir.clone(),
+                    });
+                }
+                let all = txn.scan::<AccessConfiguration>(Prefix::ConfigsIn { dir: &dir })?;
+                if all.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
+                    return Err(AccessError::AlreadyExists {
+                        what: "AccessConfiguration",
+                        id: new.name,
+                    });
+                }
+                if all.len() >= CONFIGS_PER_DIRECTORY_MAX {
+                    return Err(AccessError::Quota {
+                        what: "AccessConfiguration",
+                        max: CONFIGS_PER_DIRECTORY_MAX,
+                    });
+                }
+                let now = now_rfc3339();
+                let c = AccessConfiguration {
+                    id: new_prefixed_id("ac-", 20),
+                    directory_id: dir.clone(),
+                    name: new.name,
+                    description: new.description,
+                    session_duration,
+                    relay_state: new.relay_state,
+                    created: now.clone(),
+                    updated: now,
+                    ..AccessConfiguration::default()
+                };
+                save(txn, &c, ChangeKind::Created)?;
+                Ok(c)
+            })())
+        })
+        .await?
     }
 
     pub async fn config(&self, dir: &str, id: &str) -> Result<AccessConfiguration, AccessError> {
         let (d, id) = (dir.to_owned(), id.to_owned());
         let wanted = id.clone();
-        self.dir
-            .read(move |_, txn| {
-                Ok(txn.get::<AccessConfiguration>(ConfigKey {
-                    dir: &d,
-                    id: &wanted,
-                })?)
-            })
-            .await?
-            .ok_or(AccessError::NotFound {
-                what: "AccessConfiguration",
-                id,
-            })
+        self.read(move |txn| {
+            Ok(txn.get::<AccessConfiguration>(ConfigKey {
+                dir: &d,
+                id: &wanted,
+            })?)
+        })
+        .await?
+        .ok_or(AccessError::NotFound {
+            what: "AccessConfiguration",
+            id,
+        })
     }
 
     /// A directory's configurations, oldest first.
     pub async fn configs(&self, dir: &str) -> Result<Vec<AccessConfiguration>, AccessError> {
         let d = dir.to_owned();
         let mut all = self
-            .dir
-            .read(move |_, txn| {
+            .read(move |txn| {
                 if txn.directory(&d)?.is_none() {
                     return Ok(None);
                 }
@@ -293,25 +290,24 @@ impl Access {
             check_session_duration("NewSessionDuration", s)?;
         }
         let (dir, id) = (dir.to_owned(), id.to_owned());
-        self.dir
-            .write(move |txn| {
-                split((|| {
-                    let mut c = load(txn, &dir, &id)?;
-                    if let Some(d) = description {
-                        c.description = d;
-                    }
-                    if let Some(s) = session_duration {
-                        c.session_duration = s;
-                    }
-                    if let Some(r) = relay_state {
-                        c.relay_state = r;
-                    }
-                    c.updated = now_rfc3339();
-                    save(txn, &c, ChangeKind::Updated)?;
-                    Ok(c)
-                })())
-            })
-            .await?
+        self.write(move |txn| {
+            split((|| {
+                let mut c = load(txn, &dir, &id)?;
+                if let Some(d) = description {
+                    c.description = d;
+                }
+                if let Some(s) = session_duration {
+                    c.session_duration = s;
+                }
+                if let Some(r) = relay_state {
+                    c.relay_state = r;
+                }
+                c.updated = now_rfc3339();
+                save(txn, &c, ChangeKind::Updated)?;
+                Ok(c)
+            })())
+        })
+        .await?
     }
 
     /// Deletes a configuration that is neither assigned nor provisioned nor busy; its
@@ -323,8 +319,7 @@ impl Access {
         force_remove_policies: bool,
     ) -> Result<(), AccessError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
-        self.dir
-            .write(move |txn| {
+        self.write(move |txn| {
                 split((|| {
                     let c = load(txn, &dir, &id)?;
                     let conflict = |code: &'static str, message: &str| AccessError::Conflict {
@@ -415,45 +410,44 @@ impl Access {
             }
         };
         let (dir, id, name) = (dir.to_owned(), id.to_owned(), name.to_owned());
-        self.dir
-            .write(move |txn| {
-                split((|| {
-                    let mut c = load(txn, &dir, &id)?;
-                    match (kind, document) {
-                        (PolicyKind::System, _) => {
-                            if c.system_policies.contains(&name) {
-                                return Err(AccessError::AlreadyExists {
-                                    what: "PermissionPolicy",
-                                    id: name,
-                                });
-                            }
-                            if c.system_policies.len() >= SYSTEM_POLICIES_PER_CONFIG_MAX {
-                                return Err(AccessError::Quota {
-                                    what: "SystemPolicy",
-                                    max: SYSTEM_POLICIES_PER_CONFIG_MAX,
-                                });
-                            }
-                            c.system_policies.push(name.clone());
+        self.write(move |txn| {
+            split((|| {
+                let mut c = load(txn, &dir, &id)?;
+                match (kind, document) {
+                    (PolicyKind::System, _) => {
+                        if c.system_policies.contains(&name) {
+                            return Err(AccessError::AlreadyExists {
+                                what: "PermissionPolicy",
+                                id: name,
+                            });
                         }
-                        (PolicyKind::Inline, doc) => {
-                            if c.inline_policy.is_some() {
-                                return Err(AccessError::Quota {
-                                    what: "InlinePolicy",
-                                    max: 1,
-                                });
-                            }
-                            c.inline_policy = doc;
-                            c.inline_policy_name = name.clone();
+                        if c.system_policies.len() >= SYSTEM_POLICIES_PER_CONFIG_MAX {
+                            return Err(AccessError::Quota {
+                                what: "SystemPolicy",
+                                max: SYSTEM_POLICIES_PER_CONFIG_MAX,
+                            });
                         }
+                        c.system_policies.push(name.clone());
                     }
-                    c.policy_added
-                        .insert(format!("{}/{name}", kind.as_str()), now_rfc3339());
-                    policies_changed(txn, &mut c)?;
-                    save(txn, &c, ChangeKind::Updated)?;
-                    Ok(())
-                })())
-            })
-            .await?
+                    (PolicyKind::Inline, doc) => {
+                        if c.inline_policy.is_some() {
+                            return Err(AccessError::Quota {
+                                what: "InlinePolicy",
+                                max: 1,
+                            });
+                        }
+                        c.inline_policy = doc;
+                        c.inline_policy_name = name.clone();
+                    }
+                }
+                c.policy_added
+                    .insert(format!("{}/{name}", kind.as_str()), now_rfc3339());
+                policies_changed(txn, &mut c)?;
+                save(txn, &c, ChangeKind::Updated)?;
+                Ok(())
+            })())
+        })
+        .await?
     }
 
     pub async fn remove_policy(
@@ -464,38 +458,37 @@ impl Access {
         name: &str,
     ) -> Result<(), AccessError> {
         let (dir, id, name) = (dir.to_owned(), id.to_owned(), name.to_owned());
-        self.dir
-            .write(move |txn| {
-                split((|| {
-                    let mut c = load(txn, &dir, &id)?;
-                    let found = match kind {
-                        PolicyKind::System => {
-                            let before = c.system_policies.len();
-                            c.system_policies.retain(|p| *p != name);
-                            c.system_policies.len() != before
-                        }
-                        PolicyKind::Inline => {
-                            let found = c.inline_policy.is_some() && c.inline_policy_name == name;
-                            if found {
-                                c.inline_policy = None;
-                                c.inline_policy_name.clear();
-                            }
-                            found
-                        }
-                    };
-                    if !found {
-                        return Err(AccessError::NotFound {
-                            what: "PermissionPolicy",
-                            id: name,
-                        });
+        self.write(move |txn| {
+            split((|| {
+                let mut c = load(txn, &dir, &id)?;
+                let found = match kind {
+                    PolicyKind::System => {
+                        let before = c.system_policies.len();
+                        c.system_policies.retain(|p| *p != name);
+                        c.system_policies.len() != before
                     }
-                    c.policy_added.remove(&format!("{}/{name}", kind.as_str()));
-                    policies_changed(txn, &mut c)?;
-                    save(txn, &c, ChangeKind::Updated)?;
-                    Ok(())
-                })())
-            })
-            .await?
+                    PolicyKind::Inline => {
+                        let found = c.inline_policy.is_some() && c.inline_policy_name == name;
+                        if found {
+                            c.inline_policy = None;
+                            c.inline_policy_name.clear();
+                        }
+                        found
+                    }
+                };
+                if !found {
+                    return Err(AccessError::NotFound {
+                        what: "PermissionPolicy",
+                        id: name,
+                    });
+                }
+                c.policy_added.remove(&format!("{}/{name}", kind.as_str()));
+                policies_changed(txn, &mut c)?;
+                save(txn, &c, ChangeKind::Updated)?;
+                Ok(())
+            })())
+        })
+        .await?
     }
 
     pub async fn update_inline_policy(
@@ -512,23 +505,22 @@ impl Access {
             name.to_owned(),
             document.to_owned(),
         );
-        self.dir
-            .write(move |txn| {
-                split((|| {
-                    let mut c = load(txn, &dir, &id)?;
-                    if c.inline_policy.is_none() || c.inline_policy_name != name {
-                        return Err(AccessError::NotFound {
-                            what: "PermissionPolicy",
-                            id: name,
-                        });
-                    }
-                    c.inline_policy = Some(document);
-                    policies_changed(txn, &mut c)?;
-                    save(txn, &c, ChangeKind::Updated)?;
-                    Ok(())
-                })())
-            })
-            .await?
+        self.write(move |txn| {
+            split((|| {
+                let mut c = load(txn, &dir, &id)?;
+                if c.inline_policy.is_none() || c.inline_policy_name != name {
+                    return Err(AccessError::NotFound {
+                        what: "PermissionPolicy",
+                        id: name,
+                    });
+                }
+                c.inline_policy = Some(document);
+                policies_changed(txn, &mut c)?;
+                save(txn, &c, ChangeKind::Updated)?;
+                Ok(())
+            })())
+        })
+        .await?
     }
 
     /// A configuration's policies: system ones in the order added, then the inline one.

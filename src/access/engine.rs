@@ -96,7 +96,7 @@ impl Access {
                 }
             };
             tokio::select! {
-                () = self.dir.db().changed() => {}
+                () = self.db.changed() => {}
                 () = tokio::time::sleep(next.max(Duration::from_millis(1))) => {}
                 () = &mut shutdown => return,
             }
@@ -109,8 +109,7 @@ impl Access {
             return Ok(c);
         }
         let stored = self
-            .dir
-            .read(|_, txn| Ok(txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0)))
+            .read(|txn| Ok(txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0)))
             .await?;
         let mut c = self.lock_cursor();
         Ok(*c.handled.get_or_insert(stored))
@@ -132,8 +131,7 @@ impl Access {
     pub async fn round_after(&self, delay: Duration) -> Result<Progress, DirectoryError> {
         let cursor = self.cursor().await?;
         let mut events = self
-            .dir
-            .read(move |_, txn| Ok(txn.events_after(cursor, EVENTS_PER_ROUND_MAX)?))
+            .read(move |txn| Ok(txn.events_after(cursor, EVENTS_PER_ROUND_MAX)?))
             .await?;
         if events.is_empty() {
             return Ok(Progress::Idle);
@@ -169,8 +167,7 @@ impl Access {
             .map(|e| e.directory.clone())
             .collect();
         let users = self
-            .dir
-            .read(move |_, txn| {
+            .read(move |txn| {
                 let mut users = BTreeSet::new();
                 for e in &events {
                     affected_users(txn, e, &mut users)?;
@@ -192,13 +189,12 @@ impl Access {
             // Replaying events is harmless (every step is idempotent), so the cursor is
             // written only when grants changed or a second has passed: no extra commit per
             // SCIM write that concerns no grant.
-            self.dir
-                .write(move |txn| {
-                    let stored = txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0);
-                    txn.put(CURSOR_KEY, &stored.max(last))?;
-                    Ok(())
-                })
-                .await?;
+            self.write(move |txn| {
+                let stored = txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0);
+                txn.put(CURSOR_KEY, &stored.max(last))?;
+                Ok(())
+            })
+            .await?;
             self.lock_cursor().persisted = Some(Instant::now());
         }
         Ok(Progress::Handled)
@@ -221,8 +217,7 @@ impl Access {
     /// Whether any assignment exists in the directory.
     async fn has_assignments(&self, dir: &str) -> Result<bool, DirectoryError> {
         let dir = dir.to_owned();
-        self.dir
-            .read(move |_, txn| Ok(txn.any_under(Prefix::PrincipalIndexIn { dir: &dir })?))
+        self.read(move |txn| Ok(txn.any_under(Prefix::PrincipalIndexIn { dir: &dir })?))
             .await
     }
 
@@ -281,8 +276,7 @@ impl Access {
                 let (d, chunk) = (dir.clone(), chunk.to_vec());
                 let provider = self.provider.clone();
                 let changes = self
-                    .dir
-                    .read(move |_, txn| {
+                    .read(move |txn| {
                         let mut planned = Vec::with_capacity(chunk.len());
                         for u in chunk {
                             let facts = facts(txn, &d, &u)?;
@@ -354,8 +348,7 @@ impl Access {
             }
             let dd = d.clone();
             let assigned = self
-                .dir
-                .read(move |_, txn| {
+                .read(move |txn| {
                     let mut out = BTreeSet::new();
                     let all = super::assignments::assignments_in(txn, &dd, &Filter::default())
                         .map_err(|e| DirectoryError::Internal(e.to_string()))?;
@@ -379,8 +372,7 @@ impl Access {
         for d in dirs {
             let dd = d.clone();
             let (provisioned, interrupted) = self
-                .dir
-                .read(move |_, txn| {
+                .read(move |txn| {
                     let mut out = Vec::new();
                     for p in txn.scan::<Provisioning>(Prefix::ProvisioningsIn { dir: &dd })? {
                         let config = ConfigKey {
@@ -425,23 +417,22 @@ impl Access {
             // Finished tasks are kept `TASK_RETENTION_SECONDS`.
             let dd = d.clone();
             let cutoff = crate::directory::now_unix() - super::assignments::TASK_RETENTION_SECONDS;
-            self.dir
-                .write(move |txn| {
-                    for t in txn.scan::<Task>(Prefix::TasksIn { dir: &dd })? {
-                        let old = t
-                            .finished
-                            .as_deref()
-                            .is_some_and(|f| super::assignments::unix(f) < cutoff);
-                        if old {
-                            txn.delete(TaskKey {
-                                dir: &t.directory_id,
-                                id: &t.id,
-                            })?;
-                        }
+            self.write(move |txn| {
+                for t in txn.scan::<Task>(Prefix::TasksIn { dir: &dd })? {
+                    let old = t
+                        .finished
+                        .as_deref()
+                        .is_some_and(|f| super::assignments::unix(f) < cutoff);
+                    if old {
+                        txn.delete(TaskKey {
+                            dir: &t.directory_id,
+                            id: &t.id,
+                        })?;
                     }
-                    Ok(())
-                })
-                .await?;
+                }
+                Ok(())
+            })
+            .await?;
         }
         Ok(())
     }
@@ -463,8 +454,7 @@ impl Access {
     ) -> Result<Vec<Grant>, DirectoryError> {
         let (d, u) = (dir.to_owned(), user.to_owned());
         let doc = self
-            .dir
-            .read(move |_, txn| Ok(txn.resource(ResourceKind::User, &d, &u)?))
+            .read(move |txn| Ok(txn.resource(ResourceKind::User, &d, &u)?))
             .await?
             .ok_or_else(|| DirectoryError::NotFound {
                 what: "user",

@@ -15,7 +15,7 @@
 //! - `plan`: the pure planner (a user's facts -> the grants it must have).
 //! - `engine`: the reconciliation loop over the outbox, and effective access.
 //!
-//! Writes go through the directory's writer (one writer, one outbox); every change appends its
+//! Reads and writes go through the application's `store::Db` (one writer, one outbox); every change appends its
 //! change event in the same transaction.
 
 pub mod accounts;
@@ -29,6 +29,7 @@ pub mod records;
 pub mod system_policies;
 
 use crate::directory::{Directory, DirectoryError};
+use crate::store::{Db, ReadTxn, WriteTxn};
 use provider::{EmbeddedProvider, Provider};
 use std::sync::Arc;
 
@@ -63,6 +64,7 @@ impl From<crate::store::StoreError> for AccessError {
 /// The access management service. Cheap to clone.
 #[derive(Clone)]
 pub struct Access {
+    pub(crate) db: Db,
     pub(crate) dir: Directory,
     pub(crate) provider: Arc<dyn Provider>,
     /// The engine's place in the outbox (see `engine`).
@@ -72,13 +74,14 @@ pub struct Access {
 impl Access {
     /// Access management over the embedded account provider.
     pub fn new(dir: Directory) -> Access {
-        let provider = Arc::new(EmbeddedProvider::new(dir.clone()));
+        let provider = Arc::new(EmbeddedProvider::new(dir.db().clone()));
         Self::with_provider(dir, provider)
     }
 
     /// Access management over another provider (a fault-injecting one in tests).
     pub fn with_provider(dir: Directory, provider: Arc<dyn Provider>) -> Access {
         Access {
+            db: dir.db().clone(),
             dir,
             provider,
             cursor: Arc::default(),
@@ -87,5 +90,21 @@ impl Access {
 
     pub fn directory(&self) -> &Directory {
         &self.dir
+    }
+
+    /// A read on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTxn) -> Result<T, DirectoryError> + Send + 'static,
+    ) -> Result<T, DirectoryError> {
+        self.db.read(f).await
+    }
+
+    /// A job in the next write batch (one writer, one outbox).
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
+    ) -> Result<T, DirectoryError> {
+        self.db.write(f).await
     }
 }

@@ -7,7 +7,8 @@
 //! (tests, benchmarks).
 
 use super::records::PrincipalType;
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::DirectoryError;
+use crate::store::Db;
 use crate::store::keys::{Key, Prefix, ProviderGrantKey, ProviderRoleKey, ProviderSamlKey};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -117,14 +118,14 @@ pub trait Provider: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>>;
 }
 
-/// Account state in redb, written through the directory's writer.
+/// Account state in redb, written through the application's one writer.
 pub struct EmbeddedProvider {
-    dir: Directory,
+    db: Db,
 }
 
 impl EmbeddedProvider {
-    pub fn new(dir: Directory) -> EmbeddedProvider {
-        EmbeddedProvider { dir }
+    pub fn new(db: Db) -> EmbeddedProvider {
+        EmbeddedProvider { db }
     }
 }
 
@@ -137,8 +138,8 @@ impl EmbeddedProvider {
         + 'static,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            self.dir
-                .write(move |txn| Ok(job(txn)?))
+            self.db
+                .write(move |txn| Ok::<_, DirectoryError>(job(txn)?))
                 .await
                 .map_err(ProviderError::from)
         })
@@ -150,8 +151,8 @@ impl EmbeddedProvider {
         job: impl FnOnce(&crate::store::ReadTxn) -> Result<T, crate::store::StoreError> + Send + 'static,
     ) -> BoxFuture<'a, Result<T, ProviderError>> {
         Box::pin(async move {
-            self.dir
-                .read(move |_, txn| Ok(job(txn)?))
+            self.db
+                .read(move |txn| Ok::<_, DirectoryError>(job(txn)?))
                 .await
                 .map_err(ProviderError::from)
         })

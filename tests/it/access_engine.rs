@@ -40,7 +40,7 @@ async fn fixture() -> Fixture {
         .unwrap()
         .unwrap();
     let faults = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
-        dir.clone(),
+        dir.db().clone(),
     ))));
     let access = Access::with_provider(dir.clone(), faults.clone() as Arc<dyn Provider>);
     // An account and a configuration, put directly (their operations are tested elsewhere).
