@@ -548,6 +548,20 @@ impl Access {
         }
         Ok(out)
     }
+
+    /// The name of configuration `id` of `dir`; `None` when there is no such configuration.
+    pub async fn configuration_name(
+        &self,
+        dir: &str,
+        id: &str,
+    ) -> Result<Option<String>, AccessError> {
+        let k = key(dir, id);
+        let found = self
+            .dir
+            .read(move |_, txn| Ok(txn.record::<AccessConfiguration>(Records::AccessConfigs, &k)?))
+            .await?;
+        Ok(found.map(|c| c.name))
+    }
 }
 
 #[cfg(test)]
