@@ -68,21 +68,7 @@ async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswe
     let timeout = Duration::from_millis(limits.request_read_timeout_ms);
     let body = match read_body(req, limits.body_bytes_max, timeout).await {
         Ok(b) => b,
-        Err(e) => {
-            let message = e.message(limits.body_bytes_max, timeout);
-            let fault = match e {
-                BodyError::TooLarge => ApiFault::body_too_large(message),
-                BodyError::Timeout => ApiFault::body_timeout(message),
-                BodyError::Unreadable => ApiFault::body_unreadable(message),
-            };
-            let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
-            return ApiAnswer {
-                status: fault.status,
-                body: protocol::failure(&request_id, &fault.code, &fault.message),
-                operation: None,
-                caller: None,
-            };
-        }
+        Err(e) => return body_refused(e, limits.body_bytes_max, timeout),
     };
     let form = if is_form {
         parse_query(&String::from_utf8_lossy(&body))
@@ -99,6 +85,23 @@ async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswe
         source_ip: peer.ip().to_string(),
     })
     .await
+}
+
+/// The answer to a body that could not be read (too large, too slow, unreadable).
+fn body_refused(e: BodyError, max: usize, timeout: Duration) -> ApiAnswer {
+    let message = e.message(max, timeout);
+    let fault = match e {
+        BodyError::TooLarge => ApiFault::body_too_large(message),
+        BodyError::Timeout => ApiFault::body_timeout(message),
+        BodyError::Unreadable => ApiFault::body_unreadable(message),
+    };
+    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    ApiAnswer {
+        status: fault.status,
+        body: protocol::failure(&request_id, &fault.code, &fault.message),
+        operation: None,
+        caller: None,
+    }
 }
 
 fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
