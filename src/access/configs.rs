@@ -556,6 +556,19 @@ impl Access {
         }
         Ok(out)
     }
+
+    /// The name of configuration `id` of `dir`; `None` when there is no such configuration.
+    pub async fn configuration_name(
+        &self,
+        dir: &str,
+        id: &str,
+    ) -> Result<Option<String>, AccessError> {
+        let (dir, id) = (dir.to_owned(), id.to_owned());
+        let found = self
+            .read(move |txn| Ok(txn.get::<AccessConfiguration>(ConfigKey { dir: &dir, id: &id })?))
+            .await?;
+        Ok(found.map(|c| c.name))
+    }
 }
 
 #[cfg(test)]

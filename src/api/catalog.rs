@@ -1,6 +1,8 @@
 //! Every operation the management API answers, as data: product, name, what it does, and its
 //! parameters. The dispatcher checks required parameters from here; the CLI builds its
-//! subcommands from here. Adding an operation starts with a row in `OPERATIONS`.
+//! subcommands from here. Adding an operation is a row here and its handler in `api::ops` (a
+//! test fails while either lacks the other). Pure data: must not import directory, store or
+//! http.
 
 use super::protocol::{CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION};
 

@@ -1,4 +1,6 @@
-//! The one place where management API errors get their HTTP status, `Code` and `Message`.
+//! The one place where management API errors get their HTTP status, `Code` and `Message`:
+//! named constructors for the API's own refusals, `From` arms for the services' errors, and
+//! RAM's spellings (`ApiFault::ram`). Must not decide when an error happens, only how it reads.
 
 use super::protocol::ProtocolError;
 use super::replay::ReplayError;
@@ -56,6 +58,154 @@ impl ApiFault {
             "NoPermission",
             format!("You are not authorized to do `{action}` on `{resource}`."),
         )
+    }
+
+    /// A version no product answers to.
+    pub fn unsupported_version() -> ApiFault {
+        Self::new(400, "InvalidVersion", "unsupported version")
+    }
+
+    /// An action the catalog does not list for the version.
+    pub fn unknown_action(action: &str, version: &str) -> ApiFault {
+        Self::new(
+            404,
+            "InvalidAction.NotFound",
+            format!("The action `{action}` of version {version} does not exist."),
+        )
+    }
+
+    /// A catalog row without its implementation (a test keeps this from happening).
+    pub fn not_implemented(action: &str) -> ApiFault {
+        Self::new(
+            404,
+            "InvalidAction.NotFound",
+            format!("The action `{action}` is not implemented."),
+        )
+    }
+
+    pub fn param_too_long(max: usize) -> ApiFault {
+        Self::new(
+            400,
+            "InvalidParameter",
+            format!("a parameter value is longer than {max} bytes"),
+        )
+    }
+
+    pub fn key_inactive() -> ApiFault {
+        Self::new(
+            400,
+            "InvalidAccessKeyId.Inactive",
+            "Specified access key is disabled.",
+        )
+    }
+
+    pub fn key_not_found() -> ApiFault {
+        Self::new(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        )
+    }
+
+    /// An ACS3 `Authorization` that leaves `header` out of its signed headers.
+    pub fn unsigned_header(header: &str) -> ApiFault {
+        Self::new(
+            400,
+            "InvalidAuthorization",
+            format!("`{header}` must be one of the signed headers"),
+        )
+    }
+
+    /// `DeleteUser` of the administrator signing the request.
+    pub fn self_deletion() -> ApiFault {
+        Self::new(
+            409,
+            "DeleteConflict.User.Self",
+            "An administrator cannot delete itself.",
+        )
+    }
+
+    /// `DeleteAccessKey` of the AccessKey signing the request.
+    pub fn key_in_use() -> ApiFault {
+        Self::new(
+            409,
+            "DeleteConflict.User.AccessKey.InUse",
+            "The AccessKey signing this request cannot delete itself.",
+        )
+    }
+
+    /// A request body too large to read (`message` says the limit).
+    pub fn body_too_large(message: String) -> ApiFault {
+        Self::new(413, "RequestBodyTooLarge", message)
+    }
+
+    /// A request body that did not arrive in time (`message` says the limit).
+    pub fn body_timeout(message: String) -> ApiFault {
+        Self::new(408, "RequestTimeout", message)
+    }
+
+    /// A request body that could not be read.
+    pub fn body_unreadable(message: String) -> ApiFault {
+        Self::new(400, "InvalidRequestBody", message)
+    }
+
+    /// A directory error where `Uniqueness` means a name is taken: CloudSSO's code then names
+    /// the entity (`EntityAlreadyExists.User`).
+    pub fn taken(entity: &str, e: DirectoryError) -> ApiFault {
+        match e {
+            DirectoryError::Uniqueness(m) => {
+                Self::new(409, format!("EntityAlreadyExists.{entity}"), m)
+            }
+            other => other.into(),
+        }
+    }
+
+    /// A directory error as RAM spells it (`EntityNotExist.User`, `LimitExceeded.*`, ...).
+    /// RAM's entity names differ per code: a full attachment list stays `Policy.Attachment`.
+    pub fn ram(e: DirectoryError) -> ApiFault {
+        match e {
+            DirectoryError::NotFound { what, id } => {
+                let entity = match what {
+                    "admin user" => "User",
+                    "AccessKey" => "User.AccessKey",
+                    "Policy.Attachment" => "User.Policy",
+                    other => other,
+                };
+                Self::new(
+                    404,
+                    format!("EntityNotExist.{entity}"),
+                    format!("The {entity} `{id}` does not exist."),
+                )
+            }
+            DirectoryError::AlreadyExists { what, id } => {
+                let entity = match what {
+                    "admin user" => "User",
+                    "Policy.Attachment" => "User.Policy",
+                    other => other,
+                };
+                Self::new(
+                    409,
+                    format!("EntityAlreadyExists.{entity}"),
+                    format!("The {entity} `{id}` already exists."),
+                )
+            }
+            DirectoryError::Quota { what, max } => {
+                let entity = match what {
+                    "AccessKey" => "User.AccessKey",
+                    "admin user" => "User",
+                    other => other,
+                };
+                Self::new(
+                    409,
+                    format!("LimitExceeded.{entity}"),
+                    format!("At most {max} of {entity} are allowed."),
+                )
+            }
+            DirectoryError::Conflict { what, message } => {
+                Self::new(409, format!("DeleteConflict.{what}"), message)
+            }
+            other => other.into(),
+        }
     }
 
     pub fn internal() -> ApiFault {

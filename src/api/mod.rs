@@ -7,7 +7,7 @@
 //! - `catalog`: every operation and its parameters, as data (the CLI uses it too).
 //! - `params`: parameters parsed at the boundary; pagination.
 //! - `service`: one call from request to answer (authenticate, authorize, dispatch).
-//! - `ops`: what each operation touches (ARNs) and does.
+//! - `ops`: the context operations run in, and per operation what it touches (ARNs) and does.
 //! - `error`: every failure's status, `Code` and `Message`, in one place.
 //!
 //! Nothing here knows about hyper: `http::api` adapts requests.
@@ -21,4 +21,4 @@ pub mod replay;
 pub mod service;
 pub mod signature;
 
-pub use service::{Api, ApiAnswer, ApiRequest};
+pub use service::{Api, ApiAnswer, ApiRequest, CallerName};

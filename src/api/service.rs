@@ -3,13 +3,13 @@
 //!
 //! Knows nothing of hyper: `http::api` hands it an `ApiRequest` and writes the `ApiAnswer`.
 
-use super::catalog::{self, Product};
+use super::catalog::{self, Operation, Product};
 use super::error::ApiFault;
-use super::ops;
-use super::params::Params;
+use super::ops::{self, Ctx};
+use super::params::{PARAM_BYTES_MAX, Params};
 use super::protocol::{self, Call};
 use super::replay::NonceWindow;
-use super::signature::{self, RequestParts};
+use super::signature::{self, Acs3Authorization, RequestParts};
 use crate::directory::Directory;
 use crate::iam::Caller;
 use crate::policy::{self, Context};
@@ -35,22 +35,36 @@ pub struct ApiRequest {
     pub source_ip: String,
 }
 
-/// The answer: HTTP status and the JSON body (which carries `RequestId`).
+/// The answer: HTTP status and the JSON body (which carries `RequestId`), with the operation
+/// and caller for the access log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiAnswer {
     pub status: u16,
     pub body: Value,
+    /// The catalog row the request named, when it named one.
+    pub operation: Option<&'static Operation>,
+    /// Who signed the request, when the signature was verified.
+    pub caller: Option<CallerName>,
 }
 
-/// Where an operation runs: the directory, access management and administrators, and the
-/// names ARNs are made of.
+/// An authenticated caller as the access log names it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerName {
+    pub user: String,
+    pub access_key_id: String,
+}
+
+/// What `run` has learnt about a request so far.
+#[derive(Default)]
+struct Who {
+    operation: Option<&'static Operation>,
+    caller: Option<CallerName>,
+}
+
+/// The management API: the operations' context and the nonces seen in the replay window.
 pub struct Api {
-    pub(super) dir: Directory,
-    pub(super) access: crate::access::Access,
-    pub(super) iam: crate::iam::Iam,
+    ctx: Ctx,
     nonces: Mutex<NonceWindow>,
-    pub(super) region: String,
-    pub(super) account: String,
 }
 
 impl Api {
@@ -62,173 +76,104 @@ impl Api {
         account: String,
     ) -> Api {
         Api {
-            dir,
-            access,
-            iam,
+            ctx: Ctx::new(dir, access, iam, region, account),
             nonces: Mutex::new(NonceWindow::new(NONCES_MAX)),
-            region,
-            account,
         }
     }
 
     pub fn limits(&self) -> &crate::config::Limits {
-        self.dir.limits()
+        self.ctx.dir().limits()
     }
 
     pub async fn handle(&self, req: ApiRequest) -> ApiAnswer {
         let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
-        match self.run(&req).await {
-            Ok(body) => ApiAnswer {
-                status: 200,
-                body: protocol::success(&request_id, body),
-            },
-            Err(f) => ApiAnswer {
-                status: f.status,
-                body: protocol::failure(&request_id, &f.code, &f.message),
-            },
+        let mut who = Who::default();
+        let (status, body) = match self.run(&req, &mut who).await {
+            Ok(body) => (200, protocol::success(&request_id, body)),
+            Err(f) => (
+                f.status,
+                protocol::failure(&request_id, &f.code, &f.message),
+            ),
+        };
+        ApiAnswer {
+            status,
+            body,
+            operation: who.operation,
+            caller: who.caller,
         }
     }
 
-    async fn run(&self, req: &ApiRequest) -> Result<Value, ApiFault> {
+    /// Runs the call, noting in `who` the operation and the caller as soon as each is known.
+    async fn run(&self, req: &ApiRequest, who: &mut Who) -> Result<Value, ApiFault> {
         let call = protocol::parse_call(&req.headers, &req.query, &req.form)?;
-        let product = Product::of_version(&call.version)
-            .ok_or_else(|| ApiFault::new(400, "InvalidVersion", "unsupported version"))?;
-        let op = catalog::find(product, &call.action).ok_or_else(|| {
-            ApiFault::new(
-                404,
-                "InvalidAction.NotFound",
-                format!(
-                    "The action `{}` of version {} does not exist.",
-                    call.action, call.version
-                ),
-            )
-        })?;
+        let product =
+            Product::of_version(&call.version).ok_or_else(ApiFault::unsupported_version)?;
+        let op = catalog::find(product, &call.action)
+            .ok_or_else(|| ApiFault::unknown_action(&call.action, &call.version))?;
+        who.operation = Some(op);
         let caller = self.authenticate(req).await?;
-        tracing::Span::current().record("caller", caller.user.as_str());
+        who.caller = Some(CallerName {
+            user: caller.user.clone(),
+            access_key_id: caller.access_key_id.clone(),
+        });
         let params = Params::new(call.params.clone());
         for p in op.params.iter().filter(|p| p.required) {
             params.required(p.name)?;
         }
-        for (_, v) in params.pairs() {
-            if v.len() > super::params::PARAM_BYTES_MAX {
-                return Err(ApiFault::new(
-                    400,
-                    "InvalidParameter",
-                    format!(
-                        "a parameter value is longer than {} bytes",
-                        super::params::PARAM_BYTES_MAX
-                    ),
-                ));
-            }
+        if params
+            .pairs()
+            .iter()
+            .any(|(_, v)| v.len() > PARAM_BYTES_MAX)
+        {
+            return Err(ApiFault::param_too_long(PARAM_BYTES_MAX));
         }
-        let resources = ops::resources(self, op, &params)?;
+        let handler = ops::handler(op).ok_or_else(|| ApiFault::not_implemented(op.name))?;
+        let resources: Vec<String> = (handler.resources)(&params)?
+            .iter()
+            .map(|r| self.ctx.arn(product, r))
+            .collect();
         self.authorize(&caller, req, &call, product, &resources)?;
-        ops::call(self, &caller, op, &params).await
+        (handler.call)(&self.ctx, &caller, &params).await
     }
 
     /// Verifies the signature (ACS3 header or RPC parameter) with the caller's secret, then
     /// the timestamp and nonce. A signature is checked before its nonce is remembered, so
     /// nobody can spend another caller's nonces.
     async fn authenticate(&self, req: &ApiRequest) -> Result<Caller, ApiFault> {
-        let auth_header = req
+        let all_params: Vec<(String, String)> =
+            req.query.iter().chain(&req.form).cloned().collect();
+        let acs3 = req
             .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-            .map(|(_, v)| v.as_str());
-        let all_params: Vec<(String, String)> =
-            req.query.iter().chain(&req.form).cloned().collect();
-        let param = |name: &str| {
-            all_params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        let header = |name: &str| {
-            req.headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_owned())
-        };
-        let (access_key_id, acs3) = match auth_header {
-            Some(h) => {
-                let a = signature::parse_acs3(h)?;
-                (a.access_key_id.clone(), Some(a))
-            }
-            None => (
-                param("AccessKeyId").ok_or_else(|| ApiFault::missing("AccessKeyId"))?,
-                None,
-            ),
-        };
-        let Some(caller) = self.iam.caller(&access_key_id).await? else {
-            return Err(if self.iam.access_key_exists(&access_key_id).await? {
-                ApiFault::new(
-                    400,
-                    "InvalidAccessKeyId.Inactive",
-                    "Specified access key is disabled.",
-                )
-            } else {
-                ApiFault::new(
-                    404,
-                    "InvalidAccessKeyId.NotFound",
-                    "Specified access key is not found.",
-                )
-            });
-        };
-        let (timestamp, nonce) = match &acs3 {
-            Some(a) => {
-                // The time, the nonce, and what names the operation must be signed (the
-                // official SDKs sign every `x-acs-*` header).
-                for must in [
-                    "x-acs-date",
-                    "x-acs-signature-nonce",
-                    "x-acs-action",
-                    "x-acs-version",
-                ] {
-                    let sent = header(must).is_some();
-                    let required = sent || must == "x-acs-date" || must == "x-acs-signature-nonce";
-                    if required && !a.signed_headers.iter().any(|h| h == must) {
-                        return Err(ApiFault::new(
-                            400,
-                            "InvalidAuthorization",
-                            format!("`{must}` must be one of the signed headers"),
-                        ));
-                    }
-                }
-                let parts = RequestParts {
-                    method: &req.method,
-                    path: &req.path,
-                    query: &req.query,
-                    headers: &req.headers,
-                };
-                signature::verify_acs3(&caller.secret, &parts, a, &req.body)?;
-                (
-                    header("x-acs-date").ok_or_else(|| ApiFault::missing("x-acs-date"))?,
-                    header("x-acs-signature-nonce")
-                        .ok_or_else(|| ApiFault::missing("x-acs-signature-nonce"))?,
-                )
-            }
+            .map(|(_, v)| signature::parse_acs3(v))
+            .transpose()?;
+        let access_key_id = match &acs3 {
+            Some(a) => a.access_key_id.clone(),
             None => {
-                if param("Signature").is_none() {
-                    return Err(ApiFault::missing("Signature"));
-                }
-                if let Some(m) = param("SignatureMethod")
-                    && m != "HMAC-SHA1"
-                {
-                    return Err(ApiFault::invalid("SignatureMethod", "must be HMAC-SHA1"));
-                }
-                signature::verify_rpc(&caller.secret, &req.method, &all_params)?;
-                (
-                    param("Timestamp").ok_or_else(|| ApiFault::missing("Timestamp"))?,
-                    param("SignatureNonce").ok_or_else(|| ApiFault::missing("SignatureNonce"))?,
-                )
+                param(&all_params, "AccessKeyId").ok_or_else(|| ApiFault::missing("AccessKeyId"))?
             }
         };
-        let now = crate::directory::now_unix();
+        let caller = self.caller(&access_key_id).await?;
+        let (timestamp, nonce) = match &acs3 {
+            Some(a) => verify_acs3(req, &caller, a)?,
+            None => verify_rpc(req, &all_params, &caller)?,
+        };
         self.nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .check(now, &timestamp, &nonce)?;
+            .check(crate::directory::now_unix(), &timestamp, &nonce)?;
         Ok(caller)
+    }
+
+    /// The administrator owning an active AccessKey `access_key_id`.
+    async fn caller(&self, access_key_id: &str) -> Result<Caller, ApiFault> {
+        let iam = self.ctx.iam();
+        match iam.caller(access_key_id).await? {
+            Some(caller) => Ok(caller),
+            None if iam.access_key_exists(access_key_id).await? => Err(ApiFault::key_inactive()),
+            None => Err(ApiFault::key_not_found()),
+        }
     }
 
     /// Every resource must be allowed; the first refused one is named in the error.
@@ -274,17 +219,73 @@ impl Api {
         }
         Ok(())
     }
+}
 
-    /// `acs:<service>:<region>:<account>:<relative>`.
-    pub(super) fn arn(&self, product: Product, relative: &str) -> String {
-        let region = match product {
-            Product::Ram | Product::ResourceManager => "*",
-            Product::CloudSso => self.region.as_str(),
-        };
-        format!(
-            "acs:{}:{region}:{}:{relative}",
-            product.namespace(),
-            self.account
-        )
+/// A request parameter (query or form) by exact name.
+fn param(all: &[(String, String)], name: &str) -> Option<String> {
+    all.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// A request header by case-insensitive name, trimmed.
+fn header(req: &ApiRequest, name: &str) -> Option<String> {
+    req.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_owned())
+}
+
+/// An ACS3-signed request: the time, the nonce, and what names the operation must be signed
+/// (the official SDKs sign every `x-acs-*` header), then the signature. Returns the timestamp
+/// and nonce.
+fn verify_acs3(
+    req: &ApiRequest,
+    caller: &Caller,
+    a: &Acs3Authorization,
+) -> Result<(String, String), ApiFault> {
+    for must in [
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-action",
+        "x-acs-version",
+    ] {
+        let sent = header(req, must).is_some();
+        let required = sent || must == "x-acs-date" || must == "x-acs-signature-nonce";
+        if required && !a.signed_headers.iter().any(|h| h == must) {
+            return Err(ApiFault::unsigned_header(must));
+        }
     }
+    let parts = RequestParts {
+        method: &req.method,
+        path: &req.path,
+        query: &req.query,
+        headers: &req.headers,
+    };
+    signature::verify_acs3(&caller.secret, &parts, a, &req.body)?;
+    Ok((
+        header(req, "x-acs-date").ok_or_else(|| ApiFault::missing("x-acs-date"))?,
+        header(req, "x-acs-signature-nonce")
+            .ok_or_else(|| ApiFault::missing("x-acs-signature-nonce"))?,
+    ))
+}
+
+/// An RPC-signed request (`Signature` among the parameters, HMAC-SHA1). Returns the
+/// timestamp and nonce.
+fn verify_rpc(
+    req: &ApiRequest,
+    all_params: &[(String, String)],
+    caller: &Caller,
+) -> Result<(String, String), ApiFault> {
+    if param(all_params, "Signature").is_none() {
+        return Err(ApiFault::missing("Signature"));
+    }
+    if let Some(m) = param(all_params, "SignatureMethod")
+        && m != "HMAC-SHA1"
+    {
+        return Err(ApiFault::invalid("SignatureMethod", "must be HMAC-SHA1"));
+    }
+    signature::verify_rpc(&caller.secret, &req.method, all_params)?;
+    Ok((
+        param(all_params, "Timestamp").ok_or_else(|| ApiFault::missing("Timestamp"))?,
+        param(all_params, "SignatureNonce").ok_or_else(|| ApiFault::missing("SignatureNonce"))?,
+    ))
 }

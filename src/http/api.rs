@@ -1,18 +1,45 @@
 //! The management API endpoint (`/`, GET or POST): decodes the HTTP request into an
-//! `api::ApiRequest` and writes the answer as JSON. Everything else is in `api`.
+//! `api::ApiRequest`, writes the answer as JSON and logs one access-log line per call
+//! (operation, caller, status, latency; never a secret). Everything else is in `api`.
 
 use super::query::parse_query;
 use super::{Body, BodyError, read_body};
-use crate::api::{Api, ApiRequest};
+use crate::api::error::ApiFault;
+use crate::api::{Api, ApiAnswer, ApiRequest, protocol};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode, header};
-use serde_json::json;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+/// Entry point for management API requests: one log line with operation, caller, status and
+/// latency.
 pub async fn handle(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let started = Instant::now();
+    let answer = answer(api, req, peer).await;
+    let latency_us = started.elapsed().as_micros() as u64;
+    let operation = answer.operation.map_or_else(
+        || "unknown".to_owned(),
+        |op| format!("{}:{}", op.product.namespace(), op.name),
+    );
+    let (user, access_key_id) = answer
+        .caller
+        .as_ref()
+        .map_or(("", ""), |c| (c.user.as_str(), c.access_key_id.as_str()));
+    tracing::info!(
+        %operation,
+        caller = user,
+        access_key_id,
+        status = answer.status,
+        latency_us,
+        "api request"
+    );
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json(status, &answer.body)
+}
+
+async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswer {
     let limits = api.limits().clone();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
@@ -41,38 +68,40 @@ pub async fn handle(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> Resp
     let timeout = Duration::from_millis(limits.request_read_timeout_ms);
     let body = match read_body(req, limits.body_bytes_max, timeout).await {
         Ok(b) => b,
-        Err(e) => {
-            let (status, code) = match e {
-                BodyError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "RequestBodyTooLarge"),
-                BodyError::Timeout => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
-                BodyError::Unreadable => (StatusCode::BAD_REQUEST, "InvalidRequestBody"),
-            };
-            let body = json!({
-                "RequestId": uuid::Uuid::new_v4().to_string().to_uppercase(),
-                "Code": code,
-                "Message": e.message(limits.body_bytes_max, timeout),
-            });
-            return json(status, &body);
-        }
+        Err(e) => return body_refused(e, limits.body_bytes_max, timeout),
     };
     let form = if is_form {
         parse_query(&String::from_utf8_lossy(&body))
     } else {
         Vec::new()
     };
-    let answer = api
-        .handle(ApiRequest {
-            method,
-            path,
-            query,
-            form,
-            headers,
-            body: body.to_vec(),
-            source_ip: peer.ip().to_string(),
-        })
-        .await;
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json(status, &answer.body)
+    api.handle(ApiRequest {
+        method,
+        path,
+        query,
+        form,
+        headers,
+        body: body.to_vec(),
+        source_ip: peer.ip().to_string(),
+    })
+    .await
+}
+
+/// The answer to a body that could not be read (too large, too slow, unreadable).
+fn body_refused(e: BodyError, max: usize, timeout: Duration) -> ApiAnswer {
+    let message = e.message(max, timeout);
+    let fault = match e {
+        BodyError::TooLarge => ApiFault::body_too_large(message),
+        BodyError::Timeout => ApiFault::body_timeout(message),
+        BodyError::Unreadable => ApiFault::body_unreadable(message),
+    };
+    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    ApiAnswer {
+        status: fault.status,
+        body: protocol::failure(&request_id, &fault.code, &fault.message),
+        operation: None,
+        caller: None,
+    }
 }
 
 fn json(status: StatusCode, body: &serde_json::Value) -> Response<Body> {

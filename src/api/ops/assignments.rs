@@ -1,9 +1,10 @@
-//! CloudSSO access assignments, provisioning, tasks and effective access.
+//! CloudSSO access assignments, provisioning, tasks and effective access, over `access`.
+//! Each operation is one async fn, listed with its resources in `HANDLERS`.
 
 use super::super::error::ApiFault;
 use super::super::params::{Params, page_fields};
-use super::super::service::Api;
 use super::shape::time;
+use super::{Ctx, Handler, resource};
 use crate::access::assignments::{Filter, Target, role_name, saml_provider_name};
 use crate::access::records::{PrincipalType, ProvisioningStatus, Task, TaskStatus};
 use serde_json::{Value, json};
@@ -11,11 +12,38 @@ use serde_json::{Value, json};
 /// Largest `MaxResults` of these lists (CloudSSO's).
 pub const LIST_MAX_RESULTS_MAX: usize = 20;
 
-pub fn handles(op: &str) -> bool {
-    super::super::catalog::ASSIGNMENT_OPERATIONS
-        .iter()
-        .any(|o| o.name == op)
-}
+pub(super) static HANDLERS: &[Handler] = &[
+    op!(
+        CloudSso,
+        "CreateAccessAssignment",
+        assignment,
+        create_assignment
+    ),
+    op!(
+        CloudSso,
+        "DeleteAccessAssignment",
+        assignment,
+        delete_assignment
+    ),
+    op!(CloudSso, "ProvisionAccessConfiguration", config, provision),
+    op!(
+        CloudSso,
+        "DeprovisionAccessConfiguration",
+        config,
+        deprovision
+    ),
+    op!(CloudSso, "ListAccessAssignments", configs, list_assignments),
+    op!(
+        CloudSso,
+        "ListAccessConfigurationProvisionings",
+        configs,
+        list_provisionings
+    ),
+    op!(CloudSso, "GetTask", directory, get_task),
+    op!(CloudSso, "GetTaskStatus", directory, get_task_status),
+    op!(CloudSso, "ListTasks", directory, list_tasks),
+    op!(CloudSso, "GetUserEffectiveAccess", user, effective_access),
+];
 
 fn target(p: &Params) -> Result<Target, ApiFault> {
     p.one_of("TargetType", &["RD-Account"])?;
@@ -62,59 +90,48 @@ fn filter(p: &Params) -> Result<Filter, ApiFault> {
     })
 }
 
-pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
-    let dir = || p.id("DirectoryId").map(|d| format!("directory/{d}"));
-    let config = || {
-        Ok::<_, ApiFault>(format!(
-            "{}/access-configuration/{}",
-            dir()?,
-            p.id("AccessConfigurationId")?
-        ))
+fn assignment(p: &Params) -> Result<Vec<String>, ApiFault> {
+    let config = resource::config(p)?;
+    let (t, pid) = principal(p)?;
+    let kind = match t {
+        PrincipalType::User => "user",
+        PrincipalType::Group => "group",
     };
-    let principal_arn = || {
-        let (t, pid) = principal(p)?;
-        let kind = match t {
-            PrincipalType::User => "user",
-            PrincipalType::Group => "group",
-        };
-        Ok::<_, ApiFault>(format!("{}/{kind}/{pid}", dir()?))
-    };
-    Ok(match op {
-        "CreateAccessAssignment" | "DeleteAccessAssignment" => vec![config()?, principal_arn()?],
-        "ProvisionAccessConfiguration" | "DeprovisionAccessConfiguration" => vec![config()?],
-        "ListAccessAssignments" | "ListAccessConfigurationProvisionings" => {
-            vec![format!("{}/access-configuration/*", dir()?)]
-        }
-        "GetTask" | "GetTaskStatus" | "ListTasks" => vec![dir()?],
-        "GetUserEffectiveAccess" => vec![format!("{}/user/{}", dir()?, p.id("UserId")?)],
-        other => return Err(super::unknown(other)),
-    })
+    Ok(vec![config, format!("{}/{kind}/{pid}", resource::dir(p)?)])
 }
 
-async fn config_name(api: &Api, dir: &str, config: &str) -> String {
-    let (d, c) = (dir.to_owned(), config.to_owned());
-    api.dir
-        .read(move |_, txn| {
-            Ok(txn
-                .record::<crate::access::records::AccessConfiguration>(
-                    crate::store::Records::AccessConfigs,
-                    &crate::store::record_key(&[&d, &c]),
-                )?
-                .map(|c| c.name))
-        })
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+fn config(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::config(p)?])
 }
 
-async fn task_json(api: &Api, t: &Task) -> Value {
+fn configs(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::all_in_dir(p, "access-configuration")?])
+}
+
+fn directory(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::dir(p)?])
+}
+
+fn user(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::user(p)?])
+}
+
+/// A configuration's name as the lists show it: empty when the configuration is gone.
+async fn config_name(ctx: &Ctx, dir: &str, config: &str) -> Result<String, ApiFault> {
+    Ok(ctx
+        .access()
+        .configuration_name(dir, config)
+        .await?
+        .unwrap_or_default())
+}
+
+async fn task_json(ctx: &Ctx, t: &Task) -> Result<Value, ApiFault> {
     let mut v = json!({
         "TaskId": t.id,
         "TaskType": t.kind.as_str(),
         "Status": t.status.as_str(),
         "AccessConfigurationId": t.config_id,
-        "AccessConfigurationName": config_name(api, &t.directory_id, &t.config_id).await,
+        "AccessConfigurationName": config_name(ctx, &t.directory_id, &t.config_id).await?,
         "TargetType": "RD-Account",
         "TargetId": t.account_id,
         "StartTime": time(&t.created),
@@ -131,7 +148,7 @@ async fn task_json(api: &Api, t: &Task) -> Value {
             o.insert("FailureReason".into(), json!(r));
         }
     }
-    v
+    Ok(v)
 }
 
 fn paged<T>(all: Vec<T>, offset: usize, count: usize) -> (usize, Vec<T>) {
@@ -139,161 +156,175 @@ fn paged<T>(all: Vec<T>, offset: usize, count: usize) -> (usize, Vec<T>) {
     (total, all.into_iter().skip(offset).take(count).collect())
 }
 
-pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
-    let access = &api.access;
-    match op {
-        "CreateAccessAssignment" => {
-            let task = access.create_assignment(target(p)?, principal(p)?).await?;
-            Ok(json!({"Task": task_json(api, &task).await}))
-        }
-        "DeleteAccessAssignment" => {
-            let last = p
-                .maybe_one_of(
-                    "DeprovisionStrategy",
-                    &["None", "DeprovisionForLastAccessAssignmentOnAccount"],
-                )?
-                .is_some_and(|s| s == "DeprovisionForLastAccessAssignmentOnAccount");
-            let task = access
-                .delete_assignment(target(p)?, principal(p)?, last)
-                .await?;
-            Ok(json!({"Task": task_json(api, &task).await}))
-        }
-        "ProvisionAccessConfiguration" => {
-            let task = access.provision(target(p)?).await?;
-            Ok(json!({"Tasks": [task_json(api, &task).await]}))
-        }
-        "DeprovisionAccessConfiguration" => {
-            let task = access.deprovision(target(p)?).await?;
-            Ok(json!({"Tasks": [task_json(api, &task).await]}))
-        }
-        "ListAccessAssignments" => {
-            let d = p.id("DirectoryId")?;
-            let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
-            let all = access.assignments(d, filter(p)?).await?;
-            let (total, page) = paged(all, offset, count);
-            let mut items = Vec::with_capacity(page.len());
-            for a in &page {
-                items.push(json!({
-                    "AccessConfigurationId": a.config_id,
-                    "AccessConfigurationName": config_name(api, d, &a.config_id).await,
-                    "TargetType": "RD-Account",
-                    "TargetId": a.account_id,
-                    "PrincipalType": a.principal_type.as_str(),
-                    "PrincipalId": a.principal_id,
-                    "CreateTime": time(&a.created),
-                }));
-            }
-            let mut body = page_fields(offset, count, items.len(), total);
-            if let Some(o) = body.as_object_mut() {
-                o.insert("AccessAssignments".into(), Value::Array(items));
-            }
-            Ok(body)
-        }
-        "ListAccessConfigurationProvisionings" => {
-            let d = p.id("DirectoryId")?;
-            let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
-            let status = match p.maybe_one_of(
-                "ProvisioningStatus",
-                &["Provisioned", "ReprovisionRequired", "DeprovisionFailed"],
-            )? {
-                Some("Provisioned") => Some(ProvisioningStatus::Provisioned),
-                Some("ReprovisionRequired") => Some(ProvisioningStatus::ReprovisionRequired),
-                Some(_) => Some(ProvisioningStatus::DeprovisionFailed),
-                None => None,
-            };
-            let all = access.provisionings(d, filter(p)?, status).await?;
-            let (total, page) = paged(all, offset, count);
-            let mut items = Vec::with_capacity(page.len());
-            for r in &page {
-                let name = config_name(api, d, &r.config_id).await;
-                items.push(json!({
-                    "AccessConfigurationId": r.config_id,
-                    "AccessConfigurationName": name,
-                    "TargetType": "RD-Account",
-                    "TargetId": r.account_id,
-                    "Status": r.status.as_str(),
-                    "RAMRoleName": role_name(&name),
-                    "SAMLProviderName": saml_provider_name(d),
-                    "UpdateTime": time(&r.updated),
-                }));
-            }
-            let mut body = page_fields(offset, count, items.len(), total);
-            if let Some(o) = body.as_object_mut() {
-                o.insert(
-                    "AccessConfigurationProvisionings".into(),
-                    Value::Array(items),
-                );
-            }
-            Ok(body)
-        }
-        "GetTask" => {
-            let t = access.task(p.id("DirectoryId")?, p.id("TaskId")?).await?;
-            Ok(json!({"Task": task_json(api, &t).await}))
-        }
-        "GetTaskStatus" => {
-            let t = access.task(p.id("DirectoryId")?, p.id("TaskId")?).await?;
-            let full = task_json(api, &t).await;
-            let mut status = json!({});
-            for k in [
-                "TaskId",
-                "TaskType",
-                "Status",
-                "StartTime",
-                "EndTime",
-                "FailureReason",
-            ] {
-                if let (Some(v), Some(o)) = (full.get(k), status.as_object_mut()) {
-                    o.insert(k.into(), v.clone());
-                }
-            }
-            Ok(json!({"TaskStatus": status}))
-        }
-        "ListTasks" => {
-            let d = p.id("DirectoryId")?;
-            let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
-            let want = match p.maybe_one_of("Status", &["InProgress", "Success", "Failed"])? {
-                Some("InProgress") => Some(TaskStatus::InProgress),
-                Some("Success") => Some(TaskStatus::Success),
-                Some(_) => Some(TaskStatus::Failed),
-                None => None,
-            };
-            let all: Vec<Task> = access
-                .tasks(d, filter(p)?)
-                .await?
-                .into_iter()
-                .filter(|t| want.is_none_or(|w| w == t.status))
-                .collect();
-            let (total, page) = paged(all, offset, count);
-            let mut items = Vec::with_capacity(page.len());
-            for t in &page {
-                items.push(task_json(api, t).await);
-            }
-            let mut body = page_fields(offset, count, items.len(), total);
-            if let Some(o) = body.as_object_mut() {
-                o.insert("Tasks".into(), Value::Array(items));
-            }
-            Ok(body)
-        }
-        "GetUserEffectiveAccess" => {
-            let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
-            api.dir.directory(d).await?;
-            let grants = access.effective_access(d, u).await?;
-            let list: Vec<Value> = grants
-                .iter()
-                .map(|g| {
-                    json!({
-                        "AccountId": g.account_id,
-                        "AccessConfigurationId": g.config_id,
-                        "AccessConfigurationName": g.config_name,
-                        "Sources": g.sources.iter().map(|(t, id)| json!({
-                            "PrincipalType": t.as_str(),
-                            "PrincipalId": id,
-                        })).collect::<Vec<Value>>(),
-                    })
-                })
-                .collect();
-            Ok(json!({"EffectiveAccess": list}))
-        }
-        other => Err(super::unknown(other)),
+async fn create_assignment(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let task = ctx
+        .access()
+        .create_assignment(target(p)?, principal(p)?)
+        .await?;
+    Ok(json!({"Task": task_json(ctx, &task).await?}))
+}
+
+async fn delete_assignment(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let last = p
+        .maybe_one_of(
+            "DeprovisionStrategy",
+            &["None", "DeprovisionForLastAccessAssignmentOnAccount"],
+        )?
+        .is_some_and(|s| s == "DeprovisionForLastAccessAssignmentOnAccount");
+    let task = ctx
+        .access()
+        .delete_assignment(target(p)?, principal(p)?, last)
+        .await?;
+    Ok(json!({"Task": task_json(ctx, &task).await?}))
+}
+
+async fn provision(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let task = ctx.access().provision(target(p)?).await?;
+    Ok(json!({"Tasks": [task_json(ctx, &task).await?]}))
+}
+
+async fn deprovision(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let task = ctx.access().deprovision(target(p)?).await?;
+    Ok(json!({"Tasks": [task_json(ctx, &task).await?]}))
+}
+
+/// `page_fields` with the page's `items` under `list`.
+fn page_body(list: &str, offset: usize, count: usize, total: usize, items: Vec<Value>) -> Value {
+    let mut body = page_fields(offset, count, items.len(), total);
+    if let Some(o) = body.as_object_mut() {
+        o.insert(list.into(), Value::Array(items));
     }
+    body
+}
+
+async fn list_assignments(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
+    let all = ctx.access().assignments(d, filter(p)?).await?;
+    let (total, page) = paged(all, offset, count);
+    let mut items = Vec::with_capacity(page.len());
+    for a in &page {
+        items.push(json!({
+            "AccessConfigurationId": a.config_id,
+            "AccessConfigurationName": config_name(ctx, d, &a.config_id).await?,
+            "TargetType": "RD-Account",
+            "TargetId": a.account_id,
+            "PrincipalType": a.principal_type.as_str(),
+            "PrincipalId": a.principal_id,
+            "CreateTime": time(&a.created),
+        }));
+    }
+    Ok(page_body("AccessAssignments", offset, count, total, items))
+}
+
+async fn list_provisionings(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
+    let status = match p.maybe_one_of(
+        "ProvisioningStatus",
+        &["Provisioned", "ReprovisionRequired", "DeprovisionFailed"],
+    )? {
+        Some("Provisioned") => Some(ProvisioningStatus::Provisioned),
+        Some("ReprovisionRequired") => Some(ProvisioningStatus::ReprovisionRequired),
+        Some(_) => Some(ProvisioningStatus::DeprovisionFailed),
+        None => None,
+    };
+    let all = ctx.access().provisionings(d, filter(p)?, status).await?;
+    let (total, page) = paged(all, offset, count);
+    let mut items = Vec::with_capacity(page.len());
+    for r in &page {
+        let name = config_name(ctx, d, &r.config_id).await?;
+        items.push(json!({
+            "AccessConfigurationId": r.config_id,
+            "AccessConfigurationName": name,
+            "TargetType": "RD-Account",
+            "TargetId": r.account_id,
+            "Status": r.status.as_str(),
+            "RAMRoleName": role_name(&name),
+            "SAMLProviderName": saml_provider_name(d),
+            "UpdateTime": time(&r.updated),
+        }));
+    }
+    Ok(page_body(
+        "AccessConfigurationProvisionings",
+        offset,
+        count,
+        total,
+        items,
+    ))
+}
+
+async fn get_task(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let t = ctx
+        .access()
+        .task(p.id("DirectoryId")?, p.id("TaskId")?)
+        .await?;
+    Ok(json!({"Task": task_json(ctx, &t).await?}))
+}
+
+async fn get_task_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let t = ctx
+        .access()
+        .task(p.id("DirectoryId")?, p.id("TaskId")?)
+        .await?;
+    let full = task_json(ctx, &t).await?;
+    let mut status = json!({});
+    for k in [
+        "TaskId",
+        "TaskType",
+        "Status",
+        "StartTime",
+        "EndTime",
+        "FailureReason",
+    ] {
+        if let (Some(v), Some(o)) = (full.get(k), status.as_object_mut()) {
+            o.insert(k.into(), v.clone());
+        }
+    }
+    Ok(json!({"TaskStatus": status}))
+}
+
+async fn list_tasks(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
+    let want = match p.maybe_one_of("Status", &["InProgress", "Success", "Failed"])? {
+        Some("InProgress") => Some(TaskStatus::InProgress),
+        Some("Success") => Some(TaskStatus::Success),
+        Some(_) => Some(TaskStatus::Failed),
+        None => None,
+    };
+    let all: Vec<Task> = ctx
+        .access()
+        .tasks(d, filter(p)?)
+        .await?
+        .into_iter()
+        .filter(|t| want.is_none_or(|w| w == t.status))
+        .collect();
+    let (total, page) = paged(all, offset, count);
+    let mut items = Vec::with_capacity(page.len());
+    for t in &page {
+        items.push(task_json(ctx, t).await?);
+    }
+    Ok(page_body("Tasks", offset, count, total, items))
+}
+
+async fn effective_access(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
+    ctx.dir().directory(d).await?;
+    let grants = ctx.access().effective_access(d, u).await?;
+    let list: Vec<Value> = grants
+        .iter()
+        .map(|g| {
+            json!({
+                "AccountId": g.account_id,
+                "AccessConfigurationId": g.config_id,
+                "AccessConfigurationName": g.config_name,
+                "Sources": g.sources.iter().map(|(t, id)| json!({
+                    "PrincipalType": t.as_str(),
+                    "PrincipalId": id,
+                })).collect::<Vec<Value>>(),
+            })
+        })
+        .collect();
+    Ok(json!({"EffectiveAccess": list}))
 }

@@ -1,56 +1,132 @@
 //! CloudSSO operations (2021-05-15): directories, users, groups, memberships, SCIM
-//! credentials and synchronization status, over `directory`.
+//! credentials and synchronization status, over `directory`. Each operation is one async fn,
+//! listed with its resources in `HANDLERS`. Must not build SCIM text: filters and documents
+//! are built as values.
 
 use super::super::error::ApiFault;
 use super::super::params::{Params, page_fields};
-use super::super::service::Api;
-use super::shape;
+use super::{Ctx, Handler, resource, shape};
+use crate::directory::CredentialOptions;
 use crate::directory::manage::{ApiGuard, Managed, Page};
-use crate::directory::{CredentialOptions, DirectoryError};
+use crate::scim::filter::{AttrPath, CompareOp, Filter, Literal};
 use crate::scim::schema::{GROUP_SCHEMA, ResourceKind, USER_SCHEMA};
 use crate::store::CredentialKind;
 use serde_json::{Map, Value, json};
 
-pub fn resources(op: &str, p: &Params) -> Result<Vec<String>, ApiFault> {
-    let dir = || p.id("DirectoryId").map(|d| format!("directory/{d}"));
-    let user = || Ok::<_, ApiFault>(format!("{}/user/{}", dir()?, p.id("UserId")?));
-    let group = || Ok::<_, ApiFault>(format!("{}/group/{}", dir()?, p.id("GroupId")?));
-    let cred = || {
-        Ok::<_, ApiFault>(format!(
-            "{}/scim-credential/{}",
-            dir()?,
-            p.id("CredentialId")?
-        ))
-    };
-    Ok(match op {
-        "CreateDirectory" | "ListDirectories" => vec!["directory/*".into()],
-        "GetDirectory"
-        | "UpdateDirectory"
-        | "DeleteDirectory"
-        | "GetDirectoryStatistics"
-        | "SetSCIMSynchronizationStatus"
-        | "GetSCIMSynchronizationStatus" => vec![dir()?],
-        "CreateUser" | "ListUsers" | "GetUserId" => vec![format!("{}/user/*", dir()?)],
-        "GetUser"
-        | "UpdateUser"
-        | "UpdateUserStatus"
-        | "DeleteUser"
-        | "ListJoinedGroupsForUser" => vec![user()?],
-        "CreateGroup" | "ListGroups" => vec![format!("{}/group/*", dir()?)],
-        "GetGroup" | "UpdateGroup" | "DeleteGroup" | "ListGroupMembers" => vec![group()?],
-        "AddUserToGroup" | "RemoveUserFromGroup" => vec![group()?, user()?],
-        "CreateSCIMServerCredential" | "ListSCIMServerCredentials" => {
-            vec![format!("{}/scim-credential/*", dir()?)]
-        }
-        "UpdateSCIMServerCredentialStatus" | "DeleteSCIMServerCredential" => vec![cred()?],
-        other => {
-            return Err(ApiFault::new(
-                404,
-                "InvalidAction.NotFound",
-                format!("no operation `{other}`"),
-            ));
-        }
-    })
+pub(super) static HANDLERS: &[Handler] = &[
+    op!(CloudSso, "CreateDirectory", directories, create_directory),
+    op!(CloudSso, "GetDirectory", directory, get_directory),
+    op!(CloudSso, "ListDirectories", directories, list_directories),
+    op!(CloudSso, "UpdateDirectory", directory, update_directory),
+    op!(CloudSso, "DeleteDirectory", directory, delete_directory),
+    op!(
+        CloudSso,
+        "GetDirectoryStatistics",
+        directory,
+        get_directory_statistics
+    ),
+    op!(CloudSso, "CreateUser", users, create_user),
+    op!(CloudSso, "GetUser", user, get_user),
+    op!(CloudSso, "ListUsers", users, list_users),
+    op!(CloudSso, "UpdateUser", user, update_user),
+    op!(CloudSso, "UpdateUserStatus", user, update_user_status),
+    op!(CloudSso, "DeleteUser", user, delete_user),
+    op!(CloudSso, "GetUserId", users, get_user_id),
+    op!(CloudSso, "CreateGroup", groups, create_group),
+    op!(CloudSso, "GetGroup", group, get_group),
+    op!(CloudSso, "ListGroups", groups, list_groups),
+    op!(CloudSso, "UpdateGroup", group, update_group),
+    op!(CloudSso, "DeleteGroup", group, delete_group),
+    op!(CloudSso, "AddUserToGroup", membership, add_user_to_group),
+    op!(
+        CloudSso,
+        "RemoveUserFromGroup",
+        membership,
+        remove_user_from_group
+    ),
+    op!(CloudSso, "ListGroupMembers", group, list_group_members),
+    op!(
+        CloudSso,
+        "ListJoinedGroupsForUser",
+        user,
+        list_joined_groups_for_user
+    ),
+    op!(
+        CloudSso,
+        "CreateSCIMServerCredential",
+        credentials,
+        create_credential
+    ),
+    op!(
+        CloudSso,
+        "ListSCIMServerCredentials",
+        credentials,
+        list_credentials
+    ),
+    op!(
+        CloudSso,
+        "UpdateSCIMServerCredentialStatus",
+        credential,
+        update_credential_status
+    ),
+    op!(
+        CloudSso,
+        "DeleteSCIMServerCredential",
+        credential,
+        delete_credential
+    ),
+    op!(
+        CloudSso,
+        "SetSCIMSynchronizationStatus",
+        directory,
+        set_sync_status
+    ),
+    op!(
+        CloudSso,
+        "GetSCIMSynchronizationStatus",
+        directory,
+        get_sync_status
+    ),
+];
+
+fn directories(_: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec!["directory/*".into()])
+}
+
+fn directory(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::dir(p)?])
+}
+
+fn users(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::all_in_dir(p, "user")?])
+}
+
+fn user(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::user(p)?])
+}
+
+fn groups(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::all_in_dir(p, "group")?])
+}
+
+fn group(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::group(p)?])
+}
+
+fn membership(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::group(p)?, resource::user(p)?])
+}
+
+fn credentials(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![resource::all_in_dir(p, "scim-credential")?])
+}
+
+fn credential(p: &Params) -> Result<Vec<String>, ApiFault> {
+    Ok(vec![format!(
+        "{}/scim-credential/{}",
+        resource::dir(p)?,
+        p.id("CredentialId")?
+    )])
 }
 
 /// A name of at most `max` characters from `allowed` bytes (besides ASCII alphanumerics).
@@ -106,18 +182,6 @@ fn directory_name(p: &Params, param: &str) -> Result<Option<String>, ApiFault> {
     Ok(Some(v.to_owned()))
 }
 
-/// `Uniqueness` from the directory means a name is taken: CloudSSO's code names the entity.
-fn taken(entity: &'static str) -> impl Fn(DirectoryError) -> ApiFault {
-    move |e| match e {
-        DirectoryError::Uniqueness(m) => {
-            ApiFault::new(409, format!("EntityAlreadyExists.{entity}"), m)
-        }
-        other => other.into(),
-    }
-}
-
-/// `UserName eq "x"` / `GroupName sw "x"` (quotes optional, case-insensitive) as a SCIM
-/// filter over `scim_attr`.
 /// `<Attr> eq|sw <value>` (quotes optional, case-insensitive): CloudSSO's list filters.
 pub(super) fn name_filter(raw: &str, api_attr: &str) -> Result<(NameOp, String), ApiFault> {
     let bad = || {
@@ -167,21 +231,6 @@ impl NameOp {
     }
 }
 
-/// A list filter as a SCIM filter over `scim_attr`.
-fn list_filter(raw: &str, api_attr: &str, scim_attr: &str) -> Result<String, ApiFault> {
-    let (op, value) = name_filter(raw, api_attr)?;
-    let op = match op {
-        NameOp::Eq => "eq",
-        NameOp::Sw => "sw",
-    };
-    Ok(format!("{scim_attr} {op} {}", Value::String(value)))
-}
-
-fn parse_filter(api: &Api, text: &str) -> Result<crate::scim::filter::Filter, ApiFault> {
-    crate::scim::filter::parse_filter(text, &api.dir.limits().filter)
-        .map_err(|e| ApiFault::invalid("Filter", e))
-}
-
 fn page_body(
     list: &str,
     offset: usize,
@@ -203,380 +252,476 @@ fn manual_filter(p: &Params) -> Result<Option<bool>, ApiFault> {
     )
 }
 
-pub async fn call(api: &Api, op: &str, p: &Params) -> Result<Value, ApiFault> {
-    let dir = &api.dir;
-    let region = api.region.as_str();
-    match op {
-        "CreateDirectory" => {
-            let name = directory_name(p, "DirectoryName")?
-                .unwrap_or_else(|| crate::model::new_prefixed_id("directory-", 8));
-            let d = dir.create_directory(&name).await?;
-            Ok(json!({"Directory": shape::directory(&d, region)}))
-        }
-        "GetDirectory" => {
-            let d = dir.directory(p.id("DirectoryId")?).await?;
-            Ok(json!({"Directory": shape::directory(&d, region)}))
-        }
-        "ListDirectories" => {
-            let all = dir.directories().await?;
-            let list: Vec<Value> = all.iter().map(|d| shape::directory(d, region)).collect();
-            Ok(json!({"TotalCounts": list.len(), "Directories": list}))
-        }
-        "UpdateDirectory" => {
-            let d = p.id("DirectoryId")?;
-            let new_name = directory_name(p, "NewDirectoryName")?
-                .ok_or_else(|| ApiFault::missing("NewDirectoryName"))?;
-            let rec = dir
-                .update_directory(d, move |r| {
-                    r.name = new_name;
-                    Ok(())
-                })
-                .await?;
-            Ok(json!({"Directory": shape::directory(&rec, region)}))
-        }
-        "DeleteDirectory" => {
-            dir.delete_directory(p.id("DirectoryId")?, api.access.dependents())
-                .await?;
-            Ok(json!({}))
-        }
-        "GetDirectoryStatistics" => {
-            let d = p.id("DirectoryId")?;
-            let rec = dir.directory(d).await?;
-            let (users, groups) = dir.statistics(d).await?;
-            let creds = dir.credentials(d).await?.len();
-            Ok(json!({"DirectoryStatistics": {
-                "DirectoryId": rec.id,
-                "DirectoryName": rec.name,
-                "Region": region,
-                "UserCount": users,
-                "GroupCount": groups,
-                "SCIMServerCredentialCount": creds,
-                "SCIMSyncEnabled": rec.scim_sync_enabled,
-            }}))
-        }
-        "CreateUser" => {
-            let d = p.id("DirectoryId")?;
-            let user_name =
-                name(p, "UserName", 64, b"@_-.")?.ok_or_else(|| ApiFault::missing("UserName"))?;
-            let mut doc = Map::new();
-            doc.insert("schemas".into(), json!([USER_SCHEMA]));
-            doc.insert("userName".into(), json!(user_name));
-            if let Some(v) = p.text("DisplayName", 256)? {
-                doc.insert("displayName".into(), json!(v));
-            }
-            let mut n = Map::new();
-            if let Some(v) = p.text("FirstName", 64)? {
-                n.insert("givenName".into(), json!(v));
-            }
-            if let Some(v) = p.text("LastName", 64)? {
-                n.insert("familyName".into(), json!(v));
-            }
-            if !n.is_empty() {
-                doc.insert("name".into(), Value::Object(n));
-            }
-            if let Some(e) = email(p, "Email")? {
-                doc.insert("emails".into(), json!([{"value": e, "primary": true}]));
-            }
-            let status = p
-                .maybe_one_of("Status", &["Enabled", "Disabled"])?
-                .unwrap_or("Enabled");
-            doc.insert("active".into(), json!(status == "Enabled"));
-            let description = p.text("Description", 1024)?.unwrap_or_default().to_owned();
-            let m = dir
-                .api_create(ResourceKind::User, d, Value::Object(doc), description)
-                .await
-                .map_err(taken("User"))?;
-            Ok(json!({"User": shape::user(&m)}))
-        }
-        "GetUser" => {
-            let m = dir
-                .api_get(ResourceKind::User, p.id("DirectoryId")?, p.id("UserId")?)
-                .await?;
-            Ok(json!({"User": shape::user(&m)}))
-        }
-        "ListUsers" => {
-            let d = p.id("DirectoryId")?;
-            let (offset, count) = p.page()?;
-            let mut clauses = Vec::new();
-            if let Some(f) = p.get("Filter") {
-                clauses.push(list_filter(f, "UserName", "userName")?);
-            }
-            match p.maybe_one_of("Status", &["Enabled", "Disabled"])? {
-                Some("Disabled") => clauses.push("active eq false".into()),
-                Some(_) => clauses.push("not (active eq false)".into()),
-                None => {}
-            }
-            let filter = match clauses.is_empty() {
-                true => None,
-                false => Some(parse_filter(api, &clauses.join(" and "))?),
-            };
-            let page = dir
-                .api_list(
-                    ResourceKind::User,
-                    d,
-                    filter,
-                    manual_filter(p)?,
-                    offset,
-                    count,
-                )
-                .await?;
-            Ok(page_body("Users", offset, count, &page, shape::user))
-        }
-        "UpdateUser" => {
-            let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
-            let mut ops = Vec::new();
-            let mut replace = |path: &str, v: Value| {
-                ops.push(json!({"op": "replace", "path": path, "value": v}));
-            };
-            if let Some(v) = p.text("NewDisplayName", 256)? {
-                replace("displayName", json!(v));
-            }
-            if let Some(v) = p.text("NewFirstName", 64)? {
-                replace("name.givenName", json!(v));
-            }
-            if let Some(v) = p.text("NewLastName", 64)? {
-                replace("name.familyName", json!(v));
-            }
-            if let Some(e) = email(p, "NewEmail")? {
-                replace("emails", json!([{"value": e, "primary": true}]));
-            }
-            let guard = ApiGuard {
-                description: p.text("NewDescription", 1024)?.map(str::to_owned),
-                ..ApiGuard::default()
-            };
-            let m = dir.api_patch(ResourceKind::User, d, u, ops, guard).await?;
-            Ok(json!({"User": shape::user(&m)}))
-        }
-        "UpdateUserStatus" => {
-            let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
-            let on = p.one_of("NewStatus", &["Enabled", "Disabled"])? == "Enabled";
-            let ops = vec![json!({"op": "replace", "path": "active", "value": on})];
-            let guard = ApiGuard {
-                status_only: true,
-                ..ApiGuard::default()
-            };
-            dir.api_patch(ResourceKind::User, d, u, ops, guard).await?;
-            Ok(json!({}))
-        }
-        "DeleteUser" => {
-            dir.api_delete(
-                ResourceKind::User,
-                p.id("DirectoryId")?,
-                p.id("UserId")?,
-                api.access.dependents(),
-            )
-            .await?;
-            Ok(json!({}))
-        }
-        "GetUserId" => {
-            let d = p.id("DirectoryId")?;
-            let raw = p.required("ExternalId")?;
-            let ext: Value = serde_json::from_str(raw).map_err(|_| {
-                ApiFault::invalid(
-                    "ExternalId",
-                    "must be JSON: {\"Id\": \"...\", \"Issuer\": \"...\"}",
-                )
-            })?;
-            let ext_id = ext
-                .get("Id")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| ApiFault::missing("ExternalId.Id"))?;
-            let filter = parse_filter(
-                api,
-                &format!("externalId eq {}", Value::String(ext_id.into())),
-            )?;
-            let page = dir
-                .api_list(ResourceKind::User, d, Some(filter), None, 0, 1)
-                .await?;
-            let m = page
-                .items
-                .first()
-                .ok_or_else(|| ApiFault::not_found("User", ext_id))?;
-            Ok(json!({"UserId": m.id()}))
-        }
-        "CreateGroup" => {
-            let d = p.id("DirectoryId")?;
-            let group_name = name(p, "GroupName", 128, b"_-. ")?
-                .ok_or_else(|| ApiFault::missing("GroupName"))?;
-            let doc = json!({"schemas": [GROUP_SCHEMA], "displayName": group_name});
-            let description = p.text("Description", 1024)?.unwrap_or_default().to_owned();
-            let m = dir
-                .api_create(ResourceKind::Group, d, doc, description)
-                .await
-                .map_err(taken("Group"))?;
-            Ok(json!({"Group": shape::group(&m)}))
-        }
-        "GetGroup" => {
-            let m = dir
-                .api_get(ResourceKind::Group, p.id("DirectoryId")?, p.id("GroupId")?)
-                .await?;
-            Ok(json!({"Group": shape::group(&m)}))
-        }
-        "ListGroups" => {
-            let d = p.id("DirectoryId")?;
-            let (offset, count) = p.page()?;
-            let filter = match p.get("Filter") {
-                Some(f) => Some(parse_filter(
-                    api,
-                    &list_filter(f, "GroupName", "displayName")?,
-                )?),
-                None => None,
-            };
-            let page = dir
-                .api_list(
-                    ResourceKind::Group,
-                    d,
-                    filter,
-                    manual_filter(p)?,
-                    offset,
-                    count,
-                )
-                .await?;
-            Ok(page_body("Groups", offset, count, &page, shape::group))
-        }
-        "UpdateGroup" => {
-            let (d, g) = (p.id("DirectoryId")?, p.id("GroupId")?);
-            let mut ops = Vec::new();
-            if let Some(n) = name(p, "NewGroupName", 128, b"_-. ")? {
-                ops.push(json!({"op": "replace", "path": "displayName", "value": n}));
-            }
-            let guard = ApiGuard {
-                description: p.text("NewDescription", 1024)?.map(str::to_owned),
-                ..ApiGuard::default()
-            };
-            let m = dir
-                .api_patch(ResourceKind::Group, d, g, ops, guard)
-                .await
-                .map_err(taken("Group"))?;
-            Ok(json!({"Group": shape::group(&m)}))
-        }
-        "DeleteGroup" => {
-            dir.api_delete(
-                ResourceKind::Group,
-                p.id("DirectoryId")?,
-                p.id("GroupId")?,
-                api.access.dependents(),
-            )
-            .await?;
-            Ok(json!({}))
-        }
-        "AddUserToGroup" => {
-            dir.api_add_member(p.id("DirectoryId")?, p.id("GroupId")?, p.id("UserId")?)
-                .await?;
-            Ok(json!({}))
-        }
-        "RemoveUserFromGroup" => {
-            dir.api_remove_member(p.id("DirectoryId")?, p.id("GroupId")?, p.id("UserId")?)
-                .await?;
-            Ok(json!({}))
-        }
-        "ListGroupMembers" => {
-            let (d, g) = (p.id("DirectoryId")?, p.id("GroupId")?);
-            let (offset, count) = p.page()?;
-            let page = dir.api_group_members(d, g, offset, count).await?;
-            Ok(page_body("GroupMembers", offset, count, &page, |m| {
-                let mut u = shape::user(m);
-                if let Some(o) = u.as_object_mut() {
-                    o.insert("GroupId".into(), json!(g));
-                    o.remove("FirstName");
-                    o.remove("LastName");
-                    o.remove("ExternalId");
-                    o.remove("CreateTime");
-                    o.remove("UpdateTime");
-                }
-                u
-            }))
-        }
-        "ListJoinedGroupsForUser" => {
-            let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
-            let (offset, count) = p.page()?;
-            let page = dir.api_groups_of(d, u, offset, count).await?;
-            Ok(page_body("JoinedGroups", offset, count, &page, |m| {
-                let mut g = shape::group(m);
-                if let Some(o) = g.as_object_mut() {
-                    o.insert("UserId".into(), json!(u));
-                    o.remove("CreateTime");
-                    o.remove("UpdateTime");
-                }
-                g
-            }))
-        }
-        "CreateSCIMServerCredential" => {
-            let d = p.id("DirectoryId")?;
-            let kind =
-                match p.maybe_one_of("CredentialType", &["BearerToken", "OAuthClientSecret"])? {
-                    Some("OAuthClientSecret") => CredentialKind::OAuthClientSecret,
-                    _ => CredentialKind::BearerToken,
-                };
-            let expires_unix = match p.get("ExpireTime") {
-                Some(t) => Some(super::super::replay::parse_timestamp(t).map_err(|_| {
-                    ApiFault::invalid("ExpireTime", "must be a time such as 2027-01-01T00:00:00Z")
-                })?),
-                None => None,
-            };
-            let token_ttl_minutes = p
-                .int("TokenValidityMinutes", 1..=i64::from(u32::MAX))?
-                .map(|m| m as u32);
-            let made = dir
-                .create_credential(
-                    d,
-                    CredentialOptions {
-                        kind,
-                        expires_unix,
-                        token_ttl_minutes,
-                    },
-                )
-                .await?;
-            let mut c = shape::credential(&made.record);
-            if let Some(o) = c.as_object_mut() {
-                o.insert("CredentialSecret".into(), json!(made.secret));
-            }
-            Ok(json!({"SCIMServerCredential": c}))
-        }
-        "ListSCIMServerCredentials" => {
-            let all = dir.credentials(p.id("DirectoryId")?).await?;
-            let list: Vec<Value> = all.iter().map(shape::credential).collect();
-            Ok(json!({"TotalCounts": list.len(), "SCIMServerCredentials": list}))
-        }
-        "UpdateSCIMServerCredentialStatus" => {
-            let (d, c) = (p.id("DirectoryId")?, p.id("CredentialId")?);
-            let on = p.one_of("NewStatus", &["Enabled", "Disabled"])? == "Enabled";
-            dir.credential(d, c).await?;
-            dir.set_credential_status(c, on).await?;
-            let rec = dir.credential(d, c).await?;
-            Ok(json!({"SCIMServerCredential": shape::credential(&rec)}))
-        }
-        "DeleteSCIMServerCredential" => {
-            dir.delete_credential(p.id("DirectoryId")?, p.id("CredentialId")?)
-                .await?;
-            Ok(json!({}))
-        }
-        "SetSCIMSynchronizationStatus" => {
-            let d = p.id("DirectoryId")?;
-            let on = p.one_of("SCIMSynchronizationStatus", &["Enabled", "Disabled"])? == "Enabled";
-            dir.update_directory(d, move |r| {
-                r.scim_sync_enabled = on;
-                Ok(())
-            })
-            .await?;
-            Ok(json!({}))
-        }
-        "GetSCIMSynchronizationStatus" => {
-            let rec = dir.directory(p.id("DirectoryId")?).await?;
-            Ok(json!({"SCIMSynchronizationStatus": shape::enabled(rec.scim_sync_enabled)}))
-        }
-        other => Err(ApiFault::new(
-            404,
-            "InvalidAction.NotFound",
-            format!("no operation `{other}`"),
-        )),
+/// `attr op value` over a top-level attribute.
+fn compare(attr: &str, op: CompareOp, value: Literal) -> Filter {
+    Filter::Compare {
+        path: AttrPath {
+            schema: None,
+            name: attr.to_owned(),
+            sub: None,
+        },
+        op,
+        value,
     }
+}
+
+/// A list filter as a SCIM filter over `scim_attr`.
+///
+/// A filter longer than the SCIM filter length limit (`filter_len_max`) is refused, as the
+/// same filter sent over SCIM would be.
+fn list_filter(
+    raw: &str,
+    api_attr: &str,
+    scim_attr: &str,
+    len_max: usize,
+) -> Result<Filter, ApiFault> {
+    if raw.len() > len_max {
+        return Err(ApiFault::invalid(
+            "Filter",
+            format!("the filter is longer than {len_max} bytes"),
+        ));
+    }
+    let (op, value) = name_filter(raw, api_attr)?;
+    let op = match op {
+        NameOp::Eq => CompareOp::Eq,
+        NameOp::Sw => CompareOp::Sw,
+    };
+    Ok(compare(scim_attr, op, Literal::String(value)))
+}
+
+async fn create_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let name = directory_name(p, "DirectoryName")?
+        .unwrap_or_else(|| crate::model::new_prefixed_id("directory-", 8));
+    let d = ctx.dir().create_directory(&name).await?;
+    Ok(json!({"Directory": shape::directory(&d, ctx.region())}))
+}
+
+async fn get_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = ctx.dir().directory(p.id("DirectoryId")?).await?;
+    Ok(json!({"Directory": shape::directory(&d, ctx.region())}))
+}
+
+async fn list_directories(ctx: &Ctx, _: &Params) -> Result<Value, ApiFault> {
+    let all = ctx.dir().directories().await?;
+    let list: Vec<Value> = all
+        .iter()
+        .map(|d| shape::directory(d, ctx.region()))
+        .collect();
+    Ok(json!({"TotalCounts": list.len(), "Directories": list}))
+}
+
+async fn update_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let new_name = directory_name(p, "NewDirectoryName")?
+        .ok_or_else(|| ApiFault::missing("NewDirectoryName"))?;
+    let rec = ctx
+        .dir()
+        .update_directory(d, move |r| {
+            r.name = new_name;
+            Ok(())
+        })
+        .await?;
+    Ok(json!({"Directory": shape::directory(&rec, ctx.region())}))
+}
+
+async fn delete_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let dependents = ctx.access().dependents();
+    ctx.dir()
+        .delete_directory(p.id("DirectoryId")?, dependents)
+        .await?;
+    Ok(json!({}))
+}
+
+async fn get_directory_statistics(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (dir, d) = (ctx.dir(), p.id("DirectoryId")?);
+    let rec = dir.directory(d).await?;
+    let (users, groups) = dir.statistics(d).await?;
+    let creds = dir.credentials(d).await?.len();
+    Ok(json!({"DirectoryStatistics": {
+        "DirectoryId": rec.id,
+        "DirectoryName": rec.name,
+        "Region": ctx.region(),
+        "UserCount": users,
+        "GroupCount": groups,
+        "SCIMServerCredentialCount": creds,
+        "SCIMSyncEnabled": rec.scim_sync_enabled,
+    }}))
+}
+
+/// The SCIM User document `CreateUser`'s parameters describe.
+fn new_user(p: &Params) -> Result<Value, ApiFault> {
+    let user_name =
+        name(p, "UserName", 64, b"@_-.")?.ok_or_else(|| ApiFault::missing("UserName"))?;
+    let mut doc = Map::new();
+    doc.insert("schemas".into(), json!([USER_SCHEMA]));
+    doc.insert("userName".into(), json!(user_name));
+    if let Some(v) = p.text("DisplayName", 256)? {
+        doc.insert("displayName".into(), json!(v));
+    }
+    let mut n = Map::new();
+    if let Some(v) = p.text("FirstName", 64)? {
+        n.insert("givenName".into(), json!(v));
+    }
+    if let Some(v) = p.text("LastName", 64)? {
+        n.insert("familyName".into(), json!(v));
+    }
+    if !n.is_empty() {
+        doc.insert("name".into(), Value::Object(n));
+    }
+    if let Some(e) = email(p, "Email")? {
+        doc.insert("emails".into(), json!([{"value": e, "primary": true}]));
+    }
+    let status = p
+        .maybe_one_of("Status", &["Enabled", "Disabled"])?
+        .unwrap_or("Enabled");
+    doc.insert("active".into(), json!(status == "Enabled"));
+    Ok(Value::Object(doc))
+}
+
+async fn create_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let doc = new_user(p)?;
+    let description = p.text("Description", 1024)?.unwrap_or_default().to_owned();
+    let m = ctx
+        .dir()
+        .api_create(ResourceKind::User, d, doc, description)
+        .await
+        .map_err(|e| ApiFault::taken("User", e))?;
+    Ok(json!({"User": shape::user(&m)}))
+}
+
+async fn get_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let m = ctx
+        .dir()
+        .api_get(ResourceKind::User, p.id("DirectoryId")?, p.id("UserId")?)
+        .await?;
+    Ok(json!({"User": shape::user(&m)}))
+}
+
+/// `ListUsers`' `Filter` and `Status`, both when both are given.
+fn users_filter(p: &Params, len_max: usize) -> Result<Option<Filter>, ApiFault> {
+    let mut clauses = Vec::new();
+    if let Some(f) = p.get("Filter") {
+        clauses.push(list_filter(f, "UserName", "userName", len_max)?);
+    }
+    let inactive = || compare("active", CompareOp::Eq, Literal::Bool(false));
+    match p.maybe_one_of("Status", &["Enabled", "Disabled"])? {
+        Some("Disabled") => clauses.push(inactive()),
+        Some(_) => clauses.push(Filter::Not(Box::new(inactive()))),
+        None => {}
+    }
+    Ok(clauses
+        .into_iter()
+        .reduce(|a, b| Filter::And(Box::new(a), Box::new(b))))
+}
+
+async fn list_users(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let (offset, count) = p.page()?;
+    let filter = users_filter(p, ctx.dir().limits().filter.len_max)?;
+    let page = ctx
+        .dir()
+        .api_list(
+            ResourceKind::User,
+            d,
+            filter,
+            manual_filter(p)?,
+            offset,
+            count,
+        )
+        .await?;
+    Ok(page_body("Users", offset, count, &page, shape::user))
+}
+
+async fn update_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
+    let mut ops = Vec::new();
+    let mut replace = |path: &str, v: Value| {
+        ops.push(json!({"op": "replace", "path": path, "value": v}));
+    };
+    if let Some(v) = p.text("NewDisplayName", 256)? {
+        replace("displayName", json!(v));
+    }
+    if let Some(v) = p.text("NewFirstName", 64)? {
+        replace("name.givenName", json!(v));
+    }
+    if let Some(v) = p.text("NewLastName", 64)? {
+        replace("name.familyName", json!(v));
+    }
+    if let Some(e) = email(p, "NewEmail")? {
+        replace("emails", json!([{"value": e, "primary": true}]));
+    }
+    let guard = ApiGuard {
+        description: p.text("NewDescription", 1024)?.map(str::to_owned),
+        ..ApiGuard::default()
+    };
+    let m = ctx
+        .dir()
+        .api_patch(ResourceKind::User, d, u, ops, guard)
+        .await?;
+    Ok(json!({"User": shape::user(&m)}))
+}
+
+async fn update_user_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
+    let on = p.one_of("NewStatus", &["Enabled", "Disabled"])? == "Enabled";
+    let ops = vec![json!({"op": "replace", "path": "active", "value": on})];
+    let guard = ApiGuard {
+        status_only: true,
+        ..ApiGuard::default()
+    };
+    ctx.dir()
+        .api_patch(ResourceKind::User, d, u, ops, guard)
+        .await?;
+    Ok(json!({}))
+}
+
+async fn delete_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    ctx.dir()
+        .api_delete(
+            ResourceKind::User,
+            p.id("DirectoryId")?,
+            p.id("UserId")?,
+            ctx.access().dependents(),
+        )
+        .await?;
+    Ok(json!({}))
+}
+
+async fn get_user_id(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let raw = p.required("ExternalId")?;
+    let ext: Value = serde_json::from_str(raw).map_err(|_| {
+        ApiFault::invalid(
+            "ExternalId",
+            "must be JSON: {\"Id\": \"...\", \"Issuer\": \"...\"}",
+        )
+    })?;
+    let ext_id = ext
+        .get("Id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiFault::missing("ExternalId.Id"))?;
+    let filter = compare("externalId", CompareOp::Eq, Literal::String(ext_id.into()));
+    let page = ctx
+        .dir()
+        .api_list(ResourceKind::User, d, Some(filter), None, 0, 1)
+        .await?;
+    let m = page
+        .items
+        .first()
+        .ok_or_else(|| ApiFault::not_found("User", ext_id))?;
+    Ok(json!({"UserId": m.id()}))
+}
+
+async fn create_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let group_name =
+        name(p, "GroupName", 128, b"_-. ")?.ok_or_else(|| ApiFault::missing("GroupName"))?;
+    let doc = json!({"schemas": [GROUP_SCHEMA], "displayName": group_name});
+    let description = p.text("Description", 1024)?.unwrap_or_default().to_owned();
+    let m = ctx
+        .dir()
+        .api_create(ResourceKind::Group, d, doc, description)
+        .await
+        .map_err(|e| ApiFault::taken("Group", e))?;
+    Ok(json!({"Group": shape::group(&m)}))
+}
+
+async fn get_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let m = ctx
+        .dir()
+        .api_get(ResourceKind::Group, p.id("DirectoryId")?, p.id("GroupId")?)
+        .await?;
+    Ok(json!({"Group": shape::group(&m)}))
+}
+
+async fn list_groups(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let (offset, count) = p.page()?;
+    let filter = match p.get("Filter") {
+        Some(f) => Some(list_filter(
+            f,
+            "GroupName",
+            "displayName",
+            ctx.dir().limits().filter.len_max,
+        )?),
+        None => None,
+    };
+    let page = ctx
+        .dir()
+        .api_list(
+            ResourceKind::Group,
+            d,
+            filter,
+            manual_filter(p)?,
+            offset,
+            count,
+        )
+        .await?;
+    Ok(page_body("Groups", offset, count, &page, shape::group))
+}
+
+async fn update_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, g) = (p.id("DirectoryId")?, p.id("GroupId")?);
+    let mut ops = Vec::new();
+    if let Some(n) = name(p, "NewGroupName", 128, b"_-. ")? {
+        ops.push(json!({"op": "replace", "path": "displayName", "value": n}));
+    }
+    let guard = ApiGuard {
+        description: p.text("NewDescription", 1024)?.map(str::to_owned),
+        ..ApiGuard::default()
+    };
+    let m = ctx
+        .dir()
+        .api_patch(ResourceKind::Group, d, g, ops, guard)
+        .await
+        .map_err(|e| ApiFault::taken("Group", e))?;
+    Ok(json!({"Group": shape::group(&m)}))
+}
+
+async fn delete_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    ctx.dir()
+        .api_delete(
+            ResourceKind::Group,
+            p.id("DirectoryId")?,
+            p.id("GroupId")?,
+            ctx.access().dependents(),
+        )
+        .await?;
+    Ok(json!({}))
+}
+
+async fn add_user_to_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    ctx.dir()
+        .api_add_member(p.id("DirectoryId")?, p.id("GroupId")?, p.id("UserId")?)
+        .await?;
+    Ok(json!({}))
+}
+
+async fn remove_user_from_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    ctx.dir()
+        .api_remove_member(p.id("DirectoryId")?, p.id("GroupId")?, p.id("UserId")?)
+        .await?;
+    Ok(json!({}))
+}
+
+async fn list_group_members(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, g) = (p.id("DirectoryId")?, p.id("GroupId")?);
+    let (offset, count) = p.page()?;
+    let page = ctx.dir().api_group_members(d, g, offset, count).await?;
+    Ok(page_body("GroupMembers", offset, count, &page, |m| {
+        let mut u = shape::user(m);
+        if let Some(o) = u.as_object_mut() {
+            o.insert("GroupId".into(), json!(g));
+            for k in [
+                "FirstName",
+                "LastName",
+                "ExternalId",
+                "CreateTime",
+                "UpdateTime",
+            ] {
+                o.remove(k);
+            }
+        }
+        u
+    }))
+}
+
+async fn list_joined_groups_for_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
+    let (offset, count) = p.page()?;
+    let page = ctx.dir().api_groups_of(d, u, offset, count).await?;
+    Ok(page_body("JoinedGroups", offset, count, &page, |m| {
+        let mut g = shape::group(m);
+        if let Some(o) = g.as_object_mut() {
+            o.insert("UserId".into(), json!(u));
+            o.remove("CreateTime");
+            o.remove("UpdateTime");
+        }
+        g
+    }))
+}
+
+/// `CreateSCIMServerCredential`'s type, expiry and token lifetime.
+fn credential_options(p: &Params) -> Result<CredentialOptions, ApiFault> {
+    let kind = match p.maybe_one_of("CredentialType", &["BearerToken", "OAuthClientSecret"])? {
+        Some("OAuthClientSecret") => CredentialKind::OAuthClientSecret,
+        _ => CredentialKind::BearerToken,
+    };
+    let expires_unix = match p.get("ExpireTime") {
+        Some(t) => Some(super::super::replay::parse_timestamp(t).map_err(|_| {
+            ApiFault::invalid("ExpireTime", "must be a time such as 2027-01-01T00:00:00Z")
+        })?),
+        None => None,
+    };
+    let token_ttl_minutes = p
+        .int("TokenValidityMinutes", 1..=i64::from(u32::MAX))?
+        .map(|m| m as u32);
+    Ok(CredentialOptions {
+        kind,
+        expires_unix,
+        token_ttl_minutes,
+    })
+}
+
+async fn create_credential(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let made = ctx
+        .dir()
+        .create_credential(d, credential_options(p)?)
+        .await?;
+    let mut c = shape::credential(&made.record);
+    if let Some(o) = c.as_object_mut() {
+        o.insert("CredentialSecret".into(), json!(made.secret));
+    }
+    Ok(json!({"SCIMServerCredential": c}))
+}
+
+async fn list_credentials(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let all = ctx.dir().credentials(p.id("DirectoryId")?).await?;
+    let list: Vec<Value> = all.iter().map(shape::credential).collect();
+    Ok(json!({"TotalCounts": list.len(), "SCIMServerCredentials": list}))
+}
+
+async fn update_credential_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, c) = (p.id("DirectoryId")?, p.id("CredentialId")?);
+    let on = p.one_of("NewStatus", &["Enabled", "Disabled"])? == "Enabled";
+    let dir = ctx.dir();
+    dir.credential(d, c).await?;
+    dir.set_credential_status(c, on).await?;
+    let rec = dir.credential(d, c).await?;
+    Ok(json!({"SCIMServerCredential": shape::credential(&rec)}))
+}
+
+async fn delete_credential(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    ctx.dir()
+        .delete_credential(p.id("DirectoryId")?, p.id("CredentialId")?)
+        .await?;
+    Ok(json!({}))
+}
+
+async fn set_sync_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.id("DirectoryId")?;
+    let on = p.one_of("SCIMSynchronizationStatus", &["Enabled", "Disabled"])? == "Enabled";
+    ctx.dir()
+        .update_directory(d, move |r| {
+            r.scim_sync_enabled = on;
+            Ok(())
+        })
+        .await?;
+    Ok(json!({}))
+}
+
+async fn get_sync_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let rec = ctx.dir().directory(p.id("DirectoryId")?).await?;
+    Ok(json!({"SCIMSynchronizationStatus": shape::enabled(rec.scim_sync_enabled)}))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::filter::{FilterLimits, parse_filter};
 
     #[test]
     fn list_filters() {
@@ -590,9 +735,39 @@ mod tests {
             ("UserName eq \"\"", Err(())),
             ("UserName eq \"x\\\"y\"", Ok("userName eq \"x\\\\\\\"y\"")),
         ];
+        let at_limit = format!("UserName eq {}", "a".repeat(4096 - 12));
+        assert!(list_filter(&at_limit, "UserName", "userName", 4096).is_ok());
+        let past = format!("{at_limit}a");
+        assert!(list_filter(&past, "UserName", "userName", 4096).is_err());
         for (raw, want) in cases {
-            let got = list_filter(raw, "UserName", "userName").map_err(|_| ());
-            assert_eq!(got, want.map(str::to_owned), "{raw}");
+            let got = list_filter(raw, "UserName", "userName", 4096).map_err(|_| ());
+            let want = want.map(|t| parse_filter(t, &FilterLimits::default()).unwrap());
+            assert_eq!(got, want, "{raw}");
         }
+    }
+
+    #[test]
+    fn status_filters_are_what_the_scim_text_meant() {
+        let parse = |t: &str| parse_filter(t, &FilterLimits::default()).unwrap();
+        let params = |pairs: &[(&str, &str)]| {
+            Params::new(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let cases = [
+            (params(&[("Status", "Disabled")]), "active eq false"),
+            (params(&[("Status", "Enabled")]), "not (active eq false)"),
+            (
+                params(&[("Filter", "UserName sw a"), ("Status", "Enabled")]),
+                "userName sw \"a\" and not (active eq false)",
+            ),
+        ];
+        for (p, text) in cases {
+            assert_eq!(users_filter(&p, 4096).unwrap(), Some(parse(text)), "{text}");
+        }
+        assert_eq!(users_filter(&params(&[]), 4096).unwrap(), None);
     }
 }

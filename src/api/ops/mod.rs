@@ -1,60 +1,155 @@
-//! The operations: for each, the resources it acts on (ARNs, for authorization) and what it
-//! does (a call into `directory`, shaped into CloudSSO's or RAM's JSON).
+//! The operations: for each catalog row, one `Handler` that names the resources the operation
+//! acts on (ARN tails, for authorization) and runs it against the services in `Ctx`, shaped
+//! into CloudSSO's, RAM's or Resource Manager's JSON.
+//!
+//! Owns the context operations run in and the table from `(Product, name)` to handler. Must not
+//! authenticate or authorize (that is `service`), nor know about HTTP.
 //!
 //! - `cloudsso`: directories, users, groups, memberships, SCIM credentials and status.
-//! - `ram`: administrators, their policies and AccessKeys.
+//! - `configs`: access configurations and their permission policies.
+//! - `assignments`: access assignments, provisioning, tasks and effective access.
+//! - `ram`: administrators, their policies and AccessKeys (RAM, 2015-05-01).
+//! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
+//! - `resource`: the ARN tails operations share.
 //! - `shape`: documents and records as the APIs spell them.
+
+/// One table row: `op!(Product, "Name", resources, body)`, where `body` is an async fn of
+/// `(&Ctx, &Params)`, or of `(&Ctx, &Caller, &Params)` when the row ends with `caller`.
+macro_rules! op {
+    ($product:ident, $name:literal, $resources:expr, $body:path) => {
+        super::Handler {
+            product: crate::api::catalog::Product::$product,
+            name: $name,
+            resources: $resources,
+            call: |ctx, _, p| Box::pin($body(ctx, p)),
+        }
+    };
+    ($product:ident, $name:literal, $resources:expr, $body:path, caller) => {
+        super::Handler {
+            product: crate::api::catalog::Product::$product,
+            name: $name,
+            resources: $resources,
+            call: |ctx, caller, p| Box::pin($body(ctx, caller, p)),
+        }
+    };
+}
 
 mod assignments;
 mod cloudsso;
 mod configs;
 mod ram;
+mod resource;
 mod resourcemanager;
 mod shape;
 
 use super::catalog::{Operation, Product};
 use super::error::ApiFault;
 use super::params::Params;
-use super::service::Api;
-use crate::iam::Caller;
+use crate::access::Access;
+use crate::directory::Directory;
+use crate::iam::{Caller, Iam};
 use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
 
-/// The ARNs an operation touches, every one of which must be allowed (CloudSSO's RAM table:
-/// `directory/{DirectoryId}/user/{UserId}` and friends, `.../user/*` to create or list).
-pub fn resources(api: &Api, op: &Operation, p: &Params) -> Result<Vec<String>, ApiFault> {
-    let relative = match op.product {
-        Product::CloudSso if configs::handles(op.name) => configs::resources(op.name, p)?,
-        Product::CloudSso if assignments::handles(op.name) => assignments::resources(op.name, p)?,
-        Product::CloudSso => cloudsso::resources(op.name, p)?,
-        Product::Ram => ram::resources(op.name, p)?,
-        Product::ResourceManager => resourcemanager::resources(op.name, p)?,
-    };
-    Ok(relative.iter().map(|r| api.arn(op.product, r)).collect())
+/// What an operation runs against: the directory, access management, the administrators, and
+/// the region and account its ARNs name.
+pub struct Ctx {
+    dir: Directory,
+    access: Access,
+    iam: Iam,
+    region: String,
+    account: String,
 }
 
-pub async fn call(
-    api: &Api,
-    caller: &Caller,
-    op: &Operation,
-    p: &Params,
-) -> Result<Value, ApiFault> {
-    match op.product {
-        Product::CloudSso if configs::handles(op.name) => configs::call(api, op.name, p).await,
-        Product::CloudSso if assignments::handles(op.name) => {
-            assignments::call(api, op.name, p).await
+impl Ctx {
+    pub fn new(dir: Directory, access: Access, iam: Iam, region: String, account: String) -> Ctx {
+        Ctx {
+            dir,
+            access,
+            iam,
+            region,
+            account,
         }
-        Product::CloudSso => cloudsso::call(api, op.name, p).await,
-        Product::Ram => ram::call(api, caller, op.name, p).await,
-        Product::ResourceManager => resourcemanager::call(api, op.name, p).await,
+    }
+
+    pub fn dir(&self) -> &Directory {
+        &self.dir
+    }
+
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// The RAM administrators, their custom policies and AccessKeys.
+    pub fn iam(&self) -> &Iam {
+        &self.iam
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// `acs:<service>:<region>:<account>:<relative>`.
+    pub fn arn(&self, product: Product, relative: &str) -> String {
+        let region = match product {
+            Product::Ram | Product::ResourceManager => "*",
+            Product::CloudSso => self.region.as_str(),
+        };
+        format!(
+            "acs:{}:{region}:{}:{relative}",
+            product.namespace(),
+            self.account
+        )
     }
 }
 
-/// The answer for an operation a module was given but does not know (a catalog row without
-/// its implementation).
-pub(super) fn unknown(op: &str) -> ApiFault {
-    ApiFault::new(
-        404,
-        "InvalidAction.NotFound",
-        format!("The action `{op}` is not implemented."),
-    )
+/// A running operation's answer.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Result<Value, ApiFault>> + Send + 'a>>;
+
+/// One operation: the ARN tails it touches (every one must be allowed; CloudSSO's RAM table:
+/// `directory/{DirectoryId}/user/{UserId}` and friends, `.../user/*` to create or list) and
+/// what it does.
+pub struct Handler {
+    pub product: Product,
+    pub name: &'static str,
+    pub resources: fn(&Params) -> Result<Vec<String>, ApiFault>,
+    pub call: for<'a> fn(&'a Ctx, &'a Caller, &'a Params) -> Answer<'a>,
+}
+
+fn handlers() -> impl Iterator<Item = &'static Handler> {
+    cloudsso::HANDLERS
+        .iter()
+        .chain(configs::HANDLERS)
+        .chain(assignments::HANDLERS)
+        .chain(ram::HANDLERS)
+        .chain(resourcemanager::HANDLERS)
+}
+
+/// The handler of catalog row `op` (a test keeps every row with exactly one).
+pub fn handler(op: &Operation) -> Option<&'static Handler> {
+    handlers().find(|h| h.product == op.product && h.name == op.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_row_has_one_handler_and_every_handler_a_row() {
+        for op in super::super::catalog::operations() {
+            let n = handlers()
+                .filter(|h| h.product == op.product && h.name == op.name)
+                .count();
+            assert_eq!(n, 1, "{:?} {}: {n} handlers", op.product, op.name);
+        }
+        for h in handlers() {
+            assert!(
+                super::super::catalog::find(h.product, h.name).is_some(),
+                "{:?} {} has no catalog row",
+                h.product,
+                h.name
+            );
+        }
+    }
 }

@@ -1,0 +1,35 @@
+//! The ARN tails CloudSSO operations share (`directory/{DirectoryId}/user/{UserId}` and
+//! friends), read from the request's parameters. Pure: the region and account are added by
+//! `Ctx::arn`.
+
+use super::super::error::ApiFault;
+use super::super::params::Params;
+
+/// `directory/{DirectoryId}`.
+pub fn dir(p: &Params) -> Result<String, ApiFault> {
+    Ok(format!("directory/{}", p.id("DirectoryId")?))
+}
+
+/// `directory/{DirectoryId}/user/{UserId}`.
+pub fn user(p: &Params) -> Result<String, ApiFault> {
+    Ok(format!("{}/user/{}", dir(p)?, p.id("UserId")?))
+}
+
+/// `directory/{DirectoryId}/group/{GroupId}`.
+pub fn group(p: &Params) -> Result<String, ApiFault> {
+    Ok(format!("{}/group/{}", dir(p)?, p.id("GroupId")?))
+}
+
+/// `directory/{DirectoryId}/{kind}/*`: every `kind` of the directory (to create or list).
+pub fn all_in_dir(p: &Params, kind: &str) -> Result<String, ApiFault> {
+    Ok(format!("{}/{kind}/*", dir(p)?))
+}
+
+/// `directory/{DirectoryId}/access-configuration/{AccessConfigurationId}`.
+pub fn config(p: &Params) -> Result<String, ApiFault> {
+    Ok(format!(
+        "{}/access-configuration/{}",
+        dir(p)?,
+        p.id("AccessConfigurationId")?
+    ))
+}
