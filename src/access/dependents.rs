@@ -7,7 +7,8 @@
 use super::Access;
 use crate::directory::{Dependents, DirectoryError};
 use crate::scim::schema::ResourceKind;
-use crate::store::{Records, WriteTxn, record_key};
+use crate::store::WriteTxn;
+use crate::store::keys::Prefix;
 use std::sync::Arc;
 
 /// Access management's answer to the directory's deletion checks.
@@ -26,8 +27,12 @@ impl Dependents for AccessDependents {
             ResourceKind::User => ("User", "user"),
             ResourceKind::Group => ("Group", "group"),
         };
-        let prefix = format!("{}\0", record_key(&[dir, principal, id]));
-        if txn.has_records(Records::AssignmentsByPrincipal, &prefix)? {
+        let assigned = Prefix::AssignmentsOfPrincipal {
+            dir,
+            principal_type: principal,
+            principal_id: id,
+        };
+        if txn.any_under(assigned)? {
             return Err(DirectoryError::Conflict {
                 what: match kind {
                     ResourceKind::User => "User.AccessAssignment",
@@ -40,7 +45,7 @@ impl Dependents for AccessDependents {
     }
 
     fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DirectoryError> {
-        if txn.has_records(Records::AccessConfigs, &format!("{dir}\0"))? {
+        if txn.any_under(Prefix::ConfigsIn { dir })? {
             return Err(DirectoryError::Conflict {
                 what: "Directory.AccessConfiguration",
                 message: format!("directory `{dir}` still has access configurations"),

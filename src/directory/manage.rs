@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::scim::patch::{MemberOp, MemberRef};
-use crate::store::{RecordRead, Records, record_key};
+use crate::store::keys::{KeyedRead, ResourceInfoKey};
 use serde::{Deserialize, Serialize};
 
 /// What the management API keeps about a user or group beyond its SCIM document. A resource
@@ -59,12 +59,12 @@ pub struct ApiGuard {
 }
 
 pub(super) fn info_of(
-    txn: &impl RecordRead,
+    txn: &impl KeyedRead,
     dir: &str,
     id: &str,
 ) -> Result<ResourceInfo, DirectoryError> {
     Ok(txn
-        .read_record(Records::ResourceInfo, &record_key(&[dir, id]))?
+        .read_at(ResourceInfoKey { dir, id })?
         .unwrap_or_default())
 }
 
@@ -75,7 +75,7 @@ pub(super) fn store_info(
     id: &str,
     info: &ResourceInfo,
 ) -> Result<(), DirectoryError> {
-    txn.put_record(Records::ResourceInfo, &record_key(&[dir, id]), info)?;
+    txn.put(ResourceInfoKey { dir, id }, info)?;
     Ok(())
 }
 
@@ -127,11 +127,9 @@ impl ApiGuard {
         let Some(d) = &self.description else {
             return Ok(());
         };
-        let key = record_key(&[dir, id]);
-        let mut info: ResourceInfo = txn.record(Records::ResourceInfo, &key)?.unwrap_or_default();
+        let mut info = info_of(txn, dir, id)?;
         info.description = d.clone();
-        txn.put_record(Records::ResourceInfo, &key, &info)?;
-        Ok(())
+        store_info(txn, dir, id, &info)
     }
 }
 
