@@ -114,6 +114,40 @@ pub fn format_rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 /// What kind of resource a change event is about.
+/// A user or a group: the one kind every module uses for "user or group" (a SCIM resource, a
+/// membership row's member, an access assignment's principal). Stored as `"User"`/`"Group"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ResourceKind {
+    User,
+    Group,
+}
+
+impl ResourceKind {
+    /// CloudSSO's and SCIM's spelling: `User` or `Group`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::User => "User",
+            ResourceKind::Group => "Group",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ResourceKind> {
+        match s {
+            "User" => Some(ResourceKind::User),
+            "Group" => Some(ResourceKind::Group),
+            _ => None,
+        }
+    }
+
+    /// The change-event resource type of this kind.
+    pub fn resource_type(self) -> ResourceType {
+        match self {
+            ResourceKind::User => ResourceType::User,
+            ResourceKind::Group => ResourceType::Group,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResourceType {
     User,

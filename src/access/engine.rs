@@ -18,7 +18,7 @@ use crate::directory::DirectoryError;
 use crate::model::{ChangeEvent, ChangeKind, ResourceType};
 use crate::scim::schema::ResourceKind;
 use crate::store::keys::{ConfigKey, MetaKey, Prefix, ProvisioningKey, TaskKey};
-use crate::store::{MemberKind, ReadTxn};
+use crate::store::ReadTxn;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -528,10 +528,10 @@ fn principal_users(
                 }
                 for m in txn.members(dir, &g, usize::MAX)? {
                     match m.kind {
-                        MemberKind::User => {
+                        ResourceKind::User => {
                             out.insert((dir.to_owned(), m.id));
                         }
-                        MemberKind::Group => stack.push((m.id, depth + 1)),
+                        ResourceKind::Group => stack.push((m.id, depth + 1)),
                     }
                 }
             }

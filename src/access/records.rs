@@ -67,27 +67,8 @@ pub struct AccessConfiguration {
     pub updated: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum PrincipalType {
-    User,
-    Group,
-}
-
-impl PrincipalType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrincipalType::User => "User",
-            PrincipalType::Group => "Group",
-        }
-    }
-    pub fn parse(s: &str) -> Option<PrincipalType> {
-        match s {
-            "User" => Some(PrincipalType::User),
-            "Group" => Some(PrincipalType::Group),
-            _ => None,
-        }
-    }
-}
+/// An assignment's principal: a user or a group.
+pub use crate::model::ResourceKind as PrincipalType;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {

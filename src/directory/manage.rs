@@ -401,7 +401,7 @@ impl Directory {
             let users: Vec<String> = txn
                 .members(&dir, &group, usize::MAX)?
                 .into_iter()
-                .filter(|m| m.kind == crate::store::MemberKind::User)
+                .filter(|m| m.kind == ResourceKind::User)
                 .map(|m| m.id)
                 .collect();
             managed_page(txn, ResourceKind::User, &dir, page_of(users, offset, count))

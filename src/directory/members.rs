@@ -7,10 +7,10 @@ use crate::scim::ScimError;
 use crate::scim::filter::{self, Filter};
 use crate::scim::patch::{MemberOp, MemberRef};
 use crate::scim::schema::{self, ResourceKind};
-use crate::store::{MemberKind, MemberWrite, WriteTxn};
+use crate::store::{MemberWrite, WriteTxn};
 
 /// A member to be present: its kind and the display the client gave.
-type Present = (MemberKind, Option<String>);
+type Present = (ResourceKind, Option<String>);
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -22,7 +22,7 @@ pub(super) struct MemberPlan {
     /// member id -> Some(kind, display) to add, None to remove.
     changes: BTreeMap<String, Option<Present>>,
     /// The stored members, read once for filtered removes.
-    stored: Option<BTreeMap<String, MemberKind>>,
+    stored: Option<BTreeMap<String, ResourceKind>>,
 }
 
 /// What applying a plan changed.
@@ -77,12 +77,12 @@ impl MemberPlan {
         txn: &WriteTxn,
         dir: &str,
         group: &str,
-    ) -> Result<Vec<(String, MemberKind)>, DirectoryError> {
+    ) -> Result<Vec<(String, ResourceKind)>, DirectoryError> {
         if !self.cleared && self.stored.is_none() {
             let rows = txn.members(dir, group, usize::MAX)?;
             self.stored = Some(rows.into_iter().map(|m| (m.id, m.kind)).collect());
         }
-        let mut out: BTreeMap<&str, MemberKind> = BTreeMap::new();
+        let mut out: BTreeMap<&str, ResourceKind> = BTreeMap::new();
         if !self.cleared {
             for (id, k) in self.stored.iter().flatten() {
                 out.insert(id, *k);
@@ -166,7 +166,7 @@ impl MemberPlan {
                     .filter(|id| !matches!(self.changes.get(id), Some(Some(_)))),
             );
         }
-        let mut adds: Vec<(&str, MemberKind, Option<&str>)> = Vec::new();
+        let mut adds: Vec<(&str, ResourceKind, Option<&str>)> = Vec::new();
         for (m, c) in &self.changes {
             match c {
                 Some((kind, display)) => adds.push((m, *kind, display.as_deref())),
@@ -198,7 +198,7 @@ fn resolve_member(
     r: &MemberRef,
     is_user: bool,
     is_group: bool,
-) -> Result<MemberKind, DirectoryError> {
+) -> Result<ResourceKind, DirectoryError> {
     if r.value == group {
         return Err(ScimError::InvalidValue(format!(
             "group `{group}` cannot be a member of itself"
@@ -207,8 +207,8 @@ fn resolve_member(
     }
     let named = |k: &str| r.kind.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(k));
     match (named("user"), named("group")) {
-        (_, false) if is_user => Ok(MemberKind::User),
-        (false, _) if is_group => Ok(MemberKind::Group),
+        (_, false) if is_user => Ok(ResourceKind::User),
+        (false, _) if is_group => Ok(ResourceKind::Group),
         _ => Err(ScimError::InvalidValue(format!("member `{}` does not exist", r.value)).into()),
     }
 }

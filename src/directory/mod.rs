@@ -332,10 +332,7 @@ impl Directory {
                     .members(dir, &id, usize::MAX)?
                     .into_iter()
                     .map(|m| {
-                        let mk = match m.kind {
-                            crate::store::MemberKind::User => ResourceKind::User,
-                            crate::store::MemberKind::Group => ResourceKind::Group,
-                        };
+                        let mk = m.kind;
                         let mut v = json!({
                             "value": m.id,
                             "$ref": self.location(mk, &m.id),

@@ -13,7 +13,7 @@ pub use db::{Db, JobError};
 pub use writer::{Batch, WriteError, Writer};
 
 use crate::model::ChangeEvent;
-use crate::scim::schema::ResourceKind;
+use crate::model::ResourceKind;
 use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -237,13 +237,13 @@ pub enum MemberWrite {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub id: String,
-    pub kind: MemberKind,
+    pub kind: ResourceKind,
     /// The display name the client sent with the member, if any.
     pub display: Option<String>,
 }
 
-fn member_row(kind: MemberKind, display: Option<&str>) -> Vec<u8> {
-    let mut v = vec![kind.to_byte()];
+fn member_row(kind: ResourceKind, display: Option<&str>) -> Vec<u8> {
+    let mut v = vec![kind_byte(kind)];
     v.extend_from_slice(display.unwrap_or_default().as_bytes());
     v
 }
@@ -251,10 +251,10 @@ fn member_row(kind: MemberKind, display: Option<&str>) -> Vec<u8> {
 fn member_from_row(id: String, row: &[u8]) -> Member {
     let (kind, display) = match row.split_first() {
         Some((k, rest)) => (
-            MemberKind::from_byte(*k),
+            kind_of_byte(*k),
             String::from_utf8_lossy(rest).into_owned(),
         ),
-        None => (MemberKind::User, String::new()),
+        None => (ResourceKind::User, String::new()),
     };
     Member {
         id,
@@ -263,31 +263,19 @@ fn member_from_row(id: String, row: &[u8]) -> Member {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberKind {
-    User,
-    Group,
+/// A membership row's kind byte: 0 user, 1 group.
+fn kind_byte(kind: ResourceKind) -> u8 {
+    match kind {
+        ResourceKind::User => 0,
+        ResourceKind::Group => 1,
+    }
 }
 
-impl MemberKind {
-    fn to_byte(self) -> u8 {
-        match self {
-            MemberKind::User => 0,
-            MemberKind::Group => 1,
-        }
-    }
-    fn from_byte(b: u8) -> Self {
-        if b == 1 {
-            MemberKind::Group
-        } else {
-            MemberKind::User
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberKind::User => "User",
-            MemberKind::Group => "Group",
-        }
+fn kind_of_byte(b: u8) -> ResourceKind {
+    if b == 1 {
+        ResourceKind::Group
+    } else {
+        ResourceKind::User
     }
 }
 
@@ -536,7 +524,7 @@ macro_rules! impl_reads {
                 dir: &str,
                 group: &str,
                 member: &str,
-            ) -> Result<Option<MemberKind>, StoreError> {
+            ) -> Result<Option<ResourceKind>, StoreError> {
                 let t = self.0.open_table(MEMBERS)?;
                 let k = key(&[dir, group, member]);
                 Ok(t.get(k.as_str())?
@@ -922,7 +910,7 @@ impl WriteTxn {
         &self,
         dir: &str,
         group: &str,
-        rows: &[(&str, MemberKind, Option<&str>)],
+        rows: &[(&str, ResourceKind, Option<&str>)],
     ) -> Result<Vec<MemberWrite>, StoreError> {
         let mut m = self.0.open_table(MEMBERS)?;
         let mut r = self.0.open_table(MEMBER_OF)?;
@@ -937,7 +925,7 @@ impl WriteTxn {
                 Some(true) => MemberWrite::Unchanged,
                 Some(false) => MemberWrite::Changed,
             });
-            r.insert(key(&[dir, member, group]).as_str(), kind.to_byte())?;
+            r.insert(key(&[dir, member, group]).as_str(), kind_byte(*kind))?;
         }
         Ok(out)
     }

@@ -159,12 +159,8 @@ pub struct SchemaDef {
     pub attributes: &'static [AttrDef],
 }
 
-/// Which resource a request addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ResourceKind {
-    User,
-    Group,
-}
+/// Which resource a request addresses (the shared user-or-group kind).
+pub use crate::model::ResourceKind;
 
 /// A resource type: its core schema and extensions (RFC 7643 section 6).
 #[derive(Debug)]
