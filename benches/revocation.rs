@@ -11,11 +11,12 @@
 
 use cloudsso::access::Access;
 use cloudsso::access::assignments::Target;
-use cloudsso::access::records::{AccessConfiguration, Account, PrincipalType, TaskStatus};
+use cloudsso::access::records::{AccessConfiguration, Account, TaskStatus};
 use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
+use cloudsso::model::ResourceKind;
 use cloudsso::scim::patch;
-use cloudsso::scim::schema::{AttributeSelection, ResourceKind};
+use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::store::{Records, Store, Writer, record_key};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -238,9 +239,9 @@ async fn run(s: Sizes) {
     }
     for i in 0..s.assignments {
         let principal = if i % 2 == 0 {
-            (PrincipalType::User, users[(i / 2) % users.len()].clone())
+            (ResourceKind::User, users[(i / 2) % users.len()].clone())
         } else {
-            (PrincipalType::Group, groups[(i / 2) % groups.len()].clone())
+            (ResourceKind::Group, groups[(i / 2) % groups.len()].clone())
         };
         let target = Target {
             directory_id: d.clone(),
@@ -334,7 +335,7 @@ async fn run(s: Sizes) {
                     x.sources.len() == 1
                         && x.sources
                             .first()
-                            .is_some_and(|(t, id)| *t == PrincipalType::Group && id == g)
+                            .is_some_and(|(t, id)| *t == ResourceKind::Group && id == g)
                 })
                 .cloned()
             else {

@@ -519,9 +519,9 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::records::PrincipalType;
     use crate::config::Limits;
     use crate::directory::Directory;
+    use crate::model::ResourceKind;
     use crate::store::keys::AssignmentKey;
     use crate::store::{Store, Writer};
 
@@ -815,7 +815,7 @@ mod tests {
             directory_id: "d-1".into(),
             config_id: "ac-1".into(),
             account_id: id.clone(),
-            principal_type: PrincipalType::User,
+            principal_type: ResourceKind::User,
             principal_id: "u-1".into(),
             created: now_rfc3339(),
         };

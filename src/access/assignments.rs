@@ -8,8 +8,7 @@
 
 use super::provider::RoleSpec;
 use super::records::{
-    AccessConfiguration, Assignment, PrincipalType, Provisioning, ProvisioningStatus, Task,
-    TaskStatus, TaskType,
+    AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus, TaskType,
 };
 use super::{Access, AccessError};
 use crate::directory::{DirectoryError, append_event};
@@ -36,7 +35,7 @@ pub struct Target {
 pub struct Filter {
     pub config_id: Option<String>,
     pub account_id: Option<String>,
-    pub principal: Option<(PrincipalType, String)>,
+    pub principal: Option<(ResourceKind, String)>,
 }
 
 impl Target {
@@ -64,7 +63,7 @@ impl Filter {
         &self,
         config: &str,
         account: &str,
-        principal: Option<(PrincipalType, &str)>,
+        principal: Option<(ResourceKind, &str)>,
     ) -> bool {
         self.config_id.as_deref().is_none_or(|c| c == config)
             && self.account_id.as_deref().is_none_or(|a| a == account)
@@ -178,7 +177,7 @@ fn refuse_if_running(txn: &WriteTxn, t: &Target) -> Result<(), AccessError> {
 fn new_task(
     t: &Target,
     kind: TaskType,
-    principal: Option<(PrincipalType, String)>,
+    principal: Option<(ResourceKind, String)>,
     status: TaskStatus,
 ) -> Task {
     let now = now_rfc3339();
@@ -201,7 +200,7 @@ fn new_task(
 fn assignment_task(
     txn: &WriteTxn,
     t: &Target,
-    principal: (PrincipalType, String),
+    principal: (ResourceKind, String),
     account_work: bool,
     change: ChangeKind,
 ) -> Result<Task, AccessError> {
@@ -240,14 +239,10 @@ fn put_task(txn: &WriteTxn, task: &Task) -> Result<(), AccessError> {
 fn principal_exists(
     txn: &WriteTxn,
     dir: &str,
-    t: PrincipalType,
+    kind: ResourceKind,
     id: &str,
 ) -> Result<bool, AccessError> {
-    let kind = match t {
-        PrincipalType::User => ResourceKind::User,
-        PrincipalType::Group => ResourceKind::Group,
-    };
-    Ok(txn.resource(kind, dir, id)?.is_some())
+    Ok(txn.exists(kind, dir, id)?)
 }
 
 /// Assignments of a directory matching `f`, from the principal index when it names one.
@@ -284,7 +279,7 @@ impl Access {
     pub async fn create_assignment(
         &self,
         t: Target,
-        principal: (PrincipalType, String),
+        principal: (ResourceKind, String),
     ) -> Result<Task, AccessError> {
         let (task, provision) = self
             .write(move |txn| split(Self::create_assignment_in(txn, &t, principal)))
@@ -298,7 +293,7 @@ impl Access {
     fn create_assignment_in(
         txn: &WriteTxn,
         t: &Target,
-        (ptype, pid): (PrincipalType, String),
+        (ptype, pid): (ResourceKind, String),
     ) -> Result<(Task, bool), AccessError> {
         check_targets(txn, t)?;
         if !principal_exists(txn, &t.directory_id, ptype, &pid)? {
@@ -338,7 +333,7 @@ impl Access {
     pub async fn delete_assignment(
         &self,
         t: Target,
-        principal: (PrincipalType, String),
+        principal: (ResourceKind, String),
         deprovision_last: bool,
     ) -> Result<Task, AccessError> {
         let (task, deprovision) = self
@@ -360,7 +355,7 @@ impl Access {
     fn delete_assignment_in(
         txn: &WriteTxn,
         t: &Target,
-        (ptype, pid): (PrincipalType, String),
+        (ptype, pid): (ResourceKind, String),
         deprovision_last: bool,
     ) -> Result<(Task, bool), AccessError> {
         config_in!(txn, &t.directory_id, &t.config_id)?;

@@ -11,14 +11,13 @@ use super::assignments::{Filter, role_name, role_spec};
 use super::plan::{self, Facts};
 use super::provider::Grant;
 use super::records::{
-    AccessConfiguration, Assignment, PrincipalType, Provisioning, ProvisioningStatus, Task,
-    TaskStatus,
+    AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus,
 };
 use crate::directory::DirectoryError;
 use crate::model::{ChangeEvent, ChangeKind, ResourceType};
 use crate::scim::schema::ResourceKind;
-use crate::store::keys::{ConfigKey, MetaKey, Prefix, ProvisioningKey, TaskKey};
 use crate::store::ReadTxn;
+use crate::store::keys::{ConfigKey, MetaKey, Prefix, ProvisioningKey, TaskKey};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -481,18 +480,18 @@ fn affected_users(
         (ResourceType::Group, ChangeKind::MembersAdded | ChangeKind::MembersRemoved) => {
             for m in &e.members {
                 let t = if m.starts_with("g-") {
-                    PrincipalType::Group
+                    ResourceKind::Group
                 } else {
-                    PrincipalType::User
+                    ResourceKind::User
                 };
                 principal_users(txn, dir, t, m, out)?;
             }
         }
         (ResourceType::AccessAssignment, _) => {
             let t = if e.id.starts_with("g-") {
-                PrincipalType::Group
+                ResourceKind::Group
             } else {
-                PrincipalType::User
+                ResourceKind::User
             };
             principal_users(txn, dir, t, &e.id, out)?;
         }
@@ -511,15 +510,15 @@ fn affected_users(
 fn principal_users(
     txn: &ReadTxn,
     dir: &str,
-    t: PrincipalType,
+    t: ResourceKind,
     id: &str,
     out: &mut BTreeSet<UserRef>,
 ) -> Result<(), DirectoryError> {
     match t {
-        PrincipalType::User => {
+        ResourceKind::User => {
             out.insert((dir.to_owned(), id.to_owned()));
         }
-        PrincipalType::Group => {
+        ResourceKind::Group => {
             let mut seen = BTreeSet::new();
             let mut stack = vec![(id.to_owned(), 1usize)];
             while let Some((g, depth)) = stack.pop() {
@@ -557,8 +556,8 @@ fn facts(txn: &ReadTxn, dir: &str, user: &str) -> Result<Facts, DirectoryError> 
     let direct = txn.groups_of(dir, user)?;
     let groups = plan::transitive_groups(direct, |g| txn.groups_of(dir, g))?;
     let mut assignments = Vec::new();
-    let principals = std::iter::once((PrincipalType::User, user.to_owned()))
-        .chain(groups.iter().map(|g| (PrincipalType::Group, g.clone())));
+    let principals = std::iter::once((ResourceKind::User, user.to_owned()))
+        .chain(groups.iter().map(|g| (ResourceKind::Group, g.clone())));
     for (t, id) in principals {
         let prefix = Prefix::AssignmentsOfPrincipal {
             dir,

@@ -3,7 +3,8 @@
 //! it must have. Pure: no IO, no clock; tested on data.
 
 use super::provider::Grant;
-use super::records::{Assignment, PrincipalType};
+use super::records::Assignment;
+use crate::model::ResourceKind;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Deepest group nesting followed when expanding membership (cycles are cut by a visited set).
@@ -31,12 +32,12 @@ pub fn desired_grants(user: &str, f: &Facts) -> Vec<Grant> {
     if !f.user_exists || !f.user_enabled {
         return Vec::new();
     }
-    let mut by_target: BTreeMap<(String, String), BTreeSet<(PrincipalType, String)>> =
+    let mut by_target: BTreeMap<(String, String), BTreeSet<(ResourceKind, String)>> =
         BTreeMap::new();
     for a in &f.assignments {
         let applies = match a.principal_type {
-            PrincipalType::User => a.principal_id == user,
-            PrincipalType::Group => f.groups.contains(&a.principal_id),
+            ResourceKind::User => a.principal_id == user,
+            ResourceKind::Group => f.groups.contains(&a.principal_id),
         };
         let target = (a.config_id.clone(), a.account_id.clone());
         if !applies || !f.configs.contains_key(&a.config_id) || !f.provisioned.contains(&target) {
@@ -86,7 +87,7 @@ mod tests {
     use super::*;
     use std::convert::Infallible;
 
-    fn assignment(config: &str, account: &str, t: PrincipalType, id: &str) -> Assignment {
+    fn assignment(config: &str, account: &str, t: ResourceKind, id: &str) -> Assignment {
         Assignment {
             directory_id: "d".into(),
             config_id: config.into(),
@@ -103,12 +104,12 @@ mod tests {
             user_enabled: true,
             groups: ["g1".to_owned(), "g2".to_owned()].into(),
             assignments: vec![
-                assignment("ac1", "A", PrincipalType::Group, "g1"),
-                assignment("ac1", "A", PrincipalType::User, "u1"),
-                assignment("ac1", "B", PrincipalType::Group, "g2"),
-                assignment("ac2", "A", PrincipalType::Group, "g3"),
-                assignment("ac3", "A", PrincipalType::User, "u1"),
-                assignment("gone", "A", PrincipalType::User, "u1"),
+                assignment("ac1", "A", ResourceKind::Group, "g1"),
+                assignment("ac1", "A", ResourceKind::User, "u1"),
+                assignment("ac1", "B", ResourceKind::Group, "g2"),
+                assignment("ac2", "A", ResourceKind::Group, "g3"),
+                assignment("ac3", "A", ResourceKind::User, "u1"),
+                assignment("gone", "A", ResourceKind::User, "u1"),
             ],
             configs: [("ac1", "Admin"), ("ac2", "Read"), ("ac3", "Dev")]
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))

@@ -6,8 +6,8 @@
 //! a user may do in an account. `FaultyProvider` wraps another and injects failures and delays
 //! (tests, benchmarks).
 
-use super::records::PrincipalType;
 use crate::directory::DirectoryError;
+use crate::model::ResourceKind;
 use crate::store::Db;
 use crate::store::keys::{Key, Prefix, ProviderGrantKey, ProviderRoleKey, ProviderSamlKey};
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,7 @@ pub struct Grant {
     pub account_id: String,
     pub config_id: String,
     pub config_name: String,
-    pub sources: Vec<(PrincipalType, String)>,
+    pub sources: Vec<(ResourceKind, String)>,
 }
 
 pub trait Provider: Send + Sync {

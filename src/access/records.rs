@@ -1,5 +1,6 @@
 //! What access management stores, one record type per table (keyed by `store::keys`).
 
+use crate::model::ResourceKind;
 use serde::{Deserialize, Serialize};
 
 /// A member account of the resource directory.
@@ -67,15 +68,12 @@ pub struct AccessConfiguration {
     pub updated: String,
 }
 
-/// An assignment's principal: a user or a group.
-pub use crate::model::ResourceKind as PrincipalType;
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
     pub directory_id: String,
     pub config_id: String,
     pub account_id: String,
-    pub principal_type: PrincipalType,
+    pub principal_type: ResourceKind,
     pub principal_id: String,
     pub created: String,
 }
@@ -152,7 +150,7 @@ pub struct Task {
     pub config_id: String,
     pub account_id: String,
     /// For assignment tasks: the principal.
-    pub principal: Option<(PrincipalType, String)>,
+    pub principal: Option<(ResourceKind, String)>,
     pub status: TaskStatus,
     pub failure_reason: Option<String>,
     pub created: String,

@@ -250,10 +250,7 @@ fn member_row(kind: ResourceKind, display: Option<&str>) -> Vec<u8> {
 
 fn member_from_row(id: String, row: &[u8]) -> Member {
     let (kind, display) = match row.split_first() {
-        Some((k, rest)) => (
-            kind_of_byte(*k),
-            String::from_utf8_lossy(rest).into_owned(),
-        ),
+        Some((k, rest)) => (kind_of_byte(*k), String::from_utf8_lossy(rest).into_owned()),
         None => (ResourceKind::User, String::new()),
     };
     Member {

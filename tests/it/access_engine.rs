@@ -5,11 +5,12 @@
 use cloudsso::access::Access;
 use cloudsso::access::assignments::Target;
 use cloudsso::access::provider::{EmbeddedProvider, FaultyProvider, Provider};
-use cloudsso::access::records::{AccessConfiguration, Account, PrincipalType, TaskStatus};
+use cloudsso::access::records::{AccessConfiguration, Account, TaskStatus};
 use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
+use cloudsso::model::ResourceKind;
 use cloudsso::scim::patch;
-use cloudsso::scim::schema::{AttributeSelection, ResourceKind};
+use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::store::keys::{AccountKey, ConfigKey};
 use cloudsso::store::{Store, Writer};
 use serde_json::{Value, json};
@@ -190,7 +191,7 @@ async fn group_assignment_follows_membership_and_user_status() {
     let eng = f.group("eng", &[&alice]).await;
     let task = f
         .access
-        .create_assignment(target(&f), (PrincipalType::Group, eng.clone()))
+        .create_assignment(target(&f), (ResourceKind::Group, eng.clone()))
         .await
         .unwrap();
     assert_eq!(
@@ -278,7 +279,7 @@ async fn group_assignment_follows_membership_and_user_status() {
     // The directory's last assignment deleted: nobody keeps access (the engine's path for a
     // directory without assignments).
     f.access
-        .delete_assignment(target(&f), (PrincipalType::Group, eng.clone()), false)
+        .delete_assignment(target(&f), (ResourceKind::Group, eng.clone()), false)
         .await
         .unwrap();
     f.settle().await;
@@ -295,7 +296,7 @@ async fn a_failing_provider_fails_the_task_with_its_reason_and_a_retry_succeeds(
     f.faults.fail_next(1);
     let task = f
         .access
-        .create_assignment(target(&f), (PrincipalType::User, alice.clone()))
+        .create_assignment(target(&f), (ResourceKind::User, alice.clone()))
         .await
         .unwrap();
     f.settle().await;
@@ -401,7 +402,7 @@ async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_ove
     let alice = f.user("alice").await;
     let mine = f
         .access
-        .create_assignment(target(&f), (PrincipalType::User, alice.clone()))
+        .create_assignment(target(&f), (ResourceKind::User, alice.clone()))
         .await
         .unwrap();
     f.settle().await;
@@ -445,7 +446,7 @@ async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_ove
     };
     let task = f
         .access
-        .create_assignment(their_target.clone(), (PrincipalType::User, bob))
+        .create_assignment(their_target.clone(), (ResourceKind::User, bob))
         .await
         .unwrap();
     for _ in 0..100 {

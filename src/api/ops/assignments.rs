@@ -6,7 +6,8 @@ use super::super::params::{Params, page_fields};
 use super::shape::time;
 use super::{Ctx, Handler, resource};
 use crate::access::assignments::{Filter, Target, role_name, saml_provider_name};
-use crate::access::records::{PrincipalType, ProvisioningStatus, Task, TaskStatus};
+use crate::access::records::{ProvisioningStatus, Task, TaskStatus};
+use crate::model::ResourceKind;
 use serde_json::{Value, json};
 
 /// Largest `MaxResults` of these lists (CloudSSO's).
@@ -54,15 +55,15 @@ fn target(p: &Params) -> Result<Target, ApiFault> {
     })
 }
 
-fn principal(p: &Params) -> Result<(PrincipalType, String), ApiFault> {
+fn principal(p: &Params) -> Result<(ResourceKind, String), ApiFault> {
     let t = match p.one_of("PrincipalType", &["User", "Group"])? {
-        "User" => PrincipalType::User,
-        _ => PrincipalType::Group,
+        "User" => ResourceKind::User,
+        _ => ResourceKind::Group,
     };
     Ok((t, p.id("PrincipalId")?.to_owned()))
 }
 
-/// The paired filters: `TargetType` with `TargetId`, `PrincipalType` with `PrincipalId`.
+/// The paired filters: `TargetType` with `TargetId`, `ResourceKind` with `PrincipalId`.
 fn filter(p: &Params) -> Result<Filter, ApiFault> {
     let account = match (p.get("TargetType"), p.get("TargetId")) {
         (None, None) => None,
@@ -94,8 +95,8 @@ fn assignment(p: &Params) -> Result<Vec<String>, ApiFault> {
     let config = resource::config(p)?;
     let (t, pid) = principal(p)?;
     let kind = match t {
-        PrincipalType::User => "user",
-        PrincipalType::Group => "group",
+        ResourceKind::User => "user",
+        ResourceKind::Group => "group",
     };
     Ok(vec![config, format!("{}/{kind}/{pid}", resource::dir(p)?)])
 }
