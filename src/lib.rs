@@ -1,8 +1,10 @@
 //! cloudsso: a self-hosted SCIM 2.0 provisioning server and directory, the foundation of
 //! multi-account sign-on and access management.
 //!
-//! Layering (see ARCHITECTURE.md): `http` -> `directory` -> (`scim`, `store`) -> `model`.
-//! Nothing below `http` knows about hyper; nothing but `store` knows about redb.
+//! Layering (see ARCHITECTURE.md): `main` -> `http` (hyper: routes, decodes, encodes) -> `app`
+//! (the composition root) -> `api` (management protocol) -> (`access`, `iam`) -> `directory`
+//! -> (`scim`, `policy`, `store`) -> `model`. Nothing below `http` knows about
+//! hyper; nothing but `store` knows about redb or builds a storage key.
 #![cfg_attr(
     test,
     allow(

@@ -308,7 +308,11 @@ impl Store {
 
     /// A durable write transaction: `commit` returns after the data is on disk.
     pub fn write(&self) -> Result<WriteTxn, StoreError> {
-        Ok(WriteTxn(self.db.begin_write()?))
+        let mut txn = self.db.begin_write()?;
+        // redb's default, said here: the commit returns only once the data is on disk.
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(|e| StoreError::Db(e.into()))?;
+        Ok(WriteTxn(txn))
     }
 }
 
