@@ -79,6 +79,8 @@ pub struct App {
     pub directory: Directory,
     pub iam: Iam,
     pub access: Access,
+    /// Fault injection into the account provider (`--provider-faults`; tests and drills).
+    pub faults: Arc<FaultyProvider>,
     pub api: Api,
     /// `<public-url>/scim/v2`.
     pub scim_base_url: String,
@@ -142,7 +144,7 @@ impl App {
         let scim_base_url = format!("{public}/scim/v2");
         let directory = Directory::new(db.clone(), limits.clone(), scim_base_url.clone());
         let iam = Iam::new(db.clone(), sealer);
-        let provider = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
+        let faults = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
             db.clone(),
         ))));
         if options.provider_faults > 0 {
@@ -150,9 +152,9 @@ impl App {
                 count = options.provider_faults,
                 "fault injection: the account provider fails its first calls"
             );
-            provider.fail_next(options.provider_faults);
+            faults.fail_next(options.provider_faults);
         }
-        let access = Access::with_provider(directory.clone(), provider);
+        let access = Access::with_provider(directory.clone(), faults.clone());
         let account = iam.account_id().await?;
         let api = Api::new(
             directory.clone(),
@@ -167,6 +169,7 @@ impl App {
             directory,
             iam,
             access,
+            faults,
             api,
             scim_base_url,
             api_endpoint: public,

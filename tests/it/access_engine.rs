@@ -4,15 +4,16 @@
 
 use cloudsso::access::Access;
 use cloudsso::access::assignments::Target;
-use cloudsso::access::provider::{EmbeddedProvider, FaultyProvider, Provider};
+use cloudsso::access::provider::{FaultyProvider, Provider};
 use cloudsso::access::records::{AccessConfiguration, Account, TaskStatus};
+use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
-use cloudsso::directory::Directory;
+use cloudsso::directory::{Directory, DirectoryError};
 use cloudsso::model::ResourceKind;
 use cloudsso::scim::patch;
 use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::store::keys::{AccountKey, ConfigKey};
-use cloudsso::store::{Store, Writer};
+use cloudsso::store::{StoreError, WriteTxn};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -23,29 +24,46 @@ struct Fixture {
     access: Access,
     faults: Arc<FaultyProvider>,
     d: String,
+    _app: App,
     _tmp: tempfile::TempDir,
 }
 
 async fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
-    let store = Store::open(&tmp.path().join("cloudsso.redb")).unwrap();
-    let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
-    let dir = Directory::new(
-        cloudsso::store::Db::new(store.clone(), writer),
-        Limits::default(),
-        "http://x/scim/v2".into(),
-    );
+    let options = Options {
+        public_url: "http://x".into(),
+        ..Options::default()
+    };
+    let (app, _writer) = App::open(&tmp.path().join("data"), Limits::default(), options)
+        .await
+        .unwrap();
+    let dir = app.directory.clone();
     let boot = dir
         .bootstrap("d-engine00000000".into(), "secret".into())
         .await
         .unwrap()
         .unwrap();
-    let faults = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
-        dir.db().clone(),
-    ))));
-    let access = Access::with_provider(dir.clone(), faults.clone() as Arc<dyn Provider>);
     // An account and a configuration, put directly (their operations are tested elsewhere).
-    let w = store.write().unwrap();
+    let d = boot.directory_id.clone();
+    app.db
+        .write(move |w| {
+            put_account_and_config(w, &d)?;
+            Ok::<_, DirectoryError>(())
+        })
+        .await
+        .unwrap();
+    Fixture {
+        dir,
+        access: app.access.clone(),
+        faults: app.faults.clone(),
+        d: boot.directory_id,
+        _app: app,
+        _tmp: tmp,
+    }
+}
+
+/// Account `1000000000000001` and configuration `ac-admin` of `dir`.
+fn put_account_and_config(w: &WriteTxn, dir: &str) -> Result<(), StoreError> {
     w.put(
         AccountKey {
             id: "1000000000000001",
@@ -58,11 +76,10 @@ async fn fixture() -> Fixture {
             created: "2026-11-23T00:00:00Z".into(),
             modified: "2026-11-23T00:00:00Z".into(),
         },
-    )
-    .unwrap();
+    )?;
     let config = AccessConfiguration {
         id: "ac-admin".into(),
-        directory_id: boot.directory_id.clone(),
+        directory_id: dir.to_owned(),
         name: "Admin".into(),
         description: String::new(),
         session_duration: 3600,
@@ -75,18 +92,11 @@ async fn fixture() -> Fixture {
         ..Default::default()
     };
     let key = ConfigKey {
-        dir: &boot.directory_id,
+        dir,
         id: "ac-admin",
     };
-    w.put(key, &config).unwrap();
-    w.commit().unwrap();
-    Fixture {
-        dir,
-        access,
-        faults,
-        d: boot.directory_id,
-        _tmp: tmp,
-    }
+    w.put(key, &config)?;
+    Ok(())
 }
 
 fn target(f: &Fixture) -> Target {
