@@ -12,12 +12,14 @@
 use cloudsso::access::Access;
 use cloudsso::access::assignments::Target;
 use cloudsso::access::records::{AccessConfiguration, Account, TaskStatus};
+use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
-use cloudsso::directory::Directory;
+use cloudsso::directory::{Directory, DirectoryError};
 use cloudsso::model::ResourceKind;
 use cloudsso::scim::patch;
 use cloudsso::scim::schema::AttributeSelection;
-use cloudsso::store::{Records, Store, Writer, record_key};
+use cloudsso::store::WriteTxn;
+use cloudsso::store::keys::{AccountKey, ConfigKey};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -108,67 +110,66 @@ fn report(name: &str, mut ms: Vec<f64>) {
     );
 }
 
+/// The benchmark's accounts and access configurations, written directly.
+fn put_accounts_and_configs(w: &WriteTxn, d: &str) -> Result<(), DirectoryError> {
+    for a in 0..ACCOUNTS {
+        let id = format!("{:016}", 1_000_000_000_000_000u64 + a as u64);
+        let account = Account {
+            id: id.clone(),
+            display_name: format!("acct{a}"),
+            account_name: String::new(),
+            folder_id: "r-root".into(),
+            created: String::new(),
+            modified: String::new(),
+        };
+        w.put(AccountKey { id: &id }, &account)?;
+    }
+    for c in 0..CONFIGS {
+        let id = format!("ac-bench{c}");
+        let config = AccessConfiguration {
+            id: id.clone(),
+            directory_id: d.to_owned(),
+            name: format!("Config{c}"),
+            description: String::new(),
+            session_duration: 3600,
+            relay_state: String::new(),
+            system_policies: vec!["ReadOnlyAccess".into()],
+            inline_policy: None,
+            status_notifications: Vec::new(),
+            created: String::new(),
+            updated: String::new(),
+            ..Default::default()
+        };
+        w.put(ConfigKey { dir: d, id: &id }, &config)?;
+    }
+    Ok(())
+}
+
 async fn run(s: Sizes) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&tmp.path().join("cloudsso.redb")).expect("store");
-    let (writer, _thread) = Writer::start(store.clone(), 512, 16_384).expect("writer");
-    let dir = Directory::new(
-        cloudsso::store::Db::new(store.clone(), writer),
-        Limits::default(),
-        "http://x/scim/v2".into(),
-    );
+    let options = Options {
+        public_url: "http://x".into(),
+        ..Options::default()
+    };
+    let (app, _writer) = App::open(&tmp.path().join("data"), Limits::default(), options)
+        .await
+        .expect("app");
+    let dir = app.directory.clone();
     let d = dir
         .bootstrap("d-revocation0000".into(), "secret".into())
         .await
         .expect("bootstrap")
         .expect("fresh")
         .directory_id;
-    let access = Access::new(dir.clone());
+    let access = app.access.clone();
     let load = Instant::now();
     // Accounts and configurations straight into the store; everything else through the
     // directory's and access management's own writes.
-    {
-        let w = store.write().expect("write");
-        for a in 0..ACCOUNTS {
-            let id = format!("{:016}", 1_000_000_000_000_000u64 + a as u64);
-            w.put_record(
-                Records::Accounts,
-                &id,
-                &Account {
-                    id: id.clone(),
-                    display_name: format!("acct{a}"),
-                    account_name: String::new(),
-                    folder_id: "r-root".into(),
-                    created: String::new(),
-                    modified: String::new(),
-                },
-            )
-            .expect("account");
-        }
-        for c in 0..CONFIGS {
-            let id = format!("ac-bench{c}");
-            w.put_record(
-                Records::AccessConfigs,
-                &record_key(&[&d, &id]),
-                &AccessConfiguration {
-                    id: id.clone(),
-                    directory_id: d.clone(),
-                    name: format!("Config{c}"),
-                    description: String::new(),
-                    session_duration: 3600,
-                    relay_state: String::new(),
-                    system_policies: vec!["ReadOnlyAccess".into()],
-                    inline_policy: None,
-                    status_notifications: Vec::new(),
-                    created: String::new(),
-                    updated: String::new(),
-                    ..Default::default()
-                },
-            )
-            .expect("config");
-        }
-        w.commit().expect("commit");
-    }
+    let dd = d.clone();
+    app.db
+        .write(move |w| put_accounts_and_configs(w, &dd))
+        .await
+        .expect("accounts and configurations");
     let mut users = Vec::with_capacity(s.users);
     for chunk in (0..s.users).collect::<Vec<_>>().chunks(256) {
         let mut set = tokio::task::JoinSet::new();
