@@ -21,6 +21,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod directory;
+pub mod error;
 pub mod http;
 pub mod iam;
 pub mod model;
