@@ -8,7 +8,6 @@
 //! Must not know about HTTP: `api::ops::resourcemanager` shapes `AccountView` and `Folder`.
 
 use super::Access;
-use super::assignments::split;
 use super::records::{Account, Assignment, Folder, ResourceDirectory};
 use crate::directory::append_event;
 use crate::error::{Conflict, DomainError, Entity};
@@ -195,7 +194,9 @@ fn chain(txn: &impl KeyedRead, id: &str) -> Result<Vec<Folder>, DomainError> {
     while let Some(current) = next {
         // INVARIANT: folders form a tree at most FOLDER_DEPTH_MAX levels under the root.
         if out.len() > FOLDER_DEPTH_MAX {
-            return Err(DomainError::Internal(format!("folder `{id}` nests too deep")));
+            return Err(DomainError::Internal(format!(
+                "folder `{id}` nests too deep"
+            )));
         }
         let f = txn
             .read_at::<Folder>(FolderKey { id: &current })?
@@ -456,13 +457,12 @@ impl Access {
         if let Some(f) = &new.parent_folder_id {
             check_folder_id("ParentFolderId", f)?;
         }
-        self.write(move |txn| split(create_account_in(txn, new)))
-            .await?
+        self.write(move |txn| create_account_in(txn, new)).await
     }
 
     pub async fn account(&self, id: &str) -> Result<AccountView, DomainError> {
         let id = id.to_owned();
-        self.read(move |txn| split(account_in(txn, &id))).await?
+        self.read(move |txn| account_in(txn, &id)).await
     }
 
     /// Accounts in the order they joined, `count` from `offset`.
@@ -471,15 +471,13 @@ impl Access {
         offset: usize,
         count: usize,
     ) -> Result<Page<AccountView>, DomainError> {
-        self.read(move |txn| split(accounts_in(txn, offset, count)))
-            .await?
+        self.read(move |txn| accounts_in(txn, offset, count)).await
     }
 
     /// Deletes a member account no access assignment targets.
     pub async fn delete_account(&self, id: &str) -> Result<(), DomainError> {
         let id = id.to_owned();
-        self.write(move |txn| split(delete_account_in(txn, &id)))
-            .await?
+        self.write(move |txn| delete_account_in(txn, &id)).await
     }
 
     /// Creates a folder under `parent` (the root folder when `None`).
@@ -494,8 +492,8 @@ impl Access {
         }
         let name = name.to_owned();
         let parent = parent.map(str::to_owned);
-        self.write(move |txn| split(create_folder_in(txn, name, parent)))
-            .await?
+        self.write(move |txn| create_folder_in(txn, name, parent))
+            .await
     }
 
     /// The folders directly under `parent` (the root folder when `None`) whose names contain
@@ -512,8 +510,8 @@ impl Access {
         }
         let parent = parent.map(str::to_owned);
         let keyword = keyword.map(str::to_lowercase);
-        self.read(move |txn| split(folders_in(txn, parent, keyword, offset, count)))
-            .await?
+        self.read(move |txn| folders_in(txn, parent, keyword, offset, count))
+            .await
     }
 }
 

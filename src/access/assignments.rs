@@ -15,7 +15,6 @@ use crate::directory::append_event;
 use crate::error::{Conflict, DomainError, Entity};
 use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
 use crate::scim::schema::ResourceKind;
-use crate::store::JobError;
 use crate::store::keys::{
     AccountKey, AssignmentKey, ConfigKey, Key, Prefix, ProvisioningKey, TaskKey,
 };
@@ -284,8 +283,8 @@ impl Access {
         principal: (ResourceKind, String),
     ) -> Result<Task, DomainError> {
         let (task, provision) = self
-            .write(move |txn| split(Self::create_assignment_in(txn, &t, principal)))
-            .await??;
+            .write(move |txn| Self::create_assignment_in(txn, &t, principal))
+            .await?;
         if provision {
             self.spawn_task(task.clone());
         }
@@ -342,15 +341,8 @@ impl Access {
         deprovision_last: bool,
     ) -> Result<Task, DomainError> {
         let (task, deprovision) = self
-            .write(move |txn| {
-                split(Self::delete_assignment_in(
-                    txn,
-                    &t,
-                    principal,
-                    deprovision_last,
-                ))
-            })
-            .await??;
+            .write(move |txn| Self::delete_assignment_in(txn, &t, principal, deprovision_last))
+            .await?;
         if deprovision {
             self.spawn_task(task.clone());
         }
@@ -392,20 +384,18 @@ impl Access {
     pub async fn provision(&self, t: Target) -> Result<Task, DomainError> {
         let task = self
             .write(move |txn| {
-                split((|| {
-                    check_targets(txn, &t)?;
-                    refuse_if_running(txn, &t)?;
-                    let task = new_task(
-                        &t,
-                        TaskType::ProvisionAccessConfiguration,
-                        None,
-                        TaskStatus::InProgress,
-                    );
-                    put_task(txn, &task)?;
-                    Ok(task)
-                })())
+                check_targets(txn, &t)?;
+                refuse_if_running(txn, &t)?;
+                let task = new_task(
+                    &t,
+                    TaskType::ProvisionAccessConfiguration,
+                    None,
+                    TaskStatus::InProgress,
+                );
+                put_task(txn, &task)?;
+                Ok(task)
             })
-            .await??;
+            .await?;
         self.spawn_task(task.clone());
         Ok(task)
     }
@@ -414,7 +404,7 @@ impl Access {
     /// the configuration on the account remain.
     pub async fn deprovision(&self, t: Target) -> Result<Task, DomainError> {
         let task = self.write(move |txn| {
-                split((|| {
+
                     check_targets(txn, &t)?;
                     let assigned = !txn.scan::<Assignment>(t.assignments())?.is_empty();
                     if assigned {
@@ -433,9 +423,9 @@ impl Access {
                     let task = new_task(&t, TaskType::DeprovisionAccessConfiguration, None, TaskStatus::InProgress);
                     put_task(txn, &task)?;
                     Ok(task)
-                })())
+
             })
-            .await??;
+            .await?;
         self.spawn_task(task.clone());
         Ok(task)
     }
@@ -472,8 +462,8 @@ impl Access {
             Some(c) if provisions(task.kind) => self.provision_in_account(c, account).await,
             Some(c) => self.deprovision_in_account(c, account).await,
         };
-        self.write(move |txn| split(finish_task(txn, task, applied, outcome)))
-            .await?
+        self.write(move |txn| finish_task(txn, task, applied, outcome))
+            .await
     }
 
     /// The configuration's role on `account`, as the provider holds it, and whether it is
@@ -729,13 +719,4 @@ pub(crate) fn unix(rfc3339: &str) -> i64 {
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
         .unwrap_or(0)
-}
-
-/// A write job's outcome for the writer: a storage failure must reach it as an error (it
-/// poisons the batch); a refusal is an answer (nothing was written before it).
-pub(crate) fn split<T>(r: Result<T, DomainError>) -> Result<Result<T, DomainError>, DomainError> {
-    match r {
-        Err(e) if e.poisons_batch() => Err(e),
-        other => Ok(other),
-    }
 }

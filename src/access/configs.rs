@@ -7,7 +7,6 @@
 //! transaction; description, session duration and relay state changes do not. Deletion is
 //! refused while the configuration is assigned, provisioned or has a running task.
 
-use super::assignments::split;
 use super::records::{
     AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus,
 };
@@ -196,43 +195,41 @@ impl Access {
         check_session_duration("SessionDuration", session_duration)?;
         let dir = dir.to_owned();
         self.write(move |txn| {
-            split((|| {
-                if txn.directory(&dir)?.is_none() {
-                    return Err(DomainError::NotFound {
-                        entity: Entity::Directory,
-                        id: dir.clone(),
-                    });
-                }
-                let all = txn.scan::<AccessConfiguration>(Prefix::ConfigsIn { dir: &dir })?;
-                if all.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
-                    return Err(DomainError::AlreadyExists {
-                        entity: Entity::AccessConfiguration,
-                        id: new.name,
-                    });
-                }
-                if all.len() >= CONFIGS_PER_DIRECTORY_MAX {
-                    return Err(DomainError::Quota {
-                        entity: Entity::AccessConfiguration,
-                        max: CONFIGS_PER_DIRECTORY_MAX,
-                    });
-                }
-                let now = now_rfc3339();
-                let c = AccessConfiguration {
-                    id: new_prefixed_id("ac-", 20),
-                    directory_id: dir.clone(),
-                    name: new.name,
-                    description: new.description,
-                    session_duration,
-                    relay_state: new.relay_state,
-                    created: now.clone(),
-                    updated: now,
-                    ..AccessConfiguration::default()
-                };
-                save(txn, &c, ChangeKind::Created)?;
-                Ok(c)
-            })())
+            if txn.directory(&dir)?.is_none() {
+                return Err(DomainError::NotFound {
+                    entity: Entity::Directory,
+                    id: dir.clone(),
+                });
+            }
+            let all = txn.scan::<AccessConfiguration>(Prefix::ConfigsIn { dir: &dir })?;
+            if all.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
+                return Err(DomainError::AlreadyExists {
+                    entity: Entity::AccessConfiguration,
+                    id: new.name,
+                });
+            }
+            if all.len() >= CONFIGS_PER_DIRECTORY_MAX {
+                return Err(DomainError::Quota {
+                    entity: Entity::AccessConfiguration,
+                    max: CONFIGS_PER_DIRECTORY_MAX,
+                });
+            }
+            let now = now_rfc3339();
+            let c = AccessConfiguration {
+                id: new_prefixed_id("ac-", 20),
+                directory_id: dir.clone(),
+                name: new.name,
+                description: new.description,
+                session_duration,
+                relay_state: new.relay_state,
+                created: now.clone(),
+                updated: now,
+                ..AccessConfiguration::default()
+            };
+            save(txn, &c, ChangeKind::Created)?;
+            Ok(c)
         })
-        .await?
+        .await
     }
 
     pub async fn config(&self, dir: &str, id: &str) -> Result<AccessConfiguration, DomainError> {
@@ -292,23 +289,21 @@ impl Access {
         }
         let (dir, id) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
-            split((|| {
-                let mut c = load(txn, &dir, &id)?;
-                if let Some(d) = description {
-                    c.description = d;
-                }
-                if let Some(s) = session_duration {
-                    c.session_duration = s;
-                }
-                if let Some(r) = relay_state {
-                    c.relay_state = r;
-                }
-                c.updated = now_rfc3339();
-                save(txn, &c, ChangeKind::Updated)?;
-                Ok(c)
-            })())
+            let mut c = load(txn, &dir, &id)?;
+            if let Some(d) = description {
+                c.description = d;
+            }
+            if let Some(s) = session_duration {
+                c.session_duration = s;
+            }
+            if let Some(r) = relay_state {
+                c.relay_state = r;
+            }
+            c.updated = now_rfc3339();
+            save(txn, &c, ChangeKind::Updated)?;
+            Ok(c)
         })
-        .await?
+        .await
     }
 
     /// Deletes a configuration that is neither assigned nor provisioned nor busy; its
@@ -321,7 +316,7 @@ impl Access {
     ) -> Result<(), DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
-                split((|| {
+
                     let c = load(txn, &dir, &id)?;
                     let conflict = |rule: Conflict, message: &str| DomainError::Conflict {
                         rule,
@@ -378,9 +373,9 @@ impl Access {
                         ChangeKind::Deleted,
                     )?;
                     Ok(())
-                })())
+
             })
-            .await?
+            .await
     }
 
     /// Adds a system policy from the catalogue or the inline policy.
@@ -412,43 +407,41 @@ impl Access {
         };
         let (dir, id, name) = (dir.to_owned(), id.to_owned(), name.to_owned());
         self.write(move |txn| {
-            split((|| {
-                let mut c = load(txn, &dir, &id)?;
-                match (kind, document) {
-                    (PolicyKind::System, _) => {
-                        if c.system_policies.contains(&name) {
-                            return Err(DomainError::AlreadyExists {
-                                entity: Entity::PermissionPolicy,
-                                id: name,
-                            });
-                        }
-                        if c.system_policies.len() >= SYSTEM_POLICIES_PER_CONFIG_MAX {
-                            return Err(DomainError::Quota {
-                                entity: Entity::SystemPolicy,
-                                max: SYSTEM_POLICIES_PER_CONFIG_MAX,
-                            });
-                        }
-                        c.system_policies.push(name.clone());
+            let mut c = load(txn, &dir, &id)?;
+            match (kind, document) {
+                (PolicyKind::System, _) => {
+                    if c.system_policies.contains(&name) {
+                        return Err(DomainError::AlreadyExists {
+                            entity: Entity::PermissionPolicy,
+                            id: name,
+                        });
                     }
-                    (PolicyKind::Inline, doc) => {
-                        if c.inline_policy.is_some() {
-                            return Err(DomainError::Quota {
-                                entity: Entity::InlinePolicy,
-                                max: 1,
-                            });
-                        }
-                        c.inline_policy = doc;
-                        c.inline_policy_name = name.clone();
+                    if c.system_policies.len() >= SYSTEM_POLICIES_PER_CONFIG_MAX {
+                        return Err(DomainError::Quota {
+                            entity: Entity::SystemPolicy,
+                            max: SYSTEM_POLICIES_PER_CONFIG_MAX,
+                        });
                     }
+                    c.system_policies.push(name.clone());
                 }
-                c.policy_added
-                    .insert(format!("{}/{name}", kind.as_str()), now_rfc3339());
-                policies_changed(txn, &mut c)?;
-                save(txn, &c, ChangeKind::Updated)?;
-                Ok(())
-            })())
+                (PolicyKind::Inline, doc) => {
+                    if c.inline_policy.is_some() {
+                        return Err(DomainError::Quota {
+                            entity: Entity::InlinePolicy,
+                            max: 1,
+                        });
+                    }
+                    c.inline_policy = doc;
+                    c.inline_policy_name = name.clone();
+                }
+            }
+            c.policy_added
+                .insert(format!("{}/{name}", kind.as_str()), now_rfc3339());
+            policies_changed(txn, &mut c)?;
+            save(txn, &c, ChangeKind::Updated)?;
+            Ok(())
         })
-        .await?
+        .await
     }
 
     pub async fn remove_policy(
@@ -460,36 +453,34 @@ impl Access {
     ) -> Result<(), DomainError> {
         let (dir, id, name) = (dir.to_owned(), id.to_owned(), name.to_owned());
         self.write(move |txn| {
-            split((|| {
-                let mut c = load(txn, &dir, &id)?;
-                let found = match kind {
-                    PolicyKind::System => {
-                        let before = c.system_policies.len();
-                        c.system_policies.retain(|p| *p != name);
-                        c.system_policies.len() != before
-                    }
-                    PolicyKind::Inline => {
-                        let found = c.inline_policy.is_some() && c.inline_policy_name == name;
-                        if found {
-                            c.inline_policy = None;
-                            c.inline_policy_name.clear();
-                        }
-                        found
-                    }
-                };
-                if !found {
-                    return Err(DomainError::NotFound {
-                        entity: Entity::PermissionPolicy,
-                        id: name,
-                    });
+            let mut c = load(txn, &dir, &id)?;
+            let found = match kind {
+                PolicyKind::System => {
+                    let before = c.system_policies.len();
+                    c.system_policies.retain(|p| *p != name);
+                    c.system_policies.len() != before
                 }
-                c.policy_added.remove(&format!("{}/{name}", kind.as_str()));
-                policies_changed(txn, &mut c)?;
-                save(txn, &c, ChangeKind::Updated)?;
-                Ok(())
-            })())
+                PolicyKind::Inline => {
+                    let found = c.inline_policy.is_some() && c.inline_policy_name == name;
+                    if found {
+                        c.inline_policy = None;
+                        c.inline_policy_name.clear();
+                    }
+                    found
+                }
+            };
+            if !found {
+                return Err(DomainError::NotFound {
+                    entity: Entity::PermissionPolicy,
+                    id: name,
+                });
+            }
+            c.policy_added.remove(&format!("{}/{name}", kind.as_str()));
+            policies_changed(txn, &mut c)?;
+            save(txn, &c, ChangeKind::Updated)?;
+            Ok(())
         })
-        .await?
+        .await
     }
 
     pub async fn update_inline_policy(
@@ -507,21 +498,19 @@ impl Access {
             document.to_owned(),
         );
         self.write(move |txn| {
-            split((|| {
-                let mut c = load(txn, &dir, &id)?;
-                if c.inline_policy.is_none() || c.inline_policy_name != name {
-                    return Err(DomainError::NotFound {
-                        entity: Entity::PermissionPolicy,
-                        id: name,
-                    });
-                }
-                c.inline_policy = Some(document);
-                policies_changed(txn, &mut c)?;
-                save(txn, &c, ChangeKind::Updated)?;
-                Ok(())
-            })())
+            let mut c = load(txn, &dir, &id)?;
+            if c.inline_policy.is_none() || c.inline_policy_name != name {
+                return Err(DomainError::NotFound {
+                    entity: Entity::PermissionPolicy,
+                    id: name,
+                });
+            }
+            c.inline_policy = Some(document);
+            policies_changed(txn, &mut c)?;
+            save(txn, &c, ChangeKind::Updated)?;
+            Ok(())
         })
-        .await?
+        .await
     }
 
     /// A configuration's policies: system ones in the order added, then the inline one.
