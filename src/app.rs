@@ -49,7 +49,7 @@ pub enum AppError {
     #[error("opening the database: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Directory(#[from] DomainError),
+    Domain(#[from] DomainError),
 }
 
 /// How the application is reached and what it is told beyond its limits.

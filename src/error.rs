@@ -5,6 +5,7 @@
 //! Must not decide a wire status or build a wire code: `api::error` (CloudSSO and RAM) and
 //! `http::error` (SCIM) map this error, each in one place.
 
+use crate::model::ResourceKind;
 use crate::scim::ScimError;
 use crate::store::{JobError, StoreError, WriteError};
 
@@ -54,6 +55,15 @@ pub enum RamCode {
     AlreadyExists,
     /// `LimitExceeded.*`
     LimitExceeded,
+}
+
+impl From<ResourceKind> for Entity {
+    fn from(kind: ResourceKind) -> Entity {
+        match kind {
+            ResourceKind::User => Entity::User,
+            ResourceKind::Group => Entity::Group,
+        }
+    }
 }
 
 impl Entity {
@@ -245,5 +255,125 @@ pub enum DomainError {
 impl JobError for DomainError {
     fn poisons_batch(&self) -> bool {
         matches!(self, DomainError::Store(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each entity's spellings, as the wire has always read them.
+    #[test]
+    fn entity_spellings() {
+        use RamCode::*;
+        let cases = [
+            (Entity::User, "user", "User", ["User", "User", "User"]),
+            (
+                Entity::Directory,
+                "directory",
+                "Directory",
+                ["Directory"; 3],
+            ),
+            (
+                Entity::ScimCredential,
+                "credential",
+                "SCIMCredential",
+                ["SCIMCredential"; 3],
+            ),
+            (
+                Entity::FolderDepth,
+                "Folder.Depth",
+                "Folder.Depth",
+                ["Folder.Depth"; 3],
+            ),
+            (Entity::AdminUser, "admin user", "User", ["User"; 3]),
+            (
+                Entity::AccessKey,
+                "AccessKey",
+                "AccessKey",
+                ["User.AccessKey", "AccessKey", "User.AccessKey"],
+            ),
+            (
+                Entity::PolicyAttachment,
+                "Policy.Attachment",
+                "Policy.Attachment",
+                ["User.Policy", "User.Policy", "Policy.Attachment"],
+            ),
+            (Entity::Policy, "Policy", "Policy", ["Policy"; 3]),
+        ];
+        for (entity, word, name, ram) in cases {
+            let got = [
+                entity.ram(NotExist),
+                entity.ram(AlreadyExists),
+                entity.ram(LimitExceeded),
+            ];
+            assert_eq!((entity.word(), entity.name(), got), (word, name, ram));
+        }
+    }
+
+    #[test]
+    fn messages_keep_their_words() {
+        let cases = [
+            (
+                DomainError::NotFound {
+                    entity: Entity::User,
+                    id: "u-1".into(),
+                },
+                "user `u-1` not found",
+            ),
+            (
+                DomainError::AlreadyExists {
+                    entity: Entity::Directory,
+                    id: "d".into(),
+                },
+                "Directory `d` already exists",
+            ),
+            (
+                DomainError::Quota {
+                    entity: Entity::ScimCredential,
+                    max: 2,
+                },
+                "at most 2 of SCIMCredential are allowed",
+            ),
+            (
+                DomainError::Synchronized {
+                    entity: Entity::Group,
+                    id: "g-1".into(),
+                },
+                "group `g-1` is synchronized over SCIM and read-only while synchronization is enabled",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn conflict_codes() {
+        let cases = [
+            (
+                Conflict::UserInGroups,
+                "DeletionConflict.User.Group",
+                "DeleteConflict.User.Group",
+            ),
+            (
+                Conflict::PolicyAttached,
+                "DeletionConflict.Policy.User",
+                "DeleteConflict.Policy.User",
+            ),
+            (
+                Conflict::TaskRunning,
+                "OperationConflict.Task",
+                "OperationConflict.Task",
+            ),
+            (
+                Conflict::AccountAssigned,
+                "DeleteConflict.Account.AccessAssignment",
+                "DeleteConflict.Account.AccessAssignment",
+            ),
+        ];
+        for (rule, code, ram) in cases {
+            assert_eq!((rule.code(), rule.ram_code()), (code, ram));
+        }
     }
 }

@@ -299,10 +299,7 @@ impl Access {
         check_targets(txn, t)?;
         if !principal_exists(txn, &t.directory_id, ptype, &pid)? {
             return Err(DomainError::NotFound {
-                entity: match ptype {
-                    ResourceKind::User => Entity::User,
-                    ResourceKind::Group => Entity::Group,
-                },
+                entity: ptype.into(),
                 id: pid,
             });
         }

@@ -15,8 +15,9 @@
 //! - `plan`: the pure planner (a user's facts -> the grants it must have).
 //! - `engine`: the reconciliation loop over the outbox, and effective access.
 //!
-//! Reads and writes go through the application's `store::Db` (one writer, one outbox); every change appends its
-//! change event in the same transaction.
+//! Reads and writes go through the application's `store::Db` (one writer, one outbox); every
+//! change appends its change event in the same transaction. Refusals are `error::DomainError`s
+//! (the same error as the directory's), mapped to the API's codes in `api::error`.
 
 pub mod accounts;
 pub mod assignments;

@@ -115,7 +115,7 @@ impl ApiGuard {
         let syncing = txn.directory(dir)?.is_some_and(|d| d.scim_sync_enabled);
         if !info.manual && syncing {
             return Err(DomainError::Synchronized {
-                entity: entity(kind),
+                entity: kind.into(),
                 id: id.to_owned(),
             });
         }
@@ -194,7 +194,7 @@ impl Directory {
             let doc = txn
                 .resource(kind, &dir, &id)?
                 .ok_or_else(|| DomainError::NotFound {
-                    entity: entity(kind),
+                    entity: kind.into(),
                     id: id.clone(),
                 })?;
             Ok(Managed {
@@ -281,7 +281,7 @@ impl Directory {
             self.write(move |txn| {
                 if txn.resource(kind, &d, &i)?.is_none() {
                     return Err(DomainError::NotFound {
-                        entity: entity(kind),
+                        entity: kind.into(),
                         id: i,
                     });
                 }

@@ -3,7 +3,8 @@
 //!
 //! Owns the invariants: unique userName and group displayName (case-insensitively), members
 //! exist in the same directory, every write is one batch job that validates before it writes
-//! and appends its change events. Must not know about HTTP.
+//! and appends its change events. Refuses with `error::DomainError`, naming what it refuses
+//! by `Entity` and `Conflict`. Must not know about HTTP or spell a wire code.
 
 mod credentials;
 pub mod manage;
@@ -88,13 +89,6 @@ fn resource_type(kind: ResourceKind) -> ResourceType {
     match kind {
         ResourceKind::User => ResourceType::User,
         ResourceKind::Group => ResourceType::Group,
-    }
-}
-
-fn entity(kind: ResourceKind) -> Entity {
-    match kind {
-        ResourceKind::User => Entity::User,
-        ResourceKind::Group => Entity::Group,
     }
 }
 
@@ -340,7 +334,7 @@ impl Directory {
             let mut doc = txn
                 .resource(kind, dir, id)?
                 .ok_or_else(|| DomainError::NotFound {
-                    entity: entity(kind),
+                    entity: kind.into(),
                     id: id.to_owned(),
                 })?;
             this.complete(txn, kind, dir, &mut doc, with_computed)?;

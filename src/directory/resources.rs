@@ -106,7 +106,7 @@ pub(super) fn load(
 ) -> Result<Value, DomainError> {
     txn.resource(kind, dir, id)?
         .ok_or_else(|| DomainError::NotFound {
-            entity: entity(kind),
+            entity: kind.into(),
             id: id.to_owned(),
         })
 }
@@ -139,7 +139,7 @@ impl Directory {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         self.read(move |_, txn| {
             txn.resource(kind, &dir, &id)?.ok_or(DomainError::NotFound {
-                entity: entity(kind),
+                entity: kind.into(),
                 id,
             })
         })

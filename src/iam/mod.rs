@@ -4,8 +4,9 @@
 //! is plain records.
 //!
 //! Owns the limits (keys per user, policies per user, custom policies), the name rules and the
-//! rule that a policy still attached cannot be deleted. Must not know about signatures or HTTP,
-//! nor about the directories of end users (administrators are not directory users).
+//! rule that a policy still attached cannot be deleted. Refuses with `error::DomainError`
+//! (RAM's spelling is `api::error`'s). Must not know about signatures or HTTP, nor about the
+//! directories of end users (administrators are not directory users).
 
 use crate::error::{Conflict, DomainError, Entity};
 use crate::model::{fill_random, new_numeric_id, now_rfc3339, random_string};
