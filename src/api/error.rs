@@ -45,7 +45,9 @@ impl ApiFault {
         )
     }
 
-    pub fn not_found(entity: &str, id: &str) -> ApiFault {
+    /// CloudSSO's "does not exist", naming the entity by its code name.
+    pub fn not_found(entity: Entity, id: &str) -> ApiFault {
+        let entity = entity.name();
         Self::new(
             404,
             format!("EntityNotExists.{entity}"),
@@ -208,7 +210,7 @@ impl From<DomainError> for ApiFault {
     fn from(e: DomainError) -> Self {
         let message = e.to_string();
         match e {
-            DomainError::NotFound { entity, id } => ApiFault::not_found(entity.name(), &id),
+            DomainError::NotFound { entity, id } => ApiFault::not_found(entity, &id),
             DomainError::Invalid { param, message } => ApiFault::invalid(param, message),
             DomainError::Scim(s) => ApiFault::new(400, "InvalidParameter", s.to_string()),
             DomainError::Uniqueness(_) => ApiFault::new(409, "EntityAlreadyExists", message),

@@ -511,7 +511,7 @@ async fn get_user_id(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let m = page
         .items
         .first()
-        .ok_or_else(|| ApiFault::not_found("User", ext_id))?;
+        .ok_or_else(|| ApiFault::not_found(Entity::User, ext_id))?;
     Ok(json!({"UserId": m.id()}))
 }
 
