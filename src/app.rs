@@ -11,7 +11,8 @@ use crate::access::Access;
 use crate::access::provider::{EmbeddedProvider, FaultyProvider};
 use crate::api::Api;
 use crate::config::Limits;
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::Directory;
+use crate::error::DomainError;
 use crate::iam::{self, Iam};
 use crate::seal::Sealer;
 use crate::store::{Db, Store, StoreError, Writer};
@@ -48,7 +49,7 @@ pub enum AppError {
     #[error("opening the database: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Directory(#[from] DirectoryError),
+    Domain(#[from] DomainError),
 }
 
 /// How the application is reached and what it is told beyond its limits.

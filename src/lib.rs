@@ -3,7 +3,7 @@
 //!
 //! Layering (see ARCHITECTURE.md): `main` -> `http` (hyper: routes, decodes, encodes) -> `app`
 //! (the composition root) -> `api` (management protocol) -> (`access`, `iam`) -> `directory`
-//! -> (`scim`, `policy`, `store`) -> `model`. Nothing below `http` knows about
+//! -> `error` (their shared domain error) -> (`scim`, `policy`, `store`) -> `model`. Nothing below `http` knows about
 //! hyper; nothing but `store` knows about redb or builds a storage key.
 #![cfg_attr(
     test,
@@ -21,6 +21,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod directory;
+pub mod error;
 pub mod http;
 pub mod iam;
 pub mod model;

@@ -7,10 +7,10 @@
 //!
 //! Must not know about HTTP: `api::ops::resourcemanager` shapes `AccountView` and `Folder`.
 
-use super::assignments::split;
+use super::Access;
 use super::records::{Account, Assignment, Folder, ResourceDirectory};
-use super::{Access, AccessError};
-use crate::directory::{DirectoryError, append_event};
+use crate::directory::append_event;
+use crate::error::{Conflict, DomainError, Entity};
 use crate::model::new_numeric_id;
 use crate::model::{ChangeKind, ResourceType, now_rfc3339, random_string};
 use crate::store::keys::{AccountKey, FolderKey, KeyedRead, MetaKey, Prefix};
@@ -62,8 +62,8 @@ pub struct Page<T> {
     pub items: Vec<T>,
 }
 
-fn invalid(param: &'static str, message: impl Into<String>) -> AccessError {
-    AccessError::Invalid {
+fn invalid(param: &'static str, message: impl Into<String>) -> DomainError {
+    DomainError::Invalid {
         param,
         message: message.into(),
     }
@@ -74,7 +74,7 @@ fn is_special(c: char) -> bool {
 }
 
 /// 2 to 50 characters of letters, digits, `_`, `.`, `-` and spaces.
-pub fn check_display_name(s: &str) -> Result<(), AccessError> {
+pub fn check_display_name(s: &str) -> Result<(), DomainError> {
     if !DISPLAY_NAME_CHARS.contains(&s.chars().count())
         || !s
             .chars()
@@ -90,7 +90,7 @@ pub fn check_display_name(s: &str) -> Result<(), AccessError> {
 
 /// 1 to 24 characters of letters, digits, `_`, `.` and `-` (Resource Manager's own codes:
 /// `InvalidParameter.Folder.Name` and `.Length`).
-pub fn check_folder_name(s: &str) -> Result<(), AccessError> {
+pub fn check_folder_name(s: &str) -> Result<(), DomainError> {
     if !FOLDER_NAME_CHARS.contains(&s.chars().count()) {
         return Err(invalid("Folder.Name.Length", "must be 1 to 24 characters"));
     }
@@ -108,7 +108,7 @@ pub fn check_folder_name(s: &str) -> Result<(), AccessError> {
 
 /// 2 to 37 characters of letters, digits, `_`, `.` and `-`, starting and ending with a letter
 /// or digit, without two special characters in a row.
-pub fn check_account_name_prefix(s: &str) -> Result<(), AccessError> {
+pub fn check_account_name_prefix(s: &str) -> Result<(), DomainError> {
     let chars: Vec<char> = s.chars().collect();
     let ends_alnum = chars.first().is_some_and(char::is_ascii_alphanumeric)
         && chars.last().is_some_and(char::is_ascii_alphanumeric);
@@ -128,7 +128,7 @@ pub fn check_account_name_prefix(s: &str) -> Result<(), AccessError> {
 }
 
 /// `r-` and 6 alphanumerics, or `fd-` and 10.
-pub fn check_folder_id(param: &'static str, s: &str) -> Result<(), AccessError> {
+pub fn check_folder_id(param: &'static str, s: &str) -> Result<(), DomainError> {
     let tail_ok = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_alphanumeric());
     let ok = match (s.strip_prefix("r-"), s.strip_prefix("fd-")) {
         (Some(t), _) => tail_ok(t, 6),
@@ -144,7 +144,7 @@ pub fn check_folder_id(param: &'static str, s: &str) -> Result<(), AccessError> 
     Ok(())
 }
 
-fn resource_directory(txn: &impl KeyedRead) -> Result<Option<ResourceDirectory>, AccessError> {
+fn resource_directory(txn: &impl KeyedRead) -> Result<Option<ResourceDirectory>, DomainError> {
     let key = MetaKey {
         name: RESOURCE_DIRECTORY_KEY,
     };
@@ -152,7 +152,7 @@ fn resource_directory(txn: &impl KeyedRead) -> Result<Option<ResourceDirectory>,
 }
 
 /// The resource directory, made with its root folder when there is none yet.
-fn ensure_resource_directory(txn: &WriteTxn) -> Result<ResourceDirectory, AccessError> {
+fn ensure_resource_directory(txn: &WriteTxn) -> Result<ResourceDirectory, DomainError> {
     if let Some(rd) = resource_directory(txn)? {
         return Ok(rd);
     }
@@ -180,21 +180,23 @@ fn ensure_resource_directory(txn: &WriteTxn) -> Result<ResourceDirectory, Access
     Ok(rd)
 }
 
-fn folder_not_found(id: &str) -> AccessError {
-    AccessError::NotFound {
-        what: "Folder",
+fn folder_not_found(id: &str) -> DomainError {
+    DomainError::NotFound {
+        entity: Entity::Folder,
         id: id.to_owned(),
     }
 }
 
 /// The folders from the root down to `id`, root first.
-fn chain(txn: &impl KeyedRead, id: &str) -> Result<Vec<Folder>, AccessError> {
+fn chain(txn: &impl KeyedRead, id: &str) -> Result<Vec<Folder>, DomainError> {
     let mut out: Vec<Folder> = Vec::new();
     let mut next = Some(id.to_owned());
     while let Some(current) = next {
         // INVARIANT: folders form a tree at most FOLDER_DEPTH_MAX levels under the root.
         if out.len() > FOLDER_DEPTH_MAX {
-            return Err(DirectoryError::Internal(format!("folder `{id}` nests too deep")).into());
+            return Err(DomainError::Internal(format!(
+                "folder `{id}` nests too deep"
+            )));
         }
         let f = txn
             .read_at::<Folder>(FolderKey { id: &current })?
@@ -210,7 +212,7 @@ fn view(
     txn: &impl KeyedRead,
     rd: &ResourceDirectory,
     account: Account,
-) -> Result<AccountView, AccessError> {
+) -> Result<AccountView, DomainError> {
     let folders = chain(txn, &account.folder_id)?;
     let mut path = vec![rd.id.as_str()];
     path.extend(folders.iter().map(|f| f.id.as_str()));
@@ -232,14 +234,14 @@ fn view(
     })
 }
 
-fn account_not_found(id: &str) -> AccessError {
-    AccessError::NotFound {
-        what: "Account",
+fn account_not_found(id: &str) -> DomainError {
+    DomainError::NotFound {
+        entity: Entity::Account,
         id: id.to_owned(),
     }
 }
 
-fn create_account_in(txn: &WriteTxn, new: NewAccount) -> Result<AccountView, AccessError> {
+fn create_account_in(txn: &WriteTxn, new: NewAccount) -> Result<AccountView, DomainError> {
     let rd = ensure_resource_directory(txn)?;
     let folder_id = new
         .parent_folder_id
@@ -247,8 +249,8 @@ fn create_account_in(txn: &WriteTxn, new: NewAccount) -> Result<AccountView, Acc
     chain(txn, &folder_id)?;
     let existing = txn.scan::<Account>(Prefix::AllAccounts)?;
     if existing.len() >= ACCOUNTS_MAX {
-        return Err(AccessError::Quota {
-            what: "Account",
+        return Err(DomainError::Quota {
+            entity: Entity::Account,
             max: ACCOUNTS_MAX,
         });
     }
@@ -294,7 +296,7 @@ fn create_account_in(txn: &WriteTxn, new: NewAccount) -> Result<AccountView, Acc
     view(txn, &rd, account)
 }
 
-fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), AccessError> {
+fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), DomainError> {
     if txn.get::<Account>(AccountKey { id })?.is_none() {
         return Err(account_not_found(id));
     }
@@ -304,8 +306,8 @@ fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), AccessError> {
         .filter(|a| a.account_id == id)
         .count();
     if assigned > 0 {
-        return Err(AccessError::Conflict {
-            code: "DeleteConflict.Account.AccessAssignment",
+        return Err(DomainError::Conflict {
+            rule: Conflict::AccountAssigned,
             message: format!(
                 "account `{id}` is the target of {assigned} access assignments: delete them first"
             ),
@@ -322,8 +324,8 @@ fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), AccessError> {
         .iter()
         .any(|t| t.account_id == id && t.status == super::records::TaskStatus::InProgress);
     if provisioned || busy {
-        return Err(AccessError::Conflict {
-            code: "DeleteConflict.Account.AccessConfigurationProvisioning",
+        return Err(DomainError::Conflict {
+            rule: Conflict::AccountProvisioned,
             message: format!(
                 "access configurations are provisioned on account `{id}`: deprovision them first"
             ),
@@ -338,19 +340,19 @@ fn create_folder_in(
     txn: &WriteTxn,
     name: String,
     parent: Option<String>,
-) -> Result<Folder, AccessError> {
+) -> Result<Folder, DomainError> {
     let rd = ensure_resource_directory(txn)?;
     let parent = parent.unwrap_or_else(|| rd.root_folder_id.clone());
     if chain(txn, &parent)?.len() > FOLDER_DEPTH_MAX {
-        return Err(AccessError::Quota {
-            what: "Folder.Depth",
+        return Err(DomainError::Quota {
+            entity: Entity::FolderDepth,
             max: FOLDER_DEPTH_MAX,
         });
     }
     let folders = txn.scan::<Folder>(Prefix::AllFolders)?;
     if folders.iter().filter(|f| f.parent_id.is_some()).count() >= FOLDERS_MAX {
-        return Err(AccessError::Quota {
-            what: "Folder",
+        return Err(DomainError::Quota {
+            entity: Entity::Folder,
             max: FOLDERS_MAX,
         });
     }
@@ -385,7 +387,7 @@ fn page_of<T>(mut all: Vec<T>, offset: usize, count: usize) -> Page<T> {
     Page { total, items }
 }
 
-fn account_in(txn: &ReadTxn, id: &str) -> Result<AccountView, AccessError> {
+fn account_in(txn: &ReadTxn, id: &str) -> Result<AccountView, DomainError> {
     let account = txn
         .get::<Account>(AccountKey { id })?
         .ok_or_else(|| account_not_found(id))?;
@@ -397,7 +399,7 @@ fn accounts_in(
     txn: &ReadTxn,
     offset: usize,
     count: usize,
-) -> Result<Page<AccountView>, AccessError> {
+) -> Result<Page<AccountView>, DomainError> {
     let Some(rd) = resource_directory(txn)? else {
         return Ok(page_of(Vec::new(), offset, count));
     };
@@ -421,7 +423,7 @@ fn folders_in(
     keyword: Option<String>,
     offset: usize,
     count: usize,
-) -> Result<Page<Folder>, AccessError> {
+) -> Result<Page<Folder>, DomainError> {
     let parent = match (parent, resource_directory(txn)?) {
         (Some(p), _) => p,
         (None, Some(rd)) => rd.root_folder_id,
@@ -447,7 +449,7 @@ fn folders_in(
 impl Access {
     /// Creates a member account (Resource Manager's `CreateResourceAccount`), making the
     /// resource directory on first use.
-    pub async fn create_account(&self, new: NewAccount) -> Result<AccountView, AccessError> {
+    pub async fn create_account(&self, new: NewAccount) -> Result<AccountView, DomainError> {
         check_display_name(&new.display_name)?;
         if let Some(p) = &new.account_name_prefix {
             check_account_name_prefix(p)?;
@@ -455,13 +457,12 @@ impl Access {
         if let Some(f) = &new.parent_folder_id {
             check_folder_id("ParentFolderId", f)?;
         }
-        self.write(move |txn| split(create_account_in(txn, new)))
-            .await?
+        self.write(move |txn| create_account_in(txn, new)).await
     }
 
-    pub async fn account(&self, id: &str) -> Result<AccountView, AccessError> {
+    pub async fn account(&self, id: &str) -> Result<AccountView, DomainError> {
         let id = id.to_owned();
-        self.read(move |txn| split(account_in(txn, &id))).await?
+        self.read(move |txn| account_in(txn, &id)).await
     }
 
     /// Accounts in the order they joined, `count` from `offset`.
@@ -469,16 +470,14 @@ impl Access {
         &self,
         offset: usize,
         count: usize,
-    ) -> Result<Page<AccountView>, AccessError> {
-        self.read(move |txn| split(accounts_in(txn, offset, count)))
-            .await?
+    ) -> Result<Page<AccountView>, DomainError> {
+        self.read(move |txn| accounts_in(txn, offset, count)).await
     }
 
     /// Deletes a member account no access assignment targets.
-    pub async fn delete_account(&self, id: &str) -> Result<(), AccessError> {
+    pub async fn delete_account(&self, id: &str) -> Result<(), DomainError> {
         let id = id.to_owned();
-        self.write(move |txn| split(delete_account_in(txn, &id)))
-            .await?
+        self.write(move |txn| delete_account_in(txn, &id)).await
     }
 
     /// Creates a folder under `parent` (the root folder when `None`).
@@ -486,15 +485,15 @@ impl Access {
         &self,
         name: &str,
         parent: Option<&str>,
-    ) -> Result<Folder, AccessError> {
+    ) -> Result<Folder, DomainError> {
         check_folder_name(name)?;
         if let Some(p) = parent {
             check_folder_id("ParentFolderId", p)?;
         }
         let name = name.to_owned();
         let parent = parent.map(str::to_owned);
-        self.write(move |txn| split(create_folder_in(txn, name, parent)))
-            .await?
+        self.write(move |txn| create_folder_in(txn, name, parent))
+            .await
     }
 
     /// The folders directly under `parent` (the root folder when `None`) whose names contain
@@ -505,14 +504,14 @@ impl Access {
         keyword: Option<&str>,
         offset: usize,
         count: usize,
-    ) -> Result<Page<Folder>, AccessError> {
+    ) -> Result<Page<Folder>, DomainError> {
         if let Some(p) = parent {
             check_folder_id("ParentFolderId", p)?;
         }
         let parent = parent.map(str::to_owned);
         let keyword = keyword.map(str::to_lowercase);
-        self.read(move |txn| split(folders_in(txn, parent, keyword, offset, count)))
-            .await?
+        self.read(move |txn| folders_in(txn, parent, keyword, offset, count))
+            .await
     }
 }
 
@@ -552,9 +551,9 @@ mod tests {
     }
 
     /// `Ok` or the parameter an `Invalid` error names.
-    fn check(r: Result<(), AccessError>) -> Result<(), &'static str> {
+    fn check(r: Result<(), DomainError>) -> Result<(), &'static str> {
         r.map_err(|e| match e {
-            AccessError::Invalid { param, .. } => param,
+            DomainError::Invalid { param, .. } => param,
             other => panic!("{other}"),
         })
     }
@@ -673,12 +672,12 @@ mod tests {
     }
 
     /// The error's API code family: the `Invalid` parameter, the `NotFound` entity, ...
-    fn kind(e: AccessError) -> String {
+    fn kind(e: DomainError) -> String {
         match e {
-            AccessError::Invalid { param, .. } => format!("Invalid {param}"),
-            AccessError::NotFound { what, .. } => format!("NotFound {what}"),
-            AccessError::Quota { what, .. } => format!("Quota {what}"),
-            AccessError::Conflict { code, .. } => format!("Conflict {code}"),
+            DomainError::Invalid { param, .. } => format!("Invalid {param}"),
+            DomainError::NotFound { entity, .. } => format!("NotFound {}", entity.name()),
+            DomainError::Quota { entity, .. } => format!("Quota {}", entity.name()),
+            DomainError::Conflict { rule, .. } => format!("Conflict {}", rule.code()),
             other => other.to_string(),
         }
     }
@@ -696,7 +695,7 @@ mod tests {
         .await
         .unwrap();
         let missing_folder = "fd-0000000000";
-        let cases: Vec<(&str, AccessError)> = vec![
+        let cases: Vec<(&str, DomainError)> = vec![
             (
                 "Invalid DisplayName.AlreadyUsed",
                 a.create_account(new("Dev")).await.unwrap_err(),

@@ -6,12 +6,13 @@
 //! or `Failed` with its reason. A second task on the same (configuration, account) while one
 //! runs is refused (`OperationConflict.Task`).
 
+use super::Access;
 use super::provider::RoleSpec;
 use super::records::{
     AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus, TaskType,
 };
-use super::{Access, AccessError};
-use crate::directory::{DirectoryError, append_event};
+use crate::directory::append_event;
+use crate::error::{Conflict, DomainError, Entity};
 use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
 use crate::scim::schema::ResourceKind;
 use crate::store::keys::{
@@ -124,17 +125,17 @@ pub fn role_spec(c: &AccessConfiguration, account: &str) -> RoleSpec {
 macro_rules! config_in {
     ($txn:expr, $dir:expr, $id:expr) => {
         $txn.get::<AccessConfiguration>(ConfigKey { dir: $dir, id: $id })?
-            .ok_or_else(|| AccessError::NotFound {
-                what: "AccessConfiguration",
+            .ok_or_else(|| DomainError::NotFound {
+                entity: Entity::AccessConfiguration,
                 id: $id.to_owned(),
             })
     };
 }
 
-fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, AccessError> {
+fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, DomainError> {
     if txn.directory(&t.directory_id)?.is_none() {
-        return Err(AccessError::NotFound {
-            what: "Directory",
+        return Err(DomainError::NotFound {
+            entity: Entity::Directory,
             id: t.directory_id.clone(),
         });
     }
@@ -143,8 +144,8 @@ fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, Acce
         .get::<super::records::Account>(AccountKey { id: &t.account_id })?
         .is_none()
     {
-        return Err(AccessError::NotFound {
-            what: "Account",
+        return Err(DomainError::NotFound {
+            entity: Entity::Account,
             id: t.account_id.clone(),
         });
     }
@@ -152,7 +153,7 @@ fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, Acce
 }
 
 /// Whether a task runs on the target's (configuration, account).
-fn running_task(txn: &WriteTxn, t: &Target) -> Result<bool, AccessError> {
+fn running_task(txn: &WriteTxn, t: &Target) -> Result<bool, DomainError> {
     let tasks = txn.scan::<Task>(Prefix::TasksIn {
         dir: &t.directory_id,
     })?;
@@ -164,10 +165,10 @@ fn running_task(txn: &WriteTxn, t: &Target) -> Result<bool, AccessError> {
 }
 
 /// `OperationConflict.Task` while a task runs on the target's (configuration, account).
-fn refuse_if_running(txn: &WriteTxn, t: &Target) -> Result<(), AccessError> {
+fn refuse_if_running(txn: &WriteTxn, t: &Target) -> Result<(), DomainError> {
     if running_task(txn, t)? {
-        return Err(AccessError::Conflict {
-            code: "OperationConflict.Task",
+        return Err(DomainError::Conflict {
+            rule: Conflict::TaskRunning,
             message: "a task on this access configuration and account is still running".into(),
         });
     }
@@ -203,7 +204,7 @@ fn assignment_task(
     principal: (ResourceKind, String),
     account_work: bool,
     change: ChangeKind,
-) -> Result<Task, AccessError> {
+) -> Result<Task, DomainError> {
     let kind = match change {
         ChangeKind::Deleted => TaskType::DeleteAccessAssignment,
         _ => TaskType::CreateAccessAssignment,
@@ -226,7 +227,7 @@ fn assignment_task(
     Ok(task)
 }
 
-fn put_task(txn: &WriteTxn, task: &Task) -> Result<(), AccessError> {
+fn put_task(txn: &WriteTxn, task: &Task) -> Result<(), DomainError> {
     let key = TaskKey {
         dir: &task.directory_id,
         id: &task.id,
@@ -241,7 +242,7 @@ fn principal_exists(
     dir: &str,
     kind: ResourceKind,
     id: &str,
-) -> Result<bool, AccessError> {
+) -> Result<bool, DomainError> {
     Ok(txn.exists(kind, dir, id)?)
 }
 
@@ -250,7 +251,7 @@ pub(crate) fn assignments_in(
     txn: &ReadTxn,
     dir: &str,
     f: &Filter,
-) -> Result<Vec<Assignment>, AccessError> {
+) -> Result<Vec<Assignment>, DomainError> {
     let prefix = match (&f.principal, &f.config_id) {
         (Some((t, id)), _) => Prefix::AssignmentsOfPrincipal {
             dir,
@@ -280,10 +281,10 @@ impl Access {
         &self,
         t: Target,
         principal: (ResourceKind, String),
-    ) -> Result<Task, AccessError> {
+    ) -> Result<Task, DomainError> {
         let (task, provision) = self
-            .write(move |txn| split(Self::create_assignment_in(txn, &t, principal)))
-            .await??;
+            .write(move |txn| Self::create_assignment_in(txn, &t, principal))
+            .await?;
         if provision {
             self.spawn_task(task.clone());
         }
@@ -294,11 +295,11 @@ impl Access {
         txn: &WriteTxn,
         t: &Target,
         (ptype, pid): (ResourceKind, String),
-    ) -> Result<(Task, bool), AccessError> {
+    ) -> Result<(Task, bool), DomainError> {
         check_targets(txn, t)?;
         if !principal_exists(txn, &t.directory_id, ptype, &pid)? {
-            return Err(AccessError::NotFound {
-                what: ptype.as_str(),
+            return Err(DomainError::NotFound {
+                entity: ptype.into(),
                 id: pid,
             });
         }
@@ -311,8 +312,8 @@ impl Access {
             created: now_rfc3339(),
         };
         if txn.get::<Assignment>(assignment_key(&a))?.is_some() {
-            return Err(AccessError::AlreadyExists {
-                what: "AccessAssignment",
+            return Err(DomainError::AlreadyExists {
+                entity: Entity::AccessAssignment,
                 id: format!("{}/{}/{}", a.config_id, a.account_id, a.principal_id),
             });
         }
@@ -335,17 +336,10 @@ impl Access {
         t: Target,
         principal: (ResourceKind, String),
         deprovision_last: bool,
-    ) -> Result<Task, AccessError> {
+    ) -> Result<Task, DomainError> {
         let (task, deprovision) = self
-            .write(move |txn| {
-                split(Self::delete_assignment_in(
-                    txn,
-                    &t,
-                    principal,
-                    deprovision_last,
-                ))
-            })
-            .await??;
+            .write(move |txn| Self::delete_assignment_in(txn, &t, principal, deprovision_last))
+            .await?;
         if deprovision {
             self.spawn_task(task.clone());
         }
@@ -357,7 +351,7 @@ impl Access {
         t: &Target,
         (ptype, pid): (ResourceKind, String),
         deprovision_last: bool,
-    ) -> Result<(Task, bool), AccessError> {
+    ) -> Result<(Task, bool), DomainError> {
         config_in!(txn, &t.directory_id, &t.config_id)?;
         let probe = Assignment {
             directory_id: t.directory_id.clone(),
@@ -368,8 +362,8 @@ impl Access {
             created: String::new(),
         };
         if !txn.delete(assignment_key(&probe))? {
-            return Err(AccessError::NotFound {
-                what: "AccessAssignment",
+            return Err(DomainError::NotFound {
+                entity: Entity::AccessAssignment,
                 id: format!("{}/{}/{}", t.config_id, t.account_id, pid),
             });
         }
@@ -384,43 +378,41 @@ impl Access {
     }
 
     /// Starts provisioning a configuration on an account (also re-provisioning).
-    pub async fn provision(&self, t: Target) -> Result<Task, AccessError> {
+    pub async fn provision(&self, t: Target) -> Result<Task, DomainError> {
         let task = self
             .write(move |txn| {
-                split((|| {
-                    check_targets(txn, &t)?;
-                    refuse_if_running(txn, &t)?;
-                    let task = new_task(
-                        &t,
-                        TaskType::ProvisionAccessConfiguration,
-                        None,
-                        TaskStatus::InProgress,
-                    );
-                    put_task(txn, &task)?;
-                    Ok(task)
-                })())
+                check_targets(txn, &t)?;
+                refuse_if_running(txn, &t)?;
+                let task = new_task(
+                    &t,
+                    TaskType::ProvisionAccessConfiguration,
+                    None,
+                    TaskStatus::InProgress,
+                );
+                put_task(txn, &task)?;
+                Ok(task)
             })
-            .await??;
+            .await?;
         self.spawn_task(task.clone());
         Ok(task)
     }
 
     /// Starts removing a configuration's role from an account; refused while assignments of
     /// the configuration on the account remain.
-    pub async fn deprovision(&self, t: Target) -> Result<Task, AccessError> {
+    pub async fn deprovision(&self, t: Target) -> Result<Task, DomainError> {
         let task = self.write(move |txn| {
-                split((|| {
+
                     check_targets(txn, &t)?;
                     let assigned = !txn.scan::<Assignment>(t.assignments())?.is_empty();
                     if assigned {
-                        return Err(AccessError::Conflict {
-                            code: "DeletionConflict.AccessConfigurationProvisioning.AccessAssignment",
+                        return Err(DomainError::Conflict {
+                            rule: Conflict::ProvisioningAssigned,
                             message: "remove the access assignments of this configuration on the account first".into(),
                         });
                     }
                     if txn.get::<Provisioning>(t.provisioning())?.is_none() {
-                        return Err(AccessError::NotFound {
-                            what: "AccessConfigurationProvisioning",
+                        return Err(DomainError::NotFound {
+                            entity: Entity::AccessConfigurationProvisioning,
                             id: format!("{}/{}", t.config_id, t.account_id),
                         });
                     }
@@ -428,9 +420,9 @@ impl Access {
                     let task = new_task(&t, TaskType::DeprovisionAccessConfiguration, None, TaskStatus::InProgress);
                     put_task(txn, &task)?;
                     Ok(task)
-                })())
+
             })
-            .await??;
+            .await?;
         self.spawn_task(task.clone());
         Ok(task)
     }
@@ -447,7 +439,7 @@ impl Access {
 
     /// Does a task's work against the provider, then records how it ended (and, for a
     /// provisioning, the provisioning record) in one transaction with a change event.
-    pub(crate) async fn run_task(&self, task: Task) -> Result<(), AccessError> {
+    pub(crate) async fn run_task(&self, task: Task) -> Result<(), DomainError> {
         let config = {
             let (dir, id) = (task.directory_id.clone(), task.config_id.clone());
             self.read(move |txn| {
@@ -467,8 +459,8 @@ impl Access {
             Some(c) if provisions(task.kind) => self.provision_in_account(c, account).await,
             Some(c) => self.deprovision_in_account(c, account).await,
         };
-        self.write(move |txn| split(finish_task(txn, task, applied, outcome)))
-            .await?
+        self.write(move |txn| finish_task(txn, task, applied, outcome))
+            .await
     }
 
     /// The configuration's role on `account`, as the provider holds it, and whether it is
@@ -545,7 +537,7 @@ impl Access {
         Ok(())
     }
 
-    pub async fn assignments(&self, dir: &str, f: Filter) -> Result<Vec<Assignment>, AccessError> {
+    pub async fn assignments(&self, dir: &str, f: Filter) -> Result<Vec<Assignment>, DomainError> {
         let dir = dir.to_owned();
         self.read(move |txn| Ok(assignments_in(txn, &dir, &f)))
             .await?
@@ -556,7 +548,7 @@ impl Access {
         dir: &str,
         f: Filter,
         status: Option<ProvisioningStatus>,
-    ) -> Result<Vec<Provisioning>, AccessError> {
+    ) -> Result<Vec<Provisioning>, DomainError> {
         let dir = dir.to_owned();
         self.read(move |txn| {
             Ok(txn
@@ -567,10 +559,9 @@ impl Access {
                 .collect())
         })
         .await
-        .map_err(AccessError::from)
     }
 
-    pub async fn task(&self, dir: &str, id: &str) -> Result<Task, AccessError> {
+    pub async fn task(&self, dir: &str, id: &str) -> Result<Task, DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         let wanted = id.clone();
         self.read(move |txn| {
@@ -580,11 +571,14 @@ impl Access {
             })?)
         })
         .await?
-        .ok_or(AccessError::NotFound { what: "Task", id })
+        .ok_or(DomainError::NotFound {
+            entity: Entity::Task,
+            id,
+        })
     }
 
     /// Tasks of a directory, newest first, within the retention window.
-    pub async fn tasks(&self, dir: &str, f: Filter) -> Result<Vec<Task>, AccessError> {
+    pub async fn tasks(&self, dir: &str, f: Filter) -> Result<Vec<Task>, DomainError> {
         let dir = dir.to_owned();
         let since = crate::directory::now_unix() - TASK_RETENTION_SECONDS;
         let mut all = self
@@ -630,7 +624,7 @@ fn finish_task(
     mut task: Task,
     applied: Option<Policies>,
     outcome: Result<(), String>,
-) -> Result<(), AccessError> {
+) -> Result<(), DomainError> {
     task.finished = Some(now_rfc3339());
     let pkey = Key::from(ProvisioningKey {
         dir: &task.directory_id,
@@ -676,7 +670,7 @@ fn record_provisioned(
     task: &Task,
     pkey: &Key,
     applied: Option<Policies>,
-) -> Result<(), AccessError> {
+) -> Result<(), DomainError> {
     let config = ConfigKey {
         dir: &task.directory_id,
         id: &task.config_id,
@@ -703,7 +697,7 @@ fn record_provisioned(
 
 /// Clears a configuration's `ReprovisionRequired` notice when none of its provisionings is
 /// stale any more.
-fn clear_notifications(txn: &WriteTxn, dir: &str, config: &str) -> Result<(), AccessError> {
+fn clear_notifications(txn: &WriteTxn, dir: &str, config: &str) -> Result<(), DomainError> {
     let Some(mut c) = txn.get::<AccessConfiguration>(ConfigKey { dir, id: config })? else {
         return Ok(());
     };
@@ -722,15 +716,4 @@ pub(crate) fn unix(rfc3339: &str) -> i64 {
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
         .unwrap_or(0)
-}
-
-/// A write job's outcome for the writer: a storage failure must reach it as an error (it
-/// poisons the batch); a refusal is an answer (nothing was written before it).
-pub(crate) fn split<T>(
-    r: Result<T, AccessError>,
-) -> Result<Result<T, AccessError>, DirectoryError> {
-    match r {
-        Err(AccessError::Directory(d)) => Err(d),
-        other => Ok(other),
-    }
 }

@@ -7,12 +7,12 @@
 //! transaction; description, session duration and relay state changes do not. Deletion is
 //! refused while the configuration is assigned, provisioned or has a running task.
 
-use super::assignments::split;
 use super::records::{
     AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus,
 };
-use super::{Access, AccessError, system_policies};
+use super::{Access, system_policies};
 use crate::directory::append_event;
+use crate::error::{Conflict, DomainError, Entity};
 use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
 use crate::policy::PolicyDocument;
 use crate::store::WriteTxn;
@@ -64,14 +64,14 @@ pub struct NewConfig {
     pub relay_state: String,
 }
 
-fn invalid(param: &'static str, message: impl Into<String>) -> AccessError {
-    AccessError::Invalid {
+fn invalid(param: &'static str, message: impl Into<String>) -> DomainError {
+    DomainError::Invalid {
         param,
         message: message.into(),
     }
 }
 
-pub fn check_name(name: &str) -> Result<(), AccessError> {
+pub fn check_name(name: &str) -> Result<(), DomainError> {
     let ok = !name.is_empty()
         && name.len() <= NAME_CHARS_MAX
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
@@ -85,7 +85,7 @@ pub fn check_name(name: &str) -> Result<(), AccessError> {
     }
 }
 
-pub fn check_session_duration(param: &'static str, seconds: u32) -> Result<(), AccessError> {
+pub fn check_session_duration(param: &'static str, seconds: u32) -> Result<(), DomainError> {
     if SESSION_DURATION_SECONDS.contains(&seconds) {
         Ok(())
     } else {
@@ -100,14 +100,14 @@ pub fn check_session_duration(param: &'static str, seconds: u32) -> Result<(), A
     }
 }
 
-fn check_text(param: &'static str, v: &str, max: usize) -> Result<(), AccessError> {
+fn check_text(param: &'static str, v: &str, max: usize) -> Result<(), DomainError> {
     if v.chars().count() > max {
         return Err(invalid(param, format!("must be at most {max} characters")));
     }
     Ok(())
 }
 
-fn check_inline(name: &str, document: &str) -> Result<(), AccessError> {
+fn check_inline(name: &str, document: &str) -> Result<(), DomainError> {
     let ok = !name.is_empty()
         && name.len() <= INLINE_POLICY_NAME_CHARS_MAX
         && name
@@ -131,15 +131,15 @@ fn check_inline(name: &str, document: &str) -> Result<(), AccessError> {
     Ok(())
 }
 
-fn load(txn: &WriteTxn, dir: &str, id: &str) -> Result<AccessConfiguration, AccessError> {
+fn load(txn: &WriteTxn, dir: &str, id: &str) -> Result<AccessConfiguration, DomainError> {
     txn.get::<AccessConfiguration>(ConfigKey { dir, id })?
-        .ok_or_else(|| AccessError::NotFound {
-            what: "AccessConfiguration",
+        .ok_or_else(|| DomainError::NotFound {
+            entity: Entity::AccessConfiguration,
             id: id.to_owned(),
         })
 }
 
-fn save(txn: &WriteTxn, c: &AccessConfiguration, change: ChangeKind) -> Result<(), AccessError> {
+fn save(txn: &WriteTxn, c: &AccessConfiguration, change: ChangeKind) -> Result<(), DomainError> {
     let key = ConfigKey {
         dir: &c.directory_id,
         id: &c.id,
@@ -156,7 +156,7 @@ fn save(txn: &WriteTxn, c: &AccessConfiguration, change: ChangeKind) -> Result<(
 }
 
 /// Marks every provisioning of `c` stale after a policy change, in the same transaction.
-fn policies_changed(txn: &WriteTxn, c: &mut AccessConfiguration) -> Result<(), AccessError> {
+fn policies_changed(txn: &WriteTxn, c: &mut AccessConfiguration) -> Result<(), DomainError> {
     let prefix = Prefix::ProvisioningsOfConfig {
         dir: &c.directory_id,
         config: &c.id,
@@ -187,7 +187,7 @@ impl Access {
         &self,
         dir: &str,
         new: NewConfig,
-    ) -> Result<AccessConfiguration, AccessError> {
+    ) -> Result<AccessConfiguration, DomainError> {
         check_name(&new.name)?;
         check_text("Description", &new.description, DESCRIPTION_CHARS_MAX)?;
         check_text("RelayState", &new.relay_state, RELAY_STATE_CHARS_MAX)?;
@@ -195,46 +195,44 @@ impl Access {
         check_session_duration("SessionDuration", session_duration)?;
         let dir = dir.to_owned();
         self.write(move |txn| {
-            split((|| {
-                if txn.directory(&dir)?.is_none() {
-                    return Err(AccessError::NotFound {
-                        what: "Directory",
-                        id: dir.clone(),
-                    });
-                }
-                let all = txn.scan::<AccessConfiguration>(Prefix::ConfigsIn { dir: &dir })?;
-                if all.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
-                    return Err(AccessError::AlreadyExists {
-                        what: "AccessConfiguration",
-                        id: new.name,
-                    });
-                }
-                if all.len() >= CONFIGS_PER_DIRECTORY_MAX {
-                    return Err(AccessError::Quota {
-                        what: "AccessConfiguration",
-                        max: CONFIGS_PER_DIRECTORY_MAX,
-                    });
-                }
-                let now = now_rfc3339();
-                let c = AccessConfiguration {
-                    id: new_prefixed_id("ac-", 20),
-                    directory_id: dir.clone(),
-                    name: new.name,
-                    description: new.description,
-                    session_duration,
-                    relay_state: new.relay_state,
-                    created: now.clone(),
-                    updated: now,
-                    ..AccessConfiguration::default()
-                };
-                save(txn, &c, ChangeKind::Created)?;
-                Ok(c)
-            })())
+            if txn.directory(&dir)?.is_none() {
+                return Err(DomainError::NotFound {
+                    entity: Entity::Directory,
+                    id: dir.clone(),
+                });
+            }
+            let all = txn.scan::<AccessConfiguration>(Prefix::ConfigsIn { dir: &dir })?;
+            if all.iter().any(|c| c.name.eq_ignore_ascii_case(&new.name)) {
+                return Err(DomainError::AlreadyExists {
+                    entity: Entity::AccessConfiguration,
+                    id: new.name,
+                });
+            }
+            if all.len() >= CONFIGS_PER_DIRECTORY_MAX {
+                return Err(DomainError::Quota {
+                    entity: Entity::AccessConfiguration,
+                    max: CONFIGS_PER_DIRECTORY_MAX,
+                });
+            }
+            let now = now_rfc3339();
+            let c = AccessConfiguration {
+                id: new_prefixed_id("ac-", 20),
+                directory_id: dir.clone(),
+                name: new.name,
+                description: new.description,
+                session_duration,
+                relay_state: new.relay_state,
+                created: now.clone(),
+                updated: now,
+                ..AccessConfiguration::default()
+            };
+            save(txn, &c, ChangeKind::Created)?;
+            Ok(c)
         })
-        .await?
+        .await
     }
 
-    pub async fn config(&self, dir: &str, id: &str) -> Result<AccessConfiguration, AccessError> {
+    pub async fn config(&self, dir: &str, id: &str) -> Result<AccessConfiguration, DomainError> {
         let (d, id) = (dir.to_owned(), id.to_owned());
         let wanted = id.clone();
         self.read(move |txn| {
@@ -244,14 +242,14 @@ impl Access {
             })?)
         })
         .await?
-        .ok_or(AccessError::NotFound {
-            what: "AccessConfiguration",
+        .ok_or(DomainError::NotFound {
+            entity: Entity::AccessConfiguration,
             id,
         })
     }
 
     /// A directory's configurations, oldest first.
-    pub async fn configs(&self, dir: &str) -> Result<Vec<AccessConfiguration>, AccessError> {
+    pub async fn configs(&self, dir: &str) -> Result<Vec<AccessConfiguration>, DomainError> {
         let d = dir.to_owned();
         let mut all = self
             .read(move |txn| {
@@ -263,8 +261,8 @@ impl Access {
                 )?))
             })
             .await?
-            .ok_or_else(|| AccessError::NotFound {
-                what: "Directory",
+            .ok_or_else(|| DomainError::NotFound {
+                entity: Entity::Directory,
                 id: dir.to_owned(),
             })?;
         all.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
@@ -279,7 +277,7 @@ impl Access {
         description: Option<String>,
         session_duration: Option<u32>,
         relay_state: Option<String>,
-    ) -> Result<AccessConfiguration, AccessError> {
+    ) -> Result<AccessConfiguration, DomainError> {
         if let Some(d) = &description {
             check_text("NewDescription", d, DESCRIPTION_CHARS_MAX)?;
         }
@@ -291,23 +289,21 @@ impl Access {
         }
         let (dir, id) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
-            split((|| {
-                let mut c = load(txn, &dir, &id)?;
-                if let Some(d) = description {
-                    c.description = d;
-                }
-                if let Some(s) = session_duration {
-                    c.session_duration = s;
-                }
-                if let Some(r) = relay_state {
-                    c.relay_state = r;
-                }
-                c.updated = now_rfc3339();
-                save(txn, &c, ChangeKind::Updated)?;
-                Ok(c)
-            })())
+            let mut c = load(txn, &dir, &id)?;
+            if let Some(d) = description {
+                c.description = d;
+            }
+            if let Some(s) = session_duration {
+                c.session_duration = s;
+            }
+            if let Some(r) = relay_state {
+                c.relay_state = r;
+            }
+            c.updated = now_rfc3339();
+            save(txn, &c, ChangeKind::Updated)?;
+            Ok(c)
         })
-        .await?
+        .await
     }
 
     /// Deletes a configuration that is neither assigned nor provisioned nor busy; its
@@ -317,13 +313,13 @@ impl Access {
         dir: &str,
         id: &str,
         force_remove_policies: bool,
-    ) -> Result<(), AccessError> {
+    ) -> Result<(), DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
-                split((|| {
+
                     let c = load(txn, &dir, &id)?;
-                    let conflict = |code: &'static str, message: &str| AccessError::Conflict {
-                        code,
+                    let conflict = |rule: Conflict, message: &str| DomainError::Conflict {
+                        rule,
                         message: format!("access configuration `{id}` {message}"),
                     };
                     if !txn
@@ -334,7 +330,7 @@ impl Access {
                         .is_empty()
                     {
                         return Err(conflict(
-                            "DeletionConflict.AccessConfiguration.AccessAssignment",
+                            Conflict::ConfigurationAssigned,
                             "is still assigned",
                         ));
                     }
@@ -346,7 +342,7 @@ impl Access {
                         .is_empty()
                     {
                         return Err(conflict(
-                            "DeletionConflict.AccessConfiguration.Provisioning",
+                            Conflict::ConfigurationProvisioned,
                             "is still provisioned",
                         ));
                     }
@@ -356,7 +352,7 @@ impl Access {
                         .any(|t| t.config_id == id && t.status == TaskStatus::InProgress);
                     if busy {
                         return Err(conflict(
-                            "DeletionConflict.AccessConfiguration.Task",
+                            Conflict::ConfigurationBusy,
                             "has a running task",
                         ));
                     }
@@ -364,7 +360,7 @@ impl Access {
                         && (!c.system_policies.is_empty() || c.inline_policy.is_some())
                     {
                         return Err(conflict(
-                            "DeletionConflict.AccessConfiguration.PermissionPolicy",
+                            Conflict::ConfigurationHasPolicies,
                             "still has permission policies (remove them or set ForceRemovePermissionPolicies)",
                         ));
                     }
@@ -377,9 +373,9 @@ impl Access {
                         ChangeKind::Deleted,
                     )?;
                     Ok(())
-                })())
+
             })
-            .await?
+            .await
     }
 
     /// Adds a system policy from the catalogue or the inline policy.
@@ -390,12 +386,12 @@ impl Access {
         kind: PolicyKind,
         name: &str,
         document: Option<&str>,
-    ) -> Result<(), AccessError> {
+    ) -> Result<(), DomainError> {
         let document = match kind {
             PolicyKind::System => {
                 if system_policies::find(name).is_none() {
-                    return Err(AccessError::NotFound {
-                        what: "PermissionPolicy",
+                    return Err(DomainError::NotFound {
+                        entity: Entity::PermissionPolicy,
                         id: name.to_owned(),
                     });
                 }
@@ -411,43 +407,41 @@ impl Access {
         };
         let (dir, id, name) = (dir.to_owned(), id.to_owned(), name.to_owned());
         self.write(move |txn| {
-            split((|| {
-                let mut c = load(txn, &dir, &id)?;
-                match (kind, document) {
-                    (PolicyKind::System, _) => {
-                        if c.system_policies.contains(&name) {
-                            return Err(AccessError::AlreadyExists {
-                                what: "PermissionPolicy",
-                                id: name,
-                            });
-                        }
-                        if c.system_policies.len() >= SYSTEM_POLICIES_PER_CONFIG_MAX {
-                            return Err(AccessError::Quota {
-                                what: "SystemPolicy",
-                                max: SYSTEM_POLICIES_PER_CONFIG_MAX,
-                            });
-                        }
-                        c.system_policies.push(name.clone());
+            let mut c = load(txn, &dir, &id)?;
+            match (kind, document) {
+                (PolicyKind::System, _) => {
+                    if c.system_policies.contains(&name) {
+                        return Err(DomainError::AlreadyExists {
+                            entity: Entity::PermissionPolicy,
+                            id: name,
+                        });
                     }
-                    (PolicyKind::Inline, doc) => {
-                        if c.inline_policy.is_some() {
-                            return Err(AccessError::Quota {
-                                what: "InlinePolicy",
-                                max: 1,
-                            });
-                        }
-                        c.inline_policy = doc;
-                        c.inline_policy_name = name.clone();
+                    if c.system_policies.len() >= SYSTEM_POLICIES_PER_CONFIG_MAX {
+                        return Err(DomainError::Quota {
+                            entity: Entity::SystemPolicy,
+                            max: SYSTEM_POLICIES_PER_CONFIG_MAX,
+                        });
                     }
+                    c.system_policies.push(name.clone());
                 }
-                c.policy_added
-                    .insert(format!("{}/{name}", kind.as_str()), now_rfc3339());
-                policies_changed(txn, &mut c)?;
-                save(txn, &c, ChangeKind::Updated)?;
-                Ok(())
-            })())
+                (PolicyKind::Inline, doc) => {
+                    if c.inline_policy.is_some() {
+                        return Err(DomainError::Quota {
+                            entity: Entity::InlinePolicy,
+                            max: 1,
+                        });
+                    }
+                    c.inline_policy = doc;
+                    c.inline_policy_name = name.clone();
+                }
+            }
+            c.policy_added
+                .insert(format!("{}/{name}", kind.as_str()), now_rfc3339());
+            policies_changed(txn, &mut c)?;
+            save(txn, &c, ChangeKind::Updated)?;
+            Ok(())
         })
-        .await?
+        .await
     }
 
     pub async fn remove_policy(
@@ -456,39 +450,37 @@ impl Access {
         id: &str,
         kind: PolicyKind,
         name: &str,
-    ) -> Result<(), AccessError> {
+    ) -> Result<(), DomainError> {
         let (dir, id, name) = (dir.to_owned(), id.to_owned(), name.to_owned());
         self.write(move |txn| {
-            split((|| {
-                let mut c = load(txn, &dir, &id)?;
-                let found = match kind {
-                    PolicyKind::System => {
-                        let before = c.system_policies.len();
-                        c.system_policies.retain(|p| *p != name);
-                        c.system_policies.len() != before
-                    }
-                    PolicyKind::Inline => {
-                        let found = c.inline_policy.is_some() && c.inline_policy_name == name;
-                        if found {
-                            c.inline_policy = None;
-                            c.inline_policy_name.clear();
-                        }
-                        found
-                    }
-                };
-                if !found {
-                    return Err(AccessError::NotFound {
-                        what: "PermissionPolicy",
-                        id: name,
-                    });
+            let mut c = load(txn, &dir, &id)?;
+            let found = match kind {
+                PolicyKind::System => {
+                    let before = c.system_policies.len();
+                    c.system_policies.retain(|p| *p != name);
+                    c.system_policies.len() != before
                 }
-                c.policy_added.remove(&format!("{}/{name}", kind.as_str()));
-                policies_changed(txn, &mut c)?;
-                save(txn, &c, ChangeKind::Updated)?;
-                Ok(())
-            })())
+                PolicyKind::Inline => {
+                    let found = c.inline_policy.is_some() && c.inline_policy_name == name;
+                    if found {
+                        c.inline_policy = None;
+                        c.inline_policy_name.clear();
+                    }
+                    found
+                }
+            };
+            if !found {
+                return Err(DomainError::NotFound {
+                    entity: Entity::PermissionPolicy,
+                    id: name,
+                });
+            }
+            c.policy_added.remove(&format!("{}/{name}", kind.as_str()));
+            policies_changed(txn, &mut c)?;
+            save(txn, &c, ChangeKind::Updated)?;
+            Ok(())
         })
-        .await?
+        .await
     }
 
     pub async fn update_inline_policy(
@@ -497,7 +489,7 @@ impl Access {
         id: &str,
         name: &str,
         document: &str,
-    ) -> Result<(), AccessError> {
+    ) -> Result<(), DomainError> {
         check_inline(name, document)?;
         let (dir, id, name, document) = (
             dir.to_owned(),
@@ -506,21 +498,19 @@ impl Access {
             document.to_owned(),
         );
         self.write(move |txn| {
-            split((|| {
-                let mut c = load(txn, &dir, &id)?;
-                if c.inline_policy.is_none() || c.inline_policy_name != name {
-                    return Err(AccessError::NotFound {
-                        what: "PermissionPolicy",
-                        id: name,
-                    });
-                }
-                c.inline_policy = Some(document);
-                policies_changed(txn, &mut c)?;
-                save(txn, &c, ChangeKind::Updated)?;
-                Ok(())
-            })())
+            let mut c = load(txn, &dir, &id)?;
+            if c.inline_policy.is_none() || c.inline_policy_name != name {
+                return Err(DomainError::NotFound {
+                    entity: Entity::PermissionPolicy,
+                    id: name,
+                });
+            }
+            c.inline_policy = Some(document);
+            policies_changed(txn, &mut c)?;
+            save(txn, &c, ChangeKind::Updated)?;
+            Ok(())
         })
-        .await?
+        .await
     }
 
     /// A configuration's policies: system ones in the order added, then the inline one.
@@ -528,7 +518,7 @@ impl Access {
         &self,
         dir: &str,
         id: &str,
-    ) -> Result<Vec<PermissionPolicy>, AccessError> {
+    ) -> Result<Vec<PermissionPolicy>, DomainError> {
         let c = self.config(dir, id).await?;
         let added = |kind: PolicyKind, name: &str| {
             c.policy_added
@@ -562,7 +552,7 @@ impl Access {
         &self,
         dir: &str,
         id: &str,
-    ) -> Result<Option<String>, AccessError> {
+    ) -> Result<Option<String>, DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         let found = self
             .read(move |txn| Ok(txn.get::<AccessConfiguration>(ConfigKey { dir: &dir, id: &id })?))

@@ -5,7 +5,8 @@
 //! Must not decide anything about the directory's own rules (memberships, synchronization).
 
 use super::Access;
-use crate::directory::{Dependents, DirectoryError};
+use crate::directory::Dependents;
+use crate::error::{Conflict, DomainError};
 use crate::scim::schema::ResourceKind;
 use crate::store::WriteTxn;
 use crate::store::keys::Prefix;
@@ -22,7 +23,7 @@ impl Dependents for AccessDependents {
         dir: &str,
         kind: ResourceKind,
         id: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let (principal, what) = match kind {
             ResourceKind::User => ("User", "user"),
             ResourceKind::Group => ("Group", "group"),
@@ -33,10 +34,10 @@ impl Dependents for AccessDependents {
             principal_id: id,
         };
         if txn.any_under(assigned)? {
-            return Err(DirectoryError::Conflict {
-                what: match kind {
-                    ResourceKind::User => "User.AccessAssignment",
-                    ResourceKind::Group => "Group.AccessAssignment",
+            return Err(DomainError::Conflict {
+                rule: match kind {
+                    ResourceKind::User => Conflict::UserAssigned,
+                    ResourceKind::Group => Conflict::GroupAssigned,
                 },
                 message: format!("{what} `{id}` still has access assignments"),
             });
@@ -44,10 +45,10 @@ impl Dependents for AccessDependents {
         Ok(())
     }
 
-    fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DirectoryError> {
+    fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DomainError> {
         if txn.any_under(Prefix::ConfigsIn { dir })? {
-            return Err(DirectoryError::Conflict {
-                what: "Directory.AccessConfiguration",
+            return Err(DomainError::Conflict {
+                rule: Conflict::DirectoryHasConfigurations,
                 message: format!("directory `{dir}` still has access configurations"),
             });
         }

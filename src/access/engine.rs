@@ -13,7 +13,7 @@ use super::provider::Grant;
 use super::records::{
     AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus,
 };
-use crate::directory::DirectoryError;
+use crate::error::{DomainError, Entity};
 use crate::model::{ChangeEvent, ChangeKind, ResourceType};
 use crate::scim::schema::ResourceKind;
 use crate::store::ReadTxn;
@@ -103,7 +103,7 @@ impl Access {
     }
 
     /// The last event handled: in memory once read; in the store as of the last persist.
-    async fn cursor(&self) -> Result<u64, DirectoryError> {
+    async fn cursor(&self) -> Result<u64, DomainError> {
         if let Some(c) = self.lock_cursor().handled {
             return Ok(c);
         }
@@ -122,12 +122,12 @@ impl Access {
 
     /// Handles the events after the cursor, then moves the cursor past them. `true` when
     /// there were events (there may be more).
-    pub async fn round(&self) -> Result<bool, DirectoryError> {
+    pub async fn round(&self) -> Result<bool, DomainError> {
         Ok(self.round_after(Duration::ZERO).await? == Progress::Handled)
     }
 
     /// `round`, for the events committed at least `delay` ago.
-    pub async fn round_after(&self, delay: Duration) -> Result<Progress, DirectoryError> {
+    pub async fn round_after(&self, delay: Duration) -> Result<Progress, DomainError> {
         let cursor = self.cursor().await?;
         let mut events = self
             .read(move |txn| Ok(txn.events_after(cursor, EVENTS_PER_ROUND_MAX)?))
@@ -200,10 +200,7 @@ impl Access {
     }
 
     /// The directories among `dirs` that have an assignment or a user with grants.
-    async fn relevant_dirs(
-        &self,
-        dirs: BTreeSet<String>,
-    ) -> Result<BTreeSet<String>, DirectoryError> {
+    async fn relevant_dirs(&self, dirs: BTreeSet<String>) -> Result<BTreeSet<String>, DomainError> {
         let mut out = BTreeSet::new();
         for d in dirs {
             if self.has_assignments(&d).await? || !self.granted_users(&d).await?.is_empty() {
@@ -214,18 +211,18 @@ impl Access {
     }
 
     /// Whether any assignment exists in the directory.
-    async fn has_assignments(&self, dir: &str) -> Result<bool, DirectoryError> {
+    async fn has_assignments(&self, dir: &str) -> Result<bool, DomainError> {
         let dir = dir.to_owned();
         self.read(move |txn| Ok(txn.any_under(Prefix::PrincipalIndexIn { dir: &dir })?))
             .await
     }
 
     /// The users of a directory that hold grants, from the provider.
-    async fn granted_users(&self, dir: &str) -> Result<Vec<String>, DirectoryError> {
+    async fn granted_users(&self, dir: &str) -> Result<Vec<String>, DomainError> {
         self.provider
             .granted_users(dir)
             .await
-            .map_err(|e| DirectoryError::Internal(e.0))
+            .map_err(|e| DomainError::Internal(e.0))
     }
 
     /// A deleted group's members are gone with it: every user granted through any group of
@@ -233,7 +230,7 @@ impl Access {
     async fn deleted_group_users(
         &self,
         dirs: BTreeSet<String>,
-    ) -> Result<Vec<UserRef>, DirectoryError> {
+    ) -> Result<Vec<UserRef>, DomainError> {
         let mut out = Vec::new();
         for d in dirs {
             for u in self.granted_users(&d).await? {
@@ -247,7 +244,7 @@ impl Access {
     /// `RECONCILE_CHUNK_MAX` users read in one transaction, applies every change of a chunk
     /// in one provider call, with bounded retries and backoff.
     /// Returns how many users' grants changed.
-    pub async fn reconcile(&self, users: BTreeSet<UserRef>) -> Result<usize, DirectoryError> {
+    pub async fn reconcile(&self, users: BTreeSet<UserRef>) -> Result<usize, DomainError> {
         let mut total = 0;
         let mut by_dir: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (d, u) in users {
@@ -289,7 +286,7 @@ impl Access {
                     let actual = provider
                         .grants(&dir, &user)
                         .await
-                        .map_err(|e| DirectoryError::Internal(e.0))?;
+                        .map_err(|e| DomainError::Internal(e.0))?;
                     if actual != desired {
                         changed.push((user, desired));
                     }
@@ -305,11 +302,7 @@ impl Access {
     }
 
     /// One provider call for a chunk of users, with bounded retries and backoff.
-    async fn apply(
-        &self,
-        dir: &str,
-        changed: &[(String, Vec<Grant>)],
-    ) -> Result<(), DirectoryError> {
+    async fn apply(&self, dir: &str, changed: &[(String, Vec<Grant>)]) -> Result<(), DomainError> {
         let mut attempt = 0;
         loop {
             match self.provider.set_grants_many(dir, changed).await {
@@ -321,7 +314,7 @@ impl Access {
                 }
                 Err(e) => {
                     // The cursor stays where it is: the next round tries again.
-                    return Err(DirectoryError::Internal(format!(
+                    return Err(DomainError::Internal(format!(
                         "applying grants failed {APPLY_ATTEMPTS_MAX} times: {e}"
                     )));
                 }
@@ -332,7 +325,7 @@ impl Access {
     /// Every user that has or may need grants, in every directory; missing roles of
     /// provisioned configurations; with `resume_tasks` (the first pass after a start), the
     /// tasks a stop interrupted.
-    pub async fn full_pass(&self, resume_tasks: bool) -> Result<(), DirectoryError> {
+    pub async fn full_pass(&self, resume_tasks: bool) -> Result<(), DomainError> {
         let dirs: Vec<String> = self
             .dir
             .directories()
@@ -350,7 +343,7 @@ impl Access {
                 .read(move |txn| {
                     let mut out = BTreeSet::new();
                     let all = super::assignments::assignments_in(txn, &dd, &Filter::default())
-                        .map_err(|e| DirectoryError::Internal(e.to_string()))?;
+                        .map_err(|e| DomainError::Internal(e.to_string()))?;
                     for a in all {
                         principal_users(txn, &dd, a.principal_type, &a.principal_id, &mut out)?;
                     }
@@ -367,7 +360,7 @@ impl Access {
         &self,
         dirs: &[String],
         resume_tasks: bool,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         for d in dirs {
             let dd = d.clone();
             let (provisioned, interrupted) = self
@@ -397,7 +390,7 @@ impl Access {
                     .provider
                     .role(&account, &role_name(&c.name))
                     .await
-                    .map_err(|e| DirectoryError::Internal(e.0))?
+                    .map_err(|e| DomainError::Internal(e.0))?
                     .is_none();
                 if missing {
                     tracing::info!(account = %account, role = %role_name(&c.name), "role missing: made again");
@@ -437,26 +430,22 @@ impl Access {
     }
 
     /// What the provider grants a user (what reconciliation has applied).
-    pub async fn granted(&self, dir: &str, user: &str) -> Result<Vec<Grant>, DirectoryError> {
+    pub async fn granted(&self, dir: &str, user: &str) -> Result<Vec<Grant>, DomainError> {
         self.provider
             .grants(dir, user)
             .await
-            .map_err(|e| DirectoryError::Internal(e.0))
+            .map_err(|e| DomainError::Internal(e.0))
     }
 
     /// What a user may use now, the answer of `GetUserEffectiveAccess`: the provider's
     /// grants, and nothing at all for a disabled user even before reconciliation caught up.
-    pub async fn effective_access(
-        &self,
-        dir: &str,
-        user: &str,
-    ) -> Result<Vec<Grant>, DirectoryError> {
+    pub async fn effective_access(&self, dir: &str, user: &str) -> Result<Vec<Grant>, DomainError> {
         let (d, u) = (dir.to_owned(), user.to_owned());
         let doc = self
             .read(move |txn| Ok(txn.resource(ResourceKind::User, &d, &u)?))
             .await?
-            .ok_or_else(|| DirectoryError::NotFound {
-                what: "user",
+            .ok_or_else(|| DomainError::NotFound {
+                entity: Entity::User,
                 id: user.to_owned(),
             })?;
         if doc.get("active") == Some(&Value::Bool(false)) {
@@ -471,7 +460,7 @@ fn affected_users(
     txn: &ReadTxn,
     e: &ChangeEvent,
     out: &mut BTreeSet<UserRef>,
-) -> Result<(), DirectoryError> {
+) -> Result<(), DomainError> {
     let dir = e.directory.as_str();
     match (e.resource, e.kind) {
         (ResourceType::User, _) => {
@@ -513,7 +502,7 @@ fn principal_users(
     t: ResourceKind,
     id: &str,
     out: &mut BTreeSet<UserRef>,
-) -> Result<(), DirectoryError> {
+) -> Result<(), DomainError> {
     match t {
         ResourceKind::User => {
             out.insert((dir.to_owned(), id.to_owned()));
@@ -540,7 +529,7 @@ fn principal_users(
 }
 
 /// Everything the planner needs about one user, read in one transaction.
-fn facts(txn: &ReadTxn, dir: &str, user: &str) -> Result<Facts, DirectoryError> {
+fn facts(txn: &ReadTxn, dir: &str, user: &str) -> Result<Facts, DomainError> {
     let doc = txn.resource(ResourceKind::User, dir, user)?;
     let user_exists = doc.is_some();
     let user_enabled = doc

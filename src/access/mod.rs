@@ -15,8 +15,9 @@
 //! - `plan`: the pure planner (a user's facts -> the grants it must have).
 //! - `engine`: the reconciliation loop over the outbox, and effective access.
 //!
-//! Reads and writes go through the application's `store::Db` (one writer, one outbox); every change appends its
-//! change event in the same transaction.
+//! Reads and writes go through the application's `store::Db` (one writer, one outbox); every
+//! change appends its change event in the same transaction. Refusals are `error::DomainError`s
+//! (the same error as the directory's), mapped to the API's codes in `api::error`.
 
 pub mod accounts;
 pub mod assignments;
@@ -28,38 +29,11 @@ pub mod provider;
 pub mod records;
 pub mod system_policies;
 
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::Directory;
+use crate::error::DomainError;
 use crate::store::{Db, ReadTxn, WriteTxn};
 use provider::{EmbeddedProvider, Provider};
 use std::sync::Arc;
-
-/// Failures of access management, mapped to the API's codes in `api::error`.
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    #[error("{what} `{id}` does not exist")]
-    NotFound { what: &'static str, id: String },
-    #[error("{what} `{id}` already exists")]
-    AlreadyExists { what: &'static str, id: String },
-    #[error("at most {max} of {what} are allowed")]
-    Quota { what: &'static str, max: usize },
-    /// Refused because something depends on the target: `code` is CloudSSO's, such as
-    /// `DeletionConflict.AccessConfiguration.Provisioning`.
-    #[error("{message}")]
-    Conflict { code: &'static str, message: String },
-    #[error("{param}: {message}")]
-    Invalid {
-        param: &'static str,
-        message: String,
-    },
-    #[error(transparent)]
-    Directory(#[from] DirectoryError),
-}
-
-impl From<crate::store::StoreError> for AccessError {
-    fn from(e: crate::store::StoreError) -> Self {
-        AccessError::Directory(DirectoryError::Store(e))
-    }
-}
 
 /// The access management service. Cheap to clone.
 #[derive(Clone)]
@@ -95,16 +69,16 @@ impl Access {
     /// A read on the blocking pool.
     async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&ReadTxn) -> Result<T, DirectoryError> + Send + 'static,
-    ) -> Result<T, DirectoryError> {
+        f: impl FnOnce(&ReadTxn) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
         self.db.read(f).await
     }
 
     /// A job in the next write batch (one writer, one outbox).
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
-    ) -> Result<T, DirectoryError> {
+        f: impl FnOnce(&WriteTxn) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
         self.db.write(f).await
     }
 }

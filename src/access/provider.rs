@@ -6,7 +6,7 @@
 //! a user may do in an account. `FaultyProvider` wraps another and injects failures and delays
 //! (tests, benchmarks).
 
-use crate::directory::DirectoryError;
+use crate::error::DomainError;
 use crate::model::ResourceKind;
 use crate::store::Db;
 use crate::store::keys::{Key, Prefix, ProviderGrantKey, ProviderRoleKey, ProviderSamlKey};
@@ -22,8 +22,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[error("{0}")]
 pub struct ProviderError(pub String);
 
-impl From<DirectoryError> for ProviderError {
-    fn from(e: DirectoryError) -> Self {
+impl From<DomainError> for ProviderError {
+    fn from(e: DomainError) -> Self {
         ProviderError(e.to_string())
     }
 }
@@ -139,7 +139,7 @@ impl EmbeddedProvider {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             self.db
-                .write(move |txn| Ok::<_, DirectoryError>(job(txn)?))
+                .write(move |txn| Ok::<_, DomainError>(job(txn)?))
                 .await
                 .map_err(ProviderError::from)
         })
@@ -152,7 +152,7 @@ impl EmbeddedProvider {
     ) -> BoxFuture<'a, Result<T, ProviderError>> {
         Box::pin(async move {
             self.db
-                .read(move |txn| Ok::<_, DirectoryError>(job(txn)?))
+                .read(move |txn| Ok::<_, DomainError>(job(txn)?))
                 .await
                 .map_err(ProviderError::from)
         })

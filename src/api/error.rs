@@ -1,12 +1,13 @@
 //! The one place where management API errors get their HTTP status, `Code` and `Message`:
-//! named constructors for the API's own refusals, `From` arms for the services' errors, and
-//! RAM's spellings (`ApiFault::ram`). Must not decide when an error happens, only how it reads.
+//! named constructors for the API's own refusals, `From` arms for the protocol's errors and the
+//! domain error (CloudSSO's spelling), and RAM's spelling of the domain error (`ApiFault::ram`).
+//! Entity and conflict names come from `error::{Entity, Conflict}`, never from matching text.
+//! Must not decide when an error happens, only how it reads.
 
 use super::protocol::ProtocolError;
 use super::replay::ReplayError;
 use super::signature::SignatureError;
-use crate::access::AccessError;
-use crate::directory::DirectoryError;
+use crate::error::{DomainError, Entity, RamCode};
 use crate::store::WriteError;
 
 /// An error on its way to an API client: `{"RequestId","Code","Message"}` with `status`.
@@ -44,7 +45,9 @@ impl ApiFault {
         )
     }
 
-    pub fn not_found(entity: &str, id: &str) -> ApiFault {
+    /// CloudSSO's "does not exist", naming the entity by its code name.
+    pub fn not_found(entity: Entity, id: &str) -> ApiFault {
+        let entity = entity.name();
         Self::new(
             404,
             format!("EntityNotExists.{entity}"),
@@ -149,61 +152,46 @@ impl ApiFault {
         Self::new(400, "InvalidRequestBody", message)
     }
 
-    /// A directory error where `Uniqueness` means a name is taken: CloudSSO's code then names
+    /// A domain error where `Uniqueness` means a name is taken: CloudSSO's code then names
     /// the entity (`EntityAlreadyExists.User`).
-    pub fn taken(entity: &str, e: DirectoryError) -> ApiFault {
+    pub fn taken(entity: Entity, e: DomainError) -> ApiFault {
         match e {
-            DirectoryError::Uniqueness(m) => {
-                Self::new(409, format!("EntityAlreadyExists.{entity}"), m)
+            DomainError::Uniqueness(m) => {
+                Self::new(409, format!("EntityAlreadyExists.{}", entity.name()), m)
             }
             other => other.into(),
         }
     }
 
-    /// A directory error as RAM spells it (`EntityNotExist.User`, `LimitExceeded.*`, ...).
-    /// RAM's entity names differ per code: a full attachment list stays `Policy.Attachment`.
-    pub fn ram(e: DirectoryError) -> ApiFault {
+    /// A domain error as RAM spells it (`EntityNotExist.User`, `LimitExceeded.*`, ...), with
+    /// RAM's own entity names (`Entity::ram`) and conflict codes (`Conflict::ram_code`).
+    pub fn ram(e: DomainError) -> ApiFault {
         match e {
-            DirectoryError::NotFound { what, id } => {
-                let entity = match what {
-                    "admin user" => "User",
-                    "AccessKey" => "User.AccessKey",
-                    "Policy.Attachment" => "User.Policy",
-                    other => other,
-                };
+            DomainError::NotFound { entity, id } => {
+                let entity = entity.ram(RamCode::NotExist);
                 Self::new(
                     404,
                     format!("EntityNotExist.{entity}"),
                     format!("The {entity} `{id}` does not exist."),
                 )
             }
-            DirectoryError::AlreadyExists { what, id } => {
-                let entity = match what {
-                    "admin user" => "User",
-                    "Policy.Attachment" => "User.Policy",
-                    other => other,
-                };
+            DomainError::AlreadyExists { entity, id } => {
+                let entity = entity.ram(RamCode::AlreadyExists);
                 Self::new(
                     409,
                     format!("EntityAlreadyExists.{entity}"),
                     format!("The {entity} `{id}` already exists."),
                 )
             }
-            DirectoryError::Quota { what, max } => {
-                let entity = match what {
-                    "AccessKey" => "User.AccessKey",
-                    "admin user" => "User",
-                    other => other,
-                };
+            DomainError::Quota { entity, max } => {
+                let entity = entity.ram(RamCode::LimitExceeded);
                 Self::new(
                     409,
                     format!("LimitExceeded.{entity}"),
                     format!("At most {max} of {entity} are allowed."),
                 )
             }
-            DirectoryError::Conflict { what, message } => {
-                Self::new(409, format!("DeleteConflict.{what}"), message)
-            }
+            DomainError::Conflict { rule, message } => Self::new(409, rule.ram_code(), message),
             other => other.into(),
         }
     }
@@ -217,76 +205,45 @@ impl ApiFault {
     }
 }
 
-/// CloudSSO's entity names for `EntityNotExists.*` and friends.
-fn entity(what: &str) -> &str {
-    match what {
-        "user" => "User",
-        "group" => "Group",
-        "directory" => "Directory",
-        "credential" => "SCIMCredential",
-        "admin user" => "User",
-        other => other,
-    }
-}
-
-impl From<DirectoryError> for ApiFault {
-    fn from(e: DirectoryError) -> Self {
+/// CloudSSO's spelling of every domain error.
+impl From<DomainError> for ApiFault {
+    fn from(e: DomainError) -> Self {
         let message = e.to_string();
         match e {
-            DirectoryError::NotFound { what, id } => ApiFault::not_found(entity(what), &id),
-            DirectoryError::Invalid { param, message } => ApiFault::invalid(param, message),
-            DirectoryError::Scim(s) => ApiFault::new(400, "InvalidParameter", s.to_string()),
-            DirectoryError::Uniqueness(_) => ApiFault::new(409, "EntityAlreadyExists", message),
-            DirectoryError::AlreadyExists { what, .. } => ApiFault::new(
+            DomainError::NotFound { entity, id } => ApiFault::not_found(entity, &id),
+            DomainError::Invalid { param, message } => ApiFault::invalid(param, message),
+            DomainError::Scim(s) => ApiFault::new(400, "InvalidParameter", s.to_string()),
+            DomainError::Uniqueness(_) => ApiFault::new(409, "EntityAlreadyExists", message),
+            DomainError::AlreadyExists { entity, .. } => ApiFault::new(
                 409,
-                format!("EntityAlreadyExists.{}", entity(what)),
+                format!("EntityAlreadyExists.{}", entity.name()),
                 message,
             ),
-            DirectoryError::Quota { what, .. } => {
-                ApiFault::new(409, format!("QuotaExceeded.{}", entity(what)), message)
+            DomainError::Quota { entity, .. } => {
+                ApiFault::new(409, format!("QuotaExceeded.{}", entity.name()), message)
             }
-            DirectoryError::Conflict { what, .. } => {
-                ApiFault::new(409, format!("DeletionConflict.{what}"), message)
-            }
-            DirectoryError::Synchronized { what, .. } => ApiFault::new(
+            DomainError::Conflict { rule, .. } => ApiFault::new(409, rule.code(), message),
+            DomainError::Synchronized { entity, .. } => ApiFault::new(
                 403,
-                format!("OperationForbidden.Synchronized{}", entity(what)),
+                format!("OperationForbidden.Synchronized{}", entity.name()),
                 message,
             ),
-            DirectoryError::PreconditionFailed { .. } => {
+            DomainError::PreconditionFailed { .. } => {
                 ApiFault::new(409, "OperationConflict", message)
             }
-            DirectoryError::SyncDisabled(_) => {
+            DomainError::SyncDisabled(_) => {
                 ApiFault::new(403, "SCIMSynchronizationDisabled", message)
             }
-            DirectoryError::Unauthorized => ApiFault::new(403, "NoPermission", message),
-            DirectoryError::Write(WriteError::QueueFull) => ApiFault::new(
+            DomainError::Unauthorized => ApiFault::new(403, "NoPermission", message),
+            DomainError::Write(WriteError::QueueFull) => ApiFault::new(
                 503,
                 "ServiceUnavailable",
                 "too many writes in flight, retry",
             ),
-            DirectoryError::Store(_) | DirectoryError::Write(_) | DirectoryError::Internal(_) => {
+            DomainError::Store(_) | DomainError::Write(_) | DomainError::Internal(_) => {
                 tracing::error!(error = %message, "internal error");
                 ApiFault::internal()
             }
-        }
-    }
-}
-
-impl From<AccessError> for ApiFault {
-    fn from(e: AccessError) -> Self {
-        let message = e.to_string();
-        match e {
-            AccessError::NotFound { what, id } => ApiFault::not_found(what, &id),
-            AccessError::AlreadyExists { what, .. } => {
-                ApiFault::new(409, format!("EntityAlreadyExists.{what}"), message)
-            }
-            AccessError::Quota { what, .. } => {
-                ApiFault::new(409, format!("QuotaExceeded.{what}"), message)
-            }
-            AccessError::Conflict { code, .. } => ApiFault::new(409, code, message),
-            AccessError::Invalid { param, message } => ApiFault::invalid(param, message),
-            AccessError::Directory(d) => d.into(),
         }
     }
 }

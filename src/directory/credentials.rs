@@ -1,7 +1,8 @@
 //! SCIM server credentials: bearer secrets (256 random bits) stored only as SHA-256 digests,
 //! looked up by digest; and the first-start bootstrap of a directory and its credential.
 
-use super::{Directory, DirectoryError};
+use super::Directory;
+use crate::error::{Conflict, DomainError, Entity};
 use crate::model::{ChangeKind, ResourceType, fill_random, new_prefixed_id, now_rfc3339};
 use crate::store::{
     CredentialKind, CredentialRecord, CredentialStatus, DirectoryRecord, Records, WriteTxn,
@@ -163,16 +164,16 @@ pub(crate) fn append(
     resource: ResourceType,
     id: &str,
     kind: ChangeKind,
-) -> Result<(), DirectoryError> {
+) -> Result<(), DomainError> {
     txn.append_change(dir, resource, id, kind)?;
     Ok(())
 }
 
-fn check_options(opts: &CredentialOptions, now: i64) -> Result<(), DirectoryError> {
+fn check_options(opts: &CredentialOptions, now: i64) -> Result<(), DomainError> {
     if let Some(at) = opts.expires_unix {
         let ttl = at - now;
         if !(CREDENTIAL_TTL_MIN_SECONDS..=CREDENTIAL_TTL_MAX_SECONDS).contains(&ttl) {
-            return Err(DirectoryError::Invalid {
+            return Err(DomainError::Invalid {
                 param: "ExpireTime",
                 message: "must be between one day and three years from now".into(),
             });
@@ -180,13 +181,13 @@ fn check_options(opts: &CredentialOptions, now: i64) -> Result<(), DirectoryErro
     }
     if let Some(m) = opts.token_ttl_minutes {
         if opts.kind != CredentialKind::OAuthClientSecret {
-            return Err(DirectoryError::Invalid {
+            return Err(DomainError::Invalid {
                 param: "TokenValidityMinutes",
                 message: "applies to OAuthClientSecret credentials only".into(),
             });
         }
         if !(TOKEN_TTL_MINUTES_MIN..=TOKEN_TTL_MINUTES_MAX).contains(&m) {
-            return Err(DirectoryError::Invalid {
+            return Err(DomainError::Invalid {
                 param: "TokenValidityMinutes",
                 message: format!(
                     "must be between {TOKEN_TTL_MINUTES_MIN} and {TOKEN_TTL_MINUTES_MAX}"
@@ -202,7 +203,7 @@ fn insert_credential(
     dir: &str,
     secret: String,
     opts: CredentialOptions,
-) -> Result<CredentialSecret, DirectoryError> {
+) -> Result<CredentialSecret, DomainError> {
     let now = now_unix();
     let rec = CredentialRecord {
         id: new_prefixed_id("scimcred-", 20),
@@ -232,16 +233,16 @@ fn insert_credential(
     })
 }
 
-fn directory_in(txn: &WriteTxn, id: &str) -> Result<DirectoryRecord, DirectoryError> {
-    txn.directory(id)?.ok_or_else(|| DirectoryError::NotFound {
-        what: "directory",
+fn directory_in(txn: &WriteTxn, id: &str) -> Result<DirectoryRecord, DomainError> {
+    txn.directory(id)?.ok_or_else(|| DomainError::NotFound {
+        entity: Entity::Directory,
         id: id.to_owned(),
     })
 }
 
 impl Directory {
     /// Whether no directory exists yet (first start).
-    pub async fn is_empty(&self) -> Result<bool, DirectoryError> {
+    pub async fn is_empty(&self) -> Result<bool, DomainError> {
         self.read(|_, txn| Ok(txn.directories()?.is_empty())).await
     }
 
@@ -251,7 +252,7 @@ impl Directory {
         &self,
         id: String,
         secret: String,
-    ) -> Result<Option<Bootstrap>, DirectoryError> {
+    ) -> Result<Option<Bootstrap>, DomainError> {
         self.write(move |txn| {
             if !txn.directories()?.is_empty() {
                 return Ok(None);
@@ -274,13 +275,13 @@ impl Directory {
     }
 
     /// A new directory with SCIM synchronization enabled.
-    pub async fn create_directory(&self, name: &str) -> Result<DirectoryRecord, DirectoryError> {
+    pub async fn create_directory(&self, name: &str) -> Result<DirectoryRecord, DomainError> {
         let name = name.to_owned();
         let r = self
             .write(move |txn| {
                 if txn.directories()?.iter().any(|d| d.name == name) {
-                    return Err(DirectoryError::AlreadyExists {
-                        what: "Directory",
+                    return Err(DomainError::AlreadyExists {
+                        entity: Entity::Directory,
                         id: name,
                     });
                 }
@@ -301,18 +302,18 @@ impl Directory {
         r
     }
 
-    pub async fn directory(&self, id: &str) -> Result<DirectoryRecord, DirectoryError> {
+    pub async fn directory(&self, id: &str) -> Result<DirectoryRecord, DomainError> {
         let id = id.to_owned();
         self.read(move |_, txn| {
-            txn.directory(&id)?.ok_or(DirectoryError::NotFound {
-                what: "directory",
+            txn.directory(&id)?.ok_or(DomainError::NotFound {
+                entity: Entity::Directory,
                 id,
             })
         })
         .await
     }
 
-    pub async fn directories(&self) -> Result<Vec<DirectoryRecord>, DirectoryError> {
+    pub async fn directories(&self) -> Result<Vec<DirectoryRecord>, DomainError> {
         self.read(|_, txn| Ok(txn.directories()?)).await
     }
 
@@ -320,8 +321,8 @@ impl Directory {
     pub async fn update_directory(
         &self,
         id: &str,
-        change: impl FnOnce(&mut DirectoryRecord) -> Result<(), DirectoryError> + Send + 'static,
-    ) -> Result<DirectoryRecord, DirectoryError> {
+        change: impl FnOnce(&mut DirectoryRecord) -> Result<(), DomainError> + Send + 'static,
+    ) -> Result<DirectoryRecord, DomainError> {
         let id = id.to_owned();
         let r = self
             .write(move |txn| {
@@ -333,8 +334,8 @@ impl Directory {
                     .iter()
                     .any(|d| d.id != rec.id && d.name == rec.name)
                 {
-                    return Err(DirectoryError::AlreadyExists {
-                        what: "Directory",
+                    return Err(DomainError::AlreadyExists {
+                        entity: Entity::Directory,
                         id: rec.name,
                     });
                 }
@@ -354,20 +355,20 @@ impl Directory {
         &self,
         id: &str,
         dependents: std::sync::Arc<dyn super::Dependents>,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let id = id.to_owned();
         let r = self
             .write(move |txn| {
                 directory_in(txn, &id)?;
                 if txn.count(crate::scim::schema::ResourceKind::User, &id)? > 0 {
-                    return Err(DirectoryError::Conflict {
-                        what: "Directory.User",
+                    return Err(DomainError::Conflict {
+                        rule: Conflict::DirectoryHasUsers,
                         message: format!("directory `{id}` still has users"),
                     });
                 }
                 if txn.count(crate::scim::schema::ResourceKind::Group, &id)? > 0 {
-                    return Err(DirectoryError::Conflict {
-                        what: "Directory.Group",
+                    return Err(DomainError::Conflict {
+                        rule: Conflict::DirectoryHasGroups,
                         message: format!("directory `{id}` still has groups"),
                     });
                 }
@@ -396,14 +397,14 @@ impl Directory {
         &self,
         dir: &str,
         opts: CredentialOptions,
-    ) -> Result<CredentialSecret, DirectoryError> {
+    ) -> Result<CredentialSecret, DomainError> {
         check_options(&opts, now_unix())?;
         let d = dir.to_owned();
         self.write(move |txn| {
             directory_in(txn, &d)?;
             if txn.credentials(&d)?.len() >= CREDENTIALS_PER_DIRECTORY_MAX {
-                return Err(DirectoryError::Quota {
-                    what: "SCIMCredential",
+                return Err(DomainError::Quota {
+                    entity: Entity::ScimCredential,
                     max: CREDENTIALS_PER_DIRECTORY_MAX,
                 });
             }
@@ -413,11 +414,11 @@ impl Directory {
     }
 
     /// A directory's SCIM credentials, oldest first.
-    pub async fn credentials(&self, dir: &str) -> Result<Vec<CredentialRecord>, DirectoryError> {
+    pub async fn credentials(&self, dir: &str) -> Result<Vec<CredentialRecord>, DomainError> {
         let d = dir.to_owned();
         self.read(move |_, txn| {
-            txn.directory(&d)?.ok_or_else(|| DirectoryError::NotFound {
-                what: "directory",
+            txn.directory(&d)?.ok_or_else(|| DomainError::NotFound {
+                entity: Entity::Directory,
                 id: d.clone(),
             })?;
             let mut all = txn.credentials(&d)?;
@@ -428,17 +429,13 @@ impl Directory {
     }
 
     /// A credential of a directory.
-    pub async fn credential(
-        &self,
-        dir: &str,
-        id: &str,
-    ) -> Result<CredentialRecord, DirectoryError> {
+    pub async fn credential(&self, dir: &str, id: &str) -> Result<CredentialRecord, DomainError> {
         let (d, id) = (dir.to_owned(), id.to_owned());
         self.read(move |_, txn| {
             txn.credential(&id)?
                 .filter(|c| c.directory_id == d)
-                .ok_or(DirectoryError::NotFound {
-                    what: "credential",
+                .ok_or(DomainError::NotFound {
+                    entity: Entity::ScimCredential,
                     id,
                 })
         })
@@ -446,15 +443,15 @@ impl Directory {
     }
 
     /// Deletes a credential; its next request (and its access tokens') is refused.
-    pub async fn delete_credential(&self, dir: &str, id: &str) -> Result<(), DirectoryError> {
+    pub async fn delete_credential(&self, dir: &str, id: &str) -> Result<(), DomainError> {
         let (d, id) = (dir.to_owned(), id.to_owned());
         let r = self
             .write(move |txn| {
                 let rec = txn
                     .credential(&id)?
                     .filter(|c| c.directory_id == d)
-                    .ok_or_else(|| DirectoryError::NotFound {
-                        what: "credential",
+                    .ok_or_else(|| DomainError::NotFound {
+                        entity: Entity::ScimCredential,
                         id: id.clone(),
                     })?;
                 txn.delete_credential(&rec)?;
@@ -479,11 +476,7 @@ impl Directory {
     }
 
     /// Sets a credential's status; a disabled credential is refused on its next request.
-    pub async fn set_credential_status(
-        &self,
-        id: &str,
-        enabled: bool,
-    ) -> Result<(), DirectoryError> {
+    pub async fn set_credential_status(&self, id: &str, enabled: bool) -> Result<(), DomainError> {
         self.update_credential(id, move |rec| {
             rec.status = if enabled {
                 CredentialStatus::Enabled
@@ -499,7 +492,7 @@ impl Directory {
         &self,
         id: &str,
         expires_unix: i64,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         self.update_credential(id, move |rec| rec.expires_unix = expires_unix)
             .await
     }
@@ -509,16 +502,14 @@ impl Directory {
         &self,
         id: &str,
         change: impl FnOnce(&mut CredentialRecord) + Send + 'static,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let id = id.to_owned();
         let r = self
             .write(move |txn| {
-                let mut rec = txn
-                    .credential(&id)?
-                    .ok_or_else(|| DirectoryError::NotFound {
-                        what: "credential",
-                        id: id.clone(),
-                    })?;
+                let mut rec = txn.credential(&id)?.ok_or_else(|| DomainError::NotFound {
+                    entity: Entity::ScimCredential,
+                    id: id.clone(),
+                })?;
                 change(&mut rec);
                 txn.put_credential(&rec)?;
                 append(
@@ -577,7 +568,7 @@ impl Directory {
     /// The directory a bearer secret opens: a `BearerToken` credential's secret, or an OAuth
     /// access token issued to an `OAuthClientSecret` credential. The credential must exist,
     /// be enabled and unexpired, and its directory must have SCIM synchronization enabled.
-    pub async fn authenticate(&self, secret: &str) -> Result<String, DirectoryError> {
+    pub async fn authenticate(&self, secret: &str) -> Result<String, DomainError> {
         let digest = digest_hex(secret);
         let now = now_unix();
         let generation = match self.inner.auth_cache.get(&digest, now) {
@@ -592,27 +583,27 @@ impl Directory {
             .read(move |_, txn| {
                 let (rec, token_expiry) = match txn.credential_by_digest(&digest)? {
                     Some(rec) if rec.kind == CredentialKind::BearerToken => (rec, None),
-                    Some(_) => return Err(DirectoryError::Unauthorized),
+                    Some(_) => return Err(DomainError::Unauthorized),
                     None => {
                         let token = txn
                             .record::<TokenRecord>(Records::OauthTokens, &digest)?
-                            .ok_or(DirectoryError::Unauthorized)?;
+                            .ok_or(DomainError::Unauthorized)?;
                         let rec = txn
                             .credential(&token.credential_id)?
                             .filter(|c| c.kind == CredentialKind::OAuthClientSecret)
-                            .ok_or(DirectoryError::Unauthorized)?;
+                            .ok_or(DomainError::Unauthorized)?;
                         (rec, Some(token.expires_unix))
                     }
                 };
                 let expires = token_expiry.map_or(rec.expires_unix, |t| t.min(rec.expires_unix));
                 if rec.status != CredentialStatus::Enabled || expires <= now {
-                    return Err(DirectoryError::Unauthorized);
+                    return Err(DomainError::Unauthorized);
                 }
                 let dir = txn
                     .directory(&rec.directory_id)?
-                    .ok_or(DirectoryError::Unauthorized)?;
+                    .ok_or(DomainError::Unauthorized)?;
                 if !dir.scim_sync_enabled {
-                    return Err(DirectoryError::SyncDisabled(dir.id));
+                    return Err(DomainError::SyncDisabled(dir.id));
                 }
                 Ok(Login {
                     dir: dir.id,
@@ -633,7 +624,7 @@ impl Directory {
         &self,
         client_id: &str,
         client_secret: &str,
-    ) -> Result<AccessToken, DirectoryError> {
+    ) -> Result<AccessToken, DomainError> {
         let (id, digest) = (client_id.to_owned(), digest_hex(client_secret));
         // Checked on a read first: a wrong client never takes a place in the writer's queue.
         {
@@ -648,7 +639,7 @@ impl Directory {
                 if ok {
                     Ok(())
                 } else {
-                    Err(DirectoryError::Unauthorized)
+                    Err(DomainError::Unauthorized)
                 }
             })
             .await?;
@@ -662,15 +653,15 @@ impl Directory {
                 .credential(&id)?
                 // Comparing digests: timing reveals nothing about the secret.
                 .filter(|c| c.kind == CredentialKind::OAuthClientSecret && c.digest_hex == digest)
-                .ok_or(DirectoryError::Unauthorized)?;
+                .ok_or(DomainError::Unauthorized)?;
             if rec.status != CredentialStatus::Enabled || rec.expires_unix <= now {
-                return Err(DirectoryError::Unauthorized);
+                return Err(DomainError::Unauthorized);
             }
             let dir = txn
                 .directory(&rec.directory_id)?
-                .ok_or(DirectoryError::Unauthorized)?;
+                .ok_or(DomainError::Unauthorized)?;
             if !dir.scim_sync_enabled {
-                return Err(DirectoryError::SyncDisabled(dir.id));
+                return Err(DomainError::SyncDisabled(dir.id));
             }
             // Expired tokens of this credential go as new ones come.
             for (k, t) in txn.records::<TokenRecord>(Records::OauthTokens, "")? {

@@ -62,7 +62,7 @@ pub(super) fn info_of(
     txn: &impl KeyedRead,
     dir: &str,
     id: &str,
-) -> Result<ResourceInfo, DirectoryError> {
+) -> Result<ResourceInfo, DomainError> {
     Ok(txn
         .read_at(ResourceInfoKey { dir, id })?
         .unwrap_or_default())
@@ -74,7 +74,7 @@ pub(super) fn store_info(
     dir: &str,
     id: &str,
     info: &ResourceInfo,
-) -> Result<(), DirectoryError> {
+) -> Result<(), DomainError> {
     txn.put(ResourceInfoKey { dir, id }, info)?;
     Ok(())
 }
@@ -87,7 +87,7 @@ impl ApiGuard {
         kind: ResourceKind,
         dir: &str,
         id: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         if self.status_only {
             return Ok(());
         }
@@ -98,20 +98,24 @@ impl ApiGuard {
                 ResourceKind::Group => !txn.members(dir, id, 1)?.is_empty(),
             };
             if linked {
-                let (what, message) = match kind {
-                    ResourceKind::User => ("User.Group", format!("user `{id}` is still in groups")),
-                    ResourceKind::Group => {
-                        ("Group.User", format!("group `{id}` still has members"))
-                    }
+                let (rule, message) = match kind {
+                    ResourceKind::User => (
+                        Conflict::UserInGroups,
+                        format!("user `{id}` is still in groups"),
+                    ),
+                    ResourceKind::Group => (
+                        Conflict::GroupHasMembers,
+                        format!("group `{id}` still has members"),
+                    ),
                 };
-                return Err(DirectoryError::Conflict { what, message });
+                return Err(DomainError::Conflict { rule, message });
             }
         }
         let info = info_of(txn, dir, id)?;
         let syncing = txn.directory(dir)?.is_some_and(|d| d.scim_sync_enabled);
         if !info.manual && syncing {
-            return Err(DirectoryError::Synchronized {
-                what: what(kind),
+            return Err(DomainError::Synchronized {
+                entity: kind.into(),
                 id: id.to_owned(),
             });
         }
@@ -123,7 +127,7 @@ impl ApiGuard {
         txn: &WriteTxn,
         dir: &str,
         id: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let Some(d) = &self.description else {
             return Ok(());
         };
@@ -134,7 +138,7 @@ impl ApiGuard {
 }
 
 /// A SCIM PATCH request body of the given operations.
-fn patch_ops(dir: &Directory, ops: Vec<Value>) -> Result<Vec<PatchOp>, DirectoryError> {
+fn patch_ops(dir: &Directory, ops: Vec<Value>) -> Result<Vec<PatchOp>, DomainError> {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": ops,
@@ -162,7 +166,7 @@ impl Directory {
         dir: &str,
         doc: Value,
         description: String,
-    ) -> Result<Managed, DirectoryError> {
+    ) -> Result<Managed, DomainError> {
         self.directory(dir).await?;
         let info = ResourceInfo {
             manual: true,
@@ -180,18 +184,17 @@ impl Directory {
         kind: ResourceKind,
         dir: &str,
         id: &str,
-    ) -> Result<Managed, DirectoryError> {
+    ) -> Result<Managed, DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         self.read(move |_, txn| {
-            txn.directory(&dir)?
-                .ok_or_else(|| DirectoryError::NotFound {
-                    what: "directory",
-                    id: dir.clone(),
-                })?;
+            txn.directory(&dir)?.ok_or_else(|| DomainError::NotFound {
+                entity: Entity::Directory,
+                id: dir.clone(),
+            })?;
             let doc = txn
                 .resource(kind, &dir, &id)?
-                .ok_or_else(|| DirectoryError::NotFound {
-                    what: what(kind),
+                .ok_or_else(|| DomainError::NotFound {
+                    entity: kind.into(),
                     id: id.clone(),
                 })?;
             Ok(Managed {
@@ -211,11 +214,11 @@ impl Directory {
         manual: Option<bool>,
         offset: usize,
         count: usize,
-    ) -> Result<Page<Managed>, DirectoryError> {
+    ) -> Result<Page<Managed>, DomainError> {
         self.directory(dir).await?;
         let dir = dir.to_owned();
         self.read(move |this, txn| {
-            let with_info = |doc: Value| -> Result<Managed, DirectoryError> {
+            let with_info = |doc: Value| -> Result<Managed, DomainError> {
                 let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
                 let info = info_of(txn, &dir, id)?;
                 Ok(Managed { doc, info })
@@ -270,15 +273,15 @@ impl Directory {
         id: &str,
         ops: Vec<Value>,
         guard: ApiGuard,
-    ) -> Result<Managed, DirectoryError> {
+    ) -> Result<Managed, DomainError> {
         self.directory(dir).await?;
         if ops.is_empty() {
             // Only API fields change (a description): no SCIM document change.
             let (d, i) = (dir.to_owned(), id.to_owned());
             self.write(move |txn| {
                 if txn.resource(kind, &d, &i)?.is_none() {
-                    return Err(DirectoryError::NotFound {
-                        what: what(kind),
+                    return Err(DomainError::NotFound {
+                        entity: kind.into(),
                         id: i,
                     });
                 }
@@ -303,7 +306,7 @@ impl Directory {
         dir: &str,
         id: &str,
         dependents: Arc<dyn Dependents>,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         self.directory(dir).await?;
         let guard = ApiGuard {
             unlinked: Some(dependents),
@@ -318,7 +321,7 @@ impl Directory {
         dir: &str,
         group: &str,
         user: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let add = MemberOp::Add(vec![MemberRef {
             value: user.to_owned(),
             kind: None,
@@ -333,7 +336,7 @@ impl Directory {
         dir: &str,
         group: &str,
         user: &str,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let remove = MemberOp::Remove(vec![user.to_owned()]);
         self.change_member(dir, group, user, remove).await
     }
@@ -347,18 +350,18 @@ impl Directory {
         group: &str,
         user: &str,
         op: MemberOp,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let (d, g, u) = (dir.to_owned(), group.to_owned(), user.to_owned());
         self.write(move |txn| {
             if txn.directory(&d)?.is_none() {
-                return Err(DirectoryError::NotFound {
-                    what: "directory",
+                return Err(DomainError::NotFound {
+                    entity: Entity::Directory,
                     id: d,
                 });
             }
             if !txn.exists(ResourceKind::User, &d, &u)? {
-                return Err(DirectoryError::NotFound {
-                    what: "user",
+                return Err(DomainError::NotFound {
+                    entity: Entity::User,
                     id: u,
                 });
             }
@@ -366,14 +369,14 @@ impl Directory {
             let member = txn.groups_of(&d, &u)?.contains(&g);
             match (&op, member) {
                 (MemberOp::Add(_), true) => {
-                    return Err(DirectoryError::AlreadyExists {
-                        what: "GroupMember",
+                    return Err(DomainError::AlreadyExists {
+                        entity: Entity::GroupMember,
                         id: u,
                     });
                 }
                 (MemberOp::Remove(_), false) => {
-                    return Err(DirectoryError::NotFound {
-                        what: "GroupMember",
+                    return Err(DomainError::NotFound {
+                        entity: Entity::GroupMember,
                         id: u,
                     });
                 }
@@ -394,7 +397,7 @@ impl Directory {
         group: &str,
         offset: usize,
         count: usize,
-    ) -> Result<Page<Managed>, DirectoryError> {
+    ) -> Result<Page<Managed>, DomainError> {
         self.api_get(ResourceKind::Group, dir, group).await?;
         let (dir, group) = (dir.to_owned(), group.to_owned());
         self.read(move |_, txn| {
@@ -416,7 +419,7 @@ impl Directory {
         user: &str,
         offset: usize,
         count: usize,
-    ) -> Result<Page<Managed>, DirectoryError> {
+    ) -> Result<Page<Managed>, DomainError> {
         self.api_get(ResourceKind::User, dir, user).await?;
         let (dir, user) = (dir.to_owned(), user.to_owned());
         self.read(move |_, txn| {
@@ -427,7 +430,7 @@ impl Directory {
     }
 
     /// Users and groups in a directory.
-    pub async fn statistics(&self, dir: &str) -> Result<(u64, u64), DirectoryError> {
+    pub async fn statistics(&self, dir: &str) -> Result<(u64, u64), DomainError> {
         self.directory(dir).await?;
         let dir = dir.to_owned();
         self.read(move |_, txn| {
@@ -446,7 +449,7 @@ fn managed_page(
     kind: ResourceKind,
     dir: &str,
     ids: Page<String>,
-) -> Result<Page<Managed>, DirectoryError> {
+) -> Result<Page<Managed>, DomainError> {
     let mut items = Vec::with_capacity(ids.items.len());
     for id in ids.items {
         if let Some(doc) = txn.resource(kind, dir, &id)? {

@@ -1,8 +1,8 @@
 //! Planning membership changes: PATCH and PUT member operations are folded into a plan with
 //! reads only, then applied to the membership rows in one go (validate, then write).
 
-use super::DirectoryError;
 use super::query::value_eq_literal;
+use crate::error::DomainError;
 use crate::scim::ScimError;
 use crate::scim::filter::{self, Filter};
 use crate::scim::patch::{MemberOp, MemberRef};
@@ -42,7 +42,7 @@ impl MemberPlan {
         dir: &str,
         group: &str,
         refs: &[MemberRef],
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         self.cleared = true;
         self.changes.clear();
         self.add(txn, dir, group, refs)
@@ -54,7 +54,7 @@ impl MemberPlan {
         dir: &str,
         group: &str,
         refs: &[MemberRef],
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let ids: Vec<&str> = refs.iter().map(|r| r.value.as_str()).collect();
         let kinds = txn.kinds_of(dir, &ids)?;
         for (r, (is_user, is_group)) in refs.iter().zip(kinds) {
@@ -77,7 +77,7 @@ impl MemberPlan {
         txn: &WriteTxn,
         dir: &str,
         group: &str,
-    ) -> Result<Vec<(String, ResourceKind)>, DirectoryError> {
+    ) -> Result<Vec<(String, ResourceKind)>, DomainError> {
         if !self.cleared && self.stored.is_none() {
             let rows = txn.members(dir, group, usize::MAX)?;
             self.stored = Some(rows.into_iter().map(|m| (m.id, m.kind)).collect());
@@ -108,7 +108,7 @@ impl MemberPlan {
         dir: &str,
         group: &str,
         op: &MemberOp,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         match op {
             MemberOp::Add(refs) => self.add(txn, dir, group, refs),
             MemberOp::Remove(ids) => {
@@ -149,12 +149,7 @@ impl MemberPlan {
     }
 
     /// Writes the plan to the membership rows.
-    pub fn apply(
-        self,
-        txn: &WriteTxn,
-        dir: &str,
-        group: &str,
-    ) -> Result<MemberDiff, DirectoryError> {
+    pub fn apply(self, txn: &WriteTxn, dir: &str, group: &str) -> Result<MemberDiff, DomainError> {
         let mut diff = MemberDiff::default();
         let mut gone: Vec<String> = Vec::new();
         if self.cleared {
@@ -198,7 +193,7 @@ fn resolve_member(
     r: &MemberRef,
     is_user: bool,
     is_group: bool,
-) -> Result<ResourceKind, DirectoryError> {
+) -> Result<ResourceKind, DomainError> {
     if r.value == group {
         return Err(ScimError::InvalidValue(format!(
             "group `{group}` cannot be a member of itself"

@@ -3,7 +3,8 @@
 //!
 //! Owns the invariants: unique userName and group displayName (case-insensitively), members
 //! exist in the same directory, every write is one batch job that validates before it writes
-//! and appends its change events. Must not know about HTTP.
+//! and appends its change events. Refuses with `error::DomainError`, naming what it refuses
+//! by `Entity` and `Conflict`. Must not know about HTTP or spell a wire code.
 
 mod credentials;
 pub mod manage;
@@ -18,56 +19,16 @@ pub use credentials::{
 };
 
 use crate::config::Limits;
+use crate::error::{Conflict, DomainError, Entity};
 use crate::model::{ChangeKind, ResourceType, now_rfc3339};
 use crate::scim::ScimError;
 use crate::scim::filter::{self, AttrPath, Filter};
 use crate::scim::patch::{self, PatchOp};
 use crate::scim::schema::{self, AttributeSelection, ResourceKind, check_value_counts};
-use crate::store::{Db, JobError, ReadTxn, StoreError, WriteError, WriteTxn};
+use crate::store::{Db, ReadTxn, WriteTxn};
 use query::{Plan, Probe};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    #[error(transparent)]
-    Scim(#[from] ScimError),
-    #[error("{what} `{id}` not found")]
-    NotFound { what: &'static str, id: String },
-    #[error("{0}")]
-    Uniqueness(String),
-    #[error("`If-Match` does not match the current version {current}")]
-    PreconditionFailed { current: String },
-    #[error("missing, unknown, disabled or expired bearer token")]
-    Unauthorized,
-    #[error("SCIM synchronization is disabled for directory `{0}`")]
-    SyncDisabled(String),
-    /// A management API parameter is invalid.
-    #[error("{param}: {message}")]
-    Invalid {
-        param: &'static str,
-        message: String,
-    },
-    #[error("{what} `{id}` already exists")]
-    AlreadyExists { what: &'static str, id: String },
-    #[error("at most {max} of {what} are allowed")]
-    Quota { what: &'static str, max: usize },
-    /// A deletion or change refused because something still depends on the target.
-    #[error("{message}")]
-    Conflict { what: &'static str, message: String },
-    /// The object is synchronized from an identity provider: while SCIM synchronization is
-    /// enabled, the management API may change its status only.
-    #[error(
-        "{what} `{id}` is synchronized over SCIM and read-only while synchronization is enabled"
-    )]
-    Synchronized { what: &'static str, id: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Write(#[from] WriteError),
-    #[error("internal: {0}")]
-    Internal(String),
-}
 
 /// What other parts of the application keep about a directory and its users and groups,
 /// asked inside a deletion's own write transaction, so nothing slips in between the check and
@@ -81,9 +42,9 @@ pub trait Dependents: Send + Sync + std::fmt::Debug {
         dir: &str,
         kind: ResourceKind,
         id: &str,
-    ) -> Result<(), DirectoryError>;
+    ) -> Result<(), DomainError>;
     /// Refuses the deletion of directory `dir` while something of it remains.
-    fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DirectoryError>;
+    fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DomainError>;
 }
 
 /// How a list or search is to be answered (RFC 7644 section 3.4.2).
@@ -124,23 +85,10 @@ struct Inner {
     last_used: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
-impl JobError for DirectoryError {
-    fn poisons_batch(&self) -> bool {
-        matches!(self, DirectoryError::Store(_))
-    }
-}
-
 fn resource_type(kind: ResourceKind) -> ResourceType {
     match kind {
         ResourceKind::User => ResourceType::User,
         ResourceKind::Group => ResourceType::Group,
-    }
-}
-
-fn what(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::User => "user",
-        ResourceKind::Group => "group",
     }
 }
 
@@ -169,13 +117,11 @@ fn current_version(doc: &Value) -> &str {
         .unwrap_or("")
 }
 
-fn check_if_match(if_match: Option<&str>, doc: &Value) -> Result<(), DirectoryError> {
+fn check_if_match(if_match: Option<&str>, doc: &Value) -> Result<(), DomainError> {
     match if_match {
-        Some(h) if !etag_matches(h, current_version(doc)) => {
-            Err(DirectoryError::PreconditionFailed {
-                current: current_version(doc).to_owned(),
-            })
-        }
+        Some(h) if !etag_matches(h, current_version(doc)) => Err(DomainError::PreconditionFailed {
+            current: current_version(doc).to_owned(),
+        }),
         _ => Ok(()),
     }
 }
@@ -214,16 +160,15 @@ fn ops_mention_password(ops: &[PatchOp]) -> bool {
     })
 }
 
-fn hash_password(password: &str) -> Result<String, DirectoryError> {
+fn hash_password(password: &str) -> Result<String, DomainError> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let mut salt = [0u8; 16];
     crate::model::fill_random(&mut salt);
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|e| DirectoryError::Internal(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| DomainError::Internal(e.to_string()))?;
     argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| DirectoryError::Internal(e.to_string()))
+        .map_err(|e| DomainError::Internal(e.to_string()))
 }
 
 /// Whether a response with this selection includes a computed attribute (`members`, `groups`).
@@ -267,8 +212,8 @@ impl Directory {
     /// A read on the blocking pool, with this directory at hand.
     pub(crate) async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DirectoryError> + Send + 'static,
-    ) -> Result<T, DirectoryError> {
+        f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
         let this = self.clone();
         self.inner.db.read(move |txn| f(&this, txn)).await
     }
@@ -276,16 +221,16 @@ impl Directory {
     /// A point read on the calling task (see `Db::read_now`).
     pub(crate) fn read_now<T>(
         &self,
-        f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DirectoryError>,
-    ) -> Result<T, DirectoryError> {
+        f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DomainError>,
+    ) -> Result<T, DomainError> {
         self.inner.db.read_now(|txn| f(self, txn))
     }
 
     /// A job in the next write batch (see `Db::write`).
     pub(crate) async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
-    ) -> Result<T, DirectoryError> {
+        f: impl FnOnce(&WriteTxn) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
         self.inner.db.write(f).await
     }
 
@@ -318,7 +263,7 @@ impl Directory {
         dir: &str,
         doc: &mut Value,
         with_computed: bool,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let id = self.add_meta(kind, doc);
         if !with_computed {
             return Ok(());
@@ -376,7 +321,7 @@ impl Directory {
         dir: &str,
         id: &str,
         sel: &AttributeSelection,
-    ) -> Result<Value, DirectoryError> {
+    ) -> Result<Value, DomainError> {
         let with_computed = selects(sel, computed_attr(kind));
         fn read(
             this: &Directory,
@@ -385,11 +330,11 @@ impl Directory {
             dir: &str,
             id: &str,
             with_computed: bool,
-        ) -> Result<Value, DirectoryError> {
+        ) -> Result<Value, DomainError> {
             let mut doc = txn
                 .resource(kind, dir, id)?
-                .ok_or_else(|| DirectoryError::NotFound {
-                    what: what(kind),
+                .ok_or_else(|| DomainError::NotFound {
+                    entity: kind.into(),
                     id: id.to_owned(),
                 })?;
             this.complete(txn, kind, dir, &mut doc, with_computed)?;
@@ -411,7 +356,7 @@ impl Directory {
         kind: ResourceKind,
         dir: &str,
         q: ListQuery,
-    ) -> Result<ListPage, DirectoryError> {
+    ) -> Result<ListPage, DomainError> {
         if is_point_query(kind, &q) {
             return self.read_now(|this, txn| this.list_in(txn, kind, dir, &q));
         }
@@ -429,7 +374,7 @@ impl Directory {
         start: usize,
         count: usize,
         with_computed: bool,
-    ) -> Result<ListPage, DirectoryError> {
+    ) -> Result<ListPage, DomainError> {
         let total = usize::try_from(txn.count(kind, dir)?).unwrap_or(usize::MAX);
         let mut page = txn.resources_page(kind, dir, start - 1, count)?;
         for doc in &mut page {
@@ -448,7 +393,7 @@ impl Directory {
         kind: ResourceKind,
         dir: &str,
         q: &ListQuery,
-    ) -> Result<ListPage, DirectoryError> {
+    ) -> Result<ListPage, DomainError> {
         let rt = schema::resource_type(kind);
         let computed = computed_attr(kind);
         let filter_needs_computed = q
@@ -465,7 +410,7 @@ impl Directory {
         let mut total = 0usize;
         let mut page: Vec<Value> = Vec::new();
         let mut all: Vec<Value> = Vec::new();
-        let mut failure: Option<DirectoryError> = None;
+        let mut failure: Option<DomainError> = None;
         let mut visit = |mut doc: Value| -> bool {
             if let Some(f) = &q.filter {
                 if filter_needs_computed
@@ -528,7 +473,7 @@ fn probe_ids(
     kind: ResourceKind,
     dir: &str,
     probes: Vec<Probe>,
-) -> Result<Vec<String>, DirectoryError> {
+) -> Result<Vec<String>, DomainError> {
     let mut ids = Vec::new();
     for p in probes {
         match p {

@@ -22,13 +22,13 @@ fn check_unique(
     dir: &str,
     doc: &Value,
     own_id: Option<&str>,
-) -> Result<(), DirectoryError> {
+) -> Result<(), DomainError> {
     let attr = unique_attr(kind);
     let Some(name) = doc.get(attr).and_then(Value::as_str) else {
         return Ok(());
     };
     match txn.id_by_name(kind, dir, name)? {
-        Some(other) if Some(other.as_str()) != own_id => Err(DirectoryError::Uniqueness(format!(
+        Some(other) if Some(other.as_str()) != own_id => Err(DomainError::Uniqueness(format!(
             "{attr} `{name}` is already in use in this directory"
         ))),
         _ => Ok(()),
@@ -60,7 +60,7 @@ fn emit(
     kind: ResourceKind,
     id: &str,
     changes: &[(ChangeKind, Vec<String>)],
-) -> Result<u64, DirectoryError> {
+) -> Result<u64, DomainError> {
     Ok(txn.append_changes(dir, resource_type(kind), id, changes)?)
 }
 
@@ -103,17 +103,17 @@ pub(super) fn load(
     kind: ResourceKind,
     dir: &str,
     id: &str,
-) -> Result<Value, DirectoryError> {
+) -> Result<Value, DomainError> {
     txn.resource(kind, dir, id)?
-        .ok_or_else(|| DirectoryError::NotFound {
-            what: what(kind),
+        .ok_or_else(|| DomainError::NotFound {
+            entity: kind.into(),
             id: id.to_owned(),
         })
 }
 
 impl Directory {
     /// Hashes a password off the executor, at most `password_hash_concurrency_max` at once.
-    async fn hash(&self, password: Option<String>) -> Result<Option<String>, DirectoryError> {
+    async fn hash(&self, password: Option<String>) -> Result<Option<String>, DomainError> {
         let Some(p) = password else {
             return Ok(None);
         };
@@ -122,10 +122,10 @@ impl Directory {
             .hash_permits
             .acquire()
             .await
-            .map_err(|e| DirectoryError::Internal(e.to_string()))?;
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
         tokio::task::spawn_blocking(move || hash_password(&p))
             .await
-            .map_err(|e| DirectoryError::Internal(e.to_string()))?
+            .map_err(|e| DomainError::Internal(e.to_string()))?
             .map(Some)
     }
 
@@ -135,14 +135,13 @@ impl Directory {
         kind: ResourceKind,
         dir: &str,
         id: &str,
-    ) -> Result<Value, DirectoryError> {
+    ) -> Result<Value, DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         self.read(move |_, txn| {
-            txn.resource(kind, &dir, &id)?
-                .ok_or(DirectoryError::NotFound {
-                    what: what(kind),
-                    id,
-                })
+            txn.resource(kind, &dir, &id)?.ok_or(DomainError::NotFound {
+                entity: kind.into(),
+                id,
+            })
         })
         .await
     }
@@ -153,7 +152,7 @@ impl Directory {
         &self,
         kind: ResourceKind,
         input: Value,
-    ) -> Result<NewResource, DirectoryError> {
+    ) -> Result<NewResource, DomainError> {
         let rt = schema::resource_type(kind);
         let group = kind == ResourceKind::Group;
         check_value_counts(&input, self.limits().attribute_values_max, group)?;
@@ -181,7 +180,7 @@ impl Directory {
         dir: &str,
         (id, mut doc): (String, Value),
         sel: &AttributeSelection,
-    ) -> Result<Value, DirectoryError> {
+    ) -> Result<Value, DomainError> {
         if kind == ResourceKind::User {
             self.add_meta(kind, &mut doc);
             return Ok(doc);
@@ -196,7 +195,7 @@ impl Directory {
         dir: &str,
         input: Value,
         sel: &AttributeSelection,
-    ) -> Result<Value, DirectoryError> {
+    ) -> Result<Value, DomainError> {
         let new = self.prepare_create(kind, input).await?;
         let d = dir.to_owned();
         let created = self.write(move |txn| new.insert(txn, &d)).await?;
@@ -210,7 +209,7 @@ impl Directory {
         dir: &str,
         input: Value,
         info: ResourceInfo,
-    ) -> Result<Value, DirectoryError> {
+    ) -> Result<Value, DomainError> {
         let new = self.prepare_create(kind, input).await?;
         let d = dir.to_owned();
         let created = self
@@ -233,7 +232,7 @@ impl Directory {
         input: Value,
         if_match: Option<String>,
         sel: &AttributeSelection,
-    ) -> Result<Value, DirectoryError> {
+    ) -> Result<Value, DomainError> {
         let rt = schema::resource_type(kind);
         check_value_counts(
             &input,
@@ -279,7 +278,7 @@ impl Directory {
         dir: &str,
         id: &str,
         ops: Vec<PatchOp>,
-    ) -> Result<PatchJob, DirectoryError> {
+    ) -> Result<PatchJob, DomainError> {
         for op in &ops {
             let on_members = op
                 .path
@@ -320,7 +319,7 @@ impl Directory {
         ops: Vec<PatchOp>,
         if_match: Option<String>,
         sel: Option<&AttributeSelection>,
-    ) -> Result<Option<Value>, DirectoryError> {
+    ) -> Result<Option<Value>, DomainError> {
         let job = self.prepare_patch(kind, dir, id, ops).await?;
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
@@ -344,7 +343,7 @@ impl Directory {
         id: &str,
         ops: Vec<PatchOp>,
         guard: ApiGuard,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let job = self.prepare_patch(kind, dir, id, ops).await?;
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
@@ -363,7 +362,7 @@ impl Directory {
         dir: &str,
         id: &str,
         if_match: Option<String>,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
@@ -380,7 +379,7 @@ impl Directory {
         dir: &str,
         id: &str,
         guard: ApiGuard,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
@@ -401,7 +400,7 @@ struct NewResource {
 
 impl NewResource {
     /// Inserts the resource under a new id; returns the id and the stored document.
-    fn insert(self, txn: &WriteTxn, dir: &str) -> Result<(String, Value), DirectoryError> {
+    fn insert(self, txn: &WriteTxn, dir: &str) -> Result<(String, Value), DomainError> {
         let NewResource {
             kind,
             mut doc,
@@ -441,13 +440,13 @@ struct PatchJob {
 
 impl PatchJob {
     /// Applies the operations to `existing` (already loaded and checked by the caller).
-    fn run(self, txn: &WriteTxn, d: &str, i: &str, existing: Value) -> Result<(), DirectoryError> {
+    fn run(self, txn: &WriteTxn, d: &str, i: &str, existing: Value) -> Result<(), DomainError> {
         let (kind, rt) = (self.kind, schema::resource_type(self.kind));
         let mut doc = existing.clone();
         let effect = patch::apply(&mut doc, &self.ops, rt)?;
         let mut doc = schema::validate_document(&doc, &existing, rt)?;
         if take_password(&mut doc)? != self.password {
-            return Err(DirectoryError::Internal(
+            return Err(DomainError::Internal(
                 "the password changed while it was hashed".into(),
             ));
         }
@@ -468,7 +467,7 @@ pub(super) fn commit_patch(
     mut doc: Value,
     member_ops: &[MemberOp],
     hash: Option<String>,
-) -> Result<(), DirectoryError> {
+) -> Result<(), DomainError> {
     let mut plan = MemberPlan::default();
     for op in member_ops {
         plan.apply_op(txn, d, i, op)?;
@@ -501,7 +500,7 @@ fn delete_in(
     d: &str,
     i: &str,
     existing: &Value,
-) -> Result<(), DirectoryError> {
+) -> Result<(), DomainError> {
     let groups = txn.delete_resource(kind, d, i, existing)?;
     emit(txn, d, kind, i, &[(ChangeKind::Deleted, Vec::new())])?;
     for g in groups {

@@ -1,9 +1,9 @@
 //! The one place where SCIM errors become wire responses: RFC 7644 section 3.12 error bodies
-//! with their HTTP status and `scimType`, from `ScimError`, `DirectoryError` and the edge's own
-//! refusals. The OAuth token endpoint writes RFC 6749 errors in `oauth`; the management API
+//! with their HTTP status and `scimType`, from `ScimError`, the domain error (`DomainError`)
+//! and the edge's own refusals. The OAuth token endpoint writes RFC 6749 errors in `oauth`; the management API
 //! maps its errors in `api`. Must not decide whether something is an error, only how it reads.
 
-use crate::directory::DirectoryError;
+use crate::error::DomainError;
 use crate::scim::ScimError;
 use crate::scim::schema::ERROR_SCHEMA;
 use crate::store::WriteError;
@@ -55,38 +55,37 @@ impl From<ScimError> for ApiError {
     }
 }
 
-impl From<DirectoryError> for ApiError {
-    fn from(e: DirectoryError) -> Self {
+/// SCIM's reading of every domain error.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
         let detail = e.to_string();
         match e {
-            DirectoryError::Scim(s) => s.into(),
-            DirectoryError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, None, detail),
-            DirectoryError::Uniqueness(_) => {
+            DomainError::Scim(s) => s.into(),
+            DomainError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, None, detail),
+            DomainError::Uniqueness(_) => {
                 ApiError::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
             }
-            DirectoryError::PreconditionFailed { .. } => {
+            DomainError::PreconditionFailed { .. } => {
                 ApiError::new(StatusCode::PRECONDITION_FAILED, None, detail)
             }
-            DirectoryError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, None, detail),
-            DirectoryError::SyncDisabled(_) => ApiError::new(StatusCode::FORBIDDEN, None, detail),
-            DirectoryError::Invalid { .. } => {
+            DomainError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, None, detail),
+            DomainError::SyncDisabled(_) => ApiError::new(StatusCode::FORBIDDEN, None, detail),
+            DomainError::Invalid { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, Some("invalidValue"), detail)
             }
-            DirectoryError::AlreadyExists { .. } => {
+            DomainError::AlreadyExists { .. } => {
                 ApiError::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
             }
-            DirectoryError::Quota { .. } | DirectoryError::Conflict { .. } => {
+            DomainError::Quota { .. } | DomainError::Conflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, None, detail)
             }
-            DirectoryError::Synchronized { .. } => {
-                ApiError::new(StatusCode::FORBIDDEN, None, detail)
-            }
-            DirectoryError::Write(WriteError::QueueFull) => ApiError::new(
+            DomainError::Synchronized { .. } => ApiError::new(StatusCode::FORBIDDEN, None, detail),
+            DomainError::Write(WriteError::QueueFull) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
                 "too many writes in flight, retry",
             ),
-            DirectoryError::Store(_) | DirectoryError::Write(_) | DirectoryError::Internal(_) => {
+            DomainError::Store(_) | DomainError::Write(_) | DomainError::Internal(_) => {
                 // Not the client's fault; the detail stays in the log.
                 tracing::error!(error = %detail, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error")

@@ -9,7 +9,8 @@
 
 use super::query::{decode, parse_query};
 use super::{Body, read_body};
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::Directory;
+use crate::error::DomainError;
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -182,12 +183,12 @@ async fn issue(dir: &Directory, id: &str, secret: &str) -> Response<Body> {
                 "expires_in": t.expires_in,
             }),
         ),
-        Err(DirectoryError::Unauthorized) => error(
+        Err(DomainError::Unauthorized) => error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "unknown, disabled or expired client",
         ),
-        Err(DirectoryError::SyncDisabled(_)) => error(
+        Err(DomainError::SyncDisabled(_)) => error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             "SCIM synchronization is disabled for this directory",

@@ -4,10 +4,11 @@
 //! is plain records.
 //!
 //! Owns the limits (keys per user, policies per user, custom policies), the name rules and the
-//! rule that a policy still attached cannot be deleted. Must not know about signatures or HTTP,
-//! nor about the directories of end users (administrators are not directory users).
+//! rule that a policy still attached cannot be deleted. Refuses with `error::DomainError`
+//! (RAM's spelling is `api::error`'s). Must not know about signatures or HTTP, nor about the
+//! directories of end users (administrators are not directory users).
 
-use crate::directory::DirectoryError;
+use crate::error::{Conflict, DomainError, Entity};
 use crate::model::{fill_random, new_numeric_id, now_rfc3339, random_string};
 use crate::policy::{self, PolicyDocument};
 use crate::seal::Sealer;
@@ -136,15 +137,15 @@ impl std::fmt::Debug for Caller {
     }
 }
 
-fn invalid(name: &'static str, message: impl Into<String>) -> DirectoryError {
-    DirectoryError::Invalid {
+fn invalid(name: &'static str, message: impl Into<String>) -> DomainError {
+    DomainError::Invalid {
         param: name,
         message: message.into(),
     }
 }
 
 /// RAM user names: 1 to 64 of `A-Za-z0-9.@-_`.
-pub fn check_user_name(name: &str) -> Result<(), DirectoryError> {
+pub fn check_user_name(name: &str) -> Result<(), DomainError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -161,7 +162,7 @@ pub fn check_user_name(name: &str) -> Result<(), DirectoryError> {
 }
 
 /// Policy names: 1 to 128 of `A-Za-z0-9-`.
-pub fn check_policy_name(name: &str) -> Result<(), DirectoryError> {
+pub fn check_policy_name(name: &str) -> Result<(), DomainError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
@@ -190,15 +191,15 @@ fn new_access_key_secret() -> String {
     s.chars().take(30).collect()
 }
 
-fn user_in(txn: &impl RecordRead, name: &str) -> Result<AdminUser, DirectoryError> {
+fn user_in(txn: &impl RecordRead, name: &str) -> Result<AdminUser, DomainError> {
     txn.read_record(Records::AdminUsers, name)?
-        .ok_or_else(|| DirectoryError::NotFound {
-            what: "admin user",
+        .ok_or_else(|| DomainError::NotFound {
+            entity: Entity::AdminUser,
             id: name.to_owned(),
         })
 }
 
-fn keys_of(txn: &WriteTxn, user: &str) -> Result<Vec<AccessKey>, DirectoryError> {
+fn keys_of(txn: &WriteTxn, user: &str) -> Result<Vec<AccessKey>, DomainError> {
     Ok(txn
         .records::<AccessKey>(Records::AccessKeys, "")?
         .into_iter()
@@ -216,10 +217,10 @@ fn insert_key(
     txn: &WriteTxn,
     sealer: &crate::seal::Sealer,
     user: &str,
-) -> Result<NewAccessKey, DirectoryError> {
+) -> Result<NewAccessKey, DomainError> {
     if keys_of(txn, user)?.len() >= ACCESS_KEYS_PER_USER_MAX {
-        return Err(DirectoryError::Quota {
-            what: "AccessKey",
+        return Err(DomainError::Quota {
+            entity: Entity::AccessKey,
             max: ACCESS_KEYS_PER_USER_MAX,
         });
     }
@@ -240,7 +241,7 @@ fn policy_document(
     txn: &ReadTxn,
     name: &str,
     kind: PolicyType,
-) -> Result<Option<PolicyDocument>, DirectoryError> {
+) -> Result<Option<PolicyDocument>, DomainError> {
     match kind {
         PolicyType::System => Ok(policy::system_policy(name)),
         PolicyType::Custom => {
@@ -249,7 +250,7 @@ fn policy_document(
             };
             PolicyDocument::parse(&p.document)
                 .map(Some)
-                .map_err(|e| DirectoryError::Internal(format!("stored policy `{name}`: {e}")))
+                .map_err(|e| DomainError::Internal(format!("stored policy `{name}`: {e}")))
         }
     }
 }
@@ -263,7 +264,7 @@ pub struct Iam {
 
 /// Whether any administrator exists (read before the sealing key is known: a database with
 /// administrators needs the key it was made with).
-pub async fn has_admins(db: &Db) -> Result<bool, DirectoryError> {
+pub async fn has_admins(db: &Db) -> Result<bool, DomainError> {
     db.read(|txn| {
         Ok(!txn
             .records::<AdminUser>(Records::AdminUsers, "")?
@@ -279,20 +280,20 @@ impl Iam {
 
     async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&ReadTxn) -> Result<T, DirectoryError> + Send + 'static,
-    ) -> Result<T, DirectoryError> {
+        f: impl FnOnce(&ReadTxn) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
         self.db.read(f).await
     }
 
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&WriteTxn) -> Result<T, DirectoryError> + Send + 'static,
-    ) -> Result<T, DirectoryError> {
+        f: impl FnOnce(&WriteTxn) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
         self.db.write(f).await
     }
 
     /// The installation's account id (16 digits), made on first use.
-    pub async fn account_id(&self) -> Result<String, DirectoryError> {
+    pub async fn account_id(&self) -> Result<String, DomainError> {
         if let Some(id) = self
             .read(|txn| Ok(txn.record::<String>(Records::Meta, "account_id")?))
             .await?
@@ -311,7 +312,7 @@ impl Iam {
     }
 
     /// Whether any administrator exists.
-    pub async fn has_admins(&self) -> Result<bool, DirectoryError> {
+    pub async fn has_admins(&self) -> Result<bool, DomainError> {
         has_admins(&self.db).await
     }
 
@@ -322,7 +323,7 @@ impl Iam {
         &self,
         key_id: String,
         secret: String,
-    ) -> Result<bool, DirectoryError> {
+    ) -> Result<bool, DomainError> {
         let sealer = self.sealer.clone();
         self.write(move |txn| {
             if !txn
@@ -361,7 +362,7 @@ impl Iam {
 
     /// The caller behind an AccessKeyId: active key, its secret opened, its user's policies
     /// parsed. `None` for an unknown or inactive key.
-    pub async fn caller(&self, access_key_id: &str) -> Result<Option<Caller>, DirectoryError> {
+    pub async fn caller(&self, access_key_id: &str) -> Result<Option<Caller>, DomainError> {
         let sealer = self.sealer.clone();
         let id = access_key_id.to_owned();
         self.read(move |txn| {
@@ -373,7 +374,7 @@ impl Iam {
             }
             let secret = sealer
                 .open(&key.id, &key.sealed_secret)
-                .map_err(|e| DirectoryError::Internal(format!("AccessKey `{}`: {e}", key.id)))?;
+                .map_err(|e| DomainError::Internal(format!("AccessKey `{}`: {e}", key.id)))?;
             let Some(user) = txn.record::<AdminUser>(Records::AdminUsers, &key.user)? else {
                 return Ok(None);
             };
@@ -394,7 +395,7 @@ impl Iam {
     }
 
     /// Whether an AccessKey exists (active or not).
-    pub async fn access_key_exists(&self, id: &str) -> Result<bool, DirectoryError> {
+    pub async fn access_key_exists(&self, id: &str) -> Result<bool, DomainError> {
         let id = id.to_owned();
         self.read(move |txn| Ok(txn.record::<AccessKey>(Records::AccessKeys, &id)?.is_some()))
             .await
@@ -405,7 +406,7 @@ impl Iam {
         name: &str,
         display_name: &str,
         comments: &str,
-    ) -> Result<AdminUser, DirectoryError> {
+    ) -> Result<AdminUser, DomainError> {
         check_user_name(name)?;
         let now = now_rfc3339();
         let user = AdminUser {
@@ -426,14 +427,14 @@ impl Iam {
                 .record::<AdminUser>(Records::AdminUsers, &user.name)?
                 .is_some()
             {
-                return Err(DirectoryError::AlreadyExists {
-                    what: "admin user",
+                return Err(DomainError::AlreadyExists {
+                    entity: Entity::AdminUser,
                     id: user.name,
                 });
             }
             if txn.records::<AdminUser>(Records::AdminUsers, "")?.len() >= ADMIN_USERS_MAX {
-                return Err(DirectoryError::Quota {
-                    what: "admin user",
+                return Err(DomainError::Quota {
+                    entity: Entity::AdminUser,
                     max: ADMIN_USERS_MAX,
                 });
             }
@@ -443,30 +444,30 @@ impl Iam {
         .await
     }
 
-    pub async fn admin_user(&self, name: &str) -> Result<AdminUser, DirectoryError> {
+    pub async fn admin_user(&self, name: &str) -> Result<AdminUser, DomainError> {
         let name = name.to_owned();
         self.read(move |txn| user_in(txn, &name)).await
     }
 
-    pub async fn admin_users(&self) -> Result<Vec<AdminUser>, DirectoryError> {
+    pub async fn admin_users(&self) -> Result<Vec<AdminUser>, DomainError> {
         self.read(|txn| Ok(txn.record_values::<AdminUser>(Records::AdminUsers, "")?))
             .await
     }
 
     /// Deletes an administrator that has no AccessKey and no attached policy (RAM's rule).
-    pub async fn delete_admin_user(&self, name: &str) -> Result<(), DirectoryError> {
+    pub async fn delete_admin_user(&self, name: &str) -> Result<(), DomainError> {
         let name = name.to_owned();
         self.write(move |txn| {
             let user = user_in(txn, &name)?;
             if !keys_of(txn, &name)?.is_empty() {
-                return Err(DirectoryError::Conflict {
-                    what: "User.AccessKey",
+                return Err(DomainError::Conflict {
+                    rule: Conflict::AdminUserHasKeys,
                     message: format!("admin user `{name}` still has AccessKeys"),
                 });
             }
             if !user.policies.is_empty() {
-                return Err(DirectoryError::Conflict {
-                    what: "User.Policy",
+                return Err(DomainError::Conflict {
+                    rule: Conflict::AdminUserHasPolicies,
                     message: format!("admin user `{name}` still has attached policies"),
                 });
             }
@@ -476,7 +477,7 @@ impl Iam {
         .await
     }
 
-    pub async fn create_access_key(&self, user: &str) -> Result<NewAccessKey, DirectoryError> {
+    pub async fn create_access_key(&self, user: &str) -> Result<NewAccessKey, DomainError> {
         let sealer = self.sealer.clone();
         let user = user.to_owned();
         self.write(move |txn| {
@@ -486,7 +487,7 @@ impl Iam {
         .await
     }
 
-    pub async fn access_keys(&self, user: &str) -> Result<Vec<AccessKey>, DirectoryError> {
+    pub async fn access_keys(&self, user: &str) -> Result<Vec<AccessKey>, DomainError> {
         let user = user.to_owned();
         self.read(move |txn| {
             user_in(txn, &user)?;
@@ -500,11 +501,11 @@ impl Iam {
         .await
     }
 
-    fn key_of_user(txn: &WriteTxn, user: &str, id: &str) -> Result<AccessKey, DirectoryError> {
+    fn key_of_user(txn: &WriteTxn, user: &str, id: &str) -> Result<AccessKey, DomainError> {
         txn.record::<AccessKey>(Records::AccessKeys, id)?
             .filter(|k| k.user == user)
-            .ok_or_else(|| DirectoryError::NotFound {
-                what: "AccessKey",
+            .ok_or_else(|| DomainError::NotFound {
+                entity: Entity::AccessKey,
                 id: id.to_owned(),
             })
     }
@@ -514,7 +515,7 @@ impl Iam {
         user: &str,
         id: &str,
         status: KeyStatus,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let (user, id) = (user.to_owned(), id.to_owned());
         self.write(move |txn| {
             user_in(txn, &user)?;
@@ -526,7 +527,7 @@ impl Iam {
         .await
     }
 
-    pub async fn delete_access_key(&self, user: &str, id: &str) -> Result<(), DirectoryError> {
+    pub async fn delete_access_key(&self, user: &str, id: &str) -> Result<(), DomainError> {
         let (user, id) = (user.to_owned(), id.to_owned());
         self.write(move |txn| {
             user_in(txn, &user)?;
@@ -542,11 +543,11 @@ impl Iam {
         name: &str,
         document: &str,
         description: &str,
-    ) -> Result<CustomPolicy, DirectoryError> {
+    ) -> Result<CustomPolicy, DomainError> {
         check_policy_name(name)?;
         if policy::system_policy(name).is_some() {
-            return Err(DirectoryError::AlreadyExists {
-                what: "Policy",
+            return Err(DomainError::AlreadyExists {
+                entity: Entity::Policy,
                 id: name.to_owned(),
             });
         }
@@ -564,8 +565,8 @@ impl Iam {
                 .record::<CustomPolicy>(Records::AdminPolicies, &p.name)?
                 .is_some()
             {
-                return Err(DirectoryError::AlreadyExists {
-                    what: "Policy",
+                return Err(DomainError::AlreadyExists {
+                    entity: Entity::Policy,
                     id: p.name,
                 });
             }
@@ -574,8 +575,8 @@ impl Iam {
                 .len()
                 >= CUSTOM_POLICIES_MAX
             {
-                return Err(DirectoryError::Quota {
-                    what: "Policy",
+                return Err(DomainError::Quota {
+                    entity: Entity::Policy,
                     max: CUSTOM_POLICIES_MAX,
                 });
             }
@@ -590,7 +591,7 @@ impl Iam {
         &self,
         name: &str,
         kind: PolicyType,
-    ) -> Result<CustomPolicy, DirectoryError> {
+    ) -> Result<CustomPolicy, DomainError> {
         let name = name.to_owned();
         self.read(move |txn| match kind {
             PolicyType::System => policy::system_policy_text(&name)
@@ -601,35 +602,35 @@ impl Iam {
                     created: String::new(),
                     updated: String::new(),
                 })
-                .ok_or(DirectoryError::NotFound {
-                    what: "Policy",
+                .ok_or(DomainError::NotFound {
+                    entity: Entity::Policy,
                     id: name,
                 }),
             PolicyType::Custom => txn
                 .record::<CustomPolicy>(Records::AdminPolicies, &name)?
-                .ok_or(DirectoryError::NotFound {
-                    what: "Policy",
+                .ok_or(DomainError::NotFound {
+                    entity: Entity::Policy,
                     id: name,
                 }),
         })
         .await
     }
 
-    pub async fn admin_policies(&self) -> Result<Vec<CustomPolicy>, DirectoryError> {
+    pub async fn admin_policies(&self) -> Result<Vec<CustomPolicy>, DomainError> {
         self.read(|txn| Ok(txn.record_values::<CustomPolicy>(Records::AdminPolicies, "")?))
             .await
     }
 
     /// Deletes a custom policy that no administrator has attached.
-    pub async fn delete_admin_policy(&self, name: &str) -> Result<(), DirectoryError> {
+    pub async fn delete_admin_policy(&self, name: &str) -> Result<(), DomainError> {
         let name = name.to_owned();
         self.write(move |txn| {
             if txn
                 .record::<CustomPolicy>(Records::AdminPolicies, &name)?
                 .is_none()
             {
-                return Err(DirectoryError::NotFound {
-                    what: "Policy",
+                return Err(DomainError::NotFound {
+                    entity: Entity::Policy,
                     id: name,
                 });
             }
@@ -639,8 +640,8 @@ impl Iam {
                     .iter()
                     .any(|a| a.policy_type == PolicyType::Custom && a.policy_name == name)
             }) {
-                return Err(DirectoryError::Conflict {
-                    what: "Policy.User",
+                return Err(DomainError::Conflict {
+                    rule: Conflict::PolicyAttached,
                     message: format!("policy `{name}` is still attached"),
                 });
             }
@@ -655,7 +656,7 @@ impl Iam {
         user: &str,
         name: &str,
         kind: PolicyType,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let (user, name) = (user.to_owned(), name.to_owned());
         self.write(move |txn| {
             let mut u = user_in(txn, &user)?;
@@ -666,8 +667,8 @@ impl Iam {
                     .is_some(),
             };
             if !exists {
-                return Err(DirectoryError::NotFound {
-                    what: "Policy",
+                return Err(DomainError::NotFound {
+                    entity: Entity::Policy,
                     id: name,
                 });
             }
@@ -675,14 +676,14 @@ impl Iam {
                 .iter()
                 .any(|a| a.policy_name == name && a.policy_type == kind)
             {
-                return Err(DirectoryError::AlreadyExists {
-                    what: "Policy.Attachment",
+                return Err(DomainError::AlreadyExists {
+                    entity: Entity::PolicyAttachment,
                     id: name,
                 });
             }
             if u.policies.len() >= POLICIES_PER_USER_MAX {
-                return Err(DirectoryError::Quota {
-                    what: "Policy.Attachment",
+                return Err(DomainError::Quota {
+                    entity: Entity::PolicyAttachment,
                     max: POLICIES_PER_USER_MAX,
                 });
             }
@@ -703,7 +704,7 @@ impl Iam {
         user: &str,
         name: &str,
         kind: PolicyType,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<(), DomainError> {
         let (user, name) = (user.to_owned(), name.to_owned());
         self.write(move |txn| {
             let mut u = user_in(txn, &user)?;
@@ -711,8 +712,8 @@ impl Iam {
             u.policies
                 .retain(|a| !(a.policy_name == name && a.policy_type == kind));
             if u.policies.len() == before {
-                return Err(DirectoryError::NotFound {
-                    what: "Policy.Attachment",
+                return Err(DomainError::NotFound {
+                    entity: Entity::PolicyAttachment,
                     id: name,
                 });
             }

@@ -343,12 +343,12 @@ async fn a_second_task_on_the_same_pair_while_one_runs_is_refused() {
     let first = f.access.provision(target(&f)).await.unwrap();
     let second = f.access.provision(target(&f)).await;
     assert!(
-        matches!(&second, Err(cloudsso::access::AccessError::Conflict { code, .. }) if *code == "OperationConflict.Task"),
+        matches!(&second, Err(cloudsso::error::DomainError::Conflict { rule, .. }) if rule.code() == "OperationConflict.Task"),
         "{second:?}"
     );
     let busy = f.access.delete_config(&f.d, "ac-admin", true).await;
     assert!(
-        matches!(&busy, Err(cloudsso::access::AccessError::Conflict { code, .. }) if *code == "DeletionConflict.AccessConfiguration.Task"),
+        matches!(&busy, Err(cloudsso::error::DomainError::Conflict { rule, .. }) if rule.code() == "DeletionConflict.AccessConfiguration.Task"),
         "{busy:?}"
     );
     f.faults.set_delay_ms(0);

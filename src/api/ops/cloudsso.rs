@@ -8,6 +8,7 @@ use super::super::params::{Params, page_fields};
 use super::{Ctx, Handler, resource, shape};
 use crate::directory::CredentialOptions;
 use crate::directory::manage::{ApiGuard, Managed, Page};
+use crate::error::Entity;
 use crate::scim::filter::{AttrPath, CompareOp, Filter, Literal};
 use crate::scim::schema::{GROUP_SCHEMA, ResourceKind, USER_SCHEMA};
 use crate::store::CredentialKind;
@@ -386,7 +387,7 @@ async fn create_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
         .dir()
         .api_create(ResourceKind::User, d, doc, description)
         .await
-        .map_err(|e| ApiFault::taken("User", e))?;
+        .map_err(|e| ApiFault::taken(Entity::User, e))?;
     Ok(json!({"User": shape::user(&m)}))
 }
 
@@ -510,7 +511,7 @@ async fn get_user_id(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let m = page
         .items
         .first()
-        .ok_or_else(|| ApiFault::not_found("User", ext_id))?;
+        .ok_or_else(|| ApiFault::not_found(Entity::User, ext_id))?;
     Ok(json!({"UserId": m.id()}))
 }
 
@@ -524,7 +525,7 @@ async fn create_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
         .dir()
         .api_create(ResourceKind::Group, d, doc, description)
         .await
-        .map_err(|e| ApiFault::taken("Group", e))?;
+        .map_err(|e| ApiFault::taken(Entity::Group, e))?;
     Ok(json!({"Group": shape::group(&m)}))
 }
 
@@ -576,7 +577,7 @@ async fn update_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
         .dir()
         .api_patch(ResourceKind::Group, d, g, ops, guard)
         .await
-        .map_err(|e| ApiFault::taken("Group", e))?;
+        .map_err(|e| ApiFault::taken(Entity::Group, e))?;
     Ok(json!({"Group": shape::group(&m)}))
 }
 
