@@ -14,7 +14,8 @@ use cloudsso::access::assignments::Target;
 use cloudsso::access::records::{AccessConfiguration, Account, TaskStatus};
 use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
-use cloudsso::directory::{Directory, DirectoryError};
+use cloudsso::directory::Directory;
+use cloudsso::error::DomainError;
 use cloudsso::model::ResourceKind;
 use cloudsso::scim::patch;
 use cloudsso::scim::schema::AttributeSelection;
@@ -111,7 +112,7 @@ fn report(name: &str, mut ms: Vec<f64>) {
 }
 
 /// The benchmark's accounts and access configurations, written directly.
-fn put_accounts_and_configs(w: &WriteTxn, d: &str) -> Result<(), DirectoryError> {
+fn put_accounts_and_configs(w: &WriteTxn, d: &str) -> Result<(), DomainError> {
     for a in 0..ACCOUNTS {
         let id = format!("{:016}", 1_000_000_000_000_000u64 + a as u64);
         let account = Account {

@@ -8,7 +8,8 @@ use cloudsso::access::provider::{FaultyProvider, Provider};
 use cloudsso::access::records::{AccessConfiguration, Account, TaskStatus};
 use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
-use cloudsso::directory::{Directory, DirectoryError};
+use cloudsso::directory::Directory;
+use cloudsso::error::DomainError;
 use cloudsso::model::ResourceKind;
 use cloudsso::scim::patch;
 use cloudsso::scim::schema::AttributeSelection;
@@ -48,7 +49,7 @@ async fn fixture() -> Fixture {
     app.db
         .write(move |w| {
             put_account_and_config(w, &d)?;
-            Ok::<_, DirectoryError>(())
+            Ok::<_, DomainError>(())
         })
         .await
         .unwrap();
