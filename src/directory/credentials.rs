@@ -4,9 +4,8 @@
 use super::Directory;
 use crate::error::{Conflict, DomainError, Entity};
 use crate::model::{ChangeKind, ResourceType, fill_random, new_prefixed_id, now_rfc3339};
-use crate::store::{
-    CredentialKind, CredentialRecord, CredentialStatus, DirectoryRecord, Records, WriteTxn,
-};
+use crate::store::keys::{OauthTokenKey, Prefix};
+use crate::store::{CredentialKind, CredentialRecord, CredentialStatus, DirectoryRecord, WriteTxn};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
@@ -377,9 +376,9 @@ impl Directory {
                 for c in &creds {
                     txn.delete_credential(c)?;
                 }
-                for (k, t) in txn.records::<TokenRecord>(Records::OauthTokens, "")? {
+                for (k, t) in txn.scan_tails::<TokenRecord>(Prefix::AllOauthTokens)? {
                     if creds.iter().any(|c| c.id == t.credential_id) {
-                        txn.delete_record(Records::OauthTokens, &k)?;
+                        txn.delete(OauthTokenKey { digest: &k })?;
                     }
                 }
                 txn.delete_directory(&id)?;
@@ -455,9 +454,9 @@ impl Directory {
                         id: id.clone(),
                     })?;
                 txn.delete_credential(&rec)?;
-                for (k, t) in txn.records::<TokenRecord>(Records::OauthTokens, "")? {
+                for (k, t) in txn.scan_tails::<TokenRecord>(Prefix::AllOauthTokens)? {
                     if t.credential_id == rec.id {
-                        txn.delete_record(Records::OauthTokens, &k)?;
+                        txn.delete(OauthTokenKey { digest: &k })?;
                     }
                 }
                 append(
@@ -586,7 +585,7 @@ impl Directory {
                     Some(_) => return Err(DomainError::Unauthorized),
                     None => {
                         let token = txn
-                            .record::<TokenRecord>(Records::OauthTokens, &digest)?
+                            .get::<TokenRecord>(OauthTokenKey { digest: &digest })?
                             .ok_or(DomainError::Unauthorized)?;
                         let rec = txn
                             .credential(&token.credential_id)?
@@ -663,19 +662,21 @@ impl Directory {
             if !dir.scim_sync_enabled {
                 return Err(DomainError::SyncDisabled(dir.id));
             }
-            // Expired tokens of this credential go as new ones come.
-            for (k, t) in txn.records::<TokenRecord>(Records::OauthTokens, "")? {
+            // Expired tokens, of every credential, go as new ones are issued (a scan of the
+            // whole token table: fine while tokens are few).
+            for (k, t) in txn.scan_tails::<TokenRecord>(Prefix::AllOauthTokens)? {
                 if t.expires_unix <= now {
-                    txn.delete_record(Records::OauthTokens, &k)?;
+                    txn.delete(OauthTokenKey { digest: &k })?;
                 }
             }
             let ttl = rec
                 .token_ttl_minutes
                 .map_or(default_ttl, |m| i64::from(m) * 60);
             let expires_in = ttl.min(rec.expires_unix - now);
-            txn.put_record(
-                Records::OauthTokens,
-                &token_digest,
+            txn.put(
+                OauthTokenKey {
+                    digest: &token_digest,
+                },
                 &TokenRecord {
                     credential_id: rec.id,
                     expires_unix: now + expires_in,

@@ -13,7 +13,8 @@ use crate::model::{fill_random, new_numeric_id, now_rfc3339, random_string};
 use crate::policy::{self, PolicyDocument};
 use crate::seal::Sealer;
 use crate::store::Db;
-use crate::store::{ReadTxn, RecordRead, Records, WriteTxn};
+use crate::store::keys::{AccessKeyKey, AdminPolicyKey, AdminUserKey, KeyedRead, MetaKey, Prefix};
+use crate::store::{ReadTxn, WriteTxn};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -191,8 +192,8 @@ fn new_access_key_secret() -> String {
     s.chars().take(30).collect()
 }
 
-fn user_in(txn: &impl RecordRead, name: &str) -> Result<AdminUser, DomainError> {
-    txn.read_record(Records::AdminUsers, name)?
+fn user_in(txn: &impl KeyedRead, name: &str) -> Result<AdminUser, DomainError> {
+    txn.read_at(AdminUserKey { name })?
         .ok_or_else(|| DomainError::NotFound {
             entity: Entity::AdminUser,
             id: name.to_owned(),
@@ -201,9 +202,8 @@ fn user_in(txn: &impl RecordRead, name: &str) -> Result<AdminUser, DomainError> 
 
 fn keys_of(txn: &WriteTxn, user: &str) -> Result<Vec<AccessKey>, DomainError> {
     Ok(txn
-        .records::<AccessKey>(Records::AccessKeys, "")?
+        .scan::<AccessKey>(Prefix::AllAccessKeys)?
         .into_iter()
-        .map(|(_, k)| k)
         .filter(|k| k.user == user)
         .collect())
 }
@@ -232,7 +232,7 @@ fn insert_key(
         status: KeyStatus::Active,
         created: now_rfc3339(),
     };
-    txn.put_record(Records::AccessKeys, &id, &key)?;
+    txn.put(AccessKeyKey { id: &id }, &key)?;
     Ok(NewAccessKey { key, secret })
 }
 
@@ -245,7 +245,7 @@ fn policy_document(
     match kind {
         PolicyType::System => Ok(policy::system_policy(name)),
         PolicyType::Custom => {
-            let Some(p) = txn.record::<CustomPolicy>(Records::AdminPolicies, name)? else {
+            let Some(p) = txn.get::<CustomPolicy>(AdminPolicyKey { name })? else {
                 return Ok(None);
             };
             PolicyDocument::parse(&p.document)
@@ -265,12 +265,8 @@ pub struct Iam {
 /// Whether any administrator exists (read before the sealing key is known: a database with
 /// administrators needs the key it was made with).
 pub async fn has_admins(db: &Db) -> Result<bool, DomainError> {
-    db.read(|txn| {
-        Ok(!txn
-            .records::<AdminUser>(Records::AdminUsers, "")?
-            .is_empty())
-    })
-    .await
+    db.read(|txn| Ok(txn.any_under(Prefix::AllAdminUsers)?))
+        .await
 }
 
 impl Iam {
@@ -295,17 +291,17 @@ impl Iam {
     /// The installation's account id (16 digits), made on first use.
     pub async fn account_id(&self) -> Result<String, DomainError> {
         if let Some(id) = self
-            .read(|txn| Ok(txn.record::<String>(Records::Meta, "account_id")?))
+            .read(|txn| Ok(txn.get::<String>(MetaKey { name: "account_id" })?))
             .await?
         {
             return Ok(id);
         }
         self.write(|txn| {
-            if let Some(id) = txn.record::<String>(Records::Meta, "account_id")? {
+            if let Some(id) = txn.get::<String>(MetaKey { name: "account_id" })? {
                 return Ok(id);
             }
             let id = new_numeric_id();
-            txn.put_record(Records::Meta, "account_id", &id)?;
+            txn.put(MetaKey { name: "account_id" }, &id)?;
             Ok(id)
         })
         .await
@@ -326,10 +322,7 @@ impl Iam {
     ) -> Result<bool, DomainError> {
         let sealer = self.sealer.clone();
         self.write(move |txn| {
-            if !txn
-                .records::<AdminUser>(Records::AdminUsers, "")?
-                .is_empty()
-            {
+            if txn.any_under(Prefix::AllAdminUsers)? {
                 return Ok(false);
             }
             let now = now_rfc3339();
@@ -346,7 +339,7 @@ impl Iam {
                     attached: now,
                 }],
             };
-            txn.put_record(Records::AdminUsers, &user.name, &user)?;
+            txn.put(AdminUserKey { name: &user.name }, &user)?;
             let key = AccessKey {
                 sealed_secret: sealer.seal(&key_id, &secret),
                 id: key_id.clone(),
@@ -354,7 +347,7 @@ impl Iam {
                 status: KeyStatus::Active,
                 created: now_rfc3339(),
             };
-            txn.put_record(Records::AccessKeys, &key_id, &key)?;
+            txn.put(AccessKeyKey { id: &key_id }, &key)?;
             Ok(true)
         })
         .await
@@ -366,7 +359,7 @@ impl Iam {
         let sealer = self.sealer.clone();
         let id = access_key_id.to_owned();
         self.read(move |txn| {
-            let Some(key) = txn.record::<AccessKey>(Records::AccessKeys, &id)? else {
+            let Some(key) = txn.get::<AccessKey>(AccessKeyKey { id: &id })? else {
                 return Ok(None);
             };
             if key.status != KeyStatus::Active {
@@ -375,7 +368,7 @@ impl Iam {
             let secret = sealer
                 .open(&key.id, &key.sealed_secret)
                 .map_err(|e| DomainError::Internal(format!("AccessKey `{}`: {e}", key.id)))?;
-            let Some(user) = txn.record::<AdminUser>(Records::AdminUsers, &key.user)? else {
+            let Some(user) = txn.get::<AdminUser>(AdminUserKey { name: &key.user })? else {
                 return Ok(None);
             };
             let mut policies = Vec::new();
@@ -397,7 +390,7 @@ impl Iam {
     /// Whether an AccessKey exists (active or not).
     pub async fn access_key_exists(&self, id: &str) -> Result<bool, DomainError> {
         let id = id.to_owned();
-        self.read(move |txn| Ok(txn.record::<AccessKey>(Records::AccessKeys, &id)?.is_some()))
+        self.read(move |txn| Ok(txn.get::<AccessKey>(AccessKeyKey { id: &id })?.is_some()))
             .await
     }
 
@@ -424,7 +417,7 @@ impl Iam {
         };
         self.write(move |txn| {
             if txn
-                .record::<AdminUser>(Records::AdminUsers, &user.name)?
+                .get::<AdminUser>(AdminUserKey { name: &user.name })?
                 .is_some()
             {
                 return Err(DomainError::AlreadyExists {
@@ -432,13 +425,13 @@ impl Iam {
                     id: user.name,
                 });
             }
-            if txn.records::<AdminUser>(Records::AdminUsers, "")?.len() >= ADMIN_USERS_MAX {
+            if txn.scan::<AdminUser>(Prefix::AllAdminUsers)?.len() >= ADMIN_USERS_MAX {
                 return Err(DomainError::Quota {
                     entity: Entity::AdminUser,
                     max: ADMIN_USERS_MAX,
                 });
             }
-            txn.put_record(Records::AdminUsers, &user.name, &user)?;
+            txn.put(AdminUserKey { name: &user.name }, &user)?;
             Ok(user)
         })
         .await
@@ -450,7 +443,7 @@ impl Iam {
     }
 
     pub async fn admin_users(&self) -> Result<Vec<AdminUser>, DomainError> {
-        self.read(|txn| Ok(txn.record_values::<AdminUser>(Records::AdminUsers, "")?))
+        self.read(|txn| Ok(txn.scan::<AdminUser>(Prefix::AllAdminUsers)?))
             .await
     }
 
@@ -471,7 +464,7 @@ impl Iam {
                     message: format!("admin user `{name}` still has attached policies"),
                 });
             }
-            txn.delete_record(Records::AdminUsers, &name)?;
+            txn.delete(AdminUserKey { name: &name })?;
             Ok(())
         })
         .await
@@ -492,9 +485,8 @@ impl Iam {
         self.read(move |txn| {
             user_in(txn, &user)?;
             Ok(txn
-                .records::<AccessKey>(Records::AccessKeys, "")?
+                .scan::<AccessKey>(Prefix::AllAccessKeys)?
                 .into_iter()
-                .map(|(_, k)| k)
                 .filter(|k| k.user == user)
                 .collect())
         })
@@ -502,7 +494,7 @@ impl Iam {
     }
 
     fn key_of_user(txn: &WriteTxn, user: &str, id: &str) -> Result<AccessKey, DomainError> {
-        txn.record::<AccessKey>(Records::AccessKeys, id)?
+        txn.get::<AccessKey>(AccessKeyKey { id })?
             .filter(|k| k.user == user)
             .ok_or_else(|| DomainError::NotFound {
                 entity: Entity::AccessKey,
@@ -521,7 +513,7 @@ impl Iam {
             user_in(txn, &user)?;
             let mut key = Self::key_of_user(txn, &user, &id)?;
             key.status = status;
-            txn.put_record(Records::AccessKeys, &id, &key)?;
+            txn.put(AccessKeyKey { id: &id }, &key)?;
             Ok(())
         })
         .await
@@ -532,7 +524,7 @@ impl Iam {
         self.write(move |txn| {
             user_in(txn, &user)?;
             Self::key_of_user(txn, &user, &id)?;
-            txn.delete_record(Records::AccessKeys, &id)?;
+            txn.delete(AccessKeyKey { id: &id })?;
             Ok(())
         })
         .await
@@ -562,7 +554,7 @@ impl Iam {
         };
         self.write(move |txn| {
             if txn
-                .record::<CustomPolicy>(Records::AdminPolicies, &p.name)?
+                .get::<CustomPolicy>(AdminPolicyKey { name: &p.name })?
                 .is_some()
             {
                 return Err(DomainError::AlreadyExists {
@@ -570,17 +562,13 @@ impl Iam {
                     id: p.name,
                 });
             }
-            if txn
-                .records::<CustomPolicy>(Records::AdminPolicies, "")?
-                .len()
-                >= CUSTOM_POLICIES_MAX
-            {
+            if txn.scan::<CustomPolicy>(Prefix::AllAdminPolicies)?.len() >= CUSTOM_POLICIES_MAX {
                 return Err(DomainError::Quota {
                     entity: Entity::Policy,
                     max: CUSTOM_POLICIES_MAX,
                 });
             }
-            txn.put_record(Records::AdminPolicies, &p.name, &p)?;
+            txn.put(AdminPolicyKey { name: &p.name }, &p)?;
             Ok(p)
         })
         .await
@@ -607,7 +595,7 @@ impl Iam {
                     id: name,
                 }),
             PolicyType::Custom => txn
-                .record::<CustomPolicy>(Records::AdminPolicies, &name)?
+                .get::<CustomPolicy>(AdminPolicyKey { name: &name })?
                 .ok_or(DomainError::NotFound {
                     entity: Entity::Policy,
                     id: name,
@@ -617,7 +605,7 @@ impl Iam {
     }
 
     pub async fn admin_policies(&self) -> Result<Vec<CustomPolicy>, DomainError> {
-        self.read(|txn| Ok(txn.record_values::<CustomPolicy>(Records::AdminPolicies, "")?))
+        self.read(|txn| Ok(txn.scan::<CustomPolicy>(Prefix::AllAdminPolicies)?))
             .await
     }
 
@@ -626,7 +614,7 @@ impl Iam {
         let name = name.to_owned();
         self.write(move |txn| {
             if txn
-                .record::<CustomPolicy>(Records::AdminPolicies, &name)?
+                .get::<CustomPolicy>(AdminPolicyKey { name: &name })?
                 .is_none()
             {
                 return Err(DomainError::NotFound {
@@ -634,8 +622,8 @@ impl Iam {
                     id: name,
                 });
             }
-            let users = txn.records::<AdminUser>(Records::AdminUsers, "")?;
-            if users.iter().any(|(_, u)| {
+            let users = txn.scan::<AdminUser>(Prefix::AllAdminUsers)?;
+            if users.iter().any(|u| {
                 u.policies
                     .iter()
                     .any(|a| a.policy_type == PolicyType::Custom && a.policy_name == name)
@@ -645,7 +633,7 @@ impl Iam {
                     message: format!("policy `{name}` is still attached"),
                 });
             }
-            txn.delete_record(Records::AdminPolicies, &name)?;
+            txn.delete(AdminPolicyKey { name: &name })?;
             Ok(())
         })
         .await
@@ -663,7 +651,7 @@ impl Iam {
             let exists = match kind {
                 PolicyType::System => policy::system_policy(&name).is_some(),
                 PolicyType::Custom => txn
-                    .record::<CustomPolicy>(Records::AdminPolicies, &name)?
+                    .get::<CustomPolicy>(AdminPolicyKey { name: &name })?
                     .is_some(),
             };
             if !exists {
@@ -693,7 +681,7 @@ impl Iam {
                 attached: now_rfc3339(),
             });
             u.updated = now_rfc3339();
-            txn.put_record(Records::AdminUsers, &user, &u)?;
+            txn.put(AdminUserKey { name: &user }, &u)?;
             Ok(())
         })
         .await
@@ -718,7 +706,7 @@ impl Iam {
                 });
             }
             u.updated = now_rfc3339();
-            txn.put_record(Records::AdminUsers, &user, &u)?;
+            txn.put(AdminUserKey { name: &user }, &u)?;
             Ok(())
         })
         .await

@@ -6,7 +6,7 @@
 //! never build a key string. Must not know the record value types (those belong to the modules
 //! that store them) and must not change the bytes of a key: existing databases read the same.
 
-use super::{ReadTxn, RecordRead, Records, StoreError, WriteTxn, key};
+use super::{ReadTxn, Records, StoreError, WriteTxn, key};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -20,6 +20,13 @@ pub struct Key {
 impl From<&Key> for Key {
     fn from(k: &Key) -> Key {
         k.clone()
+    }
+}
+
+impl Key {
+    /// The table and the key string, for the store's own record functions.
+    pub(super) fn parts(self) -> (Records, String) {
+        (self.table, self.key)
     }
 }
 
@@ -196,6 +203,54 @@ impl From<ResourceInfoKey<'_>> for Key {
     }
 }
 
+/// An administrator, by name.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminUserKey<'a> {
+    pub name: &'a str,
+}
+
+impl From<AdminUserKey<'_>> for Key {
+    fn from(k: AdminUserKey<'_>) -> Key {
+        at(Records::AdminUsers, &[k.name])
+    }
+}
+
+/// A custom administrator policy, by name.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminPolicyKey<'a> {
+    pub name: &'a str,
+}
+
+impl From<AdminPolicyKey<'_>> for Key {
+    fn from(k: AdminPolicyKey<'_>) -> Key {
+        at(Records::AdminPolicies, &[k.name])
+    }
+}
+
+/// An AccessKey pair, by AccessKeyId.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessKeyKey<'a> {
+    pub id: &'a str,
+}
+
+impl From<AccessKeyKey<'_>> for Key {
+    fn from(k: AccessKeyKey<'_>) -> Key {
+        at(Records::AccessKeys, &[k.id])
+    }
+}
+
+/// An OAuth access token for SCIM, by the SHA-256 hex of the token.
+#[derive(Debug, Clone, Copy)]
+pub struct OauthTokenKey<'a> {
+    pub digest: &'a str,
+}
+
+impl From<OauthTokenKey<'_>> for Key {
+    fn from(k: OauthTokenKey<'_>) -> Key {
+        at(Records::OauthTokens, &[k.digest])
+    }
+}
+
 /// Every scan by leading key parts: each variant names its table and the parts it fixes.
 #[derive(Debug, Clone, Copy)]
 pub enum Prefix<'a> {
@@ -209,6 +264,14 @@ pub enum Prefix<'a> {
     AllProvisionings,
     /// Every task, of every directory.
     AllTasks,
+    /// Every administrator.
+    AllAdminUsers,
+    /// Every custom administrator policy.
+    AllAdminPolicies,
+    /// Every AccessKey pair.
+    AllAccessKeys,
+    /// Every OAuth access token (the tail of each is its digest).
+    AllOauthTokens,
     /// A directory's access configurations.
     ConfigsIn { dir: &'a str },
     /// A directory's assignments.
@@ -248,6 +311,10 @@ impl Prefix<'_> {
             Prefix::AllAssignments => (Records::Assignments, &[]),
             Prefix::AllProvisionings => (Records::Provisionings, &[]),
             Prefix::AllTasks => (Records::Tasks, &[]),
+            Prefix::AllAdminUsers => (Records::AdminUsers, &[]),
+            Prefix::AllAdminPolicies => (Records::AdminPolicies, &[]),
+            Prefix::AllAccessKeys => (Records::AccessKeys, &[]),
+            Prefix::AllOauthTokens => (Records::OauthTokens, &[]),
             Prefix::ConfigsIn { dir } => (Records::AccessConfigs, &[dir]),
             Prefix::AssignmentsIn { dir } => (Records::Assignments, &[dir]),
             Prefix::PrincipalIndexIn { dir } => (Records::AssignmentsByPrincipal, &[dir]),
@@ -280,15 +347,10 @@ impl Prefix<'_> {
 }
 
 /// Reading by typed key, for code that works in either kind of transaction.
-pub trait KeyedRead: RecordRead {
+pub trait KeyedRead {
     /// The record at `k`, if any.
-    fn read_at<T: DeserializeOwned>(&self, k: impl Into<Key>) -> Result<Option<T>, StoreError> {
-        let k = k.into();
-        self.read_record(k.table, &k.key)
-    }
+    fn read_at<T: DeserializeOwned>(&self, k: impl Into<Key>) -> Result<Option<T>, StoreError>;
 }
-
-impl<R: RecordRead> KeyedRead for R {}
 
 /// Typed-key reads shared by read and write transactions.
 macro_rules! keyed_reads {
@@ -418,6 +480,14 @@ mod tests {
         );
         let meta = MetaKey { name: "account_id" };
         assert_eq!(spelled(meta), (Records::Meta, "account_id".into()));
+        let admin = AdminUserKey { name: "admin" };
+        assert_eq!(spelled(admin), (Records::AdminUsers, "admin".into()));
+        let policy = AdminPolicyKey { name: "p" };
+        assert_eq!(spelled(policy), (Records::AdminPolicies, "p".into()));
+        let key = AccessKeyKey { id: "LTAI1" };
+        assert_eq!(spelled(key), (Records::AccessKeys, "LTAI1".into()));
+        let token = OauthTokenKey { digest: "ab" };
+        assert_eq!(spelled(token), (Records::OauthTokens, "ab".into()));
     }
 
     #[test]

@@ -141,10 +141,10 @@ pub enum CredentialKind {
     OAuthClientSecret,
 }
 
-/// Kinds of typed records kept by key, each in its own table. Keys are the caller's; a
-/// composite key is `a\0b` (see `record_key`).
+/// Kinds of typed records kept by key, each in its own table. Their keys are spelled only by
+/// `keys` (a typed key per table); a composite key is `a\0b`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Records {
+pub(crate) enum Records {
     /// Installation facts: "account_id".
     Meta,
     /// Administrator identities, by name.
@@ -217,11 +217,6 @@ impl Records {
             Records::ProviderGrants => "provider_grants",
         }
     }
-}
-
-/// A composite record key: `a\0b`.
-pub fn record_key(parts: &[&str]) -> String {
-    key(parts)
 }
 
 /// What `add_member` did.
@@ -615,7 +610,7 @@ macro_rules! impl_reads {
             }
 
             /// A typed record by key.
-            pub fn record<T: for<'de> Deserialize<'de>>(
+            pub(crate) fn record<T: for<'de> Deserialize<'de>>(
                 &self,
                 kind: Records,
                 k: &str,
@@ -627,7 +622,7 @@ macro_rules! impl_reads {
             }
 
             /// Every record whose key starts with `prefix` (all of them for ""), in key order.
-            pub fn records<T: for<'de> Deserialize<'de>>(
+            pub(crate) fn records<T: for<'de> Deserialize<'de>>(
                 &self,
                 kind: Records,
                 prefix: &str,
@@ -645,14 +640,18 @@ macro_rules! impl_reads {
             }
 
             /// Whether any record of `kind` has a key starting with `prefix`.
-            pub fn has_records(&self, kind: Records, prefix: &str) -> Result<bool, StoreError> {
+            pub(crate) fn has_records(
+                &self,
+                kind: Records,
+                prefix: &str,
+            ) -> Result<bool, StoreError> {
                 let t = self.0.open_table(kind.table())?;
                 let first = t.range(prefix..)?.next().transpose()?;
                 Ok(first.is_some_and(|(k, _)| k.value().starts_with(prefix)))
             }
 
             /// The values of `records`, without their keys.
-            pub fn record_values<T: for<'de> Deserialize<'de>>(
+            pub(crate) fn record_values<T: for<'de> Deserialize<'de>>(
                 &self,
                 kind: Records,
                 prefix: &str,
@@ -669,28 +668,19 @@ macro_rules! impl_reads {
             }
         }
 
-        impl RecordRead for $txn {
-            fn read_record<T: for<'de> Deserialize<'de>>(
+        impl keys::KeyedRead for $txn {
+            fn read_at<T: for<'de> Deserialize<'de>>(
                 &self,
-                kind: Records,
-                k: &str,
+                k: impl Into<keys::Key>,
             ) -> Result<Option<T>, StoreError> {
-                self.record(kind, k)
+                let (table, key) = k.into().parts();
+                self.record(table, &key)
             }
         }
     };
 }
 impl_reads!(ReadTxn);
 impl_reads!(WriteTxn);
-
-/// Reading a typed record, for code that works in either kind of transaction.
-pub trait RecordRead {
-    fn read_record<T: for<'de> Deserialize<'de>>(
-        &self,
-        kind: Records,
-        k: &str,
-    ) -> Result<Option<T>, StoreError>;
-}
 
 /// Index keys derived from a user document.
 fn user_index_keys(doc: &Value) -> (Option<String>, Option<String>, Vec<String>) {
@@ -754,7 +744,7 @@ impl WriteTxn {
         Ok(())
     }
 
-    pub fn put_record<T: Serialize>(
+    pub(crate) fn put_record<T: Serialize>(
         &self,
         kind: Records,
         k: &str,
@@ -767,7 +757,7 @@ impl WriteTxn {
     }
 
     /// Removes a record; whether it was there.
-    pub fn delete_record(&self, kind: Records, k: &str) -> Result<bool, StoreError> {
+    pub(crate) fn delete_record(&self, kind: Records, k: &str) -> Result<bool, StoreError> {
         Ok(self.0.open_table(kind.table())?.remove(k)?.is_some())
     }
 
