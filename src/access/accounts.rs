@@ -518,27 +518,30 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::{App, Options};
     use crate::config::Limits;
-    use crate::directory::Directory;
     use crate::model::ResourceKind;
-    use crate::store::keys::AssignmentKey;
-    use crate::store::{Store, Writer};
+    use crate::store::Db;
+    use crate::store::keys::{AssignmentKey, Key};
 
     struct Fixture {
         access: Access,
-        store: Store,
+        db: Db,
+        _app: App,
         _tmp: tempfile::TempDir,
     }
 
-    fn fixture() -> Fixture {
+    /// The whole application over a fresh data folder, built by the composition root.
+    async fn fixture() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(&tmp.path().join("t.redb")).unwrap();
-        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
-        let db = crate::store::Db::new(store.clone(), writer);
-        let dir = Directory::new(db, Limits::default(), "http://x".into());
+        let data = tmp.path().join("data");
+        let (app, _writer) = App::open(&data, Limits::default(), Options::default())
+            .await
+            .unwrap();
         Fixture {
-            access: Access::new(dir),
-            store,
+            access: app.access.clone(),
+            db: app.db.clone(),
+            _app: app,
             _tmp: tmp,
         }
     }
@@ -601,7 +604,7 @@ mod tests {
 
     #[tokio::test]
     async fn accounts_in_folders_with_paths() {
-        let f = fixture();
+        let f = fixture().await;
         let a = &f.access;
         assert_eq!(a.accounts(0, 10).await.unwrap().total, 0);
         assert_eq!(
@@ -684,7 +687,7 @@ mod tests {
 
     #[tokio::test]
     async fn refusals() {
-        let f = fixture();
+        let f = fixture().await;
         let a = &f.access;
         let dev = a.create_folder("Dev", None).await.unwrap();
         a.create_account(NewAccount {
@@ -754,7 +757,7 @@ mod tests {
 
     #[tokio::test]
     async fn folder_depth_at_the_limit_and_one_past() {
-        let f = fixture();
+        let f = fixture().await;
         let a = &f.access;
         let mut parent: Option<String> = None;
         for level in 1..=FOLDER_DEPTH_MAX {
@@ -783,22 +786,25 @@ mod tests {
 
     #[tokio::test]
     async fn account_quota_at_the_limit_and_one_past() {
-        let f = fixture();
+        let f = fixture().await;
         let a = &f.access;
         a.create_account(new("First")).await.unwrap();
-        let w = f.store.write().unwrap();
-        let template = w.scan::<Account>(Prefix::AllAccounts).unwrap().remove(0);
-        for i in 1..ACCOUNTS_MAX - 1 {
-            let id = format!("{:016}", i);
-            let acc = Account {
-                id: id.clone(),
-                display_name: format!("a{i}"),
-                account_name: format!("a{i}@x.aliyunid.com"),
-                ..template.clone()
-            };
-            w.put(AccountKey { id: &id }, &acc).unwrap();
-        }
-        w.commit().unwrap();
+        f.db.write(|w| {
+            let template = w.scan::<Account>(Prefix::AllAccounts)?.remove(0);
+            for i in 1..ACCOUNTS_MAX - 1 {
+                let id = format!("{:016}", i);
+                let acc = Account {
+                    id: id.clone(),
+                    display_name: format!("a{i}"),
+                    account_name: format!("a{i}@x.aliyunid.com"),
+                    ..template.clone()
+                };
+                w.put(AccountKey { id: &id }, &acc)?;
+            }
+            Ok::<_, DomainError>(())
+        })
+        .await
+        .unwrap();
         a.create_account(new("Last")).await.unwrap();
         assert_eq!(a.accounts(0, 1).await.unwrap().total, ACCOUNTS_MAX);
         let e = a.create_account(new("Over")).await.unwrap_err();
@@ -807,7 +813,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_assigned_account_is_not_deleted() {
-        let f = fixture();
+        let f = fixture().await;
         let a = &f.access;
         let id = a.create_account(new("Prod")).await.unwrap().account.id;
         let assignment = Assignment {
@@ -818,27 +824,33 @@ mod tests {
             principal_id: "u-1".into(),
             created: now_rfc3339(),
         };
-        let key = AssignmentKey {
-            dir: "d-1",
-            config: "ac-1",
-            account: &id,
-            principal_type: "User",
-            principal_id: "u-1",
+        let key = move |id: &str| {
+            Key::from(AssignmentKey {
+                dir: "d-1",
+                config: "ac-1",
+                account: id,
+                principal_type: "User",
+                principal_id: "u-1",
+            })
         };
-        let w = f.store.write().unwrap();
-        w.put(key, &assignment).unwrap();
-        w.commit().unwrap();
+        let k = key(&id);
+        f.db.write(move |w| Ok::<_, DomainError>(w.put(k, &assignment)?))
+            .await
+            .unwrap();
         let e = a.delete_account(&id).await.unwrap_err();
         assert_eq!(kind(e), "Conflict DeleteConflict.Account.AccessAssignment");
         assert!(a.account(&id).await.is_ok());
 
-        let w = f.store.write().unwrap();
-        w.delete(key).unwrap();
-        w.commit().unwrap();
+        let k = key(&id);
+        f.db.write(move |w| Ok::<_, DomainError>(w.delete(k)?))
+            .await
+            .unwrap();
         a.delete_account(&id).await.unwrap();
         assert_eq!(kind(a.account(&id).await.unwrap_err()), "NotFound Account");
-        let r = f.store.read().unwrap();
-        let events = r.events_after(0, 100).unwrap();
+        let events =
+            f.db.read(|r| Ok::<_, DomainError>(r.events_after(0, 100)?))
+                .await
+                .unwrap();
         let kinds: Vec<(ResourceType, ChangeKind)> = events
             .iter()
             .filter(|e| e.id == id)
