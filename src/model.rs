@@ -3,14 +3,130 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A directory (tenant) id, `d-` followed by 14 lowercase alphanumerics, as CloudSSO has them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DirectoryId(pub String);
+/// Declares an id newtype: an owned `String` that reads as `&str` (`as_str`, `Deref`) and
+/// prints as itself, serialized as the bare string.
+macro_rules! id_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl fmt::Display for DirectoryId {
+        impl $name {
+            /// Wraps an id as given (no format check: an unknown id is a not-found, not a
+            /// malformed request).
+            pub fn new(id: impl Into<String>) -> $name {
+                $name(id.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> $name {
+                $name(id.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> $name {
+                $name(id)
+            }
+        }
+
+        impl From<&$name> for $name {
+            fn from(id: &$name) -> $name {
+                id.clone()
+            }
+        }
+    };
+}
+
+id_newtype!(
+    /// A directory (tenant) id, `d-` followed by 14 lowercase alphanumerics, as CloudSSO has
+    /// them.
+    DirectoryId
+);
+id_newtype!(
+    /// A user's id: `u-` and 20 lowercase alphanumerics (the SCIM `id` and the API's `UserId`).
+    UserId
+);
+id_newtype!(
+    /// A group's id: `g-` and 20 lowercase alphanumerics (the SCIM `id` and the API's `GroupId`).
+    GroupId
+);
+
+/// A user or group id with its kind: what functions that serve either kind take.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PrincipalId {
+    User(UserId),
+    Group(GroupId),
+}
+
+impl PrincipalId {
+    /// The id of a `kind` resource.
+    pub fn new(kind: ResourceKind, id: impl Into<String>) -> PrincipalId {
+        match kind {
+            ResourceKind::User => PrincipalId::User(UserId::new(id)),
+            ResourceKind::Group => PrincipalId::Group(GroupId::new(id)),
+        }
+    }
+
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            PrincipalId::User(_) => ResourceKind::User,
+            PrincipalId::Group(_) => ResourceKind::Group,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            PrincipalId::User(id) => id.as_str(),
+            PrincipalId::Group(id) => id.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for PrincipalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<UserId> for PrincipalId {
+    fn from(id: UserId) -> PrincipalId {
+        PrincipalId::User(id)
+    }
+}
+
+impl From<GroupId> for PrincipalId {
+    fn from(id: GroupId) -> PrincipalId {
+        PrincipalId::Group(id)
     }
 }
 

@@ -13,7 +13,7 @@ use super::records::{
 };
 use crate::directory::append_event;
 use crate::error::{Conflict, DomainError, Entity};
-use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
+use crate::model::{ChangeKind, DirectoryId, ResourceType, new_prefixed_id, now_rfc3339};
 use crate::scim::schema::ResourceKind;
 use crate::store::keys::{
     AccountKey, AssignmentKey, ConfigKey, Key, Prefix, ProvisioningKey, TaskKey,
@@ -26,7 +26,7 @@ pub const TASK_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
 /// What to assign: a configuration, to a principal, on an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub directory_id: String,
+    pub directory_id: DirectoryId,
     pub config_id: String,
     pub account_id: String,
 }
@@ -136,7 +136,7 @@ fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, Doma
     if txn.directory(&t.directory_id)?.is_none() {
         return Err(DomainError::NotFound {
             entity: Entity::Directory,
-            id: t.directory_id.clone(),
+            id: t.directory_id.to_string(),
         });
     }
     let c = config_in!(txn, &t.directory_id, &t.config_id)?;
@@ -184,7 +184,7 @@ fn new_task(
     let now = now_rfc3339();
     Task {
         id: new_prefixed_id("t-", 20),
-        directory_id: t.directory_id.clone(),
+        directory_id: t.directory_id.to_string(),
         kind,
         config_id: t.config_id.clone(),
         account_id: t.account_id.clone(),
@@ -304,7 +304,7 @@ impl Access {
             });
         }
         let a = Assignment {
-            directory_id: t.directory_id.clone(),
+            directory_id: t.directory_id.to_string(),
             config_id: t.config_id.clone(),
             account_id: t.account_id.clone(),
             principal_type: ptype,
@@ -354,7 +354,7 @@ impl Access {
     ) -> Result<(Task, bool), DomainError> {
         config_in!(txn, &t.directory_id, &t.config_id)?;
         let probe = Assignment {
-            directory_id: t.directory_id.clone(),
+            directory_id: t.directory_id.to_string(),
             config_id: t.config_id.clone(),
             account_id: t.account_id.clone(),
             principal_type: ptype,
@@ -537,7 +537,11 @@ impl Access {
         Ok(())
     }
 
-    pub async fn assignments(&self, dir: &str, f: Filter) -> Result<Vec<Assignment>, DomainError> {
+    pub async fn assignments(
+        &self,
+        dir: &DirectoryId,
+        f: Filter,
+    ) -> Result<Vec<Assignment>, DomainError> {
         let dir = dir.to_owned();
         self.read(move |txn| Ok(assignments_in(txn, &dir, &f)))
             .await?
@@ -545,7 +549,7 @@ impl Access {
 
     pub async fn provisionings(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         f: Filter,
         status: Option<ProvisioningStatus>,
     ) -> Result<Vec<Provisioning>, DomainError> {
@@ -561,7 +565,7 @@ impl Access {
         .await
     }
 
-    pub async fn task(&self, dir: &str, id: &str) -> Result<Task, DomainError> {
+    pub async fn task(&self, dir: &DirectoryId, id: &str) -> Result<Task, DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         let wanted = id.clone();
         self.read(move |txn| {
@@ -578,7 +582,7 @@ impl Access {
     }
 
     /// Tasks of a directory, newest first, within the retention window.
-    pub async fn tasks(&self, dir: &str, f: Filter) -> Result<Vec<Task>, DomainError> {
+    pub async fn tasks(&self, dir: &DirectoryId, f: Filter) -> Result<Vec<Task>, DomainError> {
         let dir = dir.to_owned();
         let since = crate::directory::now_unix() - TASK_RETENTION_SECONDS;
         let mut all = self

@@ -3,7 +3,9 @@
 
 use super::Directory;
 use crate::error::{Conflict, DomainError, Entity};
-use crate::model::{ChangeKind, ResourceType, fill_random, new_prefixed_id, now_rfc3339};
+use crate::model::{
+    ChangeKind, DirectoryId, ResourceType, fill_random, new_prefixed_id, now_rfc3339,
+};
 use crate::store::{
     CredentialKind, CredentialRecord, CredentialStatus, DirectoryRecord, Records, WriteTxn,
 };
@@ -302,8 +304,8 @@ impl Directory {
         r
     }
 
-    pub async fn directory(&self, id: &str) -> Result<DirectoryRecord, DomainError> {
-        let id = id.to_owned();
+    pub async fn directory(&self, id: &DirectoryId) -> Result<DirectoryRecord, DomainError> {
+        let id = id.to_string();
         self.read(move |_, txn| {
             txn.directory(&id)?.ok_or(DomainError::NotFound {
                 entity: Entity::Directory,
@@ -320,10 +322,10 @@ impl Directory {
     /// Changes a directory record (name, synchronization) and records it in the outbox.
     pub async fn update_directory(
         &self,
-        id: &str,
+        id: &DirectoryId,
         change: impl FnOnce(&mut DirectoryRecord) -> Result<(), DomainError> + Send + 'static,
     ) -> Result<DirectoryRecord, DomainError> {
-        let id = id.to_owned();
+        let id = id.to_string();
         let r = self
             .write(move |txn| {
                 let mut rec = directory_in(txn, &id)?;
@@ -353,10 +355,10 @@ impl Directory {
     /// of, with its SCIM credentials.
     pub async fn delete_directory(
         &self,
-        id: &str,
+        id: &DirectoryId,
         dependents: std::sync::Arc<dyn super::Dependents>,
     ) -> Result<(), DomainError> {
-        let id = id.to_owned();
+        let id = id.to_string();
         let r = self
             .write(move |txn| {
                 directory_in(txn, &id)?;
@@ -395,11 +397,11 @@ impl Directory {
     /// `CREDENTIALS_PER_DIRECTORY_MAX` per directory.
     pub async fn create_credential(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         opts: CredentialOptions,
     ) -> Result<CredentialSecret, DomainError> {
         check_options(&opts, now_unix())?;
-        let d = dir.to_owned();
+        let d = dir.to_string();
         self.write(move |txn| {
             directory_in(txn, &d)?;
             if txn.credentials(&d)?.len() >= CREDENTIALS_PER_DIRECTORY_MAX {
@@ -414,8 +416,11 @@ impl Directory {
     }
 
     /// A directory's SCIM credentials, oldest first.
-    pub async fn credentials(&self, dir: &str) -> Result<Vec<CredentialRecord>, DomainError> {
-        let d = dir.to_owned();
+    pub async fn credentials(
+        &self,
+        dir: &DirectoryId,
+    ) -> Result<Vec<CredentialRecord>, DomainError> {
+        let d = dir.to_string();
         self.read(move |_, txn| {
             txn.directory(&d)?.ok_or_else(|| DomainError::NotFound {
                 entity: Entity::Directory,
@@ -429,8 +434,12 @@ impl Directory {
     }
 
     /// A credential of a directory.
-    pub async fn credential(&self, dir: &str, id: &str) -> Result<CredentialRecord, DomainError> {
-        let (d, id) = (dir.to_owned(), id.to_owned());
+    pub async fn credential(
+        &self,
+        dir: &DirectoryId,
+        id: &str,
+    ) -> Result<CredentialRecord, DomainError> {
+        let (d, id) = (dir.to_string(), id.to_owned());
         self.read(move |_, txn| {
             txn.credential(&id)?
                 .filter(|c| c.directory_id == d)
@@ -443,8 +452,8 @@ impl Directory {
     }
 
     /// Deletes a credential; its next request (and its access tokens') is refused.
-    pub async fn delete_credential(&self, dir: &str, id: &str) -> Result<(), DomainError> {
-        let (d, id) = (dir.to_owned(), id.to_owned());
+    pub async fn delete_credential(&self, dir: &DirectoryId, id: &str) -> Result<(), DomainError> {
+        let (d, id) = (dir.to_string(), id.to_owned());
         let r = self
             .write(move |txn| {
                 let rec = txn

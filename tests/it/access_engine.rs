@@ -10,7 +10,7 @@ use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
 use cloudsso::error::DomainError;
-use cloudsso::model::ResourceKind;
+use cloudsso::model::{DirectoryId, PrincipalId, ResourceKind};
 use cloudsso::scim::patch;
 use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::store::keys::{AccountKey, ConfigKey};
@@ -24,7 +24,7 @@ struct Fixture {
     dir: Directory,
     access: Access,
     faults: Arc<FaultyProvider>,
-    d: String,
+    d: DirectoryId,
     _app: App,
     _tmp: tempfile::TempDir,
 }
@@ -57,7 +57,7 @@ async fn fixture() -> Fixture {
         dir,
         access: app.access.clone(),
         faults: app.faults.clone(),
-        d: boot.directory_id,
+        d: DirectoryId::new(boot.directory_id),
         _app: app,
         _tmp: tmp,
     }
@@ -147,7 +147,7 @@ impl Fixture {
         )
         .unwrap();
         self.dir
-            .patch(kind, &self.d, id, ops, None, None)
+            .patch(&self.d, &PrincipalId::new(kind, id), ops, None, None)
             .await
             .unwrap();
     }
@@ -278,7 +278,7 @@ async fn group_assignment_follows_membership_and_user_status() {
         vec![format!("1000000000000001/Admin via Group:{eng}")]
     );
     f.dir
-        .delete(ResourceKind::User, &f.d, &alice, None)
+        .delete(&f.d, &PrincipalId::new(ResourceKind::User, &alice), None)
         .await
         .unwrap();
     f.settle().await;
@@ -423,7 +423,7 @@ async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_ove
     );
 
     // A second tenant, its own configuration named "Admin" too, on the same account.
-    let other = f.dir.create_directory("other").await.unwrap().id;
+    let other = DirectoryId::new(f.dir.create_directory("other").await.unwrap().id);
     let theirs = f
         .access
         .create_config(
