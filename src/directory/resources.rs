@@ -5,7 +5,7 @@
 use super::manage::{ApiGuard, ResourceInfo, store_info};
 use super::members::MemberPlan;
 use super::*;
-use crate::model::{new_group_id, new_user_id};
+use crate::model::{UserId, new_group_id, new_user_id};
 use crate::scim::patch::{MemberOp, MemberRef};
 
 /// The attribute that must be unique per directory, case-insensitively.
@@ -262,7 +262,7 @@ impl Directory {
             stamp(&mut doc, kind, &i, created_of(&existing), seq);
             txn.put_resource(kind, &d, &i, Some(&existing), &doc)?;
             if let Some(h) = hash {
-                txn.set_password_hash(&d, &i, &h)?;
+                txn.set_password_hash(&d, &UserId::new(i.as_str()), &h)?;
             }
             Ok(())
         })
@@ -426,7 +426,7 @@ impl NewResource {
         stamp(&mut doc, kind, &id, None, seq);
         txn.put_resource(kind, dir, &id, None, &doc)?;
         if let Some(h) = hash {
-            txn.set_password_hash(dir, &id, &h)?;
+            txn.set_password_hash(dir, &UserId::new(id.as_str()), &h)?;
         }
         Ok((id, doc))
     }
@@ -489,7 +489,7 @@ pub(super) fn commit_patch(
         txn.put_resource(kind, d, i, Some(existing), &doc)?;
     }
     if let Some(h) = hash {
-        txn.set_password_hash(d, i, &h)?;
+        txn.set_password_hash(d, &UserId::new(i), &h)?;
     }
     Ok(())
 }
