@@ -242,9 +242,9 @@ async fn run(s: Sizes) {
     }
     for i in 0..s.assignments {
         let principal = if i % 2 == 0 {
-            (ResourceKind::User, users[(i / 2) % users.len()].clone())
+            PrincipalId::new(ResourceKind::User, &users[(i / 2) % users.len()])
         } else {
-            (ResourceKind::Group, groups[(i / 2) % groups.len()].clone())
+            PrincipalId::new(ResourceKind::Group, &groups[(i / 2) % groups.len()])
         };
         let target = Target {
             directory_id: d.clone(),

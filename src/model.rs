@@ -110,6 +110,14 @@ impl PrincipalId {
             PrincipalId::Group(id) => id.as_str(),
         }
     }
+
+    /// The kind and the bare id, as records store them.
+    pub fn into_parts(self) -> (ResourceKind, String) {
+        match self {
+            PrincipalId::User(id) => (ResourceKind::User, id.into_string()),
+            PrincipalId::Group(id) => (ResourceKind::Group, id.into_string()),
+        }
+    }
 }
 
 impl fmt::Display for PrincipalId {

@@ -13,7 +13,9 @@ use super::records::{
 };
 use crate::directory::append_event;
 use crate::error::{Conflict, DomainError, Entity};
-use crate::model::{ChangeKind, DirectoryId, ResourceType, new_prefixed_id, now_rfc3339};
+use crate::model::{
+    ChangeKind, DirectoryId, PrincipalId, ResourceType, new_prefixed_id, now_rfc3339,
+};
 use crate::scim::schema::ResourceKind;
 use crate::store::keys::{
     AccountKey, AssignmentKey, ConfigKey, Key, Prefix, ProvisioningKey, TaskKey,
@@ -36,7 +38,7 @@ pub struct Target {
 pub struct Filter {
     pub config_id: Option<String>,
     pub account_id: Option<String>,
-    pub principal: Option<(ResourceKind, String)>,
+    pub principal: Option<PrincipalId>,
 }
 
 impl Target {
@@ -70,7 +72,7 @@ impl Filter {
             && self.account_id.as_deref().is_none_or(|a| a == account)
             && match (&self.principal, principal) {
                 (None, _) => true,
-                (Some((t, id)), Some((pt, pid))) => *t == pt && id == pid,
+                (Some(p), Some((pt, pid))) => p.kind() == pt && p.as_str() == pid,
                 (Some(_), None) => false,
             }
     }
@@ -253,10 +255,10 @@ pub(crate) fn assignments_in(
     f: &Filter,
 ) -> Result<Vec<Assignment>, DomainError> {
     let prefix = match (&f.principal, &f.config_id) {
-        (Some((t, id)), _) => Prefix::AssignmentsOfPrincipal {
+        (Some(p), _) => Prefix::AssignmentsOfPrincipal {
             dir,
-            principal_type: t.as_str(),
-            principal_id: id,
+            principal_type: p.kind().as_str(),
+            principal_id: p.as_str(),
         },
         (None, Some(config)) => Prefix::AssignmentsOfConfig { dir, config },
         (None, None) => Prefix::AssignmentsIn { dir },
@@ -280,8 +282,9 @@ impl Access {
     pub async fn create_assignment(
         &self,
         t: Target,
-        principal: (ResourceKind, String),
+        principal: PrincipalId,
     ) -> Result<Task, DomainError> {
+        let principal = principal.into_parts();
         let (task, provision) = self
             .write(move |txn| Self::create_assignment_in(txn, &t, principal))
             .await?;
@@ -334,9 +337,10 @@ impl Access {
     pub async fn delete_assignment(
         &self,
         t: Target,
-        principal: (ResourceKind, String),
+        principal: PrincipalId,
         deprovision_last: bool,
     ) -> Result<Task, DomainError> {
+        let principal = principal.into_parts();
         let (task, deprovision) = self
             .write(move |txn| Self::delete_assignment_in(txn, &t, principal, deprovision_last))
             .await?;

@@ -202,7 +202,7 @@ async fn group_assignment_follows_membership_and_user_status() {
     let eng = f.group("eng", &[&alice]).await;
     let task = f
         .access
-        .create_assignment(target(&f), (ResourceKind::Group, eng.clone()))
+        .create_assignment(target(&f), PrincipalId::Group(eng.clone().into()))
         .await
         .unwrap();
     assert_eq!(
@@ -290,7 +290,7 @@ async fn group_assignment_follows_membership_and_user_status() {
     // The directory's last assignment deleted: nobody keeps access (the engine's path for a
     // directory without assignments).
     f.access
-        .delete_assignment(target(&f), (ResourceKind::Group, eng.clone()), false)
+        .delete_assignment(target(&f), PrincipalId::Group(eng.clone().into()), false)
         .await
         .unwrap();
     f.settle().await;
@@ -307,7 +307,7 @@ async fn a_failing_provider_fails_the_task_with_its_reason_and_a_retry_succeeds(
     f.faults.fail_next(1);
     let task = f
         .access
-        .create_assignment(target(&f), (ResourceKind::User, alice.clone()))
+        .create_assignment(target(&f), PrincipalId::User(alice.clone().into()))
         .await
         .unwrap();
     f.settle().await;
@@ -413,7 +413,7 @@ async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_ove
     let alice = f.user("alice").await;
     let mine = f
         .access
-        .create_assignment(target(&f), (ResourceKind::User, alice.clone()))
+        .create_assignment(target(&f), PrincipalId::User(alice.clone().into()))
         .await
         .unwrap();
     f.settle().await;
@@ -457,7 +457,7 @@ async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_ove
     };
     let task = f
         .access
-        .create_assignment(their_target.clone(), (ResourceKind::User, bob))
+        .create_assignment(their_target.clone(), PrincipalId::User(bob.into()))
         .await
         .unwrap();
     for _ in 0..100 {

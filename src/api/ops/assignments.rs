@@ -7,7 +7,7 @@ use super::shape::time;
 use super::{Ctx, Handler, resource};
 use crate::access::assignments::{Filter, Target, role_name, saml_provider_name};
 use crate::access::records::{ProvisioningStatus, Task, TaskStatus};
-use crate::model::{DirectoryId, ResourceKind};
+use crate::model::{DirectoryId, PrincipalId, ResourceKind};
 use serde_json::{Value, json};
 
 /// Largest `MaxResults` of these lists (CloudSSO's).
@@ -55,12 +55,12 @@ fn target(p: &Params) -> Result<Target, ApiFault> {
     })
 }
 
-fn principal(p: &Params) -> Result<(ResourceKind, String), ApiFault> {
+fn principal(p: &Params) -> Result<PrincipalId, ApiFault> {
     let t = match p.one_of("PrincipalType", &["User", "Group"])? {
         "User" => ResourceKind::User,
         _ => ResourceKind::Group,
     };
-    Ok((t, p.id("PrincipalId")?.to_owned()))
+    Ok(PrincipalId::new(t, p.id("PrincipalId")?))
 }
 
 /// The paired filters: `TargetType` with `TargetId`, `ResourceKind` with `PrincipalId`.
@@ -93,8 +93,8 @@ fn filter(p: &Params) -> Result<Filter, ApiFault> {
 
 fn assignment(p: &Params) -> Result<Vec<String>, ApiFault> {
     let config = resource::config(p)?;
-    let (t, pid) = principal(p)?;
-    let kind = match t {
+    let pid = principal(p)?;
+    let kind = match pid.kind() {
         ResourceKind::User => "user",
         ResourceKind::Group => "group",
     };
