@@ -93,7 +93,7 @@ impl ApiGuard {
             return Ok(());
         }
         if let Some(dependents) = &self.unlinked {
-            dependents.check_principal(txn, dir, kind, id)?;
+            dependents.check_principal(txn, dir, &PrincipalId::new(kind, id))?;
             let linked = match kind {
                 ResourceKind::User => !txn.groups_of(dir, id)?.is_empty(),
                 ResourceKind::Group => !txn.members(dir, id, 1)?.is_empty(),

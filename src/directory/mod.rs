@@ -40,8 +40,7 @@ pub trait Dependents: Send + Sync + std::fmt::Debug {
         &self,
         txn: &WriteTxn,
         dir: &str,
-        kind: ResourceKind,
-        id: &str,
+        id: &PrincipalId,
     ) -> Result<(), DomainError>;
     /// Refuses the deletion of directory `dir` while something of it remains.
     fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DomainError>;
