@@ -1,4 +1,5 @@
-//! Domain types shared by every layer: ids, timestamps, change events. No IO.
+//! Domain types shared by every layer: typed ids (directory, user, group, principal) and
+//! their generators, timestamps, change events. No IO.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -208,7 +209,6 @@ pub fn hex_lower(bytes: &[u8]) -> String {
     out
 }
 
-/// Fills `buf` from the operating system's CSPRNG.
 /// A 16-digit id (RAM user ids, account ids).
 pub fn new_numeric_id() -> String {
     let mut bytes = [0u8; 16];
@@ -218,6 +218,7 @@ pub fn new_numeric_id() -> String {
     s
 }
 
+/// Fills `buf` from the operating system's CSPRNG.
 pub fn fill_random(buf: &mut [u8]) {
     // The OS generator failing is not recoverable in any useful way; uuid would fail the same.
     if getrandom::fill(buf).is_err() {
@@ -237,7 +238,6 @@ pub fn format_rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&fmt).unwrap_or_default()
 }
 
-/// What kind of resource a change event is about.
 /// A user or a group: the one kind every module uses for "user or group" (a SCIM resource, a
 /// membership row's member, an access assignment's principal). Stored as `"User"`/`"Group"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -272,6 +272,7 @@ impl ResourceKind {
     }
 }
 
+/// What kind of resource a change event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResourceType {
     User,
