@@ -59,12 +59,6 @@ macro_rules! id_newtype {
                 $name(id)
             }
         }
-
-        impl From<&$name> for $name {
-            fn from(id: &$name) -> $name {
-                id.clone()
-            }
-        }
     };
 }
 
@@ -328,6 +322,22 @@ mod tests {
         assert!(first < second, "{first} sorts before {second}");
         assert!(new_group_id().starts_with("g-"));
         assert_ne!(new_user_id(), new_user_id(), "the random part differs");
+    }
+
+    #[test]
+    fn typed_ids_read_print_and_serialize_as_the_bare_id() {
+        let d = DirectoryId::new("d-abc");
+        assert_eq!(d.as_str(), "d-abc");
+        assert_eq!(d.to_string(), "d-abc");
+        assert_eq!(serde_json::to_string(&d).unwrap(), r#""d-abc""#);
+        let back: DirectoryId = serde_json::from_str(r#""d-abc""#).unwrap();
+        assert_eq!(back, d);
+        let p = PrincipalId::new(ResourceKind::Group, "g-1");
+        assert_eq!(p, PrincipalId::Group(GroupId::new("g-1")));
+        assert_eq!((p.kind(), p.as_str()), (ResourceKind::Group, "g-1"));
+        assert_eq!(p.into_parts(), (ResourceKind::Group, "g-1".to_owned()));
+        let u: PrincipalId = UserId::new("u-1").into();
+        assert_eq!(u.kind(), ResourceKind::User);
     }
 
     #[test]
