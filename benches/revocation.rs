@@ -156,13 +156,12 @@ async fn run(s: Sizes) {
         .await
         .expect("app");
     let dir = app.directory.clone();
-    let d = DirectoryId::new(
-        dir.bootstrap("d-revocation0000".into(), "secret".into())
-            .await
-            .expect("bootstrap")
-            .expect("fresh")
-            .directory_id,
-    );
+    let d = dir
+        .bootstrap("d-revocation0000".into(), "secret".into())
+        .await
+        .expect("bootstrap")
+        .expect("fresh")
+        .directory_id;
     let access = app.access.clone();
     let load = Instant::now();
     // Accounts and configurations straight into the store; everything else through the

@@ -140,7 +140,7 @@ struct TokenRecord {
 /// What first start made.
 #[derive(Debug)]
 pub struct Bootstrap {
-    pub directory_id: String,
+    pub directory_id: DirectoryId,
     pub credential: CredentialSecret,
 }
 
@@ -252,7 +252,7 @@ impl Directory {
     /// SCIM credential with `secret`. `None` when any directory exists already.
     pub async fn bootstrap(
         &self,
-        id: String,
+        id: DirectoryId,
         secret: String,
     ) -> Result<Option<Bootstrap>, DomainError> {
         self.write(move |txn| {
@@ -260,7 +260,7 @@ impl Directory {
                 return Ok(None);
             }
             txn.put_directory(&DirectoryRecord {
-                id: id.clone(),
+                id: id.to_string(),
                 name: "default".into(),
                 created: now_rfc3339(),
                 scim_sync_enabled: true,

@@ -57,7 +57,7 @@ async fn fixture() -> Fixture {
         dir,
         access: app.access.clone(),
         faults: app.faults.clone(),
-        d: DirectoryId::new(boot.directory_id),
+        d: boot.directory_id,
         _app: app,
         _tmp: tmp,
     }

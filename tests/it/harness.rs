@@ -575,7 +575,8 @@ impl LibApi {
             .await
             .unwrap()
             .unwrap()
-            .directory_id;
+            .directory_id
+            .to_string();
         let key = cloudsso::iam::new_access_key_pair();
         assert!(
             app.iam
