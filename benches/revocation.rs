@@ -16,7 +16,7 @@ use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
 use cloudsso::error::DomainError;
-use cloudsso::model::ResourceKind;
+use cloudsso::model::{DirectoryId, PrincipalId, ResourceKind};
 use cloudsso::scim::patch;
 use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::store::WriteTxn;
@@ -59,7 +59,7 @@ fn main() {
     rt.block_on(run(sizes));
 }
 
-async fn patch_doc(dir: &Directory, d: &str, kind: ResourceKind, id: &str, ops: Value) {
+async fn patch_doc(dir: &Directory, d: &DirectoryId, kind: ResourceKind, id: &str, ops: Value) {
     let limits = Limits::default();
     let ops = patch::parse_request(
         &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),
@@ -67,7 +67,7 @@ async fn patch_doc(dir: &Directory, d: &str, kind: ResourceKind, id: &str, ops: 
         &limits.filter,
     )
     .expect("patch");
-    dir.patch(kind, d, id, ops, None, None)
+    dir.patch(d, &PrincipalId::new(kind, id), ops, None, None)
         .await
         .expect("patch");
 }
@@ -241,9 +241,9 @@ async fn run(s: Sizes) {
     }
     for i in 0..s.assignments {
         let principal = if i % 2 == 0 {
-            (ResourceKind::User, users[(i / 2) % users.len()].clone())
+            PrincipalId::new(ResourceKind::User, &users[(i / 2) % users.len()])
         } else {
-            (ResourceKind::Group, groups[(i / 2) % groups.len()].clone())
+            PrincipalId::new(ResourceKind::Group, &groups[(i / 2) % groups.len()])
         };
         let target = Target {
             directory_id: d.clone(),

@@ -14,6 +14,7 @@ use crate::config::Limits;
 use crate::directory::Directory;
 use crate::error::DomainError;
 use crate::iam::{self, Iam};
+use crate::model::DirectoryId;
 use crate::seal::Sealer;
 use crate::store::{Db, Store, StoreError, Writer};
 use std::path::{Path, PathBuf};
@@ -217,11 +218,11 @@ impl App {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let directory_id = crate::model::new_prefixed_id("d-", 14);
+        let directory_id = DirectoryId::new(crate::model::new_prefixed_id("d-", 14));
         let secret = crate::directory::new_secret();
         let (key_id, key_secret) = iam::new_access_key_pair();
         if need_directory {
-            doc.insert("directory_id".into(), directory_id.clone().into());
+            doc.insert("directory_id".into(), directory_id.as_str().into());
             doc.insert("scim_base_url".into(), self.scim_base_url.clone().into());
             doc.insert("scim_token".into(), secret.clone().into());
         }

@@ -1,16 +1,135 @@
-//! Domain types shared by every layer: ids, timestamps, change events. No IO.
+//! Domain types shared by every layer: typed ids (directory, user, group, principal) and
+//! their generators, timestamps, change events. No IO.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A directory (tenant) id, `d-` followed by 14 lowercase alphanumerics, as CloudSSO has them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DirectoryId(pub String);
+/// Declares an id newtype: an owned `String` that reads as `&str` (`as_str`, `Deref`) and
+/// prints as itself, serialized as the bare string.
+macro_rules! id_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl fmt::Display for DirectoryId {
+        impl $name {
+            /// Wraps an id as given (no format check: an unknown id is a not-found, not a
+            /// malformed request).
+            pub fn new(id: impl Into<String>) -> $name {
+                $name(id.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> $name {
+                $name(id.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> $name {
+                $name(id)
+            }
+        }
+    };
+}
+
+id_newtype!(
+    /// A directory (tenant) id, `d-` followed by 14 lowercase alphanumerics, as CloudSSO has
+    /// them.
+    DirectoryId
+);
+id_newtype!(
+    /// A user's id: `u-` and 20 lowercase alphanumerics (the SCIM `id` and the API's `UserId`).
+    UserId
+);
+id_newtype!(
+    /// A group's id: `g-` and 20 lowercase alphanumerics (the SCIM `id` and the API's `GroupId`).
+    GroupId
+);
+
+/// A user or group id with its kind: what functions that serve either kind take.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PrincipalId {
+    User(UserId),
+    Group(GroupId),
+}
+
+impl PrincipalId {
+    /// The id of a `kind` resource.
+    pub fn new(kind: ResourceKind, id: impl Into<String>) -> PrincipalId {
+        match kind {
+            ResourceKind::User => PrincipalId::User(UserId::new(id)),
+            ResourceKind::Group => PrincipalId::Group(GroupId::new(id)),
+        }
+    }
+
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            PrincipalId::User(_) => ResourceKind::User,
+            PrincipalId::Group(_) => ResourceKind::Group,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            PrincipalId::User(id) => id.as_str(),
+            PrincipalId::Group(id) => id.as_str(),
+        }
+    }
+
+    /// The kind and the bare id, as records store them.
+    pub fn into_parts(self) -> (ResourceKind, String) {
+        match self {
+            PrincipalId::User(id) => (ResourceKind::User, id.into_string()),
+            PrincipalId::Group(id) => (ResourceKind::Group, id.into_string()),
+        }
+    }
+}
+
+impl fmt::Display for PrincipalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<UserId> for PrincipalId {
+    fn from(id: UserId) -> PrincipalId {
+        PrincipalId::User(id)
+    }
+}
+
+impl From<GroupId> for PrincipalId {
+    fn from(id: GroupId) -> PrincipalId {
+        PrincipalId::Group(id)
     }
 }
 
@@ -84,7 +203,6 @@ pub fn hex_lower(bytes: &[u8]) -> String {
     out
 }
 
-/// Fills `buf` from the operating system's CSPRNG.
 /// A 16-digit id (RAM user ids, account ids).
 pub fn new_numeric_id() -> String {
     let mut bytes = [0u8; 16];
@@ -94,6 +212,7 @@ pub fn new_numeric_id() -> String {
     s
 }
 
+/// Fills `buf` from the operating system's CSPRNG.
 pub fn fill_random(buf: &mut [u8]) {
     // The OS generator failing is not recoverable in any useful way; uuid would fail the same.
     if getrandom::fill(buf).is_err() {
@@ -113,7 +232,6 @@ pub fn format_rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&fmt).unwrap_or_default()
 }
 
-/// What kind of resource a change event is about.
 /// A user or a group: the one kind every module uses for "user or group" (a SCIM resource, a
 /// membership row's member, an access assignment's principal). Stored as `"User"`/`"Group"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -148,6 +266,7 @@ impl ResourceKind {
     }
 }
 
+/// What kind of resource a change event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResourceType {
     User,
@@ -203,6 +322,22 @@ mod tests {
         assert!(first < second, "{first} sorts before {second}");
         assert!(new_group_id().starts_with("g-"));
         assert_ne!(new_user_id(), new_user_id(), "the random part differs");
+    }
+
+    #[test]
+    fn typed_ids_read_print_and_serialize_as_the_bare_id() {
+        let d = DirectoryId::new("d-abc");
+        assert_eq!(d.as_str(), "d-abc");
+        assert_eq!(d.to_string(), "d-abc");
+        assert_eq!(serde_json::to_string(&d).unwrap(), r#""d-abc""#);
+        let back: DirectoryId = serde_json::from_str(r#""d-abc""#).unwrap();
+        assert_eq!(back, d);
+        let p = PrincipalId::new(ResourceKind::Group, "g-1");
+        assert_eq!(p, PrincipalId::Group(GroupId::new("g-1")));
+        assert_eq!((p.kind(), p.as_str()), (ResourceKind::Group, "g-1"));
+        assert_eq!(p.into_parts(), (ResourceKind::Group, "g-1".to_owned()));
+        let u: PrincipalId = UserId::new("u-1").into();
+        assert_eq!(u.kind(), ResourceKind::User);
     }
 
     #[test]

@@ -208,7 +208,8 @@ pub async fn load_library(
         &std::fs::read(data.join("bootstrap.json")).map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
-    let dir_id = boot["directory_id"].as_str().unwrap_or_default().to_owned();
+    let dir_id =
+        cloudsso::model::DirectoryId::new(boot["directory_id"].as_str().unwrap_or_default());
     let options = Options {
         public_url: "http://127.0.0.1".into(),
         ..Options::default()

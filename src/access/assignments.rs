@@ -13,7 +13,9 @@ use super::records::{
 };
 use crate::directory::append_event;
 use crate::error::{Conflict, DomainError, Entity};
-use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
+use crate::model::{
+    ChangeKind, DirectoryId, PrincipalId, ResourceType, new_prefixed_id, now_rfc3339,
+};
 use crate::scim::schema::ResourceKind;
 use crate::store::keys::{
     AccountKey, AssignmentKey, ConfigKey, Key, Prefix, ProvisioningKey, TaskKey,
@@ -26,7 +28,7 @@ pub const TASK_RETENTION_SECONDS: i64 = 7 * 24 * 3600;
 /// What to assign: a configuration, to a principal, on an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub directory_id: String,
+    pub directory_id: DirectoryId,
     pub config_id: String,
     pub account_id: String,
 }
@@ -36,7 +38,7 @@ pub struct Target {
 pub struct Filter {
     pub config_id: Option<String>,
     pub account_id: Option<String>,
-    pub principal: Option<(ResourceKind, String)>,
+    pub principal: Option<PrincipalId>,
 }
 
 impl Target {
@@ -70,7 +72,7 @@ impl Filter {
             && self.account_id.as_deref().is_none_or(|a| a == account)
             && match (&self.principal, principal) {
                 (None, _) => true,
-                (Some((t, id)), Some((pt, pid))) => *t == pt && id == pid,
+                (Some(p), Some((pt, pid))) => p.kind() == pt && p.as_str() == pid,
                 (Some(_), None) => false,
             }
     }
@@ -136,7 +138,7 @@ fn check_targets(txn: &WriteTxn, t: &Target) -> Result<AccessConfiguration, Doma
     if txn.directory(&t.directory_id)?.is_none() {
         return Err(DomainError::NotFound {
             entity: Entity::Directory,
-            id: t.directory_id.clone(),
+            id: t.directory_id.to_string(),
         });
     }
     let c = config_in!(txn, &t.directory_id, &t.config_id)?;
@@ -184,7 +186,7 @@ fn new_task(
     let now = now_rfc3339();
     Task {
         id: new_prefixed_id("t-", 20),
-        directory_id: t.directory_id.clone(),
+        directory_id: t.directory_id.to_string(),
         kind,
         config_id: t.config_id.clone(),
         account_id: t.account_id.clone(),
@@ -253,10 +255,10 @@ pub(crate) fn assignments_in(
     f: &Filter,
 ) -> Result<Vec<Assignment>, DomainError> {
     let prefix = match (&f.principal, &f.config_id) {
-        (Some((t, id)), _) => Prefix::AssignmentsOfPrincipal {
+        (Some(p), _) => Prefix::AssignmentsOfPrincipal {
             dir,
-            principal_type: t.as_str(),
-            principal_id: id,
+            principal_type: p.kind().as_str(),
+            principal_id: p.as_str(),
         },
         (None, Some(config)) => Prefix::AssignmentsOfConfig { dir, config },
         (None, None) => Prefix::AssignmentsIn { dir },
@@ -280,8 +282,9 @@ impl Access {
     pub async fn create_assignment(
         &self,
         t: Target,
-        principal: (ResourceKind, String),
+        principal: PrincipalId,
     ) -> Result<Task, DomainError> {
+        let principal = principal.into_parts();
         let (task, provision) = self
             .write(move |txn| Self::create_assignment_in(txn, &t, principal))
             .await?;
@@ -304,7 +307,7 @@ impl Access {
             });
         }
         let a = Assignment {
-            directory_id: t.directory_id.clone(),
+            directory_id: t.directory_id.to_string(),
             config_id: t.config_id.clone(),
             account_id: t.account_id.clone(),
             principal_type: ptype,
@@ -334,9 +337,10 @@ impl Access {
     pub async fn delete_assignment(
         &self,
         t: Target,
-        principal: (ResourceKind, String),
+        principal: PrincipalId,
         deprovision_last: bool,
     ) -> Result<Task, DomainError> {
+        let principal = principal.into_parts();
         let (task, deprovision) = self
             .write(move |txn| Self::delete_assignment_in(txn, &t, principal, deprovision_last))
             .await?;
@@ -354,7 +358,7 @@ impl Access {
     ) -> Result<(Task, bool), DomainError> {
         config_in!(txn, &t.directory_id, &t.config_id)?;
         let probe = Assignment {
-            directory_id: t.directory_id.clone(),
+            directory_id: t.directory_id.to_string(),
             config_id: t.config_id.clone(),
             account_id: t.account_id.clone(),
             principal_type: ptype,
@@ -537,7 +541,11 @@ impl Access {
         Ok(())
     }
 
-    pub async fn assignments(&self, dir: &str, f: Filter) -> Result<Vec<Assignment>, DomainError> {
+    pub async fn assignments(
+        &self,
+        dir: &DirectoryId,
+        f: Filter,
+    ) -> Result<Vec<Assignment>, DomainError> {
         let dir = dir.to_owned();
         self.read(move |txn| Ok(assignments_in(txn, &dir, &f)))
             .await?
@@ -545,7 +553,7 @@ impl Access {
 
     pub async fn provisionings(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         f: Filter,
         status: Option<ProvisioningStatus>,
     ) -> Result<Vec<Provisioning>, DomainError> {
@@ -561,7 +569,7 @@ impl Access {
         .await
     }
 
-    pub async fn task(&self, dir: &str, id: &str) -> Result<Task, DomainError> {
+    pub async fn task(&self, dir: &DirectoryId, id: &str) -> Result<Task, DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());
         let wanted = id.clone();
         self.read(move |txn| {
@@ -578,7 +586,7 @@ impl Access {
     }
 
     /// Tasks of a directory, newest first, within the retention window.
-    pub async fn tasks(&self, dir: &str, f: Filter) -> Result<Vec<Task>, DomainError> {
+    pub async fn tasks(&self, dir: &DirectoryId, f: Filter) -> Result<Vec<Task>, DomainError> {
         let dir = dir.to_owned();
         let since = crate::directory::now_unix() - TASK_RETENTION_SECONDS;
         let mut all = self

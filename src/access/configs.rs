@@ -13,7 +13,7 @@ use super::records::{
 use super::{Access, system_policies};
 use crate::directory::append_event;
 use crate::error::{Conflict, DomainError, Entity};
-use crate::model::{ChangeKind, ResourceType, new_prefixed_id, now_rfc3339};
+use crate::model::{ChangeKind, DirectoryId, ResourceType, new_prefixed_id, now_rfc3339};
 use crate::policy::PolicyDocument;
 use crate::store::WriteTxn;
 use crate::store::keys::{ConfigKey, Prefix, ProvisioningKey};
@@ -185,7 +185,7 @@ fn policies_changed(txn: &WriteTxn, c: &mut AccessConfiguration) -> Result<(), D
 impl Access {
     pub async fn create_config(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         new: NewConfig,
     ) -> Result<AccessConfiguration, DomainError> {
         check_name(&new.name)?;
@@ -198,7 +198,7 @@ impl Access {
             if txn.directory(&dir)?.is_none() {
                 return Err(DomainError::NotFound {
                     entity: Entity::Directory,
-                    id: dir.clone(),
+                    id: dir.to_string(),
                 });
             }
             let all = txn.scan::<AccessConfiguration>(Prefix::ConfigsIn { dir: &dir })?;
@@ -217,7 +217,7 @@ impl Access {
             let now = now_rfc3339();
             let c = AccessConfiguration {
                 id: new_prefixed_id("ac-", 20),
-                directory_id: dir.clone(),
+                directory_id: dir.to_string(),
                 name: new.name,
                 description: new.description,
                 session_duration,
@@ -232,7 +232,11 @@ impl Access {
         .await
     }
 
-    pub async fn config(&self, dir: &str, id: &str) -> Result<AccessConfiguration, DomainError> {
+    pub async fn config(
+        &self,
+        dir: &DirectoryId,
+        id: &str,
+    ) -> Result<AccessConfiguration, DomainError> {
         let (d, id) = (dir.to_owned(), id.to_owned());
         let wanted = id.clone();
         self.read(move |txn| {
@@ -249,7 +253,10 @@ impl Access {
     }
 
     /// A directory's configurations, oldest first.
-    pub async fn configs(&self, dir: &str) -> Result<Vec<AccessConfiguration>, DomainError> {
+    pub async fn configs(
+        &self,
+        dir: &DirectoryId,
+    ) -> Result<Vec<AccessConfiguration>, DomainError> {
         let d = dir.to_owned();
         let mut all = self
             .read(move |txn| {
@@ -263,7 +270,7 @@ impl Access {
             .await?
             .ok_or_else(|| DomainError::NotFound {
                 entity: Entity::Directory,
-                id: dir.to_owned(),
+                id: dir.to_string(),
             })?;
         all.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
         Ok(all)
@@ -272,7 +279,7 @@ impl Access {
     /// Description, session duration and relay state; the provisionings stay as they are.
     pub async fn update_config(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         id: &str,
         description: Option<String>,
         session_duration: Option<u32>,
@@ -310,7 +317,7 @@ impl Access {
     /// policies must be removed first unless `force_remove_policies`.
     pub async fn delete_config(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         id: &str,
         force_remove_policies: bool,
     ) -> Result<(), DomainError> {
@@ -381,7 +388,7 @@ impl Access {
     /// Adds a system policy from the catalogue or the inline policy.
     pub async fn add_policy(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         id: &str,
         kind: PolicyKind,
         name: &str,
@@ -446,7 +453,7 @@ impl Access {
 
     pub async fn remove_policy(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         id: &str,
         kind: PolicyKind,
         name: &str,
@@ -485,7 +492,7 @@ impl Access {
 
     pub async fn update_inline_policy(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         id: &str,
         name: &str,
         document: &str,
@@ -516,7 +523,7 @@ impl Access {
     /// A configuration's policies: system ones in the order added, then the inline one.
     pub async fn policies(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         id: &str,
     ) -> Result<Vec<PermissionPolicy>, DomainError> {
         let c = self.config(dir, id).await?;
@@ -550,7 +557,7 @@ impl Access {
     /// The name of configuration `id` of `dir`; `None` when there is no such configuration.
     pub async fn configuration_name(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         id: &str,
     ) -> Result<Option<String>, DomainError> {
         let (dir, id) = (dir.to_owned(), id.to_owned());

@@ -7,7 +7,7 @@
 use super::Access;
 use crate::directory::Dependents;
 use crate::error::{Conflict, DomainError};
-use crate::scim::schema::ResourceKind;
+use crate::model::{PrincipalId, ResourceKind};
 use crate::store::WriteTxn;
 use crate::store::keys::Prefix;
 use std::sync::Arc;
@@ -21,9 +21,9 @@ impl Dependents for AccessDependents {
         &self,
         txn: &WriteTxn,
         dir: &str,
-        kind: ResourceKind,
-        id: &str,
+        id: &PrincipalId,
     ) -> Result<(), DomainError> {
+        let kind = id.kind();
         let (principal, what) = match kind {
             ResourceKind::User => ("User", "user"),
             ResourceKind::Group => ("Group", "group"),
@@ -31,7 +31,7 @@ impl Dependents for AccessDependents {
         let assigned = Prefix::AssignmentsOfPrincipal {
             dir,
             principal_type: principal,
-            principal_id: id,
+            principal_id: id.as_str(),
         };
         if txn.any_under(assigned)? {
             return Err(DomainError::Conflict {

@@ -14,7 +14,7 @@ use super::records::{
     AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus,
 };
 use crate::error::{DomainError, Entity};
-use crate::model::{ChangeEvent, ChangeKind, ResourceType};
+use crate::model::{ChangeEvent, ChangeKind, DirectoryId, ResourceType, UserId};
 use crate::scim::schema::ResourceKind;
 use crate::store::ReadTxn;
 use crate::store::keys::{ConfigKey, MetaKey, Prefix, ProvisioningKey, TaskKey};
@@ -439,14 +439,18 @@ impl Access {
 
     /// What a user may use now, the answer of `GetUserEffectiveAccess`: the provider's
     /// grants, and nothing at all for a disabled user even before reconciliation caught up.
-    pub async fn effective_access(&self, dir: &str, user: &str) -> Result<Vec<Grant>, DomainError> {
+    pub async fn effective_access(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+    ) -> Result<Vec<Grant>, DomainError> {
         let (d, u) = (dir.to_owned(), user.to_owned());
         let doc = self
             .read(move |txn| Ok(txn.resource(ResourceKind::User, &d, &u)?))
             .await?
             .ok_or_else(|| DomainError::NotFound {
                 entity: Entity::User,
-                id: user.to_owned(),
+                id: user.to_string(),
             })?;
         if doc.get("active") == Some(&Value::Bool(false)) {
             return Ok(Vec::new());

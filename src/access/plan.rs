@@ -85,15 +85,16 @@ pub fn transitive_groups<E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PrincipalId;
     use std::convert::Infallible;
 
-    fn assignment(config: &str, account: &str, t: ResourceKind, id: &str) -> Assignment {
+    fn assignment(config: &str, account: &str, principal: PrincipalId) -> Assignment {
         Assignment {
             directory_id: "d".into(),
             config_id: config.into(),
             account_id: account.into(),
-            principal_type: t,
-            principal_id: id.into(),
+            principal_type: principal.kind(),
+            principal_id: principal.to_string(),
             created: String::new(),
         }
     }
@@ -104,12 +105,12 @@ mod tests {
             user_enabled: true,
             groups: ["g1".to_owned(), "g2".to_owned()].into(),
             assignments: vec![
-                assignment("ac1", "A", ResourceKind::Group, "g1"),
-                assignment("ac1", "A", ResourceKind::User, "u1"),
-                assignment("ac1", "B", ResourceKind::Group, "g2"),
-                assignment("ac2", "A", ResourceKind::Group, "g3"),
-                assignment("ac3", "A", ResourceKind::User, "u1"),
-                assignment("gone", "A", ResourceKind::User, "u1"),
+                assignment("ac1", "A", PrincipalId::Group("g1".into())),
+                assignment("ac1", "A", PrincipalId::User("u1".into())),
+                assignment("ac1", "B", PrincipalId::Group("g2".into())),
+                assignment("ac2", "A", PrincipalId::Group("g3".into())),
+                assignment("ac3", "A", PrincipalId::User("u1".into())),
+                assignment("gone", "A", PrincipalId::User("u1".into())),
             ],
             configs: [("ac1", "Admin"), ("ac2", "Read"), ("ac3", "Dev")]
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))

@@ -3,6 +3,7 @@
 //! pagination every list shares.
 
 use super::error::ApiFault;
+use crate::model::{DirectoryId, GroupId, UserId};
 use base64::Engine;
 
 /// Largest and default `MaxResults` (CloudSSO: 1 to 100, default 10).
@@ -51,6 +52,21 @@ impl Params {
             return Err(ApiFault::invalid(name, "not a valid id"));
         }
         Ok(v)
+    }
+
+    /// The required `DirectoryId` parameter, checked as an id.
+    pub fn directory_id(&self) -> Result<DirectoryId, ApiFault> {
+        self.id("DirectoryId").map(DirectoryId::new)
+    }
+
+    /// The required `UserId` parameter, checked as an id.
+    pub fn user_id(&self) -> Result<UserId, ApiFault> {
+        self.id("UserId").map(UserId::new)
+    }
+
+    /// The required `GroupId` parameter, checked as an id.
+    pub fn group_id(&self) -> Result<GroupId, ApiFault> {
+        self.id("GroupId").map(GroupId::new)
     }
 
     /// A required value from a closed set.

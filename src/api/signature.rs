@@ -251,22 +251,39 @@ pub fn verify_rpc(
         .map_err(|_| SignatureError::Mismatch)
 }
 
+/// A request to sign with ACS3: who signs (`access_key_id`, `secret`), what the signature
+/// covers, and the `x-acs-date` and nonce to send.
+#[derive(Debug, Clone, Copy)]
+pub struct Acs3Request<'a> {
+    pub access_key_id: &'a str,
+    pub secret: &'a str,
+    pub method: &'a str,
+    pub action: &'a str,
+    pub version: &'a str,
+    /// Sent as `percent_encode`d pairs.
+    pub query: &'a [(String, String)],
+    /// The other headers to sign (at least `host`).
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    pub date: &'a str,
+    pub nonce: &'a str,
+}
+
 /// Signs a request the way the official SDK does (for cloudsso's own CLI and tests): returns
-/// the headers to send, `x-acs-*` and `Authorization`. `headers` are the other headers to
-/// sign (at least `host`); `query` is sent as `percent_encode`d pairs.
-#[allow(clippy::too_many_arguments)]
-pub fn sign_acs3(
-    access_key_id: &str,
-    secret: &str,
-    method: &str,
-    action: &str,
-    version: &str,
-    query: &[(String, String)],
-    headers: &[(String, String)],
-    body: &[u8],
-    date: &str,
-    nonce: &str,
-) -> Result<Vec<(String, String)>, SignatureError> {
+/// the headers to send, `x-acs-*` and `Authorization`.
+pub fn sign_acs3(req: &Acs3Request<'_>) -> Result<Vec<(String, String)>, SignatureError> {
+    let Acs3Request {
+        access_key_id,
+        secret,
+        method,
+        action,
+        version,
+        query,
+        headers,
+        body,
+        date,
+        nonce,
+    } = *req;
     let body_hash = hex(&Sha256::digest(body));
     let mut all: Vec<(String, String)> = headers
         .iter()
@@ -472,18 +489,18 @@ mod sign_tests {
     fn what_sign_acs3_signs_verify_acs3_accepts() {
         let query = vec![("UserName".to_owned(), "a b+c".to_owned())];
         let host = vec![("host".to_owned(), "127.0.0.1:1".to_owned())];
-        let added = sign_acs3(
-            "AK",
-            "secret",
-            "POST",
-            "GetUser",
-            "2021-05-15",
-            &query,
-            &host,
-            b"",
-            "2026-11-23T12:00:00Z",
-            "n1",
-        )
+        let added = sign_acs3(&Acs3Request {
+            access_key_id: "AK",
+            secret: "secret",
+            method: "POST",
+            action: "GetUser",
+            version: "2021-05-15",
+            query: &query,
+            headers: &host,
+            body: b"",
+            date: "2026-11-23T12:00:00Z",
+            nonce: "n1",
+        })
         .unwrap();
         let mut headers = host.clone();
         headers.extend(added.iter().cloned());

@@ -2,7 +2,7 @@
 //! signed with ACS3-HMAC-SHA256 the way the official SDKs sign, answered with JSON.
 
 use super::config::Credentials;
-use crate::api::signature::{percent_encode, sign_acs3};
+use crate::api::signature::{Acs3Request, percent_encode, sign_acs3};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, Uri};
@@ -109,18 +109,18 @@ pub async fn call(
     let date = acs_date(time::OffsetDateTime::now_utc());
     let nonce = uuid::Uuid::new_v4().to_string();
     let headers = [("host".to_owned(), host.clone())];
-    let signed = sign_acs3(
-        &creds.access_key_id,
-        &creds.access_key_secret,
-        "POST",
+    let signed = sign_acs3(&Acs3Request {
+        access_key_id: &creds.access_key_id,
+        secret: &creds.access_key_secret,
+        method: "POST",
         action,
         version,
-        params,
-        &headers,
-        b"",
-        &date,
-        &nonce,
-    )
+        query: params,
+        headers: &headers,
+        body: b"",
+        date: &date,
+        nonce: &nonce,
+    })
     .map_err(|e| ClientError::Sign(e.to_string()))?;
     let query = encode_query(params);
     let target = if query.is_empty() {

@@ -201,11 +201,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn profile(endpoint: &str, id: &str, secret: &str) -> Profile {
+    /// The profile that holds exactly `c` (no region).
+    fn profile(c: Credentials) -> Profile {
         Profile {
-            endpoint: Some(endpoint.into()),
-            access_key_id: Some(id.into()),
-            access_key_secret: Some(secret.into()),
+            endpoint: Some(c.endpoint),
+            access_key_id: Some(c.access_key_id),
+            access_key_secret: Some(c.access_key_secret),
             region: None,
         }
     }
@@ -216,8 +217,14 @@ mod tests {
         let path = tmp.path().join("nested").join("config.json");
         assert_eq!(ConfigFile::load(&path).unwrap(), ConfigFile::default());
         let mut file = ConfigFile::default();
-        file.profiles
-            .insert("default".into(), profile("http://127.0.0.1:1", "AK", "S"));
+        file.profiles.insert(
+            "default".into(),
+            profile(Credentials {
+                endpoint: "http://127.0.0.1:1".into(),
+                access_key_id: "AK".into(),
+                access_key_secret: "S".into(),
+            }),
+        );
         file.save(&path).unwrap();
         assert_eq!(ConfigFile::load(&path).unwrap(), file);
         #[cfg(unix)]
@@ -229,8 +236,14 @@ mod tests {
             assert_eq!(dir.permissions().mode() & 0o777, 0o700);
         }
         // A second profile leaves the first alone.
-        file.profiles
-            .insert("other".into(), profile("http://h:2", "AK2", "S2"));
+        file.profiles.insert(
+            "other".into(),
+            profile(Credentials {
+                endpoint: "http://h:2".into(),
+                access_key_id: "AK2".into(),
+                access_key_secret: "S2".into(),
+            }),
+        );
         file.save(&path).unwrap();
         let back = ConfigFile::load(&path).unwrap();
         assert_eq!(
@@ -257,7 +270,11 @@ mod tests {
 
     #[test]
     fn merge_keeps_what_is_not_given_and_complete_names_what_is_missing() {
-        let mut p = profile("http://a:1", "AK", "S");
+        let mut p = profile(Credentials {
+            endpoint: "http://a:1".into(),
+            access_key_id: "AK".into(),
+            access_key_secret: "S".into(),
+        });
         p.merge(Profile {
             endpoint: Some("http://b:2".into()),
             region: Some("cn-hangzhou".into()),
@@ -286,7 +303,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             Profile::from_bootstrap(&path).unwrap(),
-            profile("http://127.0.0.1:9", "LTAI1", "sec")
+            profile(Credentials {
+                endpoint: "http://127.0.0.1:9".into(),
+                access_key_id: "LTAI1".into(),
+                access_key_secret: "sec".into(),
+            })
         );
         std::fs::write(&path, r#"{"api_endpoint":"http://x"}"#).unwrap();
         let e = Profile::from_bootstrap(&path).unwrap_err().to_string();

@@ -3,7 +3,9 @@
 
 use super::Directory;
 use crate::error::{Conflict, DomainError, Entity};
-use crate::model::{ChangeKind, ResourceType, fill_random, new_prefixed_id, now_rfc3339};
+use crate::model::{
+    ChangeKind, DirectoryId, ResourceType, fill_random, new_prefixed_id, now_rfc3339,
+};
 use crate::store::keys::{OauthTokenKey, Prefix};
 use crate::store::{CredentialKind, CredentialRecord, CredentialStatus, DirectoryRecord, WriteTxn};
 use base64::Engine;
@@ -137,7 +139,7 @@ struct TokenRecord {
 /// What first start made.
 #[derive(Debug)]
 pub struct Bootstrap {
-    pub directory_id: String,
+    pub directory_id: DirectoryId,
     pub credential: CredentialSecret,
 }
 
@@ -249,7 +251,7 @@ impl Directory {
     /// SCIM credential with `secret`. `None` when any directory exists already.
     pub async fn bootstrap(
         &self,
-        id: String,
+        id: DirectoryId,
         secret: String,
     ) -> Result<Option<Bootstrap>, DomainError> {
         self.write(move |txn| {
@@ -257,7 +259,7 @@ impl Directory {
                 return Ok(None);
             }
             txn.put_directory(&DirectoryRecord {
-                id: id.clone(),
+                id: id.to_string(),
                 name: "default".into(),
                 created: now_rfc3339(),
                 scim_sync_enabled: true,
@@ -301,8 +303,8 @@ impl Directory {
         r
     }
 
-    pub async fn directory(&self, id: &str) -> Result<DirectoryRecord, DomainError> {
-        let id = id.to_owned();
+    pub async fn directory(&self, id: &DirectoryId) -> Result<DirectoryRecord, DomainError> {
+        let id = id.to_string();
         self.read(move |_, txn| {
             txn.directory(&id)?.ok_or(DomainError::NotFound {
                 entity: Entity::Directory,
@@ -319,10 +321,10 @@ impl Directory {
     /// Changes a directory record (name, synchronization) and records it in the outbox.
     pub async fn update_directory(
         &self,
-        id: &str,
+        id: &DirectoryId,
         change: impl FnOnce(&mut DirectoryRecord) -> Result<(), DomainError> + Send + 'static,
     ) -> Result<DirectoryRecord, DomainError> {
-        let id = id.to_owned();
+        let id = id.to_string();
         let r = self
             .write(move |txn| {
                 let mut rec = directory_in(txn, &id)?;
@@ -352,10 +354,10 @@ impl Directory {
     /// of, with its SCIM credentials.
     pub async fn delete_directory(
         &self,
-        id: &str,
+        id: &DirectoryId,
         dependents: std::sync::Arc<dyn super::Dependents>,
     ) -> Result<(), DomainError> {
-        let id = id.to_owned();
+        let id = id.to_string();
         let r = self
             .write(move |txn| {
                 directory_in(txn, &id)?;
@@ -394,11 +396,11 @@ impl Directory {
     /// `CREDENTIALS_PER_DIRECTORY_MAX` per directory.
     pub async fn create_credential(
         &self,
-        dir: &str,
+        dir: &DirectoryId,
         opts: CredentialOptions,
     ) -> Result<CredentialSecret, DomainError> {
         check_options(&opts, now_unix())?;
-        let d = dir.to_owned();
+        let d = dir.to_string();
         self.write(move |txn| {
             directory_in(txn, &d)?;
             if txn.credentials(&d)?.len() >= CREDENTIALS_PER_DIRECTORY_MAX {
@@ -413,8 +415,11 @@ impl Directory {
     }
 
     /// A directory's SCIM credentials, oldest first.
-    pub async fn credentials(&self, dir: &str) -> Result<Vec<CredentialRecord>, DomainError> {
-        let d = dir.to_owned();
+    pub async fn credentials(
+        &self,
+        dir: &DirectoryId,
+    ) -> Result<Vec<CredentialRecord>, DomainError> {
+        let d = dir.to_string();
         self.read(move |_, txn| {
             txn.directory(&d)?.ok_or_else(|| DomainError::NotFound {
                 entity: Entity::Directory,
@@ -428,8 +433,12 @@ impl Directory {
     }
 
     /// A credential of a directory.
-    pub async fn credential(&self, dir: &str, id: &str) -> Result<CredentialRecord, DomainError> {
-        let (d, id) = (dir.to_owned(), id.to_owned());
+    pub async fn credential(
+        &self,
+        dir: &DirectoryId,
+        id: &str,
+    ) -> Result<CredentialRecord, DomainError> {
+        let (d, id) = (dir.to_string(), id.to_owned());
         self.read(move |_, txn| {
             txn.credential(&id)?
                 .filter(|c| c.directory_id == d)
@@ -442,8 +451,8 @@ impl Directory {
     }
 
     /// Deletes a credential; its next request (and its access tokens') is refused.
-    pub async fn delete_credential(&self, dir: &str, id: &str) -> Result<(), DomainError> {
-        let (d, id) = (dir.to_owned(), id.to_owned());
+    pub async fn delete_credential(&self, dir: &DirectoryId, id: &str) -> Result<(), DomainError> {
+        let (d, id) = (dir.to_string(), id.to_owned());
         let r = self
             .write(move |txn| {
                 let rec = txn

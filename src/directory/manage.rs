@@ -7,6 +7,7 @@
 //! checked inside the job's transaction.
 
 use super::*;
+use crate::model::{GroupId, UserId};
 use crate::scim::patch::{MemberOp, MemberRef};
 use crate::store::keys::{KeyedRead, ResourceInfoKey};
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,7 @@ impl ApiGuard {
             return Ok(());
         }
         if let Some(dependents) = &self.unlinked {
-            dependents.check_principal(txn, dir, kind, id)?;
+            dependents.check_principal(txn, dir, &PrincipalId::new(kind, id))?;
             let linked = match kind {
                 ResourceKind::User => !txn.groups_of(dir, id)?.is_empty(),
                 ResourceKind::Group => !txn.members(dir, id, 1)?.is_empty(),
@@ -163,7 +164,7 @@ impl Directory {
     pub async fn api_create(
         &self,
         kind: ResourceKind,
-        dir: &str,
+        dir: &DirectoryId,
         doc: Value,
         description: String,
     ) -> Result<Managed, DomainError> {
@@ -181,11 +182,10 @@ impl Directory {
 
     pub async fn api_get(
         &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
+        dir: &DirectoryId,
+        id: &PrincipalId,
     ) -> Result<Managed, DomainError> {
-        let (dir, id) = (dir.to_owned(), id.to_owned());
+        let (kind, dir, id) = (id.kind(), dir.to_string(), id.to_string());
         self.read(move |_, txn| {
             txn.directory(&dir)?.ok_or_else(|| DomainError::NotFound {
                 entity: Entity::Directory,
@@ -209,14 +209,14 @@ impl Directory {
     pub async fn api_list(
         &self,
         kind: ResourceKind,
-        dir: &str,
+        dir: &DirectoryId,
         filter: Option<Filter>,
         manual: Option<bool>,
         offset: usize,
         count: usize,
     ) -> Result<Page<Managed>, DomainError> {
         self.directory(dir).await?;
-        let dir = dir.to_owned();
+        let dir = dir.to_string();
         self.read(move |this, txn| {
             let with_info = |doc: Value| -> Result<Managed, DomainError> {
                 let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -268,16 +268,16 @@ impl Directory {
     /// Applies SCIM PATCH operations (given as JSON) through the management API.
     pub async fn api_patch(
         &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
+        dir: &DirectoryId,
+        id: &PrincipalId,
         ops: Vec<Value>,
         guard: ApiGuard,
     ) -> Result<Managed, DomainError> {
         self.directory(dir).await?;
+        let kind = id.kind();
         if ops.is_empty() {
             // Only API fields change (a description): no SCIM document change.
-            let (d, i) = (dir.to_owned(), id.to_owned());
+            let (d, i) = (dir.to_string(), id.to_string());
             self.write(move |txn| {
                 if txn.resource(kind, &d, &i)?.is_none() {
                     return Err(DomainError::NotFound {
@@ -291,20 +291,20 @@ impl Directory {
                 Ok(())
             })
             .await?;
-            return self.api_get(kind, dir, id).await;
+            return self.api_get(dir, id).await;
         }
         let ops = patch_ops(self, ops)?;
-        self.patch_guarded(kind, dir, id, ops, guard).await?;
-        self.api_get(kind, dir, id).await
+        self.patch_guarded(kind, dir, id.as_str(), ops, guard)
+            .await?;
+        self.api_get(dir, id).await
     }
 
     /// Deletes a user or group that nothing refers to: neither a group membership nor what
     /// `dependents` knows of.
     pub async fn api_delete(
         &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
+        dir: &DirectoryId,
+        id: &PrincipalId,
         dependents: Arc<dyn Dependents>,
     ) -> Result<(), DomainError> {
         self.directory(dir).await?;
@@ -312,18 +312,19 @@ impl Directory {
             unlinked: Some(dependents),
             ..ApiGuard::default()
         };
-        self.delete_guarded(kind, dir, id, guard).await
+        self.delete_guarded(id.kind(), dir, id.as_str(), guard)
+            .await
     }
 
     /// Adds a user to a group (the group must be manageable; the user may be synchronized).
     pub async fn api_add_member(
         &self,
-        dir: &str,
-        group: &str,
-        user: &str,
+        dir: &DirectoryId,
+        group: &GroupId,
+        user: &UserId,
     ) -> Result<(), DomainError> {
         let add = MemberOp::Add(vec![MemberRef {
-            value: user.to_owned(),
+            value: user.to_string(),
             kind: None,
             display: None,
         }]);
@@ -333,11 +334,11 @@ impl Directory {
     /// Removes a user from a group (the group must be manageable).
     pub async fn api_remove_member(
         &self,
-        dir: &str,
-        group: &str,
-        user: &str,
+        dir: &DirectoryId,
+        group: &GroupId,
+        user: &UserId,
     ) -> Result<(), DomainError> {
-        let remove = MemberOp::Remove(vec![user.to_owned()]);
+        let remove = MemberOp::Remove(vec![user.to_string()]);
         self.change_member(dir, group, user, remove).await
     }
 
@@ -346,12 +347,12 @@ impl Directory {
     /// group may be changed through the API.
     async fn change_member(
         &self,
-        dir: &str,
-        group: &str,
-        user: &str,
+        dir: &DirectoryId,
+        group: &GroupId,
+        user: &UserId,
         op: MemberOp,
     ) -> Result<(), DomainError> {
-        let (d, g, u) = (dir.to_owned(), group.to_owned(), user.to_owned());
+        let (d, g, u) = (dir.to_string(), group.to_string(), user.to_string());
         self.write(move |txn| {
             if txn.directory(&d)?.is_none() {
                 return Err(DomainError::NotFound {
@@ -393,13 +394,14 @@ impl Directory {
     /// A page of a group's user members.
     pub async fn api_group_members(
         &self,
-        dir: &str,
-        group: &str,
+        dir: &DirectoryId,
+        group: &GroupId,
         offset: usize,
         count: usize,
     ) -> Result<Page<Managed>, DomainError> {
-        self.api_get(ResourceKind::Group, dir, group).await?;
-        let (dir, group) = (dir.to_owned(), group.to_owned());
+        self.api_get(dir, &PrincipalId::Group(group.clone()))
+            .await?;
+        let (dir, group) = (dir.to_string(), group.to_string());
         self.read(move |_, txn| {
             let users: Vec<String> = txn
                 .members(&dir, &group, usize::MAX)?
@@ -415,13 +417,13 @@ impl Directory {
     /// A page of the groups a user is a direct member of.
     pub async fn api_groups_of(
         &self,
-        dir: &str,
-        user: &str,
+        dir: &DirectoryId,
+        user: &UserId,
         offset: usize,
         count: usize,
     ) -> Result<Page<Managed>, DomainError> {
-        self.api_get(ResourceKind::User, dir, user).await?;
-        let (dir, user) = (dir.to_owned(), user.to_owned());
+        self.api_get(dir, &PrincipalId::User(user.clone())).await?;
+        let (dir, user) = (dir.to_string(), user.to_string());
         self.read(move |_, txn| {
             let ids = page_of(txn.groups_of(&dir, &user)?, offset, count);
             managed_page(txn, ResourceKind::Group, &dir, ids)
@@ -430,9 +432,9 @@ impl Directory {
     }
 
     /// Users and groups in a directory.
-    pub async fn statistics(&self, dir: &str) -> Result<(u64, u64), DomainError> {
+    pub async fn statistics(&self, dir: &DirectoryId) -> Result<(u64, u64), DomainError> {
         self.directory(dir).await?;
-        let dir = dir.to_owned();
+        let dir = dir.to_string();
         self.read(move |_, txn| {
             Ok((
                 txn.count(ResourceKind::User, &dir)?,

@@ -20,7 +20,7 @@ pub use credentials::{
 
 use crate::config::Limits;
 use crate::error::{Conflict, DomainError, Entity};
-use crate::model::{ChangeKind, ResourceType, now_rfc3339};
+use crate::model::{ChangeKind, DirectoryId, PrincipalId, ResourceType, now_rfc3339};
 use crate::scim::ScimError;
 use crate::scim::filter::{self, AttrPath, Filter};
 use crate::scim::patch::{self, PatchOp};
@@ -40,8 +40,7 @@ pub trait Dependents: Send + Sync + std::fmt::Debug {
         &self,
         txn: &WriteTxn,
         dir: &str,
-        kind: ResourceKind,
-        id: &str,
+        id: &PrincipalId,
     ) -> Result<(), DomainError>;
     /// Refuses the deletion of directory `dir` while something of it remains.
     fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DomainError>;
@@ -317,11 +316,11 @@ impl Directory {
     /// One resource, complete (computed attributes only when `sel` asks for them).
     pub async fn get(
         &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
+        dir: &DirectoryId,
+        id: &PrincipalId,
         sel: &AttributeSelection,
     ) -> Result<Value, DomainError> {
+        let (kind, dir, id) = (id.kind(), dir.as_str(), id.as_str());
         let with_computed = selects(sel, computed_attr(kind));
         fn read(
             this: &Directory,
@@ -354,9 +353,10 @@ impl Directory {
     pub async fn list(
         &self,
         kind: ResourceKind,
-        dir: &str,
+        dir: &DirectoryId,
         q: ListQuery,
     ) -> Result<ListPage, DomainError> {
+        let dir = dir.as_str();
         if is_point_query(kind, &q) {
             return self.read_now(|this, txn| this.list_in(txn, kind, dir, &q));
         }

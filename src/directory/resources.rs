@@ -5,7 +5,7 @@
 use super::manage::{ApiGuard, ResourceInfo, store_info};
 use super::members::MemberPlan;
 use super::*;
-use crate::model::{new_group_id, new_user_id};
+use crate::model::{UserId, new_group_id, new_user_id};
 use crate::scim::patch::{MemberOp, MemberRef};
 
 /// The attribute that must be unique per directory, case-insensitively.
@@ -177,7 +177,7 @@ impl Directory {
     async fn created(
         &self,
         kind: ResourceKind,
-        dir: &str,
+        dir: &DirectoryId,
         (id, mut doc): (String, Value),
         sel: &AttributeSelection,
     ) -> Result<Value, DomainError> {
@@ -185,14 +185,14 @@ impl Directory {
             self.add_meta(kind, &mut doc);
             return Ok(doc);
         }
-        self.get(kind, dir, &id, sel).await
+        self.get(dir, &PrincipalId::new(kind, id), sel).await
     }
 
     /// POST: creates a resource from a request document; returns it complete.
     pub async fn create(
         &self,
         kind: ResourceKind,
-        dir: &str,
+        dir: &DirectoryId,
         input: Value,
         sel: &AttributeSelection,
     ) -> Result<Value, DomainError> {
@@ -206,7 +206,7 @@ impl Directory {
     pub(super) async fn create_with_info(
         &self,
         kind: ResourceKind,
-        dir: &str,
+        dir: &DirectoryId,
         input: Value,
         info: ResourceInfo,
     ) -> Result<Value, DomainError> {
@@ -226,13 +226,14 @@ impl Directory {
     /// PUT: replaces a resource's attributes (immutable ones must not change).
     pub async fn replace(
         &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
+        dir: &DirectoryId,
+        id: &PrincipalId,
         input: Value,
         if_match: Option<String>,
         sel: &AttributeSelection,
     ) -> Result<Value, DomainError> {
+        let principal = id;
+        let (kind, id) = (id.kind(), id.as_str());
         let rt = schema::resource_type(kind);
         check_value_counts(
             &input,
@@ -261,12 +262,12 @@ impl Directory {
             stamp(&mut doc, kind, &i, created_of(&existing), seq);
             txn.put_resource(kind, &d, &i, Some(&existing), &doc)?;
             if let Some(h) = hash {
-                txn.set_password_hash(&d, &i, &h)?;
+                txn.set_password_hash(&d, &UserId::new(i.as_str()), &h)?;
             }
             Ok(())
         })
         .await?;
-        self.get(kind, dir, id, sel).await
+        self.get(dir, principal, sel).await
     }
 
     /// Checks PATCH values and hashes a password the operations set: everything a PATCH
@@ -313,13 +314,14 @@ impl Directory {
     /// given.
     pub async fn patch(
         &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
+        dir: &DirectoryId,
+        id: &PrincipalId,
         ops: Vec<PatchOp>,
         if_match: Option<String>,
         sel: Option<&AttributeSelection>,
     ) -> Result<Option<Value>, DomainError> {
+        let principal = id;
+        let (kind, id) = (id.kind(), id.as_str());
         let job = self.prepare_patch(kind, dir, id, ops).await?;
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
@@ -329,7 +331,7 @@ impl Directory {
         })
         .await?;
         match sel {
-            Some(sel) => self.get(kind, dir, id, sel).await.map(Some),
+            Some(sel) => self.get(dir, principal, sel).await.map(Some),
             None => Ok(None),
         }
     }
@@ -358,11 +360,11 @@ impl Directory {
     /// DELETE: removes a resource and every membership row it is part of, in one transaction.
     pub async fn delete(
         &self,
-        kind: ResourceKind,
-        dir: &str,
-        id: &str,
+        dir: &DirectoryId,
+        id: &PrincipalId,
         if_match: Option<String>,
     ) -> Result<(), DomainError> {
+        let (kind, id) = (id.kind(), id.as_str());
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
@@ -424,7 +426,7 @@ impl NewResource {
         stamp(&mut doc, kind, &id, None, seq);
         txn.put_resource(kind, dir, &id, None, &doc)?;
         if let Some(h) = hash {
-            txn.set_password_hash(dir, &id, &h)?;
+            txn.set_password_hash(dir, &UserId::new(id.as_str()), &h)?;
         }
         Ok((id, doc))
     }
@@ -487,7 +489,7 @@ pub(super) fn commit_patch(
         txn.put_resource(kind, d, i, Some(existing), &doc)?;
     }
     if let Some(h) = hash {
-        txn.set_password_hash(d, i, &h)?;
+        txn.set_password_hash(d, &UserId::new(i), &h)?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 use super::query::{decode, parse_query};
 use super::{ApiError, Body, error_response, json_response};
 use crate::directory::{Directory, ListPage, ListQuery};
+use crate::model::{DirectoryId, PrincipalId};
 use crate::scim::filter::{self, AttrPath};
 use crate::scim::patch;
 use crate::scim::schema::{self, AttributeSelection, LIST_RESPONSE_SCHEMA, ResourceKind};
@@ -176,7 +177,7 @@ async fn dispatch(
 /// authenticated for, its query parameters and its precondition headers.
 struct Call<'d> {
     dir: &'d Directory,
-    directory: String,
+    directory: DirectoryId,
     params: Vec<(String, String)>,
     if_match: Option<String>,
     if_none_match: Option<String>,
@@ -236,7 +237,10 @@ async fn create(
 /// `GET /Users/{id}` (section 3.4.1): 304 when `If-None-Match` matches the version.
 async fn get(call: Call<'_>, kind: ResourceKind, id: &str) -> Result<Response<Body>, ApiError> {
     let sel = call.selection()?;
-    let doc = call.dir.get(kind, &call.directory, id, &sel).await?;
+    let doc = call
+        .dir
+        .get(&call.directory, &PrincipalId::new(kind, id), &sel)
+        .await?;
     if let (Some(h), Some(v)) = (&call.if_none_match, version(&doc))
         && crate::directory::etag_matches(h, v)
     {
@@ -258,7 +262,13 @@ async fn replace(
     let sel = call.selection()?;
     let doc = call
         .dir
-        .replace(kind, &call.directory, id, body, call.if_match, &sel)
+        .replace(
+            &call.directory,
+            &PrincipalId::new(kind, id),
+            body,
+            call.if_match,
+            &sel,
+        )
         .await?;
     Ok(resource_response(StatusCode::OK, kind, &doc, &sel))
 }
@@ -280,9 +290,8 @@ async fn patch(
     let doc = call
         .dir
         .patch(
-            kind,
             &call.directory,
-            id,
+            &PrincipalId::new(kind, id),
             ops,
             call.if_match,
             want_body.then_some(&sel),
@@ -297,7 +306,7 @@ async fn patch(
 /// `DELETE /Users/{id}` (section 3.6): 204.
 async fn delete(call: Call<'_>, kind: ResourceKind, id: &str) -> Result<Response<Body>, ApiError> {
     call.dir
-        .delete(kind, &call.directory, id, call.if_match)
+        .delete(&call.directory, &PrincipalId::new(kind, id), call.if_match)
         .await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
@@ -351,7 +360,7 @@ fn discovery(dir: &Directory, route: &Route, base: &str) -> Result<Response<Body
     }
 }
 
-async fn authenticate(dir: &Directory, req: &Request<Incoming>) -> Result<String, ApiError> {
+async fn authenticate(dir: &Directory, req: &Request<Incoming>) -> Result<DirectoryId, ApiError> {
     let unauthorized = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -368,7 +377,7 @@ async fn authenticate(dir: &Directory, req: &Request<Incoming>) -> Result<String
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(unauthorized());
     }
-    Ok(dir.authenticate(token.trim()).await?)
+    Ok(DirectoryId::new(dir.authenticate(token.trim()).await?))
 }
 
 /// A header's value. One that is not visible ASCII is kept as bytes read lossily, so an
@@ -530,7 +539,7 @@ fn build_query(
 /// POST `.search` (RFC 7644 section 3.4.3) on a resource type or on the root.
 async fn search(
     dir: &Directory,
-    directory: &str,
+    directory: &DirectoryId,
     kind: Option<ResourceKind>,
     body: &Value,
 ) -> Result<Response<Body>, ApiError> {
@@ -548,7 +557,11 @@ async fn search(
 
 /// Users then groups, paged as one sequence: the groups' page starts where the users end.
 /// The page's resources come back already shaped.
-async fn search_root(dir: &Directory, directory: &str, q: ListQuery) -> Result<ListPage, ApiError> {
+async fn search_root(
+    dir: &Directory,
+    directory: &DirectoryId,
+    q: ListQuery,
+) -> Result<ListPage, ApiError> {
     let users = dir.list(ResourceKind::User, directory, q.clone()).await?;
     let mut gq = q.clone();
     gq.start_index = q.start_index.saturating_sub(users.total).max(1);

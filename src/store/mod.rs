@@ -13,7 +13,7 @@ pub use db::{Db, JobError};
 pub use writer::{Batch, WriteError, Writer};
 
 use crate::model::ChangeEvent;
-use crate::model::ResourceKind;
+use crate::model::{ResourceKind, UserId};
 use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -515,18 +515,6 @@ macro_rules! impl_reads {
                 Ok(out)
             }
 
-            pub fn member_kind(
-                &self,
-                dir: &str,
-                group: &str,
-                member: &str,
-            ) -> Result<Option<ResourceKind>, StoreError> {
-                let t = self.0.open_table(MEMBERS)?;
-                let k = key(&[dir, group, member]);
-                Ok(t.get(k.as_str())?
-                    .map(|v| member_from_row(String::new(), v.value()).kind))
-            }
-
             /// Groups a user or group is a direct member of, in id order.
             pub fn groups_of(&self, dir: &str, member: &str) -> Result<Vec<String>, StoreError> {
                 let t = self.0.open_table(MEMBER_OF)?;
@@ -938,10 +926,10 @@ impl WriteTxn {
         Ok(out)
     }
 
-    pub fn set_password_hash(&self, dir: &str, user: &str, phc: &str) -> Result<(), StoreError> {
+    pub fn set_password_hash(&self, dir: &str, user: &UserId, phc: &str) -> Result<(), StoreError> {
         self.0
             .open_table(PASSWORDS)?
-            .insert(key(&[dir, user]).as_str(), phc)?;
+            .insert(key(&[dir, user.as_str()]).as_str(), phc)?;
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
 use cloudsso::directory::Directory;
 use cloudsso::error::DomainError;
-use cloudsso::model::ResourceKind;
+use cloudsso::model::{DirectoryId, PrincipalId, ResourceKind};
 use cloudsso::scim::patch;
 use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::store::keys::{AccountKey, ConfigKey};
@@ -24,7 +24,7 @@ struct Fixture {
     dir: Directory,
     access: Access,
     faults: Arc<FaultyProvider>,
-    d: String,
+    d: DirectoryId,
     _app: App,
     _tmp: tempfile::TempDir,
 }
@@ -147,7 +147,7 @@ impl Fixture {
         )
         .unwrap();
         self.dir
-            .patch(kind, &self.d, id, ops, None, None)
+            .patch(&self.d, &PrincipalId::new(kind, id), ops, None, None)
             .await
             .unwrap();
     }
@@ -202,7 +202,7 @@ async fn group_assignment_follows_membership_and_user_status() {
     let eng = f.group("eng", &[&alice]).await;
     let task = f
         .access
-        .create_assignment(target(&f), (ResourceKind::Group, eng.clone()))
+        .create_assignment(target(&f), PrincipalId::Group(eng.clone().into()))
         .await
         .unwrap();
     assert_eq!(
@@ -278,7 +278,7 @@ async fn group_assignment_follows_membership_and_user_status() {
         vec![format!("1000000000000001/Admin via Group:{eng}")]
     );
     f.dir
-        .delete(ResourceKind::User, &f.d, &alice, None)
+        .delete(&f.d, &PrincipalId::new(ResourceKind::User, &alice), None)
         .await
         .unwrap();
     f.settle().await;
@@ -290,7 +290,7 @@ async fn group_assignment_follows_membership_and_user_status() {
     // The directory's last assignment deleted: nobody keeps access (the engine's path for a
     // directory without assignments).
     f.access
-        .delete_assignment(target(&f), (ResourceKind::Group, eng.clone()), false)
+        .delete_assignment(target(&f), PrincipalId::Group(eng.clone().into()), false)
         .await
         .unwrap();
     f.settle().await;
@@ -307,7 +307,7 @@ async fn a_failing_provider_fails_the_task_with_its_reason_and_a_retry_succeeds(
     f.faults.fail_next(1);
     let task = f
         .access
-        .create_assignment(target(&f), (ResourceKind::User, alice.clone()))
+        .create_assignment(target(&f), PrincipalId::User(alice.clone().into()))
         .await
         .unwrap();
     f.settle().await;
@@ -413,7 +413,7 @@ async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_ove
     let alice = f.user("alice").await;
     let mine = f
         .access
-        .create_assignment(target(&f), (ResourceKind::User, alice.clone()))
+        .create_assignment(target(&f), PrincipalId::User(alice.clone().into()))
         .await
         .unwrap();
     f.settle().await;
@@ -423,7 +423,7 @@ async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_ove
     );
 
     // A second tenant, its own configuration named "Admin" too, on the same account.
-    let other = f.dir.create_directory("other").await.unwrap().id;
+    let other = DirectoryId::new(f.dir.create_directory("other").await.unwrap().id);
     let theirs = f
         .access
         .create_config(
@@ -457,7 +457,7 @@ async fn a_configuration_of_the_same_name_in_another_directory_does_not_take_ove
     };
     let task = f
         .access
-        .create_assignment(their_target.clone(), (ResourceKind::User, bob))
+        .create_assignment(their_target.clone(), PrincipalId::User(bob.into()))
         .await
         .unwrap();
     for _ in 0..100 {

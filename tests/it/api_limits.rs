@@ -4,6 +4,7 @@
 use cloudsso::api::protocol::{CLOUDSSO_VERSION, RAM_VERSION};
 use cloudsso::directory::{CredentialOptions, TOKEN_TTL_MINUTES_MAX, TOKEN_TTL_MINUTES_MIN};
 use cloudsso::iam as admins;
+use cloudsso::model::DirectoryId;
 use cloudsso::store::CredentialKind;
 use serde_json::Value;
 
@@ -139,7 +140,7 @@ async fn access_keys_and_policies_per_administrator() {
 #[tokio::test]
 async fn credential_lifetimes_on_both_sides() {
     let f = fixture().await;
-    let other = f.dir.create_directory("other").await.unwrap().id;
+    let other = DirectoryId::new(f.dir.create_directory("other").await.unwrap().id);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let day = 24 * 3600;
     let cases: [(Option<i64>, Option<u32>, CredentialKind, bool); 8] = [

@@ -3,6 +3,7 @@
 use crate::harness::*;
 use cloudsso::config::Limits;
 use cloudsso::directory::CredentialOptions;
+use cloudsso::model::DirectoryId;
 use hyper::{Method, StatusCode};
 use serde_json::json;
 
@@ -87,7 +88,7 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
             .await
             .unwrap();
         let d = app.directory.clone();
-        let other = d.create_directory("other").await.unwrap().id;
+        let other = DirectoryId::new(d.create_directory("other").await.unwrap().id);
         let opts = CredentialOptions::default;
         let cred = d.create_credential(&other, opts()).await.unwrap();
         let off = d.create_credential(&other, opts()).await.unwrap();
@@ -95,7 +96,7 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
             .await
             .unwrap();
         // At most two per directory: the expired one lives in a third directory.
-        let third = d.create_directory("third").await.unwrap().id;
+        let third = DirectoryId::new(d.create_directory("third").await.unwrap().id);
         let old = d.create_credential(&third, opts()).await.unwrap();
         d.set_credential_expiry(&old.credential_id, 1_000_000)
             .await

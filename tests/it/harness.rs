@@ -1,6 +1,7 @@
 //! Starting and stopping a real server, and a small HTTP client over hyper.
 
 use bytes::Bytes;
+use cloudsso::api::signature::{Acs3Request, sign_acs3};
 use http_body_util::{BodyExt, Full};
 use hyper::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::client::legacy::Client;
@@ -392,18 +393,18 @@ impl Server {
     /// The headers of a signed ACS3 request (`host`, `x-acs-*`, `authorization`).
     pub fn sign(&self, call: &ApiCall) -> Vec<(String, String)> {
         let host = vec![("host".to_owned(), self.addr.clone())];
-        let mut headers = cloudsso::api::signature::sign_acs3(
-            &call.key.id,
-            &call.key.secret,
-            "POST",
-            &call.action,
-            &call.version,
-            &call.params,
-            &host,
-            b"",
-            &call.date,
-            &call.nonce,
-        )
+        let mut headers = sign_acs3(&Acs3Request {
+            access_key_id: &call.key.id,
+            secret: &call.key.secret,
+            method: "POST",
+            action: &call.action,
+            version: &call.version,
+            query: &call.params,
+            headers: &host,
+            body: b"",
+            date: &call.date,
+            nonce: &call.nonce,
+        })
         .unwrap();
         headers.extend(host);
         headers
@@ -574,7 +575,8 @@ impl LibApi {
             .await
             .unwrap()
             .unwrap()
-            .directory_id;
+            .directory_id
+            .to_string();
         let key = cloudsso::iam::new_access_key_pair();
         assert!(
             app.iam
@@ -606,18 +608,18 @@ impl LibApi {
     ) -> (u16, Value) {
         let query = pairs(params);
         let host = vec![("host".to_owned(), "127.0.0.1:1".to_owned())];
-        let signed = cloudsso::api::signature::sign_acs3(
-            &key.0,
-            &key.1,
-            "POST",
+        let signed = sign_acs3(&Acs3Request {
+            access_key_id: &key.0,
+            secret: &key.1,
+            method: "POST",
             action,
             version,
-            &query,
-            &host,
-            b"",
-            &api_time(0),
-            &new_nonce(),
-        )
+            query: &query,
+            headers: &host,
+            body: b"",
+            date: &api_time(0),
+            nonce: &new_nonce(),
+        })
         .unwrap();
         let mut headers = host;
         headers.extend(signed);

@@ -7,7 +7,7 @@ use super::shape::time;
 use super::{Ctx, Handler, resource};
 use crate::access::assignments::{Filter, Target, role_name, saml_provider_name};
 use crate::access::records::{ProvisioningStatus, Task, TaskStatus};
-use crate::model::ResourceKind;
+use crate::model::{DirectoryId, PrincipalId, ResourceKind};
 use serde_json::{Value, json};
 
 /// Largest `MaxResults` of these lists (CloudSSO's).
@@ -49,18 +49,18 @@ pub(super) static HANDLERS: &[Handler] = &[
 fn target(p: &Params) -> Result<Target, ApiFault> {
     p.one_of("TargetType", &["RD-Account"])?;
     Ok(Target {
-        directory_id: p.id("DirectoryId")?.to_owned(),
+        directory_id: p.directory_id()?,
         config_id: p.id("AccessConfigurationId")?.to_owned(),
         account_id: p.id("TargetId")?.to_owned(),
     })
 }
 
-fn principal(p: &Params) -> Result<(ResourceKind, String), ApiFault> {
+fn principal(p: &Params) -> Result<PrincipalId, ApiFault> {
     let t = match p.one_of("PrincipalType", &["User", "Group"])? {
         "User" => ResourceKind::User,
         _ => ResourceKind::Group,
     };
-    Ok((t, p.id("PrincipalId")?.to_owned()))
+    Ok(PrincipalId::new(t, p.id("PrincipalId")?))
 }
 
 /// The paired filters: `TargetType` with `TargetId`, `ResourceKind` with `PrincipalId`.
@@ -93,8 +93,8 @@ fn filter(p: &Params) -> Result<Filter, ApiFault> {
 
 fn assignment(p: &Params) -> Result<Vec<String>, ApiFault> {
     let config = resource::config(p)?;
-    let (t, pid) = principal(p)?;
-    let kind = match t {
+    let pid = principal(p)?;
+    let kind = match pid.kind() {
         ResourceKind::User => "user",
         ResourceKind::Group => "group",
     };
@@ -118,7 +118,7 @@ fn user(p: &Params) -> Result<Vec<String>, ApiFault> {
 }
 
 /// A configuration's name as the lists show it: empty when the configuration is gone.
-async fn config_name(ctx: &Ctx, dir: &str, config: &str) -> Result<String, ApiFault> {
+async fn config_name(ctx: &Ctx, dir: &DirectoryId, config: &str) -> Result<String, ApiFault> {
     Ok(ctx
         .access()
         .configuration_name(dir, config)
@@ -132,7 +132,7 @@ async fn task_json(ctx: &Ctx, t: &Task) -> Result<Value, ApiFault> {
         "TaskType": t.kind.as_str(),
         "Status": t.status.as_str(),
         "AccessConfigurationId": t.config_id,
-        "AccessConfigurationName": config_name(ctx, &t.directory_id, &t.config_id).await?,
+        "AccessConfigurationName": config_name(ctx, &DirectoryId::new(t.directory_id.as_str()), &t.config_id).await?,
         "TargetType": "RD-Account",
         "TargetId": t.account_id,
         "StartTime": time(&t.created),
@@ -199,7 +199,7 @@ fn page_body(list: &str, offset: usize, count: usize, total: usize, items: Vec<V
 }
 
 async fn list_assignments(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
     let all = ctx.access().assignments(d, filter(p)?).await?;
     let (total, page) = paged(all, offset, count);
@@ -219,7 +219,7 @@ async fn list_assignments(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn list_provisionings(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
     let status = match p.maybe_one_of(
         "ProvisioningStatus",
@@ -258,7 +258,7 @@ async fn list_provisionings(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn get_task(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let t = ctx
         .access()
-        .task(p.id("DirectoryId")?, p.id("TaskId")?)
+        .task(&p.directory_id()?, p.id("TaskId")?)
         .await?;
     Ok(json!({"Task": task_json(ctx, &t).await?}))
 }
@@ -266,7 +266,7 @@ async fn get_task(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn get_task_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let t = ctx
         .access()
-        .task(p.id("DirectoryId")?, p.id("TaskId")?)
+        .task(&p.directory_id()?, p.id("TaskId")?)
         .await?;
     let full = task_json(ctx, &t).await?;
     let mut status = json!({});
@@ -286,7 +286,7 @@ async fn get_task_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn list_tasks(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let (offset, count) = p.page_up_to(LIST_MAX_RESULTS_MAX)?;
     let want = match p.maybe_one_of("Status", &["InProgress", "Success", "Failed"])? {
         Some("InProgress") => Some(TaskStatus::InProgress),
@@ -310,7 +310,7 @@ async fn list_tasks(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn effective_access(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
+    let (d, u) = (&p.directory_id()?, &p.user_id()?);
     ctx.dir().directory(d).await?;
     let grants = ctx.access().effective_access(d, u).await?;
     let list: Vec<Value> = grants

@@ -9,6 +9,7 @@ use super::{Ctx, Handler, resource, shape};
 use crate::directory::CredentialOptions;
 use crate::directory::manage::{ApiGuard, Managed, Page};
 use crate::error::Entity;
+use crate::model::PrincipalId;
 use crate::scim::filter::{AttrPath, CompareOp, Filter, Literal};
 use crate::scim::schema::{GROUP_SCHEMA, ResourceKind, USER_SCHEMA};
 use crate::store::CredentialKind;
@@ -298,7 +299,7 @@ async fn create_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn get_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = ctx.dir().directory(p.id("DirectoryId")?).await?;
+    let d = ctx.dir().directory(&p.directory_id()?).await?;
     Ok(json!({"Directory": shape::directory(&d, ctx.region())}))
 }
 
@@ -312,7 +313,7 @@ async fn list_directories(ctx: &Ctx, _: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn update_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let new_name = directory_name(p, "NewDirectoryName")?
         .ok_or_else(|| ApiFault::missing("NewDirectoryName"))?;
     let rec = ctx
@@ -328,13 +329,13 @@ async fn update_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn delete_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let dependents = ctx.access().dependents();
     ctx.dir()
-        .delete_directory(p.id("DirectoryId")?, dependents)
+        .delete_directory(&p.directory_id()?, dependents)
         .await?;
     Ok(json!({}))
 }
 
 async fn get_directory_statistics(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (dir, d) = (ctx.dir(), p.id("DirectoryId")?);
+    let (dir, d) = (ctx.dir(), &p.directory_id()?);
     let rec = dir.directory(d).await?;
     let (users, groups) = dir.statistics(d).await?;
     let creds = dir.credentials(d).await?.len();
@@ -380,7 +381,7 @@ fn new_user(p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn create_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let doc = new_user(p)?;
     let description = p.text("Description", 1024)?.unwrap_or_default().to_owned();
     let m = ctx
@@ -394,7 +395,7 @@ async fn create_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn get_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let m = ctx
         .dir()
-        .api_get(ResourceKind::User, p.id("DirectoryId")?, p.id("UserId")?)
+        .api_get(&p.directory_id()?, &p.user_id()?.into())
         .await?;
     Ok(json!({"User": shape::user(&m)}))
 }
@@ -417,7 +418,7 @@ fn users_filter(p: &Params, len_max: usize) -> Result<Option<Filter>, ApiFault> 
 }
 
 async fn list_users(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let (offset, count) = p.page()?;
     let filter = users_filter(p, ctx.dir().limits().filter.len_max)?;
     let page = ctx
@@ -435,7 +436,7 @@ async fn list_users(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn update_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
+    let (d, u) = (&p.directory_id()?, &PrincipalId::from(p.user_id()?));
     let mut ops = Vec::new();
     let mut replace = |path: &str, v: Value| {
         ops.push(json!({"op": "replace", "path": path, "value": v}));
@@ -456,33 +457,27 @@ async fn update_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
         description: p.text("NewDescription", 1024)?.map(str::to_owned),
         ..ApiGuard::default()
     };
-    let m = ctx
-        .dir()
-        .api_patch(ResourceKind::User, d, u, ops, guard)
-        .await?;
+    let m = ctx.dir().api_patch(d, u, ops, guard).await?;
     Ok(json!({"User": shape::user(&m)}))
 }
 
 async fn update_user_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
+    let (d, u) = (&p.directory_id()?, &PrincipalId::from(p.user_id()?));
     let on = p.one_of("NewStatus", &["Enabled", "Disabled"])? == "Enabled";
     let ops = vec![json!({"op": "replace", "path": "active", "value": on})];
     let guard = ApiGuard {
         status_only: true,
         ..ApiGuard::default()
     };
-    ctx.dir()
-        .api_patch(ResourceKind::User, d, u, ops, guard)
-        .await?;
+    ctx.dir().api_patch(d, u, ops, guard).await?;
     Ok(json!({}))
 }
 
 async fn delete_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     ctx.dir()
         .api_delete(
-            ResourceKind::User,
-            p.id("DirectoryId")?,
-            p.id("UserId")?,
+            &p.directory_id()?,
+            &p.user_id()?.into(),
             ctx.access().dependents(),
         )
         .await?;
@@ -490,7 +485,7 @@ async fn delete_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn get_user_id(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let raw = p.required("ExternalId")?;
     let ext: Value = serde_json::from_str(raw).map_err(|_| {
         ApiFault::invalid(
@@ -516,7 +511,7 @@ async fn get_user_id(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn create_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let group_name =
         name(p, "GroupName", 128, b"_-. ")?.ok_or_else(|| ApiFault::missing("GroupName"))?;
     let doc = json!({"schemas": [GROUP_SCHEMA], "displayName": group_name});
@@ -532,13 +527,13 @@ async fn create_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn get_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let m = ctx
         .dir()
-        .api_get(ResourceKind::Group, p.id("DirectoryId")?, p.id("GroupId")?)
+        .api_get(&p.directory_id()?, &p.group_id()?.into())
         .await?;
     Ok(json!({"Group": shape::group(&m)}))
 }
 
 async fn list_groups(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let (offset, count) = p.page()?;
     let filter = match p.get("Filter") {
         Some(f) => Some(list_filter(
@@ -564,7 +559,7 @@ async fn list_groups(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn update_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (d, g) = (p.id("DirectoryId")?, p.id("GroupId")?);
+    let (d, g) = (&p.directory_id()?, &PrincipalId::from(p.group_id()?));
     let mut ops = Vec::new();
     if let Some(n) = name(p, "NewGroupName", 128, b"_-. ")? {
         ops.push(json!({"op": "replace", "path": "displayName", "value": n}));
@@ -575,7 +570,7 @@ async fn update_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     };
     let m = ctx
         .dir()
-        .api_patch(ResourceKind::Group, d, g, ops, guard)
+        .api_patch(d, g, ops, guard)
         .await
         .map_err(|e| ApiFault::taken(Entity::Group, e))?;
     Ok(json!({"Group": shape::group(&m)}))
@@ -584,9 +579,8 @@ async fn update_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn delete_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     ctx.dir()
         .api_delete(
-            ResourceKind::Group,
-            p.id("DirectoryId")?,
-            p.id("GroupId")?,
+            &p.directory_id()?,
+            &p.group_id()?.into(),
             ctx.access().dependents(),
         )
         .await?;
@@ -595,20 +589,20 @@ async fn delete_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 
 async fn add_user_to_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     ctx.dir()
-        .api_add_member(p.id("DirectoryId")?, p.id("GroupId")?, p.id("UserId")?)
+        .api_add_member(&p.directory_id()?, &p.group_id()?, &p.user_id()?)
         .await?;
     Ok(json!({}))
 }
 
 async fn remove_user_from_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     ctx.dir()
-        .api_remove_member(p.id("DirectoryId")?, p.id("GroupId")?, p.id("UserId")?)
+        .api_remove_member(&p.directory_id()?, &p.group_id()?, &p.user_id()?)
         .await?;
     Ok(json!({}))
 }
 
 async fn list_group_members(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (d, g) = (p.id("DirectoryId")?, p.id("GroupId")?);
+    let (d, g) = (&p.directory_id()?, &p.group_id()?);
     let (offset, count) = p.page()?;
     let page = ctx.dir().api_group_members(d, g, offset, count).await?;
     Ok(page_body("GroupMembers", offset, count, &page, |m| {
@@ -630,7 +624,7 @@ async fn list_group_members(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn list_joined_groups_for_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (d, u) = (p.id("DirectoryId")?, p.id("UserId")?);
+    let (d, u) = (&p.directory_id()?, &p.user_id()?);
     let (offset, count) = p.page()?;
     let page = ctx.dir().api_groups_of(d, u, offset, count).await?;
     Ok(page_body("JoinedGroups", offset, count, &page, |m| {
@@ -667,7 +661,7 @@ fn credential_options(p: &Params) -> Result<CredentialOptions, ApiFault> {
 }
 
 async fn create_credential(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let made = ctx
         .dir()
         .create_credential(d, credential_options(p)?)
@@ -680,13 +674,13 @@ async fn create_credential(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn list_credentials(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let all = ctx.dir().credentials(p.id("DirectoryId")?).await?;
+    let all = ctx.dir().credentials(&p.directory_id()?).await?;
     let list: Vec<Value> = all.iter().map(shape::credential).collect();
     Ok(json!({"TotalCounts": list.len(), "SCIMServerCredentials": list}))
 }
 
 async fn update_credential_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (d, c) = (p.id("DirectoryId")?, p.id("CredentialId")?);
+    let (d, c) = (&p.directory_id()?, p.id("CredentialId")?);
     let on = p.one_of("NewStatus", &["Enabled", "Disabled"])? == "Enabled";
     let dir = ctx.dir();
     dir.credential(d, c).await?;
@@ -697,13 +691,13 @@ async fn update_credential_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFau
 
 async fn delete_credential(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     ctx.dir()
-        .delete_credential(p.id("DirectoryId")?, p.id("CredentialId")?)
+        .delete_credential(&p.directory_id()?, p.id("CredentialId")?)
         .await?;
     Ok(json!({}))
 }
 
 async fn set_sync_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let on = p.one_of("SCIMSynchronizationStatus", &["Enabled", "Disabled"])? == "Enabled";
     ctx.dir()
         .update_directory(d, move |r| {
@@ -715,7 +709,7 @@ async fn set_sync_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn get_sync_status(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let rec = ctx.dir().directory(p.id("DirectoryId")?).await?;
+    let rec = ctx.dir().directory(&p.directory_id()?).await?;
     Ok(json!({"SCIMSynchronizationStatus": shape::enabled(rec.scim_sync_enabled)}))
 }
 

@@ -83,21 +83,18 @@ async fn create(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
         session_duration: seconds(p, "SessionDuration")?,
         relay_state: p.get("RelayState").unwrap_or_default().to_owned(),
     };
-    let c = ctx
-        .access()
-        .create_config(p.id("DirectoryId")?, new)
-        .await?;
+    let c = ctx.access().create_config(&p.directory_id()?, new).await?;
     Ok(json!({"AccessConfiguration": config_json(&c)}))
 }
 
 async fn get(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let (d, c) = (p.id("DirectoryId")?, p.id("AccessConfigurationId")?);
+    let (d, c) = (&p.directory_id()?, p.id("AccessConfigurationId")?);
     let c = ctx.access().config(d, c).await?;
     Ok(json!({"AccessConfiguration": config_json(&c)}))
 }
 
 async fn list(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let d = p.id("DirectoryId")?;
+    let d = &p.directory_id()?;
     let (offset, count) = p.page()?;
     let filter = match p.get("Filter") {
         Some(f) => Some(name_filter(f, "AccessConfigurationName")?),
@@ -136,7 +133,7 @@ async fn update(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let c = ctx
         .access()
         .update_config(
-            p.id("DirectoryId")?,
+            &p.directory_id()?,
             p.id("AccessConfigurationId")?,
             p.get("NewDescription").map(str::to_owned),
             seconds(p, "NewSessionDuration")?,
@@ -151,7 +148,7 @@ async fn delete(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
         .get("ForceRemovePermissionPolicies")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     ctx.access()
-        .delete_config(p.id("DirectoryId")?, p.id("AccessConfigurationId")?, force)
+        .delete_config(&p.directory_id()?, p.id("AccessConfigurationId")?, force)
         .await?;
     Ok(json!({}))
 }
@@ -159,7 +156,7 @@ async fn delete(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn add_policy(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     ctx.access()
         .add_policy(
-            p.id("DirectoryId")?,
+            &p.directory_id()?,
             p.id("AccessConfigurationId")?,
             kind(p)?,
             p.required("PermissionPolicyName")?,
@@ -172,7 +169,7 @@ async fn add_policy(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn remove_policy(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     ctx.access()
         .remove_policy(
-            p.id("DirectoryId")?,
+            &p.directory_id()?,
             p.id("AccessConfigurationId")?,
             kind(p)?,
             p.required("PermissionPolicyName")?,
@@ -189,7 +186,7 @@ async fn list_policies(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     };
     let list: Vec<Value> = ctx
         .access()
-        .policies(p.id("DirectoryId")?, p.id("AccessConfigurationId")?)
+        .policies(&p.directory_id()?, p.id("AccessConfigurationId")?)
         .await?
         .into_iter()
         .filter(|x| only.is_none_or(|k| k == x.kind))
@@ -211,7 +208,7 @@ async fn list_policies(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn update_inline_policy(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     ctx.access()
         .update_inline_policy(
-            p.id("DirectoryId")?,
+            &p.directory_id()?,
             p.id("AccessConfigurationId")?,
             p.required("InlinePolicyName")?,
             p.required("NewInlinePolicyDocument")?,

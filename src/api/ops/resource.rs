@@ -7,17 +7,17 @@ use super::super::params::Params;
 
 /// `directory/{DirectoryId}`.
 pub fn dir(p: &Params) -> Result<String, ApiFault> {
-    Ok(format!("directory/{}", p.id("DirectoryId")?))
+    Ok(format!("directory/{}", &p.directory_id()?))
 }
 
 /// `directory/{DirectoryId}/user/{UserId}`.
 pub fn user(p: &Params) -> Result<String, ApiFault> {
-    Ok(format!("{}/user/{}", dir(p)?, p.id("UserId")?))
+    Ok(format!("{}/user/{}", dir(p)?, &p.user_id()?))
 }
 
 /// `directory/{DirectoryId}/group/{GroupId}`.
 pub fn group(p: &Params) -> Result<String, ApiFault> {
-    Ok(format!("{}/group/{}", dir(p)?, p.id("GroupId")?))
+    Ok(format!("{}/group/{}", dir(p)?, &p.group_id()?))
 }
 
 /// `directory/{DirectoryId}/{kind}/*`: every `kind` of the directory (to create or list).
