@@ -518,30 +518,29 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{App, Options};
     use crate::config::Limits;
+    use crate::directory::Directory;
     use crate::model::ResourceKind;
-    use crate::store::Db;
     use crate::store::keys::{AssignmentKey, Key};
+    use crate::store::{Db, Store, Writer};
 
     struct Fixture {
         access: Access,
         db: Db,
-        _app: App,
         _tmp: tempfile::TempDir,
     }
 
-    /// The whole application over a fresh data folder, built by the composition root.
+    /// Access management over a fresh database (a unit fixture: `app` builds on `access`, so
+    /// the whole application is left to the integration tests).
     async fn fixture() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        let (app, _writer) = App::open(&data, Limits::default(), Options::default())
-            .await
-            .unwrap();
+        let store = Store::open(&tmp.path().join("t.redb")).unwrap();
+        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
+        let db = Db::new(store, writer);
+        let dir = Directory::new(db.clone(), Limits::default(), "http://x".into());
         Fixture {
-            access: app.access.clone(),
-            db: app.db.clone(),
-            _app: app,
+            access: Access::new(dir),
+            db,
             _tmp: tmp,
         }
     }
