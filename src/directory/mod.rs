@@ -209,7 +209,7 @@ impl Directory {
     }
 
     /// A read on the blocking pool, with this directory at hand.
-    pub(crate) async fn read<T: Send + 'static>(
+    async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DomainError> + Send + 'static,
     ) -> Result<T, DomainError> {
@@ -218,7 +218,7 @@ impl Directory {
     }
 
     /// A point read on the calling task (see `Db::read_now`).
-    pub(crate) fn read_now<T>(
+    fn read_now<T>(
         &self,
         f: impl FnOnce(&Directory, &ReadTxn) -> Result<T, DomainError>,
     ) -> Result<T, DomainError> {
@@ -226,7 +226,7 @@ impl Directory {
     }
 
     /// A job in the next write batch (see `Db::write`).
-    pub(crate) async fn write<T: Send + 'static>(
+    async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&WriteTxn) -> Result<T, DomainError> + Send + 'static,
     ) -> Result<T, DomainError> {
