@@ -146,16 +146,24 @@ fn take_password(doc: &mut Value) -> Result<Option<String>, ScimError> {
     }
 }
 
-/// Whether PATCH operations may set a password (then it is hashed before the write is queued).
+/// Whether PATCH operations may set a password (then it is hashed before the write is queued):
+/// a path naming `password`, or a value with a key that mentions it in any spelling
+/// (`password`, `PASSWORD`, URN-qualified, inside the core schema object).
 fn ops_mention_password(ops: &[PatchOp]) -> bool {
+    fn mentions(v: &Value) -> bool {
+        match v {
+            Value::Object(o) => o
+                .iter()
+                .any(|(k, v)| k.to_ascii_lowercase().contains("password") || mentions(v)),
+            Value::Array(items) => items.iter().any(mentions),
+            _ => false,
+        }
+    }
     ops.iter().any(|op| {
         op.path
             .as_ref()
             .is_some_and(|p| p.attr.name.eq_ignore_ascii_case("password"))
-            || op
-                .value
-                .as_ref()
-                .is_some_and(|v| v.to_string().to_ascii_lowercase().contains("password"))
+            || op.value.as_ref().is_some_and(mentions)
     })
 }
 
