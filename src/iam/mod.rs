@@ -192,6 +192,26 @@ fn new_access_key_secret() -> String {
     s.chars().take(30).collect()
 }
 
+/// Refuses a new named record whose name is `taken`, or when `max` of its kind exist already.
+fn check_new(
+    taken: bool,
+    count: usize,
+    entity: Entity,
+    name: &str,
+    max: usize,
+) -> Result<(), DomainError> {
+    if taken {
+        return Err(DomainError::AlreadyExists {
+            entity,
+            id: name.to_owned(),
+        });
+    }
+    if count >= max {
+        return Err(DomainError::Quota { entity, max });
+    }
+    Ok(())
+}
+
 fn user_in(txn: &impl KeyedRead, name: &str) -> Result<AdminUser, DomainError> {
     txn.read_at(AdminUserKey { name })?
         .ok_or_else(|| DomainError::NotFound {
@@ -416,22 +436,11 @@ impl Iam {
             policies: Vec::new(),
         };
         self.write(move |txn| {
-            if txn
-                .get::<AdminUser>(AdminUserKey { name: &user.name })?
-                .is_some()
-            {
-                return Err(DomainError::AlreadyExists {
-                    entity: Entity::AdminUser,
-                    id: user.name,
-                });
-            }
-            if txn.scan::<AdminUser>(Prefix::AllAdminUsers)?.len() >= ADMIN_USERS_MAX {
-                return Err(DomainError::Quota {
-                    entity: Entity::AdminUser,
-                    max: ADMIN_USERS_MAX,
-                });
-            }
-            txn.put(AdminUserKey { name: &user.name }, &user)?;
+            let key = AdminUserKey { name: &user.name };
+            let taken = txn.get::<AdminUser>(key)?.is_some();
+            let count = txn.scan::<AdminUser>(Prefix::AllAdminUsers)?.len();
+            check_new(taken, count, Entity::AdminUser, &user.name, ADMIN_USERS_MAX)?;
+            txn.put(key, &user)?;
             Ok(user)
         })
         .await
@@ -553,22 +562,11 @@ impl Iam {
             updated: now,
         };
         self.write(move |txn| {
-            if txn
-                .get::<CustomPolicy>(AdminPolicyKey { name: &p.name })?
-                .is_some()
-            {
-                return Err(DomainError::AlreadyExists {
-                    entity: Entity::Policy,
-                    id: p.name,
-                });
-            }
-            if txn.scan::<CustomPolicy>(Prefix::AllAdminPolicies)?.len() >= CUSTOM_POLICIES_MAX {
-                return Err(DomainError::Quota {
-                    entity: Entity::Policy,
-                    max: CUSTOM_POLICIES_MAX,
-                });
-            }
-            txn.put(AdminPolicyKey { name: &p.name }, &p)?;
+            let key = AdminPolicyKey { name: &p.name };
+            let taken = txn.get::<CustomPolicy>(key)?.is_some();
+            let count = txn.scan::<CustomPolicy>(Prefix::AllAdminPolicies)?.len();
+            check_new(taken, count, Entity::Policy, &p.name, CUSTOM_POLICIES_MAX)?;
+            txn.put(key, &p)?;
             Ok(p)
         })
         .await
