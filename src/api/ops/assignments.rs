@@ -3,6 +3,7 @@
 
 use super::super::error::ApiFault;
 use super::super::params::{Params, page_fields};
+use super::resource::only::{config, configs, directory, user};
 use super::shape::time;
 use super::{Ctx, Handler, resource};
 use crate::access::assignments::{Filter, Target, role_name, saml_provider_name};
@@ -99,22 +100,6 @@ fn assignment(p: &Params) -> Result<Vec<String>, ApiFault> {
         ResourceKind::Group => "group",
     };
     Ok(vec![config, format!("{}/{kind}/{pid}", resource::dir(p)?)])
-}
-
-fn config(p: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec![resource::config(p)?])
-}
-
-fn configs(p: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec![resource::all_in_dir(p, "access-configuration")?])
-}
-
-fn directory(p: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec![resource::dir(p)?])
-}
-
-fn user(p: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec![resource::user(p)?])
 }
 
 /// A configuration's name as the lists show it: empty when the configuration is gone.

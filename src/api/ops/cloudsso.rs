@@ -5,6 +5,7 @@
 
 use super::super::error::ApiFault;
 use super::super::params::{Params, page_fields};
+use super::resource::only::{directory, user};
 use super::{Ctx, Handler, resource, shape};
 use crate::directory::CredentialOptions;
 use crate::directory::manage::{ApiGuard, Managed, Page};
@@ -95,16 +96,8 @@ fn directories(_: &Params) -> Result<Vec<String>, ApiFault> {
     Ok(vec!["directory/*".into()])
 }
 
-fn directory(p: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec![resource::dir(p)?])
-}
-
 fn users(p: &Params) -> Result<Vec<String>, ApiFault> {
     Ok(vec![resource::all_in_dir(p, "user")?])
-}
-
-fn user(p: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec![resource::user(p)?])
 }
 
 fn groups(p: &Params) -> Result<Vec<String>, ApiFault> {

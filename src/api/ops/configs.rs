@@ -4,8 +4,9 @@
 use super::super::error::ApiFault;
 use super::super::params::{Params, page_fields};
 use super::cloudsso::{NameOp, name_filter};
+use super::resource::only::{config, configs};
 use super::shape::time;
-use super::{Ctx, Handler, resource};
+use super::{Ctx, Handler};
 use crate::access::configs::{NewConfig, PolicyKind};
 use crate::access::records::AccessConfiguration;
 use serde_json::{Value, json};
@@ -41,14 +42,6 @@ pub(super) static HANDLERS: &[Handler] = &[
         update_inline_policy
     ),
 ];
-
-fn configs(p: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec![resource::all_in_dir(p, "access-configuration")?])
-}
-
-fn config(p: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec![resource::config(p)?])
-}
 
 fn config_json(c: &AccessConfiguration) -> Value {
     json!({

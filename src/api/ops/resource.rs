@@ -33,3 +33,29 @@ pub fn config(p: &Params) -> Result<String, ApiFault> {
         p.id("AccessConfigurationId")?
     ))
 }
+
+/// The one-ARN resource lists the handler tables of several products share.
+pub mod only {
+    use super::super::super::error::ApiFault;
+    use super::super::super::params::Params;
+
+    /// `directory/{DirectoryId}`.
+    pub fn directory(p: &Params) -> Result<Vec<String>, ApiFault> {
+        Ok(vec![super::dir(p)?])
+    }
+
+    /// `directory/{DirectoryId}/user/{UserId}`.
+    pub fn user(p: &Params) -> Result<Vec<String>, ApiFault> {
+        Ok(vec![super::user(p)?])
+    }
+
+    /// `directory/{DirectoryId}/access-configuration/{AccessConfigurationId}`.
+    pub fn config(p: &Params) -> Result<Vec<String>, ApiFault> {
+        Ok(vec![super::config(p)?])
+    }
+
+    /// `directory/{DirectoryId}/access-configuration/*`.
+    pub fn configs(p: &Params) -> Result<Vec<String>, ApiFault> {
+        Ok(vec![super::all_in_dir(p, "access-configuration")?])
+    }
+}
