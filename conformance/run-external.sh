@@ -69,18 +69,18 @@ for suite in "${suites[@]}"; do
     scim2-tester)
       need_venv
       if [ -f "$shared/scim2_tester_report.py" ]; then
-        "$venv/bin/python" "$shared/scim2_tester_report.py" "$base" --token "$token" --json "$work/scim2-tester.json" || status=1
+        "$venv/bin/python" "$shared/scim2_tester_report.py" "$base" --token="$token" --json "$work/scim2-tester.json" || status=1
       else
         SCIM_CLI_HEADERS="Authorization: Bearer $token" "$venv/bin/scim2" --url "$base" test || status=1
       fi
       ;;
     scim-sanity)
       need_venv
-      "$venv/bin/scim-sanity" probe "$base" --token "$token" --i-accept-side-effects --json-output > "$work/scim-sanity.json" || true
+      "$venv/bin/scim-sanity" probe "$base" --token="$token" --i-accept-side-effects --json-output > "$work/scim-sanity.json" || true
       "$venv/bin/python" "$here/check_known_failures.py" scim-sanity "$work/scim-sanity.json" "$here/known-failures.json" || status=1
       ;;
     okta)
-      python3 "$shared/okta_runscope.py" "$shared/Okta-SCIM-20-SPEC-Test.json" "$base" --token "$token" --seed --json "$work/okta.json" || status=1
+      python3 "$shared/okta_runscope.py" "$shared/Okta-SCIM-20-SPEC-Test.json" "$base" --token="$token" --seed --json "$work/okta.json" || status=1
       ;;
     microsoft)
       if [ ! -x "$here/node_modules/.bin/newman" ]; then
