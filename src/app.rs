@@ -10,12 +10,14 @@
 use crate::access::Access;
 use crate::access::provider::{EmbeddedProvider, FaultyProvider};
 use crate::api::Api;
+use crate::api::Ctx;
 use crate::config::Limits;
 use crate::directory::Directory;
 use crate::error::DomainError;
 use crate::iam::{self, Iam};
 use crate::model::DirectoryId;
 use crate::seal::Sealer;
+use crate::signin::SignIn;
 use crate::store::{Db, Store, StoreError, Writer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -81,6 +83,8 @@ pub struct App {
     pub directory: Directory,
     pub iam: Iam,
     pub access: Access,
+    /// Sign-in: settings, passwords, MFA, sessions, the portal and console sign-in.
+    pub signin: SignIn,
     /// Fault injection into the account provider (`--provider-faults`; tests and drills).
     pub faults: Arc<FaultyProvider>,
     pub api: Api,
@@ -145,7 +149,7 @@ impl App {
         let public = options.public_url.trim_end_matches('/').to_owned();
         let scim_base_url = format!("{public}/scim/v2");
         let directory = Directory::new(db.clone(), limits.clone(), scim_base_url.clone());
-        let iam = Iam::new(db.clone(), sealer);
+        let iam = Iam::new(db.clone(), sealer.clone());
         let faults = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
             db.clone(),
         ))));
@@ -157,20 +161,30 @@ impl App {
             faults.fail_next(options.provider_faults);
         }
         let access = Access::with_provider(directory.clone(), faults.clone());
+        let signin = SignIn::new(
+            db.clone(),
+            directory.clone(),
+            access.clone(),
+            sealer,
+            limits.clone(),
+            public.clone(),
+        );
         let account = iam.account_id().await?;
-        let api = Api::new(
+        let api = Api::new(Ctx::new(
             directory.clone(),
             access.clone(),
             iam.clone(),
+            signin.clone(),
             options.region,
             account,
-        );
+        ));
         let app = App {
             limits,
             db,
             directory,
             iam,
             access,
+            signin,
             faults,
             api,
             scim_base_url,

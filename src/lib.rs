@@ -28,4 +28,5 @@ pub mod model;
 pub mod policy;
 pub mod scim;
 pub mod seal;
+pub mod signin;
 pub mod store;

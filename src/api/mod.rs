@@ -21,4 +21,5 @@ pub mod replay;
 pub mod service;
 pub mod signature;
 
+pub use ops::Ctx;
 pub use service::{Api, ApiAnswer, ApiRequest, CallerName};

@@ -10,7 +10,6 @@ use super::params::{PARAM_BYTES_MAX, Params};
 use super::protocol::{self, Call};
 use super::replay::NonceWindow;
 use super::signature::{self, Acs3Authorization, RequestParts};
-use crate::directory::Directory;
 use crate::iam::Caller;
 use crate::policy::{self, Context};
 use serde_json::Value;
@@ -68,15 +67,9 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(
-        dir: Directory,
-        access: crate::access::Access,
-        iam: crate::iam::Iam,
-        region: String,
-        account: String,
-    ) -> Api {
+    pub fn new(ctx: Ctx) -> Api {
         Api {
-            ctx: Ctx::new(dir, access, iam, region, account),
+            ctx,
             nonces: Mutex::new(NonceWindow::new(NONCES_MAX)),
         }
     }

@@ -117,16 +117,29 @@ impl Directory {
         let Some(p) = password else {
             return Ok(None);
         };
+        self.run_argon2(move || hash_password(&p)).await?.map(Some)
+    }
+
+    /// Hashes a password with argon2id (the parameters every stored password uses).
+    pub async fn hash_password(&self, password: String) -> Result<String, DomainError> {
+        self.run_argon2(move || hash_password(&password)).await?
+    }
+
+    /// Runs argon2 work (a hash or a verification, each about 19 MiB and tens of
+    /// milliseconds) off the executor, at most `password_hash_concurrency_max` at once.
+    pub async fn run_argon2<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DomainError> {
         let _permit = self
             .inner
             .hash_permits
             .acquire()
             .await
             .map_err(|e| DomainError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || hash_password(&p))
+        tokio::task::spawn_blocking(f)
             .await
-            .map_err(|e| DomainError::Internal(e.to_string()))?
-            .map(Some)
+            .map_err(|e| DomainError::Internal(e.to_string()))
     }
 
     /// The stored document, for work that must happen before the write job.

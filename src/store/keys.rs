@@ -251,6 +251,96 @@ impl From<OauthTokenKey<'_>> for Key {
     }
 }
 
+/// A directory's sign-in settings: `dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct SigninSettingsKey<'a> {
+    pub dir: &'a str,
+}
+
+impl From<SigninSettingsKey<'_>> for Key {
+    fn from(k: SigninSettingsKey<'_>) -> Key {
+        at(Records::SigninSettings, &[k.dir])
+    }
+}
+
+/// A user's sign-in state: `dir\0user`.
+#[derive(Debug, Clone, Copy)]
+pub struct SigninUserKey<'a> {
+    pub dir: &'a str,
+    pub user: &'a str,
+}
+
+impl From<SigninUserKey<'_>> for Key {
+    fn from(k: SigninUserKey<'_>) -> Key {
+        at(Records::SigninUsers, &[k.dir, k.user])
+    }
+}
+
+/// A user's TOTP device: `dir\0user\0device`.
+#[derive(Debug, Clone, Copy)]
+pub struct MfaDeviceKey<'a> {
+    pub dir: &'a str,
+    pub user: &'a str,
+    pub device: &'a str,
+}
+
+impl From<MfaDeviceKey<'_>> for Key {
+    fn from(k: MfaDeviceKey<'_>) -> Key {
+        at(Records::MfaDevices, &[k.dir, k.user, k.device])
+    }
+}
+
+/// A portal session, by SHA-256 hex of its id.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionKey<'a> {
+    pub digest: &'a str,
+}
+
+impl From<SessionKey<'_>> for Key {
+    fn from(k: SessionKey<'_>) -> Key {
+        at(Records::Sessions, &[k.digest])
+    }
+}
+
+/// A session's row in the by-user index: `dir\0user\0digest`.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionByUserKey<'a> {
+    pub dir: &'a str,
+    pub user: &'a str,
+    pub digest: &'a str,
+}
+
+impl From<SessionByUserKey<'_>> for Key {
+    fn from(k: SessionByUserKey<'_>) -> Key {
+        at(Records::SessionsByUser, &[k.dir, k.user, k.digest])
+    }
+}
+
+/// A user's portal preferences: `dir\0user`.
+#[derive(Debug, Clone, Copy)]
+pub struct PortalPrefsKey<'a> {
+    pub dir: &'a str,
+    pub user: &'a str,
+}
+
+impl From<PortalPrefsKey<'_>> for Key {
+    fn from(k: PortalPrefsKey<'_>) -> Key {
+        at(Records::PortalPrefs, &[k.dir, k.user])
+    }
+}
+
+/// A directory's SAML IdP keys: `dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct IdpKeysKey<'a> {
+    pub dir: &'a str,
+}
+
+impl From<IdpKeysKey<'_>> for Key {
+    fn from(k: IdpKeysKey<'_>) -> Key {
+        at(Records::IdpKeys, &[k.dir])
+    }
+}
+
 /// Every scan by leading key parts: each variant names its table and the parts it fixes.
 #[derive(Debug, Clone, Copy)]
 pub enum Prefix<'a> {
@@ -300,6 +390,20 @@ pub enum Prefix<'a> {
     TasksIn { dir: &'a str },
     /// The grants of a directory's users at the embedded account provider.
     GrantsIn { dir: &'a str },
+    /// A user's TOTP devices.
+    MfaDevicesOf { dir: &'a str, user: &'a str },
+    /// A user's sessions, from the by-user index (the tail of each is the digest).
+    SessionsOf { dir: &'a str, user: &'a str },
+    /// A directory's sessions, from the by-user index.
+    SessionsIn { dir: &'a str },
+    /// A directory's users' sign-in state.
+    SigninUsersIn { dir: &'a str },
+    /// A directory's users' TOTP devices.
+    MfaDevicesIn { dir: &'a str },
+    /// A directory's users' portal preferences.
+    PortalPrefsIn { dir: &'a str },
+    /// Every session (for expiry sweeps).
+    AllSessions,
 }
 
 impl Prefix<'_> {
@@ -338,6 +442,13 @@ impl Prefix<'_> {
             }
             Prefix::TasksIn { dir } => (Records::Tasks, &[dir]),
             Prefix::GrantsIn { dir } => (Records::ProviderGrants, &[dir]),
+            Prefix::MfaDevicesOf { dir, user } => (Records::MfaDevices, &[dir, user]),
+            Prefix::SessionsOf { dir, user } => (Records::SessionsByUser, &[dir, user]),
+            Prefix::SessionsIn { dir } => (Records::SessionsByUser, &[dir]),
+            Prefix::SigninUsersIn { dir } => (Records::SigninUsers, &[dir]),
+            Prefix::MfaDevicesIn { dir } => (Records::MfaDevices, &[dir]),
+            Prefix::PortalPrefsIn { dir } => (Records::PortalPrefs, &[dir]),
+            Prefix::AllSessions => (Records::Sessions, &[]),
         };
         if parts.is_empty() {
             return (table, String::new());

@@ -176,6 +176,21 @@ pub(crate) enum Records {
     ProviderRoles,
     /// The embedded account provider's grants (who may use which role), by `dir\0user`.
     ProviderGrants,
+    /// A directory's sign-in settings (password policy, MFA, login preference...), by `dir`.
+    SigninSettings,
+    /// A user's sign-in state (password age and history, failures, lockout, last TOTP step),
+    /// by `dir\0user`.
+    SigninUsers,
+    /// A user's TOTP devices (secrets sealed), by `dir\0user\0device`.
+    MfaDevices,
+    /// Portal sessions, by SHA-256 hex of the session id.
+    Sessions,
+    /// The same sessions by user: `dir\0user\0digest`.
+    SessionsByUser,
+    /// A user's portal preferences (favourites, last used), by `dir\0user`.
+    PortalPrefs,
+    /// A directory's SAML IdP signing keys (sealed) and certificates, by `dir`.
+    IdpKeys,
 }
 
 impl Records {
@@ -196,6 +211,13 @@ impl Records {
             Records::Tasks => TASKS,
             Records::ProviderRoles => PROVIDER_ROLES,
             Records::ProviderGrants => PROVIDER_GRANTS,
+            Records::SigninSettings => SIGNIN_SETTINGS,
+            Records::SigninUsers => SIGNIN_USERS,
+            Records::MfaDevices => MFA_DEVICES,
+            Records::Sessions => SESSIONS,
+            Records::SessionsByUser => SESSIONS_BY_USER,
+            Records::PortalPrefs => PORTAL_PREFS,
+            Records::IdpKeys => IDP_KEYS,
         }
     }
     fn name(self) -> &'static str {
@@ -215,6 +237,13 @@ impl Records {
             Records::Tasks => "tasks",
             Records::ProviderRoles => "provider_roles",
             Records::ProviderGrants => "provider_grants",
+            Records::SigninSettings => "signin_settings",
+            Records::SigninUsers => "signin_users",
+            Records::MfaDevices => "mfa_devices",
+            Records::Sessions => "sessions",
+            Records::SessionsByUser => "sessions_by_user",
+            Records::PortalPrefs => "portal_prefs",
+            Records::IdpKeys => "idp_keys",
         }
     }
 }

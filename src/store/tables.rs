@@ -60,6 +60,13 @@ pub(super) const PROVISIONINGS: DocTable = TableDefinition::new("provisionings")
 pub(super) const TASKS: DocTable = TableDefinition::new("tasks");
 pub(super) const PROVIDER_ROLES: DocTable = TableDefinition::new("provider_roles");
 pub(super) const PROVIDER_GRANTS: DocTable = TableDefinition::new("provider_grants");
+pub(super) const SIGNIN_SETTINGS: DocTable = TableDefinition::new("signin_settings");
+pub(super) const SIGNIN_USERS: DocTable = TableDefinition::new("signin_users");
+pub(super) const MFA_DEVICES: DocTable = TableDefinition::new("mfa_devices");
+pub(super) const SESSIONS: DocTable = TableDefinition::new("sessions");
+pub(super) const SESSIONS_BY_USER: DocTable = TableDefinition::new("sessions_by_user");
+pub(super) const PORTAL_PREFS: DocTable = TableDefinition::new("portal_prefs");
+pub(super) const IDP_KEYS: DocTable = TableDefinition::new("idp_keys");
 
 /// Opens every table once so that read transactions never meet a missing table.
 pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
@@ -83,6 +90,13 @@ pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError>
         TASKS,
         PROVIDER_ROLES,
         PROVIDER_GRANTS,
+        SIGNIN_SETTINGS,
+        SIGNIN_USERS,
+        MFA_DEVICES,
+        SESSIONS,
+        SESSIONS_BY_USER,
+        PORTAL_PREFS,
+        IDP_KEYS,
     ] {
         txn.open_table(t)?;
     }

@@ -48,6 +48,7 @@ use super::params::Params;
 use crate::access::Access;
 use crate::directory::Directory;
 use crate::iam::{Caller, Iam};
+use crate::signin::SignIn;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -58,16 +59,25 @@ pub struct Ctx {
     dir: Directory,
     access: Access,
     iam: Iam,
+    signin: SignIn,
     region: String,
     account: String,
 }
 
 impl Ctx {
-    pub fn new(dir: Directory, access: Access, iam: Iam, region: String, account: String) -> Ctx {
+    pub fn new(
+        dir: Directory,
+        access: Access,
+        iam: Iam,
+        signin: SignIn,
+        region: String,
+        account: String,
+    ) -> Ctx {
         Ctx {
             dir,
             access,
             iam,
+            signin,
             region,
             account,
         }
@@ -84,6 +94,11 @@ impl Ctx {
     /// The RAM administrators, their custom policies and AccessKeys.
     pub fn iam(&self) -> &Iam {
         &self.iam
+    }
+
+    /// Sign-in settings, passwords, MFA devices and sessions.
+    pub fn signin(&self) -> &SignIn {
+        &self.signin
     }
 
     pub fn region(&self) -> &str {

@@ -1,0 +1,103 @@
+//! The sign-in wing: a directory's sign-in settings, passwords and lockout, TOTP MFA, portal
+//! sessions, the account list a signed-in user sees, and console sign-in, where cloudsso is the
+//! SAML identity provider of every account.
+//!
+//! Owns the sign-in tables (`signin_settings`, `signin_users`, `mfa_devices`, `sessions`,
+//! `portal_prefs`, `idp_keys`). Must not import hyper (`http::signin` routes, decodes and
+//! encodes); `directory`, `access` and `store` never import this module.
+//!
+//! - `settings`: per-directory settings (password policy, MFA, login preference, attribute
+//!   passing, SSO switch) and the installation-wide service status; their validation.
+//! - `state`: a user's sign-in record (password age and history, failures, lockout, TOTP
+//!   replay guard, per-user MFA switch).
+//! - `password`: checking and setting passwords under the policy.
+
+pub mod password;
+pub mod settings;
+pub mod state;
+
+use crate::access::Access;
+use crate::config::Limits;
+use crate::directory::Directory;
+use crate::error::DomainError;
+use crate::seal::Sealer;
+use crate::store::{Db, ReadTxn, WriteTxn};
+use std::sync::Arc;
+
+/// The sign-in service. Cheap to clone.
+#[derive(Clone)]
+pub struct SignIn {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    directory: Directory,
+    access: Access,
+    sealer: Sealer,
+    limits: Limits,
+    /// `<public-url>`, where the portal answers.
+    public_url: String,
+}
+
+impl SignIn {
+    pub fn new(
+        db: Db,
+        directory: Directory,
+        access: Access,
+        sealer: Sealer,
+        limits: Limits,
+        public_url: String,
+    ) -> SignIn {
+        SignIn {
+            inner: Arc::new(Inner {
+                db,
+                directory,
+                access,
+                sealer,
+                limits,
+                public_url: public_url.trim_end_matches('/').to_owned(),
+            }),
+        }
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.inner.directory
+    }
+
+    pub fn access(&self) -> &Access {
+        &self.inner.access
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.inner.sealer
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// `<public-url>` (no trailing slash).
+    pub fn public_url(&self) -> &str {
+        &self.inner.public_url
+    }
+
+    /// Whether the portal is served over https (cookies are then `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.inner.public_url.starts_with("https://")
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTxn) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
+        self.inner.db.read(f).await
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WriteTxn) -> Result<T, DomainError> + Send + 'static,
+    ) -> Result<T, DomainError> {
+        self.inner.db.write(f).await
+    }
+}
