@@ -105,17 +105,19 @@ impl WriterThread {
     }
 }
 
-/// The reconciliation engine running beside the server.
+/// The reconciliation engine and the sign-in sweeper running beside the server.
 pub struct EngineTask {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl EngineTask {
-    /// Stops the engine after its current round.
+    /// Stops the engine after its current round, and the sweeper.
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
     }
 }
 
@@ -193,20 +195,34 @@ impl App {
         Ok((app, WriterThread(thread)))
     }
 
-    /// Starts the reconciliation engine (full pass and delay from the limits).
+    /// Starts the reconciliation engine (full pass and delay from the limits) and the
+    /// sign-in sweeper.
     pub fn start_engine(&self) -> EngineTask {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let access = self.access.clone();
         let full_pass = Duration::from_secs(self.limits.reconcile_full_pass_seconds);
         let delay = Duration::from_millis(self.limits.reconcile_delay_ms);
-        let task = tokio::spawn(async move {
+        let mut engine_stop = stopped.clone();
+        let engine = tokio::spawn(async move {
             access
-                .run_engine(full_pass, delay, async {
-                    let _ = stopped.await;
+                .run_engine(full_pass, delay, async move {
+                    let _ = engine_stop.wait_for(|s| *s).await;
                 })
                 .await;
         });
-        EngineTask { stop, task }
+        let signin = self.signin.clone();
+        let mut sweeper_stop = stopped;
+        let sweeper = tokio::spawn(async move {
+            signin
+                .run_sweeper(async move {
+                    let _ = sweeper_stop.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+        EngineTask {
+            stop,
+            tasks: vec![engine, sweeper],
+        }
     }
 
     /// First start: creates the directory, its SCIM credential and the first administrator's

@@ -41,6 +41,14 @@ pub struct Limits {
     /// Milliseconds the reconciliation engine waits after a change before handling it
     /// (0: at once; more batches bursts).
     pub reconcile_delay_ms: u64,
+    /// Longest life of a portal session, in seconds, however active (CloudSSO: 8 hours).
+    pub session_absolute_seconds: u64,
+    /// A portal session unused this long, in seconds, is over.
+    pub session_idle_seconds: u64,
+    /// Most sign-in attempts (passwords and MFA codes) from one source address a minute.
+    pub signin_attempts_per_source_per_minute: u32,
+    /// Most sign-in attempts for one user name a minute, from anywhere.
+    pub signin_attempts_per_user_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -62,6 +70,10 @@ impl Default for Limits {
             oauth_token_ttl_seconds: 3600,
             reconcile_full_pass_seconds: 300,
             reconcile_delay_ms: 0,
+            session_absolute_seconds: 8 * 3600,
+            session_idle_seconds: 3600,
+            signin_attempts_per_source_per_minute: 60,
+            signin_attempts_per_user_per_minute: 10,
         }
     }
 }

@@ -98,6 +98,18 @@ struct ServeArgs {
     /// Milliseconds the reconciliation engine waits after a change before handling it.
     #[arg(long, env = "CLOUDSSO_RECONCILE_DELAY_MS", default_value_t = Limits::default().reconcile_delay_ms)]
     reconcile_delay_ms: u64,
+    /// Longest life of a portal session, in seconds.
+    #[arg(long, env = "CLOUDSSO_SESSION_ABSOLUTE_SECONDS", default_value_t = Limits::default().session_absolute_seconds)]
+    session_absolute_seconds: u64,
+    /// A portal session unused this long, in seconds, is over.
+    #[arg(long, env = "CLOUDSSO_SESSION_IDLE_SECONDS", default_value_t = Limits::default().session_idle_seconds)]
+    session_idle_seconds: u64,
+    /// Most sign-in attempts from one source address a minute.
+    #[arg(long, env = "CLOUDSSO_SIGNIN_ATTEMPTS_PER_SOURCE_PER_MINUTE", default_value_t = Limits::default().signin_attempts_per_source_per_minute)]
+    signin_attempts_per_source_per_minute: u32,
+    /// Most sign-in attempts for one user name a minute.
+    #[arg(long, env = "CLOUDSSO_SIGNIN_ATTEMPTS_PER_USER_PER_MINUTE", default_value_t = Limits::default().signin_attempts_per_user_per_minute)]
+    signin_attempts_per_user_per_minute: u32,
     /// Fault injection for tests and drills: the account provider fails this many role and
     /// SAML provider calls first.
     #[arg(long, env = "CLOUDSSO_PROVIDER_FAULTS", default_value_t = 0)]
@@ -126,6 +138,10 @@ impl ServeArgs {
             oauth_token_ttl_seconds: self.oauth_token_ttl_seconds.max(1),
             reconcile_full_pass_seconds: self.reconcile_full_pass_seconds.max(1),
             reconcile_delay_ms: self.reconcile_delay_ms,
+            session_absolute_seconds: self.session_absolute_seconds.max(1),
+            session_idle_seconds: self.session_idle_seconds.max(1),
+            signin_attempts_per_source_per_minute: self.signin_attempts_per_source_per_minute,
+            signin_attempts_per_user_per_minute: self.signin_attempts_per_user_per_minute,
         }
     }
 }

@@ -203,6 +203,24 @@ pub static OPERATIONS: &[Operation] = &[
             req("ExternalId", "JSON: {\"Id\": \"...\", \"Issuer\": \"...\"}"),
         ],
     ),
+    // Portal sessions (cloudsso's own operations).
+    sso(
+        "ListUserSessions",
+        "List a user's portal sessions (cloudsso)",
+        &[DIR, USER],
+    ),
+    sso(
+        "RevokeUserSessions",
+        "End a user's portal sessions, all or one (cloudsso)",
+        &[
+            DIR,
+            USER,
+            opt(
+                "SessionId",
+                "one session, as ListUserSessions names it (default: all)",
+            ),
+        ],
+    ),
     // Groups.
     sso(
         "CreateGroup",

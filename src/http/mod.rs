@@ -3,8 +3,10 @@
 //! except `main`.
 
 mod api;
+mod console;
 mod error;
 mod oauth;
+mod portal;
 mod query;
 mod scim;
 
@@ -98,11 +100,14 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     while connections.join_next().await.is_some() {}
 }
 
-/// `/` is the management API, `/oauth2/token` the OAuth token endpoint, the rest SCIM.
+/// `/` is the management API, `/oauth2/token` the OAuth token endpoint, `/scim/...` SCIM,
+/// `/<directory>/<step>` the user portal; anything else gets SCIM's 404.
 async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     match req.uri().path() {
         "/" => api::handle(&app.api, req, peer).await,
         oauth::TOKEN_PATH => oauth::handle(&app.directory, req).await,
+        p if p.starts_with(scim::SCIM_PREFIX) => scim::handle(app.directory.clone(), req).await,
+        p if portal::is_portal_path(p) => portal::handle(app, req, peer).await,
         _ => scim::handle(app.directory.clone(), req).await,
     }
 }

@@ -11,10 +11,22 @@
 //! - `state`: a user's sign-in record (password age and history, failures, lockout, TOTP
 //!   replay guard, per-user MFA switch).
 //! - `password`: checking and setting passwords under the policy.
+//! - `flow`: the sign-in steps (password, forced change, MFA enrollment and codes) and the
+//!   one answer every failure gets.
+//! - `session`: portal sessions, checked whole on every request; their administration.
+//! - `ratelimit`: attempt counters per source address and per user name.
+//! - `portal`: the account list, favourites and last used.
+//! - `sweep`: forgets expired sessions and what deleted users and directories left.
 
+pub mod flow;
+pub mod interim;
 pub mod password;
+pub mod portal;
+pub mod ratelimit;
+pub mod session;
 pub mod settings;
 pub mod state;
+pub mod sweep;
 
 use crate::access::Access;
 use crate::config::Limits;
@@ -23,6 +35,35 @@ use crate::error::DomainError;
 use crate::seal::Sealer;
 use crate::store::{Db, ReadTxn, WriteTxn};
 use std::sync::Arc;
+
+/// First path segments the server's own routes use (now or planned: CLI sign-in, health,
+/// metrics): a directory may not be named one of them, since its portal lives at
+/// `/<DirectoryName>/login`.
+pub const RESERVED_PATH_NAMES: &[&str] = &[
+    "access-assignments",
+    "api",
+    "assignment",
+    "authorize",
+    "client",
+    "cloud-credentials",
+    "console",
+    "device",
+    "device-authorization",
+    "federation",
+    "healthz",
+    "login",
+    "logout",
+    "metrics",
+    "oauth2",
+    "portal",
+    "readyz",
+    "saml",
+    "saml-role",
+    "scim",
+    "sso",
+    "static",
+    "token",
+];
 
 /// The sign-in service. Cheap to clone.
 #[derive(Clone)]
@@ -38,6 +79,10 @@ struct Inner {
     limits: Limits,
     /// `<public-url>`, where the portal answers.
     public_url: String,
+    /// Sign-in attempts by source address.
+    per_source: ratelimit::Limiter,
+    /// Sign-in attempts by user name (case-folded).
+    per_user: ratelimit::Limiter,
 }
 
 impl SignIn {
@@ -55,6 +100,14 @@ impl SignIn {
                 directory,
                 access,
                 sealer,
+                per_source: ratelimit::Limiter::new(
+                    limits.signin_attempts_per_source_per_minute,
+                    ratelimit::RATE_LIMIT_KEYS_MAX,
+                ),
+                per_user: ratelimit::Limiter::new(
+                    limits.signin_attempts_per_user_per_minute,
+                    ratelimit::RATE_LIMIT_KEYS_MAX,
+                ),
                 limits,
                 public_url: public_url.trim_end_matches('/').to_owned(),
             }),

@@ -404,6 +404,10 @@ pub enum Prefix<'a> {
     PortalPrefsIn { dir: &'a str },
     /// Every session (for expiry sweeps).
     AllSessions,
+    /// Every directory's sign-in settings (the tail is the directory id).
+    AllSigninSettings,
+    /// Every directory's IdP keys (the tail is the directory id).
+    AllIdpKeys,
 }
 
 impl Prefix<'_> {
@@ -449,6 +453,8 @@ impl Prefix<'_> {
             Prefix::MfaDevicesIn { dir } => (Records::MfaDevices, &[dir]),
             Prefix::PortalPrefsIn { dir } => (Records::PortalPrefs, &[dir]),
             Prefix::AllSessions => (Records::Sessions, &[]),
+            Prefix::AllSigninSettings => (Records::SigninSettings, &[]),
+            Prefix::AllIdpKeys => (Records::IdpKeys, &[]),
         };
         if parts.is_empty() {
             return (table, String::new());

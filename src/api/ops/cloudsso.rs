@@ -174,6 +174,12 @@ fn directory_name(p: &Params, param: &str) -> Result<Option<String>, ApiFault> {
             "must be 2 to 64 characters of a-z, 0-9 and `-`, not starting with `d-`, without leading, trailing or double `-`",
         ));
     }
+    if crate::signin::RESERVED_PATH_NAMES.contains(&v) {
+        return Err(ApiFault::invalid(
+            param,
+            format!("`{v}` is reserved: the server's own routes use it"),
+        ));
+    }
     Ok(Some(v.to_owned()))
 }
 

@@ -10,6 +10,7 @@
 //! - `assignments`: access assignments, provisioning, tasks and effective access.
 //! - `ram`: administrators, their policies and AccessKeys (RAM, 2015-05-01).
 //! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
+//! - `sessions`: a user's portal sessions (cloudsso's own operations).
 //! - `resource`: the ARN tails operations share.
 //! - `shape`: documents and records as the APIs spell them.
 
@@ -40,6 +41,7 @@ mod configs;
 mod ram;
 mod resource;
 mod resourcemanager;
+mod sessions;
 mod shape;
 
 use super::catalog::{Operation, Product};
@@ -139,6 +141,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(assignments::HANDLERS)
         .chain(ram::HANDLERS)
         .chain(resourcemanager::HANDLERS)
+        .chain(sessions::HANDLERS)
 }
 
 /// The handler of catalog row `op` (a test keeps every row with exactly one).
