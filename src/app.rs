@@ -196,7 +196,8 @@ impl App {
     }
 
     /// Starts the reconciliation engine (full pass and delay from the limits) and the
-    /// sign-in sweeper.
+    /// sign-in sweeper and
+    /// outbox follower.
     pub fn start_engine(&self) -> EngineTask {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let access = self.access.clone();
@@ -219,9 +220,18 @@ impl App {
                 })
                 .await;
         });
+        let signin = self.signin.clone();
+        let mut follower_stop = stop.subscribe();
+        let follower = tokio::spawn(async move {
+            signin
+                .run_follower(async move {
+                    let _ = follower_stop.wait_for(|s| *s).await;
+                })
+                .await;
+        });
         EngineTask {
             stop,
-            tasks: vec![engine, sweeper],
+            tasks: vec![engine, sweeper, follower],
         }
     }
 

@@ -16,9 +16,12 @@
 //! - `session`: portal sessions, checked whole on every request; their administration.
 //! - `ratelimit`: attempt counters per source address and per user name.
 //! - `portal`: the account list, favourites and last used.
+//! - `follow`: follows the outbox: sessions end for good when their user is disabled or
+//!   deleted.
 //! - `sweep`: forgets expired sessions and what deleted users and directories left.
 
 pub mod flow;
+pub mod follow;
 pub mod interim;
 pub mod password;
 pub mod portal;

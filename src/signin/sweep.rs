@@ -97,7 +97,7 @@ fn sweep_batch(txn: &WriteTxn, idle: i64) -> Result<Swept, DomainError> {
 }
 
 /// Removes a deleted user's sign-in record, devices and preferences.
-fn forget_user(txn: &WriteTxn, dir: &str, user: &str) -> Result<(), DomainError> {
+pub(super) fn forget_user(txn: &WriteTxn, dir: &str, user: &str) -> Result<(), DomainError> {
     txn.delete(SigninUserKey { dir, user })?;
     txn.delete(PortalPrefsKey { dir, user })?;
     for (device, _) in txn.scan_tails::<IgnoredAny>(Prefix::MfaDevicesOf { dir, user })? {
@@ -107,6 +107,21 @@ fn forget_user(txn: &WriteTxn, dir: &str, user: &str) -> Result<(), DomainError>
             device: &device,
         })?;
     }
+    Ok(())
+}
+
+/// Removes everything sign-in keeps about a deleted directory.
+pub(super) fn forget_directory(txn: &WriteTxn, dir: &str) -> Result<(), DomainError> {
+    for user in users_with_records(txn, dir)? {
+        forget_user(txn, dir, &user)?;
+    }
+    for (tail, ()) in txn.scan_tails::<()>(Prefix::SessionsIn { dir })? {
+        if let Some((_, digest)) = tail.split_once('\0') {
+            delete_session(txn, digest)?;
+        }
+    }
+    txn.delete(SigninSettingsKey { dir })?;
+    txn.delete(IdpKeysKey { dir })?;
     Ok(())
 }
 

@@ -30,6 +30,8 @@ struct Inner {
     writer: Writer,
     /// Signalled after every committed write (the reconciliation engine waits on it).
     changed: tokio::sync::Notify,
+    /// Counts committed writes, for any number of followers (`commits`).
+    commits: tokio::sync::watch::Sender<u64>,
 }
 
 impl Db {
@@ -39,6 +41,7 @@ impl Db {
                 store,
                 writer,
                 changed: tokio::sync::Notify::new(),
+                commits: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -95,7 +98,14 @@ impl Db {
             })
             .await?;
         self.inner.changed.notify_one();
+        self.inner.commits.send_modify(|n| *n = n.wrapping_add(1));
         r
+    }
+
+    /// A receiver that sees every committed write (`changed()` on it resolves after the next
+    /// commit); each follower of the outbox holds its own.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.commits.subscribe()
     }
 
     /// Resolves after the next committed write (or at once if one happened since the last

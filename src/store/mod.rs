@@ -611,6 +611,12 @@ macro_rules! impl_reads {
                 Ok(t.get(k.as_str())?.map(|v| v.value().to_owned()))
             }
 
+            /// The sequence number of the newest outbox event (0 when there is none).
+            pub fn last_seq(&self) -> Result<u64, StoreError> {
+                let t = self.0.open_table(COUNTERS)?;
+                Ok(t.get("seq")?.map(|v| v.value()).unwrap_or(0))
+            }
+
             /// Outbox events with `seq > after`, oldest first, at most `limit`.
             pub fn events_after(
                 &self,
