@@ -143,6 +143,7 @@ async function run(page, context) {
   await openConsole(context, page, account);
   await submit(page, '#signout');
   await onLoginPage(page, 'after signing out');
+  await shot(page, 'signed-out');
   await page.goto(`${BASE}/${DIR}/portal`);
   await onLoginPage(page, 'the account list after signing out');
 
