@@ -89,7 +89,9 @@ async fn https_get_h1(certs: &CertFiles, s: &Server) -> (StatusCode, Bytes) {
     (status, resp.into_body().collect().await.unwrap().to_bytes())
 }
 
-#[tokio::test]
+// Multi-threaded: `stop` blocks its thread, and the open HTTP/2 client must still answer the
+// server's shutdown PING for the graceful close to finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_answers_over_http1_and_h2_and_public_url_defaults_to_https() {
     let certs = CertFiles::new();
     let s = certs.start(&[]);
