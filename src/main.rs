@@ -41,9 +41,27 @@ struct ServeArgs {
     /// Data folder (holds the redb database and bootstrap.json); created if missing.
     #[arg(long, env = "CLOUDSSO_DATA", default_value = "./data")]
     data: PathBuf,
-    /// Public base URL clients use, for `meta.location` (default: http://<listen>).
+    /// Public base URL clients use, for `meta.location` and the portal's links (default:
+    /// http://<listen>, or https://<listen> with TLS).
     #[arg(long, env = "CLOUDSSO_PUBLIC_URL")]
     public_url: Option<String>,
+    /// PEM certificate chain (leaf first) to serve HTTPS with; needs --tls-key. Without both,
+    /// plain HTTP.
+    #[arg(
+        long,
+        env = "CLOUDSSO_TLS_CERT",
+        requires = "tls_key",
+        value_name = "FILE"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        env = "CLOUDSSO_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "FILE"
+    )]
+    tls_key: Option<PathBuf>,
     /// Region named in resource ARNs and API answers.
     #[arg(long, env = "CLOUDSSO_REGION", default_value = "cn-shanghai")]
     region: String,
@@ -202,8 +220,29 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
+/// The TLS acceptor of `--tls-cert`/`--tls-key`, or `None` for plain HTTP (clap lets
+/// through both flags or neither).
+fn tls_acceptor(args: &ServeArgs) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let read = |path: &PathBuf| {
+        std::fs::read(path).with_context(|| format!("reading `{}`", path.display()))
+    };
+    let acceptor = cloudsso::http::tls::acceptor(&read(cert)?, &read(key)?).with_context(|| {
+        format!(
+            "TLS with --tls-cert `{}` and --tls-key `{}`",
+            cert.display(),
+            key.display()
+        )
+    })?;
+    Ok(Some(acceptor))
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let limits = args.limits();
+    let tls = tls_acceptor(&args)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -212,7 +251,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_url: args
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{local}")),
+            .unwrap_or_else(|| format!("{scheme}://{local}")),
         region: args.region.clone(),
         provider_faults: args.provider_faults,
     };
@@ -222,11 +261,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     // Handlers are installed before anyone can learn the address, so no signal is missed.
     let shutdown = shutdown_signal()?;
-    tracing::info!(listen = %local, scim = %app.scim_base_url, api = %app.api_endpoint, "cloudsso serving");
+    tracing::info!(listen = %local, %scheme, scim = %app.scim_base_url, api = %app.api_endpoint, "cloudsso serving");
     // The reconciliation engine runs beside the server and stops with it.
     let app = std::sync::Arc::new(app);
     let engine = app.start_engine();
-    cloudsso::http::serve(listener, app, shutdown).await;
+    cloudsso::http::serve(listener, app, tls, shutdown).await;
     engine.stop().await;
     // Every handle to the writer is gone once the server and the app are dropped; the writer
     // drains what is queued and exits.

@@ -1,6 +1,6 @@
-//! The hyper edge: accepting connections (HTTP/1.1 and HTTP/2), graceful shutdown, routing,
-//! authentication, request decoding and response encoding. Nothing else imports this module
-//! except `main`.
+//! The hyper edge: accepting connections (HTTP/1.1 and HTTP/2, plain or over TLS), graceful
+//! shutdown, routing, authentication, request decoding and response encoding. Nothing else
+//! imports this module except `main`.
 
 mod api;
 mod console;
@@ -9,6 +9,7 @@ mod oauth;
 mod portal;
 mod query;
 mod scim;
+pub mod tls;
 
 pub use error::ApiError;
 
@@ -20,15 +21,16 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 /// Longest wait for in-flight requests after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -38,7 +40,14 @@ pub type Body = Full<Bytes>;
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests
 /// (at most `SHUTDOWN_GRACE`, after which the remaining connections are dropped).
 /// At most `connections_max` connections are open at once; more wait in the listen backlog.
-pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+/// With `tls`, every connection is a TLS one (`tls::acceptor`); its handshake must finish
+/// within the request read timeout.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     let read_timeout = Duration::from_millis(app.limits.request_read_timeout_ms);
     let permits = Arc::new(Semaphore::new(app.limits.connections_max));
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -47,6 +56,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         .timer(TokioTimer::new())
         .header_read_timeout(Some(read_timeout));
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -71,17 +81,15 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let svc = service_fn(move |req: Request<Incoming>| {
-                    let app = app.clone();
-                    async move { Ok::<_, Infallible>(route(&app, req, peer).await) }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-                let watched = graceful.watch(conn);
+                let conn = Connection {
+                    app: app.clone(),
+                    builder: builder.clone(),
+                    watcher: graceful.watcher(),
+                    peer,
+                };
+                let tls = tls.clone();
                 connections.spawn(async move {
-                    if let Err(e) = watched.await {
-                        tracing::debug!(%peer, error = %e, "connection closed with error");
-                    }
+                    conn.run(stream, tls, read_timeout).await;
                     drop(permit);
                 });
             }
@@ -98,6 +106,49 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// One accepted connection and what serving it needs. Its watcher was taken at accept time,
+/// so a shutdown waits for it even while its TLS handshake is still running.
+struct Connection {
+    app: Arc<App>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    watcher: Watcher,
+    peer: SocketAddr,
+}
+
+impl Connection {
+    /// Serves HTTP on `stream`, after a TLS handshake bounded by `read_timeout` with `tls`.
+    async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>, read_timeout: Duration) {
+        let Some(acceptor) = tls else {
+            return self.serve(stream).await;
+        };
+        match tokio::time::timeout(read_timeout, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => self.serve(stream).await,
+            Ok(Err(e)) => tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed"),
+            Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
+        }
+    }
+
+    async fn serve<S>(self, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Connection {
+            app,
+            builder,
+            watcher,
+            peer,
+        } = self;
+        let svc = service_fn(move |req: Request<Incoming>| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(route(&app, req, peer).await) }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        if let Err(e) = watcher.watch(conn).await {
+            tracing::debug!(%peer, error = %e, "connection closed with error");
+        }
+    }
 }
 
 /// `/` is the management API, `/oauth2/token` the OAuth token endpoint, `/scim/...` SCIM,
