@@ -11,10 +11,12 @@
 //! - `state`: a user's sign-in record (password age and history, failures, lockout, TOTP
 //!   replay guard, per-user MFA switch).
 //! - `password`: checking and setting passwords under the policy.
+//! - `totp`: TOTP enrollment (secret, otpauth URI, QR SVG), one-time codes, a user's devices.
 
 pub mod password;
 pub mod settings;
 pub mod state;
+pub mod totp;
 
 use crate::access::Access;
 use crate::config::Limits;
