@@ -280,8 +280,9 @@ impl SignIn {
     }
 
     /// Whether `code` is a fresh code of one of the user's devices; if so its step becomes the
-    /// user's last, in the same write that checked it (of two submissions of one code, one
-    /// wins). False for an unknown user or a user without devices.
+    /// user's last, in a write that checks it again (of two submissions of one code, one wins).
+    /// A read checks first, so a wrong code costs no write. False for an unknown user or a user
+    /// without devices.
     pub async fn check_code(
         &self,
         dir: &DirectoryId,
@@ -291,28 +292,53 @@ impl SignIn {
         let Some(code) = typed_code(code) else {
             return Ok(false);
         };
-        let (d, u) = (dir.to_string(), user.to_string());
-        let this = self.clone();
-        let now = now_u64();
+        let (d, u, c) = (dir.to_string(), user.to_string(), code.clone());
+        let (this, now) = (self.clone(), now_u64());
+        let seen = self
+            .read(move |txn| {
+                let devices = txn.scan(Prefix::MfaDevicesOf { dir: &d, user: &u })?;
+                let rec: Option<UserSignIn> = txn.get(SigninUserKey { dir: &d, user: &u })?;
+                let last = rec.and_then(|r| r.last_totp_step);
+                this.accepted_step(&d, &u, &devices, &c, now, last)
+            })
+            .await?;
+        if seen.is_none() {
+            return Ok(false);
+        }
+        let (d, u, this) = (dir.to_string(), user.to_string(), self.clone());
         self.write(move |txn| {
-            let devices: Vec<MfaDevice> = txn.scan(Prefix::MfaDevicesOf { dir: &d, user: &u })?;
+            let devices = txn.scan(Prefix::MfaDevicesOf { dir: &d, user: &u })?;
             let last = last_step(txn, &d, &u)?;
-            let mut accepted = None;
-            for device in &devices {
-                let secret = this
-                    .sealer()
-                    .open(&format!("{d}/{u}/{}", device.id), &device.secret_sealed)
-                    .map_err(|e| {
-                        DomainError::Internal(format!("MFA device `{}`: {e}", device.id))
-                    })?;
-                accepted = accepted.max(verify_code(&secret, &code, now, last));
-            }
-            match accepted {
+            match this.accepted_step(&d, &u, &devices, &code, now, last)? {
                 Some(step) => record_step(txn, &d, &u, step).map(|()| true),
                 None => Ok(false),
             }
         })
         .await
+    }
+
+    /// The latest step after `last` for which `code` is the code of one of `devices`.
+    fn accepted_step(
+        &self,
+        dir: &str,
+        user: &str,
+        devices: &[MfaDevice],
+        code: &str,
+        now: u64,
+        last: Option<u64>,
+    ) -> Result<Option<u64>, DomainError> {
+        let mut accepted = None;
+        for device in devices {
+            let secret = self
+                .sealer()
+                .open(
+                    &format!("{dir}/{user}/{}", device.id),
+                    &device.secret_sealed,
+                )
+                .map_err(|e| DomainError::Internal(format!("MFA device `{}`: {e}", device.id)))?;
+            accepted = accepted.max(verify_code(&secret, code, now, last));
+        }
+        Ok(accepted)
     }
 
     /// Whether the user has at least one TOTP device.

@@ -8,6 +8,7 @@ use cloudsso::model::{DirectoryId, ResourceKind, UserId};
 use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::signin::state::MFA_DEVICES_MAX;
 use cloudsso::signin::totp::{Enrollment, new_enrollment};
+use cloudsso::store::keys::MfaDeviceKey;
 use serde_json::json;
 use std::time::{SystemTime, UNIX_EPOCH};
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -222,4 +223,51 @@ async fn the_secret_is_not_in_the_database_file_in_clear() {
     assert!(has(b"Authenticator"), "the device record is in the file");
     assert!(!has(e.secret.as_bytes()), "base32 secret in clear");
     assert!(!has(&raw), "raw secret in clear");
+}
+
+#[tokio::test]
+async fn a_device_record_swapped_to_another_user_does_not_verify() {
+    let f = fixture().await;
+    let s = &f.app.signin;
+    let e = enrollment();
+    let now = settled_now().await;
+    let device = s
+        .add_device(&f.d, &f.user, "", &e.secret, &code_at(&e.secret, now - 30))
+        .await
+        .unwrap();
+    let bob = f
+        .app
+        .directory
+        .create(
+            ResourceKind::User,
+            &f.d,
+            json!({"userName": "bob"}),
+            &AttributeSelection::default(),
+        )
+        .await
+        .unwrap();
+    let bob = UserId::new(bob["id"].as_str().unwrap());
+    // Alice's sealed secret copied under Bob's key: it is sealed for Alice's owner string.
+    let (d, b) = (f.d.to_string(), bob.to_string());
+    f.app
+        .db
+        .write(move |w| {
+            let key = MfaDeviceKey {
+                dir: &d,
+                user: &b,
+                device: &device.id,
+            };
+            w.put(key, &device)?;
+            Ok::<_, DomainError>(())
+        })
+        .await
+        .unwrap();
+    let got = s.check_code(&f.d, &bob, &code_at(&e.secret, now)).await;
+    assert!(matches!(got, Err(DomainError::Internal(_))), "{got:?}");
+    // Alice's own device still verifies.
+    assert!(
+        s.check_code(&f.d, &f.user, &code_at(&e.secret, now))
+            .await
+            .unwrap()
+    );
 }
