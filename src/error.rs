@@ -44,6 +44,8 @@ pub enum Entity {
     Policy,
     /// A policy attached to an administrator.
     PolicyAttachment,
+    /// A user's TOTP device.
+    MfaDevice,
 }
 
 /// Which of RAM's codes an entity is spelled in: RAM names some entities differently per code.
@@ -101,6 +103,7 @@ impl Entity {
             Entity::AccessKey => "AccessKey",
             Entity::Policy => "Policy",
             Entity::PolicyAttachment => "Policy.Attachment",
+            Entity::MfaDevice => "MFADevice",
         }
     }
 

@@ -365,7 +365,7 @@ impl SignIn {
         &self,
         s: &Session,
         directory_name: &str,
-    ) -> Result<(Session, super::interim::Enrollment), DomainError> {
+    ) -> Result<(Session, super::totp::Enrollment), DomainError> {
         if s.record.stage != Stage::EnrollMfa {
             return Err(DomainError::Unauthorized);
         }
@@ -374,10 +374,10 @@ impl SignIn {
         if let Some(sealed) = &s.record.pending_totp
             && let Ok(secret) = self.sealer().open(&owner, sealed)
         {
-            let e = super::interim::new_enrollment_with(&issuer, &s.record.user_name, &secret)?;
+            let e = super::totp::existing_enrollment(&issuer, &s.record.user_name, &secret)?;
             return Ok((s.clone(), e));
         }
-        let e = super::interim::new_enrollment(&issuer, &s.record.user_name)?;
+        let e = super::totp::new_enrollment(&issuer, &s.record.user_name)?;
         let sealed = self.sealer().seal(&owner, &e.secret);
         let s = self.advance(s, Stage::EnrollMfa, Some(sealed)).await?;
         Ok((s, e))

@@ -4,10 +4,10 @@
 
 use super::SignIn;
 use super::settings::{DirectorySettings, LoginPreference, MfaMode};
-use super::state::{MfaDevice, UserSignIn};
+use super::state::UserSignIn;
 use crate::error::DomainError;
 use crate::model::{DirectoryId, UserId};
-use crate::store::keys::{Prefix, SigninSettingsKey};
+use crate::store::keys::SigninSettingsKey;
 
 impl SignIn {
     pub async fn settings(&self, dir: &DirectoryId) -> Result<DirectorySettings, DomainError> {
@@ -18,42 +18,6 @@ impl SignIn {
     pub async fn service_enabled(&self) -> Result<bool, DomainError> {
         Ok(true)
     }
-    pub async fn has_mfa_device(
-        &self,
-        dir: &DirectoryId,
-        user: &UserId,
-    ) -> Result<bool, DomainError> {
-        let (d, u) = (dir.to_string(), user.to_string());
-        self.read(move |txn| Ok(txn.any_under(Prefix::MfaDevicesOf { dir: &d, user: &u })?))
-            .await
-    }
-    pub async fn add_device(
-        &self,
-        _dir: &DirectoryId,
-        _user: &UserId,
-        _name: &str,
-        _secret: &str,
-        _code: &str,
-    ) -> Result<MfaDevice, DomainError> {
-        Err(DomainError::Internal("interim".into()))
-    }
-    pub async fn check_code(
-        &self,
-        _dir: &DirectoryId,
-        _user: &UserId,
-        _code: &str,
-    ) -> Result<bool, DomainError> {
-        Ok(false)
-    }
-}
-
-pub struct Enrollment {
-    pub secret: String,
-    pub otpauth_uri: String,
-    pub qr_svg: String,
-}
-pub fn new_enrollment(_issuer: &str, _account_name: &str) -> Result<Enrollment, DomainError> {
-    Err(DomainError::Internal("interim".into()))
 }
 
 impl LoginPreference {
@@ -72,14 +36,6 @@ impl DirectorySettings {
             MfaMode::OnlyRiskyLogin => has_device,
         }
     }
-}
-
-pub fn new_enrollment_with(
-    _issuer: &str,
-    _account_name: &str,
-    _secret: &str,
-) -> Result<Enrollment, DomainError> {
-    Err(DomainError::Internal("interim".into()))
 }
 
 pub struct ConsolePost {

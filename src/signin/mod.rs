@@ -19,6 +19,7 @@
 //! - `follow`: follows the outbox: sessions end for good when their user is disabled or
 //!   deleted.
 //! - `sweep`: forgets expired sessions and what deleted users and directories left.
+//! - `totp`: TOTP enrollment (secret, otpauth URI, QR SVG), one-time codes, a user's devices.
 
 pub mod flow;
 pub mod follow;
@@ -30,6 +31,7 @@ pub mod session;
 pub mod settings;
 pub mod state;
 pub mod sweep;
+pub mod totp;
 
 use crate::access::Access;
 use crate::config::Limits;

@@ -22,5 +22,6 @@ mod groups;
 mod limits;
 mod patch;
 mod resourcemanager;
+mod signin_totp;
 mod tls;
 mod users;
