@@ -177,7 +177,9 @@ impl SignIn {
             return Ok(None);
         };
         let now = now_unix();
-        if now - s.record.last_seen >= LAST_SEEN_RESOLUTION_SECONDS {
+        // Touched often enough that a session in use never reaches its idle time.
+        let resolution = LAST_SEEN_RESOLUTION_SECONDS.min(self.idle_seconds() / 4);
+        if now - s.record.last_seen >= resolution {
             s.record.last_seen = now;
             let (d, rec) = (s.digest.clone(), s.record.clone());
             self.write(move |txn| {

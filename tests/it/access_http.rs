@@ -9,15 +9,15 @@ use std::time::{Duration, Instant};
 
 const RM: &str = "2020-03-31";
 
-struct Setup {
-    key: Key,
-    d: String,
-    account: String,
-    config: String,
+pub(crate) struct Setup {
+    pub key: Key,
+    pub d: String,
+    pub account: String,
+    pub config: String,
 }
 
 impl Server {
-    async fn setup_access(&self, config_name: &str) -> Setup {
+    pub(crate) async fn setup_access(&self, config_name: &str) -> Setup {
         let key = self.admin_key();
         let d = self.directory_id.clone();
         let account = self
@@ -65,7 +65,7 @@ impl Server {
         }
     }
 
-    async fn assign(&self, s: &Setup, principal_type: &str, principal: &str) -> Value {
+    pub(crate) async fn assign(&self, s: &Setup, principal_type: &str, principal: &str) -> Value {
         let task = self
             .api_ok(
                 &s.key,

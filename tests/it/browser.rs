@@ -74,7 +74,8 @@ impl<'a> Browser<'a> {
         for (k, v) in &self.extra {
             headers.push((k, v));
         }
-        let r: Reply = self.srv.send(method, path, &headers, body).await;
+        let url = format!("http://{}{path}", self.srv.addr);
+        let r: Reply = self.srv.send(method, &url, &headers, body).await;
         for v in r.headers.get_all("set-cookie") {
             let v = v.to_str().unwrap();
             let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));

@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod browser;
 mod harness;
 
 mod access_engine;
@@ -21,6 +22,7 @@ mod filters;
 mod groups;
 mod limits;
 mod patch;
+mod portal;
 mod resourcemanager;
 mod signin_totp;
 mod tls;

@@ -59,7 +59,7 @@ async fn fixture() -> Fixture {
 
 /// Now in Unix seconds, at least `MARGIN_SECONDS` before the current time step ends (it waits
 /// for the next step otherwise), so a test's codes stay in the window it computed them for.
-async fn settled_now() -> u64 {
+pub(crate) async fn settled_now() -> u64 {
     const MARGIN_SECONDS: u64 = 5;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -77,7 +77,7 @@ async fn settled_now() -> u64 {
 }
 
 /// The code of `secret` at `unix` seconds.
-fn code_at(secret: &str, unix: u64) -> String {
+pub(crate) fn code_at(secret: &str, unix: u64) -> String {
     let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
     TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, bytes, None, String::new()).generate(unix)
 }
