@@ -35,9 +35,6 @@ impl Page {
         let rest = &rest[start..];
         Some(rest[..rest.find('<')?].trim().to_owned())
     }
-    pub fn has_id(&self, id: &str) -> bool {
-        self.html.contains(&format!("id=\"{id}\""))
-    }
 }
 
 impl<'a> Browser<'a> {
@@ -99,17 +96,6 @@ impl<'a> Browser<'a> {
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(Method::POST, path, Some(form)).await
-    }
-
-    /// Follows 303s from `page` with GETs (at most 5); the last page.
-    pub async fn follow(&mut self, mut page: Page) -> Page {
-        for _ in 0..5 {
-            match (page.status, page.location.clone()) {
-                (StatusCode::SEE_OTHER, Some(to)) => page = self.get(&to).await,
-                _ => break,
-            }
-        }
-        page
     }
 
     /// Opens the sign-in page of `dir` and submits `user`/`password`; the answer (not
