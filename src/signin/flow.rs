@@ -420,10 +420,18 @@ impl SignIn {
         if let Some(r) = self.gates(&settings, ip, Some(&s.record.user_name)).await? {
             return Ok(Err(r));
         }
-        if self.check_code(&s.directory(), &s.user(), code).await? {
-            Ok(Ok(self.advance(s, Stage::Active, None).await?))
-        } else {
-            Ok(Err(Refusal::WrongCode))
+        let (dir, user) = (s.directory(), s.user());
+        let rec = self.user_record(&dir, &user).await?;
+        if rec.locked_until.is_some_and(|t| t > now_unix()) {
+            self.end_session_by_digest(&s.digest).await?;
+            return Ok(Err(Refusal::WrongCredentials));
         }
+        if self.check_code(&dir, &user, code).await? {
+            return Ok(Ok(self.advance(s, Stage::Active, None).await?));
+        }
+        // Wrong codes count toward the same lockout as wrong passwords.
+        self.count_failure(&dir, Some(&user), false, &settings)
+            .await?;
+        Ok(Err(Refusal::WrongCode))
     }
 }

@@ -245,6 +245,13 @@ impl SignIn {
             .await
     }
 
+    /// Ends the session stored under `digest`.
+    pub(super) async fn end_session_by_digest(&self, digest: &str) -> Result<(), DomainError> {
+        let d = digest.to_owned();
+        self.write(move |txn| delete_session(txn, &d).map(|_| ()))
+            .await
+    }
+
     /// A user's sessions, newest first (administrators' `ListUserSessions`).
     pub async fn user_sessions(
         &self,

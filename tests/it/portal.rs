@@ -504,3 +504,105 @@ async fn idle_sessions_expire_and_attempts_are_rate_limited() {
     );
     assert!(limited.html.contains("Too many sign-in attempts"));
 }
+
+/// Rewrites a user's sign-in record in a stopped server's data folder.
+async fn age_password(data: &std::path::Path, dir: &str, user: &str, days: i64) {
+    use cloudsso::signin::state::UserSignIn;
+    use cloudsso::store::keys::SigninUserKey;
+    let (app, writer) = cloudsso::app::App::open(
+        data,
+        cloudsso::config::Limits::default(),
+        cloudsso::app::Options::default(),
+    )
+    .await
+    .unwrap();
+    let (d, u) = (dir.to_owned(), user.to_owned());
+    app.db
+        .write(move |txn| {
+            let key = SigninUserKey { dir: &d, user: &u };
+            let mut rec: UserSignIn = txn.get(key)?.expect("a sign-in record");
+            rec.password_set_at = rec.password_set_at.map(|t| t - days * 86_400);
+            txn.put(key, &rec)?;
+            Ok::<_, cloudsso::error::DomainError>(())
+        })
+        .await
+        .unwrap();
+    drop(app);
+    writer.join();
+}
+
+#[tokio::test]
+async fn an_expired_password_must_be_changed_under_the_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let srv = Server::start_on(&data, &[]);
+    let kate = srv.portal_user("kate").await;
+    let d = srv.directory_id.clone();
+    let mut b = Browser::new(&srv);
+    at(
+        &b.sign_in(DIR, "kate", PASSWORD).await,
+        &format!("/{DIR}/mfa/enroll"),
+    );
+    assert!(srv.stop());
+    age_password(&data, &d, &kate, 91).await;
+    let srv = Server::start_on(&data, &[]);
+    let mut b = Browser::new(&srv);
+    at(
+        &b.sign_in(DIR, "kate", PASSWORD).await,
+        &format!("/{DIR}/password"),
+    );
+    at(
+        &b.get(&format!("/{DIR}/portal")).await,
+        &format!("/{DIR}/password"),
+    );
+    let page = b.get(&format!("/{DIR}/password")).await;
+    assert!(page.html.contains("8 to 32 characters"), "{}", page.html);
+    let csrf = page.hidden("csrf").unwrap();
+    let path = format!("/{DIR}/password");
+    let cases = [
+        ("N3w-secret!x", "N3w-secret!y", "differ"),
+        ("Sh0rt!a", "Sh0rt!a", "8 to 32"),
+        ("alllowercase1!", "alllowercase1!", "upper-case"),
+        (PASSWORD, PASSWORD, "last 1 passwords"),
+    ];
+    for (new, confirm, why) in cases {
+        let p = b
+            .post(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("new_password", new),
+                    ("confirm_password", confirm),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::BAD_REQUEST, "{new}");
+        assert!(p.html.contains(why), "{new}: {}", p.html);
+    }
+    let p = b
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("new_password", "N3w-secret!x"),
+                ("confirm_password", "N3w-secret!x"),
+            ],
+        )
+        .await;
+    at(&p, &format!("/{DIR}/mfa/enroll"));
+    assert_eq!(
+        b.get(&format!("/{DIR}/mfa/enroll")).await.status,
+        StatusCode::OK,
+        "the session follows its own change"
+    );
+    let mut fresh = Browser::new(&srv);
+    assert_eq!(
+        fresh.sign_in(DIR, "kate", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    at(
+        &fresh.sign_in(DIR, "kate", "N3w-secret!x").await,
+        &format!("/{DIR}/mfa/enroll"),
+    );
+    assert!(srv.stop());
+}
