@@ -245,6 +245,22 @@ impl SignIn {
             .await
     }
 
+    /// Forgets the deep link a session signed in with, once it has been followed.
+    pub async fn forget_deep_link(&self, s: &Session) -> Result<(), DomainError> {
+        if s.record.deep_link.is_none() {
+            return Ok(());
+        }
+        let d = s.digest.clone();
+        self.write(move |txn| {
+            if let Some(mut rec) = txn.get::<SessionRecord>(SessionKey { digest: &d })? {
+                rec.deep_link = None;
+                txn.put(SessionKey { digest: &d }, &rec)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Ends the session stored under `digest`.
     pub(super) async fn end_session_by_digest(&self, digest: &str) -> Result<(), DomainError> {
         let d = digest.to_owned();

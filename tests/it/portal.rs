@@ -606,3 +606,61 @@ async fn an_expired_password_must_be_changed_under_the_policy() {
     );
     assert!(srv.stop());
 }
+
+#[tokio::test]
+async fn a_deep_link_leads_through_sign_in_to_its_console() {
+    let srv = Server::start();
+    srv.portal_user("leo").await;
+    let mut b = Browser::new(&srv);
+    let console = format!("/{DIR}/console/1234567890123456/ac-deeplink");
+    let to_login = b.get(&console).await;
+    at(
+        &to_login,
+        &format!("/{DIR}/login?accountId=1234567890123456&accessConfigurationId=ac-deeplink"),
+    );
+    let login = b.get(to_login.location.as_deref().unwrap()).await;
+    assert!(
+        login.html.contains("accountId=1234567890123456"),
+        "the form keeps the link: {}",
+        login.html
+    );
+    let csrf = login.hidden("csrf").unwrap();
+    let p = b
+        .post(
+            to_login.location.as_deref().unwrap(),
+            &[("csrf", &csrf), ("username", "leo"), ("password", PASSWORD)],
+        )
+        .await;
+    at(&p, &format!("/{DIR}/mfa/enroll"));
+    let enroll = b.get(&format!("/{DIR}/mfa/enroll")).await;
+    let secret = enroll.text_of("secret").unwrap();
+    let now = settled_now().await;
+    let done = b
+        .post(
+            &format!("/{DIR}/mfa/enroll"),
+            &[
+                ("csrf", &enroll.hidden("csrf").unwrap()),
+                ("code", &code_at(&secret, now)),
+            ],
+        )
+        .await;
+    at(&done, &console);
+    let refused = b.get(&console).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "leo has no access there: {}",
+        refused.html
+    );
+    // Garbage in the link is not carried.
+    let odd = b
+        .get(&format!(
+            "/{DIR}/login?accountId=%3Cscript%3E&accessConfigurationId=x"
+        ))
+        .await;
+    assert_eq!(
+        odd.status,
+        StatusCode::SEE_OTHER,
+        "signed in: to the portal"
+    );
+}

@@ -509,6 +509,7 @@ impl Portal<'_> {
 
     async fn console(&self, s: &Session, target: &DeepLink) -> Result<Response<Body>, DomainError> {
         let (dir, user) = (s.directory(), s.user());
+        self.signin.forget_deep_link(s).await?;
         if !self
             .signin
             .may_use(&dir, &user, &target.account_id, &target.config_id)
