@@ -44,6 +44,8 @@ pub enum Entity {
     Policy,
     /// A policy attached to an administrator.
     PolicyAttachment,
+    /// A user's MFA device (sign-in).
+    MfaDevice,
 }
 
 /// Which of RAM's codes an entity is spelled in: RAM names some entities differently per code.
@@ -101,6 +103,7 @@ impl Entity {
             Entity::AccessKey => "AccessKey",
             Entity::Policy => "Policy",
             Entity::PolicyAttachment => "Policy.Attachment",
+            Entity::MfaDevice => "MFADevice",
         }
     }
 
@@ -151,6 +154,8 @@ pub enum Conflict {
     ConfigurationBusy,
     /// A configuration that still has permission policies.
     ConfigurationHasPolicies,
+    /// A password reset while the directory signs in through its IdP (SSO logon enabled).
+    SsoEnabled,
 }
 
 impl Conflict {
@@ -187,6 +192,7 @@ impl Conflict {
             Conflict::ConfigurationHasPolicies => {
                 "DeletionConflict.AccessConfiguration.PermissionPolicy"
             }
+            Conflict::SsoEnabled => "OperationConflict.SSOLogonEnabled",
         }
     }
 

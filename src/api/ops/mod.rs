@@ -10,6 +10,7 @@
 //! - `assignments`: access assignments, provisioning, tasks and effective access.
 //! - `ram`: administrators, their policies and AccessKeys (RAM, 2015-05-01).
 //! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
+//! - `signin`: sign-in settings (service switch, passwords, MFA, login preference).
 //! - `resource`: the ARN tails operations share.
 //! - `shape`: documents and records as the APIs spell them.
 
@@ -41,6 +42,7 @@ mod ram;
 mod resource;
 mod resourcemanager;
 mod shape;
+mod signin;
 
 use super::catalog::{Operation, Product};
 use super::error::ApiFault;
@@ -105,6 +107,11 @@ impl Ctx {
         &self.region
     }
 
+    /// The installation's account id (the one its ARNs name).
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
     /// `acs:<service>:<region>:<account>:<relative>`.
     pub fn arn(&self, product: Product, relative: &str) -> String {
         let region = match product {
@@ -139,6 +146,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(assignments::HANDLERS)
         .chain(ram::HANDLERS)
         .chain(resourcemanager::HANDLERS)
+        .chain(signin::HANDLERS)
 }
 
 /// The handler of catalog row `op` (a test keeps every row with exactly one).
