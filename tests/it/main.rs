@@ -22,4 +22,5 @@ mod groups;
 mod limits;
 mod patch;
 mod resourcemanager;
+mod signin_settings;
 mod users;
