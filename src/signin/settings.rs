@@ -230,14 +230,20 @@ impl PasswordPolicyChange {
                 &MAX_LOGIN_ATTEMPTS_RANGE,
             )?,
         };
-        if next.min_different_chars > next.min_length {
-            return Err(DomainError::Invalid {
-                param: "MinPasswordDifferentChars",
-                message: format!("must be at most MinPasswordLength ({})", next.min_length),
-            });
-        }
+        distinct_within_length(&next)?;
         Ok(next)
     }
+}
+
+/// `MinPasswordDifferentChars` is at most `MinPasswordLength`.
+fn distinct_within_length(p: &PasswordPolicy) -> Result<(), DomainError> {
+    if p.min_different_chars > p.min_length {
+        return Err(DomainError::Invalid {
+            param: "MinPasswordDifferentChars",
+            message: format!("must be at most MinPasswordLength ({})", p.min_length),
+        });
+    }
+    Ok(())
 }
 
 /// One `LoginNetworkMasks` entry: an IPv4 network (an address is a `/32`).
