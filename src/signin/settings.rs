@@ -2,7 +2,13 @@
 //! sets them and sign-in reads them: the password policy, MFA, the login preference (who may
 //! sign in from where, whether users may get credentials), attribute passing and the SSO
 //! switch. Parsing and range checks live here; storage is one `SigninSettingsKey` record per
-//! directory (absent: the defaults) and the `service_status` meta record.
+//! directory (absent: the defaults) and the `service_status` meta record. The management API's
+//! other sign-in writes live here too, each one job: a user's MFA switch (`SigninUserKey`),
+//! deleting a user's MFA device (`MfaDeviceKey`), and `ResetUserPassword`'s SSO refusal and
+//! random draws (setting the password is `password::set_password`).
+//!
+//! Must not verify passwords or TOTP codes, enroll devices, or touch sessions (the sign-in flow
+//! does); `mfa_required` and `LoginPreference::allows` are pure answers for it.
 
 use super::SignIn;
 use super::state::{MfaDevice, UserSignIn};
@@ -155,12 +161,16 @@ spelled!(SourceIdentityPassing {
     Disabled
 });
 
-/// `SetPasswordPolicy`'s ranges, by parameter (cloudsso_api.md §2.5); `MinPasswordDifferentChars`
-/// is also at most the resulting `MinPasswordLength`.
+// `SetPasswordPolicy`'s ranges, by parameter (cloudsso_api.md §2.5).
+/// `MinPasswordLength`.
 pub const MIN_LENGTH_RANGE: RangeInclusive<i64> = 8..=32;
+/// `MinPasswordDifferentChars` (also at most the resulting `MinPasswordLength`).
 pub const MIN_DIFFERENT_CHARS_RANGE: RangeInclusive<i64> = 0..=32;
+/// `MaxPasswordAge`, in days.
 pub const MAX_AGE_DAYS_RANGE: RangeInclusive<i64> = 1..=120;
+/// `PasswordReusePrevention` (0: no check).
 pub const REUSE_PREVENTION_RANGE: RangeInclusive<i64> = 0..=24;
+/// `MaxLoginAttempts` (0: unlimited).
 pub const MAX_LOGIN_ATTEMPTS_RANGE: RangeInclusive<i64> = 0..=32;
 
 /// A `SetPasswordPolicy` call: each field given replaces the current value; absent keeps it.
