@@ -44,7 +44,7 @@ pub enum Entity {
     Policy,
     /// A policy attached to an administrator.
     PolicyAttachment,
-    /// A user's TOTP device.
+    /// A user's TOTP device (sign-in).
     MfaDevice,
 }
 
@@ -154,6 +154,8 @@ pub enum Conflict {
     ConfigurationBusy,
     /// A configuration that still has permission policies.
     ConfigurationHasPolicies,
+    /// A password reset while the directory signs in through its IdP (SSO logon enabled).
+    SsoEnabled,
 }
 
 impl Conflict {
@@ -190,6 +192,7 @@ impl Conflict {
             Conflict::ConfigurationHasPolicies => {
                 "DeletionConflict.AccessConfiguration.PermissionPolicy"
             }
+            Conflict::SsoEnabled => "OperationConflict.SSOLogonEnabled",
         }
     }
 

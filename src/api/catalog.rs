@@ -678,6 +678,182 @@ pub static RESOURCE_MANAGER_OPERATIONS: &[Operation] = &[
     ),
 ];
 
+// Sign-in settings.
+const ENABLED_DISABLED: &str = "Enabled or Disabled";
+
+/// The sign-in settings: the service switch, passwords, MFA, login preference, attribute
+/// passing.
+static SIGNIN_OPERATIONS: &[Operation] = &[
+    sso(
+        "EnableService",
+        "Turn sign-in on for the whole installation (the default)",
+        &[],
+    ),
+    sso(
+        "DisableService",
+        "Turn all sign-in off (SCIM and the management API keep working)",
+        &[],
+    ),
+    sso("GetServiceStatus", "Show whether sign-in is enabled", &[]),
+    sso(
+        "ResetUserPassword",
+        "Set a user's password, given or generated (refused while SSO logon is enabled)",
+        &[
+            DIR,
+            USER,
+            opt(
+                "Password",
+                "new password: 8 to 32 characters with upper and lower case, a digit and a symbol, under the directory's policy",
+            ),
+            opt(
+                "GenerateRandomPassword",
+                "true: generate a password (answered once as NewPassword) instead of Password",
+            ),
+            opt(
+                "RequirePasswordResetForNextLogin",
+                "true: the user must choose a new password at the next sign-in",
+            ),
+        ],
+    ),
+    sso(
+        "SetPasswordPolicy",
+        "Change the directory's password policy (absent fields keep their value)",
+        &[
+            DIR,
+            opt("MinPasswordLength", "minimum length, 8 to 32 (default 8)"),
+            opt(
+                "MinPasswordDifferentChars",
+                "minimum distinct characters, 0 to MinPasswordLength (default 0)",
+            ),
+            opt(
+                "PasswordNotContainUsername",
+                "true: a password must not contain the user name",
+            ),
+            opt(
+                "MaxPasswordAge",
+                "days before a password must change, 1 to 120 (default 90)",
+            ),
+            opt(
+                "PasswordReusePrevention",
+                "how many previous passwords cannot be reused, 0 (no check) to 24 (default 1)",
+            ),
+            opt(
+                "MaxLoginAttempts",
+                "failures before a one-hour lockout, 0 (never) to 32 (default 5)",
+            ),
+        ],
+    ),
+    sso(
+        "GetPasswordPolicy",
+        "Show the directory's password policy",
+        &[DIR],
+    ),
+    sso(
+        "SetMFAAuthenticationStatus",
+        "Turn MFA on or off for the whole directory",
+        &[DIR, req("MFAAuthenticationStatus", ENABLED_DISABLED)],
+    ),
+    sso(
+        "GetMFAAuthenticationStatus",
+        "Show whether MFA is on for the directory",
+        &[DIR],
+    ),
+    sso(
+        "UpdateMFAAuthenticationSettings",
+        "Choose who is asked for MFA",
+        &[
+            DIR,
+            req(
+                "MFAAuthenticationSettings",
+                "Enabled (everyone), Byuser (each user's setting), Disabled or OnlyRiskyLogin",
+            ),
+            opt(
+                "OperationForRiskLogin",
+                "Byuser and OnlyRiskyLogin only: Autonomous (default) or EnforceVerify (everyone must bind a device)",
+            ),
+            opt(
+                "AllowedVerificationTypes",
+                "JSON array of verification types; only [\"TOTP\"]",
+            ),
+        ],
+    ),
+    sso(
+        "GetMFAAuthenticationSettings",
+        "Show who is asked for MFA (older form of GetMFAAuthenticationSettingInfo)",
+        &[DIR],
+    ),
+    sso(
+        "GetMFAAuthenticationSettingInfo",
+        "Show who is asked for MFA and what happens at a risky sign-in",
+        &[DIR],
+    ),
+    sso(
+        "UpdateUserMFAAuthenticationSettings",
+        "Turn MFA on or off for one user (effective when the directory's setting is Byuser)",
+        &[
+            DIR,
+            USER,
+            req("UserMFAAuthenticationSettings", ENABLED_DISABLED),
+        ],
+    ),
+    sso(
+        "GetUserMFAAuthenticationSettings",
+        "Show a user's own MFA setting",
+        &[DIR, USER],
+    ),
+    sso(
+        "ListMFADevicesForUser",
+        "List a user's MFA devices (at most 2 TOTP devices)",
+        &[DIR, USER],
+    ),
+    sso(
+        "DeleteMFADeviceForUser",
+        "Remove a user's MFA device",
+        &[
+            DIR,
+            USER,
+            req("MFADeviceId", "device id, from ListMFADevicesForUser"),
+            opt("MfaType", "TOTP (the only type)"),
+        ],
+    ),
+    sso(
+        "UpdateAttributePassingSetting",
+        "Choose the SourceIdentity console sign-in passes to accounts",
+        &[
+            DIR,
+            opt(
+                "SourceIdentityPassing",
+                "IdP (from the SAML assertion), UserName (acs:sso:<user name>) or Disabled (default); absent keeps it",
+            ),
+        ],
+    ),
+    sso(
+        "GetAttributePassingSetting",
+        "Show the SourceIdentity console sign-in passes",
+        &[DIR],
+    ),
+    sso(
+        "SetLoginPreference",
+        "Limit where users may sign in from and whether they may get credentials",
+        &[
+            DIR,
+            opt(
+                "LoginNetworkMasks",
+                "at most 100 IPv4 addresses or CIDRs separated by ; (a lone ; clears; absent keeps)",
+            ),
+            opt(
+                "AllowUserToGetCredentials",
+                "true: users may get temporary credentials in the portal (absent keeps; default false)",
+            ),
+        ],
+    ),
+    sso(
+        "GetLoginPreference",
+        "Show where users may sign in from and whether they may get credentials",
+        &[DIR],
+    ),
+];
+
 /// Every operation, in a stable order.
 pub fn operations() -> impl Iterator<Item = &'static Operation> {
     OPERATIONS
@@ -685,6 +861,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         .chain(ACCESS_CONFIGURATION_OPERATIONS)
         .chain(ASSIGNMENT_OPERATIONS)
         .chain(RESOURCE_MANAGER_OPERATIONS)
+        .chain(SIGNIN_OPERATIONS)
 }
 
 /// The operation `name` of `product` (exact spelling).

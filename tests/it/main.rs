@@ -24,6 +24,7 @@ mod limits;
 mod patch;
 mod portal;
 mod resourcemanager;
+mod signin_settings;
 mod signin_totp;
 mod tls;
 mod users;

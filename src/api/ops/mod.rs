@@ -11,6 +11,7 @@
 //! - `ram`: administrators, their policies and AccessKeys (RAM, 2015-05-01).
 //! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
 //! - `sessions`: a user's portal sessions (cloudsso's own operations).
+//! - `signin`: sign-in settings (service switch, passwords, MFA, login preference).
 //! - `resource`: the ARN tails operations share.
 //! - `shape`: documents and records as the APIs spell them.
 
@@ -43,6 +44,7 @@ mod resource;
 mod resourcemanager;
 mod sessions;
 mod shape;
+mod signin;
 
 use super::catalog::{Operation, Product};
 use super::error::ApiFault;
@@ -107,6 +109,11 @@ impl Ctx {
         &self.region
     }
 
+    /// The installation's account id (the one its ARNs name).
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
     /// `acs:<service>:<region>:<account>:<relative>`.
     pub fn arn(&self, product: Product, relative: &str) -> String {
         let region = match product {
@@ -142,6 +149,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(ram::HANDLERS)
         .chain(resourcemanager::HANDLERS)
         .chain(sessions::HANDLERS)
+        .chain(signin::HANDLERS)
 }
 
 /// The handler of catalog row `op` (a test keeps every row with exactly one).
