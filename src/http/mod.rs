@@ -3,6 +3,7 @@
 //! except `main`.
 
 mod api;
+pub mod console;
 mod error;
 mod oauth;
 mod query;
@@ -103,6 +104,7 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
     match req.uri().path() {
         "/" => api::handle(&app.api, req, peer).await,
         oauth::TOKEN_PATH => oauth::handle(&app.directory, req).await,
+        p if console::handles(p) => console::handle(app, req).await,
         _ => scim::handle(app.directory.clone(), req).await,
     }
 }

@@ -11,8 +11,11 @@
 //! - `state`: a user's sign-in record (password age and history, failures, lockout, TOTP
 //!   replay guard, per-user MFA switch).
 //! - `password`: checking and setting passwords under the policy.
+//! - `saml`: console sign-in as the accounts' SAML IdP (keys, metadata, the signed Response,
+//!   console sites) and the embedded console's verification of a Response.
 
 pub mod password;
+pub mod saml;
 pub mod settings;
 pub mod state;
 
@@ -38,6 +41,10 @@ struct Inner {
     limits: Limits,
     /// `<public-url>`, where the portal answers.
     public_url: String,
+    /// The IdP keys and metadata of console sign-in.
+    idp: saml::IdpKeys,
+    /// Assertion ids the embedded console accepted (replay guard).
+    seen_assertions: saml::verify::SeenAssertions,
 }
 
 impl SignIn {
@@ -49,8 +56,11 @@ impl SignIn {
         limits: Limits,
         public_url: String,
     ) -> SignIn {
+        let idp = saml::IdpKeys::new(db.clone(), sealer.clone(), &public_url);
         SignIn {
             inner: Arc::new(Inner {
+                idp,
+                seen_assertions: saml::verify::SeenAssertions::default(),
                 db,
                 directory,
                 access,
