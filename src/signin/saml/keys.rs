@@ -21,6 +21,8 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Modulus size of a new signing key.
@@ -64,10 +66,49 @@ fn seal_owner(dir: &str, key: &str) -> String {
     format!("idp/{dir}/{key}")
 }
 
-/// A new key pair and certificate for `dir` (slow: RSA generation takes up to seconds).
-pub fn generate(dir: &str, sealer: &Sealer) -> Result<IdpKey, DomainError> {
+/// One RSA key made ahead of need, process-wide, and whether one is being made: generation
+/// takes up to seconds, so a directory's first provisioning or sign-in should not wait for it.
+static SPARE: Mutex<Option<RsaPrivateKey>> = Mutex::new(None);
+static MAKING_SPARE: AtomicBool = AtomicBool::new(false);
+
+fn new_rsa() -> Result<RsaPrivateKey, DomainError> {
     let mut rng = rsa::rand_core::OsRng;
-    let private = RsaPrivateKey::new(&mut rng, IDP_KEY_BITS).map_err(|e| internal("rsa", e))?;
+    RsaPrivateKey::new(&mut rng, IDP_KEY_BITS).map_err(|e| internal("rsa", e))
+}
+
+/// Starts making the spare key on a thread of its own, unless there is one or one is being
+/// made.
+pub fn prefetch() {
+    let has = SPARE.lock().map(|s| s.is_some()).unwrap_or(true);
+    if has || MAKING_SPARE.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let started = std::thread::Builder::new()
+        .name("idp-keygen".into())
+        .spawn(|| {
+            if let (Ok(k), Ok(mut spare)) = (new_rsa(), SPARE.lock()) {
+                *spare = Some(k);
+            }
+            MAKING_SPARE.store(false, Ordering::SeqCst);
+        });
+    if started.is_err() {
+        MAKING_SPARE.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The spare key (then another is started), or a new one made now.
+fn take_rsa() -> Result<RsaPrivateKey, DomainError> {
+    let spare = SPARE.lock().ok().and_then(|mut s| s.take());
+    prefetch();
+    match spare {
+        Some(k) => Ok(k),
+        None => new_rsa(),
+    }
+}
+
+/// A new key pair and certificate for `dir` (slow unless a spare key is ready).
+pub fn generate(dir: &str, sealer: &Sealer) -> Result<IdpKey, DomainError> {
+    let private = take_rsa()?;
     let id = new_prefixed_id("idpkey-", 16);
     let (certificate, not_before, not_after) = self_signed(dir, &private)?;
     let der = private.to_pkcs8_der().map_err(|e| internal("pkcs8", e))?;

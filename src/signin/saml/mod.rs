@@ -221,7 +221,9 @@ pub struct IdpKeys {
 }
 
 impl IdpKeys {
+    /// Also starts making a spare key (`keys::prefetch`).
     pub fn new(db: Db, sealer: Sealer, public_url: &str) -> IdpKeys {
+        keys::prefetch();
         IdpKeys {
             db,
             sealer,
