@@ -265,7 +265,11 @@ mod tests {
         assert!(body.contains("<form id=\"saml-post\" method=\"POST\" action=\"https://signin.aliyun.com/saml-role/sso\">"));
         assert_eq!(body.matches("<script>").count(), 1, "{body}");
         assert!(
-            body.contains("&#34;&gt;&lt;script&gt;") || body.contains("&quot;&gt;&lt;script&gt;"),
+            body.contains("value=\"https://a.aliyun.com/?a=1&#38;b=&#34;&#62;&#60;script&#62;\""),
+            "{body}"
+        );
+        assert!(
+            body.contains("value=\"PHg+&#34;&#60;script&#62;\""),
             "{body}"
         );
         assert!(body.contains("<noscript>"));

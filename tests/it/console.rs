@@ -532,3 +532,63 @@ async fn http_serves_the_metadata_and_the_console_page() {
     let _ = stop.send(());
     server.await.unwrap();
 }
+
+#[tokio::test]
+async fn the_management_api_lists_rotates_and_finishes_signing_certificates() {
+    let api = crate::harness::LibApi::start().await;
+    let d = api.directory_id.clone();
+    let dir = [("DirectoryId", d.as_str())];
+    let (status, got) = api
+        .call("2021-05-15", "GetIdPSigningCertificates", &dir)
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let ids = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v["Certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["CertificateId"].as_str().unwrap().to_owned(),
+                    c["Status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let first = ids(&got);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].1, "Current");
+    assert_eq!(
+        got["MetadataUrl"],
+        format!("http://x/{d}/saml/metadata.xml")
+    );
+    assert_eq!(got["EntityId"], format!("http://x/{d}/saml"));
+    assert!(
+        got["Certificates"][0]["NotAfter"].as_str().unwrap()
+            > got["Certificates"][0]["NotBefore"].as_str().unwrap()
+    );
+    let (status, rotated) = api
+        .call("2021-05-15", "RotateIdPSigningCertificate", &dir)
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let after = ids(&rotated);
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[1], (first[0].0.clone(), "Previous".to_owned()));
+    assert_ne!(after[0].0, first[0].0);
+    let metadata = api.app.signin.idp().metadata(&d).await.unwrap();
+    assert_eq!(parse_metadata(&metadata).unwrap().certificates.len(), 2);
+    let (status, done) = api
+        .call("2021-05-15", "FinishIdPSigningCertificateRotation", &dir)
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(ids(&done), vec![(after[0].0.clone(), "Current".to_owned())]);
+    let metadata = api.app.signin.idp().metadata(&d).await.unwrap();
+    assert_eq!(parse_metadata(&metadata).unwrap().certificates.len(), 1);
+    // An unknown directory gets no keys.
+    for op in ["GetIdPSigningCertificates", "RotateIdPSigningCertificate"] {
+        let (status, body) = api
+            .call("2021-05-15", op, &[("DirectoryId", "d-nosuchdir0000000")])
+            .await;
+        assert_eq!(status, 404, "{op}: {body}");
+    }
+}

@@ -10,6 +10,7 @@
 //! - `assignments`: access assignments, provisioning, tasks and effective access.
 //! - `ram`: administrators, their policies and AccessKeys (RAM, 2015-05-01).
 //! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
+//! - `console`: console sign-in's IdP signing certificates (cloudsso's own operations).
 //! - `resource`: the ARN tails operations share.
 //! - `shape`: documents and records as the APIs spell them.
 
@@ -37,6 +38,7 @@ macro_rules! op {
 mod assignments;
 mod cloudsso;
 mod configs;
+mod console;
 mod ram;
 mod resource;
 mod resourcemanager;
@@ -139,6 +141,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(assignments::HANDLERS)
         .chain(ram::HANDLERS)
         .chain(resourcemanager::HANDLERS)
+        .chain(console::HANDLERS)
 }
 
 /// The handler of catalog row `op` (a test keeps every row with exactly one).
