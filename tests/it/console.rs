@@ -16,7 +16,8 @@ use cloudsso::model::{DirectoryId, PrincipalId, ResourceKind, UserId};
 use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::signin::saml::ConsolePost;
 use cloudsso::signin::saml::keys::parse_metadata;
-use cloudsso::store::keys::{AccountKey, ConfigKey};
+use cloudsso::signin::settings::{DirectorySettings, SourceIdentityPassing};
+use cloudsso::store::keys::{AccountKey, ConfigKey, SigninSettingsKey};
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
@@ -264,6 +265,35 @@ async fn xmlsec1_verifies_both_signatures_with_the_published_certificate() {
             Some(ok) => assert_eq!(ok, want, "{xpath} tampered={}", doc != &xml),
         }
     }
+}
+
+#[tokio::test]
+async fn attribute_passing_by_user_name_adds_the_source_identity() {
+    let f = fixture().await;
+    f.assign_alice().await;
+    let dd = f.d.to_string();
+    f.app
+        .db
+        .write(move |w| {
+            let settings = DirectorySettings {
+                attribute_passing: SourceIdentityPassing::UserName,
+                ..Default::default()
+            };
+            w.put(SigninSettingsKey { dir: &dd }, &settings)?;
+            Ok::<_, DomainError>(())
+        })
+        .await
+        .unwrap();
+    let xml = xml_of(&f.sign_in().await.unwrap());
+    let want = "Name=\"https://www.aliyun.com/SAML-Role/Attributes/SourceIdentity\" \
+        NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified\">\
+        <saml:AttributeValue>acs:sso:alice@example.com</saml:AttributeValue>";
+    assert!(xml.contains(want), "{xml}");
+    f.app
+        .signin
+        .console_accept(&B64.encode(&xml), None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

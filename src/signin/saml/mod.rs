@@ -187,6 +187,15 @@ pub fn site_of(public_url: &str, _account: &str) -> ConsoleSite {
     ConsoleSite::embedded(public_url)
 }
 
+/// The SourceIdentity attribute attribute passing asks for (`IdP` passes the external
+/// IdP's, which a password sign-in does not have).
+fn source_identity(settings: &DirectorySettings, user_name: &str) -> Option<String> {
+    match settings.attribute_passing {
+        SourceIdentityPassing::UserName => Some(format!("acs:sso:{user_name}")),
+        SourceIdentityPassing::IdP | SourceIdentityPassing::Disabled => None,
+    }
+}
+
 /// The IdP's entity id for a directory: `<public-url>/<directory id>/saml` (stable across
 /// renames).
 pub fn entity_id(public_url: &str, dir: &str) -> String {
@@ -276,26 +285,14 @@ impl SignIn {
         account_id: &str,
         config_id: &str,
     ) -> Result<ConsolePost, DomainError> {
-        let grants = self.access().effective_access(dir, user).await?;
-        if !grants
-            .iter()
-            .any(|g| g.account_id == account_id && g.config_id == config_id)
-        {
-            return Err(DomainError::NotFound {
-                entity: Entity::AccessAssignment,
-                id: format!("{account_id}/{config_id}"),
-            });
-        }
+        self.check_access_now(dir, user, account_id, config_id)
+            .await?;
         let config = self.access().config(dir, config_id).await?;
         let user_name = self.user_name(dir, user).await?;
         let settings = self.directory_settings(dir).await?;
         let set = self.idp().key_set(dir.as_str()).await?;
         let key = keys::signing_key(dir.as_str(), &set.current, self.sealer())?;
         let site = site_of(self.public_url(), account_id);
-        let source_identity = match settings.attribute_passing {
-            SourceIdentityPassing::UserName => Some(format!("acs:sso:{user_name}")),
-            SourceIdentityPassing::IdP | SourceIdentityPassing::Disabled => None,
-        };
         let claims = response::Claims {
             site: &site,
             issuer: &entity_id(self.public_url(), dir.as_str()),
@@ -305,7 +302,7 @@ impl SignIn {
             provider_name: &saml_provider_name(dir.as_str()),
             session_name: &session_name(&user_name, user.as_str()),
             session_duration: config.session_duration,
-            source_identity,
+            source_identity: source_identity(&settings, &user_name),
             now: time::OffsetDateTime::now_utc(),
         };
         let xml = response::signed_response(&claims, &key, &set.current.certificate);
@@ -314,6 +311,27 @@ impl SignIn {
             acs_url: site.acs_url.clone(),
             saml_response: B64.encode(xml),
             relay_state: relay,
+        })
+    }
+
+    /// `NotFound` unless `user` may use `config_id` on `account_id` now.
+    async fn check_access_now(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+        account_id: &str,
+        config_id: &str,
+    ) -> Result<(), DomainError> {
+        let grants = self.access().effective_access(dir, user).await?;
+        if grants
+            .iter()
+            .any(|g| g.account_id == account_id && g.config_id == config_id)
+        {
+            return Ok(());
+        }
+        Err(DomainError::NotFound {
+            entity: Entity::AccessAssignment,
+            id: format!("{account_id}/{config_id}"),
         })
     }
 

@@ -192,30 +192,16 @@ fn canon_in(
     let qname = element_qname(&node);
     out.push('<');
     out.push_str(qname);
-    let mut inner = scope.clone();
-    let mut used: Vec<&str> = vec![prefix_of(qname)];
     let input = node.document().input_text();
-    let mut attrs: Vec<(&str, &str, &str, &str)> = Vec::new();
-    for a in node.attributes() {
-        let aq = input.get(a.range_qname()).unwrap_or(a.name());
-        if aq.contains(':') {
-            used.push(prefix_of(aq));
-        }
-        attrs.push((a.namespace().unwrap_or(""), a.name(), aq, a.value()));
-    }
-    used.sort_unstable();
-    used.dedup();
-    for p in used {
-        if p == "xml" {
-            continue;
-        }
-        let uri = node.lookup_namespace_uri(Some(p).filter(|p| !p.is_empty()));
-        let uri = uri.unwrap_or("");
-        if scope.get(p).map(String::as_str) != Some(uri) {
-            push_ns(out, p, uri);
-            inner.insert(p.to_owned(), uri.to_owned());
-        }
-    }
+    // (namespace URI, local name, qualified name, value), in c14n order.
+    let mut attrs: Vec<(&str, &str, &str, &str)> = node
+        .attributes()
+        .map(|a| {
+            let aq = input.get(a.range_qname()).unwrap_or(a.name());
+            (a.namespace().unwrap_or(""), a.name(), aq, a.value())
+        })
+        .collect();
+    let inner = render_used_namespaces(node, qname, &attrs, scope, out);
     attrs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     for (_, _, aq, value) in attrs {
         push_attr(out, aq, value);
@@ -234,6 +220,37 @@ fn canon_in(
     out.push_str("</");
     out.push_str(qname);
     out.push('>');
+}
+
+/// Renders the namespaces the element and its attributes use that no output ancestor
+/// rendered with the same URI (exc-c14n's rule), sorted by prefix; returns the new scope.
+fn render_used_namespaces(
+    node: roxmltree::Node<'_, '_>,
+    qname: &str,
+    attrs: &[(&str, &str, &str, &str)],
+    scope: &Scope,
+    out: &mut String,
+) -> Scope {
+    let mut inner = scope.clone();
+    let mut used: Vec<&str> = vec![prefix_of(qname)];
+    used.extend(
+        attrs
+            .iter()
+            .filter(|a| a.2.contains(':'))
+            .map(|a| prefix_of(a.2)),
+    );
+    used.sort_unstable();
+    used.dedup();
+    for p in used.into_iter().filter(|p| *p != "xml") {
+        let uri = node
+            .lookup_namespace_uri(Some(p).filter(|p| !p.is_empty()))
+            .unwrap_or("");
+        if scope.get(p).map(String::as_str) != Some(uri) {
+            push_ns(out, p, uri);
+            inner.insert(p.to_owned(), uri.to_owned());
+        }
+    }
+    inner
 }
 
 #[cfg(test)]
