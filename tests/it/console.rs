@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use cloudsso::access::assignments::Target;
+use cloudsso::access::provider::RoleSpec;
 use cloudsso::access::records::{AccessConfiguration, Account, TaskStatus};
 use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
@@ -371,6 +372,37 @@ async fn the_embedded_console_accepts_a_response_once_and_checks_the_role() {
         .await
         .unwrap_err();
     assert!(err.message.contains("Not authorized"), "{err}");
+    let restored = RoleSpec {
+        trust_policy: good_trust,
+        ..role.clone()
+    };
+    provider.ensure_role(&restored).await.unwrap();
+    let registered = provider
+        .saml_provider_metadata(ACCOUNT, &f.provider())
+        .await
+        .unwrap()
+        .unwrap();
+    provider
+        .delete_saml_provider(ACCOUNT, &f.provider())
+        .await
+        .unwrap();
+    let post = f.sign_in().await.unwrap();
+    let err = signin
+        .console_accept(&post.saml_response, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.forbidden && err.message.contains("provider doesn't exist"),
+        "{err}"
+    );
+    provider
+        .ensure_saml_provider(ACCOUNT, &f.provider(), &registered)
+        .await
+        .unwrap();
+    signin
+        .console_accept(&post.saml_response, None)
+        .await
+        .unwrap();
     provider
         .delete_role(ACCOUNT, "AliyunReservedSSO-Admin")
         .await

@@ -879,6 +879,21 @@ mod response_tests {
     }
 
     #[test]
+    fn the_bearer_confirmation_must_name_this_console() {
+        let now = OffsetDateTime::now_utc();
+        let xml = signed(now);
+        let doc = parse(&xml).unwrap();
+        let a = the_assertion(&doc).unwrap();
+        assert!(check_subject(a, &site(), now).is_ok());
+        let mut other = site();
+        other.acs_url = "https://signin.aliyun.com/saml-role/sso".into();
+        let err = check_subject(a, &other, now).unwrap_err();
+        assert!(err.message.contains("recipient"), "{}", err.message);
+        let late = now + time::Duration::seconds(300 + CLOCK_SKEW_SECONDS);
+        assert!(check_subject(a, &site(), late).is_err());
+    }
+
+    #[test]
     fn wrong_certificates_are_refused_even_when_keyinfo_carries_the_right_one() {
         let now = OffsetDateTime::now_utc();
         let xml = signed(now);
