@@ -7,8 +7,8 @@
 //! Owns the data folder's files and their permissions. Must not hold business rules: each
 //! service decides for itself.
 
-use crate::access::Access;
 use crate::access::provider::{EmbeddedProvider, FaultyProvider};
+use crate::access::{Access, ConsoleTrust};
 use crate::api::Api;
 use crate::api::Ctx;
 use crate::config::Limits;
@@ -162,7 +162,15 @@ impl App {
             );
             faults.fail_next(options.provider_faults);
         }
-        let access = Access::with_provider(directory.clone(), faults.clone());
+        let console = ConsoleTrust {
+            recipient: crate::signin::saml::ConsoleSite::embedded(&public).acs_url,
+            metadata: Some(Arc::new(crate::signin::saml::IdpKeys::new(
+                db.clone(),
+                sealer.clone(),
+                &public,
+            ))),
+        };
+        let access = Access::with_provider(directory.clone(), faults.clone()).with_console(console);
         let signin = SignIn::new(
             db.clone(),
             directory.clone(),

@@ -96,8 +96,9 @@ pub fn saml_provider_name(dir: &str) -> String {
     format!("AliyunReservedSSO-{dir}")
 }
 
-/// The role a configuration makes in an account, with its SAML trust policy.
-pub fn role_spec(c: &AccessConfiguration, account: &str) -> RoleSpec {
+/// The role a configuration makes in an account, with its SAML trust policy: the directory's
+/// SAML provider in that account, posting to `recipient` (the ACS of the account's console).
+pub fn role_spec(c: &AccessConfiguration, account: &str, recipient: &str) -> RoleSpec {
     let trust = serde_json::json!({
         "Version": "1",
         "Statement": [{
@@ -107,7 +108,7 @@ pub fn role_spec(c: &AccessConfiguration, account: &str) -> RoleSpec {
                 "acs:ram::{account}:saml-provider/{}",
                 saml_provider_name(&c.directory_id)
             )]},
-            "Condition": {"StringEquals": {"saml:recipient": "https://signin.aliyun.com/saml-role/sso"}},
+            "Condition": {"StringEquals": {"saml:recipient": recipient}},
         }],
     });
     RoleSpec {
@@ -498,14 +499,57 @@ impl Access {
                 role_name(&c.name)
             ));
         }
+        let metadata = self
+            .saml_metadata(&c.directory_id)
+            .await
+            .map_err(|e| e.to_string())?;
         self.provider
-            .ensure_saml_provider(account, &saml_provider_name(&c.directory_id))
+            .ensure_saml_provider(account, &saml_provider_name(&c.directory_id), &metadata)
             .await
             .map_err(|e| e.0)?;
         self.provider
-            .ensure_role(&role_spec(c, account))
+            .ensure_role(&role_spec(c, account, self.saml_recipient()))
             .await
             .map_err(|e| e.0)
+    }
+
+    /// Registers directory `dir`'s current IdP metadata with its SAML provider in every
+    /// account where one of its configurations is provisioned, where the provider holds other
+    /// metadata (after a key rotation; the engine's full pass heals the rest). Returns how
+    /// many providers it wrote.
+    pub async fn refresh_saml_providers(&self, dir: &str) -> Result<usize, DomainError> {
+        let d = dir.to_owned();
+        let accounts: std::collections::BTreeSet<String> = self
+            .read(move |txn| {
+                Ok(txn
+                    .scan::<Provisioning>(Prefix::ProvisioningsIn { dir: &d })?
+                    .into_iter()
+                    .filter(|p| p.status == ProvisioningStatus::Provisioned)
+                    .map(|p| p.account_id)
+                    .collect())
+            })
+            .await?;
+        if accounts.is_empty() {
+            return Ok(0);
+        }
+        let (metadata, name) = (self.saml_metadata(dir).await?, saml_provider_name(dir));
+        let internal = |e: super::provider::ProviderError| DomainError::Internal(e.0);
+        let mut wrote = 0;
+        for account in accounts {
+            let have = self
+                .provider
+                .saml_provider_metadata(&account, &name)
+                .await
+                .map_err(internal)?;
+            if have.as_deref() != Some(metadata.as_str()) {
+                self.provider
+                    .ensure_saml_provider(&account, &name, &metadata)
+                    .await
+                    .map_err(internal)?;
+                wrote += 1;
+            }
+        }
+        Ok(wrote)
     }
 
     /// Removes a configuration's role from an account (not another configuration's role of

@@ -394,11 +394,16 @@ impl Access {
                     .is_none();
                 if missing {
                     tracing::info!(account = %account, role = %role_name(&c.name), "role missing: made again");
-                    let spec = role_spec(&c, &account);
+                    let spec = role_spec(&c, &account, self.saml_recipient());
                     if let Err(e) = self.provider.ensure_role(&spec).await {
                         tracing::warn!(error = %e, "making a missing role failed");
                     }
                 }
+            }
+            match self.refresh_saml_providers(d).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(dir = %d, providers = n, "SAML providers re-registered"),
+                Err(e) => tracing::warn!(error = %e, "re-registering SAML providers failed"),
             }
             if resume_tasks {
                 // At start every InProgress task was interrupted; re-running is idempotent.

@@ -32,8 +32,38 @@ pub mod system_policies;
 use crate::directory::Directory;
 use crate::error::DomainError;
 use crate::store::{Db, ReadTxn, WriteTxn};
-use provider::{EmbeddedProvider, Provider};
+use provider::{BoxFuture, EmbeddedProvider, Provider};
 use std::sync::Arc;
+
+/// Where the IdP metadata a directory's SAML providers are registered with comes from (the
+/// sign-in wing's IdP keys), handed in by the composition root so `access` never imports
+/// `signin`.
+pub trait IdpMetadataSource: Send + Sync {
+    /// The current metadata document of directory `dir` (keys made on first need).
+    fn idp_metadata<'a>(&'a self, dir: &'a str) -> BoxFuture<'a, Result<String, DomainError>>;
+}
+
+/// What provisioned roles trust: the console's ACS (their trust policy's `saml:recipient`)
+/// and the IdP metadata their account's SAML provider is registered with.
+#[derive(Clone)]
+pub struct ConsoleTrust {
+    /// The ACS of the accounts' console site.
+    pub recipient: String,
+    /// `None`: providers are registered with empty metadata (they trust no certificate).
+    pub metadata: Option<Arc<dyn IdpMetadataSource>>,
+}
+
+/// The recipient roles trust when no console is configured (Alibaba Cloud China's ACS).
+pub const DEFAULT_SAML_RECIPIENT: &str = "https://signin.aliyun.com/saml-role/sso";
+
+impl Default for ConsoleTrust {
+    fn default() -> Self {
+        ConsoleTrust {
+            recipient: DEFAULT_SAML_RECIPIENT.to_owned(),
+            metadata: None,
+        }
+    }
+}
 
 /// The access management service. Cheap to clone.
 #[derive(Clone)]
@@ -43,6 +73,8 @@ pub struct Access {
     pub(crate) provider: Arc<dyn Provider>,
     /// The engine's place in the outbox (see `engine`).
     pub(crate) cursor: Arc<std::sync::Mutex<engine::Cursor>>,
+    /// What provisioned roles and SAML providers trust.
+    pub(crate) console: ConsoleTrust,
 }
 
 impl Access {
@@ -59,6 +91,32 @@ impl Access {
             dir,
             provider,
             cursor: Arc::default(),
+            console: ConsoleTrust::default(),
+        }
+    }
+
+    /// The same service with roles trusting `console` (the composition root sets it before
+    /// handing clones out).
+    pub fn with_console(mut self, console: ConsoleTrust) -> Access {
+        self.console = console;
+        self
+    }
+
+    /// The account provider (console sign-in reads roles and SAML providers from it).
+    pub fn provider(&self) -> &Arc<dyn Provider> {
+        &self.provider
+    }
+
+    /// The ACS provisioned roles trust (`saml:recipient`).
+    pub fn saml_recipient(&self) -> &str {
+        &self.console.recipient
+    }
+
+    /// The metadata directory `dir`'s SAML providers are registered with.
+    pub async fn saml_metadata(&self, dir: &str) -> Result<String, DomainError> {
+        match &self.console.metadata {
+            Some(source) => source.idp_metadata(dir).await,
+            None => Ok(String::new()),
         }
     }
 

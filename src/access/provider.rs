@@ -46,7 +46,13 @@ pub struct RoleSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum AccountObject {
     Role(RoleSpec),
-    SamlProvider { name: String },
+    SamlProvider {
+        name: String,
+        /// The IdP metadata the provider trusts (absent in records older than console
+        /// sign-in: such a provider trusts no certificate).
+        #[serde(default)]
+        metadata: String,
+    },
 }
 
 /// A user may use a configuration's role in an account, through these principals.
@@ -59,10 +65,12 @@ pub struct Grant {
 }
 
 pub trait Provider: Send + Sync {
+    /// Makes or updates a SAML provider that trusts the IdP `metadata` describes.
     fn ensure_saml_provider<'a>(
         &'a self,
         account: &'a str,
         name: &'a str,
+        metadata: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>>;
     fn delete_saml_provider<'a>(
         &'a self,
@@ -75,6 +83,12 @@ pub trait Provider: Send + Sync {
         account: &'a str,
         name: &'a str,
     ) -> BoxFuture<'a, Result<bool, ProviderError>>;
+    /// The metadata a SAML provider was registered with (`None`: no such provider).
+    fn saml_provider_metadata<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>>;
     fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>>;
     fn delete_role<'a>(
         &'a self,
@@ -164,10 +178,11 @@ impl Provider for EmbeddedProvider {
         &'a self,
         account: &'a str,
         name: &'a str,
+        metadata: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         let k = Key::from(ProviderSamlKey { account, name });
-        let name = name.to_owned();
-        self.write(move |txn| txn.put(k, &AccountObject::SamlProvider { name }))
+        let (name, metadata) = (name.to_owned(), metadata.to_owned());
+        self.write(move |txn| txn.put(k, &AccountObject::SamlProvider { name, metadata }))
     }
 
     fn delete_saml_provider<'a>(
@@ -189,6 +204,20 @@ impl Provider for EmbeddedProvider {
     ) -> BoxFuture<'a, Result<bool, ProviderError>> {
         let k = Key::from(ProviderSamlKey { account, name });
         self.read(move |txn| Ok(txn.get::<AccountObject>(k)?.is_some()))
+    }
+
+    fn saml_provider_metadata<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>> {
+        let k = Key::from(ProviderSamlKey { account, name });
+        self.read(move |txn| {
+            Ok(match txn.get::<AccountObject>(k)? {
+                Some(AccountObject::SamlProvider { metadata, .. }) => Some(metadata),
+                _ => None,
+            })
+        })
     }
 
     fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>> {
@@ -338,10 +367,13 @@ impl Provider for FaultyProvider {
         &'a self,
         account: &'a str,
         name: &'a str,
+        metadata: &'a str,
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             self.fault("creating the SAML provider").await?;
-            self.inner.ensure_saml_provider(account, name).await
+            self.inner
+                .ensure_saml_provider(account, name, metadata)
+                .await
         })
     }
     fn delete_saml_provider<'a>(
@@ -360,6 +392,13 @@ impl Provider for FaultyProvider {
         name: &'a str,
     ) -> BoxFuture<'a, Result<bool, ProviderError>> {
         self.inner.saml_provider(account, name)
+    }
+    fn saml_provider_metadata<'a>(
+        &'a self,
+        account: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>> {
+        self.inner.saml_provider_metadata(account, name)
     }
     fn ensure_role<'a>(&'a self, role: &'a RoleSpec) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {

@@ -855,6 +855,26 @@ static SIGNIN_OPERATIONS: &[Operation] = &[
 ];
 
 /// Every operation, in a stable order.
+/// Console sign-in (cloudsso): the IdP signing certificates of a directory, where cloudsso
+/// is the SAML identity provider of every account (not in Alibaba's API).
+pub static CONSOLE_OPERATIONS: &[Operation] = &[
+    sso(
+        "GetIdPSigningCertificates",
+        "Show a directory's IdP signing certificates (current and previous) and its metadata URL",
+        &[DIR],
+    ),
+    sso(
+        "RotateIdPSigningCertificate",
+        "Make a new IdP signing key; the previous certificate stays published until the rotation is finished",
+        &[DIR],
+    ),
+    sso(
+        "FinishIdPSigningCertificateRotation",
+        "Stop publishing the previous IdP signing certificate",
+        &[DIR],
+    ),
+];
+
 pub fn operations() -> impl Iterator<Item = &'static Operation> {
     OPERATIONS
         .iter()
@@ -862,6 +882,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         .chain(ASSIGNMENT_OPERATIONS)
         .chain(RESOURCE_MANAGER_OPERATIONS)
         .chain(SIGNIN_OPERATIONS)
+        .chain(CONSOLE_OPERATIONS)
 }
 
 /// The operation `name` of `product` (exact spelling).

@@ -3,7 +3,7 @@
 //! imports this module except `main`.
 
 mod api;
-mod console;
+pub mod console;
 mod error;
 mod oauth;
 mod portal;
@@ -152,13 +152,15 @@ impl Connection {
 }
 
 /// `/` is the management API, `/oauth2/token` the OAuth token endpoint, `/scim/...` SCIM,
-/// `/<directory>/<step>` the user portal; anything else gets SCIM's 404.
+/// `/<directory>/<step>` the user portal, `/saml-role/sso` and `/<directory>/saml/metadata.xml`
+/// console sign-in; anything else gets SCIM's 404.
 async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     match req.uri().path() {
         "/" => api::handle(&app.api, req, peer).await,
         oauth::TOKEN_PATH => oauth::handle(&app.directory, req).await,
         p if p.starts_with(scim::SCIM_PREFIX) => scim::handle(app.directory.clone(), req).await,
         p if portal::is_portal_path(p) => portal::handle(app, req, peer).await,
+        p if console::handles(p) => console::handle(app, req).await,
         _ => scim::handle(app.directory.clone(), req).await,
     }
 }

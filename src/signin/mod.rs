@@ -20,13 +20,15 @@
 //!   deleted.
 //! - `sweep`: forgets expired sessions and what deleted users and directories left.
 //! - `totp`: TOTP enrollment (secret, otpauth URI, QR SVG), one-time codes, a user's devices.
+//! - `saml`: console sign-in as the accounts' SAML IdP (keys, metadata, the signed Response,
+//!   console sites) and the embedded console's verification of a Response.
 
 pub mod flow;
 pub mod follow;
-pub mod interim;
 pub mod password;
 pub mod portal;
 pub mod ratelimit;
+pub mod saml;
 pub mod session;
 pub mod settings;
 pub mod state;
@@ -88,6 +90,10 @@ struct Inner {
     per_source: ratelimit::Limiter,
     /// Sign-in attempts by user name (case-folded).
     per_user: ratelimit::Limiter,
+    /// The IdP keys and metadata of console sign-in.
+    idp: saml::IdpKeys,
+    /// Assertion ids the embedded console accepted (replay guard).
+    seen_assertions: saml::verify::SeenAssertions,
 }
 
 impl SignIn {
@@ -99,8 +105,11 @@ impl SignIn {
         limits: Limits,
         public_url: String,
     ) -> SignIn {
+        let idp = saml::IdpKeys::new(db.clone(), sealer.clone(), &public_url);
         SignIn {
             inner: Arc::new(Inner {
+                idp,
+                seen_assertions: saml::verify::SeenAssertions::default(),
                 db,
                 directory,
                 access,

@@ -152,9 +152,10 @@ impl Fixture {
             .unwrap();
     }
 
-    /// Runs rounds until the outbox is drained, then waits for running tasks.
+    /// Runs rounds until the outbox is drained, then waits for running tasks (at most about
+    /// 10 s: a directory's first provisioning makes its IdP key, an RSA generation).
     async fn settle(&self) {
-        for _ in 0..50 {
+        for _ in 0..500 {
             while self.access.round().await.unwrap() {}
             let running = self
                 .access

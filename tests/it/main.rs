@@ -17,6 +17,7 @@ mod api_limits;
 mod bootstrap;
 mod cli;
 mod conformance;
+mod console;
 mod errors;
 mod filters;
 mod groups;

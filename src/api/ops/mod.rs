@@ -12,6 +12,7 @@
 //! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
 //! - `sessions`: a user's portal sessions (cloudsso's own operations).
 //! - `signin`: sign-in settings (service switch, passwords, MFA, login preference).
+//! - `console`: console sign-in's IdP signing certificates (cloudsso's own operations).
 //! - `resource`: the ARN tails operations share.
 //! - `shape`: documents and records as the APIs spell them.
 
@@ -39,6 +40,7 @@ macro_rules! op {
 mod assignments;
 mod cloudsso;
 mod configs;
+mod console;
 mod ram;
 mod resource;
 mod resourcemanager;
@@ -150,6 +152,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(resourcemanager::HANDLERS)
         .chain(sessions::HANDLERS)
         .chain(signin::HANDLERS)
+        .chain(console::HANDLERS)
 }
 
 /// The handler of catalog row `op` (a test keeps every row with exactly one).

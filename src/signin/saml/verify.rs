@@ -1,0 +1,983 @@
+//! The embedded console's side of console sign-in: a posted SAML Response checked as a cloud
+//! checks it. The Role attribute names the account and its SAML provider; the Assertion's
+//! signature must verify against that provider's registered certificates (never KeyInfo),
+//! over the exc-c14n digest recomputed here; then Issuer, Audience, Recipient/Destination,
+//! the time window (bounded skew), the role and its trust policy, and a replay set of
+//! assertion ids.
+//!
+//! Owns the refusals (`Refusal`, 400 or 403 with a clear message) and the replay set. Must not
+//! import hyper; must not read a claim from anything but the one verified Assertion.
+
+use super::keys::{ParsedMetadata, certificate_key, parse_metadata};
+use super::response::{ALG_ENVELOPED, ALG_EXC_C14N, ALG_RSA_SHA256, ALG_SHA256, STATUS_SUCCESS};
+use super::xml::{DS, SAML, SAMLP, canonicalize};
+use super::{ConsoleSite, SignIn};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use roxmltree::{Document, Node};
+use rsa::RsaPublicKey;
+use rsa::signature::Verifier;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Longest `SAMLResponse` form value accepted (STS's `SAMLAssertion` limit).
+pub const SAML_RESPONSE_CHARS_MAX: usize = 100_000;
+/// Most XML nodes in a Response.
+pub const SAML_NODES_MAX: u32 = 2_000;
+/// Clock difference tolerated on `NotBefore` and `NotOnOrAfter`.
+pub const CLOCK_SKEW_SECONDS: i64 = 60;
+/// Most assertion ids remembered at once (each until its `NotOnOrAfter`).
+pub const SEEN_ASSERTIONS_MAX: usize = 100_000;
+/// The default and the bounds of the SessionDuration attribute, in seconds.
+pub const SESSION_DURATION_DEFAULT: i64 = 3600;
+pub const SESSION_DURATION_MIN: i64 = 900;
+pub const SESSION_DURATION_MAX: i64 = 43_200;
+
+/// Why a Response was refused: `forbidden` (403) when it is well formed but not trusted or
+/// not allowed, otherwise 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    pub forbidden: bool,
+    pub message: String,
+}
+
+fn bad(message: impl Into<String>) -> Refusal {
+    Refusal {
+        forbidden: false,
+        message: message.into(),
+    }
+}
+
+fn denied(message: impl Into<String>) -> Refusal {
+    Refusal {
+        forbidden: true,
+        message: message.into(),
+    }
+}
+
+/// What the console page shows after a Response was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub session_name: String,
+    /// The NameID.
+    pub subject: String,
+    pub account_id: String,
+    pub role_name: String,
+    /// When the console session ends: the earliest of now + SessionDuration, the role's
+    /// maximum and `SessionNotOnOrAfter`.
+    pub expires: OffsetDateTime,
+    pub policies: Vec<String>,
+    pub relay_state: Option<String>,
+}
+
+/// The role pair of the Role attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePair {
+    pub account: String,
+    pub role: String,
+    pub provider: String,
+}
+
+/// Assertion ids already accepted, each kept until its `NotOnOrAfter` (unix seconds) and the
+/// clock skew have passed; at most `max` at once.
+#[derive(Debug)]
+pub struct SeenAssertions {
+    max: usize,
+    ids: Mutex<HashMap<String, i64>>,
+}
+
+impl Default for SeenAssertions {
+    fn default() -> Self {
+        SeenAssertions::with_max(SEEN_ASSERTIONS_MAX)
+    }
+}
+
+impl SeenAssertions {
+    pub fn with_max(max: usize) -> SeenAssertions {
+        SeenAssertions {
+            max,
+            ids: Mutex::default(),
+        }
+    }
+
+    /// Remembers `id` until `until`; `Err` if it was seen (or the set is full of live ids).
+    fn first_use(&self, id: &str, until: i64, now: i64) -> Result<(), Refusal> {
+        let mut seen = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= self.max {
+            seen.retain(|_, t| *t + CLOCK_SKEW_SECONDS > now);
+        }
+        if seen.contains_key(id) {
+            return Err(denied(
+                "this SAML assertion was already used: sign in again",
+            ));
+        }
+        if seen.len() >= self.max {
+            return Err(bad("too many console sign-ins at once: try again shortly"));
+        }
+        seen.insert(id.to_owned(), until);
+        Ok(())
+    }
+}
+
+/// Decodes the form value into the Response's XML.
+pub fn decode(saml_response: &str) -> Result<String, Refusal> {
+    if saml_response.len() > SAML_RESPONSE_CHARS_MAX {
+        return Err(bad(format!(
+            "SAMLResponse is longer than {SAML_RESPONSE_CHARS_MAX} characters"
+        )));
+    }
+    let compact: String = saml_response
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let bytes = B64
+        .decode(compact)
+        .map_err(|_| bad("SAMLResponse is not base64"))?;
+    String::from_utf8(bytes).map_err(|_| bad("SAMLResponse is not UTF-8 XML"))
+}
+
+/// Parses a Response: no DTD, at most `SAML_NODES_MAX` nodes, a `samlp:Response` root.
+pub fn parse(xml: &str) -> Result<Document<'_>, Refusal> {
+    if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
+        return Err(bad("the SAML response has a DOCTYPE: refused"));
+    }
+    let opt = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: SAML_NODES_MAX,
+        ..Default::default()
+    };
+    let doc = Document::parse_with_options(xml, opt)
+        .map_err(|e| bad(format!("the SAML response is not well-formed XML: {e}")))?;
+    if !doc.root_element().has_tag_name((SAMLP, "Response")) {
+        return Err(bad("the SAML response's root is not samlp:Response"));
+    }
+    Ok(doc)
+}
+
+/// The one Assertion, a child of the Response (a second one anywhere, or an encrypted one,
+/// is refused: signature wrapping hides a second assertion).
+pub fn the_assertion<'a, 'i>(doc: &'a Document<'i>) -> Result<Node<'a, 'i>, Refusal> {
+    let mut all = doc.descendants().filter(|n| {
+        n.has_tag_name((SAML, "Assertion")) || n.has_tag_name((SAML, "EncryptedAssertion"))
+    });
+    let (Some(a), None) = (all.next(), all.next()) else {
+        return Err(bad("the SAML response must hold exactly one Assertion"));
+    };
+    if !a.has_tag_name((SAML, "Assertion")) || a.parent() != Some(doc.root_element()) {
+        return Err(bad(
+            "the Assertion must be an unencrypted child of the Response",
+        ));
+    }
+    Ok(a)
+}
+
+fn child<'a, 'i>(n: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
+    n.children().find(|c| c.has_tag_name((ns, name)))
+}
+
+fn children<'a, 'i>(
+    n: Node<'a, 'i>,
+    ns: &'static str,
+    name: &'static str,
+) -> impl Iterator<Item = Node<'a, 'i>> {
+    n.children().filter(move |c| c.has_tag_name((ns, name)))
+}
+
+/// All text of an element (comments split text nodes; they must not truncate a value).
+fn text(n: Node<'_, '_>) -> String {
+    n.children().filter_map(|c| c.text()).collect()
+}
+
+/// The values of the Assertion's attribute `name` (under the site's prefix).
+fn attribute_values(assertion: Node<'_, '_>, name: &str) -> Vec<String> {
+    children(assertion, SAML, "AttributeStatement")
+        .flat_map(|s| children(s, SAML, "Attribute"))
+        .filter(|a| a.attribute("Name") == Some(name))
+        .flat_map(|a| children(a, SAML, "AttributeValue"))
+        .map(text)
+        .collect()
+}
+
+/// The Role attribute's one role pair (unverified: it names the provider to verify with).
+pub fn role_pair(assertion: Node<'_, '_>, site: &ConsoleSite) -> Result<RolePair, Refusal> {
+    let values = attribute_values(assertion, &format!("{}Role", site.attribute_prefix));
+    let [value] = values.as_slice() else {
+        return Err(bad(
+            "the SAML response must carry exactly one Role attribute value",
+        ));
+    };
+    let (role, provider) = value
+        .split_once(',')
+        .ok_or_else(|| bad("the Role attribute must be `<role ARN>,<provider ARN>`"))?;
+    let (ra, role) = arn(role.trim(), "role")
+        .ok_or_else(|| bad("the Role attribute's role ARN is malformed"))?;
+    let (pa, provider) = arn(provider.trim(), "saml-provider")
+        .ok_or_else(|| bad("the Role attribute's provider ARN is malformed"))?;
+    if ra != pa {
+        return Err(denied(
+            "the role and the SAML provider are in different accounts",
+        ));
+    }
+    Ok(RolePair {
+        account: ra.to_owned(),
+        role: role.to_owned(),
+        provider: provider.to_owned(),
+    })
+}
+
+/// `acs:ram::<account>:<kind>/<name>` -> (account, name).
+fn arn<'a>(s: &'a str, kind: &str) -> Option<(&'a str, &'a str)> {
+    let rest = s.strip_prefix("acs:ram::")?;
+    let (account, tail) = rest.split_once(':')?;
+    let name = tail.strip_prefix(kind)?.strip_prefix('/')?;
+    let ok = !account.is_empty() && account.chars().all(|c| c.is_ascii_digit()) && !name.is_empty();
+    ok.then_some((account, name))
+}
+
+/// Verifies the enveloped signature that is a child of `el` against `keys`.
+pub fn verify_signature(el: Node<'_, '_>, keys: &[RsaPublicKey]) -> Result<(), Refusal> {
+    let what = el.tag_name().name();
+    let mut sigs = children(el, DS, "Signature");
+    let (Some(sig), None) = (sigs.next(), sigs.next()) else {
+        return Err(denied(format!(
+            "the {what} must carry exactly one signature"
+        )));
+    };
+    let id = el
+        .attribute("ID")
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| bad(format!("the {what} has no ID")))?;
+    let same_id = el
+        .document()
+        .descendants()
+        .filter(|n| n.attribute("ID") == Some(id))
+        .count();
+    if same_id != 1 {
+        return Err(bad(format!("the {what}'s ID is not unique")));
+    }
+    let info =
+        child(sig, DS, "SignedInfo").ok_or_else(|| bad("the signature has no SignedInfo"))?;
+    let digest = signed_digest(info, id)?;
+    let computed = Sha256::digest(canonicalize(el, Some(sig.id())).as_bytes());
+    if digest != computed.as_slice() {
+        return Err(denied(format!(
+            "the {what}'s digest does not match: it was changed after signing"
+        )));
+    }
+    let value = child(sig, DS, "SignatureValue")
+        .map(text)
+        .unwrap_or_default();
+    let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let value = B64
+        .decode(value)
+        .map_err(|_| bad("the SignatureValue is not base64"))?;
+    let value = rsa::pkcs1v15::Signature::try_from(value.as_slice())
+        .map_err(|_| denied("the signature value is malformed"))?;
+    let signed = canonicalize(info, None);
+    let ok = keys.iter().any(|k| {
+        rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone())
+            .verify(signed.as_bytes(), &value)
+            .is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(denied(format!(
+            "the {what}'s signature does not verify with any certificate of the SAML provider"
+        )))
+    }
+}
+
+/// Checks SignedInfo's algorithms and its one reference to `#id`; returns the digest value.
+fn algorithm<'a>(n: Option<Node<'a, '_>>) -> &'a str {
+    n.and_then(|n| n.attribute("Algorithm")).unwrap_or("")
+}
+
+fn signed_digest(info: Node<'_, '_>, id: &str) -> Result<Vec<u8>, Refusal> {
+    let alg = algorithm;
+    if alg(child(info, DS, "CanonicalizationMethod")) != ALG_EXC_C14N {
+        return Err(bad("only exclusive canonicalization is accepted"));
+    }
+    if alg(child(info, DS, "SignatureMethod")) != ALG_RSA_SHA256 {
+        return Err(bad("only rsa-sha256 signatures are accepted"));
+    }
+    let mut refs = children(info, DS, "Reference");
+    let (Some(r), None) = (refs.next(), refs.next()) else {
+        return Err(bad("the signature must have exactly one Reference"));
+    };
+    if r.attribute("URI") != Some(&format!("#{id}")) {
+        return Err(denied(
+            "the signature does not reference the signed element",
+        ));
+    }
+    let transforms: Vec<Node<'_, '_>> = child(r, DS, "Transforms")
+        .map(|t| children(t, DS, "Transform").collect())
+        .unwrap_or_default();
+    let algs: Vec<&str> = transforms.iter().map(|t| alg(Some(*t))).collect();
+    let plain = transforms
+        .iter()
+        .all(|t| !t.children().any(|c| c.is_element()));
+    if !plain || !(algs == [ALG_ENVELOPED, ALG_EXC_C14N] || algs == [ALG_ENVELOPED]) {
+        return Err(bad(
+            "only the enveloped-signature and exc-c14n transforms are accepted",
+        ));
+    }
+    if alg(child(r, DS, "DigestMethod")) != ALG_SHA256 {
+        return Err(bad("only sha256 digests are accepted"));
+    }
+    let value = child(r, DS, "DigestValue").map(text).unwrap_or_default();
+    B64.decode(value.trim())
+        .map_err(|_| bad("the DigestValue is not base64"))
+}
+
+fn instant(n: Option<Node<'_, '_>>, attr: &str) -> Result<Option<OffsetDateTime>, Refusal> {
+    match n.and_then(|n| n.attribute(attr)) {
+        None => Ok(None),
+        Some(v) => OffsetDateTime::parse(v, &Rfc3339)
+            .map(Some)
+            .map_err(|_| bad(format!("{attr} `{v}` is not a UTC instant"))),
+    }
+}
+
+/// What a verified Assertion says.
+#[derive(Debug)]
+pub struct Verified {
+    pub assertion_id: String,
+    pub subject: String,
+    pub session_name: String,
+    pub not_on_or_after: OffsetDateTime,
+    pub expires: OffsetDateTime,
+}
+
+/// Checks a parsed Response against the provider's metadata and the site, at `now`: both
+/// signatures (the Assertion's required, the Response's if present), then every claim, read
+/// from the verified Assertion only.
+pub fn verify(
+    doc: &Document<'_>,
+    metadata: &ParsedMetadata,
+    site: &ConsoleSite,
+    now: OffsetDateTime,
+) -> Result<Verified, Refusal> {
+    let keys: Vec<RsaPublicKey> = metadata
+        .certificates
+        .iter()
+        .filter_map(|c| certificate_key(c))
+        .collect();
+    if keys.is_empty() {
+        return Err(denied("the SAML provider has no signing certificate"));
+    }
+    let response = doc.root_element();
+    let assertion = the_assertion(doc)?;
+    verify_signature(assertion, &keys)?;
+    if child(response, DS, "Signature").is_some() {
+        verify_signature(response, &keys)?;
+    }
+    check_envelope(response, assertion, metadata, site)?;
+    let not_on_or_after = check_conditions(assertion, site, now)?;
+    check_subject(assertion, site, now)?;
+    let subject = child(assertion, SAML, "Subject")
+        .and_then(|s| child(s, SAML, "NameID"))
+        .map(text)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| denied("the Assertion has no NameID"))?;
+    let session_name = one_attribute(assertion, site, "RoleSessionName")?
+        .ok_or_else(|| bad("RoleSessionName is required in AuthnResponse"))?;
+    let session_ok = (2..=64).contains(&session_name.len())
+        && session_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !session_ok {
+        return Err(bad(
+            "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}",
+        ));
+    }
+    let expires = session_end(assertion, site, now)?;
+    Ok(Verified {
+        assertion_id: assertion.attribute("ID").unwrap_or("").to_owned(),
+        subject,
+        session_name,
+        not_on_or_after,
+        expires,
+    })
+}
+
+fn check_envelope(
+    response: Node<'_, '_>,
+    assertion: Node<'_, '_>,
+    metadata: &ParsedMetadata,
+    site: &ConsoleSite,
+) -> Result<(), Refusal> {
+    if let Some(d) = response.attribute("Destination")
+        && d != site.acs_url
+    {
+        return Err(denied(format!(
+            "the response's Destination `{d}` is not this console"
+        )));
+    }
+    let status = child(response, SAMLP, "Status")
+        .and_then(|s| child(s, SAMLP, "StatusCode"))
+        .and_then(|c| c.attribute("Value"));
+    if status != Some(STATUS_SUCCESS) {
+        return Err(denied("the SAML response's status is not Success"));
+    }
+    let issuers = [
+        child(response, SAML, "Issuer"),
+        child(assertion, SAML, "Issuer"),
+    ];
+    let assertion_issuer = issuers[1].map(text);
+    let all_match = issuers
+        .iter()
+        .flatten()
+        .all(|i| text(*i) == metadata.entity_id);
+    if assertion_issuer.is_none() || !all_match {
+        return Err(denied("Issuer not present in specified provider"));
+    }
+    Ok(())
+}
+
+/// The Conditions' window and audience; returns `NotOnOrAfter`.
+fn check_conditions(
+    assertion: Node<'_, '_>,
+    site: &ConsoleSite,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime, Refusal> {
+    let skew = time::Duration::seconds(CLOCK_SKEW_SECONDS);
+    let c = child(assertion, SAML, "Conditions")
+        .ok_or_else(|| denied("the Assertion has no Conditions"))?;
+    if let Some(nb) = instant(Some(c), "NotBefore")?
+        && now + skew < nb
+    {
+        return Err(denied("the SAML assertion is not yet valid"));
+    }
+    let until = instant(Some(c), "NotOnOrAfter")?
+        .ok_or_else(|| denied("the Conditions have no NotOnOrAfter"))?;
+    if now - skew >= until {
+        return Err(denied("the SAML assertion has expired"));
+    }
+    let restrictions: Vec<Node<'_, '_>> = children(c, SAML, "AudienceRestriction").collect();
+    let ours = |r: &Node<'_, '_>| children(*r, SAML, "Audience").any(|a| text(a) == site.audience);
+    if restrictions.is_empty() || !restrictions.iter().all(ours) {
+        return Err(denied(format!(
+            "the SAML assertion's audience is not `{}`",
+            site.audience
+        )));
+    }
+    Ok(until)
+}
+
+/// A bearer confirmation to this console's ACS, still valid.
+fn check_subject(
+    assertion: Node<'_, '_>,
+    site: &ConsoleSite,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    let skew = time::Duration::seconds(CLOCK_SKEW_SECONDS);
+    let subject =
+        child(assertion, SAML, "Subject").ok_or_else(|| denied("the Assertion has no Subject"))?;
+    for conf in children(subject, SAML, "SubjectConfirmation") {
+        let data = child(conf, SAML, "SubjectConfirmationData");
+        let bearer = conf.attribute("Method") == Some("urn:oasis:names:tc:SAML:2.0:cm:bearer");
+        let recipient = data.and_then(|d| d.attribute("Recipient"));
+        let until = instant(data, "NotOnOrAfter")?;
+        if bearer
+            && recipient == Some(site.acs_url.as_str())
+            && until.is_some_and(|u| now - skew < u)
+        {
+            return Ok(());
+        }
+    }
+    Err(denied(format!(
+        "the SAML assertion has no valid bearer confirmation for recipient `{}`",
+        site.acs_url
+    )))
+}
+
+/// The one value of attribute `name`, if any.
+fn one_attribute(
+    assertion: Node<'_, '_>,
+    site: &ConsoleSite,
+    name: &str,
+) -> Result<Option<String>, Refusal> {
+    let values = attribute_values(assertion, &format!("{}{name}", site.attribute_prefix));
+    match values.as_slice() {
+        [] => Ok(None),
+        [v] => Ok(Some(v.clone())),
+        _ => Err(bad(format!("the {name} attribute must have one value"))),
+    }
+}
+
+/// now + SessionDuration, no later than `SessionNotOnOrAfter`.
+fn session_end(
+    assertion: Node<'_, '_>,
+    site: &ConsoleSite,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime, Refusal> {
+    let seconds = match one_attribute(assertion, site, "SessionDuration")? {
+        None => SESSION_DURATION_DEFAULT,
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|s| (SESSION_DURATION_MIN..=SESSION_DURATION_MAX).contains(s))
+            .ok_or_else(|| bad(format!("SessionDuration must be {SESSION_DURATION_MIN} to {SESSION_DURATION_MAX} seconds")))?,
+    };
+    let mut end = now + time::Duration::seconds(seconds);
+    for a in children(assertion, SAML, "AuthnStatement") {
+        if let Some(t) = instant(Some(a), "SessionNotOnOrAfter")? {
+            end = end.min(t);
+        }
+    }
+    Ok(end)
+}
+
+/// Whether a role's trust policy lets `provider_arn` federate to it through `acs`.
+pub fn trusts(trust_policy: &str, provider_arn: &str, acs: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(trust_policy) else {
+        return false;
+    };
+    let has = |v: Option<&serde_json::Value>, want: &str| match v {
+        Some(serde_json::Value::String(s)) => s == want,
+        Some(serde_json::Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(want)),
+        _ => false,
+    };
+    let statements = doc
+        .get("Statement")
+        .and_then(|s| s.as_array())
+        .cloned()
+        .unwrap_or_default();
+    statements.iter().any(|s| {
+        s.get("Effect").and_then(|e| e.as_str()) == Some("Allow")
+            && has(s.pointer("/Principal/Federated"), provider_arn)
+            && has(s.pointer("/Condition/StringEquals/saml:recipient"), acs)
+    })
+}
+
+impl SignIn {
+    /// The embedded console's sign-in: verifies a posted Response as a cloud would and
+    /// answers what the console page shows.
+    pub async fn console_accept(
+        &self,
+        saml_response: &str,
+        relay_state: Option<&str>,
+    ) -> Result<ConsoleSession, Refusal> {
+        let site = ConsoleSite::embedded(self.public_url());
+        let xml = decode(saml_response)?;
+        let pair = {
+            let doc = parse(&xml)?;
+            role_pair(the_assertion(&doc)?, &site)?
+        };
+        let metadata = self.provider_metadata(&pair).await?;
+        let now = OffsetDateTime::now_utc();
+        let v = {
+            let doc = parse(&xml)?;
+            verify(&doc, &metadata, &site, now)?
+        };
+        let role = self.trusted_role(&pair, &site).await?;
+        let expires = v
+            .expires
+            .min(now + time::Duration::seconds(i64::from(role.max_session_duration)));
+        self.inner.seen_assertions.first_use(
+            &v.assertion_id,
+            v.not_on_or_after.unix_timestamp(),
+            now.unix_timestamp(),
+        )?;
+        let mut policies = role.system_policies.clone();
+        policies.extend(role.inline_policy.map(|(name, _)| name));
+        Ok(ConsoleSession {
+            session_name: v.session_name,
+            subject: v.subject,
+            account_id: pair.account,
+            role_name: pair.role,
+            expires,
+            policies,
+            relay_state: relay_state
+                .filter(|r| site.relay_state_allowed(r))
+                .map(str::to_owned),
+        })
+    }
+
+    /// The registered metadata of the Role attribute's SAML provider.
+    async fn provider_metadata(&self, pair: &RolePair) -> Result<ParsedMetadata, Refusal> {
+        let found = self
+            .access()
+            .provider()
+            .saml_provider_metadata(&pair.account, &pair.provider)
+            .await
+            .map_err(|e| bad(format!("reading the SAML provider failed: {e}")))?;
+        let doc = found.ok_or_else(|| denied("Specified provider doesn't exist"))?;
+        parse_metadata(&doc).ok_or_else(|| denied("the SAML provider's metadata is unreadable"))
+    }
+
+    /// The role, if it exists and trusts the pair's provider through this console's ACS.
+    async fn trusted_role(
+        &self,
+        pair: &RolePair,
+        site: &ConsoleSite,
+    ) -> Result<crate::access::provider::RoleSpec, Refusal> {
+        let not_authorized = || denied("Not authorized to perform sts:AssumeRoleWithSAML");
+        let role = self
+            .access()
+            .provider()
+            .role(&pair.account, &pair.role)
+            .await
+            .map_err(|e| bad(format!("reading the role failed: {e}")))?
+            .ok_or_else(not_authorized)?;
+        let provider_arn = format!("acs:ram::{}:saml-provider/{}", pair.account, pair.provider);
+        if !trusts(&role.trust_policy, &provider_arn, &site.acs_url) {
+            return Err(not_authorized());
+        }
+        Ok(role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_policies() {
+        let p = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",
+            "Principal":{"Federated":["acs:ram::1:saml-provider/P"]},
+            "Condition":{"StringEquals":{"saml:recipient":"https://x/saml-role/sso"}}}]}"#;
+        let cases = [
+            (
+                "acs:ram::1:saml-provider/P",
+                "https://x/saml-role/sso",
+                true,
+            ),
+            (
+                "acs:ram::1:saml-provider/Q",
+                "https://x/saml-role/sso",
+                false,
+            ),
+            (
+                "acs:ram::2:saml-provider/P",
+                "https://x/saml-role/sso",
+                false,
+            ),
+            (
+                "acs:ram::1:saml-provider/P",
+                "https://y/saml-role/sso",
+                false,
+            ),
+        ];
+        for (arn, acs, want) in cases {
+            assert_eq!(trusts(p, arn, acs), want, "{arn} {acs}");
+        }
+        assert!(!trusts("not json", "a", "b"));
+        let deny = p.replace("Allow", "Deny");
+        assert!(!trusts(
+            &deny,
+            "acs:ram::1:saml-provider/P",
+            "https://x/saml-role/sso"
+        ));
+    }
+
+    #[test]
+    fn role_arns() {
+        let cases = [
+            ("acs:ram::1:role/R", "role", Some(("1", "R"))),
+            (
+                "acs:ram::1:saml-provider/P",
+                "saml-provider",
+                Some(("1", "P")),
+            ),
+            ("acs:ram::x:role/R", "role", None),
+            ("acs:ram::1:role/", "role", None),
+            ("acs:ram::1:user/R", "role", None),
+            ("arn:aws:iam::1:role/R", "role", None),
+        ];
+        for (s, kind, want) in cases {
+            assert_eq!(arn(s, kind), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn replay_set_refuses_a_second_use_and_forgets_expired_ids() {
+        let seen = SeenAssertions::with_max(2);
+        assert!(seen.first_use("a", 100, 0).is_ok());
+        assert!(seen.first_use("a", 100, 0).unwrap_err().forbidden);
+        assert!(seen.first_use("b", 200, 0).is_ok());
+        // Full of live ids: a third is refused, not remembered.
+        assert!(!seen.first_use("c", 100, 0).unwrap_err().forbidden);
+        // Once "a" expired (with the skew), it is forgotten and room is made.
+        assert!(seen.first_use("c", 300, 100 + CLOCK_SKEW_SECONDS).is_ok());
+        assert!(seen.first_use("b", 200, 100 + CLOCK_SKEW_SECONDS).is_err());
+    }
+}
+
+#[cfg(test)]
+mod response_tests {
+    use super::super::keys::{self, IdpKey, IdpKeySet};
+    use super::super::response::{Claims, signed_response};
+    use super::*;
+    use crate::seal::Sealer;
+    use std::sync::OnceLock;
+
+    /// Two keys, made once per test process (RSA generation is slow).
+    fn test_keys() -> &'static (Sealer, IdpKey, IdpKey) {
+        static KEYS: OnceLock<(Sealer, IdpKey, IdpKey)> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            let sealer = Sealer::new(&Sealer::new_key()).unwrap();
+            let a = keys::generate("d-test", &sealer).unwrap();
+            let b = keys::generate("d-test", &sealer).unwrap();
+            (sealer, a, b)
+        })
+    }
+
+    const ISSUER: &str = "http://sso.test/d-test/saml";
+
+    fn site() -> ConsoleSite {
+        ConsoleSite::embedded("http://sso.test")
+    }
+
+    fn metadata_of(k: &IdpKey) -> ParsedMetadata {
+        let set = IdpKeySet {
+            current: k.clone(),
+            previous: None,
+        };
+        parse_metadata(&keys::metadata(ISSUER, "http://sso.test/sso", &set)).unwrap()
+    }
+
+    fn signed(now: OffsetDateTime) -> String {
+        let (sealer, k, _) = test_keys();
+        let site = site();
+        let claims = Claims {
+            site: &site,
+            issuer: ISSUER,
+            subject: "u-1",
+            account_id: "1000000000000001",
+            role_name: "AliyunReservedSSO-Admin",
+            provider_name: "AliyunReservedSSO-d-test",
+            session_name: "alice@example.com",
+            session_duration: 3600,
+            source_identity: Some("acs:sso:alice@example.com".into()),
+            now,
+        };
+        let key = keys::signing_key("d-test", k, sealer).unwrap();
+        signed_response(&claims, &key, &k.certificate)
+    }
+
+    fn check(
+        xml: &str,
+        md: &ParsedMetadata,
+        site: &ConsoleSite,
+        now: OffsetDateTime,
+    ) -> Result<Verified, Refusal> {
+        let doc = parse(xml)?;
+        let pair = role_pair(the_assertion(&doc)?, site)?;
+        assert_eq!(pair.account, "1000000000000001");
+        verify(&doc, md, site, now)
+    }
+
+    #[test]
+    fn a_signed_response_verifies_and_says_what_was_signed() {
+        let now = OffsetDateTime::now_utc();
+        let xml = signed(now);
+        assert!(!xml.starts_with("<?xml"));
+        let v = check(&xml, &metadata_of(&test_keys().1), &site(), now).unwrap();
+        assert_eq!(v.subject, "u-1");
+        assert_eq!(v.session_name, "alice@example.com");
+        assert!(v.expires > now + time::Duration::seconds(3599));
+        assert!(v.not_on_or_after <= now + time::Duration::seconds(300));
+        let doc = parse(&xml).unwrap();
+        let pair = role_pair(the_assertion(&doc).unwrap(), &site()).unwrap();
+        assert_eq!(pair.role, "AliyunReservedSSO-Admin");
+        assert_eq!(pair.provider, "AliyunReservedSSO-d-test");
+        // The emitted bytes are their own canonical form.
+        assert_eq!(canonicalize(doc.root_element(), None), xml);
+    }
+
+    /// Each tampering of a good response, and the refusal's expected words.
+    #[test]
+    fn tampered_responses_are_refused() {
+        let now = OffsetDateTime::now_utc();
+        let xml = signed(now);
+        let md = metadata_of(&test_keys().1);
+        let doc = parse(&xml).unwrap();
+        let a = the_assertion(&doc).unwrap();
+        let a_text = &xml[a.range()];
+        let wrapped = a_text
+            .replacen("ID=\"_", "ID=\"_x", 1)
+            .replace("AliyunReservedSSO-Admin", "Evil");
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                "tampered attribute",
+                xml.replace(">alice@example.com<", ">mallory@example.com<"),
+                "digest",
+            ),
+            ("tampered NameID", xml.replace(">u-1<", ">u-2<"), "digest"),
+            (
+                "tampered role",
+                xml.replace("role/AliyunReservedSSO-Admin", "role/Other"),
+                "digest",
+            ),
+            (
+                "tampered signature",
+                flip_assertion_signature(&xml),
+                "signature does not verify",
+            ),
+            (
+                "second assertion",
+                xml.replace("</samlp:Response>", &format!("{wrapped}</samlp:Response>")),
+                "exactly one Assertion",
+            ),
+            (
+                "doctype",
+                format!("<!DOCTYPE r [<!ENTITY x \"y\">]>{xml}"),
+                "DOCTYPE",
+            ),
+            ("not base64 xml", "<<<".into(), "well-formed"),
+            (
+                "unsigned assertion",
+                strip_assertion_signature(&xml),
+                "exactly one signature",
+            ),
+            (
+                "response destination",
+                xml.replacen(
+                    "Destination=\"http://sso.test/saml-role/sso\"",
+                    "Destination=\"http://evil/\"",
+                    1,
+                ),
+                "digest",
+            ),
+        ];
+        for (name, bad_xml, words) in cases {
+            let err = check(&bad_xml, &md, &site(), now)
+                .err()
+                .unwrap_or_else(|| panic!("{name} accepted"));
+            assert!(err.message.contains(words), "{name}: {}", err.message);
+        }
+    }
+
+    /// The Assertion's SignatureValue with its first character changed.
+    fn flip_assertion_signature(xml: &str) -> String {
+        let doc = parse(xml).unwrap();
+        let a = the_assertion(&doc).unwrap();
+        let v = a
+            .descendants()
+            .find(|c| c.has_tag_name((DS, "SignatureValue")))
+            .unwrap();
+        let at = v.first_child().unwrap().range().start;
+        let flipped = if &xml[at..at + 1] == "A" { "B" } else { "A" };
+        format!("{}{flipped}{}", &xml[..at], &xml[at + 1..])
+    }
+
+    fn strip_assertion_signature(xml: &str) -> String {
+        let doc = parse(xml).unwrap();
+        let a = the_assertion(&doc).unwrap();
+        let sig = a
+            .children()
+            .find(|c| c.has_tag_name((DS, "Signature")))
+            .unwrap();
+        format!("{}{}", &xml[..sig.range().start], &xml[sig.range().end..])
+    }
+
+    #[test]
+    fn the_bearer_confirmation_must_name_this_console() {
+        let now = OffsetDateTime::now_utc();
+        let xml = signed(now);
+        let doc = parse(&xml).unwrap();
+        let a = the_assertion(&doc).unwrap();
+        assert!(check_subject(a, &site(), now).is_ok());
+        let mut other = site();
+        other.acs_url = "https://signin.aliyun.com/saml-role/sso".into();
+        let err = check_subject(a, &other, now).unwrap_err();
+        assert!(err.message.contains("recipient"), "{}", err.message);
+        let late = now + time::Duration::seconds(300 + CLOCK_SKEW_SECONDS);
+        assert!(check_subject(a, &site(), late).is_err());
+    }
+
+    #[test]
+    fn wrong_certificates_are_refused_even_when_keyinfo_carries_the_right_one() {
+        let now = OffsetDateTime::now_utc();
+        let xml = signed(now);
+        // The response's KeyInfo holds the signing certificate; the provider trusts another.
+        assert!(xml.contains(&test_keys().1.certificate));
+        let other = metadata_of(&test_keys().2);
+        let err = check(&xml, &other, &site(), now).unwrap_err();
+        assert!(
+            err.forbidden && err.message.contains("does not verify"),
+            "{}",
+            err.message
+        );
+        // After a rotation both are published: the old signature still verifies.
+        let set = IdpKeySet {
+            current: test_keys().2.clone(),
+            previous: Some(test_keys().1.clone()),
+        };
+        let both = parse_metadata(&keys::metadata(ISSUER, "http://sso.test/sso", &set)).unwrap();
+        assert_eq!(both.certificates.len(), 2);
+        assert!(check(&xml, &both, &site(), now).is_ok());
+        let none = ParsedMetadata {
+            entity_id: ISSUER.into(),
+            certificates: vec![],
+        };
+        assert!(check(&xml, &none, &site(), now).is_err());
+    }
+
+    #[test]
+    fn time_audience_recipient_and_issuer_are_checked() {
+        let now = OffsetDateTime::now_utc();
+        let xml = signed(now);
+        let md = metadata_of(&test_keys().1);
+        let skew = time::Duration::seconds(CLOCK_SKEW_SECONDS);
+        let five = time::Duration::seconds(300);
+        let mut other_audience = site();
+        other_audience.audience = "urn:alibaba:cloudcomputing:international".into();
+        let mut other_acs = site();
+        other_acs.acs_url = "https://signin.aliyun.com/saml-role/sso".into();
+        let other_issuer = ParsedMetadata {
+            entity_id: "http://sso.test/d-other/saml".into(),
+            ..md.clone()
+        };
+        let cases: Vec<(
+            &str,
+            &ParsedMetadata,
+            ConsoleSite,
+            OffsetDateTime,
+            Option<&str>,
+        )> = vec![
+            (
+                "within the skew after expiry",
+                &md,
+                site(),
+                now + five + skew - time::Duration::seconds(2),
+                None,
+            ),
+            ("expired", &md, site(), now + five + skew, Some("expired")),
+            (
+                "within the skew before",
+                &md,
+                site(),
+                now - skew + time::Duration::seconds(1),
+                None,
+            ),
+            (
+                "not yet valid",
+                &md,
+                site(),
+                now - skew - time::Duration::seconds(1),
+                Some("not yet valid"),
+            ),
+            ("wrong audience", &md, other_audience, now, Some("audience")),
+            ("wrong recipient", &md, other_acs, now, Some("Destination")),
+            ("wrong issuer", &other_issuer, site(), now, Some("Issuer")),
+        ];
+        for (name, md, site, at, want) in cases {
+            let got = check(&xml, md, &site, at);
+            match want {
+                None => assert!(got.is_ok(), "{name}: {:?}", got.err()),
+                Some(words) => {
+                    let err = got.err().unwrap_or_else(|| panic!("{name} accepted"));
+                    assert!(err.message.contains(words), "{name}: {}", err.message);
+                }
+            }
+        }
+    }
+}
