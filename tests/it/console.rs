@@ -524,9 +524,14 @@ async fn http_serves_the_metadata_and_the_console_page() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(cloudsso::http::serve(listener, f.app.clone(), async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(cloudsso::http::serve(
+        listener,
+        f.app.clone(),
+        None,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let dir = f.app.directory.directory(&f.d).await.unwrap();
     for name in [dir.name.as_str(), f.d.as_str()] {
         let (status, body) = send(
