@@ -664,3 +664,181 @@ async fn a_deep_link_leads_through_sign_in_to_its_console() {
         "signed in: to the portal"
     );
 }
+
+impl Server {
+    async fn sso_ok(&self, action: &str, params: &[(&str, &str)]) -> serde_json::Value {
+        let key = self.admin_key();
+        let mut all = vec![("DirectoryId", self.directory_id.as_str())];
+        all.extend_from_slice(params);
+        self.api_ok(&key, SSO, action, &all).await
+    }
+}
+
+#[tokio::test]
+async fn network_masks_service_switch_mfa_off_and_admin_resets_rule_sign_in() {
+    let srv = Server::start();
+    let mia = srv.portal_user("mia").await;
+    // Without MFA a password signs straight in.
+    srv.sso_ok(
+        "UpdateMFAAuthenticationSettings",
+        &[("MFAAuthenticationSettings", "Disabled")],
+    )
+    .await;
+    let mut b = Browser::new(&srv);
+    at(
+        &b.sign_in(DIR, "mia", PASSWORD).await,
+        &format!("/{DIR}/portal"),
+    );
+    // Outside the masks: refused before the password is looked at; the session in hand stays
+    // (the masks guard sign-in, not account use).
+    srv.sso_ok(
+        "SetLoginPreference",
+        &[("LoginNetworkMasks", "10.0.0.0/8;192.168.1.7")],
+    )
+    .await;
+    let mut other = Browser::new(&srv);
+    let p = other.sign_in(DIR, "mia", PASSWORD).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.html);
+    assert!(p.html.contains("not allowed from your network"));
+    assert_eq!(
+        b.get(&format!("/{DIR}/portal")).await.status,
+        StatusCode::OK
+    );
+    srv.sso_ok(
+        "SetLoginPreference",
+        &[("LoginNetworkMasks", "127.0.0.0/8")],
+    )
+    .await;
+    at(
+        &other.sign_in(DIR, "mia", PASSWORD).await,
+        &format!("/{DIR}/portal"),
+    );
+    // The service switch ends sessions and sign-in while off.
+    let key = srv.admin_key();
+    srv.api_ok(&key, SSO, "DisableService", &[]).await;
+    at(
+        &b.get(&format!("/{DIR}/portal")).await,
+        &format!("/{DIR}/login"),
+    );
+    let mut third = Browser::new(&srv);
+    let p = third.sign_in(DIR, "mia", PASSWORD).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(p.html.contains("disabled for this service"));
+    srv.api_ok(&key, SSO, "EnableService", &[]).await;
+    // An administrator's reset with RequirePasswordResetForNextLogin: the old password is gone,
+    // the new one signs in to a forced change.
+    let reset = srv
+        .sso_ok(
+            "ResetUserPassword",
+            &[
+                ("UserId", &mia),
+                ("GenerateRandomPassword", "true"),
+                ("RequirePasswordResetForNextLogin", "true"),
+            ],
+        )
+        .await;
+    let generated = reset["NewPassword"].as_str().unwrap().to_owned();
+    let mut c = Browser::new(&srv);
+    assert_eq!(
+        c.sign_in(DIR, "mia", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    at(
+        &c.sign_in(DIR, "mia", &generated).await,
+        &format!("/{DIR}/password"),
+    );
+    let csrf = c
+        .get(&format!("/{DIR}/password"))
+        .await
+        .hidden("csrf")
+        .unwrap();
+    let p = c
+        .post(
+            &format!("/{DIR}/password"),
+            &[
+                ("csrf", &csrf),
+                ("new_password", "Ch0sen-by-mia"),
+                ("confirm_password", "Ch0sen-by-mia"),
+            ],
+        )
+        .await;
+    at(&p, &format!("/{DIR}/portal"));
+}
+
+#[tokio::test]
+async fn open_console_posts_a_signed_response_the_embedded_console_accepts_once() {
+    let srv = Server::start();
+    let nina = srv.portal_user("nina").await;
+    let s = srv.setup_access("ConsoleAdmin").await;
+    srv.assign(&s, "User", &nina).await;
+    srv.sso_ok(
+        "UpdateMFAAuthenticationSettings",
+        &[("MFAAuthenticationSettings", "Disabled")],
+    )
+    .await;
+    let mut b = Browser::new(&srv);
+    at(
+        &b.sign_in(DIR, "nina", PASSWORD).await,
+        &format!("/{DIR}/portal"),
+    );
+    wait_for_account(&mut b, &s.account).await;
+    let post = b
+        .get(&format!("/{DIR}/console/{}/{}", s.account, s.config))
+        .await;
+    assert_eq!(post.status, StatusCode::OK, "{}", post.html);
+    assert!(post.html.contains("id=\"saml-post\""), "{}", post.html);
+    let response = post.hidden("SAMLResponse").unwrap();
+    let acs = post
+        .html
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(acs.ends_with("/saml-role/sso"), "{acs}");
+    let console = b
+        .post("/saml-role/sso", &[("SAMLResponse", &response)])
+        .await;
+    assert_eq!(console.status, StatusCode::OK, "{}", console.html);
+    assert_eq!(
+        console.text_of("account-id").as_deref(),
+        Some(s.account.as_str())
+    );
+    assert_eq!(
+        console.text_of("role-name").as_deref(),
+        Some("AliyunReservedSSO-ConsoleAdmin")
+    );
+    let again = b
+        .post("/saml-role/sso", &[("SAMLResponse", &response)])
+        .await;
+    assert!(
+        again.status.is_client_error(),
+        "a Response is accepted once: {}",
+        again.status
+    );
+    // The portal remembers the last used configuration.
+    assert!(
+        b.get(&format!("/{DIR}/portal"))
+            .await
+            .html
+            .contains(">last used<")
+    );
+    // Access removed: no Response.
+    srv.user_status(&nina, "Disabled").await;
+    srv.user_status(&nina, "Enabled").await;
+    let mut b = Browser::new(&srv);
+    at(
+        &b.sign_in(DIR, "nina", PASSWORD).await,
+        &format!("/{DIR}/portal"),
+    );
+    let other = b
+        .get(&format!(
+            "/{DIR}/console/{}/ac-notassigned0000000",
+            s.account
+        ))
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    assert!(!other.html.contains("SAMLResponse"));
+}
