@@ -146,33 +146,66 @@ impl SignIn {
             }
         })?;
         if by == SetBy::User {
-            let (rec, current) = &old;
-            let remembered = policy.reuse_prevention as usize;
-            let previous: Vec<String> = current
-                .iter()
-                .chain(rec.history.iter())
-                .take(remembered)
-                .cloned()
-                .collect();
-            let candidate = password.clone();
-            let reused = self
-                .directory()
-                .run_argon2(move || previous.iter().any(|p| matches(p, &candidate)))
+            self.refuse_reuse(&policy, &old.0, old.1.as_deref(), &password)
                 .await?;
-            if reused {
-                return Err(DomainError::Invalid {
-                    param: "Password",
-                    message: format!("a password must differ from the last {remembered} passwords"),
-                });
-            }
         }
         let phc = self.directory().hash_password(password).await?;
+        self.store_password(dir, user, phc, by).await
+    }
+
+    /// Refuses a password the user set before (the current one and the policy's
+    /// `PasswordReusePrevention` before it).
+    async fn refuse_reuse(
+        &self,
+        policy: &PasswordPolicy,
+        rec: &UserSignIn,
+        current: Option<&str>,
+        password: &str,
+    ) -> Result<(), DomainError> {
+        let remembered = policy.reuse_prevention as usize;
+        let previous: Vec<String> = current
+            .map(str::to_owned)
+            .into_iter()
+            .chain(rec.history.iter().cloned())
+            .take(remembered)
+            .collect();
+        let candidate = password.to_owned();
+        let reused = self
+            .directory()
+            .run_argon2(move || previous.iter().any(|p| matches(p, &candidate)))
+            .await?;
+        if reused {
+            return Err(DomainError::Invalid {
+                param: "Password",
+                message: format!("a password must differ from the last {remembered} passwords"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes a new hash and dates it; an administrator's reset is refused here, in the same
+    /// transaction, while SSO logon is on.
+    async fn store_password(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+        phc: String,
+        by: SetBy,
+    ) -> Result<(), DomainError> {
         let (d, u) = (dir.to_string(), user.to_string());
         self.write(move |txn| {
             if txn.resource(ResourceKind::User, &d, &u)?.is_none() {
                 return Err(DomainError::NotFound {
                     entity: Entity::User,
                     id: u,
+                });
+            }
+            let settings: super::settings::DirectorySettings =
+                txn.get(SigninSettingsKey { dir: &d })?.unwrap_or_default();
+            if settings.sso_enabled && matches!(by, SetBy::Admin { .. }) {
+                return Err(DomainError::Conflict {
+                    rule: crate::error::Conflict::SsoEnabled,
+                    message: "passwords cannot be reset while SSO logon is enabled".into(),
                 });
             }
             let key = SigninUserKey { dir: &d, user: &u };
