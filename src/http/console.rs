@@ -109,7 +109,7 @@ async fn acs(app: &App, req: Request<Incoming>) -> Response<Body> {
 }
 
 #[derive(Template)]
-#[template(path = "console.html")]
+#[template(path = "console.html", config = "src/http/askama.toml")]
 struct ConsolePage<'a> {
     session_name: &'a str,
     subject: &'a str,
@@ -134,7 +134,7 @@ fn console_page(s: &ConsoleSession) -> Response<Body> {
 }
 
 #[derive(Template)]
-#[template(path = "console_error.html")]
+#[template(path = "console_error.html", config = "src/http/askama.toml")]
 struct ErrorPage<'a> {
     message: &'a str,
 }
@@ -155,7 +155,7 @@ fn refused(r: &Refusal) -> Response<Body> {
 }
 
 #[derive(Template)]
-#[template(path = "console_post.html")]
+#[template(path = "console_post.html", config = "src/http/askama.toml")]
 struct PostPage<'a> {
     acs_url: &'a str,
     saml_response: &'a str,

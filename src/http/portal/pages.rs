@@ -11,7 +11,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
 #[derive(Template)]
-#[template(path = "portal/login.html")]
+#[template(path = "portal/login.html", config = "src/http/askama.toml")]
 pub struct Login<'a> {
     pub directory: &'a str,
     pub action: &'a str,
@@ -21,7 +21,7 @@ pub struct Login<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "portal/mfa_enroll.html")]
+#[template(path = "portal/mfa_enroll.html", config = "src/http/askama.toml")]
 pub struct MfaEnroll<'a> {
     pub directory: &'a str,
     pub action: &'a str,
@@ -33,7 +33,7 @@ pub struct MfaEnroll<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "portal/mfa.html")]
+#[template(path = "portal/mfa.html", config = "src/http/askama.toml")]
 pub struct Mfa<'a> {
     pub directory: &'a str,
     pub action: &'a str,
@@ -42,7 +42,7 @@ pub struct Mfa<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "portal/password.html")]
+#[template(path = "portal/password.html", config = "src/http/askama.toml")]
 pub struct Password<'a> {
     pub directory: &'a str,
     pub action: &'a str,
@@ -52,7 +52,7 @@ pub struct Password<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "portal/accounts.html")]
+#[template(path = "portal/accounts.html", config = "src/http/askama.toml")]
 pub struct Accounts<'a> {
     pub directory: &'a str,
     /// `/<directory segment>`.
@@ -66,7 +66,7 @@ pub struct Accounts<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "portal/message.html")]
+#[template(path = "portal/message.html", config = "src/http/askama.toml")]
 pub struct Message<'a> {
     pub directory: &'a str,
     pub title: &'a str,

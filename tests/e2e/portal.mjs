@@ -2,7 +2,7 @@
 // download): alice signs in with her password and enrolls a TOTP device, sees her account,
 // searches, opens its console (the SAML post to the embedded account's console page), signs
 // out, signs in again with a one-time code, and loses her session when an administrator
-// disables her. Every page is screenshotted to $E2E_SHOTS. `e2e/run.sh` sets up the server
+// disables her. Every page is screenshotted to $E2E_SHOTS. `tests/e2e/run.sh` sets up the server
 // and the environment; exits non-zero with a message on the first failure.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { base32, currentStep, selfCheck, totp } from './totp.mjs';
 
 const env = (name) => {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (run e2e/run.sh)`);
+  if (!v) throw new Error(`${name} is not set (run tests/e2e/run.sh)`);
   return v;
 };
 const BASE = env('E2E_BASE');

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the browser end-to-end test and the SAML verification test need beyond Rust, Python and
 # Node: Debian's `chromium` and `xmlsec1`, and `jq` and `curl` for run.sh (apt-get, skipped when
-# present; sudo only when not root), and playwright-core from e2e/package-lock.json (`npm ci` into e2e/node_modules). Never
+# present; sudo only when not root), and playwright-core from tests/e2e/package-lock.json (`npm ci` into e2e/node_modules). Never
 # downloads a browser: portal.mjs drives the system chromium through `executablePath`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

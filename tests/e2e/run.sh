@@ -3,19 +3,19 @@
 # fresh data folder, sets up over the real APIs what an administrator and an IdP would (SCIM:
 # the user `alice` with a password; management API through the `cloudsso` client subcommands:
 # an account, an access configuration with a policy, alice's assignment, its provisioning),
-# then drives Debian's chromium through `e2e/portal.mjs` (playwright-core, no browser
+# then drives Debian's chromium through `tests/e2e/portal.mjs` (playwright-core, no browser
 # download) and stops the server. Screenshots go to target/e2e/.
 #
-#   e2e/run.sh                 # the whole test
-#   E2E_SETUP_ONLY=1 e2e/run.sh  # start and set up, print what portal.mjs would get, stop
+#   tests/e2e/run.sh                 # the whole test
+#   E2E_SETUP_ONLY=1 tests/e2e/run.sh  # start and set up, print what portal.mjs would get, stop
 #
-# Needs what e2e/install.sh installs: chromium (/usr/lib/chromium/chromium or /usr/bin/chromium),
+# Needs what tests/e2e/install.sh installs: chromium (/usr/lib/chromium/chromium or /usr/bin/chromium),
 # curl, jq and playwright-core in e2e/node_modules; and node. CLOUDSSO_BIN: the binary (default
 # ${CARGO_TARGET_DIR:-target}/release/cloudsso, built if missing). Exit status: non-zero when
 # the server does not start, a setup call fails or the browser test fails.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+root="$(cd "$here/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-target}"
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
 bin="${CLOUDSSO_BIN:-$target/release/cloudsso}"
@@ -30,9 +30,9 @@ if [ ! -x "$bin" ]; then
   (cd "$root" && cargo build --release --quiet)
 fi
 for tool in node curl jq; do
-  command -v "$tool" > /dev/null || fail "\`$tool\` is missing (e2e/install.sh installs it)"
+  command -v "$tool" > /dev/null || fail "\`$tool\` is missing (tests/e2e/install.sh installs it)"
 done
-[ -d "$here/node_modules/playwright-core" ] || fail "playwright-core is missing (run e2e/install.sh)"
+[ -d "$here/node_modules/playwright-core" ] || fail "playwright-core is missing (run tests/e2e/install.sh)"
 
 work="$(mktemp -d)"
 server_pid=""
