@@ -505,6 +505,19 @@ impl Bench {
             assert_eq!(black_box(list.entries.len()), 50);
         }
         latency_line("SignIn::account_list in process (first page)", &h);
+        let mut h = latency_histogram();
+        for _ in 0..requests {
+            let t = Instant::now();
+            let grants = self
+                .app
+                .access
+                .effective_access(&self.d, user)
+                .await
+                .expect("effective access");
+            let _ = h.record(t.elapsed().as_micros() as u64);
+            assert_eq!(black_box(grants.len()), PORTAL_ACCOUNTS);
+        }
+        latency_line("  of which Access::effective_access", &h);
     }
 
     /// Serves the app on a free local port until the sender is used or dropped.
