@@ -218,13 +218,15 @@ fn arrange(
             })
         })
         .collect();
-    entries.sort_by(|a, b| {
-        (!a.favourite, !a.last_used, a.name.to_lowercase(), &a.id).cmp(&(
-            !b.favourite,
-            !b.last_used,
-            b.name.to_lowercase(),
-            &b.id,
-        ))
+    // The key is made once per entry, not twice per comparison (1,000 accounts: ~10,000
+    // comparisons).
+    entries.sort_by_cached_key(|a| {
+        (
+            !a.favourite,
+            !a.last_used,
+            a.name.to_lowercase(),
+            a.id.clone(),
+        )
     });
     let matching = entries.len();
     let pages = matching.div_ceil(PORTAL_PAGE_SIZE).max(1);
