@@ -383,13 +383,22 @@ impl SignIn {
         Ok((s, e))
     }
 
-    /// Confirms enrollment with one valid code: the device is stored and the session active.
-    pub async fn confirm_enrollment(&self, s: &Session, code: &str, ip: IpAddr) -> Step<Session> {
-        if s.record.stage != Stage::EnrollMfa {
+    /// What a code submission passes first: the session's stage, then the gates of every
+    /// attempt; the directory's settings.
+    async fn code_gates(&self, s: &Session, stage: Stage, ip: IpAddr) -> Step<DirectorySettings> {
+        if s.record.stage != stage {
             return Err(DomainError::Unauthorized);
         }
         let settings = self.settings(&s.directory()).await?;
-        if let Some(r) = self.gates(&settings, ip, Some(&s.record.user_name)).await? {
+        match self.gates(&settings, ip, Some(&s.record.user_name)).await? {
+            Some(r) => Ok(Err(r)),
+            None => Ok(Ok(settings)),
+        }
+    }
+
+    /// Confirms enrollment with one valid code: the device is stored and the session active.
+    pub async fn confirm_enrollment(&self, s: &Session, code: &str, ip: IpAddr) -> Step<Session> {
+        if let Err(r) = self.code_gates(s, Stage::EnrollMfa, ip).await? {
             return Ok(Err(r));
         }
         let owner = format!("enroll/{}", s.digest);
@@ -413,13 +422,10 @@ impl SignIn {
 
     /// The MFA code of a session at `VerifyMfa`.
     pub async fn verify_mfa(&self, s: &Session, code: &str, ip: IpAddr) -> Step<Session> {
-        if s.record.stage != Stage::VerifyMfa {
-            return Err(DomainError::Unauthorized);
-        }
-        let settings = self.settings(&s.directory()).await?;
-        if let Some(r) = self.gates(&settings, ip, Some(&s.record.user_name)).await? {
-            return Ok(Err(r));
-        }
+        let settings = match self.code_gates(s, Stage::VerifyMfa, ip).await? {
+            Ok(settings) => settings,
+            Err(r) => return Ok(Err(r)),
+        };
         let (dir, user) = (s.directory(), s.user());
         let rec = self.user_record(&dir, &user).await?;
         if rec.locked_until.is_some_and(|t| t > now_unix()) {

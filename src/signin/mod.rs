@@ -72,6 +72,17 @@ pub const RESERVED_PATH_NAMES: &[&str] = &[
     "token",
 ];
 
+/// A user's document as a transaction read it, or `NotFound`: `existing(txn.resource(..)?, id)`.
+pub(crate) fn existing(
+    doc: Option<serde_json::Value>,
+    user: &str,
+) -> Result<serde_json::Value, DomainError> {
+    doc.ok_or_else(|| DomainError::NotFound {
+        entity: crate::error::Entity::User,
+        id: user.to_owned(),
+    })
+}
+
 /// The sign-in service. Cheap to clone.
 #[derive(Clone)]
 pub struct SignIn {

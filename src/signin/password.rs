@@ -5,7 +5,7 @@
 use super::SignIn;
 use super::settings::{PASSWORD_LENGTH_MAX, PasswordPolicy};
 use super::state::{PASSWORD_HISTORY_MAX, UserSignIn, fingerprint, now_unix};
-use crate::error::{DomainError, Entity};
+use crate::error::DomainError;
 use crate::model::{DirectoryId, ResourceKind, UserId};
 use crate::store::keys::{SigninSettingsKey, SigninUserKey};
 
@@ -119,12 +119,7 @@ impl SignIn {
         let (d, u) = (dir.to_string(), user.to_string());
         let (policy, user_name, old) = self
             .read(move |txn| {
-                let doc = txn.resource(ResourceKind::User, &d, &u)?.ok_or_else(|| {
-                    DomainError::NotFound {
-                        entity: Entity::User,
-                        id: u.clone(),
-                    }
-                })?;
+                let doc = super::existing(txn.resource(ResourceKind::User, &d, &u)?, &u)?;
                 let settings: super::settings::DirectorySettings =
                     txn.get(SigninSettingsKey { dir: &d })?.unwrap_or_default();
                 let rec: UserSignIn = txn
@@ -194,12 +189,7 @@ impl SignIn {
     ) -> Result<(), DomainError> {
         let (d, u) = (dir.to_string(), user.to_string());
         self.write(move |txn| {
-            if txn.resource(ResourceKind::User, &d, &u)?.is_none() {
-                return Err(DomainError::NotFound {
-                    entity: Entity::User,
-                    id: u,
-                });
-            }
+            super::existing(txn.resource(ResourceKind::User, &d, &u)?, &u)?;
             let settings: super::settings::DirectorySettings =
                 txn.get(SigninSettingsKey { dir: &d })?.unwrap_or_default();
             if settings.sso_enabled && matches!(by, SetBy::Admin { .. }) {

@@ -7,7 +7,7 @@
 
 use super::SignIn;
 use super::state::{fingerprint, now_unix};
-use crate::error::{DomainError, Entity};
+use crate::error::DomainError;
 use crate::model::{DirectoryId, ResourceKind, UserId, fill_random, hex_lower};
 use crate::store::keys::{Prefix, SessionByUserKey, SessionKey};
 use crate::store::{ReadTxn, WriteTxn};
@@ -277,12 +277,7 @@ impl SignIn {
         let (d, u, idle) = (dir.to_string(), user.to_string(), self.idle_seconds());
         let mut out = self
             .read(move |txn| {
-                if txn.resource(ResourceKind::User, &d, &u)?.is_none() {
-                    return Err(DomainError::NotFound {
-                        entity: Entity::User,
-                        id: u,
-                    });
-                }
+                super::existing(txn.resource(ResourceKind::User, &d, &u)?, &u)?;
                 let now = now_unix();
                 let mut out = Vec::new();
                 for (digest, ()) in
@@ -307,12 +302,7 @@ impl SignIn {
     ) -> Result<usize, DomainError> {
         let (d, u) = (dir.to_string(), user.to_string());
         self.write(move |txn| {
-            if txn.resource(ResourceKind::User, &d, &u)?.is_none() {
-                return Err(DomainError::NotFound {
-                    entity: Entity::User,
-                    id: u,
-                });
-            }
+            super::existing(txn.resource(ResourceKind::User, &d, &u)?, &u)?;
             let mut n = 0;
             for (digest, ()) in txn.scan_tails::<()>(Prefix::SessionsOf { dir: &d, user: &u })? {
                 if only.as_deref().is_none_or(|o| digest.starts_with(o))

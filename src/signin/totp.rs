@@ -273,12 +273,7 @@ impl SignIn {
         };
         let now = now_u64();
         self.write(move |txn| {
-            if txn.resource(ResourceKind::User, &d, &u)?.is_none() {
-                return Err(DomainError::NotFound {
-                    entity: Entity::User,
-                    id: u,
-                });
-            }
+            super::existing(txn.resource(ResourceKind::User, &d, &u)?, &u)?;
             let devices: Vec<MfaDevice> = txn.scan(Prefix::MfaDevicesOf { dir: &d, user: &u })?;
             if devices.len() >= MFA_DEVICES_MAX {
                 return Err(DomainError::Quota {
