@@ -7,8 +7,8 @@
 //! `SignIn::sign_in` (settings read, rate-limit gates, argon2 verification on the hashing pool,
 //! failure counters, a new session committed), with MFA disabled for the directory so each
 //! sign-in ends in an active session, from 1 task and from 2N concurrent tasks. Prints the
-//! argon2 parameters read from the stored PHC string beside OWASP's argon2id minimum (m=19456
-//! KiB, t=2, p=1) and the rates per core beside the target (at least 30 per second per core,
+//! argon2 parameters read from the stored PHC string beside OWASP's argon2id minimum (its five
+//! equal configurations, from m=47104 KiB t=1 to m=7168 KiB t=5, p=1) and the rates per core beside the target (at least 30 per second per core,
 //! twice Keycloak's published 15 password logins/s per vCPU).
 //!
 //! Part 2: the account-list page for a user with 1,000 accounts (target p99 under 20 ms).
@@ -48,12 +48,35 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// OWASP Password Storage Cheat Sheet, argon2id minimum: m=19456 KiB, t=2, p=1.
-const OWASP_MIN: Argon2Params = Argon2Params {
-    m_kib: 19_456,
-    t: 2,
-    p: 1,
-};
+/// OWASP Password Storage Cheat Sheet: the argon2id configurations it lists as its minimum,
+/// all "an equal level of defense" (m KiB, t, p): a hash meets it if it is at least one of them.
+const OWASP_MIN: [Argon2Params; 5] = [
+    Argon2Params {
+        m_kib: 47_104,
+        t: 1,
+        p: 1,
+    },
+    Argon2Params {
+        m_kib: 19_456,
+        t: 2,
+        p: 1,
+    },
+    Argon2Params {
+        m_kib: 12_288,
+        t: 3,
+        p: 1,
+    },
+    Argon2Params {
+        m_kib: 9_216,
+        t: 4,
+        p: 1,
+    },
+    Argon2Params {
+        m_kib: 7_168,
+        t: 5,
+        p: 1,
+    },
+];
 /// Target: password sign-ins per second per core.
 const TARGET_PER_CORE: f64 = 30.0;
 /// Keycloak's published password logins per second per vCPU.
@@ -354,26 +377,23 @@ fn verifications_per_second(credentials: &[Credential], threads: usize, run: Dur
 /// The argon2 parameters against OWASP's minimum, and the raw verification rates.
 fn password_verifications(credentials: &[Credential], run: Duration) {
     let (algorithm, params) = argon2_params(&credentials[0].phc).expect("a PHC string");
-    let meets = algorithm == "argon2id"
-        && params.m_kib >= OWASP_MIN.m_kib
-        && params.t >= OWASP_MIN.t
-        && params.p >= OWASP_MIN.p;
+    let met = OWASP_MIN
+        .iter()
+        .find(|o| params.m_kib >= o.m_kib && params.t >= o.t && params.p >= o.p);
     println!(
         "password verification, signin::password::matches ({} users, {run:?} per run)",
         credentials.len(),
     );
+    let verdict = match met {
+        Some(o) if algorithm == "argon2id" => format!(
+            "meets OWASP's argon2id minimum m={} KiB t={} p={} (one of its five equal configurations)",
+            o.m_kib, o.t, o.p
+        ),
+        _ => "does NOT meet OWASP's argon2id minimum".to_owned(),
+    };
     println!(
-        "  hash: {algorithm} m={} KiB t={} p={}; OWASP argon2id minimum m={} KiB t={} p={}: \
-         memory x{:.2}, passes x{:.2} ({})",
-        params.m_kib,
-        params.t,
-        params.p,
-        OWASP_MIN.m_kib,
-        OWASP_MIN.t,
-        OWASP_MIN.p,
-        params.m_kib as f64 / OWASP_MIN.m_kib as f64,
-        params.t as f64 / OWASP_MIN.t as f64,
-        if meets { "meets" } else { "does NOT meet" }
+        "  hash: {algorithm} m={} KiB t={} p={}: {verdict}",
+        params.m_kib, params.t, params.p
     );
     let cores = cores();
     let mut counts = vec![1, cores];

@@ -25,7 +25,7 @@ pub struct Limits {
     pub attribute_values_max: usize,
     /// Most entries in `attributes` / `excludedAttributes`.
     pub attribute_paths_max: usize,
-    /// Most argon2 password hashes computed at once (each takes about 19 MiB).
+    /// Most argon2 password hashes computed at once (each holds `directory::ARGON2_MEMORY_KIB`, 7 MiB).
     pub password_hash_concurrency_max: usize,
     /// Most open client connections; further ones wait to be accepted.
     pub connections_max: usize,

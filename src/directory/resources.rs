@@ -125,7 +125,7 @@ impl Directory {
         self.run_argon2(move || hash_password(&password)).await?
     }
 
-    /// Runs argon2 work (a hash or a verification, each about 19 MiB and tens of
+    /// Runs argon2 work (a hash or a verification, each 7 MiB and tens of
     /// milliseconds) off the executor, at most `password_hash_concurrency_max` at once.
     pub async fn run_argon2<T: Send + 'static>(
         &self,

@@ -82,7 +82,7 @@ fn decoy_hash() -> &'static str {
         SaltString::encode_b64(&salt)
             .ok()
             .and_then(|s| {
-                argon2::Argon2::default()
+                crate::directory::argon2id()
                     .hash_password(super::session::new_token().as_bytes(), &s)
                     .ok()
                     .map(|h| h.to_string())

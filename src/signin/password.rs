@@ -62,7 +62,7 @@ pub fn check_new_password(
 pub fn matches(phc: &str, password: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     PasswordHash::new(phc).is_ok_and(|h| {
-        argon2::Argon2::default()
+        crate::directory::argon2id()
             .verify_password(password.as_bytes(), &h)
             .is_ok()
     })
