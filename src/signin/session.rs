@@ -70,6 +70,9 @@ pub struct Session {
     /// SHA-256 hex of the id: names the session in storage and to administrators.
     pub digest: String,
     pub record: SessionRecord,
+    /// Set when this step gave the session a new id (a partial session becoming active):
+    /// the cookie must carry it from now on; the old id is dead.
+    pub new_token: Option<String>,
 }
 
 impl Session {
@@ -215,10 +218,15 @@ impl SignIn {
             rec.expires_at = now.saturating_add(self.stage_lifetime(stage));
             rec.last_seen = now;
         }
-        let d = s.digest.clone();
+        // A session that becomes active gets a new id: an id seen before MFA (a fixated
+        // one included) never opens the portal.
+        let new_token = (stage == Stage::Active && s.record.stage != Stage::Active).then(new_token);
+        let old = s.digest.clone();
+        let d = new_token.as_deref().map_or_else(|| old.clone(), digest);
         let out = Session {
             digest: d.clone(),
             record: rec.clone(),
+            new_token,
         };
         self.write(move |txn| {
             // The password may have been set on the way (forced change): the session follows.
@@ -226,10 +234,7 @@ impl SignIn {
             rec.password_fingerprint = txn
                 .password_hash(&rec.dir, &rec.user)?
                 .map(|p| fingerprint(&p));
-            if txn
-                .get::<SessionRecord>(SessionKey { digest: &d })?
-                .is_none()
-            {
+            if !delete_session(txn, &old)? {
                 return Err(DomainError::Unauthorized);
             }
             put_session(txn, &d, &rec)
@@ -374,5 +379,6 @@ fn live_session(
     Ok(Some(Session {
         digest: digest.to_owned(),
         record: rec,
+        new_token: None,
     }))
 }

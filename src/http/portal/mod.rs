@@ -366,7 +366,14 @@ impl Portal<'_> {
             Stage::Active => return Ok(pages::redirect(&self.stage_path(&s), &[])),
         };
         match step {
-            Ok(next) => Ok(pages::redirect(&self.stage_path(&next), &[])),
+            Ok(next) => {
+                let cookies: Vec<String> = next
+                    .new_token
+                    .iter()
+                    .map(|t| self.session_cookie(t))
+                    .collect();
+                Ok(pages::redirect(&self.stage_path(&next), &cookies))
+            }
             Err(r) => {
                 self.stage_page(&s, refusal_status(&r), Some(r.message()))
                     .await
