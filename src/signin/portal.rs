@@ -95,22 +95,6 @@ impl SignIn {
         Ok(arrange(&names, by_account, &prefs, search, page))
     }
 
-    /// Whether `user` may open `config` on `account` now.
-    pub async fn may_use(
-        &self,
-        dir: &DirectoryId,
-        user: &UserId,
-        account: &str,
-        config: &str,
-    ) -> Result<bool, DomainError> {
-        Ok(self
-            .access()
-            .effective_access(dir, user)
-            .await?
-            .iter()
-            .any(|g| g.account_id == account && g.config_id == config))
-    }
-
     /// Pins or unpins an account.
     pub async fn set_favourite(
         &self,

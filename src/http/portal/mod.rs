@@ -517,23 +517,24 @@ impl Portal<'_> {
     async fn console(&self, s: &Session, target: &DeepLink) -> Result<Response<Body>, DomainError> {
         let (dir, user) = (s.directory(), s.user());
         self.signin.forget_deep_link(s).await?;
-        if !self
-            .signin
-            .may_use(&dir, &user, &target.account_id, &target.config_id)
-            .await?
-        {
-            return Ok(self.message(
-                StatusCode::FORBIDDEN,
-                "No access",
-                "You do not have access to this account with this access configuration (any more).",
-            ));
-        }
-        self.signin
-            .note_last_used(&dir, &user, &target.account_id, &target.config_id)
-            .await?;
-        let post = self
+        // `console_sign_in` checks the user's access now; without it there is no Response.
+        let post = match self
             .signin
             .console_sign_in(&dir, &user, &target.account_id, &target.config_id)
+            .await
+        {
+            Ok(post) => post,
+            Err(DomainError::NotFound { .. }) => {
+                return Ok(self.message(
+                    StatusCode::FORBIDDEN,
+                    "No access",
+                    "You do not have access to this account with this access configuration (any more).",
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        self.signin
+            .note_last_used(&dir, &user, &target.account_id, &target.config_id)
             .await?;
         Ok(super::console::console_post_page(&post))
     }
