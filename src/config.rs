@@ -49,6 +49,25 @@ pub struct Limits {
     pub signin_attempts_per_source_per_minute: u32,
     /// Most sign-in attempts for one user name a minute, from anywhere.
     pub signin_attempts_per_user_per_minute: u32,
+    /// Longest time, in milliseconds, a connection may sit with no request in progress once
+    /// it has served one (HTTP/1.1 keep-alive), or with no open stream (HTTP/2); then it is
+    /// closed. A new connection gets `request_read_timeout_ms` for its first byte.
+    pub keep_alive_idle_ms: u64,
+    /// Most open connections from one source address (a share of `connections_max`); more
+    /// from that address are closed at once.
+    pub connections_per_source_max: usize,
+    /// Most concurrent streams (requests) on one HTTP/2 connection.
+    pub http2_streams_max: u32,
+    /// Memory, in bytes, for all request bodies being read at once: a body reserves its
+    /// `Content-Length` (or `body_bytes_max` when undeclared) before it is read; past the
+    /// budget a request is answered 503 with `Retry-After`.
+    pub request_bodies_bytes_max: usize,
+    /// Longest request target (path and query), in bytes (414 above).
+    pub uri_bytes_max: usize,
+    /// Most header bytes of a request, request line included (431 above).
+    pub header_bytes_max: usize,
+    /// Most header fields in a request (431 above).
+    pub headers_count_max: usize,
 }
 
 impl Default for Limits {
@@ -74,6 +93,13 @@ impl Default for Limits {
             session_idle_seconds: 3600,
             signin_attempts_per_source_per_minute: 60,
             signin_attempts_per_user_per_minute: 10,
+            keep_alive_idle_ms: 5_000,
+            connections_per_source_max: 256,
+            http2_streams_max: 100,
+            request_bodies_bytes_max: 256 * 1024 * 1024,
+            uri_bytes_max: 8 * 1024,
+            header_bytes_max: 64 * 1024,
+            headers_count_max: 100,
         }
     }
 }

@@ -104,6 +104,27 @@ struct ServeArgs {
     /// Longest wait for a request's headers or body, in milliseconds.
     #[arg(long, env = "CLOUDSSO_REQUEST_READ_TIMEOUT_MS", default_value_t = Limits::default().request_read_timeout_ms)]
     request_read_timeout_ms: u64,
+    /// Longest idle time of a kept-alive HTTP/1.1 connection or an HTTP/2 connection with no open stream, in milliseconds.
+    #[arg(long, env = "CLOUDSSO_KEEP_ALIVE_IDLE_MS", default_value_t = Limits::default().keep_alive_idle_ms)]
+    keep_alive_idle_ms: u64,
+    /// Most open connections from one source address.
+    #[arg(long, env = "CLOUDSSO_CONNECTIONS_PER_SOURCE_MAX", default_value_t = Limits::default().connections_per_source_max)]
+    connections_per_source_max: usize,
+    /// Most concurrent streams on one HTTP/2 connection.
+    #[arg(long, env = "CLOUDSSO_HTTP2_STREAMS_MAX", default_value_t = Limits::default().http2_streams_max)]
+    http2_streams_max: u32,
+    /// Memory for all request bodies read at once, in bytes (503 past it).
+    #[arg(long, env = "CLOUDSSO_REQUEST_BODIES_BYTES_MAX", default_value_t = Limits::default().request_bodies_bytes_max)]
+    request_bodies_bytes_max: usize,
+    /// Longest request target, in bytes.
+    #[arg(long, env = "CLOUDSSO_URI_BYTES_MAX", default_value_t = Limits::default().uri_bytes_max)]
+    uri_bytes_max: usize,
+    /// Most header bytes of a request, request line included.
+    #[arg(long, env = "CLOUDSSO_HEADER_BYTES_MAX", default_value_t = Limits::default().header_bytes_max)]
+    header_bytes_max: usize,
+    /// Most header fields in a request.
+    #[arg(long, env = "CLOUDSSO_HEADERS_COUNT_MAX", default_value_t = Limits::default().headers_count_max)]
+    headers_count_max: usize,
     /// Memory for the database's page cache, in bytes.
     #[arg(long, env = "CLOUDSSO_DB_CACHE_BYTES", default_value_t = Limits::default().db_cache_bytes)]
     db_cache_bytes: usize,
@@ -160,6 +181,13 @@ impl ServeArgs {
             session_idle_seconds: self.session_idle_seconds.max(1),
             signin_attempts_per_source_per_minute: self.signin_attempts_per_source_per_minute,
             signin_attempts_per_user_per_minute: self.signin_attempts_per_user_per_minute,
+            keep_alive_idle_ms: self.keep_alive_idle_ms.max(1),
+            connections_per_source_max: self.connections_per_source_max.max(1),
+            http2_streams_max: self.http2_streams_max.max(1),
+            request_bodies_bytes_max: self.request_bodies_bytes_max.max(1),
+            uri_bytes_max: self.uri_bytes_max.max(1),
+            header_bytes_max: self.header_bytes_max.max(1),
+            headers_count_max: self.headers_count_max.max(1),
         }
     }
 }

@@ -626,6 +626,19 @@ impl Directory {
         Ok(dir)
     }
 
+    /// Whether `client_id` names an `OAuthClientSecret` credential (the token endpoint asks
+    /// before it reads a request's body). A failed read answers no.
+    pub async fn oauth_client_known(&self, client_id: &str) -> bool {
+        let id = client_id.to_owned();
+        self.read(move |_, txn| {
+            Ok(txn
+                .credential(&id)?
+                .is_some_and(|c| c.kind == CredentialKind::OAuthClientSecret))
+        })
+        .await
+        .unwrap_or(false)
+    }
+
     /// OAuth 2.0 client credentials grant (RFC 6749 section 4.4): an `OAuthClientSecret`
     /// credential (client id = credential id) gets an access token for SCIM.
     pub async fn issue_token(

@@ -3,25 +3,31 @@
 //! imports this module except `main`.
 
 mod api;
+mod budget;
+mod conn;
 pub mod console;
 mod error;
 mod oauth;
 mod portal;
 mod query;
+mod refusal;
 mod scim;
 pub mod tls;
 
 pub use error::ApiError;
 
 use crate::app::App;
+use budget::BodyBudget;
 use bytes::Bytes;
+use conn::{Activity, Admission, Timeouts, Watched};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper::{Request, Response};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use refusal::Shape;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -40,23 +46,19 @@ pub type Body = Full<Bytes>;
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests
 /// (at most `SHUTDOWN_GRACE`, after which the remaining connections are dropped).
 /// At most `connections_max` connections are open at once; more wait in the listen backlog.
-/// With `tls`, every connection is a TLS one (`tls::acceptor`); its handshake must finish
-/// within the request read timeout.
+/// One source address holds at most `connections_per_source_max` of them; more from it are
+/// closed at once. With `tls`, every connection is a TLS one (`tls::acceptor`); its
+/// handshake must finish within the request read timeout. Every connection is served
+/// through `conn::Watched`, which closes it when silent or idle too long.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let read_timeout = Duration::from_millis(app.limits.request_read_timeout_ms);
-    let permits = Arc::new(Semaphore::new(app.limits.connections_max));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Some(read_timeout));
-    builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
+    let edge = Edge::new(app);
+    let permits = Arc::new(Semaphore::new(edge.app.limits.connections_max));
+    let admission = Admission::new(edge.app.limits.connections_per_source_max);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -80,17 +82,20 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let Some(slot) = admission.admit(peer.ip()) else {
+                    tracing::debug!(%peer, "source address over its share of connections");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let conn = Connection {
-                    app: app.clone(),
-                    builder: builder.clone(),
+                    edge: edge.clone(),
                     watcher: graceful.watcher(),
                     peer,
                 };
                 let tls = tls.clone();
                 connections.spawn(async move {
-                    conn.run(stream, tls, read_timeout).await;
-                    drop(permit);
+                    conn.run(stream, tls).await;
+                    drop((permit, slot));
                 });
             }
             () = &mut shutdown => break,
@@ -108,21 +113,75 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
+/// What every connection shares: the application, hyper's configured builder, the
+/// connection timeouts and the request bodies' memory budget.
+#[derive(Clone)]
+struct Edge {
+    app: Arc<App>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    timeouts: Timeouts,
+    budget: Arc<BodyBudget>,
+}
+
+impl Edge {
+    fn new(app: Arc<App>) -> Self {
+        let l = &app.limits;
+        let timeouts = Timeouts {
+            read: Duration::from_millis(l.request_read_timeout_ms),
+            idle: Duration::from_millis(l.keep_alive_idle_ms),
+        };
+        let budget = Arc::new(BodyBudget::new(
+            l.request_bodies_bytes_max,
+            l.body_bytes_max,
+        ));
+        Edge {
+            builder: Arc::new(builder(l, timeouts)),
+            app,
+            timeouts,
+            budget,
+        }
+    }
+}
+
+/// hyper's connection settings. Head and idle timeouts are `conn::Watched`'s (hyper's own
+/// header timeout would close without an answer); hyper's head limits are ours, and its
+/// refusals get their bodies in `Watched`.
+fn builder(l: &crate::config::Limits, t: Timeouts) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .max_headers(l.headers_count_max)
+        .max_buf_size(l.header_bytes_max.max(HYPER_BUF_BYTES_MIN));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(l.http2_streams_max)
+        .max_header_list_size(u32::try_from(l.header_bytes_max).unwrap_or(u32::MAX))
+        .keep_alive_interval(Some(t.read))
+        .keep_alive_timeout(t.read);
+    builder
+}
+
+/// hyper's smallest read buffer (it refuses less).
+const HYPER_BUF_BYTES_MIN: usize = 8192;
+
 /// One accepted connection and what serving it needs. Its watcher was taken at accept time,
 /// so a shutdown waits for it even while its TLS handshake is still running.
 struct Connection {
-    app: Arc<App>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    edge: Edge,
     watcher: Watcher,
     peer: SocketAddr,
 }
 
 impl Connection {
-    /// Serves HTTP on `stream`, after a TLS handshake bounded by `read_timeout` with `tls`.
-    async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>, read_timeout: Duration) {
+    /// Serves HTTP on `stream`, after a TLS handshake bounded by the read timeout with `tls`.
+    async fn run(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
         let Some(acceptor) = tls else {
             return self.serve(stream).await;
         };
+        let read_timeout = self.edge.timeouts.read;
         match tokio::time::timeout(read_timeout, acceptor.accept(stream)).await {
             Ok(Ok(stream)) => self.serve(stream).await,
             Ok(Err(e)) => tracing::debug!(peer = %self.peer, error = %e, "TLS handshake failed"),
@@ -135,14 +194,21 @@ impl Connection {
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let Connection {
-            app,
-            builder,
+            edge,
             watcher,
             peer,
         } = self;
+        let activity = Activity::new();
+        let stream = Watched::new(stream, activity.clone(), edge.timeouts);
+        let builder = edge.builder.clone();
         let svc = service_fn(move |req: Request<Incoming>| {
-            let app = app.clone();
-            async move { Ok::<_, Infallible>(route(&app, req, peer).await) }
+            let edge = edge.clone();
+            let in_flight = activity.request();
+            async move {
+                let resp = route(&edge, req, peer).await;
+                drop(in_flight);
+                Ok::<_, Infallible>(resp)
+            }
         });
         let conn = builder.serve_connection(TokioIo::new(stream), svc);
         if let Err(e) = watcher.watch(conn).await {
@@ -153,8 +219,18 @@ impl Connection {
 
 /// `/` is the management API, `/oauth2/token` the OAuth token endpoint, `/scim/...` SCIM,
 /// `/<directory>/<step>` the user portal, `/saml-role/sso` and `/<directory>/saml/metadata.xml`
-/// console sign-in; anything else gets SCIM's 404.
-async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+/// console sign-in; anything else gets SCIM's 404. A request over the head limits, or whose
+/// body does not fit in the bodies' budget now, is refused first, in its route's shape.
+async fn route(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let shape = Shape::of(req.uri().path());
+    if let Some((status, detail)) = over_head_limits(&edge.app.limits, &req) {
+        return shape.respond(status, &detail);
+    }
+    let Some(_reservation) = edge.budget.reserve(req.body()) else {
+        let detail = "too many request bodies are being read; retry later";
+        return shape.respond(StatusCode::SERVICE_UNAVAILABLE, detail);
+    };
+    let app = &edge.app;
     match req.uri().path() {
         "/" => api::handle(&app.api, req, peer).await,
         oauth::TOKEN_PATH => oauth::handle(&app.directory, req).await,
@@ -163,6 +239,30 @@ async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
         p if console::handles(p) => console::handle(app, req).await,
         _ => scim::handle(app.directory.clone(), req).await,
     }
+}
+
+/// The head limits hyper cannot shape for us: the target's length (hyper's own is 64 KiB)
+/// and, over HTTP/2, the count of header fields.
+fn over_head_limits(
+    l: &crate::config::Limits,
+    req: &Request<Incoming>,
+) -> Option<(StatusCode, String)> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > l.uri_bytes_max {
+        let detail = format!(
+            "the request target is longer than {} bytes",
+            l.uri_bytes_max
+        );
+        return Some((StatusCode::URI_TOO_LONG, detail));
+    }
+    if req.headers().len() > l.headers_count_max {
+        let detail = format!(
+            "the request has more than {} header fields",
+            l.headers_count_max
+        );
+        return Some((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, detail));
+    }
+    None
 }
 
 /// Why a request body could not be read.

@@ -110,7 +110,26 @@ async fn client(dir: &Directory, req: Request<Incoming>) -> Result<(String, Stri
             "use POST",
         ));
     }
+    if req
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return Err(TokenError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "more than one Authorization header",
+        ));
+    }
     let basic = basic_credentials(&req);
+    if let Some(Ok((id, _))) = &basic {
+        // Known before the body is read: an unknown client costs no body.
+        if !dir.oauth_client_known(id).await {
+            return Err(unknown_client());
+        }
+    }
     let limits = dir.limits();
     let timeout = Duration::from_millis(limits.request_read_timeout_ms);
     let body = read_body(req, limits.body_bytes_max, timeout)
@@ -126,6 +145,15 @@ async fn client(dir: &Directory, req: Request<Incoming>) -> Result<(String, Stri
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     check_grant(field("grant_type").as_deref())?;
     client_credentials(basic, field("client_id"), field("client_secret"))
+}
+
+/// The one refusal of a client that is not known, or whose secret is wrong: they read alike.
+fn unknown_client() -> TokenError {
+    TokenError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "unknown, disabled or expired client",
+    )
 }
 
 /// Only `client_credentials` is supported (section 4.4.2).
@@ -183,11 +211,10 @@ async fn issue(dir: &Directory, id: &str, secret: &str) -> Response<Body> {
                 "expires_in": t.expires_in,
             }),
         ),
-        Err(DomainError::Unauthorized) => error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "unknown, disabled or expired client",
-        ),
+        Err(DomainError::Unauthorized) => {
+            let e = unknown_client();
+            error(e.status, e.code, &e.description)
+        }
         Err(DomainError::SyncDisabled(_)) => error(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",

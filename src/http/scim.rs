@@ -368,9 +368,16 @@ async fn authenticate(dir: &Directory, req: &Request<Incoming>) -> Result<Direct
             "a valid bearer token is required",
         )
     };
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
+    let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
+    let (value, more) = (values.next(), values.next());
+    if more.is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "more than one Authorization header",
+        ));
+    }
+    let value = value
         .and_then(|v| v.to_str().ok())
         .ok_or_else(unauthorized)?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(unauthorized)?;
