@@ -101,6 +101,8 @@ struct State {
     partial_since: Option<Instant>,
     /// The first bytes of that head (its request line names the route).
     head: Vec<u8>,
+    /// The read waiting with no deadline, woken when the last request ends.
+    reader: Option<std::task::Waker>,
 }
 
 /// What happens when a connection's deadline passes.
@@ -166,6 +168,7 @@ impl Activity {
             last_write: now,
             partial_since: None,
             head: Vec::new(),
+            reader: None,
         })))
     }
 
@@ -188,10 +191,17 @@ pub(crate) struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let mut s = self.0.state();
-        s.in_flight = s.in_flight.saturating_sub(1);
-        if s.in_flight == 0 {
+        let reader = {
+            let mut s = self.0.state();
+            s.in_flight = s.in_flight.saturating_sub(1);
+            if s.in_flight > 0 {
+                return;
+            }
             s.idle_since = Instant::now();
+            s.reader.take()
+        };
+        if let Some(reader) = reader {
+            reader.wake();
         }
     }
 }
@@ -286,7 +296,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
-                let deadline = this.activity.state().deadline(this.timeouts);
+                let deadline = {
+                    let mut s = this.activity.state();
+                    let d = s.deadline(this.timeouts);
+                    // No deadline while a request runs: its end wakes this read to set one.
+                    s.reader = d.is_none().then(|| cx.waker().clone());
+                    d
+                };
                 let Some((at, expiry)) = deadline else {
                     return Poll::Pending;
                 };
@@ -406,6 +422,7 @@ mod tests {
                 last_write: start,
                 partial_since: None,
                 head: Vec::new(),
+                reader: None,
             };
             set(&mut s);
             let got = s.deadline(t).map(|(at, e)| {

@@ -241,8 +241,8 @@ async fn route(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Respons
     }
 }
 
-/// The head limits hyper cannot shape for us: the target's length (hyper's own is 64 KiB)
-/// and, over HTTP/2, the count of header fields.
+/// The head limits, checked here where the answer can be shaped: hyper's own are backstops
+/// (its target limit is 64 KiB; its buffer limit is not exact; HTTP/2 has no count limit).
 fn over_head_limits(
     l: &crate::config::Limits,
     req: &Request<Incoming>,
@@ -254,6 +254,18 @@ fn over_head_limits(
             l.uri_bytes_max
         );
         return Some((StatusCode::URI_TOO_LONG, detail));
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if target + header_bytes > l.header_bytes_max {
+        let detail = format!(
+            "the request head is larger than {} bytes",
+            l.header_bytes_max
+        );
+        return Some((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, detail));
     }
     if req.headers().len() > l.headers_count_max {
         let detail = format!(
