@@ -22,6 +22,7 @@ mod errors;
 mod filters;
 mod groups;
 mod limits;
+mod malformed;
 mod patch;
 mod portal;
 mod resourcemanager;
