@@ -142,7 +142,10 @@ def broken_json():
             body = opener * depth + "1" + closer * depth
             if len(body) > LIMITS["body_bytes_max"]:
                 continue
-            expect = scim_err(400, "invalidSyntax") if depth >= 128 else scim_err(400)
+            # Below serde_json's 128 levels the JSON parses: an array is not a resource
+            # (invalidSyntax), an object without userName is invalidValue.
+            shallow = "invalidSyntax" if tag == "array" else "invalidValue"
+            expect = scim_err(400, "invalidSyntax" if depth >= 128 else shallow)
             out.append(http(f"json/deep-{tag}-{depth}", "POST", "/scim/v2/Users", expect,
                             body=body))
     # Unterminated deep nesting.
@@ -231,13 +234,13 @@ def user_doc(extra):
     return d
 
 
-def type_cases_for(tag, doc):
+def type_cases_for(tag, doc, scim_type="invalidValue"):
     """A wrong-typed document three ways: POST (the name is taken, so a document that were
     accepted would be a 409, never a new user), PUT with a stale If-Match (accepted would be
     412) and the same on a fresh POST to .search is meaningless, so not sent."""
     return [
-        http(f"types/post-{tag}", "POST", "/scim/v2/Users", scim_err(400), body=doc),
-        http(f"types/put-{tag}", "PUT", "/scim/v2/Users/{user_id}", scim_err(400), body=doc,
+        http(f"types/post-{tag}", "POST", "/scim/v2/Users", scim_err(400, scim_type), body=doc),
+        http(f"types/put-{tag}", "PUT", "/scim/v2/Users/{user_id}", scim_err(400, scim_type), body=doc,
              headers=[STALE]),
     ]
 
@@ -273,7 +276,7 @@ def wrong_types():
             out += type_cases_for(f"enterprise.manager-{t}", user_doc({ENTERPRISE: {"manager": v}}))
     out += type_cases_for("addresses-string", user_doc({"addresses": "1 Main St"}))
     for t, v in NOT_STRINGS[:2]:
-        out += type_cases_for(f"schemas-{t}", {"schemas": v, "userName": "{user_name}"})
+        out += type_cases_for(f"schemas-{t}", {"schemas": v, "userName": "{user_name}"}, "invalidSyntax")
         out += type_cases_for(f"schemas-item-{t}", {"schemas": [v], "userName": "{user_name}"})
     # Groups: POST with the taken displayName (409 if accepted), PUT with a stale If-Match.
     gdoc = lambda extra: {**{"schemas": [GROUP], "displayName": "{group_name}"}, **extra}
@@ -287,19 +290,19 @@ def wrong_types():
         for t, v in NOT_STRINGS:
             gcases.append((f"members.{s}-{t}", gdoc({"members": [{"value": "{member_id}", s: v}]})))
     for tag, doc in gcases:
-        out.append(http(f"types/group-post-{tag}", "POST", "/scim/v2/Groups", scim_err(400),
-                        body=doc))
+        out.append(http(f"types/group-post-{tag}", "POST", "/scim/v2/Groups",
+                        scim_err(400, "invalidValue"), body=doc))
         out.append(http(f"types/group-put-{tag}", "PUT", "/scim/v2/Groups/{group_id}",
-                        scim_err(400), body=doc, headers=[STALE]))
+                        scim_err(400, "invalidValue"), body=doc, headers=[STALE]))
     # PATCH values of the wrong type, on the fixtures themselves (nothing may change).
     for a in ["displayName", "title", "nickName", "externalId", "userName"]:
         for t, v in NOT_STRINGS:
             out.append(http(f"types/patch-{a}-{t}", "PATCH", "/scim/v2/Users/{user_id}",
-                            scim_err(400), body={"schemas": [PATCH_OP], "Operations": [
+                            scim_err(400, "invalidValue"), body={"schemas": [PATCH_OP], "Operations": [
                                 {"op": "replace", "path": a, "value": v}]}))
     for t, v in NOT_BOOLS:
         out.append(http(f"types/patch-active-{t}", "PATCH", "/scim/v2/Users/{user_id}",
-                        scim_err(400), body={"schemas": [PATCH_OP], "Operations": [
+                        scim_err(400, "invalidValue"), body={"schemas": [PATCH_OP], "Operations": [
                             {"op": "replace", "path": "active", "value": v}]}))
     return out
 
@@ -503,7 +506,7 @@ def filters():
     # Filter given the wrong JSON type in a search.
     for t, v in NOT_STRINGS:
         out.append(http(f"filters/search-filter-type-{t}", "POST", "/scim/v2/Users/.search",
-                        scim_err(400), body={"schemas": [SEARCH], "filter": v}))
+                        scim_err(400, "invalidValue"), body={"schemas": [SEARCH], "filter": v}))
     # Percent-encoding that does not decode to UTF-8.
     for i, q in enumerate(["%ff", "%c3%28", "%", "%zz", "%e2%82"]):
         out.append(http(f"filters/bad-encoding-{i}", "GET", f"/scim/v2/Users?filter={q}",
@@ -527,27 +530,31 @@ def patch_cases():
             body["schemas"] = [PATCH_OP]
         out.append(http(f"patch/{tag}", "PATCH", target, expect, body=body, pending=pending))
     for i, op in enumerate(["destroy", "", "ADD!", "move", "copy", "test", "delete", "put"]):
-        p(f"bad-op-{i}", [{"op": op, "path": "title", "value": "x"}], scim_err(400))
+        p(f"bad-op-{i}", [{"op": op, "path": "title", "value": "x"}], scim_err(400, "invalidSyntax"))
     for t, v in [("num", 5), ("bool", True), ("null", None), ("array", ["add"]), ("object", {})]:
-        p(f"op-type-{t}", [{"op": v, "path": "title", "value": "x"}], scim_err(400))
-    p("op-missing", [{"path": "title", "value": "x"}], scim_err(400))
+        p(f"op-type-{t}", [{"op": v, "path": "title", "value": "x"}], scim_err(400, "invalidSyntax"))
+    p("op-missing", [{"path": "title", "value": "x"}], scim_err(400, "invalidSyntax"))
     for t, v in [("num", 5), ("bool", True), ("array", ["title"]), ("object", {})]:
-        p(f"path-type-{t}", [{"op": "replace", "path": v, "value": "x"}], scim_err(400))
+        p(f"path-type-{t}", [{"op": "replace", "path": v, "value": "x"}], scim_err(400, "invalidPath"))
     bad_paths = ["", " ", "title.", ".title", "emails[", "emails[]", "emails[value eq]",
                  "emails[value eq \"x\"", "emails[value eq \"x\"]]", "emails[value eq \"x\"].",
-                 "emails[value eq \"x\"].value.extra", "emails[nope eq \"x\"]",
+                 "emails[value eq \"x\"].value.extra",
                  "name..givenName", "urn:", "title eq \"x\"", "members[value eq]", "\"title\"",
                  "emails[value eq \"x\"][type eq \"y\"]"]
     for i, path in enumerate(bad_paths):
-        p(f"bad-path-{i:02}", [{"op": "replace", "path": path, "value": "x"}], scim_err(400))
-        p(f"bad-path-remove-{i:02}", [{"op": "remove", "path": path}], scim_err(400))
+        p(f"bad-path-{i:02}", [{"op": "replace", "path": path, "value": "x"}], scim_err(400, "invalidPath"))
+        p(f"bad-path-remove-{i:02}", [{"op": "remove", "path": path}], scim_err(400, "invalidPath"))
+    # A filter on an attribute the elements do not have matches nothing.
+    nothing = "emails[nope eq \"x\"]"
+    p("filter-matches-nothing", [{"op": "replace", "path": nothing, "value": "x"}], scim_err(400, "noTarget"))
+    p("filter-matches-nothing-remove", [{"op": "remove", "path": nothing}], scim_err(400, "noTarget"))
     unknown = ["nope", "name.nope", "emails.nope", "urn:nope:title",
                "urn:ietf:params:scim:schemas:core:2.0:User:nope", "meta.nope"]
     for i, path in enumerate(unknown):
-        p(f"unknown-path-{i}", [{"op": "replace", "path": path, "value": "x"}], scim_err(400))
+        p(f"unknown-path-{i}", [{"op": "replace", "path": path, "value": "x"}], scim_err(400, "invalidPath"))
     read_only = ["id", "meta", "meta.created", "groups", "meta.version"]
     for i, path in enumerate(read_only):
-        p(f"read-only-{i}", [{"op": "replace", "path": path, "value": "x"}], scim_err(400))
+        p(f"read-only-{i}", [{"op": "replace", "path": path, "value": "x"}], scim_err(400, "mutability"))
     # Remove without a path is noTarget (RFC 7644 section 3.5.2.2).
     p("remove-no-path-user", [{"op": "remove"}], scim_err(400, "noTarget"))
     p("remove-no-path-user-value", [{"op": "remove", "value": {"title": "x"}}], scim_err(400, "noTarget"))
@@ -559,39 +566,39 @@ def patch_cases():
       scim_err(400, "noTarget"))
     # Add or replace without a value.
     for op in ["add", "replace"]:
-        p(f"{op}-no-value", [{"op": op, "path": "title"}], scim_err(400))
-        p(f"{op}-no-value-no-path", [{"op": op}], scim_err(400))
+        p(f"{op}-no-value", [{"op": op, "path": "title"}], scim_err(400, "invalidSyntax"))
+        p(f"{op}-no-value-no-path", [{"op": op}], scim_err(400, "invalidSyntax"))
         for t, v in [("string", "x"), ("num", 5), ("array", [1]), ("bool", True)]:
-            p(f"{op}-no-path-value-{t}", [{"op": op, "value": v}], scim_err(400))
+            p(f"{op}-no-path-value-{t}", [{"op": op, "value": v}], scim_err(400, "invalidValue"))
     # Members on groups: wrong shapes.
     g = "/scim/v2/Groups/{group_id}"
     for i, v in enumerate([5, "x", [5], [[]], [{"value": 5}], [{"display": "no value"}],
                            {"value": []}, [{"value": None}], [{"value": True}]]):
-        p(f"members-add-bad-{i}", [{"op": "add", "path": "members", "value": v}], scim_err(400), target=g)
+        p(f"members-add-bad-{i}", [{"op": "add", "path": "members", "value": v}], scim_err(400, "invalidValue"), target=g)
     p("members-add-unknown", [{"op": "add", "path": "members", "value": [{"value": "u-doesnotexist0000000000"}]}],
-      scim_err(400), target=g)
+      scim_err(400, "invalidValue"), target=g)
     p("members-replace-displayName-type", [{"op": "replace", "path": "displayName", "value": 7}],
-      scim_err(400), target=g)
-    p("members-remove-bad-filter", [{"op": "remove", "path": "members[value eq]"}], scim_err(400), target=g)
+      scim_err(400, "invalidValue"), target=g)
+    p("members-remove-bad-filter", [{"op": "remove", "path": "members[value eq]"}], scim_err(400, "invalidPath"), target=g)
     # The envelope.
-    p("no-schemas", [{"op": "replace", "path": "title", "value": "x"}], scim_err(400), schemas=False)
+    p("no-schemas", [{"op": "replace", "path": "title", "value": "x"}], scim_err(400, "invalidSyntax"), schemas=False)
     for t, v in [("string", "x"), ("num", 1), ("object", {}), ("null", None)]:
         out.append(http(f"patch/operations-type-{t}", "PATCH", "/scim/v2/Users/{user_id}",
-                        scim_err(400), body={"schemas": [PATCH_OP], "Operations": v}))
-    out.append(http("patch/operations-empty", "PATCH", "/scim/v2/Users/{user_id}", scim_err(400),
+                        scim_err(400, "invalidSyntax"), body={"schemas": [PATCH_OP], "Operations": v}))
+    out.append(http("patch/operations-empty", "PATCH", "/scim/v2/Users/{user_id}", scim_err(400, "invalidSyntax"),
                     body={"schemas": [PATCH_OP], "Operations": []}))
-    out.append(http("patch/operations-missing", "PATCH", "/scim/v2/Users/{user_id}", scim_err(400),
+    out.append(http("patch/operations-missing", "PATCH", "/scim/v2/Users/{user_id}", scim_err(400, "invalidSyntax"),
                     body={"schemas": [PATCH_OP]}))
-    out.append(http("patch/wrong-schema", "PATCH", "/scim/v2/Users/{user_id}", scim_err(400),
+    out.append(http("patch/wrong-schema", "PATCH", "/scim/v2/Users/{user_id}", scim_err(400, "invalidSyntax"),
                     body={"schemas": [USER], "Operations": [{"op": "replace", "path": "title", "value": "x"}]}))
     for i, item in enumerate([1, "x", None, [], True]):
         out.append(http(f"patch/operation-item-{i}", "PATCH", "/scim/v2/Users/{user_id}",
-                        scim_err(400), body={"schemas": [PATCH_OP], "Operations": [item]}))
+                        scim_err(400, "invalidSyntax"), body={"schemas": [PATCH_OP], "Operations": [item]}))
     # One good operation and one bad one: the whole request fails, nothing changes.
     p("atomic-good-then-bad", [{"op": "replace", "path": "title", "value": "changed"},
-                               {"op": "replace", "path": "nope", "value": "x"}], scim_err(400))
+                               {"op": "replace", "path": "nope", "value": "x"}], scim_err(400, "invalidPath"))
     p("atomic-good-then-bad-type", [{"op": "replace", "path": "title", "value": "changed"},
-                                    {"op": "replace", "path": "active", "value": "x"}], scim_err(400))
+                                    {"op": "replace", "path": "active", "value": "x"}], scim_err(400, "invalidValue"))
     # A PATCH of a resource that does not exist.
     p("missing-resource", [{"op": "replace", "path": "title", "value": "x"}], scim_err(404),
       target="/scim/v2/Users/u-doesnotexist0000000000")
@@ -779,7 +786,11 @@ def client_goaway():
 
 def http2():
     out = []
-    goaway = {"shape": "goaway"}
+    # GOAWAY error codes (RFC 9113 section 7).
+    goaway = {"shape": "goaway", "h2_error": 1}  # PROTOCOL_ERROR
+    frame_size = {"shape": "goaway", "h2_error": 6}  # FRAME_SIZE_ERROR
+    flow = {"shape": "goaway", "h2_error": 3}  # FLOW_CONTROL_ERROR
+    calm = {"shape": "goaway", "h2_error": 11}  # ENHANCE_YOUR_CALM
     # Bad prefaces: not HTTP/2, not HTTP/1.1 either.
     for i, p in enumerate([b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", b"PRI * HTTP/2.0\r\n\r\n",
                            b"PRI * HTTP/1.1\r\n\r\nSM\r\n\r\n", b"PRI\r\n\r\n",
@@ -801,9 +812,9 @@ def http2():
     out.append(raw("http2/ping-on-stream", h2(frame(PING, 0, 1, b"\0" * 8)), goaway))
     out.append(raw("http2/goaway-on-stream", h2(frame(GOAWAY, 0, 1, b"\0" * 8)), goaway))
     # Bad lengths.
-    out.append(raw("http2/oversized-frame", h2(frame(HEADERS, END_HEADERS, 1, b"\0" * 20000)), goaway))
+    out.append(raw("http2/oversized-frame", h2(frame(HEADERS, END_HEADERS, 1, b"\0" * 20000)), frame_size))
     out.append(raw("http2/oversized-data", h2(frame(HEADERS, END_HEADERS, 1, hpack_get()),
-                                              frame(DATA, 0, 1, b"\0" * 17000)), goaway))
+                                              frame(DATA, 0, 1, b"\0" * 17000)), frame_size))
     out.append(raw("http2/settings-bad-length", h2(frame(SETTINGS, 0, 0, b"\0" * 5)), goaway))
     out.append(raw("http2/settings-ack-with-payload", h2(frame(SETTINGS, ACK, 0, b"\0" * 6)), goaway))
     out.append(raw("http2/ping-bad-length", h2(frame(PING, 0, 0, b"\0" * 7)), goaway))
@@ -812,7 +823,7 @@ def http2():
                                               frame(RST, 0, 1, b"\0" * 3)), goaway))
     out.append(raw("http2/window-zero-increment", h2(frame(WINDOW, 0, 0, b"\0\0\0\0")), goaway))
     out.append(raw("http2/window-overflow", h2(frame(WINDOW, 0, 0, struct.pack(">I", 0x7fffffff)),
-                                               frame(WINDOW, 0, 0, struct.pack(">I", 0x7fffffff))), goaway))
+                                               frame(WINDOW, 0, 0, struct.pack(">I", 0x7fffffff))), flow))
     # Bad SETTINGS values.
     for name, ident, val in [("enable-push-2", 2, 2), ("window-too-big", 4, 0x80000000),
                              ("frame-size-too-small", 5, 100), ("frame-size-too-big", 5, 1 << 24)]:
@@ -836,12 +847,12 @@ def http2():
                   b"\xfe", b"\x0f\xff\xff\xff\xff\xff"]
     for i, block in enumerate(bad_blocks):
         out.append(raw(f"http2/bad-hpack-{i}", h2(frame(HEADERS, END_HEADERS | END_STREAM, 1, block)), goaway))
-    # RST floods: many streams opened and reset at once. The server either serves and resets
-    # them (the client then says GOAWAY) or refuses the flood with its own GOAWAY.
+    # RST floods: many streams opened and reset at once; the server ends the connection with
+    # ENHANCE_YOUR_CALM (the client's own GOAWAY comes after the flood).
     for n in [100, 1000, 3000]:
         fl = b"".join(frame(HEADERS, END_HEADERS, 2 * i + 1, hpack_get()) + frame(RST, 0, 2 * i + 1, b"\0\0\0\x08")
                       for i in range(n))
-        out.append(raw(f"http2/rst-flood-{n}", h2(fl, client_goaway()), {"shape": "close"}))
+        out.append(raw(f"http2/rst-flood-{n}", h2(fl, client_goaway()), calm))
     # Ping and SETTINGS floods, then a goodbye.
     out.append(raw("http2/ping-flood", h2(b"".join(frame(PING, 0, 0, struct.pack(">Q", i)) for i in range(2000)),
                                            client_goaway()), {"shape": "close"}))

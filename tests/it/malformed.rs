@@ -319,14 +319,47 @@ async fn run_case(fx: &Fixture, case: &Value) -> Verdict {
         },
         other => return Verdict::Fail(format!("unknown send {other:?}")),
     };
-    let hard = server_fault(&answer);
-    let soft = mismatch(&case["expect"], &answer);
+    if std::env::var_os("CLOUDSSO_MALFORMED_VERBOSE").is_some() {
+        println!("{} -> {}", case["id"], summary(&answer));
+    }
+    judge(case, &answer)
+}
+
+/// A 5xx fails whatever the case says; a mismatch fails unless the case is pending.
+fn judge(case: &Value, answer: &Answer) -> Verdict {
+    let hard = server_fault(answer);
+    let soft = mismatch(&case["expect"], answer);
     match (hard, soft, case["pending"].as_str()) {
         (Some(h), _, _) => Verdict::Fail(h),
         (None, None, None) => Verdict::Pass,
         (None, None, Some(p)) => Verdict::PendingPasses(p.to_owned()),
         (None, Some(m), Some(p)) => Verdict::Pending(p.to_owned(), m),
         (None, Some(m), None) => Verdict::Fail(m),
+    }
+}
+
+/// One line for the verbose listing: status and error code, or the HTTP/2 frames.
+fn summary(a: &Answer) -> String {
+    let body = a.json();
+    match a.status {
+        Some(st) => format!(
+            "{st} {} {}",
+            body["scimType"]
+                .as_str()
+                .or(body["Code"].as_str())
+                .unwrap_or(""),
+            body["error"].as_str().unwrap_or("")
+        ),
+        None => {
+            let frames: Vec<String> = h2_frames(&a.bytes)
+                .iter()
+                .map(|f| match goaway_code(f).filter(|_| f.kind == 7) {
+                    Some(code) => format!("GOAWAY({code})"),
+                    None => format!("type{}", f.kind),
+                })
+                .collect();
+            format!("closed={} frames={}", a.closed, frames.join(","))
+        }
     }
 }
 
@@ -380,9 +413,7 @@ fn mismatch(expect: &Value, a: &Answer) -> Option<String> {
         "close" if a.status.is_some_and(|s| !(400..500).contains(&s)) => {
             wrong.push(format!("answered {:?} before closing", a.status));
         }
-        "goaway" if !h2_frames(&a.bytes).iter().any(|f| f.kind == 7) => {
-            wrong.push(format!("no GOAWAY (closed: {})", a.closed));
-        }
+        "goaway" => goaway_shape(expect, a, &mut wrong),
         _ => {}
     }
     if wrong.is_empty() {
@@ -409,6 +440,22 @@ fn scim_shape(expect: &Value, a: &Answer, body: &Value, wrong: &mut Vec<String>)
     }
     if a.header("content-type") != Some(SCIM) {
         wrong.push(format!("content-type {:?}", a.header("content-type")));
+    }
+}
+
+/// A GOAWAY, with the expected error code when the case names one (`h2_error`).
+fn goaway_shape(expect: &Value, a: &Answer, wrong: &mut Vec<String>) {
+    let codes: Vec<u32> = h2_frames(&a.bytes)
+        .iter()
+        .filter(|f| f.kind == 7)
+        .filter_map(goaway_code)
+        .collect();
+    match (codes.first(), expect["h2_error"].as_u64()) {
+        (None, _) => wrong.push(format!("no GOAWAY (closed: {})", a.closed)),
+        (Some(got), Some(want)) if u64::from(*got) != want => {
+            wrong.push(format!("GOAWAY error {got} (want {want})"));
+        }
+        _ => {}
     }
 }
 
@@ -728,5 +775,111 @@ fn h2_status_5xx(block: &[u8]) -> bool {
         [0x8e, ..] => true,
         [first, 3, b'5', ..] if *first & 0x0f == 8 || *first == 0x48 => true,
         _ => false,
+    }
+}
+
+type JudgeCase = (
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    bool,
+    &'static str,
+);
+
+/// The judge on answers made up here: it fails what it must (a 5xx even when pending, a wrong
+/// shape, a missing GOAWAY), so the corpus passing means something.
+#[test]
+fn the_judge_fails_what_it_must() {
+    let scim = |status: u16, scim_type: &str| {
+        let body =
+            format!(r#"{{"schemas":["{ERROR}"],"status":"{status}","scimType":"{scim_type}"}}"#);
+        format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: {SCIM}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let empty =
+        |status: u16| format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n").into_bytes();
+    let goaway = |code: u8| {
+        let mut b = vec![0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        b.push(code);
+        b
+    };
+    let want_filter = r#"{"status": 400, "shape": "scim", "scimType": "invalidFilter"}"#;
+    // (expectation, pending, bytes received, closed by the server, verdict)
+    let cases: Vec<JudgeCase> = vec![
+        (want_filter, None, scim(400, "invalidFilter"), false, "pass"),
+        (want_filter, None, scim(400, "invalidValue"), false, "fail"),
+        (
+            want_filter,
+            Some("finding 9"),
+            scim(400, "invalidValue"),
+            false,
+            "pending",
+        ),
+        (
+            want_filter,
+            Some("finding 9"),
+            scim(400, "invalidFilter"),
+            false,
+            "pending-passes",
+        ),
+        (want_filter, None, empty(400), false, "fail"),
+        (want_filter, None, scim(500, "invalidFilter"), false, "fail"),
+        (want_filter, Some("finding 9"), empty(503), false, "fail"),
+        (
+            r#"{"status": 500, "shape": "none"}"#,
+            None,
+            empty(500),
+            false,
+            "fail",
+        ),
+        (
+            r#"{"status": 400, "shape": "api"}"#,
+            None,
+            empty(400),
+            false,
+            "fail",
+        ),
+        (r#"{"shape": "close"}"#, None, empty(400), false, "fail"),
+        (r#"{"shape": "close"}"#, None, empty(400), true, "pass"),
+        (r#"{"shape": "close"}"#, None, empty(502), true, "fail"),
+        (
+            r#"{"shape": "goaway", "h2_error": 1}"#,
+            None,
+            goaway(1),
+            true,
+            "pass",
+        ),
+        (
+            r#"{"shape": "goaway", "h2_error": 6}"#,
+            None,
+            goaway(1),
+            true,
+            "fail",
+        ),
+        (r#"{"shape": "goaway"}"#, None, goaway(2), true, "fail"),
+        (r#"{"shape": "goaway"}"#, None, Vec::new(), true, "fail"),
+    ];
+    for (i, (expect, pending, bytes, closed, want)) in cases.into_iter().enumerate() {
+        let mut case =
+            serde_json::json!({"expect": serde_json::from_str::<Value>(expect).unwrap()});
+        if let Some(p) = pending {
+            case["pending"] = p.into();
+        }
+        let mut answer = Answer {
+            bytes,
+            closed,
+            ..Answer::default()
+        };
+        parse_http1(&mut answer);
+        let got = match judge(&case, &answer) {
+            Verdict::Pass => "pass",
+            Verdict::Pending(..) => "pending",
+            Verdict::PendingPasses(_) => "pending-passes",
+            Verdict::Fail(_) => "fail",
+        };
+        assert_eq!(got, want, "case {i}: {expect} {pending:?}");
     }
 }
