@@ -124,6 +124,10 @@ async fn malformed_corpus() {
         200,
         "the server stopped answering"
     );
+    let log = s.log_text();
+    for sign in ["panicked", "internal error"] {
+        assert!(!log.contains(sign), "the server logged `{sign}`:\n{log}");
+    }
     let after = snapshot(&s, &fx).await;
     assert!(
         before == after,
