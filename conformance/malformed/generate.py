@@ -1076,6 +1076,62 @@ def oauth():
     return out
 
 
+# ---------------------------------------------------------------------------------------
+# Routes: methods, ids and paths that name nothing, and SearchRequest fields of the wrong type.
+
+def routes():
+    out = []
+    for m in ["TRACE", "OPTIONS", "CONNECT", "FOO", "PROPFIND", "get"]:
+        for path in ["/scim/v2/Users", "/scim/v2/Users/{user_id}", "/scim/v2/ServiceProviderConfig"]:
+            tag = path.replace("/scim/v2/", "").replace("/{user_id}", "-id")
+            target = "127.0.0.1:1" if m == "CONNECT" else path
+            expect = scim_err(405) if m not in ("CONNECT",) else {"status": 400, "shape": "none"}
+            if m == "CONNECT":
+                continue
+            out.append(http(f"routes/method-{m}-{tag}", m, target, expect))
+    for m in ["PUT", "PATCH", "DELETE"]:
+        for path in ["/scim/v2/Users", "/scim/v2/Groups", "/scim/v2/Schemas", "/scim/v2/ResourceTypes"]:
+            out.append(http(f"routes/method-{m}-{path.rsplit('/', 1)[1]}", m, path, scim_err(405),
+                            body="{}"))
+    for m in ["GET", "PUT", "DELETE"]:
+        out.append(http(f"routes/method-{m}-search", m, "/scim/v2/Users/.search", scim_err(405)))
+    ids = ["u-doesnotexist0000000000", "%00", "..%2f..%2fetc%2fpasswd", "%2e%2e", "x" * 2000,
+           "%ff%fe", "{group_id}", "%20", "u-%0a", "*", "'%20or%201=1"]
+    for i, ident in enumerate(ids):
+        for m in ["GET", "DELETE"]:
+            out.append(http(f"routes/user-id-{i:02}-{m.lower()}", m, f"/scim/v2/Users/{ident}", scim_err(404)))
+        out.append(http(f"routes/user-id-{i:02}-put", "PUT", f"/scim/v2/Users/{ident}", scim_err(404),
+                        body={"userName": "{user_name}"}))
+        out.append(http(f"routes/group-id-{i:02}-get", "GET",
+                        f"/scim/v2/Groups/{ident.replace('{group_id}', '{user_id}')}", scim_err(404)))
+    for i, path in enumerate(["/scim/v2/Widgets", "/scim/v2/Users/x/y", "/scim/v2//Users",
+                              "/scim/v2/Users/{user_id}/groups", "/scim/v1/Users", "/scim/v2x/Users",
+                              "/scim/v2/Schemas/urn:nope", "/scim/v2/ResourceTypes/Device", "/%ff",
+                              "/scim/v2/Users/.search/x"]):
+        out.append(http(f"routes/unknown-{i}", "GET", path, scim_err(404)))
+    search = "/scim/v2/Users/.search"
+    fields = [("startIndex", "x"), ("startIndex", [1]), ("startIndex", 1.5), ("count", "x"),
+              ("count", {}), ("count", True), ("excludedAttributes", 5), ("sortBy", 5),
+              ("sortOrder", 5), ("sortOrder", ["ascending"])]
+    for i, (k, v) in enumerate(fields):
+        out.append(http(f"routes/search-field-{i:02}-{k}", "POST", search, scim_err(400),
+                        body={"schemas": [SEARCH], k: v}))
+    # A comma-separated string for `attributes` is read as the query parameter is.
+    out.append(http("routes/search-attributes-as-string", "POST", search, {"status": 200, "shape": "list"},
+                    body={"schemas": [SEARCH], "attributes": "userName"}))
+    # Found by this corpus: non-string entries in `attributes`/`excludedAttributes` and a
+    # `schemas` that is not a list of strings are ignored instead of refused.
+    ignored = [("attributes", [1]), ("excludedAttributes", [None]), ("schemas", "x"), ("schemas", 5)]
+    for i, (k, v) in enumerate(ignored):
+        body = {"schemas": [SEARCH], k: v} if k != "schemas" else {k: v}
+        out.append(http(f"routes/search-ignored-{i}-{k}", "POST", search, scim_err(400, "invalidValue"),
+                        body=body, pending="new: SearchRequest fields of the wrong type are ignored"))
+    for i, (k, v) in enumerate([("startIndex", "abc"), ("attributes", "%ff"), ("attributes", ",,,")]):
+        out.append(http(f"routes/query-{i}-{k}", "GET", f"/scim/v2/Users?{k}={v}",
+                        scim_err(400) if k == "startIndex" else {"status": 200, "shape": "list"}))
+    return out
+
+
 FAMILIES = {
     "json": broken_json,
     "types": wrong_types,
@@ -1087,6 +1143,7 @@ FAMILIES = {
     "http2": http2,
     "api": api_cases,
     "oauth": oauth,
+    "routes": routes,
 }
 
 

@@ -680,24 +680,32 @@ fn flip_last(v: &str) -> String {
 
 // ---- The wire. ----
 
-/// Writes `bytes` (ignoring a connection the server already closed), optionally closes the
-/// write side, then reads until the server closes or (unless `until_closed`) one whole
-/// HTTP/1.x answer has come.
+/// Writes `bytes` while reading (a server that refuses early, e.g. a 431 before a 1 MB header
+/// is all sent, has its answer read before the reset that follows), optionally closes the
+/// write side, and reads until the server closes or (unless `until_closed`) one whole HTTP/1.x
+/// answer has come. A connection the server already closed is not an error.
 async fn exchange(addr: &str, bytes: &[u8], half_close: bool, until_closed: bool) -> Answer {
-    let Ok(mut stream) = TcpStream::connect(addr).await else {
+    let Ok(stream) = TcpStream::connect(addr).await else {
         return Answer {
             closed: true,
             ..Answer::default()
         };
     };
-    let _ = stream.write_all(bytes).await;
-    if half_close {
-        let _ = stream.shutdown().await;
-    }
+    let (mut rd, mut wr) = stream.into_split();
+    let bytes = bytes.to_vec();
+    // The task hands the write half back, so it stays open (dropping it would close the
+    // write side) until this exchange ends.
+    let writer = tokio::spawn(async move {
+        let _ = wr.write_all(&bytes).await;
+        if half_close {
+            let _ = wr.shutdown().await;
+        }
+        wr
+    });
     let mut answer = Answer::default();
     let mut buf = vec![0u8; 16384];
     loop {
-        match stream.read(&mut buf).await {
+        match rd.read(&mut buf).await {
             Ok(0) | Err(_) => {
                 answer.closed = true;
                 break;
@@ -709,6 +717,7 @@ async fn exchange(addr: &str, bytes: &[u8], half_close: bool, until_closed: bool
         }
     }
     parse_http1(&mut answer);
+    writer.abort();
     answer
 }
 
