@@ -349,6 +349,16 @@ def limits():
     out.append(http("limits/body-patch-over", "PATCH", "/scim/v2/Users/{user_id}", scim_err(413),
                     body=json.dumps({"schemas": [PATCH_OP], "Operations": [
                         {"op": "replace", "path": "title", "value": "t" * m}]})))
+    # At the limit the API reads the body and refuses the call for its missing signature; the
+    # token endpoint reads the form and refuses the missing client.
+    at_api = "a=" + "b" * (m - 2)
+    out.append(http("limits/body-api-at", "POST", "/?Action=ListDirectories&Version=2021-05-15",
+                    api_err(400, "MissingParameter.AccessKeyId"), auth=False,
+                    ct="application/x-www-form-urlencoded", body=at_api))
+    at_oauth = "grant_type=client_credentials&pad="
+    out.append(http("limits/body-oauth-at", "POST", "/oauth2/token", oauth_err(401, "invalid_client"),
+                    auth=False, ct="application/x-www-form-urlencoded",
+                    body=at_oauth + "b" * (m - len(at_oauth))))
     out.append(http("limits/body-api-over", "POST", "/?Action=ListDirectories&Version=2021-05-15",
                     api_err(413, "RequestBodyTooLarge"), auth=False,
                     ct="application/x-www-form-urlencoded", body="a=" + "b" * m))
@@ -741,6 +751,11 @@ def chunking():
     piece = "x" * 1000
     chunks = [f"{len(piece):x}\r\n{piece}\r\n"] * (m // 1000 + 2)
     out.append(raw("chunking/over-body-limit", chunked(chunks), scim_err(413)))
+    # ...and one at the limit, in chunks, is read.
+    at = pad_search(m)
+    out.append(raw("chunking/at-body-limit",
+                   chunked([f"{len(at[i:i + 1000]):x}\r\n{at[i:i + 1000]}\r\n" for i in range(0, len(at), 1000)]),
+                   {"status": 200, "shape": "list"}))
     out.append(raw("chunking/over-body-limit-api",
                    chunked(chunks, path="/?Action=ListDirectories&Version=2021-05-15"),
                    api_err(413, "RequestBodyTooLarge")))

@@ -286,12 +286,18 @@ fn report(results: &[(String, String, Verdict)]) -> Vec<String> {
             }
         }
     }
+    print_counts(&counts);
+    failures
+}
+
+/// The table: per family, cases, passed, pending, pending that pass, failed; then the total.
+fn print_counts(counts: &BTreeMap<&str, [usize; 4]>) {
     println!(
         "{:10} {:>6} {:>6} {:>8} {:>12} {:>6}",
         "family", "cases", "pass", "pending", "pending-pass", "fail"
     );
     let mut total = [0usize; 4];
-    for (family, c) in &counts {
+    for (family, c) in counts {
         let n: usize = c.iter().sum();
         println!(
             "{family:10} {n:>6} {:>6} {:>8} {:>12} {:>6}",
@@ -306,7 +312,6 @@ fn report(results: &[(String, String, Verdict)]) -> Vec<String> {
         "{:10} {n:>6} {:>6} {:>8} {:>12} {:>6}",
         "total", total[0], total[1], total[2], total[3]
     );
-    failures
 }
 
 /// Sends one case and judges what came back.
@@ -601,10 +606,18 @@ fn acs3_request(fx: &Fixture, case: &Value, fault: &Value) -> Result<Vec<u8>, St
     })
     .map_err(|e| format!("could not sign: {e}"))?;
     headers.extend(host);
+    spoil_acs3_headers(fx, fault, &mut headers);
+    let target = format!("/?{}", query_string(&params));
+    Ok(request_bytes(&fx.addr, "POST", &target, &headers, b""))
+}
+
+/// The faults applied to signed ACS3 headers: the signature dropped, tampered or replaced,
+/// headers changed or added after signing.
+fn spoil_acs3_headers(fx: &Fixture, fault: &Value, headers: &mut Vec<(String, String)>) {
     if fault["drop_signature"] == true {
         headers.retain(|(k, _)| k != "authorization");
     }
-    for (k, v) in &mut headers {
+    for (k, v) in headers.iter_mut() {
         if k == "authorization" && fault["tamper_signature"] == true {
             *v = flip_last(v);
         }
@@ -620,8 +633,6 @@ fn acs3_request(fx: &Fixture, case: &Value, fault: &Value) -> Result<Vec<u8>, St
         headers.push((k, v));
     }
     headers.extend(fx.fill_pairs(&fault["unsigned_headers"]));
-    let target = format!("/?{}", query_string(&params));
-    Ok(request_bytes(&fx.addr, "POST", &target, &headers, b""))
 }
 
 fn rpc_request(fx: &Fixture, case: &Value, fault: &Value) -> Result<Vec<u8>, String> {
