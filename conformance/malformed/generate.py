@@ -1147,6 +1147,54 @@ def routes():
     return out
 
 
+# ---------------------------------------------------------------------------------------
+# The user portal and console sign-in: HTML answers.
+
+def portal():
+    out = []
+    html = lambda st: {"status": st, "shape": "html"}
+    form = "application/x-www-form-urlencoded"
+    login = "/{dir_id}/login"
+    # A sign-in form without its CSRF cookie is refused before anything is read or counted.
+    for i, body in enumerate(["username=a&password=b", "username=a&password=b&csrf=x", "",
+                              "%ff%fe=%zz", "username=" + "a" * 5000, "a" * 3000]):
+        out.append(http(f"portal/login-no-csrf-{i}", "POST", login, html(403), auth=False, ct=form, body=body))
+    out.append(http("portal/login-no-csrf-bytes", "POST", login, html(403), auth=False, ct=form,
+                    body_b64=b64(b"username=\xff\xfe&password=\x00")))
+    out.append(http("portal/login-cross-site", "POST", login, html(403), auth=False, ct=form,
+                    body="username=a&password=b", headers=[["sec-fetch-site", "cross-site"]]))
+    out.append(http("portal/login-wrong-type", "POST", login, html(403), auth=False, ct="application/json",
+                    body='{"username": "a"}'))
+    # A session cookie that is not a session: back to the sign-in page.
+    cookies = ["cloudsso_session=garbage", "cloudsso_session=", "cloudsso_session=" + "a" * 3000,
+               "cloudsso_session=%00", "cloudsso_session=a; cloudsso_session=b", "=; ;;",
+               "cloudsso_session=\"quoted\"", "other=1"]
+    for i, c in enumerate(cookies):
+        for step in ["portal", "mfa", "password"]:
+            out.append(http(f"portal/cookie-{i}-{step}", "GET", f"/{{dir_id}}/{step}", {"status": 303, "shape": "none"},
+                            auth=False, headers=[["cookie", c]]))
+    for step in ["mfa", "password", "logout", "mfa/enroll"]:
+        out.append(http(f"portal/post-{step.replace('/', '-')}-no-session", "POST", f"/{{dir_id}}/{step}",
+                        {"status": 303, "shape": "none"}, auth=False, ct=form, body="code=123456"))
+    for i, path in enumerate(["/%ff/login", "/nodir/login", "/d-doesnotexist/login", "/" + "d" * 300 + "/login",
+                              "/{dir_id}/console", "/{dir_id}/logout"]):
+        out.append(http(f"portal/not-found-{i}", "GET", path, html(404), auth=False))
+    # Console sign-in: whatever the SAMLResponse is, a 400 page, never a 5xx; an entity
+    # expansion bomb is refused as quickly as any other.
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><l>&d;&d;&d;</l>')
+    responses = [b"%%%", base64.b64encode(b"not xml"), base64.b64encode(bomb), b"",
+                 base64.b64encode(b"<Response/>"), base64.b64encode(b"<a><b></a>"), b"A" * 3000,
+                 base64.b64encode(b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>')]
+    from urllib.parse import quote
+    for i, r in enumerate(responses):
+        out.append(http(f"portal/saml-response-{i}", "POST", "/saml-role/sso", html(400), auth=False, ct=form,
+                        body="SAMLResponse=" + quote(r.decode())))
+    out.append(http("portal/saml-no-response", "POST", "/saml-role/sso", html(400), auth=False, ct=form,
+                    body="RelayState=x"))
+    return out
+
+
 FAMILIES = {
     "json": broken_json,
     "types": wrong_types,
@@ -1159,6 +1207,7 @@ FAMILIES = {
     "api": api_cases,
     "oauth": oauth,
     "routes": routes,
+    "portal": portal,
 }
 
 

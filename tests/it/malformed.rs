@@ -418,6 +418,16 @@ fn mismatch(expect: &Value, a: &Answer) -> Option<String> {
             }
         }
         "list" if body["schemas"][0] != LIST => wrong.push("not a ListResponse".into()),
+        "html"
+            if !a
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("text/html")) =>
+        {
+            wrong.push(format!(
+                "content-type {:?} (want text/html)",
+                a.header("content-type")
+            ));
+        }
         "close" if !a.closed => wrong.push("connection left open".into()),
         "close" if a.status.is_some_and(|s| !(400..500).contains(&s)) => {
             wrong.push(format!("answered {:?} before closing", a.status));
