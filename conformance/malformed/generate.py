@@ -1084,6 +1084,23 @@ def oauth():
         out.append(http(f"oauth/basic-{i}", "POST", "/oauth2/token",
                         oauth_err(401, "invalid_client"), auth=False, ct=form,
                         body="grant_type=client_credentials", headers=[["authorization", a]]))
+    # The fixture's OAuth client ({oauth_basic}); a wrong secret for it is refused.
+    grant = "grant_type=client_credentials"
+    out.append(http("oauth/client-wrong-secret", "POST", "/oauth2/token", oauth_err(401, "invalid_client"),
+                    auth=False, ct=form, body=grant, headers=[["authorization", "{oauth_basic_wrong}"]]))
+    out.append(http("oauth/client-wrong-secret-form", "POST", "/oauth2/token", oauth_err(401, "invalid_client"),
+                    auth=False, ct=form, body=grant + "&client_id={oauth_id}&client_secret=wrong"))
+    out.append(http("oauth/client-bad-grant", "POST", "/oauth2/token", oauth_err(400, "unsupported_grant_type"),
+                    auth=False, ct=form, body="grant_type=password", headers=[["authorization", "{oauth_basic}"]]))
+    # Two Authorization headers (finding 7): more than one way of authenticating the client is
+    # invalid_request (RFC 6749 section 5.2), whichever comes first.
+    for i, pair in enumerate([["{oauth_basic}", "{oauth_basic_wrong}"], ["{oauth_basic}", "{oauth_basic}"]]):
+        out.append(http(f"oauth/authorization-twice-{i}", "POST", "/oauth2/token",
+                        oauth_err(400, "invalid_request"), auth=False, ct=form, body=grant,
+                        headers=[["authorization", pair[0]], ["authorization", pair[1]]], pending="finding 7"))
+    out.append(http("oauth/authorization-twice-wrong-first", "POST", "/oauth2/token",
+                    {"status": 401, "shape": "oauth"} , auth=False, ct=form, body=grant,
+                    headers=[["authorization", "{oauth_basic_wrong}"], ["authorization", "{oauth_basic}"]]))
     for m in ["GET", "PUT", "DELETE", "PATCH"]:
         out.append(http(f"oauth/method-{m}", m, "/oauth2/token", oauth_err(405, "invalid_request"), auth=False))
     out.append(http("oauth/content-type-json", "POST", "/oauth2/token", oauth_err(401, "invalid_client"),

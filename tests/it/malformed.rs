@@ -141,7 +141,7 @@ async fn malformed_corpus() {
     );
 }
 
-/// Users, a group with a member, and the placeholder values.
+/// Users, a group with a member, an OAuth client, and the placeholder values.
 async fn fixture(s: &Server) -> Fixture {
     let user = s
         .post(
@@ -159,6 +159,27 @@ async fn fixture(s: &Server) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
+    let dir = s.directory_id.as_str();
+    let oauth = s
+        .api_ok(
+            &key,
+            SSO,
+            "CreateSCIMServerCredential",
+            &[
+                ("DirectoryId", dir),
+                ("CredentialType", "OAuthClientSecret"),
+            ],
+        )
+        .await;
+    let client = &oauth["SCIMServerCredential"];
+    let basic = |id: &Value, secret: &str| {
+        use base64::Engine;
+        let raw = format!("{}:{secret}", id.as_str().unwrap());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    };
     Fixture {
         addr: s.addr.clone(),
         vars: vec![
@@ -171,6 +192,21 @@ async fn fixture(s: &Server) -> Fixture {
             ("dir_id", s.directory_id.clone()),
             ("admin_name", admin_name),
             ("ak_id", key.id.clone()),
+            (
+                "oauth_basic",
+                basic(
+                    &client["CredentialId"],
+                    client["CredentialSecret"].as_str().unwrap(),
+                ),
+            ),
+            (
+                "oauth_basic_wrong",
+                basic(&client["CredentialId"], "wrong-secret"),
+            ),
+            (
+                "oauth_id",
+                client["CredentialId"].as_str().unwrap().to_owned(),
+            ),
             ("addr", s.addr.clone()),
         ],
         key,
@@ -196,8 +232,9 @@ async fn snapshot(s: &Server, fx: &Fixture) -> Vec<Value> {
     out.push(s.get(&fx.fill("/Groups/{group_id}")).await.body);
     let dir = s.directory_id.as_str();
     let admin = fx.fill("{admin_name}");
-    let calls: [ApiRead; 5] = [
+    let calls: [ApiRead; 6] = [
         (SSO, "ListDirectories", vec![]),
+        (SSO, "ListSCIMServerCredentials", vec![("DirectoryId", dir)]),
         (SSO, "ListUsers", vec![("DirectoryId", dir)]),
         (SSO, "ListGroups", vec![("DirectoryId", dir)]),
         (RAM, "ListUsers", vec![]),
@@ -438,8 +475,21 @@ fn mismatch(expect: &Value, a: &Answer) -> Option<String> {
     if wrong.is_empty() {
         return None;
     }
-    let text = String::from_utf8_lossy(&a.body);
-    Some(format!("{}: {:.300}", wrong.join(", "), text))
+    Some(format!("{}: {:.300}", wrong.join(", "), shown_body(a)))
+}
+
+/// The body as a failure shows it, with any access token or AccessKey secret blanked out.
+fn shown_body(a: &Answer) -> String {
+    let mut body = a.json();
+    let Some(o) = body.as_object_mut() else {
+        return String::from_utf8_lossy(&a.body).into_owned();
+    };
+    for secret in ["access_token", "AccessKeySecret", "CredentialSecret"] {
+        if let Some(v) = o.get_mut(secret) {
+            *v = "(hidden)".into();
+        }
+    }
+    body.to_string()
 }
 
 fn scim_shape(expect: &Value, a: &Answer, body: &Value, wrong: &mut Vec<String>) {
