@@ -909,7 +909,7 @@ READS = [
 
 SIG_FAULTS = [
     ("no-signature", dict(drop_signature=True), {"acs3": api_err(400, "MissingParameter.AccessKeyId"),
-                                                  "rpc": api_err(400)}),
+                                                  "rpc": api_err(400, "MissingParameter.Signature")}),
     ("tampered-signature", dict(tamper_signature=True), api_err(400, "SignatureDoesNotMatch")),
     ("wrong-secret", dict(wrong_secret=True), api_err(400, "SignatureDoesNotMatch")),
     ("unknown-key", dict(key_id="LTAI0000000000000000unknown"), api_err(404, "InvalidAccessKeyId.NotFound")),
@@ -921,7 +921,7 @@ SIG_FAULTS = [
     ("date-no-zone", dict(date="2026-01-01T00:00:00"), api_err(400, "InvalidTimeStamp.Format")),
     ("date-garbage", dict(date="yesterday"), api_err(400, "InvalidTimeStamp.Format")),
     ("date-epoch", dict(date="1700000000"), api_err(400, "InvalidTimeStamp.Format")),
-    ("date-empty", dict(date=""), api_err(400)),
+    ("date-empty", dict(date=""), api_err(400, "InvalidTimeStamp.Format")),
     ("date-bad-month", dict(date="2026-13-01T00:00:00Z"), api_err(400, "InvalidTimeStamp.Format")),
     ("reused-nonce", dict(repeat=True), api_err(400, "SignatureNonceUsed")),
 ]
@@ -963,12 +963,12 @@ def api_cases():
                            "ACS3-HMAC-SM3 Credential={ak_id},SignedHeaders=host,Signature=00",
                            "Bearer x", "ACS3-HMAC-SHA256 Credential={ak_id}", " "]):
         out.append(api(f"api/acs3-bad-authorization-{i}", "acs3", SSO, "ListDirectories", [],
-                       api_err(400), replace_authorization=a))
+                       api_err(400, "InvalidAuthorization"), replace_authorization=a))
     # A signed header changed after signing, or left out of the signed headers.
     for h, v in [("x-acs-date", "2026-01-01T00:00:00Z"), ("x-acs-signature-nonce", "other"),
                  ("host", "evil.example.com"), ("x-acs-content-sha256", "00")]:
-        out.append(api(f"api/acs3-changed-{h}", "acs3", SSO, "ListDirectories", [], api_err(400),
-                       set_headers=[[h, v]]))
+        out.append(api(f"api/acs3-changed-{h}", "acs3", SSO, "ListDirectories", [],
+                       api_err(400, "SignatureDoesNotMatch"), set_headers=[[h, v]]))
     # Unknown actions and versions.
     for style in ["acs3", "rpc"]:
         for a in ["NoSuchAction", "getuser", "Get User", "ListUsers2", "../ListUsers"]:
@@ -1015,48 +1015,56 @@ def api_cases():
         for i, f in enumerate(["nope eq \"x\"", "UserName xx \"x\"", "((("]):
             out.append(api(f"api/{style}-ListUsers-Filter-bad-{i}", style, SSO, "ListUsers",
                            [["DirectoryId", "{dir_id}"], ["Filter", f]], api_err(400)))
-        for i, d in enumerate(["d-doesnotexist", "", "../x", "d-" + "x" * 300]):
+        for i, (d, expect) in enumerate([("d-doesnotexist", api_err(404, "EntityNotExists.Directory")),
+                                         ("", api_err(400, "MissingParameter.DirectoryId")),
+                                         ("../x", api_err(400, "InvalidParameter.DirectoryId")),
+                                         ("d-" + "x" * 300, api_err(400, "InvalidParameter.DirectoryId"))]):
             out.append(api(f"api/{style}-GetDirectory-bad-id-{i}", style, SSO, "GetDirectory",
-                           [["DirectoryId", d]], api_err(404 if i == 0 else 400)))
+                           [["DirectoryId", d]], expect))
         for k, v in [("Status", "Sometimes"), ("ProvisionType", "Magic")]:
             out.append(api(f"api/{style}-ListUsers-{k}-bad", style, SSO, "ListUsers",
                            [["DirectoryId", "{dir_id}"], [k, v]], api_err(400, f"InvalidParameter.{k}")))
         # Writes whose parameters are wrong change nothing.
-        for i, (action, params) in enumerate([
-            ("CreateUser", [["DirectoryId", "{dir_id}"], ["UserName", "bad name with spaces"]]),
-            ("CreateUser", [["DirectoryId", "{dir_id}"], ["UserName", "x" * 65]]),
-            ("CreateUser", [["DirectoryId", "{dir_id}"], ["UserName", "ok-name"], ["Status", "Maybe"]]),
-            ("CreateUser", [["DirectoryId", "{dir_id}"], ["UserName", "ok-name"], ["Email", "not an email"]]),
-            ("CreateGroup", [["DirectoryId", "{dir_id}"], ["GroupName", ""]]),
-            ("UpdateUserStatus", [["DirectoryId", "{dir_id}"], ["UserId", "{user_id}"], ["NewStatus", "Off"]]),
-            ("CreateDirectory", [["DirectoryName", "Bad_Name!"]]),
-            ("UpdateDirectory", [["DirectoryId", "{dir_id}"], ["NewDirectoryName", "x"]]),
+        for i, (action, params, code) in enumerate([
+            ("CreateUser", [["DirectoryId", "{dir_id}"], ["UserName", "bad name with spaces"]], "InvalidParameter.UserName"),
+            ("CreateUser", [["DirectoryId", "{dir_id}"], ["UserName", "x" * 65]], "InvalidParameter.UserName"),
+            ("CreateUser", [["DirectoryId", "{dir_id}"], ["UserName", "ok-name"], ["Status", "Maybe"]], "InvalidParameter.Status"),
+            ("CreateUser", [["DirectoryId", "{dir_id}"], ["UserName", "ok-name"], ["Email", "not an email"]], "InvalidParameter.Email"),
+            ("CreateGroup", [["DirectoryId", "{dir_id}"], ["GroupName", ""]], "MissingParameter.GroupName"),
+            ("UpdateUserStatus", [["DirectoryId", "{dir_id}"], ["UserId", "{user_id}"], ["NewStatus", "Off"]], "InvalidParameter.NewStatus"),
+            ("CreateDirectory", [["DirectoryName", "Bad_Name!"]], "InvalidParameter.DirectoryName"),
+            ("UpdateDirectory", [["DirectoryId", "{dir_id}"], ["NewDirectoryName", "x"]], "InvalidParameter.NewDirectoryName"),
         ]):
-            out.append(api(f"api/{style}-bad-write-{i}-{action}", style, SSO, action, params, api_err(400)))
+            out.append(api(f"api/{style}-bad-write-{i}-{action}", style, SSO, action, params, api_err(400, code)))
         # Parameters given twice with different values.
         out.append(api(f"api/{style}-conflicting-param", style, SSO, "GetDirectory",
-                       [["DirectoryId", "{dir_id}"], ["DirectoryId", "d-other"]], api_err(400)))
+                       [["DirectoryId", "{dir_id}"], ["DirectoryId", "d-other"]],
+                       api_err(400, "InvalidParameter.DirectoryId")))
     # RPC-only faults.
     for name, fault, expect in [
-        ("drop-timestamp", dict(rpc_drop=["Timestamp"]), api_err(400)),
-        ("drop-nonce", dict(rpc_drop=["SignatureNonce"]), api_err(400)),
+        ("drop-timestamp", dict(rpc_drop=["Timestamp"]), api_err(400, "MissingParameter.Timestamp")),
+        ("drop-nonce", dict(rpc_drop=["SignatureNonce"]), api_err(400, "MissingParameter.SignatureNonce")),
         # Tolerated: HMAC-SHA1 is the only method, and the signature covers every parameter.
         ("drop-method", dict(rpc_drop=["SignatureMethod"]), {"status": 200, "shape": "none"}),
-        ("md5", dict(rpc_set=[["SignatureMethod", "HMAC-MD5"]]), api_err(400)),
+        ("md5", dict(rpc_set=[["SignatureMethod", "HMAC-MD5"]]), api_err(400, "InvalidParameter.SignatureMethod")),
         ("sig-version", dict(rpc_set=[["SignatureVersion", "2.0"]]), {"status": 200, "shape": "none"}),
-        ("signature-not-base64", dict(rpc_signature="%%%"), api_err(400)),
-        ("signature-empty", dict(rpc_signature=""), api_err(400)),
+        ("signature-not-base64", dict(rpc_signature="%%%"), api_err(400, "SignatureDoesNotMatch")),
+        ("signature-empty", dict(rpc_signature=""), api_err(400, "SignatureDoesNotMatch")),
         ("post-as-get", dict(method="POST"), api_err(400, "SignatureDoesNotMatch")),
     ]:
         out.append(api(f"api/rpc-{name}", "rpc", SSO, "ListDirectories", [], expect, **fault))
     # Garbage bodies on the API endpoint.
     for i, body in enumerate(["a=%zz", "=&=&", "%", "Action", "a=" + "%ff" * 10]):
-        out.append(http(f"api/form-garbage-{i}", "POST", "/", api_err(400), auth=False,
+        out.append(http(f"api/form-garbage-{i}", "POST", "/", api_err(400, "MissingParameter.Action"), auth=False,
                         ct="application/x-www-form-urlencoded", body=body))
-    for i, q in enumerate(["Action=ListDirectories", "Version=2021-05-15", "%zz", "Action=%ff&Version=2021-05-15",
-                           "Action=ListDirectories&Version=2021-05-15", "Action&Version"]):
-        out.append(http(f"api/query-unsigned-{i}", "GET", f"/?{q}", api_err(400 if i != 3 else 404),
-                        auth=False))
+    for i, (q, expect) in enumerate([
+            ("Action=ListDirectories", api_err(400, "MissingParameter.Version")),
+            ("Version=2021-05-15", api_err(400, "MissingParameter.Action")),
+            ("%zz", api_err(400, "MissingParameter.Action")),
+            ("Action=%ff&Version=2021-05-15", api_err(404, "InvalidAction.NotFound")),
+            ("Action=ListDirectories&Version=2021-05-15", api_err(400, "MissingParameter.AccessKeyId")),
+            ("Action&Version", api_err(400, "MissingParameter.Action"))]):
+        out.append(http(f"api/query-unsigned-{i}", "GET", f"/?{q}", expect, auth=False))
     return out
 
 
