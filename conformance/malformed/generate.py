@@ -359,12 +359,14 @@ def limits():
     out.append(http("limits/body-oauth-at", "POST", "/oauth2/token", oauth_err(401, "invalid_client"),
                     auth=False, ct="application/x-www-form-urlencoded",
                     body=at_oauth + "b" * (m - len(at_oauth))))
-    out.append(http("limits/body-api-over", "POST", "/?Action=ListDirectories&Version=2021-05-15",
-                    api_err(413, "RequestBodyTooLarge"), auth=False,
-                    ct="application/x-www-form-urlencoded", body="a=" + "b" * m))
+    # Over the limit with a known AccessKey and a known OAuth client, so the body is what is
+    # refused even where credentials are checked before a body is read (finding 3).
+    out.append(api("limits/body-api-over", "acs3", SSO, "ListDirectories", [],
+                   api_err(413, "RequestBodyTooLarge"), body="a=" + "b" * m,
+                   content_type="application/x-www-form-urlencoded"))
     out.append(http("limits/body-oauth-over", "POST", "/oauth2/token",
                     oauth_err(400, "invalid_request"), auth=False,
-                    ct="application/x-www-form-urlencoded",
+                    ct="application/x-www-form-urlencoded", headers=[["authorization", "{oauth_basic}"]],
                     body="grant_type=client_credentials&pad=" + "b" * m))
     # A declared Content-Length past the limit is refused before any byte of the body.
     for n in [m + 1, 10 ** 9, 10 ** 18]:
@@ -756,8 +758,9 @@ def chunking():
     out.append(raw("chunking/at-body-limit",
                    chunked([f"{len(at[i:i + 1000]):x}\r\n{at[i:i + 1000]}\r\n" for i in range(0, len(at), 1000)]),
                    {"status": 200, "shape": "list"}))
+    acs3 = "Authorization: ACS3-HMAC-SHA256 Credential={ak_id},SignedHeaders=host,Signature=00\r\n"
     out.append(raw("chunking/over-body-limit-api",
-                   chunked(chunks, path="/?Action=ListDirectories&Version=2021-05-15"),
+                   chunked(chunks, path="/?Action=ListDirectories&Version=2021-05-15", extra=acs3),
                    api_err(413, "RequestBodyTooLarge")))
     # Bad trailers.
     for i, t in enumerate(["0\r\nBad Trailer\r\n\r\n", "0\r\n: v\r\n\r\n", "0\r\nX:\u0001\r\n\r\n"]):

@@ -673,8 +673,13 @@ fn acs3_request(fx: &Fixture, case: &Value, fault: &Value) -> Result<Vec<u8>, St
     .map_err(|e| format!("could not sign: {e}"))?;
     headers.extend(host);
     spoil_acs3_headers(fx, fault, &mut headers);
+    if let Some(ct) = fault["content_type"].as_str() {
+        headers.push(("content-type".to_owned(), ct.to_owned()));
+    }
+    // A `body` is sent as it is, after signing for none.
+    let body = fault["body"].as_str().unwrap_or("").as_bytes();
     let target = format!("/?{}", query_string(&params));
-    Ok(request_bytes(&fx.addr, "POST", &target, &headers, b""))
+    Ok(request_bytes(&fx.addr, "POST", &target, &headers, body))
 }
 
 /// The faults applied to signed ACS3 headers: the signature dropped, tampered or replaced,
