@@ -24,6 +24,7 @@ mod exhaustion;
 mod filters;
 mod groups;
 mod limits;
+mod malformed;
 mod patch;
 mod portal;
 mod resourcemanager;
