@@ -646,11 +646,10 @@ def headers():
     for i, pair in enumerate([["Bearer {bearer}", "Bearer wrong"], ["Bearer {bearer}", "Bearer {bearer}"]]):
         for path in ["/scim/v2/Users", "/scim/v2/Groups"]:
             out.append(http(f"headers/authorization-twice-{i}-{path.rsplit('/', 1)[1].lower()}",
-                            "GET", path, scim_err(401), auth=False,
-                            headers=[["authorization", pair[0]], ["authorization", pair[1]]],
-                            pending="finding 7"))
-    # The wrong token first: refused today and after the fix.
-    out.append(http("headers/authorization-twice-wrong-first", "GET", "/scim/v2/Users", scim_err(401),
+                            "GET", path, scim_err(400, "invalidSyntax"), auth=False,
+                            headers=[["authorization", pair[0]], ["authorization", pair[1]]]))
+    # The wrong token first: refused before the fix (401) and after it (400, two headers).
+    out.append(http("headers/authorization-twice-wrong-first", "GET", "/scim/v2/Users", scim_err(400, "invalidSyntax"),
                     auth=False, headers=[["authorization", "Bearer wrong"], ["authorization", "Bearer {bearer}"]]))
     # Preconditions that are not entity tags.
     for i, v in enumerate(["garbage", "W/", "\"", "W/\"", "*x"]):
@@ -663,16 +662,16 @@ def headers():
         exp = {"status": 431, "shape": shape}
         out.append(raw(f"headers/huge-header-{shape}",
                        f"GET {path} HTTP/1.1\r\nHost: {{addr}}\r\nX-Big: {big}\r\nConnection: close\r\n\r\n",
-                       exp, pending="finding 9"))
+                       exp))
         many = "".join(f"X-H{n}: v\r\n" for n in range(150))
         out.append(raw(f"headers/too-many-headers-{shape}",
                        f"GET {path} HTTP/1.1\r\nHost: {{addr}}\r\n{many}Connection: close\r\n\r\n",
-                       exp, pending="finding 9"))
+                       exp))
         bad_lines = ["X-Bad Header: v", "X-Bad:\u0001v", ": novalue", "NoColon", "X-\u00ff: v"]
         for j, line in enumerate(bad_lines):
             out.append(raw(f"headers/bad-header-line-{j}-{shape}",
                            f"GET {path} HTTP/1.1\r\nHost: {{addr}}\r\n{line}\r\nConnection: close\r\n\r\n",
-                           {"status": 400, "shape": shape}, pending="finding 9"))
+                           {"status": 400, "shape": shape}))
     bad_request_lines = ["GET", "GET /scim/v2/Users", "GET /scim/v2/Users HTTP/9.9",
                          "GET  /scim/v2/Users HTTP/1.1", "G\u0001T /scim/v2/Users HTTP/1.1",
                          "GET /scim/v2/Users\u0000 HTTP/1.1", "GET scim/v2/Users HTTP/1.1",
@@ -683,17 +682,17 @@ def headers():
                        {"status": 400, "shape": "none"}, half_close=True))
     out.append(raw("headers/uri-too-long",
                    "GET /scim/v2/Users?filter=" + "a" * 70000 + " HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
-                   {"status": 414, "shape": "scim"}, pending="finding 9"))
+                   {"status": 414, "shape": "scim"}))
     # Content-Length that lies or conflicts.
     for i, (cl, body) in enumerate([("abc", "{}"), ("-1", "{}"), ("1, 2", "{}"), ("+5", "{}")]):
         out.append(raw(f"headers/bad-content-length-{i}",
                        "POST /scim/v2/Users/.search HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\n"
                        f"Content-Type: application/scim+json\r\nContent-Length: {cl}\r\nConnection: close\r\n\r\n{body}",
-                       {"status": 400, "shape": "scim"}, pending="finding 9", half_close=True))
+                       {"status": 400, "shape": "scim"}, half_close=True))
     out.append(raw("headers/content-length-twice-different",
                    "POST /scim/v2/Users/.search HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\n"
                    "Content-Type: application/scim+json\r\nContent-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\n{}",
-                   {"status": 400, "shape": "scim"}, pending="finding 9", half_close=True))
+                   {"status": 400, "shape": "scim"}, half_close=True))
     # A body shorter than its Content-Length, then the client stops sending: 408 after the
     # read timeout.
     out.append(raw("headers/short-body-slow",
@@ -703,7 +702,7 @@ def headers():
     # Headers that never finish: 408 once the read timeout passes (finding 9).
     out.append(raw("headers/headers-never-finish",
                    "GET /scim/v2/Users HTTP/1.1\r\nHost: {addr}\r\nX-Slow: 1\r\n",
-                   {"status": 408, "shape": "scim"}, pending="finding 9"))
+                   {"status": 408, "shape": "scim"}))
     return out
 
 
@@ -772,7 +771,9 @@ def chunking():
         out.append(raw(f"chunking/transfer-encoding-{i}",
                        ("POST /scim/v2/Users/.search HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\n"
                         f"Content-Type: application/scim+json\r\nTransfer-Encoding: {te}\r\nConnection: close\r\n\r\n") + good + "0\r\n\r\n",
-                       {"status": 400, "shape": "scim"}, pending="finding 9", half_close=True))
+                       {"status": 400, "shape": "scim"}, half_close=True,
+                       # hyper closes these without an answer (no status for such errors).
+                       pending="finding 9" if i in (3, 5) else None))
     return out
 
 
@@ -1108,9 +1109,9 @@ def oauth():
     for i, pair in enumerate([["{oauth_basic}", "{oauth_basic_wrong}"], ["{oauth_basic}", "{oauth_basic}"]]):
         out.append(http(f"oauth/authorization-twice-{i}", "POST", "/oauth2/token",
                         oauth_err(400, "invalid_request"), auth=False, ct=form, body=grant,
-                        headers=[["authorization", pair[0]], ["authorization", pair[1]]], pending="finding 7"))
+                        headers=[["authorization", pair[0]], ["authorization", pair[1]]]))
     out.append(http("oauth/authorization-twice-wrong-first", "POST", "/oauth2/token",
-                    {"status": 401, "shape": "oauth"} , auth=False, ct=form, body=grant,
+                    oauth_err(400, "invalid_request"), auth=False, ct=form, body=grant,
                     headers=[["authorization", "{oauth_basic_wrong}"], ["authorization", "{oauth_basic}"]]))
     for m in ["GET", "PUT", "DELETE", "PATCH"]:
         out.append(http(f"oauth/method-{m}", m, "/oauth2/token", oauth_err(405, "invalid_request"), auth=False))

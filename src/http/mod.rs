@@ -153,7 +153,9 @@ fn builder(l: &crate::config::Limits, t: Timeouts) -> auto::Builder<TokioExecuto
         .timer(TokioTimer::new())
         .header_read_timeout(None)
         .max_headers(l.headers_count_max)
-        .max_buf_size(l.header_bytes_max.max(HYPER_BUF_BYTES_MIN));
+        // Room for a head at both limits, so `route` (or hyper's own 414 past 64 KiB) names
+        // which one a request broke instead of hyper's 431 for any full buffer.
+        .max_buf_size((l.header_bytes_max + l.uri_bytes_max).max(HYPER_BUF_BYTES_MIN));
     builder
         .http2()
         .timer(TokioTimer::new())
