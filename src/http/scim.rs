@@ -606,6 +606,7 @@ fn search_query(
             "a SearchRequest must be a JSON object",
         )
     })?;
+    search_schemas(obj)?;
     let mut selection = AttributeSelection::default();
     if let Some(a) = search_text(obj, "attributes")? {
         selection.attributes = schema::parse_attribute_list(&a);
@@ -636,18 +637,36 @@ fn search_text(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, A
     match search_member(obj, name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Array(items)) if name.ends_with("ttributes") => Ok(Some(
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(","),
-        )),
-        Some(_) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            Some("invalidValue"),
-            format!("`{name}` has the wrong type"),
-        )),
+        Some(Value::Array(items)) if name.ends_with("ttributes") => {
+            Ok(Some(strings(name, items)?.join(",")))
+        }
+        Some(_) => Err(wrong_type(name)),
+    }
+}
+
+/// Every item of a SearchRequest array member as a string; any other item is refused.
+fn strings<'v>(name: &str, items: &'v [Value]) -> Result<Vec<&'v str>, ApiError> {
+    items
+        .iter()
+        .map(|v| v.as_str().ok_or_else(|| wrong_type(name)))
+        .collect()
+}
+
+fn wrong_type(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+        format!("`{name}` has the wrong type"),
+    )
+}
+
+/// `schemas`, when sent, must be an array of strings (clients that leave it out are served:
+/// several IdPs do).
+fn search_schemas(obj: &Map<String, Value>) -> Result<(), ApiError> {
+    match search_member(obj, "schemas") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(items)) => strings("schemas", items).map(|_| ()),
+        Some(_) => Err(wrong_type("schemas")),
     }
 }
 
