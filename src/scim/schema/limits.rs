@@ -72,7 +72,9 @@ const RULES: &[Rule] = &[
         l.group_name_chars_max
     }),
     rule(None, "externalId", None, |l| l.external_id_chars_max),
-    rule(USER, "name", Some("formatted"), |l| l.display_name_chars_max),
+    rule(USER, "name", Some("formatted"), |l| {
+        l.display_name_chars_max
+    }),
     rule(USER, "name", Some("familyName"), |l| l.name_part_chars_max),
     rule(USER, "name", Some("givenName"), |l| l.name_part_chars_max),
     rule(USER, "name", Some("middleName"), |l| l.name_part_chars_max),
@@ -146,11 +148,7 @@ fn check_len(path: &str, s: &str, max: usize) -> Result<(), ScimError> {
 
 /// Refuses a request value (a PATCH operation's `value` on `members`, which never becomes part
 /// of a document) with a string longer than the general bound, at any depth.
-pub fn check_string_lengths(
-    v: &Value,
-    path: &str,
-    limits: &StringLimits,
-) -> Result<(), ScimError> {
+pub fn check_string_lengths(v: &Value, path: &str, limits: &StringLimits) -> Result<(), ScimError> {
     check_all(v, path, limits.string_chars_max)
 }
 
