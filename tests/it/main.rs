@@ -27,5 +27,6 @@ mod portal;
 mod resourcemanager;
 mod signin_settings;
 mod signin_totp;
+mod string_limits;
 mod tls;
 mod users;

@@ -104,8 +104,16 @@ pub fn check_strings(
             check_name(&path, s, (r.max)(limits))?;
         }
     }
-    check_all(doc, "", limits.string_chars_max)
+    let Some(doc) = doc.as_object() else {
+        return Ok(());
+    };
+    doc.iter()
+        .filter(|(k, _)| !SERVER_KEYS.contains(&k.as_str()))
+        .try_for_each(|(k, v)| check_all(v, k, limits.string_chars_max))
 }
+
+/// The read-only attributes a canonical document carries from the server, never the client.
+const SERVER_KEYS: &[&str] = &["id", "meta", "groups"];
 
 /// The strings at `attr[.sub]`: `attr` single or multi-valued.
 fn strings_at<'a>(value: Option<&'a Value>, sub: Option<&str>) -> Vec<&'a str> {
@@ -166,5 +174,220 @@ fn check_all(v: &Value, path: &str, max: usize) -> Result<(), ScimError> {
             check_all(i, &sub, max)
         }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+#[cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
+mod tests {
+    use super::*;
+    use crate::scim::schema::{GROUP, USER as USER_RT, validate_create};
+    use serde_json::json;
+
+    /// Small bounds, so "at the limit" and "one past" are short strings.
+    const L: StringLimits = StringLimits {
+        user_name_chars_max: 5,
+        display_name_chars_max: 6,
+        group_name_chars_max: 7,
+        name_part_chars_max: 3,
+        email_chars_max: 8,
+        external_id_chars_max: 4,
+        string_chars_max: 9,
+    };
+
+    fn s(n: usize) -> String {
+        // Multi-byte characters: bounds count characters, not bytes.
+        "é".repeat(n)
+    }
+
+    /// (case, resource type, document, the attribute a refusal names or None for accepted)
+    fn cases() -> Vec<(&'static str, bool, Value, Option<&'static str>)> {
+        let u = |extra: Value| {
+            let mut d = json!({"userName": "u"});
+            d.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            d
+        };
+        vec![
+            ("userName at", true, json!({"userName": s(5)}), None),
+            (
+                "userName past",
+                true,
+                json!({"userName": s(6)}),
+                Some("userName"),
+            ),
+            (
+                "displayName at",
+                true,
+                u(json!({"displayName": s(6)})),
+                None,
+            ),
+            (
+                "displayName past",
+                true,
+                u(json!({"displayName": s(7)})),
+                Some("displayName"),
+            ),
+            (
+                "givenName at",
+                true,
+                u(json!({"name": {"givenName": s(3)}})),
+                None,
+            ),
+            (
+                "givenName past",
+                true,
+                u(json!({"name": {"givenName": s(4)}})),
+                Some("name.givenName"),
+            ),
+            (
+                "familyName past",
+                true,
+                u(json!({"name": {"familyName": s(4)}})),
+                Some("name.familyName"),
+            ),
+            (
+                "formatted at",
+                true,
+                u(json!({"name": {"formatted": s(6)}})),
+                None,
+            ),
+            (
+                "formatted past",
+                true,
+                u(json!({"name": {"formatted": s(7)}})),
+                Some("name.formatted"),
+            ),
+            (
+                "email at",
+                true,
+                u(json!({"emails": [{"value": "a@bcdefg"}]})),
+                None,
+            ),
+            (
+                "email past",
+                true,
+                u(json!({"emails": [{"value": "a@bcdefgh"}]})),
+                Some("emails.value"),
+            ),
+            (
+                "second email past",
+                true,
+                u(json!({"emails": [{"value": "a@b"}, {"value": "a@bcdefgh"}]})),
+                Some("emails.value"),
+            ),
+            ("externalId at", true, u(json!({"externalId": s(4)})), None),
+            (
+                "externalId past",
+                true,
+                u(json!({"externalId": s(5)})),
+                Some("externalId"),
+            ),
+            ("other string at", true, u(json!({"title": s(9)})), None),
+            (
+                "other string past",
+                true,
+                u(json!({"title": s(10)})),
+                Some("title"),
+            ),
+            (
+                "sub-attribute past",
+                true,
+                u(json!({"addresses": [{"formatted": s(10)}]})),
+                Some("addresses.formatted"),
+            ),
+            (
+                "extension past",
+                true,
+                u(json!({ENTERPRISE: {"department": s(10)}})),
+                Some("department"),
+            ),
+            (
+                "password past",
+                true,
+                u(json!({"password": s(10)})),
+                Some("password"),
+            ),
+            (
+                "NUL in userName",
+                true,
+                json!({"userName": "a\u{0}b"}),
+                Some("control"),
+            ),
+            (
+                "tab in userName",
+                true,
+                json!({"userName": "a\tb"}),
+                Some("control"),
+            ),
+            (
+                "DEL in displayName",
+                true,
+                u(json!({"displayName": "a\u{7f}"})),
+                Some("control"),
+            ),
+            (
+                "C1 in externalId",
+                true,
+                u(json!({"externalId": "a\u{85}"})),
+                Some("control"),
+            ),
+            (
+                "newline in givenName",
+                true,
+                u(json!({"name": {"givenName": "a\n"}})),
+                Some("control"),
+            ),
+            (
+                "newline in an address",
+                true,
+                u(json!({"addresses": [{"formatted": "a\nb"}]})),
+                None,
+            ),
+            ("group name at", false, json!({"displayName": s(7)}), None),
+            (
+                "group name past",
+                false,
+                json!({"displayName": s(8)}),
+                Some("displayName"),
+            ),
+            (
+                "NUL in group name",
+                false,
+                json!({"displayName": "g\u{0}"}),
+                Some("control"),
+            ),
+            (
+                "member display past",
+                false,
+                json!({"displayName": "g", "members": [{"value": "x", "display": s(10)}]}),
+                Some("members.display"),
+            ),
+        ]
+    }
+
+    const ENTERPRISE: &str = crate::scim::schema::ENTERPRISE_USER_SCHEMA;
+
+    #[test]
+    fn string_bounds_on_both_sides() {
+        let mut failures = Vec::new();
+        for (name, user, input, refused) in cases() {
+            let rt = if user { &USER_RT } else { &GROUP };
+            let doc = validate_create(input, rt).unwrap();
+            match (check_strings(&doc, rt, &L), refused) {
+                (Ok(()), None) => {}
+                (Err(ScimError::InvalidValue(m)), Some(word)) if m.contains(word) => {}
+                (got, want) => failures.push(format!("{name}: got {got:?}, want {want:?}")),
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn a_huge_value_is_refused_without_counting_it_whole() {
+        let doc = json!({"userName": "x".repeat(1_000_000)});
+        let e = check_strings(&doc, &USER_RT, &StringLimits::default()).unwrap_err();
+        assert!(e.to_string().contains("64"), "{e}");
     }
 }
