@@ -21,6 +21,7 @@ mod console;
 mod errors;
 mod filters;
 mod groups;
+mod isolation;
 mod limits;
 mod patch;
 mod portal;
