@@ -23,6 +23,7 @@ mod filters;
 mod groups;
 mod isolation;
 mod limits;
+mod model;
 mod patch;
 mod portal;
 mod resourcemanager;
