@@ -146,6 +146,9 @@ async fn world() -> World {
     }
 }
 
+/// (version, action, parameters) of one read.
+type Read<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+
 /// A's whole state, read with A's own bearer and the root administrator (request ids removed).
 async fn a_state(w: &World) -> Value {
     let s = &w.s;
@@ -153,7 +156,7 @@ async fn a_state(w: &World) -> Value {
         s.get("/Users?count=1000").await.body,
         s.get("/Groups?count=1000").await.body,
     ];
-    let reads: &[(&str, &str, Vec<(&str, &str)>)] = &[
+    let reads: &[Read] = &[
         (SSO, "GetDirectory", vec![("DirectoryId", &w.a)]),
         (
             SSO,

@@ -310,6 +310,9 @@ async fn default_user_name_bound_is_the_apis_64() {
     assert_eq!(list["Resources"][0]["userName"], at);
 }
 
+/// (action, the parameter bounded, its bound, the other parameters)
+type ApiCase<'a> = (&'a str, &'a str, usize, Vec<(&'a str, &'a str)>);
+
 /// The API takes its bounds from the same flags: each parameter at its bound and one past.
 #[tokio::test]
 async fn api_bounds_follow_the_same_flags() {
@@ -333,8 +336,7 @@ async fn api_bounds_follow_the_same_flags() {
         )
         .await;
     let gid = body["Group"]["GroupId"].as_str().unwrap().to_owned();
-    // (action, the parameter bounded, its bound, the other parameters)
-    let cases: Vec<(&str, &str, usize, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<ApiCase> = vec![
         ("CreateUser", "UserName", 8, vec![]),
         ("CreateUser", "DisplayName", 9, vec![("UserName", "name")]),
         ("CreateUser", "FirstName", 6, vec![("UserName", "name")]),
