@@ -386,3 +386,37 @@ async fn api_bounds_follow_the_same_flags() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A member's `display` never becomes part of a document (membership is a row), so PATCH
+/// values on `members` are bounded by the general bound on their own: at it and one past.
+#[tokio::test]
+async fn member_display_is_bounded_in_patch() {
+    // Above an id's length: `members.value` is bounded too.
+    let s = Server::start_with(&["--string-chars-max=40"]);
+    let uid = s.user("member").await;
+    let gid = s.group("team", &[]).await;
+    let path = format!("/Groups/{gid}");
+    for (len, refused) in [(40, false), (41, true)] {
+        let before = s.get(&path).await.body;
+        let display = value("d", len);
+        let ops = json!([{"op": "add", "path": "members", "value": [{"value": uid, "display": display}]}]);
+        let r = s.patch_ops(&path, ops).await;
+        if refused {
+            assert!(
+                refusal_mismatch(&r, "members", 40).is_none(),
+                "{} {}",
+                r.status,
+                r.body
+            );
+            assert_eq!(
+                s.get(&path).await.body,
+                before,
+                "a refused PATCH changed the group"
+            );
+        } else {
+            assert!(r.status.is_success(), "{} {}", r.status, r.body);
+            s.patch_ops(&path, json!([{"op": "remove", "path": "members"}]))
+                .await;
+        }
+    }
+}
