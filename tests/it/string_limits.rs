@@ -384,6 +384,26 @@ async fn api_bounds_follow_the_same_flags() {
             }
         }
     }
+    // Control characters are refused through the API as through SCIM (the same check).
+    for (param, v) in [
+        ("DisplayName", "nul\u{0}"),
+        ("FirstName", "tab\t"),
+        ("LastName", "del\u{7f}"),
+    ] {
+        let r = s
+            .api(
+                &admin,
+                SSO,
+                "CreateUser",
+                &[("DirectoryId", &d), ("UserName", "ctl"), (param, v)],
+            )
+            .await;
+        if r.status != StatusCode::BAD_REQUEST
+            || !r.body["Message"].as_str().unwrap_or("").contains("control")
+        {
+            failures.push(format!("CreateUser {param} {v:?}: {} {}", r.status, r.body));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
