@@ -4,6 +4,7 @@
 //! environment: `main` fills it.
 
 use crate::scim::filter::FilterLimits;
+use crate::scim::schema::StringLimits;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -23,6 +24,8 @@ pub struct Limits {
     /// Most values in one multi-valued attribute of a request (emails, roles, ...), and most
     /// values in one PATCH operation other than on `members`.
     pub attribute_values_max: usize,
+    /// Longest string values of users and groups, in characters, on SCIM and the API alike.
+    pub strings: StringLimits,
     /// Most entries in `attributes` / `excludedAttributes`.
     pub attribute_paths_max: usize,
     /// Most argon2 password hashes computed at once (each holds `directory::ARGON2_MEMORY_KIB`, 7 MiB).
@@ -81,6 +84,7 @@ impl Default for Limits {
             commit_batch_max: 512,
             write_queue_max: 16 * 1024,
             attribute_values_max: 256,
+            strings: StringLimits::default(),
             attribute_paths_max: 100,
             password_hash_concurrency_max: 2,
             connections_max: 4096,

@@ -13,6 +13,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use cloudsso::app::{App, Options};
 use cloudsso::config::Limits;
 use cloudsso::scim::filter::FilterLimits;
+use cloudsso::scim::schema::StringLimits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -92,6 +93,8 @@ struct ServeArgs {
     /// Most values in one multi-valued attribute of a request.
     #[arg(long, env = "CLOUDSSO_ATTRIBUTE_VALUES_MAX", default_value_t = Limits::default().attribute_values_max)]
     attribute_values_max: usize,
+    #[command(flatten)]
+    strings: StringLimitArgs,
     /// Most entries in `attributes` / `excludedAttributes`.
     #[arg(long, env = "CLOUDSSO_ATTRIBUTE_PATHS_MAX", default_value_t = Limits::default().attribute_paths_max)]
     attribute_paths_max: usize,
@@ -155,6 +158,46 @@ struct ServeArgs {
     provider_faults: u32,
 }
 
+/// The longest string values of users and groups, in characters (SCIM and the API alike).
+#[derive(Args)]
+struct StringLimitArgs {
+    /// Longest user `userName` (the API's `UserName`).
+    #[arg(long, env = "CLOUDSSO_USER_NAME_CHARS_MAX", default_value_t = StringLimits::default().user_name_chars_max)]
+    user_name_chars_max: usize,
+    /// Longest user `displayName` and `name.formatted`.
+    #[arg(long, env = "CLOUDSSO_DISPLAY_NAME_CHARS_MAX", default_value_t = StringLimits::default().display_name_chars_max)]
+    display_name_chars_max: usize,
+    /// Longest group `displayName` (the API's `GroupName`).
+    #[arg(long, env = "CLOUDSSO_GROUP_NAME_CHARS_MAX", default_value_t = StringLimits::default().group_name_chars_max)]
+    group_name_chars_max: usize,
+    /// Longest name part (`name.givenName`, `name.familyName`, ...).
+    #[arg(long, env = "CLOUDSSO_NAME_PART_CHARS_MAX", default_value_t = StringLimits::default().name_part_chars_max)]
+    name_part_chars_max: usize,
+    /// Longest email address.
+    #[arg(long, env = "CLOUDSSO_EMAIL_CHARS_MAX", default_value_t = StringLimits::default().email_chars_max)]
+    email_chars_max: usize,
+    /// Longest `externalId`.
+    #[arg(long, env = "CLOUDSSO_EXTERNAL_ID_CHARS_MAX", default_value_t = StringLimits::default().external_id_chars_max)]
+    external_id_chars_max: usize,
+    /// Longest value of any other string attribute.
+    #[arg(long, env = "CLOUDSSO_STRING_CHARS_MAX", default_value_t = StringLimits::default().string_chars_max)]
+    string_chars_max: usize,
+}
+
+impl StringLimitArgs {
+    fn limits(&self) -> StringLimits {
+        StringLimits {
+            user_name_chars_max: self.user_name_chars_max,
+            display_name_chars_max: self.display_name_chars_max,
+            group_name_chars_max: self.group_name_chars_max,
+            name_part_chars_max: self.name_part_chars_max,
+            email_chars_max: self.email_chars_max,
+            external_id_chars_max: self.external_id_chars_max,
+            string_chars_max: self.string_chars_max,
+        }
+    }
+}
+
 impl ServeArgs {
     fn limits(&self) -> Limits {
         Limits {
@@ -169,6 +212,7 @@ impl ServeArgs {
             commit_batch_max: self.commit_batch_max,
             write_queue_max: self.write_queue_max,
             attribute_values_max: self.attribute_values_max,
+            strings: self.strings.limits(),
             attribute_paths_max: self.attribute_paths_max,
             password_hash_concurrency_max: self.password_hash_concurrency_max.max(1),
             connections_max: self.connections_max.max(1),

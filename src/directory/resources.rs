@@ -170,6 +170,7 @@ impl Directory {
         let group = kind == ResourceKind::Group;
         check_value_counts(&input, self.limits().attribute_values_max, group)?;
         let mut doc = schema::validate_create(input, rt)?;
+        schema::check_strings(&doc, rt, &self.limits().strings)?;
         // INVARIANT: a password never reaches a stored document, whatever its spelling
         // (`password`, URN-qualified, inside the core schema object): validation
         // canonicalizes every spelling to the top-level `password` taken here.
@@ -255,12 +256,15 @@ impl Directory {
         )?;
         // The password is found by the same canonicalization as the job's, and hashed before.
         let mut pre = schema::validate_create(input.clone(), rt)?;
+        let strings = self.limits().strings;
+        schema::check_strings(&pre, rt, &strings)?;
         let hash = self.hash(take_password(&mut pre)?).await?;
         let (d, i) = (dir.to_owned(), id.to_owned());
         self.write(move |txn| {
             let existing = load(txn, kind, &d, &i)?;
             check_if_match(if_match.as_deref(), &existing)?;
             let mut doc = schema::validate_replace(input, &existing, rt)?;
+            schema::check_strings(&doc, rt, &strings)?;
             take_password(&mut doc)?;
             let members = take_members(&mut doc);
             check_unique(txn, kind, &d, &doc, Some(&i))?;
@@ -304,6 +308,11 @@ impl Directory {
                 let group = kind == ResourceKind::Group;
                 check_value_counts(v, self.limits().attribute_values_max, group)?;
             }
+            if let Some(v) = &op.value
+                && on_members
+            {
+                schema::check_string_lengths(v, "members", &self.limits().strings)?;
+            }
         }
         let mut password = None;
         if kind == ResourceKind::User && ops_mention_password(&ops) {
@@ -320,6 +329,7 @@ impl Directory {
             ops,
             password,
             hash,
+            strings: self.limits().strings,
         })
     }
 
@@ -451,6 +461,7 @@ struct PatchJob {
     ops: Vec<PatchOp>,
     password: Option<String>,
     hash: Option<String>,
+    strings: schema::StringLimits,
 }
 
 impl PatchJob {
@@ -460,6 +471,7 @@ impl PatchJob {
         let mut doc = existing.clone();
         let effect = patch::apply(&mut doc, &self.ops, rt)?;
         let mut doc = schema::validate_document(&doc, &existing, rt)?;
+        schema::check_strings(&doc, rt, &self.strings)?;
         if take_password(&mut doc)? != self.password {
             return Err(DomainError::Internal(
                 "the password changed while it was hashed".into(),

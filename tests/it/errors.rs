@@ -149,7 +149,7 @@ async fn credentials_decide_the_directory_and_disabled_ones_are_refused() {
 
 #[tokio::test]
 async fn body_errors() {
-    let s = Server::start_with(&["--body-bytes-max", "2048"]);
+    let s = Server::start_with(&["--body-bytes-max", "2048", "--string-chars-max", "2048"]);
     let auth = format!("Bearer {}", s.token);
     let send = |ct: &'static str, body: Vec<u8>| {
         let auth = auth.clone();

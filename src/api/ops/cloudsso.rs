@@ -12,7 +12,7 @@ use crate::directory::manage::{ApiGuard, Managed, Page};
 use crate::error::Entity;
 use crate::model::PrincipalId;
 use crate::scim::filter::{AttrPath, CompareOp, Filter, Literal};
-use crate::scim::schema::{GROUP_SCHEMA, ResourceKind, USER_SCHEMA};
+use crate::scim::schema::{GROUP_SCHEMA, ResourceKind, StringLimits, USER_SCHEMA};
 use crate::store::CredentialKind;
 use serde_json::{Map, Value, json};
 
@@ -145,8 +145,8 @@ fn name(p: &Params, param: &str, max: usize, allowed: &[u8]) -> Result<Option<St
     Ok(Some(v.to_owned()))
 }
 
-fn email(p: &Params, param: &str) -> Result<Option<String>, ApiFault> {
-    let Some(v) = p.text(param, 128)? else {
+fn email(p: &Params, param: &str, l: &StringLimits) -> Result<Option<String>, ApiFault> {
+    let Some(v) = p.text(param, l.email_chars_max)? else {
         return Ok(None);
     };
     match v.split_once('@') {
@@ -350,26 +350,26 @@ async fn get_directory_statistics(ctx: &Ctx, p: &Params) -> Result<Value, ApiFau
 }
 
 /// The SCIM User document `CreateUser`'s parameters describe.
-fn new_user(p: &Params) -> Result<Value, ApiFault> {
-    let user_name =
-        name(p, "UserName", 64, b"@_-.")?.ok_or_else(|| ApiFault::missing("UserName"))?;
+fn new_user(p: &Params, l: &StringLimits) -> Result<Value, ApiFault> {
+    let user_name = name(p, "UserName", l.user_name_chars_max, b"@_-.")?
+        .ok_or_else(|| ApiFault::missing("UserName"))?;
     let mut doc = Map::new();
     doc.insert("schemas".into(), json!([USER_SCHEMA]));
     doc.insert("userName".into(), json!(user_name));
-    if let Some(v) = p.text("DisplayName", 256)? {
+    if let Some(v) = p.text("DisplayName", l.display_name_chars_max)? {
         doc.insert("displayName".into(), json!(v));
     }
     let mut n = Map::new();
-    if let Some(v) = p.text("FirstName", 64)? {
+    if let Some(v) = p.text("FirstName", l.name_part_chars_max)? {
         n.insert("givenName".into(), json!(v));
     }
-    if let Some(v) = p.text("LastName", 64)? {
+    if let Some(v) = p.text("LastName", l.name_part_chars_max)? {
         n.insert("familyName".into(), json!(v));
     }
     if !n.is_empty() {
         doc.insert("name".into(), Value::Object(n));
     }
-    if let Some(e) = email(p, "Email")? {
+    if let Some(e) = email(p, "Email", l)? {
         doc.insert("emails".into(), json!([{"value": e, "primary": true}]));
     }
     let status = p
@@ -381,7 +381,7 @@ fn new_user(p: &Params) -> Result<Value, ApiFault> {
 
 async fn create_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let d = &p.directory_id()?;
-    let doc = new_user(p)?;
+    let doc = new_user(p, &ctx.dir().limits().strings)?;
     let description = p.text("Description", 1024)?.unwrap_or_default().to_owned();
     let m = ctx
         .dir()
@@ -437,19 +437,20 @@ async fn list_users(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn update_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let (d, u) = (&p.directory_id()?, &PrincipalId::from(p.user_id()?));
     let mut ops = Vec::new();
+    let l = &ctx.dir().limits().strings;
     let mut replace = |path: &str, v: Value| {
         ops.push(json!({"op": "replace", "path": path, "value": v}));
     };
-    if let Some(v) = p.text("NewDisplayName", 256)? {
+    if let Some(v) = p.text("NewDisplayName", l.display_name_chars_max)? {
         replace("displayName", json!(v));
     }
-    if let Some(v) = p.text("NewFirstName", 64)? {
+    if let Some(v) = p.text("NewFirstName", l.name_part_chars_max)? {
         replace("name.givenName", json!(v));
     }
-    if let Some(v) = p.text("NewLastName", 64)? {
+    if let Some(v) = p.text("NewLastName", l.name_part_chars_max)? {
         replace("name.familyName", json!(v));
     }
-    if let Some(e) = email(p, "NewEmail")? {
+    if let Some(e) = email(p, "NewEmail", l)? {
         replace("emails", json!([{"value": e, "primary": true}]));
     }
     let guard = ApiGuard {
@@ -511,8 +512,9 @@ async fn get_user_id(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 
 async fn create_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let d = &p.directory_id()?;
+    let max = ctx.dir().limits().strings.group_name_chars_max;
     let group_name =
-        name(p, "GroupName", 128, b"_-. ")?.ok_or_else(|| ApiFault::missing("GroupName"))?;
+        name(p, "GroupName", max, b"_-. ")?.ok_or_else(|| ApiFault::missing("GroupName"))?;
     let doc = json!({"schemas": [GROUP_SCHEMA], "displayName": group_name});
     let description = p.text("Description", 1024)?.unwrap_or_default().to_owned();
     let m = ctx
@@ -560,7 +562,8 @@ async fn list_groups(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 async fn update_group(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
     let (d, g) = (&p.directory_id()?, &PrincipalId::from(p.group_id()?));
     let mut ops = Vec::new();
-    if let Some(n) = name(p, "NewGroupName", 128, b"_-. ")? {
+    let max = ctx.dir().limits().strings.group_name_chars_max;
+    if let Some(n) = name(p, "NewGroupName", max, b"_-. ")? {
         ops.push(json!({"op": "replace", "path": "displayName", "value": n}));
     }
     let guard = ApiGuard {

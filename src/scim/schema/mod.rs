@@ -8,6 +8,7 @@
 //! - `defs`: the definitions themselves (common attributes, User, Enterprise User, Group);
 //! - `validate`: client JSON -> canonical document (keys as the schema spells them, types
 //!   coerced, read-only attributes dropped);
+//! - `limits`: bounds on string values (lengths, no control characters in names);
 //! - `shape`: canonical document -> response body (`returned`, `attributes`,
 //!   `excludedAttributes`);
 //! - `discovery`: the `/Schemas`, `/ResourceTypes` and `/ServiceProviderConfig` documents.
@@ -17,6 +18,7 @@
 
 pub(crate) mod defs;
 mod discovery;
+mod limits;
 mod path;
 mod shape;
 #[cfg(test)]
@@ -31,6 +33,7 @@ pub use discovery::{
     all_resource_types, all_schemas, resource_type_by_name, resource_type_document, schema_by_id,
     schemas_document, service_provider_config,
 };
+pub use limits::{StringLimits, check_string_lengths, check_strings};
 pub use path::AttrPath;
 pub use shape::{parse_attribute_list, shape};
 pub use validate::{
