@@ -49,6 +49,9 @@ pub struct Limits {
     pub signin_attempts_per_source_per_minute: u32,
     /// Most sign-in attempts for one user name a minute, from anywhere.
     pub signin_attempts_per_user_per_minute: u32,
+    /// Most management API requests one AccessKey may sign within the 15-minute replay
+    /// window (its nonces are remembered that long; past it, `Throttling` for that key only).
+    pub api_nonces_per_key_max: usize,
 }
 
 impl Default for Limits {
@@ -74,6 +77,7 @@ impl Default for Limits {
             session_idle_seconds: 3600,
             signin_attempts_per_source_per_minute: 60,
             signin_attempts_per_user_per_minute: 10,
+            api_nonces_per_key_max: crate::api::replay::NONCES_PER_KEY_MAX,
         }
     }
 }

@@ -7,17 +7,13 @@ use super::catalog::{self, Operation, Product};
 use super::error::ApiFault;
 use super::ops::{self, Ctx};
 use super::params::{PARAM_BYTES_MAX, Params};
-use super::protocol::{self, Call};
-use super::replay::NonceWindow;
+use super::protocol::{self, Call, Signing};
+use super::replay::{NONCE_KEYS_MAX, NonceMemory, Start};
 use super::signature::{self, Acs3Authorization, RequestParts};
 use crate::iam::Caller;
 use crate::policy::{self, Context};
 use serde_json::Value;
 use std::sync::Mutex;
-
-/// Most nonces remembered within the replay window (more requests than this in 15 minutes
-/// are refused with `Throttling` until older ones age out).
-pub const NONCES_MAX: usize = 1_000_000;
 
 /// A request as the HTTP edge decoded it.
 #[derive(Debug, Clone, Default)]
@@ -63,14 +59,32 @@ struct Who {
 /// The management API: the operations' context and the nonces seen in the replay window.
 pub struct Api {
     ctx: Ctx,
-    nonces: Mutex<NonceWindow>,
+    nonces: Mutex<NonceMemory>,
+}
+
+/// The API's `Start`, now. Over a store an earlier process served (`store_was_new` false) it
+/// first waits for the next whole second, so that a request signed once this returns is newer
+/// than anything the earlier process could have served (timestamps have whole seconds).
+pub async fn start_now(store_was_new: bool) -> Start {
+    let now = time::OffsetDateTime::now_utc();
+    if !store_was_new {
+        let into_second = std::time::Duration::from_nanos(u64::from(now.nanosecond()));
+        let rest = std::time::Duration::from_secs(1).saturating_sub(into_second);
+        tokio::time::sleep(rest + std::time::Duration::from_millis(5)).await;
+    }
+    Start {
+        unix: now.unix_timestamp(),
+        store_was_new,
+    }
 }
 
 impl Api {
-    pub fn new(ctx: Ctx) -> Api {
+    /// The API over `ctx`, refusing replays of requests signed before `start`.
+    pub fn new(ctx: Ctx, start: Start) -> Api {
+        let per_key_max = ctx.dir().limits().api_nonces_per_key_max;
         Api {
             ctx,
-            nonces: Mutex::new(NonceWindow::new(NONCES_MAX)),
+            nonces: Mutex::new(NonceMemory::new(per_key_max, NONCE_KEYS_MAX, start)),
         }
     }
 
@@ -98,7 +112,9 @@ impl Api {
 
     /// Runs the call, noting in `who` the operation and the caller as soon as each is known.
     async fn run(&self, req: &ApiRequest, who: &mut Who) -> Result<Value, ApiFault> {
-        let call = protocol::parse_call(&req.headers, &req.query, &req.form)?;
+        protocol::single_headers(&req.headers)?;
+        let signing = Signing::of(&req.headers);
+        let call = protocol::parse_call(signing, &req.headers, &req.query, &req.form)?;
         let product =
             Product::of_version(&call.version).ok_or_else(ApiFault::unsupported_version)?;
         let op = catalog::find(product, &call.action)
@@ -113,6 +129,7 @@ impl Api {
         for p in op.params.iter().filter(|p| p.required) {
             params.required(p.name)?;
         }
+        params.next_token()?;
         if params
             .pairs()
             .iter()
@@ -155,7 +172,12 @@ impl Api {
         self.nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .check(crate::directory::now_unix(), &timestamp, &nonce)?;
+            .check(
+                crate::directory::now_unix(),
+                &caller.access_key_id,
+                &timestamp,
+                &nonce,
+            )?;
         Ok(caller)
     }
 
@@ -227,23 +249,26 @@ fn header(req: &ApiRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_owned())
 }
 
-/// An ACS3-signed request: the time, the nonce, and what names the operation must be signed
-/// (the official SDKs sign every `x-acs-*` header), then the signature. Returns the timestamp
-/// and nonce.
+/// Headers an ACS3 signature must cover: the time, the nonce, and what names the operation
+/// (the official SDKs sign every `x-acs-*` header).
+const ACS3_SIGNED: &[&str] = &[
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-action",
+    "x-acs-version",
+];
+
+/// An ACS3-signed request: `ACS3_SIGNED` must be signed, and `content-type` too when the body
+/// is read as form parameters (the body's hash is signed, but how it is read depends on the
+/// content type); then the signature. Returns the timestamp and nonce.
 fn verify_acs3(
     req: &ApiRequest,
     caller: &Caller,
     a: &Acs3Authorization,
 ) -> Result<(String, String), ApiFault> {
-    for must in [
-        "x-acs-date",
-        "x-acs-signature-nonce",
-        "x-acs-action",
-        "x-acs-version",
-    ] {
-        let sent = header(req, must).is_some();
-        let required = sent || must == "x-acs-date" || must == "x-acs-signature-nonce";
-        if required && !a.signed_headers.iter().any(|h| h == must) {
+    let form = (!req.form.is_empty()).then_some("content-type");
+    for must in ACS3_SIGNED.iter().copied().chain(form) {
+        if !a.signed_headers.iter().any(|h| h == must) {
             return Err(ApiFault::unsigned_header(must));
         }
     }
