@@ -129,7 +129,6 @@ impl Api {
         for p in op.params.iter().filter(|p| p.required) {
             params.required(p.name)?;
         }
-        params.next_token()?;
         if params
             .pairs()
             .iter()
@@ -137,6 +136,7 @@ impl Api {
         {
             return Err(ApiFault::param_too_long(PARAM_BYTES_MAX));
         }
+        params.next_token()?;
         let handler = ops::handler(op).ok_or_else(|| ApiFault::not_implemented(op.name))?;
         let resources: Vec<String> = (handler.resources)(&params)?
             .iter()
