@@ -66,6 +66,11 @@ fn digest(nonce: &str) -> u128 {
 
 /// The nonces of every AccessKey, at most `per_key_max` per key and `keys_max` keys, so one
 /// key filling its window throttles only itself.
+///
+/// Memory: a nonce costs about 80 bytes whatever its length (a 128-bit digest and its expiry,
+/// twice indexed), so a key at its bound holds about 8 MB at the default 100,000; only keys
+/// that signed validly within the last 15 minutes have a window (emptied ones are dropped at
+/// the next sweep), and there are at most `keys_max` of them.
 #[derive(Debug)]
 pub struct NonceMemory {
     per_key_max: usize,
