@@ -189,7 +189,8 @@ impl App {
                 options.region,
                 account,
             ),
-            crate::api::start_now(new_db).await,
+            crate::api::start_now(&db, new_db).await?,
+            db.clone(),
         );
         let app = App {
             limits,

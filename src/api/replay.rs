@@ -1,7 +1,8 @@
 //! Replay protection for signed API requests: a request's timestamp must be within the
 //! allowed skew of now, its nonce must not be empty nor seen within that window for the same
 //! AccessKey, and after a restart over an existing store nothing signed before the start is
-//! accepted (the earlier process may have served it, and its nonces are gone).
+//! accepted (the earlier process may have served it, and its nonces are gone), nor, per key,
+//! anything signed up to the latest future timestamp the earlier process accepted from it.
 //!
 //! A pure, bounded structure: the caller passes the clock and owns the lock. Must not do IO,
 //! and must only be told about requests whose signature verified (so a caller can only spend
@@ -40,13 +41,28 @@ pub enum ReplayError {
 }
 
 /// When the API started, and whether the store was new then. Over an existing store, a
-/// request signed at or before `unix` may have been served by the previous process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// request signed at or before `unix` may have been served by the previous process, and so
+/// may one of key `k` signed at or before `ahead[k]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Start {
     /// The server's start, in Unix seconds.
     pub unix: i64,
     /// The data folder had no database before this start (no earlier process served it).
     pub store_was_new: bool,
+    /// Per AccessKey, the latest timestamp ahead of the server's clock that an earlier
+    /// process accepted (it persisted them, so they survive a crash).
+    pub ahead: HashMap<String, i64>,
+}
+
+impl Start {
+    /// The latest timestamp of `access_key_id` an earlier process may have served.
+    fn served_until(&self, access_key_id: &str) -> Option<i64> {
+        if self.store_was_new {
+            return None;
+        }
+        let ahead = self.ahead.get(access_key_id).copied().unwrap_or(i64::MIN);
+        Some(self.unix.max(ahead))
+    }
 }
 
 /// Parses `2026-11-23T12:00:00Z` (the form Alibaba's SDKs send) into Unix seconds.
@@ -85,9 +101,9 @@ impl NonceMemory {
         NonceMemory {
             per_key_max: per_key_max.max(1),
             keys_max: keys_max.max(1),
+            swept_at: start.unix,
             start,
             windows: HashMap::new(),
-            swept_at: start.unix,
         }
     }
 
@@ -108,7 +124,11 @@ impl NonceMemory {
         if (at - now).abs() > SKEW_SECONDS {
             return Err(ReplayError::Expired(timestamp.to_owned()));
         }
-        if !self.start.store_was_new && at <= self.start.unix {
+        if self
+            .start
+            .served_until(access_key_id)
+            .is_some_and(|s| at <= s)
+        {
             return Err(ReplayError::BeforeStart(timestamp.to_owned()));
         }
         self.sweep(now);
@@ -208,6 +228,7 @@ mod tests {
         Start {
             unix: now - 10 * SKEW_SECONDS,
             store_was_new: true,
+            ahead: HashMap::new(),
         }
     }
 
@@ -271,21 +292,26 @@ mod tests {
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap()
         };
-        // (store was new, timestamp offset from the start, expected)
+        // (store was new, key, timestamp offset from the start, expected); key `fast` had a
+        // request signed 60 s ahead served before the start.
         let cases = [
-            (false, -60, Err(ReplayError::BeforeStart(at(-60)))),
-            (false, 0, Err(ReplayError::BeforeStart(at(0)))),
-            (false, 1, Ok(())),
-            (true, -60, Ok(())),
-            (true, 0, Ok(())),
+            (false, "k", -60, Err(ReplayError::BeforeStart(at(-60)))),
+            (false, "k", 0, Err(ReplayError::BeforeStart(at(0)))),
+            (false, "k", 1, Ok(())),
+            (false, "fast", 1, Err(ReplayError::BeforeStart(at(1)))),
+            (false, "fast", 60, Err(ReplayError::BeforeStart(at(60)))),
+            (false, "fast", 61, Ok(())),
+            (true, "k", -60, Ok(())),
+            (true, "k", 0, Ok(())),
         ];
-        for (i, (store_was_new, offset, want)) in cases.into_iter().enumerate() {
+        for (i, (store_was_new, key, offset, want)) in cases.into_iter().enumerate() {
             let start = Start {
                 unix: now,
                 store_was_new,
+                ahead: HashMap::from([("fast".to_owned(), now + 60)]),
             };
             let mut m = NonceMemory::new(10, 10, start);
-            assert_eq!(m.check(now + 2, "k", &at(offset), "n"), want, "case {i}");
+            assert_eq!(m.check(now + 2, key, &at(offset), "n"), want, "case {i}");
         }
     }
 }

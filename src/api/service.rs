@@ -8,12 +8,23 @@ use super::error::ApiFault;
 use super::ops::{self, Ctx};
 use super::params::{PARAM_BYTES_MAX, Params};
 use super::protocol::{self, Call, Signing};
-use super::replay::{NONCE_KEYS_MAX, NonceMemory, Start};
+use super::replay::{NONCE_KEYS_MAX, NonceMemory, Start, parse_timestamp};
 use super::signature::{self, Acs3Authorization, RequestParts};
+use crate::error::DomainError;
 use crate::iam::Caller;
 use crate::policy::{self, Context};
+use crate::store::Db;
+use crate::store::keys::MetaKey;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// Per AccessKey, the latest timestamp ahead of the server's clock the API accepted (Unix
+/// seconds): written, durably, before such a request runs, so a restart knows what an earlier
+/// process may have served. Holds only keys whose timestamps are still ahead of the clock.
+const SIGNED_AHEAD: MetaKey<'static> = MetaKey {
+    name: "api_signed_ahead",
+};
 
 /// A request as the HTTP edge decoded it.
 #[derive(Debug, Clone, Default)]
@@ -56,35 +67,45 @@ struct Who {
     caller: Option<CallerName>,
 }
 
-/// The management API: the operations' context and the nonces seen in the replay window.
+/// The management API: the operations' context, the nonces seen in the replay window, and the
+/// database where timestamps signed ahead of the clock are kept.
 pub struct Api {
     ctx: Ctx,
     nonces: Mutex<NonceMemory>,
+    db: Db,
 }
 
-/// The API's `Start`, now. Over a store an earlier process served (`store_was_new` false) it
-/// first waits for the next whole second, so that a request signed once this returns is newer
-/// than anything the earlier process could have served (timestamps have whole seconds).
-pub async fn start_now(store_was_new: bool) -> Start {
+/// The API's `Start`, now, over `db`. Over a store an earlier process served (`store_was_new`
+/// false) it reads what that process accepted ahead of its clock, and waits for the next whole
+/// second, so that a request signed once this returns is newer than anything the earlier
+/// process could have served at its clock (timestamps have whole seconds).
+pub async fn start_now(db: &Db, store_was_new: bool) -> Result<Start, DomainError> {
     let now = time::OffsetDateTime::now_utc();
+    let ahead = db
+        .read(|txn| Ok::<_, DomainError>(txn.get::<HashMap<String, i64>>(SIGNED_AHEAD)?))
+        .await?
+        .unwrap_or_default();
     if !store_was_new {
         let into_second = std::time::Duration::from_nanos(u64::from(now.nanosecond()));
         let rest = std::time::Duration::from_secs(1).saturating_sub(into_second);
         tokio::time::sleep(rest + std::time::Duration::from_millis(5)).await;
     }
-    Start {
+    Ok(Start {
         unix: now.unix_timestamp(),
         store_was_new,
-    }
+        ahead,
+    })
 }
 
 impl Api {
-    /// The API over `ctx`, refusing replays of requests signed before `start`.
-    pub fn new(ctx: Ctx, start: Start) -> Api {
+    /// The API over `ctx`, refusing replays of requests an earlier process may have served
+    /// (`start`), keeping timestamps signed ahead of the clock in `db`.
+    pub fn new(ctx: Ctx, start: Start, db: Db) -> Api {
         let per_key_max = ctx.dir().limits().api_nonces_per_key_max;
         Api {
             ctx,
             nonces: Mutex::new(NonceMemory::new(per_key_max, NONCE_KEYS_MAX, start)),
+            db,
         }
     }
 
@@ -169,16 +190,35 @@ impl Api {
             Some(a) => verify_acs3(req, &caller, a)?,
             None => verify_rpc(req, &all_params, &caller)?,
         };
+        let now = crate::directory::now_unix();
         self.nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .check(
-                crate::directory::now_unix(),
-                &caller.access_key_id,
-                &timestamp,
-                &nonce,
-            )?;
+            .check(now, &caller.access_key_id, &timestamp, &nonce)?;
+        let at = parse_timestamp(&timestamp)?;
+        if at > now {
+            self.signed_ahead(&caller.access_key_id, at, now).await?;
+        }
         Ok(caller)
+    }
+
+    /// Notes durably, before the request runs, that `access_key_id` signed a request at `at`,
+    /// ahead of the clock (`now`): a restart refuses that key's timestamps up to it.
+    async fn signed_ahead(&self, access_key_id: &str, at: i64, now: i64) -> Result<(), ApiFault> {
+        let id = access_key_id.to_owned();
+        self.db
+            .write(move |txn| {
+                let mut ahead = txn
+                    .get::<HashMap<String, i64>>(SIGNED_AHEAD)?
+                    .unwrap_or_default();
+                ahead.retain(|_, t| *t > now);
+                let latest = ahead.entry(id).or_insert(at);
+                *latest = (*latest).max(at);
+                txn.put(SIGNED_AHEAD, &ahead)?;
+                Ok::<_, DomainError>(())
+            })
+            .await?;
+        Ok(())
     }
 
     /// The administrator owning an active AccessKey `access_key_id`.

@@ -528,3 +528,47 @@ async fn a_request_served_before_a_restart_cannot_be_replayed_after_it() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_request_signed_ahead_of_the_clock_cannot_be_replayed_after_a_restart() {
+    let s = Server::start();
+    let k = s.admin_key();
+    let fast = powerless(&s, &k, "fast").await;
+    s.api_ok(
+        &k,
+        RAM,
+        "AttachPolicyToUser",
+        &[
+            ("UserName", "fast"),
+            ("PolicyName", "AdministratorAccess"),
+            ("PolicyType", "System"),
+        ],
+    )
+    .await;
+    s.api_ok(&k, RAM, "CreateUser", &[("UserName", "bob")])
+        .await;
+    // Signed two minutes ahead (a client whose clock runs fast): within the allowed skew.
+    let mut captured = ApiCall::new(&fast, RAM, "CreateAccessKey", &[("UserName", "bob")]);
+    captured.date = api_time(120);
+    let headers = s.sign(&captured);
+    let query = query_string(&captured.params);
+    let r = s.api_raw(Method::POST, &query, &headers).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let data = s.data.clone();
+    let (_, _tmp) = s.stop_keep();
+    let s = Server::start_on(&data, &[]);
+    let r = s.api_raw(Method::POST, &query, &headers).await;
+    assert_fault(&r, 400, "InvalidTimeStamp.Expired");
+    assert_eq!(
+        keys_of(&s, &k, "bob").await.len(),
+        1,
+        "the replay made a key"
+    );
+    // That key is refused up to what it signed ahead; other keys are not.
+    let r = s.api(&fast, SSO, "ListDirectories", &[]).await;
+    assert_fault(&r, 400, "InvalidTimeStamp.Expired");
+    let mut later = ApiCall::new(&fast, SSO, "ListDirectories", &[]);
+    later.date = api_time(125);
+    assert_eq!(s.api_call(&later).await.status, StatusCode::OK);
+}
