@@ -180,14 +180,18 @@ impl App {
             public.clone(),
         );
         let account = iam.account_id().await?;
-        let api = Api::new(Ctx::new(
-            directory.clone(),
-            access.clone(),
-            iam.clone(),
-            signin.clone(),
-            options.region,
-            account,
-        ));
+        let api = Api::new(
+            Ctx::new(
+                directory.clone(),
+                access.clone(),
+                iam.clone(),
+                signin.clone(),
+                options.region,
+                account,
+            ),
+            crate::api::start_now(&db, new_db).await?,
+            db.clone(),
+        );
         let app = App {
             limits,
             db,

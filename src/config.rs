@@ -71,6 +71,9 @@ pub struct Limits {
     pub header_bytes_max: usize,
     /// Most header fields in a request (431 above).
     pub headers_count_max: usize,
+    /// Most management API requests one AccessKey may sign within the 15-minute replay
+    /// window (its nonces are remembered that long; past it, `Throttling` for that key only).
+    pub api_nonces_per_key_max: usize,
 }
 
 impl Default for Limits {
@@ -104,6 +107,7 @@ impl Default for Limits {
             uri_bytes_max: 8 * 1024,
             header_bytes_max: 64 * 1024,
             headers_count_max: 100,
+            api_nonces_per_key_max: crate::api::replay::NONCES_PER_KEY_MAX,
         }
     }
 }

@@ -152,6 +152,9 @@ struct ServeArgs {
     /// Most sign-in attempts for one user name a minute.
     #[arg(long, env = "CLOUDSSO_SIGNIN_ATTEMPTS_PER_USER_PER_MINUTE", default_value_t = Limits::default().signin_attempts_per_user_per_minute)]
     signin_attempts_per_user_per_minute: u32,
+    /// Most management API requests one AccessKey may sign in 15 minutes.
+    #[arg(long, env = "CLOUDSSO_API_NONCES_PER_KEY_MAX", default_value_t = Limits::default().api_nonces_per_key_max)]
+    api_nonces_per_key_max: usize,
     /// Fault injection for tests and drills: the account provider fails this many role and
     /// SAML provider calls first.
     #[arg(long, env = "CLOUDSSO_PROVIDER_FAULTS", default_value_t = 0)]
@@ -232,6 +235,7 @@ impl ServeArgs {
             uri_bytes_max: self.uri_bytes_max.max(1),
             header_bytes_max: self.header_bytes_max.max(1),
             headers_count_max: self.headers_count_max.max(1),
+            api_nonces_per_key_max: self.api_nonces_per_key_max.max(1),
         }
     }
 }

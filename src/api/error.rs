@@ -256,6 +256,12 @@ impl From<ProtocolError> for ApiFault {
             ProtocolError::MissingVersion => ApiFault::missing("Version"),
             ProtocolError::UnsupportedVersion(_) => ApiFault::new(400, "InvalidVersion", message),
             ProtocolError::Conflicting(p) => ApiFault::invalid(&p, message),
+            ProtocolError::HeaderDiffers { param, .. } => {
+                ApiFault::new(400, format!("InvalidParameter.{param}"), message)
+            }
+            ProtocolError::RepeatedHeader(_) => {
+                ApiFault::new(400, "InvalidHeader.Repeated", message)
+            }
         }
     }
 }
@@ -283,8 +289,14 @@ impl From<ReplayError> for ApiFault {
         match e {
             ReplayError::BadTimestamp(_) => ApiFault::new(400, "InvalidTimeStamp.Format", message),
             ReplayError::Expired(_) => ApiFault::new(400, "InvalidTimeStamp.Expired", message),
+            ReplayError::BeforeStart(_) => ApiFault::new(400, "InvalidTimeStamp.Expired", message),
+            ReplayError::EmptyNonce => {
+                ApiFault::new(400, "MissingParameter.SignatureNonce", message)
+            }
             ReplayError::NonceUsed(_) => ApiFault::new(400, "SignatureNonceUsed", message),
-            ReplayError::Full => ApiFault::new(503, "Throttling", message),
+            ReplayError::Full(_) | ReplayError::TooManyKeys => {
+                ApiFault::new(503, "Throttling", message)
+            }
         }
     }
 }

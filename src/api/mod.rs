@@ -22,4 +22,4 @@ pub mod service;
 pub mod signature;
 
 pub use ops::Ctx;
-pub use service::{Api, ApiAnswer, ApiRequest, CallerName};
+pub use service::{Api, ApiAnswer, ApiRequest, CallerName, start_now};

@@ -135,13 +135,19 @@ impl Params {
         let count = self
             .int("MaxResults", 1..=max as i64)?
             .map_or(MAX_RESULTS_DEFAULT, |n| n as usize);
-        let offset = match self.get("NextToken") {
-            None => 0,
+        Ok((self.next_token()?, count))
+    }
+
+    /// The offset `NextToken` names (0 without one); a token this server did not issue is
+    /// refused. The one parser of `NextToken`: `service` checks it on every call, so a list
+    /// answered whole refuses a garbage token as the paged ones do.
+    pub fn next_token(&self) -> Result<usize, ApiFault> {
+        match self.get("NextToken") {
+            None => Ok(0),
             Some(t) => {
-                decode_token(t).ok_or_else(|| ApiFault::invalid("NextToken", "unknown token"))?
+                decode_token(t).ok_or_else(|| ApiFault::invalid("NextToken", "unknown token"))
             }
-        };
-        Ok((offset, count))
+        }
     }
 }
 

@@ -18,14 +18,73 @@ pub const SUPPORTED_VERSIONS: &[&str] = &[CLOUDSSO_VERSION, RAM_VERSION, RESOURC
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
-    #[error("the request names no action: send `x-acs-action` or `Action`")]
+    #[error("the request names no action: send `x-acs-action` (ACS3) or `Action` (RPC)")]
     MissingAction,
-    #[error("the request names no version: send `x-acs-version` or `Version`")]
+    #[error("the request names no version: send `x-acs-version` (ACS3) or `Version` (RPC)")]
     MissingVersion,
     #[error("version `{0}` is not supported")]
     UnsupportedVersion(String),
     #[error("parameter `{0}` is given twice with different values")]
     Conflicting(String),
+    #[error(
+        "header `{header}` says `{sent}` but the signed parameter `{param}` says `{signed}`; name the operation once"
+    )]
+    HeaderDiffers {
+        header: &'static str,
+        param: &'static str,
+        sent: String,
+        signed: String,
+    },
+    #[error("header `{0}` is sent more than once")]
+    RepeatedHeader(&'static str),
+}
+
+/// How a request is signed, which decides what names its operation: only what the signature
+/// covers may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    /// ACS3-HMAC-SHA256 (`Authorization` header): the `x-acs-action` and `x-acs-version`
+    /// headers, which the caller checks are signed.
+    Acs3,
+    /// RPC HMAC-SHA1 (`Signature` parameter): the `Action` and `Version` parameters, which the
+    /// signature covers; headers are not signed, so one that disagrees is refused.
+    Rpc,
+}
+
+impl Signing {
+    /// ACS3 when an `Authorization` header is sent, RPC otherwise.
+    pub fn of(headers: &[(String, String)]) -> Signing {
+        match header(headers, "authorization") {
+            Some(_) => Signing::Acs3,
+            None => Signing::Rpc,
+        }
+    }
+}
+
+/// Headers that authenticate a request or name its operation: each may be sent once at most
+/// (with two, one part of the server could read one and another part the other).
+pub const SINGLE_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+];
+
+/// Refuses a request that repeats one of `SINGLE_HEADERS`.
+pub fn single_headers(headers: &[(String, String)]) -> Result<(), ProtocolError> {
+    for name in SINGLE_HEADERS {
+        let n = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .count();
+        if n > 1 {
+            return Err(ProtocolError::RepeatedHeader(name));
+        }
+    }
+    Ok(())
 }
 
 /// One API call as named by the request: action, version, and every parameter (query string
@@ -59,36 +118,37 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
-/// Names the call: action and version from the `x-acs-*` headers (ACS3) or the `Action` and
-/// `Version` parameters (RPC); parameters from the query string and the form body.
+/// Names the call, by `signing`: action and version from the `x-acs-*` headers (ACS3) or the
+/// `Action` and `Version` parameters (RPC); parameters from the query string and the form body.
 pub fn parse_call(
+    signing: Signing,
     headers: &[(String, String)],
     query: &[(String, String)],
     form: &[(String, String)],
 ) -> Result<Call, ProtocolError> {
-    let mut params: Vec<(String, String)> = Vec::with_capacity(query.len() + form.len());
-    for (k, v) in query.iter().chain(form) {
-        match params.iter().find(|(pk, _)| pk == k) {
-            Some((_, pv)) if pv != v => return Err(ProtocolError::Conflicting(k.clone())),
-            Some(_) => {}
-            None => params.push((k.clone(), v.clone())),
-        }
-    }
+    let mut params = merge(query, form)?;
     let param = |name: &str| {
         params
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    let action = header(headers, "x-acs-action")
-        .map(str::to_owned)
-        .or_else(|| param("Action"))
+    let (action, version) = match signing {
+        Signing::Acs3 => (
+            header(headers, "x-acs-action").map(str::to_owned),
+            header(headers, "x-acs-version").map(str::to_owned),
+        ),
+        Signing::Rpc => {
+            let (action, version) = (param("Action"), param("Version"));
+            agree(headers, "x-acs-action", "Action", action.as_deref())?;
+            agree(headers, "x-acs-version", "Version", version.as_deref())?;
+            (action, version)
+        }
+    };
+    let action = action
         .filter(|a| !a.is_empty())
         .ok_or(ProtocolError::MissingAction)?;
-    let version = header(headers, "x-acs-version")
-        .map(str::to_owned)
-        .or_else(|| param("Version"))
-        .ok_or(ProtocolError::MissingVersion)?;
+    let version = version.ok_or(ProtocolError::MissingVersion)?;
     if !SUPPORTED_VERSIONS.contains(&version.as_str()) {
         return Err(ProtocolError::UnsupportedVersion(version));
     }
@@ -98,6 +158,41 @@ pub fn parse_call(
         version,
         params,
     })
+}
+
+/// Query then form pairs, each name once: a repeat with the same value is dropped, one with
+/// another value refused.
+fn merge(
+    query: &[(String, String)],
+    form: &[(String, String)],
+) -> Result<Vec<(String, String)>, ProtocolError> {
+    let mut params: Vec<(String, String)> = Vec::with_capacity(query.len() + form.len());
+    for (k, v) in query.iter().chain(form) {
+        match params.iter().find(|(pk, _)| pk == k) {
+            Some((_, pv)) if pv != v => return Err(ProtocolError::Conflicting(k.clone())),
+            Some(_) => {}
+            None => params.push((k.clone(), v.clone())),
+        }
+    }
+    Ok(params)
+}
+
+/// An unsigned header `name` may repeat the signed parameter `param`, never change it.
+fn agree(
+    headers: &[(String, String)],
+    name: &'static str,
+    param: &'static str,
+    signed: Option<&str>,
+) -> Result<(), ProtocolError> {
+    match header(headers, name) {
+        Some(sent) if Some(sent) != signed => Err(ProtocolError::HeaderDiffers {
+            header: name,
+            param,
+            sent: sent.to_owned(),
+            signed: signed.unwrap_or_default().to_owned(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A successful answer: the operation's fields plus `RequestId`.
@@ -128,14 +223,28 @@ mod tests {
 
     #[test]
     fn calls() {
+        use Signing::{Acs3, Rpc};
         type Case<'a> = (
+            Signing,
             &'a [(&'a str, &'a str)],
             &'a [(&'a str, &'a str)],
             &'a [(&'a str, &'a str)],
             Result<(&'a str, Vec<(&'a str, &'a str)>), ProtocolError>,
         );
+        let acs3_get_user: &[(&str, &str)] = &[
+            ("x-acs-action", "GetUser"),
+            ("x-acs-version", CLOUDSSO_VERSION),
+        ];
+        let rpc_get_user: &[(&str, &str)] = &[("Action", "GetUser"), ("Version", CLOUDSSO_VERSION)];
+        let differs = |header, param, sent: &str, signed: &str| ProtocolError::HeaderDiffers {
+            header,
+            param,
+            sent: sent.into(),
+            signed: signed.into(),
+        };
         let cases: Vec<Case> = vec![
             (
+                Acs3,
                 &[
                     ("x-acs-action", "ListUsers"),
                     ("X-Acs-Version", CLOUDSSO_VERSION),
@@ -148,6 +257,7 @@ mod tests {
                 )),
             ),
             (
+                Rpc,
                 &[],
                 &[
                     ("Action", "GetUser"),
@@ -159,44 +269,90 @@ mod tests {
                 Ok(("GetUser", vec![("UserId", "u-1")])),
             ),
             (
+                Rpc,
                 &[],
                 &[("Version", CLOUDSSO_VERSION)],
                 &[],
                 Err(ProtocolError::MissingAction),
             ),
             (
+                Acs3,
                 &[("x-acs-action", "GetUser")],
                 &[],
                 &[],
                 Err(ProtocolError::MissingVersion),
             ),
             (
+                Acs3,
                 &[("x-acs-action", "GetUser"), ("x-acs-version", "2019-01-01")],
                 &[],
                 &[],
                 Err(ProtocolError::UnsupportedVersion("2019-01-01".into())),
             ),
             (
-                &[
-                    ("x-acs-action", "GetUser"),
-                    ("x-acs-version", CLOUDSSO_VERSION),
-                ],
+                Acs3,
+                acs3_get_user,
                 &[("UserId", "a")],
                 &[("UserId", "b")],
                 Err(ProtocolError::Conflicting("UserId".into())),
             ),
             (
-                &[
-                    ("x-acs-action", "GetUser"),
-                    ("x-acs-version", CLOUDSSO_VERSION),
-                ],
+                Acs3,
+                acs3_get_user,
                 &[("UserId", "a")],
                 &[("UserId", "a")],
                 Ok(("GetUser", vec![("UserId", "a")])),
             ),
+            // ACS3 names its operation in the signed headers only.
+            (
+                Acs3,
+                &[],
+                rpc_get_user,
+                &[],
+                Err(ProtocolError::MissingAction),
+            ),
+            // RPC signs parameters, not headers: a header may repeat them, never change them.
+            (
+                Rpc,
+                acs3_get_user,
+                rpc_get_user,
+                &[],
+                Ok(("GetUser", vec![])),
+            ),
+            (
+                Rpc,
+                &[("x-acs-action", "CreateAccessKey")],
+                rpc_get_user,
+                &[],
+                Err(differs(
+                    "x-acs-action",
+                    "Action",
+                    "CreateAccessKey",
+                    "GetUser",
+                )),
+            ),
+            (
+                Rpc,
+                &[("X-ACS-VERSION", RAM_VERSION)],
+                rpc_get_user,
+                &[],
+                Err(differs(
+                    "x-acs-version",
+                    "Version",
+                    RAM_VERSION,
+                    CLOUDSSO_VERSION,
+                )),
+            ),
+            (
+                Rpc,
+                &[("x-acs-action", "GetUser")],
+                &[("Version", CLOUDSSO_VERSION)],
+                &[],
+                Err(differs("x-acs-action", "Action", "GetUser", "")),
+            ),
         ];
-        for (i, (h, q, f, want)) in cases.into_iter().enumerate() {
-            let got = parse_call(&pairs(h), &pairs(q), &pairs(f));
+        for (i, (signing, h, q, f, want)) in cases.into_iter().enumerate() {
+            let got = parse_call(signing, &pairs(h), &pairs(q), &pairs(f));
             let want = want.map(|(a, p)| Call {
                 action: a.to_owned(),
                 version: CLOUDSSO_VERSION.to_owned(),
@@ -204,6 +360,41 @@ mod tests {
             });
             assert_eq!(got, want, "case {i}");
         }
+    }
+
+    #[test]
+    fn headers_that_authenticate_are_sent_once() {
+        type Case<'a> = (&'a [(&'a str, &'a str)], Result<(), ProtocolError>);
+        let cases: &[Case] = &[
+            (&[("authorization", "a"), ("x-acs-date", "d")], Ok(())),
+            (&[("accept", "a"), ("Accept", "b")], Ok(())),
+            (
+                &[("authorization", "a"), ("Authorization", "b")],
+                Err(ProtocolError::RepeatedHeader("authorization")),
+            ),
+            (
+                &[
+                    ("x-acs-signature-nonce", "a"),
+                    ("x-acs-signature-nonce", "a"),
+                ],
+                Err(ProtocolError::RepeatedHeader("x-acs-signature-nonce")),
+            ),
+        ];
+        for (h, want) in cases {
+            assert_eq!(single_headers(&pairs(h)), *want, "{h:?}");
+        }
+        for name in SINGLE_HEADERS {
+            let twice = pairs(&[(name, "1"), (name, "2")]);
+            assert_eq!(
+                single_headers(&twice),
+                Err(ProtocolError::RepeatedHeader(name))
+            );
+        }
+        assert_eq!(
+            Signing::of(&pairs(&[("Authorization", "x")])),
+            Signing::Acs3
+        );
+        assert_eq!(Signing::of(&[]), Signing::Rpc);
     }
 
     #[test]

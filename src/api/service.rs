@@ -7,17 +7,24 @@ use super::catalog::{self, Operation, Product};
 use super::error::ApiFault;
 use super::ops::{self, Ctx};
 use super::params::{PARAM_BYTES_MAX, Params};
-use super::protocol::{self, Call};
-use super::replay::NonceWindow;
+use super::protocol::{self, Call, Signing};
+use super::replay::{NONCE_KEYS_MAX, NonceMemory, Start, parse_timestamp};
 use super::signature::{self, Acs3Authorization, RequestParts};
+use crate::error::DomainError;
 use crate::iam::Caller;
 use crate::policy::{self, Context};
+use crate::store::Db;
+use crate::store::keys::MetaKey;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Most nonces remembered within the replay window (more requests than this in 15 minutes
-/// are refused with `Throttling` until older ones age out).
-pub const NONCES_MAX: usize = 1_000_000;
+/// Per AccessKey, the latest timestamp ahead of the server's clock the API accepted (Unix
+/// seconds): written, durably, before such a request runs, so a restart knows what an earlier
+/// process may have served. Holds only keys whose timestamps are still ahead of the clock.
+const SIGNED_AHEAD: MetaKey<'static> = MetaKey {
+    name: "api_signed_ahead",
+};
 
 /// A request as the HTTP edge decoded it.
 #[derive(Debug, Clone, Default)]
@@ -60,17 +67,45 @@ struct Who {
     caller: Option<CallerName>,
 }
 
-/// The management API: the operations' context and the nonces seen in the replay window.
+/// The management API: the operations' context, the nonces seen in the replay window, and the
+/// database where timestamps signed ahead of the clock are kept.
 pub struct Api {
     ctx: Ctx,
-    nonces: Mutex<NonceWindow>,
+    nonces: Mutex<NonceMemory>,
+    db: Db,
+}
+
+/// The API's `Start`, now, over `db`. Over a store an earlier process served (`store_was_new`
+/// false) it reads what that process accepted ahead of its clock, and waits for the next whole
+/// second, so that a request signed once this returns is newer than anything the earlier
+/// process could have served at its clock (timestamps have whole seconds).
+pub async fn start_now(db: &Db, store_was_new: bool) -> Result<Start, DomainError> {
+    let now = time::OffsetDateTime::now_utc();
+    let ahead = db
+        .read(|txn| Ok::<_, DomainError>(txn.get::<HashMap<String, i64>>(SIGNED_AHEAD)?))
+        .await?
+        .unwrap_or_default();
+    if !store_was_new {
+        let into_second = std::time::Duration::from_nanos(u64::from(now.nanosecond()));
+        let rest = std::time::Duration::from_secs(1).saturating_sub(into_second);
+        tokio::time::sleep(rest + std::time::Duration::from_millis(5)).await;
+    }
+    Ok(Start {
+        unix: now.unix_timestamp(),
+        store_was_new,
+        ahead,
+    })
 }
 
 impl Api {
-    pub fn new(ctx: Ctx) -> Api {
+    /// The API over `ctx`, refusing replays of requests an earlier process may have served
+    /// (`start`), keeping timestamps signed ahead of the clock in `db`.
+    pub fn new(ctx: Ctx, start: Start, db: Db) -> Api {
+        let per_key_max = ctx.dir().limits().api_nonces_per_key_max;
         Api {
             ctx,
-            nonces: Mutex::new(NonceWindow::new(NONCES_MAX)),
+            nonces: Mutex::new(NonceMemory::new(per_key_max, NONCE_KEYS_MAX, start)),
+            db,
         }
     }
 
@@ -98,7 +133,9 @@ impl Api {
 
     /// Runs the call, noting in `who` the operation and the caller as soon as each is known.
     async fn run(&self, req: &ApiRequest, who: &mut Who) -> Result<Value, ApiFault> {
-        let call = protocol::parse_call(&req.headers, &req.query, &req.form)?;
+        protocol::single_headers(&req.headers)?;
+        let signing = Signing::of(&req.headers);
+        let call = protocol::parse_call(signing, &req.headers, &req.query, &req.form)?;
         let product =
             Product::of_version(&call.version).ok_or_else(ApiFault::unsupported_version)?;
         let op = catalog::find(product, &call.action)
@@ -120,6 +157,7 @@ impl Api {
         {
             return Err(ApiFault::param_too_long(PARAM_BYTES_MAX));
         }
+        params.next_token()?;
         let handler = ops::handler(op).ok_or_else(|| ApiFault::not_implemented(op.name))?;
         let resources: Vec<String> = (handler.resources)(&params)?
             .iter()
@@ -152,11 +190,35 @@ impl Api {
             Some(a) => verify_acs3(req, &caller, a)?,
             None => verify_rpc(req, &all_params, &caller)?,
         };
+        let now = crate::directory::now_unix();
         self.nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .check(crate::directory::now_unix(), &timestamp, &nonce)?;
+            .check(now, &caller.access_key_id, &timestamp, &nonce)?;
+        let at = parse_timestamp(&timestamp)?;
+        if at > now {
+            self.signed_ahead(&caller.access_key_id, at, now).await?;
+        }
         Ok(caller)
+    }
+
+    /// Notes durably, before the request runs, that `access_key_id` signed a request at `at`,
+    /// ahead of the clock (`now`): a restart refuses that key's timestamps up to it.
+    async fn signed_ahead(&self, access_key_id: &str, at: i64, now: i64) -> Result<(), ApiFault> {
+        let id = access_key_id.to_owned();
+        self.db
+            .write(move |txn| {
+                let mut ahead = txn
+                    .get::<HashMap<String, i64>>(SIGNED_AHEAD)?
+                    .unwrap_or_default();
+                ahead.retain(|_, t| *t > now);
+                let latest = ahead.entry(id).or_insert(at);
+                *latest = (*latest).max(at);
+                txn.put(SIGNED_AHEAD, &ahead)?;
+                Ok::<_, DomainError>(())
+            })
+            .await?;
+        Ok(())
     }
 
     /// The administrator owning an active AccessKey `access_key_id`.
@@ -227,23 +289,26 @@ fn header(req: &ApiRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_owned())
 }
 
-/// An ACS3-signed request: the time, the nonce, and what names the operation must be signed
-/// (the official SDKs sign every `x-acs-*` header), then the signature. Returns the timestamp
-/// and nonce.
+/// Headers an ACS3 signature must cover: the time, the nonce, and what names the operation
+/// (the official SDKs sign every `x-acs-*` header).
+const ACS3_SIGNED: &[&str] = &[
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-action",
+    "x-acs-version",
+];
+
+/// An ACS3-signed request: `ACS3_SIGNED` must be signed, and `content-type` too when the body
+/// is read as form parameters (the body's hash is signed, but how it is read depends on the
+/// content type); then the signature. Returns the timestamp and nonce.
 fn verify_acs3(
     req: &ApiRequest,
     caller: &Caller,
     a: &Acs3Authorization,
 ) -> Result<(String, String), ApiFault> {
-    for must in [
-        "x-acs-date",
-        "x-acs-signature-nonce",
-        "x-acs-action",
-        "x-acs-version",
-    ] {
-        let sent = header(req, must).is_some();
-        let required = sent || must == "x-acs-date" || must == "x-acs-signature-nonce";
-        if required && !a.signed_headers.iter().any(|h| h == must) {
+    let form = (!req.form.is_empty()).then_some("content-type");
+    for must in ACS3_SIGNED.iter().copied().chain(form) {
+        if !a.signed_headers.iter().any(|h| h == must) {
             return Err(ApiFault::unsigned_header(must));
         }
     }

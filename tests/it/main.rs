@@ -14,6 +14,7 @@ mod access_engine;
 mod access_http;
 mod api;
 mod api_limits;
+mod api_security;
 mod bootstrap;
 mod cli;
 mod conformance;

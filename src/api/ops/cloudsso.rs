@@ -205,14 +205,20 @@ pub(super) fn name_filter(raw: &str, api_attr: &str) -> Result<(NameOp, String),
         "sw" => NameOp::Sw,
         _ => return Err(bad()),
     };
-    let value = value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(value);
+    let value = unquote(value).ok_or_else(bad)?;
     if value.is_empty() {
         return Err(bad());
     }
     Ok((op, value.to_owned()))
+}
+
+/// A filter value, bare or in double quotes; `None` when a quote opens or closes alone.
+fn unquote(value: &str) -> Option<&str> {
+    match (value.strip_prefix('"'), value.ends_with('"')) {
+        (Some(inner), true) => inner.strip_suffix('"'),
+        (None, false) => Some(value),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -730,6 +736,10 @@ mod tests {
             ("Email eq \"a\"", Err(())),
             ("UserName eq", Err(())),
             ("UserName eq \"\"", Err(())),
+            ("UserName eq \"alice", Err(())),
+            ("UserName eq alice\"", Err(())),
+            ("UserName eq \"", Err(())),
+            ("UserName sw \"a b", Err(())),
             ("UserName eq \"x\\\"y\"", Ok("userName eq \"x\\\\\\\"y\"")),
         ];
         let at_limit = format!("UserName eq {}", "a".repeat(4096 - 12));
