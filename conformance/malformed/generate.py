@@ -448,11 +448,9 @@ def limits():
                       ("newline", "a\nb"), ("escape", "a\u001bb"), ("del", "a\u007fb"),
                       ("tab", "a\tb"), ("bell", "\u0007")]:
         out.append(http(f"limits/username-{tag}", "PUT", "/scim/v2/Users/{user_id}",
-                        scim_err(400, "invalidValue"), body={"userName": name}, headers=[STALE],
-                        pending="finding 6"))
+                        scim_err(400, "invalidValue"), body={"userName": name}, headers=[STALE]))
         out.append(http(f"limits/displayname-{tag}", "PUT", "/scim/v2/Groups/{group_id}",
-                        scim_err(400, "invalidValue"), body={"displayName": name}, headers=[STALE],
-                        pending="finding 6"))
+                        scim_err(400, "invalidValue"), body={"displayName": name}, headers=[STALE]))
     return out
 
 
@@ -942,25 +940,23 @@ def api_cases():
                     expect = expect[style]
                 name = f"api/{style}-{action}-{version[:4]}-{tag}"
                 out.append(api(name, style, version, action, params, expect, pending, **fault))
-    # An empty nonce is refused (finding 8): not remembered, so never `SignatureNonceUsed`.
+    # An empty nonce is refused (finding 8), before it could be remembered.
     for style in ["acs3", "rpc"]:
-        e = api_err(400)
-        e["code_not"] = "SignatureNonceUsed"
-        out.append(api(f"api/{style}-empty-nonce", style, SSO, "ListDirectories", [], e, "finding 8",
-                       nonce=""))
+        e = api_err(400, "MissingParameter.SignatureNonce")
+        out.append(api(f"api/{style}-empty-nonce", style, SSO, "ListDirectories", [], e, nonce=""))
     # The operation and version come from what was signed only (finding 1). Each signed call
     # carries the parameters the header's operation would need, and only reads.
-    for name, version, action, params, header, value in [
-        ("action-GetUser", RAM, "ListUsers", [["UserName", "{admin_name}"]], "x-acs-action", "GetUser"),
-        ("action-ListAccessKeys", RAM, "ListUsers", [["UserName", "{admin_name}"]], "x-acs-action", "ListAccessKeys"),
-        ("action-GetDirectory", SSO, "ListDirectories", [["DirectoryId", "{dir_id}"]], "x-acs-action", "GetDirectory"),
-        ("version-2021", RAM, "ListUsers", [["DirectoryId", "{dir_id}"]], "x-acs-version", SSO),
+    for name, version, action, params, header, value, code in [
+        ("action-GetUser", RAM, "ListUsers", [["UserName", "{admin_name}"]], "x-acs-action", "GetUser", "Action"),
+        ("action-ListAccessKeys", RAM, "ListUsers", [["UserName", "{admin_name}"]], "x-acs-action", "ListAccessKeys", "Action"),
+        ("action-GetDirectory", SSO, "ListDirectories", [["DirectoryId", "{dir_id}"]], "x-acs-action", "GetDirectory", "Action"),
+        ("version-2021", RAM, "ListUsers", [["DirectoryId", "{dir_id}"]], "x-acs-version", SSO, "Version"),
     ]:
         out.append(api(f"api/rpc-header-overrides-{name}", "rpc", version, action, params,
-                       api_err(400), "finding 1", unsigned_headers=[[header, value]]))
+                       api_err(400, f"InvalidParameter.{code}"), unsigned_headers=[[header, value]]))
     # Two Authorization headers on a signed ACS3 call (finding 7).
     out.append(api("api/acs3-authorization-twice-valid-first", "acs3", SSO, "ListDirectories", [],
-                   api_err(400), "finding 7", unsigned_headers=[["authorization", "ACS3-HMAC-SHA256 Credential=x,SignedHeaders=host,Signature=00"]]))
+                   api_err(400, "InvalidHeader.Repeated"), unsigned_headers=[["authorization", "ACS3-HMAC-SHA256 Credential=x,SignedHeaders=host,Signature=00"]]))
     # ACS3 Authorization headers that do not parse.
     for i, a in enumerate(["ACS3-HMAC-SHA256", "ACS3-HMAC-SHA256 Credential=", "HMAC-SHA1 abc",
                            "ACS3-HMAC-SHA256 Credential={ak_id},SignedHeaders=,Signature=",
@@ -1004,18 +1000,17 @@ def api_cases():
                                params + [[k, v]], api_err(400, f"InvalidParameter.{k}")))
         for action, params, pending in [("ListUsers", [["DirectoryId", "{dir_id}"]], None),
                                         ("ListGroups", [["DirectoryId", "{dir_id}"]], None),
-                                        ("ListDirectories", [], "finding 8")]:
+                                        ("ListDirectories", [], None)]:
             for i, tok in enumerate(["garbage", "!!!", "AAAA"]):
                 out.append(api(f"api/{style}-{action}-NextToken-{i}", style, SSO, action,
                                params + [["NextToken", tok]], api_err(400, "InvalidParameter.NextToken"),
                                pending))
         for i, tok in enumerate(["garbage", "!!!"]):
             out.append(api(f"api/{style}-ram-ListUsers-NextToken-{i}", style, RAM, "ListUsers",
-                           [["NextToken", tok]], api_err(400), "finding 8"))
+                           [["NextToken", tok]], api_err(400, "InvalidParameter.NextToken")))
         for i, f in enumerate(['UserName eq "x', 'UserName eq "', 'UserName eq x"']):
             out.append(api(f"api/{style}-ListUsers-Filter-unterminated-{i}", style, SSO, "ListUsers",
-                           [["DirectoryId", "{dir_id}"], ["Filter", f]], api_err(400, "InvalidParameter.Filter"),
-                           "finding 8"))
+                           [["DirectoryId", "{dir_id}"], ["Filter", f]], api_err(400, "InvalidParameter.Filter")))
         for i, f in enumerate(["nope eq \"x\"", "UserName xx \"x\"", "((("]):
             out.append(api(f"api/{style}-ListUsers-Filter-bad-{i}", style, SSO, "ListUsers",
                            [["DirectoryId", "{dir_id}"], ["Filter", f]], api_err(400)))

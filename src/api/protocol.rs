@@ -52,10 +52,15 @@ pub enum Signing {
 }
 
 impl Signing {
-    /// ACS3 when an `Authorization` header is sent, RPC otherwise.
-    pub fn of(headers: &[(String, String)]) -> Signing {
+    /// ACS3 when an `Authorization` header is sent, RPC when a `Signature` parameter is.
+    /// A request with neither is refused when it is authenticated, whatever names it: it is
+    /// named by its `x-acs-action` header when it has one (so it hears that it is unsigned).
+    pub fn of(headers: &[(String, String)], params: &[(String, String)]) -> Signing {
+        let signed_rpc = params.iter().any(|(k, _)| k == "Signature");
         match header(headers, "authorization") {
             Some(_) => Signing::Acs3,
+            None if signed_rpc => Signing::Rpc,
+            None if header(headers, "x-acs-action").is_some() => Signing::Acs3,
             None => Signing::Rpc,
         }
     }
@@ -390,11 +395,24 @@ mod tests {
                 Err(ProtocolError::RepeatedHeader(name))
             );
         }
-        assert_eq!(
-            Signing::of(&pairs(&[("Authorization", "x")])),
-            Signing::Acs3
-        );
-        assert_eq!(Signing::of(&[]), Signing::Rpc);
+        let action = pairs(&[("x-acs-action", "GetUser")]);
+        let signature = pairs(&[("Signature", "s")]);
+        // (headers, parameters, signing)
+        let cases = [
+            (pairs(&[("Authorization", "x")]), vec![], Signing::Acs3),
+            (
+                pairs(&[("Authorization", "x")]),
+                signature.clone(),
+                Signing::Acs3,
+            ),
+            (action.clone(), signature.clone(), Signing::Rpc),
+            (action.clone(), vec![], Signing::Acs3),
+            (vec![], signature, Signing::Rpc),
+            (vec![], vec![], Signing::Rpc),
+        ];
+        for (i, (headers, params, want)) in cases.iter().enumerate() {
+            assert_eq!(Signing::of(headers, params), *want, "case {i}");
+        }
     }
 
     #[test]

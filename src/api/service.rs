@@ -134,7 +134,8 @@ impl Api {
     /// Runs the call, noting in `who` the operation and the caller as soon as each is known.
     async fn run(&self, req: &ApiRequest, who: &mut Who) -> Result<Value, ApiFault> {
         protocol::single_headers(&req.headers)?;
-        let signing = Signing::of(&req.headers);
+        let params: Vec<(String, String)> = req.query.iter().chain(&req.form).cloned().collect();
+        let signing = Signing::of(&req.headers, &params);
         let call = protocol::parse_call(signing, &req.headers, &req.query, &req.form)?;
         let product =
             Product::of_version(&call.version).ok_or_else(ApiFault::unsupported_version)?;
