@@ -18,6 +18,7 @@ mod bootstrap;
 mod cli;
 mod conformance;
 mod console;
+mod crash;
 mod errors;
 mod filters;
 mod groups;
