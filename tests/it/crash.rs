@@ -32,6 +32,8 @@ const WRITER_DEADLINE: Duration = Duration::from_secs(60);
 /// How long the engine may take to converge after the last restart.
 const CONVERGE_DEADLINE: Duration = Duration::from_secs(60);
 const CONFIG_NAME: &str = "CrashAdmin";
+/// A long run prints its figures every this many cycles.
+const PROGRESS_EVERY: usize = 50;
 
 /// xorshift64*: reproducible from the printed seed, no dependency.
 struct Rng(u64);
@@ -563,11 +565,29 @@ struct Tally {
     verified: u64,
     checks: u64,
     gaps: u64,
+    /// The size of the database file at the last kill.
+    db_bytes: u64,
     /// Every acknowledged write or state found missing, and every gap, described.
     problems: Vec<String>,
 }
 
 impl Tally {
+    /// The summary after `cycles` cycles.
+    fn line(&self, cycles: usize, seed: u64, started: Instant) -> String {
+        format!(
+            "crash: cycles={cycles} seed={seed} acknowledged={} verified={} unknown={} refused={} checks={} lost={} gaps={} db_bytes={} elapsed={:.1}s",
+            self.acknowledged,
+            self.verified,
+            self.unknown,
+            self.refused,
+            self.checks,
+            self.problems.len() as u64 - self.gaps,
+            self.gaps,
+            self.db_bytes,
+            started.elapsed().as_secs_f64()
+        )
+    }
+
     fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
         self.checks += 1;
         if !ok {
@@ -670,7 +690,7 @@ fn check_copy(
     tally: &mut Tally,
 ) -> u64 {
     let copy = data.with_file_name("crash-copy.redb");
-    std::fs::copy(data.join(cloudsso::app::DB_FILE), &copy).unwrap();
+    tally.db_bytes = std::fs::copy(data.join(cloudsso::app::DB_FILE), &copy).unwrap();
     let store = Store::open(&copy).unwrap();
     let txn = store.read().unwrap();
     let last = check_outbox(&txn, from, expected, tally);
@@ -898,19 +918,15 @@ async fn acknowledged_writes_survive_sigkill_cycles_and_the_engine_converges() {
         srv = Server::start_on(&data, &[]);
         check_http(&srv, &mut run.model, &mut run.tally).await;
         run.assert_nothing_lost(seed, cycle);
+        if cycle % PROGRESS_EVERY == 0 && cycle < cycles {
+            eprintln!("{}", run.tally.line(cycle, seed, started));
+        }
     }
     let converged = converge(&srv, &s, &run.model, &shared).await;
     let t = &run.tally;
     println!(
-        "crash: cycles={cycles} seed={seed} acknowledged={} verified={} unknown={} refused={} checks={} lost={} gaps={} converged_users={converged} elapsed={:.1}s",
-        t.acknowledged,
-        t.verified,
-        t.unknown,
-        t.refused,
-        t.checks,
-        t.problems.len(),
-        t.gaps,
-        started.elapsed().as_secs_f64()
+        "{} converged_users={converged}",
+        t.line(cycles, seed, started)
     );
     assert_eq!(
         t.verified, t.acknowledged,
