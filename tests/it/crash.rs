@@ -346,25 +346,35 @@ impl Writer {
                 Front::Scim => scim_send(&srv, &plan).await,
                 Front::Api => api_send(&srv, &key, &plan).await,
             };
-            match sent {
-                Ok(w) => {
-                    self.owned.acked(&w);
-                    log.steps.push(Step::Acked(w));
-                }
-                Err(failure) => {
-                    let known = plan.known();
-                    if let Some(w) = &known {
-                        self.owned.unknown(w);
-                    }
-                    log.steps.push(Step::Unknown(known));
-                    match failure {
-                        Failure::Unanswered => break,
-                        Failure::Refused(why) => log.refused.push(why),
-                    }
-                }
+            if !self.record(&plan, sent, &mut log) {
+                break;
             }
         }
         (self, log)
+    }
+
+    /// Records an outcome; false once the server stopped answering.
+    fn record(&mut self, plan: &Plan, sent: Result<Write, Failure>, log: &mut Log) -> bool {
+        let failure = match sent {
+            Ok(w) => {
+                self.owned.acked(&w);
+                log.steps.push(Step::Acked(w));
+                return true;
+            }
+            Err(failure) => failure,
+        };
+        let known = plan.known();
+        if let Some(w) = &known {
+            self.owned.unknown(w);
+        }
+        log.steps.push(Step::Unknown(known));
+        match failure {
+            Failure::Unanswered => false,
+            Failure::Refused(why) => {
+                log.refused.push(why);
+                true
+            }
+        }
     }
 }
 
@@ -454,19 +464,27 @@ impl Model {
                 )]
             }
             Write::DeleteUser(u) => self.user_deleted(u),
-            Write::DeleteGroup(g) => {
-                self.set_group(g, Fact::Absent);
-                let users: Vec<String> = self
-                    .members
-                    .get(g)
-                    .map(|m| m.keys().cloned().collect())
-                    .unwrap_or_default();
-                for u in users {
-                    self.set_pair(g, &u, Fact::Absent);
-                }
-                vec![Expected::new(Group, g, ChangeKind::Deleted, None)]
-            }
+            Write::DeleteGroup(g) => self.group_deleted(g),
         }
+    }
+
+    /// A deleted group's membership rows go with it, under its one event.
+    fn group_deleted(&mut self, g: &str) -> Vec<Expected> {
+        self.set_group(g, Fact::Absent);
+        let users: Vec<String> = self
+            .members
+            .get(g)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for u in users {
+            self.set_pair(g, &u, Fact::Absent);
+        }
+        vec![Expected::new(
+            ResourceType::Group,
+            g,
+            ChangeKind::Deleted,
+            None,
+        )]
     }
 
     /// A deleted user leaves every group it was in, each with its own event.
