@@ -127,20 +127,20 @@ impl Owned {
     }
 
     /// After an unknown outcome the writer lets go of every object the write named (the
-    /// shared group is never owned). A group let go keeps its known pairs: they still tell
-    /// whether a user may be deleted through the API.
+    /// shared group is never owned). The known pairs of an object let go stay: they still
+    /// tell whether a group or user may be deleted through the API.
     fn unknown(&mut self, w: &Write) {
         match w {
-            Write::CreateUser(u) | Write::DeleteUser(u) => self.drop_user(u),
+            Write::CreateUser(u) | Write::DeleteUser(u) => self.users.retain(|x| x != u),
             Write::CreateGroup(g) | Write::DeleteGroup(g) => self.groups.retain(|x| x != g),
             Write::Add { group, user } | Write::Remove { group, user } => {
-                self.drop_user(user);
+                self.users.retain(|x| x != user);
                 self.groups.retain(|x| x != group);
             }
         }
     }
 
-    /// A user let go (or deleted) takes its pairs along: nothing will touch them again.
+    /// A deleted user takes its pairs along.
     fn drop_user(&mut self, u: &str) {
         self.users.retain(|x| x != u);
         self.pairs.retain(|(_, x)| x != u);
@@ -164,11 +164,12 @@ fn choose(rng: &mut Rng, owned: &Owned, shared: Option<&str>, front: Front, name
     plan.unwrap_or(Plan::NewUser(name))
 }
 
-/// A known membership of a group the writer still owns (or the shared one).
+/// A known membership of a user and a group the writer still owns (or the shared group).
 fn plan_remove(rng: &mut Rng, owned: &Owned, shared: Option<&str>) -> Option<Plan> {
     let pairs: Vec<(String, String)> = owned
         .pairs
         .iter()
+        .filter(|(_, u)| owned.users.contains(u))
         .filter(|(g, _)| owned.groups.contains(g) || shared == Some(g.as_str()))
         .cloned()
         .collect();
