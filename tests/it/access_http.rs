@@ -129,7 +129,7 @@ impl Server {
         }
     }
 
-    async fn effective(&self, s: &Setup, user: &str) -> Value {
+    pub(crate) async fn effective(&self, s: &Setup, user: &str) -> Value {
         self.api_ok(
             &s.key,
             SSO,
@@ -169,7 +169,7 @@ impl Server {
     }
 }
 
-fn grant(s: &Setup, config_name: &str, sources: &[(&str, &str)]) -> Value {
+pub(crate) fn grant(s: &Setup, config_name: &str, sources: &[(&str, &str)]) -> Value {
     json!([{
         "AccountId": s.account,
         "AccessConfigurationId": s.config,

@@ -185,6 +185,20 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Reply {
+        self.try_send(method, path, headers, body)
+            .await
+            .expect("request")
+    }
+
+    /// `send` that reports a refused or dropped connection, or an answer cut short, as `None`
+    /// (a server killed mid-request).
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Option<Reply> {
         let url = if path.starts_with("http") {
             path.to_owned()
         } else {
@@ -197,34 +211,34 @@ impl Server {
         let req = req
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .unwrap();
-        let resp = self.client.request(req).await.expect("request");
+        let resp = self.client.request(req).await.ok()?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let raw = resp.into_body().collect().await.unwrap().to_bytes();
+        let raw = resp.into_body().collect().await.ok()?.to_bytes();
         let body = if raw.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&raw).unwrap_or(Value::Null)
         };
-        Reply {
+        Some(Reply {
             status,
             headers,
             body,
             raw,
-        }
+        })
+    }
+
+    /// An authenticated SCIM request that reports a dropped connection as `None`.
+    pub async fn try_call(&self, method: Method, path: &str, body: Option<Value>) -> Option<Reply> {
+        let auth = format!("Bearer {}", self.token);
+        let body = body.map(|b| serde_json::to_vec(&b).unwrap());
+        let headers = [("authorization", auth.as_str()), ("content-type", SCIM)];
+        self.try_send(method, path, &headers, body).await
     }
 
     /// An authenticated SCIM request with a JSON body.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let auth = format!("Bearer {}", self.token);
-        let body = body.map(|b| serde_json::to_vec(&b).unwrap());
-        self.send(
-            method,
-            path,
-            &[("authorization", &auth), ("content-type", SCIM)],
-            body,
-        )
-        .await
+        self.try_call(method, path, body).await.expect("request")
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -430,6 +444,24 @@ impl Server {
         let headers = self.sign(call);
         self.api_raw(Method::POST, &query_string(&call.params), &headers)
             .await
+    }
+
+    /// A signed call, now, with a fresh nonce, that reports a dropped connection as `None`.
+    pub async fn try_api(
+        &self,
+        key: &Key,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Option<Reply> {
+        let call = ApiCall::new(key, version, action, params);
+        let headers = self.sign(&call);
+        let h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let url = format!("http://{}/?{}", self.addr, query_string(&call.params));
+        self.try_send(Method::POST, &url, &h, None).await
     }
 
     /// A signed call, now, with a fresh nonce.

@@ -19,6 +19,7 @@ mod bootstrap;
 mod cli;
 mod conformance;
 mod console;
+mod crash;
 mod edge;
 mod errors;
 mod exhaustion;
