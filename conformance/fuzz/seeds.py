@@ -98,8 +98,6 @@ def saml_seeds():
     yield b"\x00" + SAML_SKELETON.encode()
     yield b"\x01" + base64.b64encode(SAML_SKELETON.encode())
     yield b"\x02"  # the valid signed Response, unedited
-    yield b"\x03" + "\0".join(["u-1", "1234567890", "admin", "p", "alice", "i"]).encode()
-    yield b"\x03" + "\0".join(["<&\"'>", "12", "r\r\n", "p]]>", "a\tb", "\u00e9"]).encode()
 
 
 TARGETS = {

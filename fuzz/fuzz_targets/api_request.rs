@@ -94,7 +94,9 @@ fn sign_then_verify(req: &HttpParts) {
         date: "2026-11-23T20:07:35Z",
         nonce: "fbf2a0c5e268df5343d931af0785a928",
     };
-    let Ok(added) = sign_acs3(&signing) else { return };
+    let Ok(added) = sign_acs3(&signing) else {
+        return;
+    };
     let sent: Vec<(String, String)> = headers.iter().chain(&added).cloned().collect();
     let header = sent
         .iter()
@@ -111,9 +113,15 @@ fn sign_then_verify(req: &HttpParts) {
     if let Err(e) = verify_acs3(SECRET, &parts, &auth, &req.body) {
         panic!("a request signed by sign_acs3 does not verify: {e}");
     }
-    let mut params: Vec<(String, String)> =
-        req.query.iter().filter(|(k, _)| k != "Signature").cloned().collect();
-    let Ok(signature) = rpc_signature(SECRET, &req.method, &params) else { return };
+    let mut params: Vec<(String, String)> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k != "Signature")
+        .cloned()
+        .collect();
+    let Ok(signature) = rpc_signature(SECRET, &req.method, &params) else {
+        return;
+    };
     params.push(("Signature".into(), signature));
     if let Err(e) = verify_rpc(SECRET, &req.method, &params) {
         panic!("a request signed by rpc_signature does not verify: {e}");

@@ -17,7 +17,10 @@ use serde_json::Value;
 
 /// Requests a fuzzed document is asked about when the input names none.
 const FIXED: [(&str, &str); 3] = [
-    ("cloudsso:GetUser", "acs:cloudsso:*:1234:directory/d-1/user/u-1"),
+    (
+        "cloudsso:GetUser",
+        "acs:cloudsso:*:1234:directory/d-1/user/u-1",
+    ),
     ("ram:CreateUser", "acs:ram:*:1234:user/alice"),
     ("cloudsso:DeleteDirectory", "*"),
 ];
@@ -27,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let case = serde_json::from_str::<Value>(text).ok();
-    match case.as_ref().and_then(|c| Some((c.get("policies")?.as_array()?, c.get("request")?))) {
+    match case
+        .as_ref()
+        .and_then(|c| Some((c.get("policies")?.as_array()?, c.get("request")?)))
+    {
         Some((policies, request)) => case_policies(policies, request),
         None => {
             let doc_text = case
@@ -69,7 +75,11 @@ fn case_policies(policies: &[Value], request: &Value) {
             (None, None) => None,
         };
         let Some(doc) = parsed else { return };
-        let name = p.get("name").and_then(Value::as_str).unwrap_or("p").to_owned();
+        let name = p
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("p")
+            .to_owned();
         docs.push((name, doc));
     }
     let mut context = Context::new();
@@ -81,7 +91,10 @@ fn case_policies(policies: &[Value], request: &Value) {
         }
     }
     let action = request.get("action").and_then(Value::as_str).unwrap_or("");
-    let resource = request.get("resource").and_then(Value::as_str).unwrap_or("");
+    let resource = request
+        .get("resource")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let refs: Vec<(&str, &PolicyDocument)> = docs.iter().map(|(n, d)| (n.as_str(), d)).collect();
     decide(&refs, action, resource, &context);
 }

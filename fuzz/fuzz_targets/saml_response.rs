@@ -9,12 +9,10 @@
 //! - 2: edits to a valid Response signed by this process's IdP key: each edit is a 16-bit
 //!   offset, a count of bytes to delete, a count of bytes to insert and those bytes, so the
 //!   fuzzer explores near a Response that verifies instead of failing at the first tag;
-//! - 3: claims (subject, account, role, provider, session name, issuer, `\0`-separated) that
-//!   `response::signed_response` signs, then the verifier checks.
 //!
-//! Checks beyond "no panic": a Response cloudsso signs (mode 3, and mode 2 with no edit)
-//! passes the verifier's signature check, whatever the claims say (escaping and exclusive
-//! canonicalization agree between the signer and the verifier).
+//! Checks beyond "no panic": the Response cloudsso signs (mode 2 with no edit) passes the
+//! verifier's signature check. Signing fuzzed claims in the loop was tried and dropped: an
+//! RSA 2048 signature takes seconds under the fuzzer's instrumentation.
 #![no_main]
 
 use cloudsso::seal::Sealer;
@@ -63,17 +61,30 @@ static IDP: LazyLock<Idp> = LazyLock::new(|| {
         now,
         valid: String::new(),
     };
-    let parts = ["u-1", "1234567890", "admin", "cloudsso-d-fuzz", "alice", ISSUER];
+    let parts = [
+        "u-1",
+        "1234567890",
+        "admin",
+        "cloudsso-d-fuzz",
+        "alice",
+        ISSUER,
+    ];
     idp.valid = sign(&idp, &parts);
     idp
 });
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(
+    // The IdP key (RSA 2048, slow under the sanitizer) is made before the first input, outside
+    // libFuzzer's per-input timeout.
+    init: {
+        LazyLock::force(&IDP);
+    },
+    |data: &[u8]| {
     let idp = &*IDP;
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 4 {
+    match mode % 3 {
         0 => {
             if let Ok(xml) = std::str::from_utf8(rest) {
                 check(idp, xml, false);
@@ -85,24 +96,15 @@ fuzz_target!(|data: &[u8]| {
                 check(idp, &xml, false);
             }
         }
-        2 => {
+        _ => {
             let edited = edit(idp.valid.as_bytes(), rest);
             if let Ok(xml) = std::str::from_utf8(&edited) {
                 check(idp, xml, edited == idp.valid.as_bytes());
             }
         }
-        _ => {
-            // XML 1.0 cannot carry other control characters; claims never hold them.
-            let text: String = String::from_utf8_lossy(rest)
-                .chars()
-                .filter(|c| !c.is_control() || matches!(c, '\0' | '\t' | '\n' | '\r'))
-                .filter(|c| !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
-                .collect();
-            let parts: Vec<&str> = text.split('\0').collect();
-            check(idp, &sign(idp, &parts), true);
-        }
     }
-});
+    }
+);
 
 /// A Response signed with the claims in `parts` (missing ones empty).
 fn sign(idp: &Idp, parts: &[&str]) -> String {

@@ -13,7 +13,9 @@
 
 use cloudsso::config::Limits;
 use cloudsso::scim::patch;
-use cloudsso::scim::schema::{ResourceTypeDef, check_value_counts, validate_create, validate_document};
+use cloudsso::scim::schema::{
+    ResourceTypeDef, check_value_counts, validate_create, validate_document,
+};
 use cloudsso_fuzz::{resource_type_named, resource_types, stored};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -67,6 +69,10 @@ fn patch_once(body: &Value, doc: &Value, rt: &ResourceTypeDef) {
     assert_eq!(first, second, "the same PATCH gave two documents");
     if let Ok(valid) = validate_document(&first, doc, rt) {
         let again = validate_document(&valid, &valid, rt);
-        assert_eq!(again.as_ref(), Ok(&valid), "a valid document is not valid again");
+        assert_eq!(
+            again.as_ref(),
+            Ok(&valid),
+            "a valid document is not valid again"
+        );
     }
 }

@@ -52,6 +52,10 @@ fn validate(body: &Value, rt: &ResourceTypeDef, sel: &AttributeSelection) {
         return;
     };
     let again = validate_document(&doc, &doc, rt);
-    assert_eq!(again.as_ref(), Ok(&doc), "a canonical document is not valid again");
+    assert_eq!(
+        again.as_ref(),
+        Ok(&doc),
+        "a canonical document is not valid again"
+    );
     let _ = shape(&doc, rt, sel);
 }

@@ -62,8 +62,13 @@ pub fn stored(rt: &ResourceTypeDef) -> &'static Value {
 }
 
 fn make_stored(rt: &ResourceTypeDef) -> Value {
-    let body = if rt.name == GROUP.name { group_body() } else { user_body() };
-    let mut doc = validate_create(body, rt).unwrap_or_else(|e| panic!("fixed {} body: {e}", rt.name));
+    let body = if rt.name == GROUP.name {
+        group_body()
+    } else {
+        user_body()
+    };
+    let mut doc =
+        validate_create(body, rt).unwrap_or_else(|e| panic!("fixed {} body: {e}", rt.name));
     if let Some(o) = doc.as_object_mut() {
         o.insert("id".into(), json!("2819c223-7f76-453a-919d-413861904646"));
         o.insert(
@@ -121,13 +126,18 @@ pub fn http_parts(data: &[u8]) -> Option<HttpParts> {
         .collect();
     let is_form = headers.iter().any(|(k, v)| {
         k.eq_ignore_ascii_case("content-type")
-            && v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            && v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
     });
     Some(HttpParts {
         method: method.to_owned(),
         path: path.to_owned(),
         query: form_pairs(query),
-        form: if is_form { form_pairs(body) } else { Vec::new() },
+        form: if is_form {
+            form_pairs(body)
+        } else {
+            Vec::new()
+        },
         headers,
         body: body.as_bytes().to_vec(),
     })
@@ -157,7 +167,9 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b, hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
