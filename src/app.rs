@@ -121,6 +121,22 @@ impl EngineTask {
     }
 }
 
+/// The account provider: the embedded one, behind the fault injector (failing its first
+/// `provider_faults` calls, for tests and drills).
+fn provider(db: &Db, provider_faults: u32) -> Arc<FaultyProvider> {
+    let faults = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
+        db.clone(),
+    ))));
+    if provider_faults > 0 {
+        tracing::warn!(
+            count = provider_faults,
+            "fault injection: the account provider fails its first calls"
+        );
+        faults.fail_next(provider_faults);
+    }
+    faults
+}
+
 impl App {
     /// Opens (creating if needed) the data folder, readable by its owner only, and builds
     /// every service over it.
@@ -152,16 +168,7 @@ impl App {
         let scim_base_url = format!("{public}/scim/v2");
         let directory = Directory::new(db.clone(), limits.clone(), scim_base_url.clone());
         let iam = Iam::new(db.clone(), sealer.clone());
-        let faults = Arc::new(FaultyProvider::new(Arc::new(EmbeddedProvider::new(
-            db.clone(),
-        ))));
-        if options.provider_faults > 0 {
-            tracing::warn!(
-                count = options.provider_faults,
-                "fault injection: the account provider fails its first calls"
-            );
-            faults.fail_next(options.provider_faults);
-        }
+        let faults = provider(&db, options.provider_faults);
         let console = ConsoleTrust {
             recipient: crate::signin::saml::ConsoleSite::embedded(&public).acs_url,
             metadata: Some(Arc::new(crate::signin::saml::IdpKeys::new(

@@ -107,7 +107,8 @@ impl Default for Limits {
             uri_bytes_max: 8 * 1024,
             header_bytes_max: 64 * 1024,
             headers_count_max: 100,
-            api_nonces_per_key_max: crate::api::replay::NONCES_PER_KEY_MAX,
+            // About 111 signed requests a second sustained over the 15-minute window.
+            api_nonces_per_key_max: 100_000,
         }
     }
 }

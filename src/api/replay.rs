@@ -13,9 +13,6 @@ use std::collections::{BTreeSet, HashMap};
 
 /// How far a request's timestamp may be from the server's clock (Alibaba Cloud: 15 minutes).
 pub const SKEW_SECONDS: i64 = 15 * 60;
-/// Default for `Limits::api_nonces_per_key_max`: most requests one AccessKey may sign within
-/// the replay window (about 111 a second sustained over 15 minutes).
-pub const NONCES_PER_KEY_MAX: usize = 100_000;
 /// Most AccessKeys with remembered nonces at once. The store holds at most 2,000 active keys
 /// (1,000 administrators with 2 each); the rest is room for keys deleted within the window.
 pub const NONCE_KEYS_MAX: usize = 4_096;

@@ -4,37 +4,14 @@
 //! nonces, garbage `NextToken`s and unterminated `Filter` quotes are refused.
 
 use crate::harness::*;
-use cloudsso::api::signature::{RequestParts, acs3_signature, rpc_signature};
+use cloudsso::api::signature::{RequestParts, acs3_signature};
 use hyper::{Method, StatusCode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// `k=v&...` of a signed RPC (HMAC-SHA1) `GET` request, signed now with a fresh nonce.
-fn rpc_query(key: &Key, version: &str, action: &str, params: &[(&str, &str)]) -> String {
-    rpc_query_with_nonce(key, version, action, params, &new_nonce())
-}
-
-fn rpc_query_with_nonce(
-    key: &Key,
-    version: &str,
-    action: &str,
-    params: &[(&str, &str)],
-    nonce: &str,
-) -> String {
-    let mut all = pairs(&[
-        ("Action", action),
-        ("Version", version),
-        ("Format", "JSON"),
-        ("AccessKeyId", &key.id),
-        ("SignatureMethod", "HMAC-SHA1"),
-        ("SignatureVersion", "1.0"),
-        ("SignatureNonce", nonce),
-        ("Timestamp", &api_time(0)),
-    ]);
-    all.extend(pairs(params));
-    let signature = rpc_signature(&key.secret, "GET", &all).unwrap();
-    all.push(("Signature".to_owned(), signature));
-    query_string(&all)
+fn rpc_now(key: &Key, version: &str, action: &str, params: &[(&str, &str)]) -> String {
+    rpc_query(key, version, action, params, 0, &new_nonce())
 }
 
 /// Sends `GET /?query` with these headers.
@@ -167,7 +144,7 @@ async fn an_rpc_signature_names_the_operation_and_headers_cannot_change_it() {
     ];
     let mut failures = Vec::new();
     for (version, action, header, value, status, code) in cases {
-        let q = rpc_query(&k, version, action, &get_victim);
+        let q = rpc_now(&k, version, action, &get_victim);
         let r = get(&s, &q, &[(header, value)]).await;
         let wrong = if status == 200 {
             (r.status != StatusCode::OK).then(|| format!("{}: {}", r.status, r.body))
@@ -380,7 +357,7 @@ async fn empty_nonces_garbage_next_tokens_and_open_quotes_are_refused() {
             400,
             "MissingParameter.SignatureNonce",
         );
-        let q = rpc_query_with_nonce(&k, SSO, "ListDirectories", &[], "");
+        let q = rpc_query(&k, SSO, "ListDirectories", &[], 0, "");
         let r = get(&s, &q, &[]).await;
         check(
             "empty SignatureNonce".into(),
@@ -504,7 +481,7 @@ async fn a_request_served_before_a_restart_cannot_be_replayed_after_it() {
     let query = query_string(&captured.params);
     let r = s.api_raw(Method::POST, &query, &headers).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let rpc = rpc_query(&k, RAM, "GetUser", &[("UserName", "bob")]);
+    let rpc = rpc_now(&k, RAM, "GetUser", &[("UserName", "bob")]);
     assert_eq!(get(&s, &rpc, &[]).await.status, StatusCode::OK);
 
     let data = s.data.clone();

@@ -360,6 +360,32 @@ pub fn api_time(offset_seconds: i64) -> String {
         .unwrap()
 }
 
+/// The query string of an RPC (HMAC-SHA1) `GET` signed `offset_s` seconds from now with this
+/// `SignatureNonce`.
+pub fn rpc_query(
+    key: &Key,
+    version: &str,
+    action: &str,
+    params: &[(&str, &str)],
+    offset_s: i64,
+    nonce: &str,
+) -> String {
+    let mut all = pairs(&[
+        ("Action", action),
+        ("Version", version),
+        ("Format", "JSON"),
+        ("AccessKeyId", &key.id),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", nonce),
+        ("Timestamp", &api_time(offset_s)),
+    ]);
+    all.extend(pairs(params));
+    let signature = cloudsso::api::signature::rpc_signature(&key.secret, "GET", &all).unwrap();
+    all.push(("Signature".to_owned(), signature));
+    query_string(&all)
+}
+
 pub fn new_nonce() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -512,20 +538,8 @@ impl Server {
         offset_s: i64,
         nonce: &str,
     ) -> Reply {
-        let mut all = pairs(&[
-            ("Action", action),
-            ("Version", version),
-            ("Format", "JSON"),
-            ("AccessKeyId", &key.id),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureVersion", "1.0"),
-            ("SignatureNonce", nonce),
-            ("Timestamp", &api_time(offset_s)),
-        ]);
-        all.extend(pairs(params));
-        let signature = cloudsso::api::signature::rpc_signature(&key.secret, "GET", &all).unwrap();
-        all.push(("Signature".to_owned(), signature));
-        self.api_raw(Method::GET, &query_string(&all), &[]).await
+        let query = rpc_query(key, version, action, params, offset_s, nonce);
+        self.api_raw(Method::GET, &query, &[]).await
     }
 
     /// `POST /oauth2/token` with a form body and optional extra headers.
