@@ -1,5 +1,5 @@
-//! The management API's request parsing and signature checks (`api`): `protocol::parse_call`
-//! names the call, `params::Params` parses its parameters (ids, pages, tokens, flags,
+//! The management API's request parsing and signature checks (`api`): `protocol::Signing::of`
+//! and `parse_call` name the call (`single_headers` refuses repeats), `params::Params` parses its parameters (ids, pages, tokens, flags,
 //! integers, texts), `signature::parse_acs3` reads the `Authorization` header and
 //! `verify_acs3` (or `verify_rpc` without one) checks it with the conformance vectors' secret.
 //!
@@ -12,7 +12,7 @@
 #![no_main]
 
 use cloudsso::api::params::Params;
-use cloudsso::api::protocol::parse_call;
+use cloudsso::api::protocol::{Signing, parse_call, single_headers};
 use cloudsso::api::signature::{
     Acs3Request, RequestParts, parse_acs3, rpc_signature, sign_acs3, verify_acs3, verify_rpc,
 };
@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     let Some(req) = http_parts(data) else {
         return;
     };
-    if let Ok(call) = parse_call(&req.headers, &req.query, &req.form) {
+    let _ = single_headers(&req.headers);
+    let params: Vec<(String, String)> = req.query.iter().chain(&req.form).cloned().collect();
+    let signing = Signing::of(&req.headers, &params);
+    if let Ok(call) = parse_call(signing, &req.headers, &req.query, &req.form) {
         parameters(&Params::new(call.params));
     }
     verify(&req);
@@ -37,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
 /// Every typed reading an operation may make of its parameters.
 fn parameters(p: &Params) {
     let _ = (p.directory_id(), p.user_id(), p.group_id());
-    let _ = (p.page(), p.page_up_to(20), p.page_number());
+    let _ = (p.page(), p.page_up_to(20), p.page_number(), p.next_token());
     let _ = p.one_of("PrincipalType", &["User", "Group"]);
     let _ = p.maybe_one_of("TargetType", &["RD-Account"]);
     let _ = p.int("SessionDuration", 900..=43_200);
