@@ -39,6 +39,8 @@ pub struct ApiRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub source_ip: String,
+    /// The request's id, answered as `RequestId` (the transport chooses it).
+    pub request_id: String,
 }
 
 /// The answer: HTTP status and the JSON body (which carries `RequestId`), with the operation
@@ -114,14 +116,11 @@ impl Api {
     }
 
     pub async fn handle(&self, req: ApiRequest) -> ApiAnswer {
-        let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+        let request_id = &req.request_id;
         let mut who = Who::default();
         let (status, body) = match self.run(&req, &mut who).await {
-            Ok(body) => (200, protocol::success(&request_id, body)),
-            Err(f) => (
-                f.status,
-                protocol::failure(&request_id, &f.code, &f.message),
-            ),
+            Ok(body) => (200, protocol::success(request_id, body)),
+            Err(f) => (f.status, protocol::failure(request_id, &f.code, &f.message)),
         };
         ApiAnswer {
             status,

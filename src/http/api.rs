@@ -3,6 +3,7 @@
 //! (operation, caller, status, latency; never a secret). Everything else is in `api`.
 
 use super::query::parse_query;
+use super::request_id::RequestId;
 use super::{Body, BodyError, read_body};
 use crate::api::error::ApiFault;
 use crate::api::{Api, ApiAnswer, ApiRequest, protocol};
@@ -41,6 +42,7 @@ pub async fn handle(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> Resp
 
 async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswer {
     let limits = api.limits().clone();
+    let request_id = request_id_of(&req);
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = parse_query(req.uri().query().unwrap_or(""));
@@ -68,7 +70,7 @@ async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswe
     let timeout = Duration::from_millis(limits.request_read_timeout_ms);
     let body = match read_body(req, limits.body_bytes_max, timeout).await {
         Ok(b) => b,
-        Err(e) => return body_refused(e, limits.body_bytes_max, timeout),
+        Err(e) => return body_refused(&request_id, e, limits.body_bytes_max, timeout),
     };
     let form = if is_form {
         parse_query(&String::from_utf8_lossy(&body))
@@ -83,22 +85,32 @@ async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswe
         headers,
         body: body.to_vec(),
         source_ip: peer.ip().to_string(),
+        request_id,
     })
     .await
 }
 
 /// The answer to a body that could not be read (too large, too slow, unreadable).
-fn body_refused(e: BodyError, max: usize, timeout: Duration) -> ApiAnswer {
+/// The id `route` gave the request (a new one if it gave none).
+fn request_id_of(req: &Request<Incoming>) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_default()
+        .as_str()
+        .to_owned()
+}
+
+fn body_refused(request_id: &str, e: BodyError, max: usize, timeout: Duration) -> ApiAnswer {
     let message = e.message(max, timeout);
     let fault = match e {
         BodyError::TooLarge => ApiFault::body_too_large(message),
         BodyError::Timeout => ApiFault::body_timeout(message),
         BodyError::Unreadable => ApiFault::body_unreadable(message),
     };
-    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
     ApiAnswer {
         status: fault.status,
-        body: protocol::failure(&request_id, &fault.code, &fault.message),
+        body: protocol::failure(request_id, &fault.code, &fault.message),
         operation: None,
         caller: None,
     }

@@ -11,6 +11,7 @@ mod oauth;
 mod portal;
 mod query;
 mod refusal;
+mod request_id;
 mod scim;
 pub mod tls;
 
@@ -28,6 +29,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use refusal::Shape;
+use request_id::{REQUEST_ID_HEADER, RequestId};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -207,7 +209,7 @@ impl Connection {
             let edge = edge.clone();
             let in_flight = activity.request();
             async move {
-                let resp = route(&edge, req, peer).await;
+                let resp = answer(&edge, req, peer).await;
                 drop(in_flight);
                 Ok::<_, Infallible>(resp)
             }
@@ -217,6 +219,20 @@ impl Connection {
             tracing::debug!(%peer, error = %e, "connection closed with error");
         }
     }
+}
+
+/// Routes one request inside its log span, under its request id, which the answer echoes in
+/// `x-request-id`.
+async fn answer(edge: &Edge, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let id = RequestId::of(req.headers());
+    let span = tracing::info_span!("request", request_id = id.as_str());
+    let value = id.header_value();
+    req.extensions_mut().insert(id);
+    let mut resp = tracing::Instrument::instrument(route(edge, req, peer), span).await;
+    if let Some(v) = value {
+        resp.headers_mut().insert(REQUEST_ID_HEADER.clone(), v);
+    }
+    resp
 }
 
 /// `/` is the management API, `/oauth2/token` the OAuth token endpoint, `/scim/...` SCIM,

@@ -433,3 +433,39 @@ async fn limits_have_environment_twins() {
     );
     drop(child);
 }
+
+/// Every answer carries `x-request-id`: the client's when it sent one sane id, else a new one;
+/// the management API answers the same id as `RequestId`.
+#[tokio::test]
+async fn request_ids_are_echoed_or_made() {
+    let s = Server::start();
+    let auth = format!("Bearer {}", s.token);
+    let over = "r".repeat(129);
+    let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+        (&[("x-request-id", "trace-1.a_b:c")], Some("trace-1.a_b:c")),
+        (&[("x-request-id", "two words")], None),
+        (&[("x-request-id", over.as_str())], None),
+        (&[("x-request-id", "a"), ("x-request-id", "b")], None),
+        (&[], None),
+    ];
+    for (sent, kept) in cases {
+        let mut headers = sent.to_vec();
+        headers.push(("authorization", auth.as_str()));
+        let r = s.send(Method::GET, "/Users", &headers, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let id = r.header("x-request-id").expect("x-request-id");
+        match kept {
+            Some(k) => assert_eq!(id, *k),
+            None => assert_eq!((id.len(), id.to_uppercase() == id), (36, true), "{id}"),
+        }
+    }
+    let call = ApiCall::new(&s.admin_key(), SSO, "ListDirectories", &[]);
+    let mut headers = s.sign(&call);
+    headers.push(("x-request-id".into(), "api-trace-7".into()));
+    let r = s
+        .api_raw(Method::POST, &query_string(&call.params), &headers)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.header("x-request-id"), Some("api-trace-7"));
+    assert_eq!(r.body["RequestId"], "api-trace-7");
+}

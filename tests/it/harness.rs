@@ -680,6 +680,7 @@ impl LibApi {
                 headers,
                 body: Vec::new(),
                 source_ip: "127.0.0.1".into(),
+                request_id: "in-process".into(),
             })
             .await;
         (answer.status, answer.body)
