@@ -441,7 +441,8 @@ async fn request_ids_are_echoed_or_made() {
     let s = Server::start();
     let auth = format!("Bearer {}", s.token);
     let over = "r".repeat(129);
-    let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+    type Sent<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Sent, Option<&str>)] = &[
         (&[("x-request-id", "trace-1.a_b:c")], Some("trace-1.a_b:c")),
         (&[("x-request-id", "two words")], None),
         (&[("x-request-id", over.as_str())], None),
