@@ -25,8 +25,12 @@ const IDLE_WAIT: Duration = Duration::from_secs(30);
 
 impl SignIn {
     /// Handles the events after the cursor, at most `FOLLOW_EVENTS_MAX`, in one write job;
-    /// how many it handled.
+    /// how many it handled. A round with nothing to do writes nothing: its own commit would
+    /// wake the follower again, for ever.
     pub async fn follow_round(&self) -> Result<usize, DomainError> {
+        if !self.follow_has_work().await? {
+            return Ok(0);
+        }
         self.write(|txn| {
             let cursor = match txn.get::<u64>(CURSOR_KEY)? {
                 Some(c) => c,
@@ -39,6 +43,15 @@ impl SignIn {
             let last = events.last().map_or(cursor, |e| e.seq);
             txn.put(CURSOR_KEY, &last)?;
             Ok(events.len())
+        })
+        .await
+    }
+
+    /// Whether a round would change anything: no cursor yet, or events after it.
+    async fn follow_has_work(&self) -> Result<bool, DomainError> {
+        self.read(|txn| match txn.get::<u64>(CURSOR_KEY)? {
+            None => Ok(true),
+            Some(cursor) => Ok(!txn.events_after(cursor, 1)?.is_empty()),
         })
         .await
     }
