@@ -14,6 +14,7 @@ use super::records::{
     AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus,
 };
 use crate::error::{DomainError, Entity};
+use crate::metrics::{Lag, TaskCounts};
 use crate::model::{ChangeEvent, ChangeKind, DirectoryId, ResourceType, UserId};
 use crate::scim::schema::ResourceKind;
 use crate::store::ReadTxn;
@@ -36,6 +37,17 @@ pub const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
 const CURSOR_KEY: MetaKey<'static> = MetaKey {
     name: "reconcile_cursor",
 };
+
+/// Most task records `task_counts` reads for one scrape.
+pub const TASKS_COUNTED_MAX: usize = 100_000;
+
+/// How long ago an event (RFC 3339 `at`) was committed; zero when unreadable or ahead.
+fn event_age(at: &str) -> Duration {
+    let now = time::OffsetDateTime::now_utc();
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .map(|at| (now - at).try_into().unwrap_or(Duration::ZERO))
+        .unwrap_or(Duration::ZERO)
+}
 
 /// (directory, user)
 type UserRef = (String, String);
@@ -112,6 +124,52 @@ impl Access {
             .await?;
         let mut c = self.lock_cursor();
         Ok(*c.handled.get_or_insert(stored))
+    }
+
+    /// How far the engine is behind the outbox: its cursor (in memory once read, else as
+    /// stored), the newest event, and the age of the oldest event after the cursor. One read
+    /// transaction, two point reads and one row.
+    pub async fn lag(&self) -> Result<Lag, DomainError> {
+        let known = self.lock_cursor().handled;
+        self.read(move |txn| {
+            let cursor = match known {
+                Some(c) => c,
+                None => txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0),
+            };
+            let oldest = txn.events_after(cursor, 1)?;
+            Ok(Lag {
+                head: txn.last_seq()?,
+                cursor,
+                oldest: oldest.first().map_or(Duration::ZERO, |e| event_age(&e.at)),
+            })
+        })
+        .await
+    }
+
+    /// Access tasks by state, reading at most `TASKS_COUNTED_MAX` task records (finished
+    /// tasks are kept `TASK_RETENTION_SECONDS`); `truncated` says the bound was reached.
+    pub async fn task_counts(&self) -> Result<TaskCounts, DomainError> {
+        self.read(move |txn| {
+            let mut counts = TaskCounts::default();
+            let mut left = TASKS_COUNTED_MAX;
+            for d in txn.directories()? {
+                let tasks = txn.scan_at_most::<Task>(Prefix::TasksIn { dir: &d.id }, left)?;
+                left -= tasks.len().min(left);
+                for t in tasks {
+                    match t.status {
+                        TaskStatus::InProgress => counts.in_progress += 1,
+                        TaskStatus::Success => counts.success += 1,
+                        TaskStatus::Failed => counts.failed += 1,
+                    }
+                }
+                if left == 0 {
+                    counts.truncated = true;
+                    break;
+                }
+            }
+            Ok(counts)
+        })
+        .await
     }
 
     fn lock_cursor(&self) -> std::sync::MutexGuard<'_, Cursor> {
