@@ -52,7 +52,8 @@ pub(crate) fn text(status: StatusCode, body: String, content_type: &'static str)
 
 /// Serves `/metrics` alone on `listener` (plain HTTP/1.1; anything else is 404) until
 /// `shutdown`, at most `METRICS_CONNECTIONS_MAX` connections at once, each head read within
-/// the request read timeout.
+/// the request read timeout. Open connections are closed at shutdown (they hold the `App`,
+/// whose writer stops only once every handle is gone).
 pub async fn serve_metrics(
     listener: TcpListener,
     app: Arc<App>,
@@ -60,8 +61,10 @@ pub async fn serve_metrics(
 ) {
     let permits = Arc::new(Semaphore::new(METRICS_CONNECTIONS_MAX));
     let read_timeout = Duration::from_millis(app.limits.request_read_timeout_ms);
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        while connections.try_join_next().is_some() {}
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             () = &mut shutdown => break,
@@ -71,7 +74,7 @@ pub async fn serve_metrics(
             () = &mut shutdown => break,
         };
         let app = app.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
                 async move { Ok::<_, Infallible>(answer(&app, req).await) }
@@ -86,6 +89,8 @@ pub async fn serve_metrics(
             drop(permit);
         });
     }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
 }
 
 /// One request on the metrics listener, counted like the main listener's.
