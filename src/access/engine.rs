@@ -149,21 +149,27 @@ impl Access {
     /// Access tasks by state, reading at most `TASKS_COUNTED_MAX` task records (finished
     /// tasks are kept `TASK_RETENTION_SECONDS`); `truncated` says the bound was reached.
     pub async fn task_counts(&self) -> Result<TaskCounts, DomainError> {
+        self.task_counts_at_most(TASKS_COUNTED_MAX).await
+    }
+
+    /// `task_counts` reading at most `max` task records.
+    pub(crate) async fn task_counts_at_most(&self, max: usize) -> Result<TaskCounts, DomainError> {
         self.read(move |txn| {
             let mut counts = TaskCounts::default();
-            let mut left = TASKS_COUNTED_MAX;
+            let mut left = max;
             for d in txn.directories()? {
-                let tasks = txn.scan_at_most::<Task>(Prefix::TasksIn { dir: &d.id }, left)?;
-                left -= tasks.len().min(left);
-                for t in tasks {
+                // One more than is left says whether the bound cut the count short.
+                let tasks = txn.scan_at_most::<Task>(Prefix::TasksIn { dir: &d.id }, left + 1)?;
+                counts.truncated = tasks.len() > left;
+                for t in tasks.iter().take(left) {
                     match t.status {
                         TaskStatus::InProgress => counts.in_progress += 1,
                         TaskStatus::Success => counts.success += 1,
                         TaskStatus::Failed => counts.failed += 1,
                     }
                 }
-                if left == 0 {
-                    counts.truncated = true;
+                left -= tasks.len().min(left);
+                if counts.truncated {
                     break;
                 }
             }
@@ -653,4 +659,84 @@ fn facts(txn: &ReadTxn, dir: &str, user: &str) -> Result<Facts, DomainError> {
         configs,
         provisioned,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::records::TaskType;
+    use crate::config::Limits;
+    use crate::directory::Directory;
+    use crate::store::keys::TaskKey;
+    use crate::store::{Db, DirectoryRecord, Store, Writer};
+
+    fn task(dir: &str, id: &str, status: TaskStatus) -> Task {
+        Task {
+            id: id.into(),
+            directory_id: dir.into(),
+            kind: TaskType::CreateAccessAssignment,
+            config_id: "ac-1".into(),
+            account_id: "1".into(),
+            principal: None,
+            status,
+            failure_reason: None,
+            created: crate::model::now_rfc3339(),
+            finished: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn task_counts_stop_at_their_bound() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("t.redb")).unwrap();
+        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
+        let db = Db::new(store, writer);
+        let access = Access::new(Directory::new(
+            db.clone(),
+            Limits::default(),
+            "http://x".into(),
+        ));
+        db.write(|txn| -> Result<(), DomainError> {
+            for d in ["d-a", "d-b"] {
+                txn.put_directory(&DirectoryRecord {
+                    id: d.into(),
+                    name: d.into(),
+                    created: crate::model::now_rfc3339(),
+                    scim_sync_enabled: true,
+                    updated: None,
+                })?;
+            }
+            let tasks = [
+                ("d-a", "t-1", TaskStatus::InProgress),
+                ("d-a", "t-2", TaskStatus::Success),
+                ("d-b", "t-3", TaskStatus::Failed),
+            ];
+            for (d, id, status) in tasks {
+                txn.put(TaskKey { dir: d, id }, &task(d, id, status))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let counts = |in_progress, success, failed, truncated| TaskCounts {
+            in_progress,
+            success,
+            failed,
+            truncated,
+        };
+        // (bound, counts): at the number of tasks every one is counted; one less is cut short.
+        let cases = [
+            (4, counts(1, 1, 1, false)),
+            (3, counts(1, 1, 1, false)),
+            (2, counts(1, 1, 0, true)),
+            (1, counts(1, 0, 0, true)),
+        ];
+        for (max, want) in cases {
+            assert_eq!(
+                access.task_counts_at_most(max).await.unwrap(),
+                want,
+                "bound {max}"
+            );
+        }
+    }
 }
