@@ -363,6 +363,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let local = listener.local_addr()?;
+    let metrics_listener = match args.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding --metrics-listen {addr}"))?,
+        ),
+        None => None,
+    };
     let options = Options {
         public_url: args
             .public_url
@@ -382,8 +390,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = std::sync::Arc::new(app);
     let engine = app.start_engine();
     let (stopping, stopped) = tokio::sync::watch::channel(false);
-    let metrics_server = match args.metrics_listen {
-        Some(addr) => Some(serve_metrics(addr, app.clone(), stopped).await?),
+    let metrics_server = match metrics_listener {
+        Some(l) => Some(serve_metrics(l, app.clone(), stopped)?),
         None => None,
     };
     let shutdown = async move {
@@ -402,15 +410,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Binds `addr` and serves `/metrics` there until `stopped` turns true.
-async fn serve_metrics(
-    addr: SocketAddr,
+/// Serves `/metrics` on `listener` until `stopped` turns true.
+fn serve_metrics(
+    listener: tokio::net::TcpListener,
     app: std::sync::Arc<App>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding --metrics-listen {addr}"))?;
     tracing::info!(metrics_listen = %listener.local_addr()?, "metrics served on their own listener");
     Ok(tokio::spawn(cloudsso::http::serve_metrics(
         listener,
