@@ -7,6 +7,7 @@
 //! Owns the data folder's files and their permissions. Must not hold business rules: each
 //! service decides for itself.
 
+use crate::access::metered::Metered;
 use crate::access::provider::{EmbeddedProvider, FaultyProvider};
 use crate::access::{Access, ConsoleTrust};
 use crate::api::Api;
@@ -15,6 +16,7 @@ use crate::config::Limits;
 use crate::directory::Directory;
 use crate::error::DomainError;
 use crate::iam::{self, Iam};
+use crate::metrics::{Metrics, Probe, ReadyLimits, Scrape};
 use crate::model::DirectoryId;
 use crate::seal::Sealer;
 use crate::signin::SignIn;
@@ -92,7 +94,14 @@ pub struct App {
     pub scim_base_url: String,
     /// `<public-url>`, where the management API answers.
     pub api_endpoint: String,
+    /// The process's metrics (the same the `db` hands the services).
+    pub metrics: Arc<Metrics>,
+    /// The database file, whose size `scrape` reports.
+    pub db_file: PathBuf,
 }
+
+/// Longest wait for the writer's no-op job in a readiness probe.
+pub const READY_WRITER_DEADLINE: Duration = Duration::from_secs(5);
 
 /// The writer's thread: it drains what is queued and exits once every handle to the `Db` is
 /// gone (the `App` dropped).
@@ -152,17 +161,19 @@ impl App {
         if new_db {
             set_private(&db_path, 0o600)?;
         }
-        let (writer, thread) = Writer::start(
+        let metrics = Arc::new(Metrics::new());
+        let (writer, thread) = Writer::start_metered(
             store.clone(),
             limits.commit_batch_max,
             limits.write_queue_max,
+            metrics.clone(),
         )
         .map_err(|source| AppError::File {
             action: "starting the writer for",
             path: db_path.clone(),
             source,
         })?;
-        let db = Db::new(store, writer);
+        let db = Db::with_metrics(store, writer, metrics.clone());
         let sealer = load_seal_key(&db, data).await?;
         let public = options.public_url.trim_end_matches('/').to_owned();
         let scim_base_url = format!("{public}/scim/v2");
@@ -177,7 +188,8 @@ impl App {
                 &public,
             ))),
         };
-        let access = Access::with_provider(directory.clone(), faults.clone()).with_console(console);
+        let metered = Arc::new(Metered::new(faults.clone(), metrics.clone()));
+        let access = Access::with_provider(directory.clone(), metered).with_console(console);
         let signin = SignIn::new(
             db.clone(),
             directory.clone(),
@@ -210,6 +222,8 @@ impl App {
             api,
             scim_base_url,
             api_endpoint: public,
+            metrics,
+            db_file: db_path,
         };
         Ok((app, WriterThread(thread)))
     }
@@ -251,6 +265,36 @@ impl App {
         EngineTask {
             stop,
             tasks: vec![engine, sweeper, follower],
+        }
+    }
+
+    /// The gauges read at scrape time: the database file's size, the write queue, the
+    /// engine's lag and the access tasks by state (a bounded count).
+    pub async fn scrape(&self) -> Result<Scrape, DomainError> {
+        Ok(Scrape {
+            db_bytes: std::fs::metadata(&self.db_file).map_or(0, |m| m.len()),
+            writer_queue_jobs: self.db.write_queue_depth(),
+            lag: self.access.lag().await?,
+            tasks: self.access.task_counts().await?,
+        })
+    }
+
+    /// What readiness is judged on: a read transaction opens, the writer commits a no-op
+    /// job within `READY_WRITER_DEADLINE`, the engine's lag.
+    pub async fn probe(&self) -> Probe {
+        let writer = tokio::time::timeout(READY_WRITER_DEADLINE, self.db.ping_writer()).await;
+        Probe {
+            store: self.db.can_read(),
+            writer: matches!(writer, Ok(Ok(()))),
+            lag: self.access.lag().await.ok(),
+        }
+    }
+
+    /// The readiness thresholds of the limits.
+    pub fn ready_limits(&self) -> ReadyLimits {
+        ReadyLimits {
+            lag_events_max: self.limits.ready_lag_events_max,
+            lag_seconds_max: self.limits.ready_lag_seconds_max,
         }
     }
 

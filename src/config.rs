@@ -74,6 +74,12 @@ pub struct Limits {
     /// Most management API requests one AccessKey may sign within the 15-minute replay
     /// window (its nonces are remembered that long; past it, `Throttling` for that key only).
     pub api_nonces_per_key_max: usize,
+    /// `/readyz` answers 503 while the reconciliation engine has more change events than
+    /// this left to handle.
+    pub ready_lag_events_max: u64,
+    /// `/readyz` answers 503 while the oldest change event the engine has not handled is
+    /// older than this, in seconds (`reconcile_delay_ms` holds events back too).
+    pub ready_lag_seconds_max: u64,
 }
 
 impl Default for Limits {
@@ -109,6 +115,8 @@ impl Default for Limits {
             headers_count_max: 100,
             // About 111 signed requests a second sustained over the 15-minute window.
             api_nonces_per_key_max: 100_000,
+            ready_lag_events_max: 10_000,
+            ready_lag_seconds_max: 60,
         }
     }
 }

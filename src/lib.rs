@@ -24,6 +24,7 @@ pub mod directory;
 pub mod error;
 pub mod http;
 pub mod iam;
+pub mod metrics;
 pub mod model;
 pub mod policy;
 pub mod scim;

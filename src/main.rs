@@ -155,10 +155,32 @@ struct ServeArgs {
     /// Most management API requests one AccessKey may sign in 15 minutes.
     #[arg(long, env = "CLOUDSSO_API_NONCES_PER_KEY_MAX", default_value_t = Limits::default().api_nonces_per_key_max)]
     api_nonces_per_key_max: usize,
+    /// `/readyz` answers 503 while the reconciliation engine has more change events than this
+    /// left to handle.
+    #[arg(long, env = "CLOUDSSO_READY_LAG_EVENTS_MAX", default_value_t = Limits::default().ready_lag_events_max)]
+    ready_lag_events_max: u64,
+    /// `/readyz` answers 503 while the oldest change event the engine has not handled is
+    /// older than this, in seconds.
+    #[arg(long, env = "CLOUDSSO_READY_LAG_SECONDS_MAX", default_value_t = Limits::default().ready_lag_seconds_max)]
+    ready_lag_seconds_max: u64,
+    /// Serve `/metrics` only on this address (plain HTTP), not on --listen.
+    #[arg(long, env = "CLOUDSSO_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// Log line format: `text`, or `json` (one object a line, with the request's span
+    /// fields, `request_id` among them).
+    #[arg(long, env = "CLOUDSSO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Fault injection for tests and drills: the account provider fails this many role and
     /// SAML provider calls first.
     #[arg(long, env = "CLOUDSSO_PROVIDER_FAULTS", default_value_t = 0)]
     provider_faults: u32,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 /// The longest string values of users and groups, in characters (SCIM and the API alike).
@@ -236,6 +258,8 @@ impl ServeArgs {
             header_bytes_max: self.header_bytes_max.max(1),
             headers_count_max: self.headers_count_max.max(1),
             api_nonces_per_key_max: self.api_nonces_per_key_max.max(1),
+            ready_lag_events_max: self.ready_lag_events_max,
+            ready_lag_seconds_max: self.ready_lag_seconds_max,
         }
     }
 }
@@ -255,23 +279,37 @@ impl std::io::Write for LossyStderr {
     }
 }
 
-fn main() -> anyhow::Result<std::process::ExitCode> {
-    // Log lines (one a request) go through a channel to a thread that writes them in batches:
-    // a request never waits on stderr, and a burst costs one write, not one a line. Not lossy:
-    // a full channel (128k lines) slows requests down rather than dropping lines. The guard
-    // flushes what is left when `main` returns.
-    let (log_writer, _log_flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+/// Installs the log subscriber (filter from `CLOUDSSO_LOG`, default `info`). Log lines (one
+/// a request) go through a channel to a thread that writes them in batches: a request never
+/// waits on stderr, and a burst costs one write, not one a line. Not lossy: a full channel
+/// (128k lines) slows requests down rather than dropping lines. The returned guard flushes
+/// what is left when dropped.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    let (log_writer, flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("cloudsso-log")
         .finish(std::io::BufWriter::new(LossyStderr));
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLOUDSSO_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(log_writer)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDSSO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(log_writer);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // Every span of the line (the outer `request` span carries `request_id`), the
+        // innermost also as `span`.
+        LogFormat::Json => builder
+            .json()
+            .with_span_list(true)
+            .with_current_span(true)
+            .init(),
+    }
+    flush
+}
+
+fn main() -> anyhow::Result<std::process::ExitCode> {
     // `serve` is declared with derive; the client's subcommands are built from the catalog.
     let matches = Cli::command()
         .subcommands(cloudsso::cli::commands())
@@ -279,6 +317,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     if let Some((name, sub)) = matches.subcommand()
         && name != "serve"
     {
+        let _log_flush = init_logging(LogFormat::Text);
         return Ok(cloudsso::cli::run(name, sub));
     }
     let cli = match Cli::from_arg_matches(&matches) {
@@ -287,6 +326,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
     };
     match cli.command {
         Command::Serve(args) => {
+            let _log_flush = init_logging(args.log_format);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -323,6 +363,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let local = listener.local_addr()?;
+    let metrics_listener = match args.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding --metrics-listen {addr}"))?,
+        ),
+        None => None,
+    };
     let options = Options {
         public_url: args
             .public_url
@@ -341,13 +389,41 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The reconciliation engine runs beside the server and stops with it.
     let app = std::sync::Arc::new(app);
     let engine = app.start_engine();
-    cloudsso::http::serve(listener, app, tls, shutdown).await;
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = match metrics_listener {
+        Some(l) => Some(serve_metrics(l, app.clone(), stopped)?),
+        None => None,
+    };
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    cloudsso::http::serve_with(listener, app, tls, metrics_server.is_none(), shutdown).await;
+    if let Some(m) = metrics_server {
+        let _ = m.await;
+    }
     engine.stop().await;
     // Every handle to the writer is gone once the server and the app are dropped; the writer
     // drains what is queued and exits.
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `/metrics` on `listener` until `stopped` turns true.
+fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    app: std::sync::Arc<App>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    tracing::info!(metrics_listen = %listener.local_addr()?, "metrics served on their own listener");
+    Ok(tokio::spawn(cloudsso::http::serve_metrics(
+        listener,
+        app,
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        },
+    )))
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are registered when this is called.

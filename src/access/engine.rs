@@ -14,6 +14,7 @@ use super::records::{
     AccessConfiguration, Assignment, Provisioning, ProvisioningStatus, Task, TaskStatus,
 };
 use crate::error::{DomainError, Entity};
+use crate::metrics::{Lag, TaskCounts};
 use crate::model::{ChangeEvent, ChangeKind, DirectoryId, ResourceType, UserId};
 use crate::scim::schema::ResourceKind;
 use crate::store::ReadTxn;
@@ -36,6 +37,17 @@ pub const CURSOR_PERSIST_EVERY: Duration = Duration::from_secs(1);
 const CURSOR_KEY: MetaKey<'static> = MetaKey {
     name: "reconcile_cursor",
 };
+
+/// Most task records `task_counts` reads for one scrape.
+pub const TASKS_COUNTED_MAX: usize = 100_000;
+
+/// How long ago an event (RFC 3339 `at`) was committed; zero when unreadable or ahead.
+fn event_age(at: &str) -> Duration {
+    let now = time::OffsetDateTime::now_utc();
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .map(|at| (now - at).try_into().unwrap_or(Duration::ZERO))
+        .unwrap_or(Duration::ZERO)
+}
 
 /// (directory, user)
 type UserRef = (String, String);
@@ -112,6 +124,58 @@ impl Access {
             .await?;
         let mut c = self.lock_cursor();
         Ok(*c.handled.get_or_insert(stored))
+    }
+
+    /// How far the engine is behind the outbox: its cursor (in memory once read, else as
+    /// stored), the newest event, and the age of the oldest event after the cursor. One read
+    /// transaction, two point reads and one row.
+    pub async fn lag(&self) -> Result<Lag, DomainError> {
+        let known = self.lock_cursor().handled;
+        self.read(move |txn| {
+            let cursor = match known {
+                Some(c) => c,
+                None => txn.get::<u64>(CURSOR_KEY)?.unwrap_or(0),
+            };
+            let oldest = txn.events_after(cursor, 1)?;
+            Ok(Lag {
+                head: txn.last_seq()?,
+                cursor,
+                oldest: oldest.first().map_or(Duration::ZERO, |e| event_age(&e.at)),
+            })
+        })
+        .await
+    }
+
+    /// Access tasks by state, reading at most `TASKS_COUNTED_MAX` task records (finished
+    /// tasks are kept `TASK_RETENTION_SECONDS`); `truncated` says the bound was reached.
+    pub async fn task_counts(&self) -> Result<TaskCounts, DomainError> {
+        self.task_counts_at_most(TASKS_COUNTED_MAX).await
+    }
+
+    /// `task_counts` reading at most `max` task records.
+    pub(crate) async fn task_counts_at_most(&self, max: usize) -> Result<TaskCounts, DomainError> {
+        self.read(move |txn| {
+            let mut counts = TaskCounts::default();
+            let mut left = max;
+            for d in txn.directories()? {
+                // One more than is left says whether the bound cut the count short.
+                let tasks = txn.scan_at_most::<Task>(Prefix::TasksIn { dir: &d.id }, left + 1)?;
+                counts.truncated = tasks.len() > left;
+                for t in tasks.iter().take(left) {
+                    match t.status {
+                        TaskStatus::InProgress => counts.in_progress += 1,
+                        TaskStatus::Success => counts.success += 1,
+                        TaskStatus::Failed => counts.failed += 1,
+                    }
+                }
+                left -= tasks.len().min(left);
+                if counts.truncated {
+                    break;
+                }
+            }
+            Ok(counts)
+        })
+        .await
     }
 
     fn lock_cursor(&self) -> std::sync::MutexGuard<'_, Cursor> {
@@ -595,4 +659,84 @@ fn facts(txn: &ReadTxn, dir: &str, user: &str) -> Result<Facts, DomainError> {
         configs,
         provisioned,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::records::TaskType;
+    use crate::config::Limits;
+    use crate::directory::Directory;
+    use crate::store::keys::TaskKey;
+    use crate::store::{Db, DirectoryRecord, Store, Writer};
+
+    fn task(dir: &str, id: &str, status: TaskStatus) -> Task {
+        Task {
+            id: id.into(),
+            directory_id: dir.into(),
+            kind: TaskType::CreateAccessAssignment,
+            config_id: "ac-1".into(),
+            account_id: "1".into(),
+            principal: None,
+            status,
+            failure_reason: None,
+            created: crate::model::now_rfc3339(),
+            finished: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn task_counts_stop_at_their_bound() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("t.redb")).unwrap();
+        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
+        let db = Db::new(store, writer);
+        let access = Access::new(Directory::new(
+            db.clone(),
+            Limits::default(),
+            "http://x".into(),
+        ));
+        db.write(|txn| -> Result<(), DomainError> {
+            for d in ["d-a", "d-b"] {
+                txn.put_directory(&DirectoryRecord {
+                    id: d.into(),
+                    name: d.into(),
+                    created: crate::model::now_rfc3339(),
+                    scim_sync_enabled: true,
+                    updated: None,
+                })?;
+            }
+            let tasks = [
+                ("d-a", "t-1", TaskStatus::InProgress),
+                ("d-a", "t-2", TaskStatus::Success),
+                ("d-b", "t-3", TaskStatus::Failed),
+            ];
+            for (d, id, status) in tasks {
+                txn.put(TaskKey { dir: d, id }, &task(d, id, status))?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let counts = |in_progress, success, failed, truncated| TaskCounts {
+            in_progress,
+            success,
+            failed,
+            truncated,
+        };
+        // (bound, counts): at the number of tasks every one is counted; one less is cut short.
+        let cases = [
+            (4, counts(1, 1, 1, false)),
+            (3, counts(1, 1, 1, false)),
+            (2, counts(1, 1, 0, true)),
+            (1, counts(1, 0, 0, true)),
+        ];
+        for (max, want) in cases {
+            assert_eq!(
+                access.task_counts_at_most(max).await.unwrap(),
+                want,
+                "bound {max}"
+            );
+        }
+    }
 }

@@ -14,6 +14,7 @@
 //! - `provider`: the boundary to member accounts; the embedded and fault-injecting providers.
 //! - `plan`: the pure planner (a user's facts -> the grants it must have).
 //! - `engine`: the reconciliation loop over the outbox, and effective access.
+//! - `metered`: a provider wrapper counting failed calls into the metrics.
 //!
 //! Reads and writes go through the application's `store::Db` (one writer, one outbox); every
 //! change appends its change event in the same transaction. Refusals are `error::DomainError`s
@@ -24,6 +25,7 @@ pub mod assignments;
 pub mod configs;
 mod dependents;
 pub mod engine;
+pub mod metered;
 pub mod plan;
 pub mod provider;
 pub mod records;

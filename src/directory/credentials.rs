@@ -538,8 +538,10 @@ impl Directory {
     }
 
     /// Records that a credential was used, at most once a minute per credential (no event:
-    /// it changes nothing anyone acts on). Best effort: a failure is logged.
+    /// it changes nothing anyone acts on). Best effort: a failure is logged. Every use is
+    /// counted in the metrics (`cloudsso_scim_requests_total`).
     fn note_use(&self, credential: &str, now: i64) {
+        self.db().metrics().scim_request(credential);
         {
             let mut seen = self
                 .inner

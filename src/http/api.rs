@@ -7,6 +7,7 @@ use super::request_id::RequestId;
 use super::{Body, BodyError, read_body};
 use crate::api::error::ApiFault;
 use crate::api::{Api, ApiAnswer, ApiRequest, protocol};
+use crate::metrics::Metrics;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -16,7 +17,12 @@ use std::time::{Duration, Instant};
 
 /// Entry point for management API requests: one log line with operation, caller, status and
 /// latency.
-pub async fn handle(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+pub async fn handle(
+    api: &Api,
+    metrics: &Metrics,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let started = Instant::now();
     let answer = answer(api, req, peer).await;
     let latency_us = started.elapsed().as_micros() as u64;
@@ -36,6 +42,7 @@ pub async fn handle(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> Resp
         latency_us,
         "api request"
     );
+    metrics.api_call(&operation, answer.status);
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(status, &answer.body)
 }

@@ -7,6 +7,8 @@ mod budget;
 mod conn;
 pub mod console;
 mod error;
+mod health;
+mod metrics;
 mod oauth;
 mod portal;
 mod query;
@@ -16,8 +18,10 @@ mod scim;
 pub mod tls;
 
 pub use error::ApiError;
+pub use metrics::serve_metrics;
 
 use crate::app::App;
+use crate::metrics::RouteClass;
 use budget::BodyBudget;
 use bytes::Bytes;
 use conn::{Activity, Admission, Timeouts, Watched};
@@ -34,7 +38,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -58,7 +62,19 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let edge = Edge::new(app);
+    serve_with(listener, app, tls, true, shutdown).await;
+}
+
+/// `serve`; `/metrics` is served here only with `metrics_here` (else it is on its own
+/// listener, `serve_metrics`, and this one answers it SCIM's 404).
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Arc<App>,
+    tls: Option<TlsAcceptor>,
+    metrics_here: bool,
+    shutdown: impl Future<Output = ()>,
+) {
+    let edge = Edge::new(app, metrics_here);
     let permits = Arc::new(Semaphore::new(edge.app.limits.connections_max));
     let admission = Admission::new(edge.app.limits.connections_per_source_max);
     let graceful = GracefulShutdown::new();
@@ -88,6 +104,7 @@ pub async fn serve(
                     tracing::debug!(%peer, "source address over its share of connections");
                     continue;
                 };
+                let open = edge.app.metrics.connection_opened();
                 let _ = stream.set_nodelay(true);
                 let conn = Connection {
                     edge: edge.clone(),
@@ -97,7 +114,7 @@ pub async fn serve(
                 let tls = tls.clone();
                 connections.spawn(async move {
                     conn.run(stream, tls).await;
-                    drop((permit, slot));
+                    drop((permit, slot, open));
                 });
             }
             () = &mut shutdown => break,
@@ -123,10 +140,12 @@ struct Edge {
     builder: Arc<auto::Builder<TokioExecutor>>,
     timeouts: Timeouts,
     budget: Arc<BodyBudget>,
+    /// Whether `/metrics` is served on this listener.
+    metrics_here: bool,
 }
 
 impl Edge {
-    fn new(app: Arc<App>) -> Self {
+    fn new(app: Arc<App>, metrics_here: bool) -> Self {
         let l = &app.limits;
         let timeouts = Timeouts {
             read: Duration::from_millis(l.request_read_timeout_ms),
@@ -141,6 +160,22 @@ impl Edge {
             app,
             timeouts,
             budget,
+            metrics_here,
+        }
+    }
+
+    /// Where `path` goes. `/metrics`, `/healthz` and `/readyz` are single segments, which no
+    /// portal path (`/<directory>/<step>`), console path or SCIM path (`/scim/v2/...`) is.
+    fn class(&self, path: &str) -> RouteClass {
+        match path {
+            "/" => RouteClass::Api,
+            oauth::TOKEN_PATH => RouteClass::Oauth,
+            metrics::METRICS_PATH if self.metrics_here => RouteClass::Metrics,
+            p if health::handles(p) => RouteClass::Health,
+            p if p.starts_with(scim::SCIM_PREFIX) => RouteClass::Scim,
+            p if portal::is_portal_path(p) => RouteClass::Portal,
+            p if console::handles(p) => RouteClass::Console,
+            _ => RouteClass::Other,
         }
     }
 }
@@ -223,23 +258,35 @@ impl Connection {
 
 /// Routes one request inside its log span, under its request id, which the answer echoes in
 /// `x-request-id`.
+/// Counts it in the metrics by route class and status.
 async fn answer(edge: &Edge, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    let started = Instant::now();
+    let class = edge.class(req.uri().path());
     let id = RequestId::of(req.headers());
     let span = tracing::info_span!("request", request_id = id.as_str());
     let value = id.header_value();
     req.extensions_mut().insert(id);
-    let mut resp = tracing::Instrument::instrument(route(edge, req, peer), span).await;
+    let mut resp = tracing::Instrument::instrument(route(edge, class, req, peer), span).await;
     if let Some(v) = value {
         resp.headers_mut().insert(REQUEST_ID_HEADER.clone(), v);
     }
+    let status = resp.status().as_u16();
+    edge.app.metrics.request(class, status, started.elapsed());
     resp
 }
 
-/// `/` is the management API, `/oauth2/token` the OAuth token endpoint, `/scim/...` SCIM,
-/// `/<directory>/<step>` the user portal, `/saml-role/sso` and `/<directory>/saml/metadata.xml`
-/// console sign-in; anything else gets SCIM's 404. A request over the head limits, or whose
-/// body does not fit in the bodies' budget now, is refused first, in its route's shape.
-async fn route(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+/// `/` is the management API, `/oauth2/token` the OAuth token endpoint, `/metrics` the
+/// metrics (unless on their own listener), `/healthz` and `/readyz` the health checks,
+/// `/scim/...` SCIM, `/<directory>/<step>` the user portal, `/saml-role/sso` and
+/// `/<directory>/saml/metadata.xml` console sign-in (`Edge::class`); anything else gets
+/// SCIM's 404. A request over the head limits, or whose body does not fit in the bodies'
+/// budget now, is refused first, in its route's shape.
+async fn route(
+    edge: &Edge,
+    class: RouteClass,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let shape = Shape::of(req.uri().path());
     if let Some((status, detail)) = over_head_limits(&edge.app.limits, &req) {
         return shape.respond(status, &detail);
@@ -249,13 +296,14 @@ async fn route(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Respons
         return shape.respond(StatusCode::SERVICE_UNAVAILABLE, detail);
     };
     let app = &edge.app;
-    match req.uri().path() {
-        "/" => api::handle(&app.api, req, peer).await,
-        oauth::TOKEN_PATH => oauth::handle(&app.directory, req).await,
-        p if p.starts_with(scim::SCIM_PREFIX) => scim::handle(app.directory.clone(), req).await,
-        p if portal::is_portal_path(p) => portal::handle(app, req, peer).await,
-        p if console::handles(p) => console::handle(app, req).await,
-        _ => scim::handle(app.directory.clone(), req).await,
+    match class {
+        RouteClass::Api => api::handle(&app.api, &app.metrics, req, peer).await,
+        RouteClass::Oauth => oauth::handle(&app.directory, req).await,
+        RouteClass::Metrics => metrics::handle(app, &req).await,
+        RouteClass::Health => health::handle(app, req.uri().path()).await,
+        RouteClass::Portal => portal::handle(app, req, peer).await,
+        RouteClass::Console => console::handle(app, req).await,
+        RouteClass::Scim | RouteClass::Other => scim::handle(app.directory.clone(), req).await,
     }
 }
 

@@ -12,6 +12,7 @@ use super::session::{DeepLink, Origin, Session, Stage};
 use super::settings::{DirectorySettings, LOCKOUT_SECONDS};
 use super::state::{UserSignIn, fingerprint, now_unix};
 use crate::error::DomainError;
+use crate::metrics::SigninOutcome;
 use crate::model::{DirectoryId, ResourceKind, UserId};
 use crate::store::keys::SigninUserKey;
 use std::net::IpAddr;
@@ -160,9 +161,11 @@ impl SignIn {
     ) -> Step<(String, Stage)> {
         let c = self.candidate(dir, user_name).await?;
         if let Some(r) = self.gates(&c.settings, ip, Some(user_name)).await? {
+            self.count(SigninOutcome::Refused);
             return Ok(Err(r));
         }
         if c.settings.sso_enabled {
+            self.count(SigninOutcome::Refused);
             return Ok(Err(Refusal::SsoOnly));
         }
         let now = now_unix();
@@ -177,14 +180,29 @@ impl SignIn {
         let Some(user) = c.user.clone().filter(|_| ok) else {
             self.count_failure(dir, c.user.as_ref(), locked, &c.settings)
                 .await?;
+            self.count(if locked {
+                SigninOutcome::Locked
+            } else {
+                SigninOutcome::BadPassword
+            });
             return Ok(Err(Refusal::WrongCredentials));
         };
         let rec = self.note_success(dir, &user, c.phc.as_deref()).await?;
         let stage = self.first_stage(dir, &user, &rec, &c.settings).await?;
+        self.count(match stage {
+            Stage::Active => SigninOutcome::Success,
+            Stage::ChangePassword => SigninOutcome::PasswordChangeRequired,
+            Stage::EnrollMfa | Stage::VerifyMfa => SigninOutcome::MfaRequired,
+        });
         let token = self
             .start_session(dir, &user, &c.user_name, origin, stage, deep_link)
             .await?;
         Ok(Ok((token, stage)))
+    }
+
+    /// Counts a sign-in step's outcome in the metrics.
+    fn count(&self, outcome: SigninOutcome) {
+        self.inner.db.metrics().signin(outcome);
     }
 
     async fn candidate(
@@ -399,6 +417,7 @@ impl SignIn {
     /// Confirms enrollment with one valid code: the device is stored and the session active.
     pub async fn confirm_enrollment(&self, s: &Session, code: &str, ip: IpAddr) -> Step<Session> {
         if let Err(r) = self.code_gates(s, Stage::EnrollMfa, ip).await? {
+            self.count(SigninOutcome::Refused);
             return Ok(Err(r));
         }
         let owner = format!("enroll/{}", s.digest);
@@ -408,14 +427,21 @@ impl SignIn {
             .as_ref()
             .and_then(|sealed| self.sealer().open(&owner, sealed).ok())
         else {
+            self.count(SigninOutcome::MfaFailed);
             return Ok(Err(Refusal::WrongCode));
         };
         match self
             .add_device(&s.directory(), &s.user(), "", &secret, code)
             .await
         {
-            Ok(_) => Ok(Ok(self.advance(s, Stage::Active, None).await?)),
-            Err(DomainError::Invalid { .. }) => Ok(Err(Refusal::WrongCode)),
+            Ok(_) => {
+                self.count(SigninOutcome::MfaSuccess);
+                Ok(Ok(self.advance(s, Stage::Active, None).await?))
+            }
+            Err(DomainError::Invalid { .. }) => {
+                self.count(SigninOutcome::MfaFailed);
+                Ok(Err(Refusal::WrongCode))
+            }
             Err(e) => Err(e),
         }
     }
@@ -424,20 +450,26 @@ impl SignIn {
     pub async fn verify_mfa(&self, s: &Session, code: &str, ip: IpAddr) -> Step<Session> {
         let settings = match self.code_gates(s, Stage::VerifyMfa, ip).await? {
             Ok(settings) => settings,
-            Err(r) => return Ok(Err(r)),
+            Err(r) => {
+                self.count(SigninOutcome::Refused);
+                return Ok(Err(r));
+            }
         };
         let (dir, user) = (s.directory(), s.user());
         let rec = self.user_record(&dir, &user).await?;
         if rec.locked_until.is_some_and(|t| t > now_unix()) {
             self.end_session_by_digest(&s.digest).await?;
+            self.count(SigninOutcome::Locked);
             return Ok(Err(Refusal::WrongCredentials));
         }
         if self.check_code(&dir, &user, code).await? {
+            self.count(SigninOutcome::MfaSuccess);
             return Ok(Ok(self.advance(s, Stage::Active, None).await?));
         }
         // Wrong codes count toward the same lockout as wrong passwords.
         self.count_failure(&dir, Some(&user), false, &settings)
             .await?;
+        self.count(SigninOutcome::MfaFailed);
         Ok(Err(Refusal::WrongCode))
     }
 }

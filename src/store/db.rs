@@ -7,6 +7,7 @@
 //! a `Db` and decide for themselves what a job reads and writes.
 
 use super::{ReadTxn, Store, StoreError, WriteError, WriteTxn, Writer};
+use crate::metrics::Metrics;
 use crate::model::{ChangeEvent, ChangeKind, ResourceType, now_rfc3339};
 use std::sync::Arc;
 
@@ -32,18 +33,46 @@ struct Inner {
     changed: tokio::sync::Notify,
     /// Counts committed writes, for any number of followers (`commits`).
     commits: tokio::sync::watch::Sender<u64>,
+    /// The process's metrics, which the services sharing this handle count into.
+    metrics: Arc<Metrics>,
 }
 
 impl Db {
     pub fn new(store: Store, writer: Writer) -> Db {
+        Self::with_metrics(store, writer, Arc::default())
+    }
+
+    /// `new`, with the process's metrics for the services to count into.
+    pub fn with_metrics(store: Store, writer: Writer, metrics: Arc<Metrics>) -> Db {
         Db {
             inner: Arc::new(Inner {
                 store,
                 writer,
                 changed: tokio::sync::Notify::new(),
                 commits: tokio::sync::watch::Sender::new(0),
+                metrics,
             }),
         }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Write jobs waiting for the writer.
+    pub fn write_queue_depth(&self) -> usize {
+        self.inner.writer.queue_depth()
+    }
+
+    /// Whether a read transaction opens.
+    pub fn can_read(&self) -> bool {
+        self.inner.store.read().is_ok()
+    }
+
+    /// Runs a job that writes nothing through the writer: it answers once that batch
+    /// committed, so the writer is alive and the disk takes commits.
+    pub async fn ping_writer(&self) -> Result<(), WriteError> {
+        self.inner.writer.submit(|_: &mut super::Batch| ()).await
     }
 
     /// Runs a read off the async executor.

@@ -488,6 +488,16 @@ macro_rules! keyed_reads {
                 self.record_values(table, &start)
             }
 
+            /// At most `limit` records under `p`, in key order.
+            pub fn scan_at_most<T: DeserializeOwned>(
+                &self,
+                p: Prefix<'_>,
+                limit: usize,
+            ) -> Result<Vec<T>, StoreError> {
+                let (table, start) = p.range();
+                self.record_values_at_most(table, &start, limit)
+            }
+
             /// The records under `p` with what follows the prefix in their keys (for
             /// `GrantsIn`, the user id), in key order.
             pub fn scan_tails<T: DeserializeOwned>(

@@ -662,6 +662,26 @@ macro_rules! impl_reads {
                 Ok(out)
             }
 
+            /// The values of at most `limit` records whose key starts with `prefix`, in key
+            /// order.
+            pub(crate) fn record_values_at_most<T: for<'de> Deserialize<'de>>(
+                &self,
+                kind: Records,
+                prefix: &str,
+                limit: usize,
+            ) -> Result<Vec<T>, StoreError> {
+                let t = self.0.open_table(kind.table())?;
+                let mut out = Vec::new();
+                for row in t.range(prefix..)?.take(limit) {
+                    let (k, v) = row?;
+                    if !k.value().starts_with(prefix) {
+                        break;
+                    }
+                    out.push(decode(kind.name(), v.value())?);
+                }
+                Ok(out)
+            }
+
             /// Whether any record of `kind` has a key starting with `prefix`.
             pub(crate) fn has_records(
                 &self,

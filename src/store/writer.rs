@@ -7,7 +7,9 @@
 //! `Batch::poison`, and then the whole batch is rolled back and every job in it is told so.
 
 use super::{Store, StoreError, WriteTxn};
+use crate::metrics::Metrics;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// The view a job gets of the batch it runs in.
@@ -61,11 +63,26 @@ impl Writer {
         batch_max: usize,
         queue_max: usize,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
+        Self::start_metered(store, batch_max, queue_max, Arc::default())
+    }
+
+    /// `start`, counting each batch's size and commit time into `metrics`.
+    pub fn start_metered(
+        store: Store,
+        batch_max: usize,
+        queue_max: usize,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Job>(queue_max.max(1));
         let handle = std::thread::Builder::new()
             .name("cloudsso-writer".into())
-            .spawn(move || run(store, rx, batch_max.max(1)))?;
+            .spawn(move || run(store, rx, batch_max.max(1), &metrics))?;
         Ok((Writer { tx }, handle))
+    }
+
+    /// Jobs waiting in the queue (not those of the batch being written).
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity().saturating_sub(self.tx.capacity())
     }
 
     /// Runs `f` in the next batch and returns its result once that batch is durable.
@@ -89,7 +106,7 @@ impl Writer {
     }
 }
 
-fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
+fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize, metrics: &Metrics) {
     let mut jobs: Vec<Job> = Vec::with_capacity(batch_max);
     let mut number = 0u64;
     while let Some(first) = rx.blocking_recv() {
@@ -128,6 +145,7 @@ fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
                 }
             }
         }
+        let commit_started = Instant::now();
         let result = if batch.poisoned {
             tracing::error!(jobs = n, "batch rolled back after a storage error");
             drop(batch);
@@ -138,6 +156,7 @@ fn run(store: Store, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
                 .commit()
                 .map_err(|e| WriteError::Commit(Arc::new(e)))
         };
+        metrics.writer_batch(n, commit_started.elapsed());
         if let Err(e) = &result {
             tracing::error!(error = %e, jobs = n, "batch not committed");
         } else {

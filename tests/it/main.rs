@@ -28,6 +28,7 @@ mod groups;
 mod isolation;
 mod limits;
 mod malformed;
+mod metrics;
 mod model;
 mod patch;
 mod portal;
