@@ -334,15 +334,22 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
 fn backup(args: &BackupArgs) -> anyhow::Result<std::process::ExitCode> {
     let m = cloudsso::backup::backup(&args.data, &args.out)
         .with_context(|| format!("backing up `{}`", args.data.display()))?;
-    println!("{}", serde_json::to_string_pretty(&m)?);
+    print_json(&m);
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Prints a manifest to stdout (a closed stdout is not an error: the work is done).
+fn print_json(m: &cloudsso::backup::Manifest) {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(m).unwrap_or_default();
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// `cloudsso restore`: prints the manifest, and says when seal.key is still missing.
 fn restore(args: &RestoreArgs) -> anyhow::Result<std::process::ExitCode> {
     let r = cloudsso::backup::restore(&args.from, &args.data, args.force)
         .with_context(|| format!("restoring `{}`", args.from.display()))?;
-    println!("{}", serde_json::to_string_pretty(&r.manifest)?);
+    print_json(&r.manifest);
     if !r.seal_key_present {
         eprintln!(
             "restored; now copy the seal.key of the backed-up server into `{}` (fingerprint {}): the server refuses to start without it",
