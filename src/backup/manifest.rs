@@ -17,8 +17,6 @@ pub const MANIFEST_FORMAT: u32 = 1;
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
 /// Largest manifest read, in bytes (a manifest is a few kilobytes).
 pub const MANIFEST_BYTES_MAX: u64 = 1 << 20;
-/// Separates the fingerprint of a sealing key from any other use of its digest.
-const FINGERPRINT_CONTEXT: &[u8] = b"cloudsso seal.key fingerprint v1\0";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -68,16 +66,6 @@ pub fn digest_file(path: &Path) -> Result<(u64, String), BackupError> {
         hasher.update(chunk);
         bytes += n as u64;
     }
-}
-
-/// The fingerprint of a sealing key: a truncated SHA-256 under its own context, which names
-/// the key without revealing it.
-pub fn fingerprint(key: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(FINGERPRINT_CONTEXT);
-    hasher.update(key);
-    let digest = hasher.finalize();
-    hex(digest.get(..16).unwrap_or_default())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -175,13 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fingerprint_names_a_key_without_showing_it() {
-        let key = [7u8; 32];
-        let f = fingerprint(&key);
-        assert_eq!(f.len(), 32);
-        assert_eq!(f, fingerprint(&key));
-        assert_ne!(f, fingerprint(&[8u8; 32]));
-        assert!(!f.contains(&hex(&key[..4])));
+    fn a_manifest_sits_beside_its_file() {
         assert_eq!(
             path_of(Path::new("/b/x.redb")),
             Path::new("/b/x.redb.manifest.json")

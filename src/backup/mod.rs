@@ -253,7 +253,7 @@ fn copy_checked(from: &Path, partial: &Path, m: &Manifest) -> Result<(), BackupE
 fn seal_fingerprint(data: &Path) -> Result<Option<String>, BackupError> {
     let path = data.join(SEAL_KEY_FILE);
     match std::fs::read(&path) {
-        Ok(key) => Ok(Some(manifest::fingerprint(&key))),
+        Ok(key) => Ok(Some(crate::seal::fingerprint(&key))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(BackupError::file("reading", &path, e)),
     }

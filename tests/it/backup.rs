@@ -2,7 +2,7 @@
 //! exactly the writes acknowledged up to the manifest's outbox sequence, its engine converges;
 //! restore refuses a folder that is not empty (without --force), a folder a server runs on,
 //! another seal.key, and a corrupt, truncated or manifest-less backup, changing nothing; a
-//! stopped server's folder backs up too; a restored folder without seal.key does not start.
+//! stopped server's folder backs up too; a restored folder without its seal.key does not start.
 
 use crate::access_http::{Setup, grant};
 use crate::harness::{PATCH_OP, Server, USER};
@@ -236,23 +236,44 @@ fn digest(path: &Path) -> Vec<u8> {
     sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
 }
 
-/// A server on a restored folder with no seal.key refuses to start, saying so.
-fn refuses_to_start_without_seal_key(data: &Path) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloudsso"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "started without seal.key: {stderr}");
-    assert!(stderr.contains("seal.key is missing"), "{stderr}");
-    assert!(!data.join("seal.key").exists(), "no new key was made");
+/// A server on a restored folder refuses to start, saying why, without seal.key and with
+/// another key; it makes no key of its own.
+fn refuses_to_start_without_its_seal_key(data: &Path) {
+    let key = data.join("seal.key");
+    let cases: [(Option<[u8; 32]>, &str); 2] = [
+        (None, "seal.key is missing"),
+        (
+            Some([9u8; 32]),
+            "is not the key this database's secrets are sealed under",
+        ),
+    ];
+    for (wrong_key, error) in cases {
+        if let Some(k) = wrong_key {
+            std::fs::write(&key, k).unwrap();
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloudsso"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+                data.to_str().unwrap(),
+            ])
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(error),
+            "{error}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read(&key).ok(),
+            wrong_key.map(Vec::from),
+            "{error}: the key is untouched"
+        );
+    }
+    std::fs::remove_file(&key).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -282,7 +303,7 @@ async fn a_backup_under_load_restores_every_acknowledged_write_and_the_engine_co
         stderr.contains("seal.key"),
         "restore says seal.key is still needed: {stderr}"
     );
-    refuses_to_start_without_seal_key(&restored);
+    refuses_to_start_without_its_seal_key(&restored);
     copy(&data, &restored, &["seal.key", "bootstrap.json"]);
     let srv = Server::start_on(&restored, &[]);
     check_restored(&srv, &shared, &acks, seq).await;
