@@ -64,6 +64,11 @@ impl ControlSocket {
 /// the database's lock, so no other server runs on this folder). Requests are served one at a
 /// time, so at most one backup is written at once.
 pub fn listen(data: &Path, db: Db) -> Result<ControlSocket, BackupError> {
+    listen_with(data, db, REQUEST_READ_TIMEOUT)
+}
+
+/// `listen` with the wait for a request line given (tests shorten it).
+fn listen_with(data: &Path, db: Db, read_timeout: Duration) -> Result<ControlSocket, BackupError> {
     use std::os::unix::fs::FileTypeExt;
     let path = socket_path(data);
     if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
@@ -80,7 +85,7 @@ pub fn listen(data: &Path, db: Db) -> Result<ControlSocket, BackupError> {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             };
-            serve_one(stream, &data, &db).await;
+            serve_one(stream, &data, &db, read_timeout).await;
         }
     });
     Ok(ControlSocket { path, task })
@@ -93,7 +98,7 @@ fn set_owner_only(path: &Path) -> Result<(), BackupError> {
 }
 
 /// Answers one connection: a peer running as another user (root excepted) is refused.
-async fn serve_one(stream: tokio::net::UnixStream, data: &Path, db: &Db) {
+async fn serve_one(stream: tokio::net::UnixStream, data: &Path, db: &Db, read_timeout: Duration) {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     let allowed = peer_allowed(&stream, data);
     let (read, mut write) = stream.into_split();
@@ -103,11 +108,14 @@ async fn serve_one(stream: tokio::net::UnixStream, data: &Path, db: &Db) {
             let mut line = Vec::new();
             let mut reader = tokio::io::BufReader::new(read.take(REQUEST_BYTES_MAX));
             let read =
-                tokio::time::timeout(REQUEST_READ_TIMEOUT, reader.read_until(b'\n', &mut line))
-                    .await;
+                tokio::time::timeout(read_timeout, reader.read_until(b'\n', &mut line)).await;
             match read {
-                Ok(Ok(_)) => run(&line, data, db).await,
-                _ => Answer::Error("no request line in time".into()),
+                Ok(Ok(_)) if line.last() == Some(&b'\n') => run(&line, data, db).await,
+                Ok(Ok(n)) if n as u64 == REQUEST_BYTES_MAX => Answer::Error(format!(
+                    "a request line is at most {REQUEST_BYTES_MAX} bytes"
+                )),
+                Ok(_) => Answer::Error("the request line is incomplete".into()),
+                Err(_) => Answer::Error("no request line in time".into()),
             }
         }
     };
@@ -187,4 +195,87 @@ fn gone(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, Writer};
+
+    async fn ask(data: &Path, request: Vec<u8>) -> Answer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::UnixStream::connect(socket_path(data))
+            .await
+            .unwrap();
+        s.write_all(&request).await.unwrap();
+        let _ = s.shutdown().await;
+        let mut answer = Vec::new();
+        // A request the server did not read to its end is reset after the answer.
+        let _ = s.read_to_end(&mut answer).await;
+        serde_json::from_slice(&answer).unwrap()
+    }
+
+    /// A request line of exactly `len` bytes (newline included), padded with spaces.
+    fn request(out: &Path, len: usize) -> Vec<u8> {
+        let mut line = serde_json::to_vec(&Request::Backup {
+            out: out.to_owned(),
+        })
+        .unwrap();
+        line.resize(len - 1, b' ');
+        line.push(b'\n');
+        line
+    }
+
+    fn error_of(a: Answer) -> String {
+        match a {
+            Answer::Error(e) => e,
+            Answer::Manifest(m) => panic!("a backup was written: {m:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_socket_answers_a_request_within_its_limits_and_refuses_the_rest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path();
+        let store = Store::open(&data.join(crate::app::DB_FILE)).unwrap();
+        let (writer, _thread) = Writer::start(store.clone(), 8, 8).unwrap();
+        let timeout = Duration::from_millis(300);
+        let control = listen_with(data, Db::new(store, writer), timeout).unwrap();
+        let out = data.join("b.redb");
+        let at_limit = ask(data, request(&out, REQUEST_BYTES_MAX as usize)).await;
+        let Answer::Manifest(m) = at_limit else {
+            panic!("a request of REQUEST_BYTES_MAX bytes: {at_limit:?}")
+        };
+        assert!(m.online && out.exists() && m.file == "b.redb", "{m:?}");
+        let cases: [(Vec<u8>, &str); 5] = [
+            (request(&out, REQUEST_BYTES_MAX as usize + 1), "is at most"),
+            (
+                b"{\"op\":\"backup\",\"out\":\"rel.redb\"}\n".to_vec(),
+                "not an absolute path",
+            ),
+            (b"{\"op\":\"drop\"}\n".to_vec(), "not a request"),
+            (b"garbage\n".to_vec(), "not a request"),
+            (b"{\"op\":".to_vec(), "incomplete"),
+        ];
+        for (line, want) in cases {
+            let got = error_of(ask(data, line).await);
+            assert!(got.contains(want), "{want}: {got}");
+        }
+        // A client that connects and says nothing is answered once the wait is over.
+        let mut silent = tokio::net::UnixStream::connect(socket_path(data))
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::io::AsyncReadExt::read_to_end(&mut silent, &mut answer);
+        tokio::time::timeout(Duration::from_secs(30), read)
+            .await
+            .unwrap()
+            .unwrap();
+        let got = error_of(serde_json::from_slice(&answer).unwrap());
+        assert!(got.contains("no request line in time"), "{got}");
+        control.stop().await;
+        assert!(!socket_path(data).exists(), "stop removes the socket");
+        assert!(!answers(data));
+    }
 }

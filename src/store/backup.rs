@@ -455,20 +455,24 @@ mod tests {
     }
 
     #[test]
-    fn a_large_table_is_copied_across_several_commits() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(&tmp.path().join("db.redb")).unwrap();
-        let rows = COPY_ROWS_PER_COMMIT * 2 + 7;
-        let w = store.write().unwrap();
-        {
-            let mut t = w.0.open_table(OUTBOX).unwrap();
-            for i in 0..rows {
-                t.insert(i, [1u8, b'{', b'}'].as_slice()).unwrap();
+    fn a_table_is_copied_whole_at_either_side_of_a_commit() {
+        let n = COPY_ROWS_PER_COMMIT;
+        for rows in [n - 1, n, n + 1, 2 * n + 7] {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = Store::open(&tmp.path().join("db.redb")).unwrap();
+            let w = store.write().unwrap();
+            {
+                let mut t = w.0.open_table(OUTBOX).unwrap();
+                for i in 0..rows {
+                    t.insert(i, [1u8, b'{', b'}'].as_slice()).unwrap();
+                }
             }
+            w.commit().unwrap();
+            let snap = copy_of(&store, &tmp.path().join("copy.redb"));
+            assert_eq!(snap.tables["outbox"], rows);
+            let back = inspect(&tmp.path().join("copy.redb")).unwrap();
+            assert_eq!(back.tables["outbox"], rows);
         }
-        w.commit().unwrap();
-        let snap = copy_of(&store, &tmp.path().join("copy.redb"));
-        assert_eq!(snap.tables["outbox"], rows);
     }
 
     #[test]
