@@ -237,18 +237,19 @@ mod tests {
     #[tokio::test]
     async fn the_socket_answers_a_request_within_its_limits_and_refuses_the_rest() {
         let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path();
+        let data = &tmp.path().join("data");
+        std::fs::create_dir(data).unwrap();
         let store = Store::open(&data.join(crate::app::DB_FILE)).unwrap();
         let (writer, _thread) = Writer::start(store.clone(), 8, 8).unwrap();
         let timeout = Duration::from_millis(300);
         let control = listen_with(data, Db::new(store, writer), timeout).unwrap();
-        let out = data.join("b.redb");
+        let out = tmp.path().join("b.redb");
         let at_limit = ask(data, request(&out, REQUEST_BYTES_MAX as usize)).await;
         let Answer::Manifest(m) = at_limit else {
             panic!("a request of REQUEST_BYTES_MAX bytes: {at_limit:?}")
         };
         assert!(m.online && out.exists() && m.file == "b.redb", "{m:?}");
-        let cases: [(Vec<u8>, &str); 5] = [
+        let cases: [(Vec<u8>, &str); 6] = [
             (request(&out, REQUEST_BYTES_MAX as usize + 1), "is at most"),
             (
                 b"{\"op\":\"backup\",\"out\":\"rel.redb\"}\n".to_vec(),
@@ -257,6 +258,10 @@ mod tests {
             (b"{\"op\":\"drop\"}\n".to_vec(), "not a request"),
             (b"garbage\n".to_vec(), "not a request"),
             (b"{\"op\":".to_vec(), "incomplete"),
+            (
+                request(&data.join(crate::app::DB_FILE), 200),
+                "is in the data folder",
+            ),
         ];
         for (line, want) in cases {
             let got = error_of(ask(data, line).await);

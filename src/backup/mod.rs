@@ -55,6 +55,8 @@ pub enum BackupError {
     },
     #[error("the server's control socket: {0}")]
     Control(String),
+    #[error("`{}` is in the data folder; write backups elsewhere (one there dies with the database's disk, and could replace its files)", .0.display())]
+    InsideData(PathBuf),
 }
 
 impl BackupError {
@@ -110,6 +112,7 @@ fn write_backup(
     online: bool,
     copy: impl FnOnce(std::fs::File) -> Result<Snapshot, SnapshotError>,
 ) -> Result<Manifest, BackupError> {
+    check_outside(data, out)?;
     let partial = partial_of(out);
     let manifest_path = manifest::path_of(out);
     let manifest_partial = partial_of(&manifest_path);
@@ -141,6 +144,18 @@ fn write_backup(
         let _ = std::fs::remove_file(&manifest_partial);
     }
     result
+}
+
+/// Refuses a backup file directly in the data folder.
+fn check_outside(data: &Path, out: &Path) -> Result<(), BackupError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(data), std::fs::canonicalize(parent)) {
+        (Ok(d), Ok(p)) if d == p => Err(BackupError::InsideData(out.to_owned())),
+        _ => Ok(()),
+    }
 }
 
 /// `cloudsso restore`: checks the backup and its manifest, then puts the copy in place of
