@@ -402,13 +402,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if app.bootstrap(&args.data).await? {
         tracing::info!(file = %args.data.join(cloudsso::app::BOOTSTRAP_FILE).display(), "first start: created a directory, a SCIM credential and an administrator AccessKey; they are in this file");
     }
-    // Handlers are installed before anyone can learn the address, so no signal is missed.
-    let shutdown = shutdown_signal()?;
-    tracing::info!(listen = %local, %scheme, scim = %app.scim_base_url, api = %app.api_endpoint, "cloudsso serving");
-    // `cloudsso backup` reaches the running server here (no other process can open its file).
+    // `cloudsso backup` reaches the running server here (no other process can open its file);
+    // it listens before the server says it serves.
     let control = cloudsso::backup::control::listen(&args.data, app.db.clone())
         .inspect_err(|e| tracing::warn!(error = %e, "no control socket: `cloudsso backup` cannot reach this server"))
         .ok();
+    // Handlers are installed before anyone can learn the address, so no signal is missed.
+    let shutdown = shutdown_signal()?;
+    tracing::info!(listen = %local, %scheme, scim = %app.scim_base_url, api = %app.api_endpoint, "cloudsso serving");
     // The reconciliation engine runs beside the server and stops with it.
     let app = std::sync::Arc::new(app);
     let engine = app.start_engine();
