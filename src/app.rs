@@ -20,6 +20,7 @@ use crate::metrics::{Metrics, Probe, ReadyLimits, Scrape};
 use crate::model::DirectoryId;
 use crate::seal::Sealer;
 use crate::signin::SignIn;
+use crate::store::keys::MetaKey;
 use crate::store::{Db, Store, StoreError, Writer};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,10 +43,19 @@ pub enum AppError {
         source: std::io::Error,
     },
     #[error(
-        "{} is missing but the database holds AccessKeys sealed under it; restore the file",
+        "{} is missing but the database holds secrets sealed under it; restore the file",
         .0.display()
     )]
     SealKeyMissing(PathBuf),
+    #[error(
+        "{} is not the key this database's secrets are sealed under (fingerprint {found}, the database needs {wanted}); put the original file back",
+        path.display()
+    )]
+    SealKeyWrong {
+        path: PathBuf,
+        found: String,
+        wanted: String,
+    },
     #[error("{}: {error}", path.display())]
     SealKey {
         path: PathBuf,
@@ -347,27 +357,63 @@ impl App {
     }
 }
 
-/// The key that seals AccessKey secrets: `<data>/seal.key` (32 bytes, mode 0600), made on
-/// first start. Refuses to start when it is missing but AccessKeys exist (they would be
-/// unreadable under a new key).
+/// The key that seals AccessKey secrets, TOTP and IdP keys: `<data>/seal.key` (32 bytes, mode
+/// 0600), made on first start. Its fingerprint is recorded in the database (`meta`), so a start
+/// without the key or with another one is refused (sealed secrets would not open) instead of
+/// failing on use; a database from before the record refuses a missing key when AccessKeys
+/// exist, and records the key it finds.
 async fn load_seal_key(db: &Db, data: &Path) -> Result<Sealer, AppError> {
     let path = data.join(SEAL_KEY_FILE);
-    if path.exists() {
-        let bytes = std::fs::read(&path).map_err(|source| AppError::File {
+    let recorded = recorded_seal_fingerprint(db).await?;
+    let key = if path.exists() {
+        std::fs::read(&path).map_err(|source| AppError::File {
             action: "reading",
             path: path.clone(),
             source,
-        })?;
-        return Sealer::new(&bytes).map_err(|e| AppError::SealKey { path, error: e });
-    }
-    if iam::has_admins(db).await? {
+        })?
+    } else if recorded.is_some() || iam::has_admins(db).await? {
         return Err(AppError::SealKeyMissing(path));
+    } else {
+        new_seal_key(data, &path)?
+    };
+    let sealer = Sealer::new(&key).map_err(|e| AppError::SealKey {
+        path: path.clone(),
+        error: e,
+    })?;
+    let found = crate::seal::fingerprint(&key);
+    match recorded {
+        Some(wanted) if wanted != found => Err(AppError::SealKeyWrong {
+            path,
+            found,
+            wanted,
+        }),
+        Some(_) => Ok(sealer),
+        None => {
+            db.write(move |txn| Ok::<_, DomainError>(txn.put(SEAL_FINGERPRINT, &found)?))
+                .await?;
+            Ok(sealer)
+        }
     }
+}
+
+/// Where the fingerprint of the sealing key is recorded in `meta`.
+const SEAL_FINGERPRINT: MetaKey<'static> = MetaKey {
+    name: "seal_key_fingerprint",
+};
+
+async fn recorded_seal_fingerprint(db: &Db) -> Result<Option<String>, AppError> {
+    Ok(db
+        .read(|txn| Ok::<_, DomainError>(txn.get::<String>(SEAL_FINGERPRINT)?))
+        .await?)
+}
+
+/// A new random key, written durably (owner-only) under a temporary name then renamed.
+fn new_seal_key(data: &Path, path: &Path) -> Result<Vec<u8>, AppError> {
     let key = Sealer::new_key();
     let tmp = data.join(format!("{SEAL_KEY_FILE}.tmp"));
     write_private(&tmp, &key)?;
-    rename(&tmp, &path)?;
-    Sealer::new(&key).map_err(|e| AppError::SealKey { path, error: e })
+    rename(&tmp, path)?;
+    Ok(key.to_vec())
 }
 
 /// Creates the data folder readable by its owner only (it holds personal data and password

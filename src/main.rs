@@ -31,7 +31,39 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Write a consistent copy of the database (and its manifest, FILE.manifest.json), from
+    /// the running server through its control socket or from a stopped server's folder.
+    /// seal.key is not in it: back that file up separately.
+    Backup(BackupArgs),
+    /// Put a backup in place of a data folder's database, after checking it.
+    Restore(RestoreArgs),
+}
+
+/// The subcommands `main` runs itself; every other one is the management API client.
+const LOCAL_COMMANDS: [&str; 3] = ["serve", "backup", "restore"];
+
+#[derive(Args)]
+struct BackupArgs {
+    /// Data folder of the server to back up (running or stopped).
+    #[arg(long, env = "CLOUDSSO_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// The backup file to write (replaced if it exists; written under a temporary name first).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// The backup file (its manifest, FILE.manifest.json, beside it).
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+    /// Data folder to restore into; created if missing.
+    #[arg(long)]
+    data: PathBuf,
+    /// Replace the database of a folder that is not empty (never while a server runs on it).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -315,7 +347,7 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         .subcommands(cloudsso::cli::commands())
         .get_matches();
     if let Some((name, sub)) = matches.subcommand()
-        && name != "serve"
+        && !LOCAL_COMMANDS.contains(&name)
     {
         let _log_flush = init_logging(LogFormat::Text);
         return Ok(cloudsso::cli::run(name, sub));
@@ -330,10 +362,45 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(serve(args))?;
+            rt.block_on(serve(*args))?;
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Command::Backup(args) => backup(&args),
+        Command::Restore(args) => restore(&args),
     }
+}
+
+/// `cloudsso backup`: prints the manifest.
+fn backup(args: &BackupArgs) -> anyhow::Result<std::process::ExitCode> {
+    let m = cloudsso::backup::backup(&args.data, &args.out)
+        .with_context(|| format!("backing up `{}`", args.data.display()))?;
+    print_json(&m);
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Prints a manifest to stdout (a closed stdout is not an error: the work is done).
+fn print_json(m: &cloudsso::backup::Manifest) {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(m).unwrap_or_default();
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// `cloudsso restore`: prints the manifest, and says when seal.key is still missing.
+fn restore(args: &RestoreArgs) -> anyhow::Result<std::process::ExitCode> {
+    let r = cloudsso::backup::restore(&args.from, &args.data, args.force)
+        .with_context(|| format!("restoring `{}`", args.from.display()))?;
+    print_json(&r.manifest);
+    if !r.seal_key_present {
+        eprintln!(
+            "restored; now copy the seal.key of the backed-up server into `{}` (fingerprint {}): the server refuses to start without it",
+            args.data.display(),
+            r.manifest
+                .seal_key_fingerprint
+                .as_deref()
+                .unwrap_or("none recorded")
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// The TLS acceptor of `--tls-cert`/`--tls-key`, or `None` for plain HTTP (clap lets
@@ -383,6 +450,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if app.bootstrap(&args.data).await? {
         tracing::info!(file = %args.data.join(cloudsso::app::BOOTSTRAP_FILE).display(), "first start: created a directory, a SCIM credential and an administrator AccessKey; they are in this file");
     }
+    // `cloudsso backup` reaches the running server here (no other process can open its file);
+    // it listens before the server says it serves.
+    let control = cloudsso::backup::control::listen(&args.data, app.db.clone())
+        .inspect_err(|e| tracing::warn!(error = %e, "no control socket: `cloudsso backup` cannot reach this server"))
+        .ok();
     // Handlers are installed before anyone can learn the address, so no signal is missed.
     let shutdown = shutdown_signal()?;
     tracing::info!(listen = %local, %scheme, scim = %app.scim_base_url, api = %app.api_endpoint, "cloudsso serving");
@@ -401,6 +473,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     cloudsso::http::serve_with(listener, app, tls, metrics_server.is_none(), shutdown).await;
     if let Some(m) = metrics_server {
         let _ = m.await;
+    }
+    if let Some(control) = control {
+        control.stop().await;
     }
     engine.stop().await;
     // Every handle to the writer is gone once the server and the app are dropped; the writer

@@ -16,6 +16,25 @@ pub const KEY_BYTES: usize = 32;
 const NONCE_BYTES: usize = 24;
 /// Version prefix of a sealed value.
 const SEALED_V1: &str = "v1:";
+/// Separates the fingerprint of a sealing key from any other use of its digest.
+const FINGERPRINT_CONTEXT: &[u8] = b"cloudsso seal.key fingerprint v1\0";
+
+/// The fingerprint of a sealing key (hex of the first 16 bytes of a SHA-256 under its own
+/// context): names the key, recorded in the database and in backup manifests, without
+/// revealing it.
+pub fn fingerprint(key: &[u8]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(FINGERPRINT_CONTEXT);
+    hasher.update(key);
+    let digest = hasher.finalize();
+    digest
+        .get(..16)
+        .unwrap_or_default()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -118,5 +137,15 @@ mod tests {
         assert_eq!(s.open("LTAIabc", "garbage"), Err(SealError::Unreadable));
         assert_eq!(Sealer::new(&[0u8; 5]).unwrap_err(), SealError::BadKey);
         assert_eq!(format!("{s:?}"), "Sealer(<key>)");
+    }
+
+    #[test]
+    fn a_fingerprint_names_a_key_without_showing_it() {
+        let key = [7u8; KEY_BYTES];
+        let f = fingerprint(&key);
+        assert_eq!(f.len(), 32);
+        assert_eq!(f, fingerprint(&key));
+        assert_ne!(f, fingerprint(&[8u8; KEY_BYTES]));
+        assert!(!f.contains("07070707"));
     }
 }
