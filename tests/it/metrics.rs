@@ -402,3 +402,19 @@ async fn json_logs_are_one_object_a_line_with_the_request_id() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// An idle server commits nothing: the sign-in follower once wrote its cursor on every round,
+/// and its own commit woke it again (about 350 empty commits a second on an idle server).
+#[tokio::test]
+async fn an_idle_server_commits_nothing() {
+    let s = Server::start();
+    s.user_with_password("idle-probe").await;
+    // Let the engine and the follower handle that write, then watch one idle second.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = s.scrape().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = s.scrape().await;
+    let commits = |m: &BTreeMap<String, f64>| m["cloudsso_writer_batch_jobs_count"];
+    let idle_commits = commits(&after) - commits(&before);
+    assert!(idle_commits <= 3.0, "{idle_commits} commits while idle");
+}
