@@ -64,6 +64,8 @@ pub struct Options {
     pub region: String,
     /// Fault injection: the account provider fails this many role and SAML provider calls.
     pub provider_faults: u32,
+    /// Whether requests leave audit records (off only for benchmarks).
+    pub audit: bool,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             public_url: "http://127.0.0.1".into(),
             region: "cn-shanghai".into(),
             provider_faults: 0,
+            audit: true,
         }
     }
 }
@@ -92,6 +95,8 @@ pub struct App {
     pub scim_base_url: String,
     /// `<public-url>`, where the management API answers.
     pub api_endpoint: String,
+    /// The audit trail's settings, for the edges.
+    pub audit: crate::audit::Settings,
 }
 
 /// The writer's thread: it drains what is queued and exits once every handle to the `Db` is
@@ -187,6 +192,11 @@ impl App {
             public.clone(),
         );
         let account = iam.account_id().await?;
+        let audit = crate::audit::Settings {
+            enabled: options.audit,
+            region: options.region.clone(),
+            account: account.clone(),
+        };
         let api = Api::new(
             Ctx::new(
                 directory.clone(),
@@ -210,6 +220,7 @@ impl App {
             api,
             scim_base_url,
             api_endpoint: public,
+            audit,
         };
         Ok((app, WriterThread(thread)))
     }
@@ -248,9 +259,19 @@ impl App {
                 })
                 .await;
         });
+        let db = self.db.clone();
+        let retention = Duration::from_secs(self.limits.audit_retention_seconds);
+        let every = Duration::from_millis(self.limits.audit_prune_interval_ms.max(1));
+        let mut pruner_stop = stop.subscribe();
+        let pruner = tokio::spawn(async move {
+            crate::audit::retention::run_pruner(db, retention, every, async move {
+                let _ = pruner_stop.wait_for(|s| *s).await;
+            })
+            .await;
+        });
         EngineTask {
             stop,
-            tasks: vec![engine, sweeper, follower],
+            tasks: vec![engine, sweeper, follower, pruner],
         }
     }
 

@@ -74,6 +74,11 @@ pub struct Limits {
     /// Most management API requests one AccessKey may sign within the 15-minute replay
     /// window (its nonces are remembered that long; past it, `Throttling` for that key only).
     pub api_nonces_per_key_max: usize,
+    /// How long audit records are kept, in seconds (`--audit-retention-days`, 90 days);
+    /// older ones are pruned in the background.
+    pub audit_retention_seconds: u64,
+    /// Milliseconds between two runs of the audit trail's pruner.
+    pub audit_prune_interval_ms: u64,
 }
 
 impl Default for Limits {
@@ -109,6 +114,8 @@ impl Default for Limits {
             headers_count_max: 100,
             // About 111 signed requests a second sustained over the 15-minute window.
             api_nonces_per_key_max: 100_000,
+            audit_retention_seconds: 90 * 86_400,
+            audit_prune_interval_ms: 60_000,
         }
     }
 }
