@@ -4,7 +4,9 @@
 //! test fails while either lacks the other). Pure data: must not import directory, store or
 //! http.
 
-use super::protocol::{ACTIONTRAIL_VERSION, CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION};
+use super::protocol::{
+    ACTIONTRAIL_VERSION, CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION,
+};
 
 /// The API an operation belongs to; its version names it on the wire, its namespace names
 /// its actions (`cloudsso:GetUser`, `ram:CreateUser`).
@@ -886,7 +888,10 @@ pub static ACTIONTRAIL_OPERATIONS: &[Operation] = &[Operation {
     name: "LookupEvents",
     summary: "Look up audit records, newest first: time range, filters, pages",
     params: &[
-        opt("StartTime", "oldest event time, ISO 8601 (e.g. 2026-01-01T00:00:00Z)"),
+        opt(
+            "StartTime",
+            "oldest event time, ISO 8601 (e.g. 2026-01-01T00:00:00Z)",
+        ),
         opt("EndTime", "newest event time, ISO 8601"),
         opt("MaxResults", "page size, 1 to 50 (default 20)"),
         NEXT_TOKEN,

@@ -189,15 +189,80 @@ mod tests {
             ("page of 1", q(vec![], 1, None), 100, vec![4], Some(4)),
             ("next page", q(vec![], 1, Some(4)), 100, vec![3], Some(3)),
             ("last page", q(vec![], 1, Some(2)), 100, vec![1], None),
-            ("key", q(vec![Filter::AccessKeyId("K1".into())], 10, None), 100, vec![3, 1], None),
-            ("name in any namespace", q(vec![Filter::EventName("CreateUser".into())], 10, None), 100, vec![4, 3, 1], None),
-            ("qualified name", q(vec![Filter::EventName("scim:CreateUser".into())], 10, None), 100, vec![3], None),
-            ("resource", q(vec![Filter::ResourceName("arn/cloudsso:GetUser".into())], 10, None), 100, vec![2], None),
-            ("error", q(vec![Filter::ErrorCode("NoPermission".into())], 10, None), 100, vec![2], None),
-            ("principal", q(vec![Filter::Principal("admin".into())], 10, None), 100, vec![4, 3, 2, 1], None),
-            ("and", q(vec![Filter::AccessKeyId("K2".into()), Filter::ErrorCode("Success".into())], 10, None), 100, vec![4], None),
-            ("scan bound", q(vec![Filter::ErrorCode("NoPermission".into())], 10, None), 1, vec![], Some(4)),
-            ("scan bound, second page", q(vec![Filter::ErrorCode("NoPermission".into())], 10, Some(4)), 2, vec![2], Some(2)),
+            (
+                "key",
+                q(vec![Filter::AccessKeyId("K1".into())], 10, None),
+                100,
+                vec![3, 1],
+                None,
+            ),
+            (
+                "name in any namespace",
+                q(vec![Filter::EventName("CreateUser".into())], 10, None),
+                100,
+                vec![4, 3, 1],
+                None,
+            ),
+            (
+                "qualified name",
+                q(vec![Filter::EventName("scim:CreateUser".into())], 10, None),
+                100,
+                vec![3],
+                None,
+            ),
+            (
+                "resource",
+                q(
+                    vec![Filter::ResourceName("arn/cloudsso:GetUser".into())],
+                    10,
+                    None,
+                ),
+                100,
+                vec![2],
+                None,
+            ),
+            (
+                "error",
+                q(vec![Filter::ErrorCode("NoPermission".into())], 10, None),
+                100,
+                vec![2],
+                None,
+            ),
+            (
+                "principal",
+                q(vec![Filter::Principal("admin".into())], 10, None),
+                100,
+                vec![4, 3, 2, 1],
+                None,
+            ),
+            (
+                "and",
+                q(
+                    vec![
+                        Filter::AccessKeyId("K2".into()),
+                        Filter::ErrorCode("Success".into()),
+                    ],
+                    10,
+                    None,
+                ),
+                100,
+                vec![4],
+                None,
+            ),
+            (
+                "scan bound",
+                q(vec![Filter::ErrorCode("NoPermission".into())], 10, None),
+                1,
+                vec![],
+                Some(4),
+            ),
+            (
+                "scan bound, second page",
+                q(vec![Filter::ErrorCode("NoPermission".into())], 10, Some(4)),
+                2,
+                vec![2],
+                Some(2),
+            ),
         ];
         for (name, query, scan, expected, next) in cases {
             let p = page(&txn, &query, scan).unwrap();
@@ -207,7 +272,11 @@ mod tests {
 
     #[test]
     fn unknown_filter_keys_are_refused() {
-        for (key, ok) in [("EventName", true), ("eventname", false), ("Password", false)] {
+        for (key, ok) in [
+            ("EventName", true),
+            ("eventname", false),
+            ("Password", false),
+        ] {
             assert_eq!(Filter::parse(key, "x").is_ok(), ok, "{key}");
         }
     }

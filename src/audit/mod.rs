@@ -82,7 +82,10 @@ pub fn describe(r: &ChainReport) -> (String, bool) {
         _ => "no records".to_owned(),
     };
     match &r.broken {
-        None => (format!("audit chain intact: {} checked ({range})\n", r.checked), true),
+        None => (
+            format!("audit chain intact: {} checked ({range})\n", r.checked),
+            true,
+        ),
         Some(b) => (
             format!(
                 "audit chain BROKEN at record {}: {} ({} checked, {range})\n",

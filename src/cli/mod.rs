@@ -38,7 +38,8 @@ const PRODUCTS: [Product; 4] = [
 
 /// `SCIMSynchronizationStatus` -> `scim-synchronization-status`, `NewDirectoryName` ->
 /// `new-directory-name`: a hyphen before each capital that starts a word (after a lowercase
-/// letter or digit, or the last capital of an acronym followed by lowercase), all lowercase.
+/// letter or digit, or the last capital of an acronym followed by lowercase), all lowercase;
+/// a dot becomes a hyphen (`LookupAttribute.1.Key` -> `lookup-attribute-1-key`).
 /// Injective over the catalog (tested), so a flag names one parameter.
 pub fn kebab(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
@@ -56,7 +57,8 @@ pub fn kebab(name: &str) -> String {
                 out.push('-');
             }
         }
-        out.push(c.to_ascii_lowercase());
+        // `LookupAttribute.1.Key`: a dot separates words too.
+        out.push(if c == '.' { '-' } else { c.to_ascii_lowercase() });
         prev = Some(c);
     }
     out
@@ -289,6 +291,7 @@ mod tests {
             ("DirectoryId", "directory-id"),
             ("MaxResults", "max-results"),
             ("Ipv4Address", "ipv4-address"),
+            ("LookupAttribute.1.Key", "lookup-attribute-1-key"),
             ("GetUser", "get-user"),
             ("A", "a"),
             ("", ""),

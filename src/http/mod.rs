@@ -3,6 +3,7 @@
 //! imports this module except `main`.
 
 mod api;
+mod audit;
 mod budget;
 mod conn;
 pub mod console;
@@ -249,13 +250,19 @@ async fn route(edge: &Edge, req: Request<Incoming>, peer: SocketAddr) -> Respons
         return shape.respond(StatusCode::SERVICE_UNAVAILABLE, detail);
     };
     let app = &edge.app;
+    let trail = audit::Trail {
+        db: &app.db,
+        settings: &app.audit,
+    };
     match req.uri().path() {
-        "/" => api::handle(&app.api, req, peer).await,
-        oauth::TOKEN_PATH => oauth::handle(&app.directory, req).await,
-        p if p.starts_with(scim::SCIM_PREFIX) => scim::handle(app.directory.clone(), req).await,
-        p if portal::is_portal_path(p) => portal::handle(app, req, peer).await,
+        "/" => api::handle(&app.api, trail, req, peer).await,
+        oauth::TOKEN_PATH => oauth::handle(&app.directory, trail, req, peer).await,
+        p if p.starts_with(scim::SCIM_PREFIX) => {
+            scim::handle(app.directory.clone(), trail, req, peer).await
+        }
+        p if portal::is_portal_path(p) => portal::handle(app, trail, req, peer).await,
         p if console::handles(p) => console::handle(app, req).await,
-        _ => scim::handle(app.directory.clone(), req).await,
+        _ => scim::handle(app.directory.clone(), trail, req, peer).await,
     }
 }
 

@@ -451,8 +451,16 @@ mod tests {
         type Tamper = fn(&Store);
         let cases: &[(&str, Tamper, Option<u64>)] = &[
             ("clean", |_| {}, None),
-            ("edited action", |s| edit(s, 2, |r| r.action = "x".into()), Some(3)),
-            ("edited last prev", |s| edit(s, 4, |r| r.prev = "00".into()), Some(4)),
+            (
+                "edited action",
+                |s| edit(s, 2, |r| r.action = "x".into()),
+                Some(3),
+            ),
+            (
+                "edited last prev",
+                |s| edit(s, 4, |r| r.prev = "00".into()),
+                Some(4),
+            ),
             (
                 "removed middle",
                 |s| {
@@ -514,7 +522,10 @@ mod tests {
             txn.commit().unwrap();
         }
         let report = verify(&clean);
-        assert_eq!((report.first, report.last, report.checked), (Some(4), Some(5), 2));
+        assert_eq!(
+            (report.first, report.last, report.checked),
+            (Some(4), Some(5), 2)
+        );
         assert_eq!(report.broken, None);
         // The next record continues the numbering and the chain.
         assert_eq!(append(&clean, "f"), 6);

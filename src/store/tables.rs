@@ -44,7 +44,8 @@ pub(super) const COUNTERS: TableDefinition<'static, &'static str, u64> =
     TableDefinition::new("counters");
 
 /// audit record number -> AuditRecord (JSON with a format byte), in append order
-pub(super) const AUDIT: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("audit");
+pub(super) const AUDIT: TableDefinition<'static, u64, &'static [u8]> =
+    TableDefinition::new("audit");
 
 /// Typed records by key, one table per kind (see `Records`): JSON with a format byte.
 pub(super) const META: DocTable = TableDefinition::new("meta");

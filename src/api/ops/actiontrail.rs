@@ -36,9 +36,15 @@ fn time_param(p: &Params, name: &str) -> Result<Option<i64>, ApiFault> {
     let Some(v) = p.text(name, 64)? else {
         return Ok(None);
     };
-    let t = OffsetDateTime::parse(v, &Rfc3339)
-        .map_err(|_| ApiFault::invalid(name, "must be an ISO 8601 time such as 2026-01-01T00:00:00Z"))?;
-    Ok(Some(i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)))
+    let t = OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+        ApiFault::invalid(
+            name,
+            "must be an ISO 8601 time such as 2026-01-01T00:00:00Z",
+        )
+    })?;
+    Ok(Some(
+        i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+    ))
 }
 
 /// `LookupAttribute.N.Key`/`.Value`, N from 1 to `LOOKUP_ATTRIBUTES_MAX`.
