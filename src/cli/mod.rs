@@ -58,7 +58,11 @@ pub fn kebab(name: &str) -> String {
             }
         }
         // `LookupAttribute.1.Key`: a dot separates words too.
-        out.push(if c == '.' { '-' } else { c.to_ascii_lowercase() });
+        out.push(if c == '.' {
+            '-'
+        } else {
+            c.to_ascii_lowercase()
+        });
         prev = Some(c);
     }
     out

@@ -15,6 +15,7 @@ mod access_http;
 mod api;
 mod api_limits;
 mod api_security;
+mod audit;
 mod bootstrap;
 mod cli;
 mod conformance;
