@@ -457,3 +457,317 @@ async fn every_kind_of_event_is_recorded_with_its_actor_and_result_and_no_secret
             .all(|e| e["result"] != "Success")
     );
 }
+
+/// `LookupEvents` with these parameters, as `key`.
+async fn lookup(s: &Server, key: &Key, params: &[(&str, &str)]) -> Reply {
+    s.api(key, TRAIL, "LookupEvents", params).await
+}
+
+fn events_of(r: &Reply) -> Vec<Value> {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["Events"].as_array().unwrap().clone()
+}
+
+fn event_id(e: &Value) -> u64 {
+    e["eventId"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn lookup_events_pages_filters_and_is_authorized_by_policy() {
+    let s = Server::start();
+    let admin = s.admin_key();
+    let dir = s.directory_id.clone();
+    for _ in 0..3 {
+        s.api_ok(&admin, SSO, "GetDirectory", &[("DirectoryId", &dir)])
+            .await;
+    }
+    let weak = admin_with(&s, &admin, "weak2", &[]).await;
+    assert_fault(
+        &s.api(&weak, SSO, "ListUsers", &[("DirectoryId", &dir)])
+            .await,
+        403,
+        "NoPermission",
+    );
+    let user = s.user("looked-up").await;
+    let user_arn = format!("directory/{dir}/user/{user}");
+    let everything = all_events(&s, &admin).await;
+    let newest = everything.iter().map(event_id).max().unwrap();
+
+    // Pages of one, NextToken round trip: the second page is the record before the first.
+    let p1 = lookup(&s, &admin, &[("MaxResults", "1")]).await;
+    let e1 = events_of(&p1);
+    let token = p1.body["NextToken"].as_str().unwrap().to_owned();
+    let p2 = lookup(&s, &admin, &[("MaxResults", "1"), ("NextToken", &token)]).await;
+    let e2 = events_of(&p2);
+    assert_eq!((e1.len(), e2.len()), (1, 1));
+    assert_eq!(event_id(&e2[0]), event_id(&e1[0]) - 1);
+    assert!(p2.body["NextToken"].is_string(), "{}", p2.body);
+    assert!(p1.body["RequestId"].is_string());
+
+    // Each filter keeps exactly the records it names (some, and not all of them).
+    type Check = fn(&Value, &str) -> bool;
+    let cases: Vec<(&str, String, Check)> = vec![
+        ("AccessKeyId", weak.id.clone(), |e, v| {
+            e["userIdentity"]["accessKeyId"] == v
+        }),
+        ("Principal", "weak2".into(), |e, v| {
+            e["userIdentity"]["userName"] == v
+        }),
+        ("EventName", "GetDirectory".into(), |e, _| {
+            e["eventName"] == "cloudsso:GetDirectory"
+        }),
+        ("EventName", "scim:CreateUser".into(), |e, v| {
+            e["eventName"] == v
+        }),
+        ("ResourceName", String::new(), |e, _| {
+            e["eventName"] == "scim:CreateUser"
+        }),
+        ("ErrorCode", "NoPermission".into(), |e, v| e["result"] == v),
+        ("ErrorCode", "Success".into(), |e, v| e["result"] == v),
+    ];
+    let mut failures = Vec::new();
+    for (key, value, check) in cases {
+        let value = if key == "ResourceName" {
+            everything
+                .iter()
+                .filter_map(|e| e["resourceName"].as_str())
+                .find(|r| r.ends_with(&user_arn))
+                .unwrap()
+                .to_owned()
+        } else {
+            value
+        };
+        let params = [
+            ("LookupAttribute.1.Key", key),
+            ("LookupAttribute.1.Value", value.as_str()),
+            ("MaxResults", "50"),
+        ];
+        // Only what `everything` saw: the lookups since then are records too.
+        let found: Vec<Value> = events_of(&lookup(&s, &admin, &params).await)
+            .into_iter()
+            .filter(|e| event_id(e) <= newest)
+            .collect();
+        let all_match = found.iter().all(|e| check(e, &value));
+        let expected = everything.iter().filter(|e| check(e, &value)).count();
+        if found.is_empty() || !all_match || found.len() != expected || expected == everything.len()
+        {
+            failures.push(format!(
+                "{key}={value}: {} found, {expected} expected",
+                found.len()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Time ranges.
+    let future = api_time(3600);
+    let ranges: &[(&[(&str, &str)], bool)] = &[
+        (&[("StartTime", &future)], false),
+        (&[("EndTime", "2000-01-01T00:00:00Z")], false),
+        (
+            &[("StartTime", "2000-01-01T00:00:00Z"), ("EndTime", &future)],
+            true,
+        ),
+    ];
+    for (params, some) in ranges {
+        let found = events_of(&lookup(&s, &admin, params).await);
+        assert_eq!(!found.is_empty(), *some, "{params:?}");
+    }
+
+    // Refusals, in the API's format, before anything is read.
+    let refusals: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("NextToken", "not-a-token")],
+            "InvalidParameter.NextToken",
+        ),
+        (&[("MaxResults", "0")], "InvalidParameter.MaxResults"),
+        (&[("MaxResults", "51")], "InvalidParameter.MaxResults"),
+        (&[("StartTime", "yesterday")], "InvalidParameter.StartTime"),
+        (
+            &[("StartTime", &future), ("EndTime", "2000-01-01T00:00:00Z")],
+            "InvalidParameter.StartTime",
+        ),
+        (
+            &[
+                ("LookupAttribute.1.Key", "Password"),
+                ("LookupAttribute.1.Value", "x"),
+            ],
+            "InvalidParameter.LookupAttribute.Key",
+        ),
+        (
+            &[("LookupAttribute.1.Key", "EventName")],
+            "MissingParameter.LookupAttribute.1.Value",
+        ),
+    ];
+    for (params, code) in refusals {
+        assert_fault(&lookup(&s, &admin, params).await, 400, code);
+    }
+    // The bounds themselves are accepted: 1 answers one record, 50 the whole trail as it
+    // was (under 50 records here), plus the lookups made since.
+    assert!(everything.len() < 50);
+    for (max, expected) in [("1", 1), ("50", everything.len())] {
+        let found = events_of(&lookup(&s, &admin, &[("MaxResults", max)]).await);
+        let old = found.iter().filter(|e| event_id(e) <= newest).count();
+        let wanted = if max == "1" { found.len() } else { old };
+        assert_eq!(wanted, expected, "MaxResults {max}");
+    }
+
+    // Authorization: RAM policy action `actiontrail:LookupEvents`.
+    let doc = json!({"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": "actiontrail:LookupEvents", "Resource": "*"}]});
+    let p = [
+        ("PolicyName", "audit-reader"),
+        ("PolicyDocument", &doc.to_string()),
+    ];
+    s.api_ok(&admin, RAM, "CreatePolicy", &p).await;
+    let reader = admin_with(&s, &admin, "auditor", &[("Custom", "audit-reader")]).await;
+    let sso_reader = admin_with(
+        &s,
+        &admin,
+        "sso-reader",
+        &[("System", "AliyunCloudSSOReadOnlyAccess")],
+    )
+    .await;
+    let callers: &[(&Key, bool)] = &[
+        (&weak, false),
+        (&sso_reader, false),
+        (&reader, true),
+        (&admin, true),
+    ];
+    for (key, allowed) in callers {
+        let r = lookup(&s, key, &[]).await;
+        if *allowed {
+            assert_eq!(r.status, StatusCode::OK, "{}: {}", key.id, r.body);
+        } else {
+            assert_fault(&r, 403, "NoPermission");
+        }
+    }
+}
+
+/// Runs `cloudsso audit verify --data DIR`; its success and output.
+fn verify(data: &std::path::Path) -> (bool, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cloudsso"))
+        .args(["audit", "verify", "--data", data.to_str().unwrap()])
+        .env_remove("CLOUDSSO_DATA")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.success(), text)
+}
+
+/// Whether the trail holds a record of request `id`, looked up by the admin.
+async fn recorded(s: &Server, id: &str) -> bool {
+    let events = all_events(s, &s.admin_key()).await;
+    !of_request(&events, id).is_empty()
+}
+
+#[tokio::test]
+async fn retention_prunes_old_records_keeps_new_ones_and_the_rest_still_verifies() {
+    const RETENTION_S: u64 = 6;
+    let retention = RETENTION_S.to_string();
+    let s = Server::start_with(&[
+        "--audit-retention-seconds",
+        &retention,
+        "--audit-prune-interval-ms",
+        "200",
+    ]);
+    let admin = s.admin_key();
+    let dir = s.directory_id.clone();
+    let get = [("DirectoryId", dir.as_str())];
+    let old = rid(&s.api(&admin, SSO, "GetDirectory", &get).await);
+    assert!(recorded(&s, &old).await, "a new record is kept");
+    let started = Instant::now();
+    while recorded(&s, &old).await {
+        assert!(started.elapsed() < Duration::from_secs(60), "never pruned");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(RETENTION_S - 1),
+        "pruned early"
+    );
+    let new = rid(&s.api(&admin, SSO, "GetDirectory", &get).await);
+    assert!(
+        recorded(&s, &new).await,
+        "a record younger than the retention is kept"
+    );
+    let data = s.data.clone();
+    let (stopped, _keep) = s.stop_keep();
+    assert!(stopped);
+    let (ok, text) = verify(&data);
+    assert!(ok && text.contains("intact"), "{text}");
+}
+
+#[tokio::test]
+async fn audit_verify_passes_on_a_clean_trail_and_names_an_edited_record() {
+    let s = Server::start();
+    let admin = s.admin_key();
+    let dir = s.directory_id.clone();
+    for _ in 0..3 {
+        s.api_ok(&admin, SSO, "GetDirectory", &[("DirectoryId", &dir)])
+            .await;
+    }
+    // The CLI names the operation `audit lookup-events`, its filters `--lookup-attribute-N-*`.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config.json");
+    let boot = s.data.join("bootstrap.json");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cloudsso"))
+            .args(args)
+            .env("CLOUDSSO_CONFIG", &config)
+            .env_remove("CLOUDSSO_PROFILE")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        cli(&["configure", "--from-bootstrap", boot.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let o = cli(&[
+        "audit",
+        "lookup-events",
+        "--lookup-attribute-1-key",
+        "EventName",
+        "--lookup-attribute-1-value",
+        "GetDirectory",
+        "-o",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let answer: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(answer["Events"].as_array().unwrap().len(), 3, "{answer}");
+    let data = s.data.clone();
+    let (stopped, _keep) = s.stop_keep();
+    assert!(stopped);
+    let (ok, text) = verify(&data);
+    assert!(ok && text.contains("intact"), "{text}");
+    // Edit the oldest record by hand (its result), as someone with the file could.
+    let file = data.join(cloudsso::app::DB_FILE);
+    let edited = {
+        let store = cloudsso::store::Store::open(&file).unwrap();
+        let txn = store.write().unwrap();
+        let mut oldest = None;
+        txn.audit_newest_first(None, |r| {
+            oldest = Some(r);
+            true
+        })
+        .unwrap();
+        let mut oldest = oldest.unwrap();
+        assert_eq!(oldest.record.result, "Success");
+        oldest.record.result = "Edited".into();
+        txn.overwrite_audit(oldest.seq, &oldest.record).unwrap();
+        txn.commit().unwrap();
+        oldest.seq
+    };
+    let (ok, text) = verify(&data);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("BROKEN at record {}", edited + 1))
+            && text.contains(&format!("record {edited} was changed")),
+        "{text}"
+    );
+}
