@@ -497,6 +497,116 @@ mod tests {
         }
     }
 
+    /// A job's error for the tests: `Poison` rolls its batch back, `Refused` fails alone.
+    #[derive(Debug)]
+    enum JobErr {
+        Refused,
+        Poison,
+        Store,
+    }
+    impl From<StoreError> for JobErr {
+        fn from(_: StoreError) -> Self {
+            JobErr::Store
+        }
+    }
+    impl From<super::super::WriteError> for JobErr {
+        fn from(_: super::super::WriteError) -> Self {
+            JobErr::Store
+        }
+    }
+    impl super::super::JobError for JobErr {
+        fn poisons_batch(&self) -> bool {
+            !matches!(self, JobErr::Refused)
+        }
+    }
+
+    fn results(store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        let txn = store.read().unwrap();
+        txn.audit_newest_first(None, |s| {
+            out.push(format!("{} {}", s.record.action, s.record.result));
+            true
+        })
+        .unwrap();
+        out.reverse();
+        out
+    }
+
+    /// Each case: the outcomes of a request's write jobs, in order (`Ok`, `Refused`,
+    /// `Poison`), and the records the trail then holds for it (its write's and, after the
+    /// answer, the one `finish` asks for with the request's result).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_record_rides_on_its_first_successful_write_and_only_then() {
+        type Case = (
+            &'static str,
+            &'static [&'static str],
+            &'static str,
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
+            ("one write", &["Ok"], "Success", &["a Success"]),
+            (
+                "two writes fold into one record",
+                &["Ok", "Ok"],
+                "Success",
+                &["a Success"],
+            ),
+            ("a refused write", &["Refused"], "Conflict", &["a Conflict"]),
+            (
+                "a rolled-back write",
+                &["Poison"],
+                "InternalError",
+                &["a InternalError"],
+            ),
+            (
+                "refused, then a write",
+                &["Refused", "Ok"],
+                "Success",
+                &["a Success"],
+            ),
+            (
+                "a write, then a failure",
+                &["Ok", "Refused"],
+                "Conflict",
+                &["a Success", "a Conflict"],
+            ),
+            ("no write at all", &[], "Success", &["a Success"]),
+        ];
+        for (name, jobs, result, expected) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&dir.path().join("a.redb")).unwrap();
+            let (writer, _h) = super::super::Writer::start(store.clone(), 8, 8).unwrap();
+            let db = super::super::Db::new(store.clone(), writer);
+            let scope = AuditScope::new(AuditRecord {
+                action: "a".into(),
+                ..AuditRecord::default()
+            });
+            scope.arm(None);
+            let db2 = db.clone();
+            scope
+                .run(async move {
+                    for job in jobs.iter() {
+                        let r: Result<(), JobErr> = db2
+                            .write(move |txn| {
+                                txn.next_seq()?;
+                                match *job {
+                                    "Ok" => Ok(()),
+                                    "Refused" => Err(JobErr::Refused),
+                                    _ => Err(JobErr::Poison),
+                                }
+                            })
+                            .await;
+                        assert_eq!(r.is_ok(), *job == "Ok", "{name}: {job}");
+                    }
+                })
+                .await;
+            if let Some(record) = scope.finish(result) {
+                db.append_audit(record).await.unwrap();
+            }
+            assert_eq!(results(&store), *expected, "{name}");
+        }
+    }
+
     #[test]
     fn pruning_removes_only_old_records_in_chunks_and_the_rest_still_verifies() {
         let (clean, _d) = store();
