@@ -66,6 +66,8 @@ pub struct Options {
     pub provider_faults: u32,
     /// Whether requests leave audit records (off only for benchmarks).
     pub audit: bool,
+    /// A file every committed audit record is appended to, as a JSON line.
+    pub audit_log: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -75,6 +77,7 @@ impl Default for Options {
             region: "cn-shanghai".into(),
             provider_faults: 0,
             audit: true,
+            audit_log: None,
         }
     }
 }
@@ -97,6 +100,7 @@ pub struct App {
     pub api_endpoint: String,
     /// The audit trail's settings, for the edges.
     pub audit: crate::audit::Settings,
+    audit_log: Option<PathBuf>,
 }
 
 /// The writer's thread: it drains what is queued and exits once every handle to the `Db` is
@@ -192,6 +196,7 @@ impl App {
             public.clone(),
         );
         let account = iam.account_id().await?;
+        let audit_log = options.audit_log.clone();
         let audit = crate::audit::Settings {
             enabled: options.audit,
             region: options.region.clone(),
@@ -221,6 +226,7 @@ impl App {
             scim_base_url,
             api_endpoint: public,
             audit,
+            audit_log,
         };
         Ok((app, WriterThread(thread)))
     }
@@ -269,10 +275,18 @@ impl App {
             })
             .await;
         });
-        EngineTask {
-            stop,
-            tasks: vec![engine, sweeper, follower, pruner],
+        let mut tasks = vec![engine, sweeper, follower, pruner];
+        if let Some(path) = self.audit_log.clone() {
+            let db = self.db.clone();
+            let mut log_stop = stop.subscribe();
+            tasks.push(tokio::spawn(async move {
+                crate::audit::stream::run(db, path, async move {
+                    let _ = log_stop.wait_for(|s| *s).await;
+                })
+                .await;
+            }));
         }
+        EngineTask { stop, tasks }
     }
 
     /// First start: creates the directory, its SCIM credential and the first administrator's

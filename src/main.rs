@@ -168,6 +168,9 @@ struct ServeArgs {
     /// For tests: milliseconds between two runs of the audit pruner.
     #[arg(long, hide = true, default_value_t = Limits::default().audit_prune_interval_ms)]
     audit_prune_interval_ms: u64,
+    /// Append every committed audit record to this file as one JSON line (for a SIEM).
+    #[arg(long, env = "CLOUDSSO_AUDIT_LOG", value_name = "FILE")]
+    audit_log: Option<PathBuf>,
     /// For benchmarks only: write no audit record at all.
     #[arg(long, hide = true)]
     audit_off: bool,
@@ -373,6 +376,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         region: args.region.clone(),
         provider_faults: args.provider_faults,
         audit: !args.audit_off,
+        audit_log: args.audit_log.clone(),
     };
     let (app, writer_thread) = App::open(&args.data, limits, options).await?;
     if app.bootstrap(&args.data).await? {

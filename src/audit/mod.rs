@@ -1,6 +1,7 @@
 //! The audit trail above its storage: the records requests leave (built by the http edge,
 //! appended by `store`, see `store::audit`), their lookup in ActionTrail's `LookupEvents`
-//! shape (`lookup`), retention (`retention`: the background pruner), and the chain check
+//! shape (`lookup`), retention (`retention`: the background pruner), the JSON-lines copy for
+//! a SIEM (`stream`, `--audit-log`), and the chain check
 //! `cloudsso audit verify` runs on a stopped server's database.
 //!
 //! Must not know about hyper or the API's wire format (`api::ops::actiontrail` shapes the
@@ -9,6 +10,7 @@
 
 pub mod lookup;
 pub mod retention;
+pub mod stream;
 
 pub use crate::store::audit::{
     Actor, ActorKind, AuditRecord, AuditScope, ChainBreak, ChainReport, DeriveResource,
@@ -29,6 +31,8 @@ pub enum AuditError {
     Write(#[from] crate::store::WriteError),
     #[error("invalid `{name}`: {reason}")]
     Invalid { name: String, reason: String },
+    #[error("the audit log file: {0}")]
+    Log(String),
 }
 
 /// What the edges need to audit: whether the trail is on, and the region and account the

@@ -336,6 +336,25 @@ macro_rules! impl_audit_reads {
                 Ok(())
             }
 
+            /// Up to `limit` records numbered above `after`, oldest first.
+            pub fn audit_after(
+                &self,
+                after: u64,
+                limit: usize,
+            ) -> Result<Vec<StoredAudit>, StoreError> {
+                let t = self.0.open_table(AUDIT)?;
+                let mut out = Vec::new();
+                for row in t.range(after.saturating_add(1)..)?.take(limit) {
+                    let (k, v) = row?;
+                    out.push(StoredAudit {
+                        seq: k.value(),
+                        digest: digest_hex(v.value()),
+                        record: decode("audit", v.value())?,
+                    });
+                }
+                Ok(out)
+            }
+
             /// Number of records kept.
             pub fn audit_len(&self) -> Result<u64, StoreError> {
                 Ok(self.0.open_table(AUDIT)?.len()?)

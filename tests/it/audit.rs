@@ -771,3 +771,52 @@ async fn audit_verify_passes_on_a_clean_trail_and_names_an_edited_record() {
         "{text}"
     );
 }
+
+/// The JSON lines of the audit log file, once it holds a line for each of `ids`.
+async fn log_lines(file: &std::path::Path, ids: &[String]) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let has = |id: &String| lines.iter().any(|l| l["request_id"] == id.as_str());
+        if ids.iter().all(has) {
+            return lines;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn audit_log_streams_each_record_once_across_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, file) = (tmp.path().join("data"), tmp.path().join("audit.jsonl"));
+    let args = ["--audit-log", file.to_str().unwrap()];
+    let mut ids = Vec::new();
+    for round in 0..2 {
+        let s = Server::start_on(&data, &args);
+        let admin = s.admin_key();
+        let get = [("DirectoryId", s.directory_id.as_str())];
+        for _ in 0..3 {
+            ids.push(rid(&s.api(&admin, SSO, "GetDirectory", &get).await));
+        }
+        ids.push(rid(&s
+            .post("/Users", user_doc(&format!("streamed-{round}")))
+            .await));
+        let lines = log_lines(&file, &ids).await;
+        let seqs: Vec<u64> = lines.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+        let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+        assert_eq!(seqs, expected, "every record once, in order");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains(&s.token) && !text.contains(&admin.secret));
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["digest"].as_str().is_some_and(|d| d.len() == 64))
+        );
+        assert!(s.stop());
+    }
+}
