@@ -159,7 +159,7 @@ struct ServeArgs {
     /// SAML provider calls first.
     #[arg(long, env = "CLOUDSSO_PROVIDER_FAULTS", default_value_t = 0)]
     provider_faults: u32,
-    /// Days audit records are kept; older ones are pruned in the background.
+    /// Days audit records are kept (at least 1); older ones are pruned in the background.
     #[arg(long, env = "CLOUDSSO_AUDIT_RETENTION_DAYS", default_value_t = Limits::default().audit_retention_seconds / 86_400)]
     audit_retention_days: u64,
     /// For tests: the audit retention in seconds, overriding --audit-retention-days.
@@ -253,7 +253,7 @@ impl ServeArgs {
             api_nonces_per_key_max: self.api_nonces_per_key_max.max(1),
             audit_retention_seconds: self
                 .audit_retention_seconds
-                .unwrap_or(self.audit_retention_days.saturating_mul(86_400)),
+                .unwrap_or(self.audit_retention_days.max(1).saturating_mul(86_400)),
             audit_prune_interval_ms: self.audit_prune_interval_ms.max(1),
         }
     }

@@ -598,10 +598,27 @@ async fn lookup_events_pages_filters_and_is_authorized_by_policy() {
             &[("LookupAttribute.1.Key", "EventName")],
             "MissingParameter.LookupAttribute.1.Value",
         ),
+        (
+            &[
+                ("LookupAttribute.4.Key", "EventName"),
+                ("LookupAttribute.5.Key", "EventName"),
+                ("LookupAttribute.5.Value", "GetDirectory"),
+            ],
+            "InvalidParameter.LookupAttribute",
+        ),
     ];
     for (params, code) in refusals {
         assert_fault(&lookup(&s, &admin, params).await, 400, code);
     }
+    // Four filters, the most there may be, all apply.
+    let mut four = Vec::new();
+    for n in 1..=4 {
+        four.push((format!("LookupAttribute.{n}.Key"), "EventName"));
+        four.push((format!("LookupAttribute.{n}.Value"), "GetDirectory"));
+    }
+    let four: Vec<(&str, &str)> = four.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let found = events_of(&lookup(&s, &admin, &four).await);
+    assert_eq!(found.len(), 3, "the three GetDirectory calls");
     // The bounds themselves are accepted: 1 answers one record, 50 the whole trail as it
     // was (under 50 records here), plus the lookups made since.
     assert!(everything.len() < 50);

@@ -47,8 +47,27 @@ fn time_param(p: &Params, name: &str) -> Result<Option<i64>, ApiFault> {
     ))
 }
 
-/// `LookupAttribute.N.Key`/`.Value`, N from 1 to `LOOKUP_ATTRIBUTES_MAX`.
+/// `LookupAttribute.N.Key`/`.Value`, N from 1 to `LOOKUP_ATTRIBUTES_MAX`; any other
+/// `LookupAttribute.` parameter is refused (a filter silently dropped would widen the answer).
 fn filters(p: &Params) -> Result<Vec<Filter>, ApiFault> {
+    let known = |name: &str| {
+        (1..=LOOKUP_ATTRIBUTES_MAX).any(|n| {
+            name == format!("LookupAttribute.{n}.Key")
+                || name == format!("LookupAttribute.{n}.Value")
+        })
+    };
+    if let Some((name, _)) = p
+        .pairs()
+        .iter()
+        .find(|(k, _)| k.starts_with("LookupAttribute.") && !known(k))
+    {
+        return Err(ApiFault::invalid(
+            "LookupAttribute",
+            format!(
+                "`{name}`: at most {LOOKUP_ATTRIBUTES_MAX} filters, LookupAttribute.1 to .{LOOKUP_ATTRIBUTES_MAX}, each a Key and a Value"
+            ),
+        ));
+    }
     let mut out = Vec::new();
     for n in 1..=LOOKUP_ATTRIBUTES_MAX {
         let key_name = format!("LookupAttribute.{n}.Key");
