@@ -333,7 +333,14 @@ fn audit_verify(m: &clap::ArgMatches) -> std::process::ExitCode {
     let file = data.join(cloudsso::app::DB_FILE);
     let (text, ok) = match cloudsso::audit::verify_file(&file) {
         Ok(r) => cloudsso::audit::describe(&r),
-        Err(e) => (format!("cannot read {}: {e}\n", file.display()), false),
+        Err(e @ cloudsso::audit::AuditError::NoDatabase(_)) => (format!("{e}\n"), false),
+        Err(e) => (
+            format!(
+                "cannot read {}: {e} (is the server stopped? it locks the file while it runs)\n",
+                file.display()
+            ),
+            false,
+        ),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     if ok {

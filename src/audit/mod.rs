@@ -33,6 +33,8 @@ pub enum AuditError {
     Invalid { name: String, reason: String },
     #[error("the audit log file: {0}")]
     Log(String),
+    #[error("no database at {}", .0.display())]
+    NoDatabase(std::path::PathBuf),
 }
 
 /// What the edges need to audit: whether the trail is on, and the region and account the
@@ -75,6 +77,9 @@ pub fn record_for(request_id: &str, source_ip: &str, user_agent: &str) -> AuditR
 /// Checks the chain of the database file `db_file` (the server must be stopped: redb locks
 /// the file while it runs).
 pub fn verify_file(db_file: &Path) -> Result<ChainReport, AuditError> {
+    if !db_file.is_file() {
+        return Err(AuditError::NoDatabase(db_file.to_owned()));
+    }
     let store = Store::open(db_file)?;
     Ok(store.read()?.verify_audit()?)
 }

@@ -757,6 +757,12 @@ async fn audit_verify_passes_on_a_clean_trail_and_names_an_edited_record() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let answer: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(answer["Events"].as_array().unwrap().len(), 3, "{answer}");
+    // A running server holds the file; a folder without a database has nothing to check.
+    let (ok, text) = verify(&s.data);
+    assert!(!ok && text.contains("is the server stopped"), "{text}");
+    let (ok, text) = verify(&tmp.path().join("nowhere"));
+    assert!(!ok && text.contains("no database"), "{text}");
+    assert!(!tmp.path().join("nowhere").exists());
     let data = s.data.clone();
     let (stopped, _keep) = s.stop_keep();
     assert!(stopped);

@@ -27,7 +27,10 @@ fn events(_: &Params) -> Result<Vec<String>, ApiFault> {
 fn fault(e: AuditError) -> ApiFault {
     match e {
         AuditError::Invalid { name, reason } => ApiFault::invalid(&name, reason),
-        AuditError::Store(_) | AuditError::Write(_) | AuditError::Log(_) => ApiFault::internal(),
+        AuditError::Store(_)
+        | AuditError::Write(_)
+        | AuditError::Log(_)
+        | AuditError::NoDatabase(_) => ApiFault::internal(),
     }
 }
 
