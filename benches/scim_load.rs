@@ -12,6 +12,8 @@
 //! picks systems; `--only get_user,filter_hit` runs only the scenarios with those keys (to
 //! iterate on one figure; the limit's routes still come from a cloudsso run). The peers are installed on first use into the ignored `benches/.peers/`
 //! (pip and npm); one that cannot be installed or run is reported as n/a and the run goes on.
+//! `--audit-cost` (with or without `--quick`) runs only durable POST with 16 clients against
+//! fresh servers with the audit trail off and on, and prints both figures and their ratio.
 //!
 //! Output: a Markdown table on stdout (throughput and p99 per system, the ratios
 //! cloudsso/limit and cloudsso/fastest peer), then load times, cold start and file size, and
@@ -24,6 +26,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "scim_load/audit_cost.rs"]
+mod audit_cost;
 #[path = "scim_load/limit.rs"]
 mod limit;
 #[path = "scim_load/load.rs"]
@@ -56,6 +60,14 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    if args.iter().any(|a| a == "--audit-cost") {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(audit_cost::run(quick));
+        return;
+    }
     let mut systems: Vec<String> = vec![
         CLOUDSSO.into(),
         LIMIT.into(),

@@ -76,6 +76,10 @@ pub struct Options {
     pub region: String,
     /// Fault injection: the account provider fails this many role and SAML provider calls.
     pub provider_faults: u32,
+    /// Whether requests leave audit records (off only for benchmarks).
+    pub audit: bool,
+    /// A file every committed audit record is appended to, as a JSON line.
+    pub audit_log: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -84,6 +88,8 @@ impl Default for Options {
             public_url: "http://127.0.0.1".into(),
             region: "cn-shanghai".into(),
             provider_faults: 0,
+            audit: true,
+            audit_log: None,
         }
     }
 }
@@ -108,6 +114,9 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The database file, whose size `scrape` reports.
     pub db_file: PathBuf,
+    /// The audit trail's settings, for the edges.
+    pub audit: crate::audit::Settings,
+    audit_log: Option<PathBuf>,
 }
 
 /// Longest wait for the writer's no-op job in a readiness probe.
@@ -209,6 +218,12 @@ impl App {
             public.clone(),
         );
         let account = iam.account_id().await?;
+        let audit_log = options.audit_log.clone();
+        let audit = crate::audit::Settings {
+            enabled: options.audit,
+            region: options.region.clone(),
+            account: account.clone(),
+        };
         let api = Api::new(
             Ctx::new(
                 directory.clone(),
@@ -234,6 +249,8 @@ impl App {
             api_endpoint: public,
             metrics,
             db_file: db_path,
+            audit,
+            audit_log,
         };
         Ok((app, WriterThread(thread)))
     }
@@ -272,10 +289,28 @@ impl App {
                 })
                 .await;
         });
-        EngineTask {
-            stop,
-            tasks: vec![engine, sweeper, follower],
+        let db = self.db.clone();
+        let retention = Duration::from_secs(self.limits.audit_retention_seconds);
+        let every = Duration::from_millis(self.limits.audit_prune_interval_ms.max(1));
+        let mut pruner_stop = stop.subscribe();
+        let pruner = tokio::spawn(async move {
+            crate::audit::retention::run_pruner(db, retention, every, async move {
+                let _ = pruner_stop.wait_for(|s| *s).await;
+            })
+            .await;
+        });
+        let mut tasks = vec![engine, sweeper, follower, pruner];
+        if let Some(path) = self.audit_log.clone() {
+            let db = self.db.clone();
+            let mut log_stop = stop.subscribe();
+            tasks.push(tokio::spawn(async move {
+                crate::audit::stream::run(db, path, async move {
+                    let _ = log_stop.wait_for(|s| *s).await;
+                })
+                .await;
+            }));
         }
+        EngineTask { stop, tasks }
     }
 
     /// The gauges read at scrape time: the database file's size, the write queue, the

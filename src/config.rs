@@ -80,6 +80,11 @@ pub struct Limits {
     /// `/readyz` answers 503 while the oldest change event the engine has not handled is
     /// older than this, in seconds (`reconcile_delay_ms` holds events back too).
     pub ready_lag_seconds_max: u64,
+    /// How long audit records are kept, in seconds (`--audit-retention-days`, 90 days);
+    /// older ones are pruned in the background.
+    pub audit_retention_seconds: u64,
+    /// Milliseconds between two runs of the audit trail's pruner.
+    pub audit_prune_interval_ms: u64,
 }
 
 impl Default for Limits {
@@ -117,6 +122,8 @@ impl Default for Limits {
             api_nonces_per_key_max: 100_000,
             ready_lag_events_max: 10_000,
             ready_lag_seconds_max: 60,
+            audit_retention_seconds: 90 * 86_400,
+            audit_prune_interval_ms: 60_000,
         }
     }
 }

@@ -18,6 +18,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod backup;
 pub mod cli;
 pub mod config;

@@ -206,6 +206,21 @@ struct ServeArgs {
     /// SAML provider calls first.
     #[arg(long, env = "CLOUDSSO_PROVIDER_FAULTS", default_value_t = 0)]
     provider_faults: u32,
+    /// Days audit records are kept (at least 1); older ones are pruned in the background.
+    #[arg(long, env = "CLOUDSSO_AUDIT_RETENTION_DAYS", default_value_t = Limits::default().audit_retention_seconds / 86_400)]
+    audit_retention_days: u64,
+    /// For tests: the audit retention in seconds, overriding --audit-retention-days.
+    #[arg(long, hide = true)]
+    audit_retention_seconds: Option<u64>,
+    /// For tests: milliseconds between two runs of the audit pruner.
+    #[arg(long, hide = true, default_value_t = Limits::default().audit_prune_interval_ms)]
+    audit_prune_interval_ms: u64,
+    /// Append every committed audit record to this file as one JSON line (for a SIEM).
+    #[arg(long, env = "CLOUDSSO_AUDIT_LOG", value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+    /// For benchmarks only: write no audit record at all.
+    #[arg(long, hide = true)]
+    audit_off: bool,
 }
 
 /// How log lines are written.
@@ -292,6 +307,10 @@ impl ServeArgs {
             api_nonces_per_key_max: self.api_nonces_per_key_max.max(1),
             ready_lag_events_max: self.ready_lag_events_max,
             ready_lag_seconds_max: self.ready_lag_seconds_max,
+            audit_retention_seconds: self
+                .audit_retention_seconds
+                .unwrap_or(self.audit_retention_days.max(1).saturating_mul(86_400)),
+            audit_prune_interval_ms: self.audit_prune_interval_ms.max(1),
         }
     }
 }
@@ -350,6 +369,11 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         && !LOCAL_COMMANDS.contains(&name)
     {
         let _log_flush = init_logging(LogFormat::Text);
+        if let Some(("verify", v)) = sub.subcommand()
+            && name == cloudsso::cli::AUDIT_COMMAND
+        {
+            return Ok(audit_verify(v));
+        }
         return Ok(cloudsso::cli::run(name, sub));
     }
     let cli = match Cli::from_arg_matches(&matches) {
@@ -405,6 +429,34 @@ fn restore(args: &RestoreArgs) -> anyhow::Result<std::process::ExitCode> {
 
 /// The TLS acceptor of `--tls-cert`/`--tls-key`, or `None` for plain HTTP (clap lets
 /// through both flags or neither).
+/// `cloudsso audit verify --data DIR`: checks the audit chain of a stopped server's database;
+/// exit code 0 when it holds, 1 when it is broken or cannot be read.
+fn audit_verify(m: &clap::ArgMatches) -> std::process::ExitCode {
+    use std::io::Write;
+    let data = m
+        .get_one::<PathBuf>("data")
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("./data"));
+    let file = data.join(cloudsso::app::DB_FILE);
+    let (text, ok) = match cloudsso::audit::verify_file(&file) {
+        Ok(r) => cloudsso::audit::describe(&r),
+        Err(e @ cloudsso::audit::AuditError::NoDatabase(_)) => (format!("{e}\n"), false),
+        Err(e) => (
+            format!(
+                "cannot read {}: {e} (is the server stopped? it locks the file while it runs)\n",
+                file.display()
+            ),
+            false,
+        ),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
+
 fn tls_acceptor(args: &ServeArgs) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
     let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
         return Ok(None);
@@ -445,6 +497,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| format!("{scheme}://{local}")),
         region: args.region.clone(),
         provider_faults: args.provider_faults,
+        audit: !args.audit_off,
+        audit_log: args.audit_log.clone(),
     };
     let (app, writer_thread) = App::open(&args.data, limits, options).await?;
     if app.bootstrap(&args.data).await? {

@@ -4,7 +4,9 @@
 //! test fails while either lacks the other). Pure data: must not import directory, store or
 //! http.
 
-use super::protocol::{CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION};
+use super::protocol::{
+    ACTIONTRAIL_VERSION, CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION,
+};
 
 /// The API an operation belongs to; its version names it on the wire, its namespace names
 /// its actions (`cloudsso:GetUser`, `ram:CreateUser`).
@@ -13,6 +15,8 @@ pub enum Product {
     CloudSso,
     Ram,
     ResourceManager,
+    /// The audit trail, in ActionTrail's shape.
+    ActionTrail,
 }
 
 impl Product {
@@ -21,6 +25,7 @@ impl Product {
             CLOUDSSO_VERSION => Some(Product::CloudSso),
             RAM_VERSION => Some(Product::Ram),
             RESOURCE_MANAGER_VERSION => Some(Product::ResourceManager),
+            ACTIONTRAIL_VERSION => Some(Product::ActionTrail),
             _ => None,
         }
     }
@@ -29,6 +34,7 @@ impl Product {
             Product::CloudSso => CLOUDSSO_VERSION,
             Product::Ram => RAM_VERSION,
             Product::ResourceManager => RESOURCE_MANAGER_VERSION,
+            Product::ActionTrail => ACTIONTRAIL_VERSION,
         }
     }
     pub fn namespace(self) -> &'static str {
@@ -36,6 +42,7 @@ impl Product {
             Product::CloudSso => "cloudsso",
             Product::Ram => "ram",
             Product::ResourceManager => "resourcemanager",
+            Product::ActionTrail => "actiontrail",
         }
     }
 }
@@ -875,6 +882,33 @@ pub static CONSOLE_OPERATIONS: &[Operation] = &[
     ),
 ];
 
+/// The audit trail (ActionTrail 2020-07-06).
+pub static ACTIONTRAIL_OPERATIONS: &[Operation] = &[Operation {
+    product: Product::ActionTrail,
+    name: "LookupEvents",
+    summary: "Look up audit records, newest first: time range, filters, pages",
+    params: &[
+        opt(
+            "StartTime",
+            "oldest event time, ISO 8601 (e.g. 2026-01-01T00:00:00Z)",
+        ),
+        opt("EndTime", "newest event time, ISO 8601"),
+        opt("MaxResults", "page size, 1 to 50 (default 20)"),
+        NEXT_TOKEN,
+        opt(
+            "LookupAttribute.1.Key",
+            "AccessKeyId, Principal, EventName, ResourceName or ErrorCode",
+        ),
+        opt("LookupAttribute.1.Value", "the value the key must equal"),
+        opt("LookupAttribute.2.Key", "a second filter (all must match)"),
+        opt("LookupAttribute.2.Value", "the second filter's value"),
+        opt("LookupAttribute.3.Key", "a third filter"),
+        opt("LookupAttribute.3.Value", "the third filter's value"),
+        opt("LookupAttribute.4.Key", "a fourth filter"),
+        opt("LookupAttribute.4.Value", "the fourth filter's value"),
+    ],
+}];
+
 pub fn operations() -> impl Iterator<Item = &'static Operation> {
     OPERATIONS
         .iter()
@@ -883,6 +917,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         .chain(RESOURCE_MANAGER_OPERATIONS)
         .chain(SIGNIN_OPERATIONS)
         .chain(CONSOLE_OPERATIONS)
+        .chain(ACTIONTRAIL_OPERATIONS)
 }
 
 /// The operation `name` of `product` (exact spelling).

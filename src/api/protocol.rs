@@ -13,8 +13,15 @@ pub const CLOUDSSO_VERSION: &str = "2021-05-15";
 pub const RAM_VERSION: &str = "2015-05-01";
 /// The Resource Manager OpenAPI version of the resource directory operations.
 pub const RESOURCE_MANAGER_VERSION: &str = "2020-03-31";
+/// The ActionTrail OpenAPI version of the audit trail's `LookupEvents`.
+pub const ACTIONTRAIL_VERSION: &str = "2020-07-06";
 /// Every version cloudsso answers; the version names the product.
-pub const SUPPORTED_VERSIONS: &[&str] = &[CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION];
+pub const SUPPORTED_VERSIONS: &[&str] = &[
+    CLOUDSSO_VERSION,
+    RAM_VERSION,
+    RESOURCE_MANAGER_VERSION,
+    ACTIONTRAIL_VERSION,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {

@@ -163,8 +163,17 @@ impl Api {
             .iter()
             .map(|r| self.ctx.arn(product, r))
             .collect();
+        crate::audit::note_resources(&resources);
         self.authorize(&caller, req, &call, product, &resources)?;
-        (handler.call)(&self.ctx, &caller, &params).await
+        let action = format!("{}:{}", product.namespace(), op.name);
+        let actor = crate::audit::Actor {
+            kind: crate::audit::ActorKind::AccessKey,
+            id: caller.access_key_id.clone(),
+            name: caller.user.clone(),
+            directory: None,
+        };
+        let call = (handler.call)(&self.ctx, &caller, &params);
+        crate::audit::armed(action, actor, resources, call).await
     }
 
     /// Verifies the signature (ACS3 header or RPC parameter) with the caller's secret, then

@@ -22,14 +22,24 @@ pub fn product_command_name(product: Product) -> &'static str {
         Product::CloudSso => "sso",
         Product::Ram => "ram",
         Product::ResourceManager => "rm",
+        Product::ActionTrail => AUDIT_COMMAND,
     }
 }
 
-const PRODUCTS: [Product; 3] = [Product::CloudSso, Product::Ram, Product::ResourceManager];
+/// The command of the audit trail: its operations (`lookup-events`) and `verify`.
+pub const AUDIT_COMMAND: &str = "audit";
+
+const PRODUCTS: [Product; 4] = [
+    Product::CloudSso,
+    Product::Ram,
+    Product::ResourceManager,
+    Product::ActionTrail,
+];
 
 /// `SCIMSynchronizationStatus` -> `scim-synchronization-status`, `NewDirectoryName` ->
 /// `new-directory-name`: a hyphen before each capital that starts a word (after a lowercase
-/// letter or digit, or the last capital of an acronym followed by lowercase), all lowercase.
+/// letter or digit, or the last capital of an acronym followed by lowercase), all lowercase;
+/// a dot becomes a hyphen (`LookupAttribute.1.Key` -> `lookup-attribute-1-key`).
 /// Injective over the catalog (tested), so a flag names one parameter.
 pub fn kebab(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
@@ -47,7 +57,12 @@ pub fn kebab(name: &str) -> String {
                 out.push('-');
             }
         }
-        out.push(c.to_ascii_lowercase());
+        // `LookupAttribute.1.Key`: a dot separates words too.
+        out.push(if c == '.' {
+            '-'
+        } else {
+            c.to_ascii_lowercase()
+        });
         prev = Some(c);
     }
     out
@@ -104,8 +119,9 @@ fn product_command(product: Product) -> Command {
         Product::CloudSso => "CloudSSO operations: directories, users, groups, SCIM",
         Product::Ram => "RAM operations: administrators, AccessKeys, policies",
         Product::ResourceManager => "Resource Manager operations: accounts and folders",
+        Product::ActionTrail => "The audit trail: look up events (ActionTrail), verify the chain",
     };
-    Command::new(product_command_name(product))
+    let command = Command::new(product_command_name(product))
         .about(format!("{about} (API version {})", product.version()))
         .subcommand_required(true)
         .arg_required_else_help(true)
@@ -123,6 +139,27 @@ fn product_command(product: Product) -> Command {
             operations()
                 .filter(|o| o.product == product)
                 .map(operation_command),
+        );
+    if product == Product::ActionTrail {
+        command.subcommand(verify_command())
+    } else {
+        command
+    }
+}
+
+/// `audit verify --data DIR`: run by `main` on the database file itself (the server must be
+/// stopped; redb locks the file while it runs), not through the API.
+fn verify_command() -> Command {
+    Command::new("verify")
+        .about("Check the audit trail's hash chain in a stopped server's data folder")
+        .arg(
+            Arg::new("data")
+                .long("data")
+                .env("CLOUDSSO_DATA")
+                .value_name("DIR")
+                .default_value("./data")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("the server's data folder"),
         )
 }
 
@@ -258,6 +295,7 @@ mod tests {
             ("DirectoryId", "directory-id"),
             ("MaxResults", "max-results"),
             ("Ipv4Address", "ipv4-address"),
+            ("LookupAttribute.1.Key", "lookup-attribute-1-key"),
             ("GetUser", "get-user"),
             ("A", "a"),
             ("", ""),

@@ -579,12 +579,21 @@ impl Directory {
     /// access token issued to an `OAuthClientSecret` credential. The credential must exist,
     /// be enabled and unexpired, and its directory must have SCIM synchronization enabled.
     pub async fn authenticate(&self, secret: &str) -> Result<String, DomainError> {
+        Ok(self.authenticate_credential(secret).await?.0)
+    }
+
+    /// `authenticate`, answering the directory and the credential's id (an OAuth token's
+    /// client id), for the audit trail.
+    pub async fn authenticate_credential(
+        &self,
+        secret: &str,
+    ) -> Result<(String, String), DomainError> {
         let digest = digest_hex(secret);
         let now = now_unix();
         let generation = match self.inner.auth_cache.get(&digest, now) {
             Ok(login) => {
                 self.note_use(&login.credential, now);
-                return Ok(login.dir);
+                return Ok((login.dir, login.credential));
             }
             Err(generation) => generation,
         };
@@ -623,9 +632,9 @@ impl Directory {
             })
             .await?;
         self.note_use(&login.credential, now);
-        let dir = login.dir.clone();
+        let found = (login.dir.clone(), login.credential.clone());
         self.inner.auth_cache.put(generation, cache_key, login);
-        Ok(dir)
+        Ok(found)
     }
 
     /// Whether `client_id` names an `OAuthClientSecret` credential (the token endpoint asks

@@ -2,11 +2,13 @@
 //! `api::ApiRequest`, writes the answer as JSON and logs one access-log line per call
 //! (operation, caller, status, latency; never a secret). Everything else is in `api`.
 
+use super::audit::{Trail, within};
 use super::query::parse_query;
 use super::request_id::RequestId;
 use super::{Body, BodyError, read_body};
 use crate::api::error::ApiFault;
 use crate::api::{Api, ApiAnswer, ApiRequest, protocol};
+use crate::audit::{Actor, ActorKind, RESULT_SUCCESS};
 use crate::metrics::Metrics;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -20,11 +22,13 @@ use std::time::{Duration, Instant};
 pub async fn handle(
     api: &Api,
     metrics: &Metrics,
+    trail: Trail<'_>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
     let started = Instant::now();
-    let answer = answer(api, req, peer).await;
+    let scope = trail.open(&req, peer, "");
+    let answer = within(scope.as_ref(), answer(api, req, peer)).await;
     let latency_us = started.elapsed().as_micros() as u64;
     let operation = answer.operation.map_or_else(
         || "unknown".to_owned(),
@@ -43,8 +47,40 @@ pub async fn handle(
         "api request"
     );
     metrics.api_call(&operation, answer.status);
+    if let Some(s) = &scope {
+        s.update(|r| {
+            r.action = operation;
+            r.actor = actor(&answer);
+        });
+    }
+    trail.close(scope, result(&answer)).await;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(status, &answer.body)
+}
+
+/// Who the audit record names: the verified caller, else nobody.
+fn actor(answer: &ApiAnswer) -> Actor {
+    answer
+        .caller
+        .as_ref()
+        .map_or_else(Actor::default, |c| Actor {
+            kind: ActorKind::AccessKey,
+            id: c.access_key_id.clone(),
+            name: c.user.clone(),
+            directory: None,
+        })
+}
+
+/// `Success`, or the answer's `Code`.
+fn result(answer: &ApiAnswer) -> &str {
+    if answer.status == 200 {
+        return RESULT_SUCCESS;
+    }
+    answer
+        .body
+        .get("Code")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("Unknown")
 }
 
 async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswer {

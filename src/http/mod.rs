@@ -3,6 +3,7 @@
 //! imports this module except `main`.
 
 mod api;
+mod audit;
 mod budget;
 mod conn;
 pub mod console;
@@ -296,14 +297,20 @@ async fn route(
         return shape.respond(StatusCode::SERVICE_UNAVAILABLE, detail);
     };
     let app = &edge.app;
+    let trail = audit::Trail {
+        db: &app.db,
+        settings: &app.audit,
+    };
     match class {
-        RouteClass::Api => api::handle(&app.api, &app.metrics, req, peer).await,
-        RouteClass::Oauth => oauth::handle(&app.directory, req).await,
+        RouteClass::Api => api::handle(&app.api, &app.metrics, trail, req, peer).await,
+        RouteClass::Oauth => oauth::handle(&app.directory, trail, req, peer).await,
         RouteClass::Metrics => metrics::handle(app, &req).await,
         RouteClass::Health => health::handle(app, req.uri().path()).await,
-        RouteClass::Portal => portal::handle(app, req, peer).await,
+        RouteClass::Portal => portal::handle(app, trail, req, peer).await,
         RouteClass::Console => console::handle(app, req).await,
-        RouteClass::Scim | RouteClass::Other => scim::handle(app.directory.clone(), req).await,
+        RouteClass::Scim | RouteClass::Other => {
+            scim::handle(app.directory.clone(), trail, req, peer).await
+        }
     }
 }
 

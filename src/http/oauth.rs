@@ -7,8 +7,10 @@
 //! SCIM errors, so `http::error` does not build them). Must not check secrets or store tokens:
 //! `Directory::issue_token` does.
 
+use super::audit::{Trail, within};
 use super::query::{decode, parse_query};
 use super::{Body, read_body};
+use crate::audit::{Actor, ActorKind};
 use crate::directory::Directory;
 use crate::error::DomainError;
 use base64::Engine;
@@ -17,6 +19,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 pub const TOKEN_PATH: &str = "/oauth2/token";
@@ -76,10 +79,45 @@ fn basic_credentials(req: &Request<Incoming>) -> Option<Result<(String, String),
 }
 
 /// `POST /oauth2/token`: decodes the request, then issues a token to the client it names.
-pub async fn handle(dir: &Directory, req: Request<Incoming>) -> Response<Body> {
-    match client(dir, req).await {
-        Ok((id, secret)) => issue(dir, &id, &secret).await,
-        Err(e) => error(e.status, e.code, &e.description),
+/// Every request leaves an audit record `oauth:IssueToken` naming the client (never its
+/// secret or the token): in the token's own transaction when one is issued.
+pub async fn handle(
+    dir: &Directory,
+    trail: Trail<'_>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let scope = trail.open(&req, peer, "oauth:IssueToken");
+    let work = async {
+        match client(dir, req).await {
+            Ok((id, secret)) => {
+                arm_audit(&id);
+                issue(dir, &id, &secret).await
+            }
+            Err(e) => (error(e.status, e.code, &e.description), e.code),
+        }
+    };
+    let (resp, code) = within(scope.as_ref(), work).await;
+    trail.close(scope, code).await;
+    resp
+}
+
+/// Longest client id kept in an audit record, in characters (an unknown client's id is
+/// whatever the request said).
+const CLIENT_ID_CHARS_MAX: usize = 128;
+
+/// Names the client in the request's audit scope and arms it for the token's write.
+fn arm_audit(client_id: &str) {
+    if let Some(scope) = crate::audit::AuditScope::current() {
+        scope.update(|r| {
+            r.actor = Actor {
+                kind: ActorKind::OAuthClient,
+                id: client_id.chars().take(CLIENT_ID_CHARS_MAX).collect(),
+                name: String::new(),
+                directory: None,
+            };
+        });
+        scope.arm(None);
     }
 }
 
@@ -200,32 +238,42 @@ fn client_credentials(
     }
 }
 
-/// Asks the directory for a token and encodes the answer (section 5.1) or its refusal.
-async fn issue(dir: &Directory, id: &str, secret: &str) -> Response<Body> {
+/// Asks the directory for a token and encodes the answer (section 5.1) or its refusal, with
+/// the audit result (`Success` or the error code).
+async fn issue(dir: &Directory, id: &str, secret: &str) -> (Response<Body>, &'static str) {
     match dir.issue_token(id, secret).await {
-        Ok(t) => json(
-            StatusCode::OK,
-            &json!({
-                "access_token": t.token,
-                "token_type": "Bearer",
-                "expires_in": t.expires_in,
-            }),
+        Ok(t) => (
+            json(
+                StatusCode::OK,
+                &json!({
+                    "access_token": t.token,
+                    "token_type": "Bearer",
+                    "expires_in": t.expires_in,
+                }),
+            ),
+            crate::audit::RESULT_SUCCESS,
         ),
         Err(DomainError::Unauthorized) => {
             let e = unknown_client();
-            error(e.status, e.code, &e.description)
+            (error(e.status, e.code, &e.description), e.code)
         }
-        Err(DomainError::SyncDisabled(_)) => error(
-            StatusCode::BAD_REQUEST,
+        Err(DomainError::SyncDisabled(_)) => (
+            error(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                "SCIM synchronization is disabled for this directory",
+            ),
             "unauthorized_client",
-            "SCIM synchronization is disabled for this directory",
         ),
         Err(e) => {
             tracing::error!(error = %e, "issuing a token failed");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
+            (
+                error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error",
+                ),
                 "server_error",
-                "internal error",
             )
         }
     }

@@ -4,9 +4,12 @@
 //! filtering, PATCH semantics live in `scim` and `directory`) nor build error bodies itself
 //! (`http::error` maps every error).
 
+use super::audit::{Trail, within};
 use super::query::{decode, parse_query};
 use super::{ApiError, Body, error_response, json_response};
+use crate::audit::{Actor, ActorKind};
 use crate::directory::{Directory, ListPage, ListQuery};
+use crate::model::{ChangeEvent, ResourceType};
 use crate::model::{DirectoryId, PrincipalId};
 use crate::scim::filter::{self, AttrPath};
 use crate::scim::patch;
@@ -16,6 +19,8 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -106,32 +111,114 @@ impl Route {
 }
 
 /// Entry point for every request: one span with method, route, status, latency, directory.
-pub async fn handle(dir: Directory, req: Request<Incoming>) -> Response<Body> {
+/// A write (POST, PUT, PATCH, DELETE on a user or group) leaves an audit record: in its own
+/// transaction when it succeeds, after the answer when it does not.
+pub async fn handle(
+    dir: Directory,
+    trail: Trail<'_>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
     let route = Route::parse(req.uri().path());
+    let scope = route
+        .as_ref()
+        .and_then(|r| write_action(r, &method))
+        .and_then(|action| trail.open(&req, peer, action));
     let span = tracing::info_span!(
         "request",
         method = %method,
         route = route.as_ref().map_or("unknown", Route::name),
         directory = tracing::field::Empty,
     );
-    let resp = async {
-        match dispatch(&dir, route, req).await {
-            Ok(r) => r,
-            Err(e) => error_response(&e),
+    let work = async {
+        match dispatch(&dir, trail, route, req).await {
+            Ok(r) => {
+                let result = status_result(r.status(), None);
+                (r, result)
+            }
+            Err(e) => (error_response(&e), status_result(e.status, e.scim_type)),
         }
-    }
-    .instrument(span.clone())
-    .await;
+    };
+    let (resp, result) = within(scope.as_ref(), work.instrument(span.clone())).await;
+    trail.close(scope, &result).await;
     let status = resp.status().as_u16();
     let latency_us = started.elapsed().as_micros() as u64;
     span.in_scope(|| tracing::info!(status, latency_us, "request"));
     resp
 }
 
+/// The audited action of a write request (none for reads and discovery).
+fn write_action(route: &Route, method: &Method) -> Option<&'static str> {
+    use ResourceKind::{Group, User};
+    Some(match (route, method) {
+        (Route::Collection(User), &Method::POST) => "scim:CreateUser",
+        (Route::Collection(Group), &Method::POST) => "scim:CreateGroup",
+        (Route::Resource(User, _), &Method::PUT) => "scim:ReplaceUser",
+        (Route::Resource(Group, _), &Method::PUT) => "scim:ReplaceGroup",
+        (Route::Resource(User, _), &Method::PATCH) => "scim:PatchUser",
+        (Route::Resource(Group, _), &Method::PATCH) => "scim:PatchGroup",
+        (Route::Resource(User, _), &Method::DELETE) => "scim:DeleteUser",
+        (Route::Resource(Group, _), &Method::DELETE) => "scim:DeleteGroup",
+        _ => return None,
+    })
+}
+
+/// An audit result: `Success` below 400, else the status and the `scimType` if any.
+fn status_result(status: StatusCode, scim_type: Option<&str>) -> String {
+    match (status.as_u16(), scim_type) {
+        (s, _) if s < 400 => crate::audit::RESULT_SUCCESS.to_owned(),
+        (s, Some(t)) => format!("{s} {t}"),
+        (s, None) => s.to_string(),
+    }
+}
+
+/// After authentication, names the credential and the resources in the request's audit
+/// scope (if it has one) and arms it: the write's own job carries the record, with the
+/// resources its change events name.
+fn arm_audit(trail: Trail<'_>, call: &Call<'_>, route: &Route) {
+    let Some(scope) = crate::audit::AuditScope::current() else {
+        return;
+    };
+    let dir = call.directory.as_str();
+    let relative = match route {
+        Route::Collection(kind) => format!("directory/{dir}/{}/*", kind_segment(*kind)),
+        Route::Resource(kind, id) => format!("directory/{dir}/{}/{id}", kind_segment(*kind)),
+        _ => format!("directory/{dir}"),
+    };
+    scope.update(|r| {
+        r.actor = Actor {
+            kind: ActorKind::ScimCredential,
+            id: call.credential.clone(),
+            name: String::new(),
+            directory: Some(dir.to_owned()),
+        };
+        r.resources = vec![trail.settings.arn(&relative)];
+    });
+    let settings = trail.settings.clone();
+    scope.arm(Some(Arc::new(move |e: &ChangeEvent| {
+        let kind = match e.resource {
+            ResourceType::User => ResourceKind::User,
+            ResourceType::Group => ResourceKind::Group,
+            _ => return None,
+        };
+        let relative = format!("directory/{}/{}/{}", e.directory, kind_segment(kind), e.id);
+        Some(settings.arn(&relative))
+    })));
+}
+
+/// `user` or `group`, as resource names spell them.
+fn kind_segment(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "user",
+        ResourceKind::Group => "group",
+    }
+}
+
 async fn dispatch(
     dir: &Directory,
+    trail: Trail<'_>,
     route: Option<Route>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
@@ -153,6 +240,7 @@ async fn dispatch(
         return discovery(dir, &route, &base);
     }
     let call = Call::authenticate(dir, &req).await?;
+    arm_audit(trail, &call, &route);
     let method = req.method().clone();
     match (route, method) {
         (Route::Collection(kind), Method::GET) => list(call, kind).await,
@@ -178,6 +266,8 @@ async fn dispatch(
 struct Call<'d> {
     dir: &'d Directory,
     directory: DirectoryId,
+    /// The credential (or OAuth client) that authenticated the request.
+    credential: String,
     params: Vec<(String, String)>,
     if_match: Option<String>,
     if_none_match: Option<String>,
@@ -186,11 +276,12 @@ struct Call<'d> {
 impl<'d> Call<'d> {
     /// Authenticates the bearer token and records the directory on the request's span.
     async fn authenticate(dir: &'d Directory, req: &Request<Incoming>) -> Result<Self, ApiError> {
-        let directory = authenticate(dir, req).await?;
+        let (directory, credential) = authenticate(dir, req).await?;
         tracing::Span::current().record("directory", directory.as_str());
         Ok(Call {
             dir,
             directory,
+            credential,
             params: parse_query(req.uri().query().unwrap_or("")),
             if_match: header_str(req, header::IF_MATCH),
             if_none_match: header_str(req, header::IF_NONE_MATCH),
@@ -360,7 +451,10 @@ fn discovery(dir: &Directory, route: &Route, base: &str) -> Result<Response<Body
     }
 }
 
-async fn authenticate(dir: &Directory, req: &Request<Incoming>) -> Result<DirectoryId, ApiError> {
+async fn authenticate(
+    dir: &Directory,
+    req: &Request<Incoming>,
+) -> Result<(DirectoryId, String), ApiError> {
     let unauthorized = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -384,7 +478,8 @@ async fn authenticate(dir: &Directory, req: &Request<Incoming>) -> Result<Direct
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(unauthorized());
     }
-    Ok(DirectoryId::new(dir.authenticate(token.trim()).await?))
+    let (directory, credential) = dir.authenticate_credential(token.trim()).await?;
+    Ok((DirectoryId::new(directory), credential))
 }
 
 /// A header's value. One that is not visible ASCII is kept as bytes read lossily, so an

@@ -6,6 +6,7 @@
 //! Owns no rule of any domain: `directory`, `access`, `iam` and the embedded provider each hold
 //! a `Db` and decide for themselves what a job reads and writes.
 
+use super::audit::{self, AuditRecord, AuditScope};
 use super::{ReadTxn, Store, StoreError, WriteError, WriteTxn, Writer};
 use crate::metrics::Metrics;
 use crate::model::{ChangeEvent, ChangeKind, ResourceType, now_rfc3339};
@@ -115,20 +116,71 @@ impl Db {
         T: Send + 'static,
         E: JobError,
     {
+        let scope = audit::armed_scope();
+        let in_job = scope.clone();
+        let submitted = self
+            .inner
+            .writer
+            .submit(move |batch: &mut super::Batch| {
+                let (r, carried) = run_audited(batch, in_job.as_deref(), f);
+                if r.as_ref().is_err_and(E::poisons_batch) {
+                    batch.poison();
+                }
+                (r, carried)
+            })
+            .await;
+        let (r, carried) = match submitted {
+            Ok(done) => done,
+            Err(e) => {
+                if let Some(s) = &scope {
+                    audit::settle(s, false, false);
+                }
+                return Err(e.into());
+            }
+        };
+        if let Some(s) = &scope {
+            audit::settle(s, carried, true);
+        }
+        self.inner.changed.notify_one();
+        self.inner.commits.send_modify(|n| *n = n.wrapping_add(1));
+        r
+    }
+
+    /// Appends one audit record in a job of its own (a request with no write that carried
+    /// its record); answers once it is durable.
+    pub async fn append_audit(&self, mut record: AuditRecord) -> Result<u64, WriteError> {
         let r = self
             .inner
             .writer
             .submit(move |batch: &mut super::Batch| {
-                let r = f(batch.txn());
-                if r.as_ref().is_err_and(E::poisons_batch) {
+                let r = batch.txn().append_audit(&mut record);
+                if r.is_err() {
                     batch.poison();
                 }
                 r
             })
             .await?;
-        self.inner.changed.notify_one();
-        self.inner.commits.send_modify(|n| *n = n.wrapping_add(1));
-        r
+        r.map_err(|e| WriteError::Commit(Arc::new(e)))
+    }
+
+    /// Runs a blocking job in the next write batch (pruning, maintenance) without an audit
+    /// record of its own.
+    pub async fn maintain<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WriteTxn) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, WriteError> {
+        let r = self
+            .inner
+            .writer
+            .submit(move |batch: &mut super::Batch| {
+                let r = f(batch.txn());
+                if r.is_err() {
+                    batch.poison();
+                }
+                r
+            })
+            .await?;
+        r.map_err(|e| WriteError::Commit(Arc::new(e)))
     }
 
     /// A receiver that sees every committed write (`changed()` on it resolves after the next
@@ -141,6 +193,32 @@ impl Db {
     /// call).
     pub async fn changed(&self) {
         self.inner.changed.notified().await;
+    }
+}
+
+/// Runs a write job; when it succeeds under an armed audit scope, appends the request's
+/// record in the same transaction (a storage error there fails the job). Returns the job's
+/// result and whether it carried the record.
+fn run_audited<T, E: JobError>(
+    batch: &mut super::Batch,
+    scope: Option<&AuditScope>,
+    f: impl FnOnce(&WriteTxn) -> Result<T, E>,
+) -> (Result<T, E>, bool) {
+    let txn = batch.txn();
+    let before = match scope.map(|_| txn.last_seq()).transpose() {
+        Ok(b) => b,
+        Err(e) => return (Err(E::from(e)), false),
+    };
+    let r = f(txn);
+    match (scope, before, r.is_ok()) {
+        (Some(s), Some(before), true) => match audit::append_claimed(s, txn, before) {
+            Ok(carried) => (r, carried),
+            Err(e) => {
+                batch.poison();
+                (Err(E::from(e)), false)
+            }
+        },
+        _ => (r, false),
     }
 }
 

@@ -4,6 +4,7 @@
 //! `ChangeEvent`s) and never a redb type. Every value carries a format version byte.
 //! Blocking: every call here does file IO and must run off the async executor.
 
+pub mod audit;
 pub mod backup;
 mod db;
 pub mod keys;

@@ -43,6 +43,10 @@ pub(super) const OUTBOX: TableDefinition<'static, u64, &'static [u8]> =
 pub(super) const COUNTERS: TableDefinition<'static, &'static str, u64> =
     TableDefinition::new("counters");
 
+/// audit record number -> AuditRecord (JSON with a format byte), in append order
+pub(super) const AUDIT: TableDefinition<'static, u64, &'static [u8]> =
+    TableDefinition::new("audit");
+
 /// Typed records by key, one table per kind (see `Records`): JSON with a format byte.
 pub(super) const META: DocTable = TableDefinition::new("meta");
 pub(super) const ADMIN_USERS: DocTable = TableDefinition::new("admin_users");
@@ -110,5 +114,6 @@ pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError>
     txn.open_table(MEMBER_OF)?;
     txn.open_table(OUTBOX)?;
     txn.open_table(COUNTERS)?;
+    txn.open_table(AUDIT)?;
     Ok(())
 }

@@ -18,6 +18,8 @@ pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
     pub html: String,
+    /// The answer's `x-request-id`.
+    pub request_id: String,
 }
 
 impl Page {
@@ -87,6 +89,7 @@ impl<'a> Browser<'a> {
             status: r.status,
             location: r.header("location").map(str::to_owned),
             html: String::from_utf8_lossy(&r.raw).into_owned(),
+            request_id: r.header("x-request-id").unwrap_or_default().to_owned(),
         }
     }
 

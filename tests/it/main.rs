@@ -15,6 +15,7 @@ mod access_http;
 mod api;
 mod api_limits;
 mod api_security;
+mod audit;
 mod backup;
 mod bootstrap;
 mod cli;

@@ -13,6 +13,7 @@
 //! - `sessions`: a user's portal sessions (cloudsso's own operations).
 //! - `signin`: sign-in settings (service switch, passwords, MFA, login preference).
 //! - `console`: console sign-in's IdP signing certificates (cloudsso's own operations).
+//! - `actiontrail`: `LookupEvents` over the audit trail (ActionTrail, 2020-07-06).
 //! - `resource`: the ARN tails operations share.
 //! - `shape`: documents and records as the APIs spell them.
 
@@ -37,6 +38,7 @@ macro_rules! op {
     };
 }
 
+mod actiontrail;
 mod assignments;
 mod cloudsso;
 mod configs;
@@ -119,7 +121,7 @@ impl Ctx {
     /// `acs:<service>:<region>:<account>:<relative>`.
     pub fn arn(&self, product: Product, relative: &str) -> String {
         let region = match product {
-            Product::Ram | Product::ResourceManager => "*",
+            Product::Ram | Product::ResourceManager | Product::ActionTrail => "*",
             Product::CloudSso => self.region.as_str(),
         };
         format!(
@@ -153,6 +155,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(sessions::HANDLERS)
         .chain(signin::HANDLERS)
         .chain(console::HANDLERS)
+        .chain(actiontrail::HANDLERS)
 }
 
 /// The handler of catalog row `op` (a test keeps every row with exactly one).

@@ -9,9 +9,11 @@
 
 mod pages;
 
+use super::audit::{Trail, within};
 use super::query::parse_query;
 use super::{Body, read_body};
 use crate::app::App;
+use crate::audit::{Actor, ActorKind, Settings};
 use crate::error::DomainError;
 use crate::signin::SignIn;
 use crate::signin::flow::{PortalDirectory, Refusal};
@@ -86,13 +88,37 @@ impl Form {
 /// Everything a portal handler works with.
 struct Portal<'a> {
     signin: &'a SignIn,
+    /// For the resource names of console sign-ins.
+    audit: &'a Settings,
     dir: PortalDirectory,
     /// `/<segment>`.
     base: String,
     cookie_flags: String,
 }
 
-pub async fn handle(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+/// Serves a portal request; a sign-in, sign-out, password change, MFA step or console
+/// sign-in leaves an audit record (after the answer is decided: what the user's step wrote is
+/// bookkeeping whose success is not the step's).
+pub async fn handle(
+    app: &App,
+    trail: Trail<'_>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let scope = trail.open(&req, peer, "");
+    let resp = within(scope.as_ref(), serve(app, req, peer)).await;
+    let result = scope
+        .as_ref()
+        .map(|s| s.snapshot())
+        .filter(|r| !r.action.is_empty())
+        .map(|r| r.result);
+    if let Some(result) = result {
+        trail.close(scope, &result).await;
+    }
+    resp
+}
+
+async fn serve(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let mut parts = path.trim_start_matches('/').split('/').map(str::to_owned);
     let seg = parts.next().unwrap_or_default();
@@ -110,6 +136,7 @@ pub async fn handle(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Resp
     };
     let p = Portal {
         signin: &app.signin,
+        audit: &app.audit,
         cookie_flags: format!("; HttpOnly; SameSite=Lax{secure}"),
         dir,
         base,
@@ -321,13 +348,24 @@ impl Portal<'_> {
                 deep_link(c),
             )
             .await?;
+        let who = Actor {
+            kind: ActorKind::User,
+            id: String::new(),
+            name: user_name.clone(),
+            directory: Some(self.dir.id.as_str().to_owned()),
+        };
         match step {
             Ok((token, _)) => {
                 let s = self.signin.session(&self.dir.id, &token).await?;
+                let who = s.as_ref().map_or(who, user_actor);
+                audit_step("signin:Login", who, Vec::new(), &Ok(()));
                 let next = s.map_or_else(|| self.login_path(), |s| self.stage_path(&s));
                 Ok(pages::redirect(&next, &[self.session_cookie(&token)]))
             }
-            Err(r) => Ok(self.login_form(c, refusal_status(&r), &user_name, Some(r.message()))),
+            Err(r) => {
+                audit_step("signin:Login", who, Vec::new(), &Err(&r));
+                Ok(self.login_form(c, refusal_status(&r), &user_name, Some(r.message())))
+            }
         }
     }
 
@@ -365,6 +403,17 @@ impl Portal<'_> {
             Stage::VerifyMfa => self.signin.verify_mfa(&s, f.get("code"), ip).await?,
             Stage::Active => return Ok(pages::redirect(&self.stage_path(&s), &[])),
         };
+        let action = match stage {
+            Stage::ChangePassword => "signin:ChangePassword",
+            Stage::EnrollMfa => "signin:MfaEnroll",
+            _ => "signin:MfaVerify",
+        };
+        audit_step(
+            action,
+            user_actor(&s),
+            Vec::new(),
+            &step.as_ref().map(|_| ()),
+        );
         match step {
             Ok(next) => {
                 let cookies: Vec<String> = next
@@ -516,6 +565,18 @@ impl Portal<'_> {
 
     async fn console(&self, s: &Session, target: &DeepLink) -> Result<Response<Body>, DomainError> {
         let (dir, user) = (s.directory(), s.user());
+        let resources = vec![
+            self.audit.arn(&format!(
+                "directory/{}/access-configuration/{}",
+                dir.as_str(),
+                target.config_id
+            )),
+            self.audit.arn(&format!("account/{}", target.account_id)),
+        ];
+        let audited = |ok: bool| {
+            let r = if ok { Ok(()) } else { Err(CONSOLE_NO_ACCESS) };
+            audit_result("signin:ConsoleSignIn", user_actor(s), resources.clone(), r);
+        };
         self.signin.forget_deep_link(s).await?;
         // `console_sign_in` checks the user's access now; without it there is no Response.
         let post = match self
@@ -525,6 +586,7 @@ impl Portal<'_> {
         {
             Ok(post) => post,
             Err(DomainError::NotFound { .. }) => {
+                audited(false);
                 return Ok(self.message(
                     StatusCode::FORBIDDEN,
                     "No access",
@@ -533,6 +595,7 @@ impl Portal<'_> {
             }
             Err(e) => return Err(e),
         };
+        audited(true);
         self.signin
             .note_last_used(&dir, &user, &target.account_id, &target.config_id)
             .await?;
@@ -545,6 +608,7 @@ impl Portal<'_> {
                 return Ok(self.csrf_refused());
             }
             self.signin.end_session(&token).await?;
+            audit_step("signin:Logout", user_actor(&s), Vec::new(), &Ok(()));
         }
         Ok(pages::redirect(
             &self.login_path(),
@@ -590,6 +654,46 @@ fn deep_link(c: &Call) -> Option<DeepLink> {
         account_id: account.to_owned(),
         config_id: config.to_owned(),
     })
+}
+
+/// The audit result of a console sign-in the user has no access for.
+const CONSOLE_NO_ACCESS: &str = "NoAccess";
+
+/// A signed-in (or partly signed-in) user as an audit actor.
+fn user_actor(s: &Session) -> Actor {
+    Actor {
+        kind: ActorKind::User,
+        id: s.record.user.clone(),
+        name: s.record.user_name.clone(),
+        directory: Some(s.record.dir.clone()),
+    }
+}
+
+/// Notes a sign-in step in the request's audit record: `Success` or the refusal's code.
+fn audit_step(action: &str, actor: Actor, resources: Vec<String>, r: &Result<(), &Refusal>) {
+    audit_result(action, actor, resources, r.map_err(refusal_code));
+}
+
+fn audit_result(action: &str, actor: Actor, resources: Vec<String>, r: Result<(), &str>) {
+    super::audit::note(|rec| {
+        rec.action = action.to_owned();
+        rec.actor = actor;
+        rec.resources = resources;
+        rec.result = r.err().unwrap_or(crate::audit::RESULT_SUCCESS).to_owned();
+    });
+}
+
+/// A refusal's name in the audit trail.
+fn refusal_code(r: &Refusal) -> &'static str {
+    match r {
+        Refusal::WrongCredentials => "WrongCredentials",
+        Refusal::NetworkNotAllowed => "NetworkNotAllowed",
+        Refusal::ServiceDisabled => "ServiceDisabled",
+        Refusal::SsoOnly => "SsoOnly",
+        Refusal::TooManyAttempts(_) => "TooManyAttempts",
+        Refusal::WrongCode => "WrongCode",
+        Refusal::BadPassword(_) => "BadPassword",
+    }
 }
 
 fn refusal_status(r: &Refusal) -> StatusCode {
