@@ -110,6 +110,7 @@ fn every_table(v: &mut impl EveryTable) -> Result<(), SnapshotError> {
     }
     v.table(MEMBER_OF)?;
     v.table(OUTBOX)?;
+    v.table(AUDIT)?;
     v.table(COUNTERS)
 }
 

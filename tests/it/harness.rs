@@ -208,13 +208,14 @@ impl Server {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .unwrap();
+        let body = body.unwrap_or_default();
+        note_secrets_of_body(&body);
+        let req = req.body(Full::new(Bytes::from(body))).unwrap();
         let resp = self.client.request(req).await.ok()?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let raw = resp.into_body().collect().await.ok()?.to_bytes();
+        note_secrets_of_body(&raw);
         let body = if raw.is_empty() {
             Value::Null
         } else {
@@ -299,6 +300,119 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            self.check_trail();
+        }
+    }
+}
+
+/// Secrets the tests sent or were answered (SCIM and OAuth secrets and tokens, AccessKey
+/// secrets, passwords): after every test's server stops, no audit record may hold one.
+static SECRETS_SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+/// Shorter values under a secret's name (test passwords like "x") would match by chance.
+const SECRET_CHARS_MIN: usize = 8;
+
+pub fn note_secret(s: &str) {
+    if s.len() >= SECRET_CHARS_MIN {
+        SECRETS_SEEN.lock().unwrap().insert(s.to_owned());
+    }
+}
+
+/// Notes every string held under a name that says secret, password or token.
+fn note_secrets_in(v: &Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let k = k.to_ascii_lowercase();
+                let secret = ["secret", "password", "token"]
+                    .iter()
+                    .any(|w| k.contains(w));
+                if let (true, Some(s)) = (secret, x.as_str()) {
+                    note_secret(s);
+                }
+                note_secrets_in(x);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(note_secrets_in),
+        _ => {}
+    }
+}
+
+/// Notes the secrets of a request or answer body: JSON, or a form's secret-named fields.
+fn note_secrets_of_body(body: &[u8]) {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return note_secrets_in(&v);
+    }
+    let text = String::from_utf8_lossy(body);
+    for (k, v) in text.split('&').filter_map(|p| p.split_once('=')) {
+        if ["secret", "password", "token"]
+            .iter()
+            .any(|w| k.contains(w))
+        {
+            note_secret(&form_decode(v));
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).
+fn form_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Server {
+    /// The suite-wide audit check, on a stopped server's file: the chain is intact and no
+    /// record holds a secret any test has seen. Skipped while another server holds the file.
+    fn check_trail(&self) {
+        let file = self.data.join(cloudsso::app::DB_FILE);
+        if !file.is_file() {
+            return;
+        }
+        let Ok(store) = cloudsso::store::Store::open(&file) else {
+            return;
+        };
+        let txn = store.read().unwrap();
+        let report = txn.verify_audit().unwrap();
+        assert!(report.broken.is_none(), "audit chain broken: {report:?}");
+        let mut secrets = SECRETS_SEEN.lock().unwrap().clone();
+        secrets.insert(self.token.clone());
+        if let Ok(boot) = std::fs::read(self.data.join("bootstrap.json")) {
+            note_secrets_of_body(&boot);
+            secrets.extend(SECRETS_SEEN.lock().unwrap().iter().cloned());
+        }
+        txn.audit_newest_first(None, |r| {
+            let text = serde_json::to_string(&r.record).unwrap();
+            let leaked = secrets.iter().find(|s| text.contains(s.as_str()));
+            assert!(
+                leaked.is_none(),
+                "audit record {} holds a secret: {text}",
+                r.seq
+            );
+            true
+        })
+        .unwrap();
     }
 }
 
