@@ -80,6 +80,9 @@ pub struct Options {
     pub audit: bool,
     /// A file every committed audit record is appended to, as a JSON line.
     pub audit_log: Option<PathBuf>,
+    /// Whether `start_engine` starts the reconciliation engine (off only for drills and tests
+    /// of readiness: nothing is provisioned while it is off).
+    pub engine: bool,
 }
 
 impl Default for Options {
@@ -90,6 +93,7 @@ impl Default for Options {
             provider_faults: 0,
             audit: true,
             audit_log: None,
+            engine: true,
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct App {
     /// The audit trail's settings, for the edges.
     pub audit: crate::audit::Settings,
     audit_log: Option<PathBuf>,
+    /// `Options::engine`.
+    engine_on: bool,
 }
 
 /// Longest wait for the writer's no-op job in a readiness probe.
@@ -219,6 +225,7 @@ impl App {
         );
         let account = iam.account_id().await?;
         let audit_log = options.audit_log.clone();
+        let engine_on = options.engine;
         let audit = crate::audit::Settings {
             enabled: options.audit,
             region: options.region.clone(),
@@ -251,26 +258,32 @@ impl App {
             db_file: db_path,
             audit,
             audit_log,
+            engine_on,
         };
         Ok((app, WriterThread(thread)))
     }
 
-    /// Starts the reconciliation engine (full pass and delay from the limits) and the
-    /// sign-in sweeper and
-    /// outbox follower.
+    /// Starts the reconciliation engine (full pass and delay from the limits; unless
+    /// `Options::engine` is off), the sign-in sweeper and outbox follower, the audit pruner
+    /// and the audit log writer.
     pub fn start_engine(&self) -> EngineTask {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let access = self.access.clone();
-        let full_pass = Duration::from_secs(self.limits.reconcile_full_pass_seconds);
-        let delay = Duration::from_millis(self.limits.reconcile_delay_ms);
-        let mut engine_stop = stopped.clone();
-        let engine = tokio::spawn(async move {
-            access
-                .run_engine(full_pass, delay, async move {
-                    let _ = engine_stop.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let mut tasks = Vec::new();
+        if self.engine_on {
+            let access = self.access.clone();
+            let full_pass = Duration::from_secs(self.limits.reconcile_full_pass_seconds);
+            let delay = Duration::from_millis(self.limits.reconcile_delay_ms);
+            let mut engine_stop = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                access
+                    .run_engine(full_pass, delay, async move {
+                        let _ = engine_stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+            }));
+        } else {
+            tracing::warn!("the reconciliation engine is off: nothing is provisioned");
+        }
         let signin = self.signin.clone();
         let mut sweeper_stop = stopped;
         let sweeper = tokio::spawn(async move {
@@ -299,7 +312,7 @@ impl App {
             })
             .await;
         });
-        let mut tasks = vec![engine, sweeper, follower, pruner];
+        tasks.extend([sweeper, follower, pruner]);
         if let Some(path) = self.audit_log.clone() {
             let db = self.db.clone();
             let mut log_stop = stop.subscribe();
@@ -325,12 +338,13 @@ impl App {
     }
 
     /// What readiness is judged on: a read transaction opens, the writer commits a no-op
-    /// job within `READY_WRITER_DEADLINE`, the engine's lag.
+    /// job within `READY_WRITER_DEADLINE`, the engine runs, the engine's lag.
     pub async fn probe(&self) -> Probe {
         let writer = tokio::time::timeout(READY_WRITER_DEADLINE, self.db.ping_writer()).await;
         Probe {
             store: self.db.can_read(),
             writer: matches!(writer, Ok(Ok(()))),
+            engine: self.access.engine_running(),
             lag: self.access.lag().await.ok(),
         }
     }

@@ -221,6 +221,9 @@ struct ServeArgs {
     /// For benchmarks only: write no audit record at all.
     #[arg(long, hide = true)]
     audit_off: bool,
+    /// For drills and tests of readiness: serve without the reconciliation engine.
+    #[arg(long, hide = true)]
+    engine_off: bool,
 }
 
 /// How log lines are written.
@@ -499,6 +502,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         provider_faults: args.provider_faults,
         audit: !args.audit_off,
         audit_log: args.audit_log.clone(),
+        engine: !args.engine_off,
     };
     let (app, writer_thread) = App::open(&args.data, limits, options).await?;
     if app.bootstrap(&args.data).await? {

@@ -469,6 +469,8 @@ pub struct Probe {
     pub store: bool,
     /// The writer committed a no-op job within its deadline.
     pub writer: bool,
+    /// The reconciliation engine is running.
+    pub engine: bool,
     /// The engine's lag, when it could be read.
     pub lag: Option<Lag>,
 }
@@ -478,6 +480,7 @@ pub struct Probe {
 pub enum NotReady {
     Store,
     Writer,
+    EngineStopped,
     EngineLagEvents,
     EngineLagSeconds,
 }
@@ -487,6 +490,7 @@ impl NotReady {
         match self {
             NotReady::Store => "store",
             NotReady::Writer => "writer",
+            NotReady::EngineStopped => "engine_stopped",
             NotReady::EngineLagEvents => "engine_lag_events",
             NotReady::EngineLagSeconds => "engine_lag_seconds",
         }
@@ -506,6 +510,9 @@ impl Readiness {
         }
         if !probe.writer {
             failed.push(NotReady::Writer);
+        }
+        if !probe.engine {
+            failed.push(NotReady::EngineStopped);
         }
         let lag = probe.lag.as_ref();
         if lag.is_none_or(|l| l.events() > limits.lag_events_max) {
@@ -590,6 +597,7 @@ mod tests {
                 Probe {
                     store: true,
                     writer: true,
+                    engine: true,
                     lag: lag(0, 0),
                 },
                 vec![],
@@ -598,6 +606,7 @@ mod tests {
                 Probe {
                     store: true,
                     writer: true,
+                    engine: true,
                     lag: lag(10, 60),
                 },
                 vec![],
@@ -606,6 +615,7 @@ mod tests {
                 Probe {
                     store: true,
                     writer: true,
+                    engine: true,
                     lag: lag(11, 0),
                 },
                 vec![NotReady::EngineLagEvents],
@@ -614,6 +624,7 @@ mod tests {
                 Probe {
                     store: true,
                     writer: true,
+                    engine: true,
                     lag: lag(1, 61),
                 },
                 vec![NotReady::EngineLagSeconds],
@@ -622,6 +633,7 @@ mod tests {
                 Probe {
                     store: false,
                     writer: true,
+                    engine: true,
                     lag: lag(0, 0),
                 },
                 vec![NotReady::Store],
@@ -630,6 +642,7 @@ mod tests {
                 Probe {
                     store: true,
                     writer: false,
+                    engine: true,
                     lag: lag(0, 0),
                 },
                 vec![NotReady::Writer],
@@ -638,9 +651,19 @@ mod tests {
                 Probe {
                     store: true,
                     writer: true,
+                    engine: true,
                     lag: None,
                 },
                 vec![NotReady::EngineLagEvents, NotReady::EngineLagSeconds],
+            ),
+            (
+                Probe {
+                    store: true,
+                    writer: true,
+                    engine: false,
+                    lag: lag(0, 0),
+                },
+                vec![NotReady::EngineStopped],
             ),
         ];
         for (probe, want) in cases {

@@ -73,10 +73,27 @@ pub struct Cursor {
     handled: Option<u64>,
     /// When it was last written to the store.
     persisted: Option<Instant>,
+    /// `run_engine` is running (it clears this however it ends, a panic included).
+    running: bool,
+}
+
+/// Marks the engine running while it lives; clears the mark when dropped (on return or unwind).
+struct RunningMark<'a>(&'a Access);
+
+impl<'a> RunningMark<'a> {
+    fn set(access: &'a Access) -> RunningMark<'a> {
+        access.lock_cursor().running = true;
+        RunningMark(access)
+    }
+}
+
+impl Drop for RunningMark<'_> {
+    fn drop(&mut self) {
+        self.0.lock_cursor().running = false;
+    }
 }
 
 impl Access {
-    /// Runs until `shutdown` resolves.
     /// Runs until `shutdown` resolves. An event is handled no sooner than `delay` after its
     /// commit (zero: at once; more batches bursts of writes into fewer rounds).
     pub async fn run_engine(
@@ -86,6 +103,7 @@ impl Access {
         shutdown: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
+        let _running = RunningMark::set(self);
         let mut last_full = None::<Instant>;
         loop {
             let due = last_full.is_none_or(|t: Instant| t.elapsed() >= full_pass_every);
@@ -112,6 +130,11 @@ impl Access {
                 () = &mut shutdown => return,
             }
         }
+    }
+
+    /// Whether `run_engine` is running now (readiness fails while it is not).
+    pub fn engine_running(&self) -> bool {
+        self.lock_cursor().running
     }
 
     /// The last event handled: in memory once read; in the store as of the last persist.

@@ -1,7 +1,7 @@
 //! Issue 16, points 2, 3 and 5 over HTTP: `/metrics` counters move by exactly what a
 //! scripted workload implies; `/readyz` turns 503 while the engine lags past
 //! `--ready-lag-events-max` / `--ready-lag-seconds-max` and back to 200 when it catches up
-//! (both sides of each limit); `/healthz`; `--metrics-listen` serves the metrics there and
+//! (both sides of each limit) and 503 while the engine is stopped; `/healthz`; `--metrics-listen` serves the metrics there and
 //! not on the main port; `--log-format json` writes parseable lines carrying the client's
 //! `x-request-id`.
 
@@ -309,6 +309,38 @@ async fn lag_case(c: LagCase) {
             .ready_until(StatusCode::OK, Duration::from_secs(60))
             .await;
         assert_eq!(r.body["status"], "ready", "{}", r.body);
+        assert!(srv.stop());
+    }
+}
+
+#[tokio::test]
+async fn readyz_is_unready_while_the_engine_is_stopped() {
+    let cases: &[(&[&str], Option<&str>)] =
+        &[(&[], None), (&["--engine-off"], Some("engine_stopped"))];
+    for (args, failed) in cases {
+        let srv = Server::start_with(args);
+        srv.user("written-anyway").await;
+        assert_eq!(srv.probe("/healthz").await.status, StatusCode::OK);
+        let r = match failed {
+            None => {
+                srv.ready_until(StatusCode::OK, Duration::from_secs(30))
+                    .await
+            }
+            Some(_) => srv.probe("/readyz").await,
+        };
+        let names: Vec<Value> = r.body["failed"].as_array().cloned().unwrap_or_default();
+        match failed {
+            None => assert!(names.is_empty(), "{args:?}: {}", r.body),
+            Some(name) => {
+                assert_eq!(
+                    r.status,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "{args:?}: {}",
+                    r.body
+                );
+                assert_eq!(names, vec![json!(name)], "{args:?}: {}", r.body);
+            }
+        }
         assert!(srv.stop());
     }
 }
