@@ -328,7 +328,6 @@ pub async fn run(target: &Target, plan: Plan) -> Outcome {
     out
 }
 
-/// Peak resident set size of a process so far (VmHWM), in bytes.
 /// CPU time (user + system) a process has used so far, in seconds, from `/proc/<pid>/stat`
 /// (fields 14 and 15, in clock ticks of 1/100 s, Linux's `USER_HZ` on every common build).
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
@@ -341,6 +340,7 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
+/// Peak resident set size of a process so far (VmHWM), in bytes.
 pub fn peak_rss(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;

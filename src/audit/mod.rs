@@ -14,7 +14,7 @@ pub mod stream;
 
 pub use crate::store::audit::{
     Actor, ActorKind, AuditRecord, AuditScope, ChainBreak, ChainReport, DeriveResource,
-    RESULT_SUCCESS,
+    EventName, RESULT_SUCCESS,
 };
 
 use crate::store::{Store, StoreError};

@@ -7,9 +7,9 @@
 use super::audit::{Trail, within};
 use super::query::{decode, parse_query};
 use super::{ApiError, Body, error_response, json_response};
-use crate::audit::{Actor, ActorKind};
+use crate::audit::{Actor, ActorKind, EventName};
 use crate::directory::{Directory, ListPage, ListQuery};
-use crate::model::{ChangeEvent, ResourceType};
+use crate::model::ResourceType;
 use crate::model::{DirectoryId, PrincipalId};
 use crate::scim::filter::{self, AttrPath};
 use crate::scim::patch;
@@ -197,7 +197,7 @@ fn arm_audit(trail: Trail<'_>, call: &Call<'_>, route: &Route) {
         r.resources = vec![trail.settings.arn(&relative)];
     });
     let settings = trail.settings.clone();
-    scope.arm(Some(Arc::new(move |e: &ChangeEvent| {
+    scope.arm(Some(Arc::new(move |e: &EventName| {
         let kind = match e.resource {
             ResourceType::User => ResourceKind::User,
             ResourceType::Group => ResourceKind::Group,

@@ -11,7 +11,8 @@
 use super::keys::MetaKey;
 use super::tables::AUDIT;
 use super::{ReadTxn, StoreError, WriteTxn, decode, encode};
-use crate::model::ChangeEvent;
+use crate::model::{ChangeEvent, ResourceType};
+use std::cell::RefCell;
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -114,7 +115,51 @@ fn digest_hex(bytes: &[u8]) -> String {
 }
 
 /// Turns a change event of a write into the resource name its audit record carries.
-pub type DeriveResource = Arc<dyn Fn(&ChangeEvent) -> Option<String> + Send + Sync>;
+pub type DeriveResource = Arc<dyn Fn(&EventName) -> Option<String> + Send + Sync>;
+
+/// What names a change event's resource: all an audit record needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventName {
+    pub resource: ResourceType,
+    pub directory: String,
+    pub id: String,
+}
+
+/// What a write transaction notes for the audit trail as it goes, so that appending a record
+/// reads nothing back: the change events of the audited job running now (noted only while
+/// one runs, at most `AUDIT_EVENTS_NAMED_MAX`), and the chain's head once this transaction
+/// has appended a record. Lives and dies with its transaction (a batch rolled back takes its
+/// notes with it).
+#[derive(Default)]
+pub struct TxnNotes {
+    events: RefCell<Option<Vec<EventName>>>,
+    head: RefCell<Option<(u64, String)>>,
+}
+
+impl TxnNotes {
+    /// Called for every change event appended in the transaction.
+    pub(super) fn note_event(&self, e: &ChangeEvent) {
+        if let Some(events) = self.events.borrow_mut().as_mut()
+            && events.len() < AUDIT_EVENTS_NAMED_MAX
+        {
+            events.push(EventName {
+                resource: e.resource,
+                directory: e.directory.clone(),
+                id: e.id.clone(),
+            });
+        }
+    }
+
+    /// From now on, notes the events appended (forgetting any noted before).
+    fn start_noting(&self) {
+        *self.events.borrow_mut() = Some(Vec::new());
+    }
+
+    /// Stops noting; the events noted since `start_noting`.
+    fn take_events(&self) -> Vec<EventName> {
+        self.events.borrow_mut().take().unwrap_or_default()
+    }
+}
 
 tokio::task_local! {
     static SCOPE: Arc<AuditScope>;
@@ -224,22 +269,21 @@ pub(super) fn armed_scope() -> Option<Arc<AuditScope>> {
     AuditScope::current().filter(|s| s.state().armed)
 }
 
+/// Before a write job of an audited request: the transaction notes the job's change events.
+pub(super) fn before_job(txn: &WriteTxn) {
+    txn.1.start_noting();
+}
+
 /// Inside a write job that succeeded: appends the scope's record if this job is the one to
-/// carry it. `seq_before` is the outbox sequence before the job ran. Returns whether it did.
-pub(super) fn append_claimed(
-    scope: &AuditScope,
-    txn: &WriteTxn,
-    seq_before: u64,
-) -> Result<bool, StoreError> {
+/// carry it, naming the resources of the change events the job appended. Returns whether it
+/// did.
+pub(super) fn append_claimed(scope: &AuditScope, txn: &WriteTxn) -> Result<bool, StoreError> {
+    let events = txn.1.take_events();
     let Some((mut record, derive)) = scope.claim() else {
         return Ok(false);
     };
     if let Some(derive) = derive {
-        let mut names: Vec<String> = txn
-            .events_after(seq_before, AUDIT_EVENTS_NAMED_MAX)?
-            .iter()
-            .filter_map(|e| derive(e))
-            .collect();
+        let mut names: Vec<String> = events.iter().filter_map(|e| derive(e)).collect();
         names.dedup();
         if !names.is_empty() {
             record.resources = names;
@@ -247,6 +291,11 @@ pub(super) fn append_claimed(
     }
     txn.append_audit(&mut record)?;
     Ok(true)
+}
+
+/// After a write job of an audited request that failed: stops noting its events.
+pub(super) fn after_failed_job(txn: &WriteTxn) {
+    txn.1.take_events();
 }
 
 /// After the job: tells the scope whether the job that carried the record committed.
@@ -263,24 +312,32 @@ impl WriteTxn {
     /// Appends `record` at the end of the chain, stamping its time and `prev`; its number.
     pub fn append_audit(&self, record: &mut AuditRecord) -> Result<u64, StoreError> {
         let mut t = self.0.open_table(AUDIT)?;
-        let (seq, prev) = match t.last()? {
-            Some((k, v)) => (k.value().saturating_add(1), digest_hex(v.value())),
-            None => {
-                let anchor: Option<Anchor> = self.get(AUDIT_ANCHOR)?;
-                anchor.map_or((1, String::new()), |a| (a.seq.saturating_add(1), a.digest))
-            }
+        // The head this transaction left, else the newest stored record, else the anchor.
+        let known = self.1.head.borrow_mut().take();
+        let (seq, prev) = match known {
+            Some((last, digest)) => (last.saturating_add(1), digest),
+            None => match t.last()? {
+                Some((k, v)) => (k.value().saturating_add(1), digest_hex(v.value())),
+                None => {
+                    let anchor: Option<Anchor> = self.get(AUDIT_ANCHOR)?;
+                    anchor.map_or((1, String::new()), |a| (a.seq.saturating_add(1), a.digest))
+                }
+            },
         };
         let now = time::OffsetDateTime::now_utc();
         record.time = crate::model::format_rfc3339(now);
         record.unix_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         record.prev = prev;
-        t.insert(seq, encode(record).as_slice())?;
+        let bytes = encode(record);
+        t.insert(seq, bytes.as_slice())?;
+        *self.1.head.borrow_mut() = Some((seq, digest_hex(&bytes)));
         Ok(seq)
     }
 
     /// Removes up to `max` of the oldest records older than `before_unix_ms`, moving the
     /// anchor to the last one removed; how many it removed.
     pub fn prune_audit(&self, before_unix_ms: i64, max: usize) -> Result<usize, StoreError> {
+        self.1.head.borrow_mut().take();
         let mut t = self.0.open_table(AUDIT)?;
         let mut doomed: Vec<(u64, String)> = Vec::new();
         for row in t.iter()?.take(max) {
@@ -308,6 +365,7 @@ impl WriteTxn {
     /// Replaces record `seq` as is, without relinking the chain: what an edit by hand does.
     /// For tests of `verify_audit` and for repair tools; the server never calls it.
     pub fn overwrite_audit(&self, seq: u64, record: &AuditRecord) -> Result<(), StoreError> {
+        self.1.head.borrow_mut().take();
         self.0
             .open_table(AUDIT)?
             .insert(seq, encode(record).as_slice())?;

@@ -205,20 +205,21 @@ fn run_audited<T, E: JobError>(
     f: impl FnOnce(&WriteTxn) -> Result<T, E>,
 ) -> (Result<T, E>, bool) {
     let txn = batch.txn();
-    let before = match scope.map(|_| txn.last_seq()).transpose() {
-        Ok(b) => b,
-        Err(e) => return (Err(E::from(e)), false),
+    let Some(scope) = scope else {
+        return (f(txn), false);
     };
+    audit::before_job(txn);
     let r = f(txn);
-    match (scope, before, r.is_ok()) {
-        (Some(s), Some(before), true) => match audit::append_claimed(s, txn, before) {
-            Ok(carried) => (r, carried),
-            Err(e) => {
-                batch.poison();
-                (Err(E::from(e)), false)
-            }
-        },
-        _ => (r, false),
+    if r.is_err() {
+        audit::after_failed_job(txn);
+        return (r, false);
+    }
+    match audit::append_claimed(scope, txn) {
+        Ok(carried) => (r, carried),
+        Err(e) => {
+            batch.poison();
+            (Err(E::from(e)), false)
+        }
     }
 }
 

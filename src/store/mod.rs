@@ -338,12 +338,14 @@ impl Store {
         // redb's default, said here: the commit returns only once the data is on disk.
         txn.set_durability(redb::Durability::Immediate)
             .map_err(|e| StoreError::Db(e.into()))?;
-        Ok(WriteTxn(txn))
+        Ok(WriteTxn(txn, audit::TxnNotes::default()))
     }
 }
 
 pub struct ReadTxn(redb::ReadTransaction);
-pub struct WriteTxn(redb::WriteTransaction);
+/// A write transaction, with what the audit trail notes about it as it goes (see
+/// `audit::TxnNotes`).
+pub struct WriteTxn(redb::WriteTransaction, audit::TxnNotes);
 
 fn docs_table(kind: ResourceKind) -> DocTable {
     match kind {
@@ -1003,6 +1005,7 @@ impl WriteTxn {
     pub fn append_event(&self, event: &ChangeEvent) -> Result<(), StoreError> {
         let mut t = self.0.open_table(OUTBOX)?;
         t.insert(event.seq, encode(event).as_slice())?;
+        self.1.note_event(event);
         Ok(())
     }
 }
