@@ -109,7 +109,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs the pairs and prints each, then the medians and the cost.
 pub async fn run(quick: bool) {
     let (pairs, seconds) = if quick { (8, 4) } else { (16, 10) };
-    let off = vec!["--audit-off".to_owned()];
+    let off = ["--audit-off".to_owned()];
     let mut done: Vec<(Run, Run)> = Vec::new();
     for pair in 0..pairs {
         let on_first = pair % 2 == 1;
@@ -124,7 +124,11 @@ pub async fn run(quick: bool) {
                 Ok(r) => {
                     eprintln!(
                         "   pair {pair}, audit {label}: {:.0} POST/s, {:.0} us CPU and {:.0} bytes written per POST, {:.1} jobs per commit, {:.2} ms per commit",
-                        r.per_s, r.cpu_us_per_post, r.bytes_per_post, r.jobs_per_commit, r.commit_ms
+                        r.per_s,
+                        r.cpu_us_per_post,
+                        r.bytes_per_post,
+                        r.jobs_per_commit,
+                        r.commit_ms
                     );
                     runs[usize::from(on)] = Some(r);
                 }
@@ -139,7 +143,9 @@ pub async fn run(quick: bool) {
     let ratio = median(ratios.clone());
     let (lo, hi) = ratios
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+            (lo.min(*r), hi.max(*r))
+        });
     let med = |f: fn(&Run) -> f64, on: bool| {
         median(
             done.iter()

@@ -13,8 +13,8 @@ pub mod retention;
 pub mod stream;
 
 pub use crate::store::audit::{
-    Actor, ActorKind, AuditRecord, AuditScope, ChainBreak, ChainReport, DeriveResource,
-    EventName, RESULT_SUCCESS,
+    Actor, ActorKind, AuditRecord, AuditScope, ChainBreak, ChainReport, DeriveResource, EventName,
+    RESULT_SUCCESS,
 };
 
 use crate::store::{Store, StoreError};

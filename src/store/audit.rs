@@ -12,10 +12,10 @@ use super::keys::MetaKey;
 use super::tables::AUDIT;
 use super::{ReadTxn, StoreError, WriteTxn, decode, encode};
 use crate::model::{ChangeEvent, ResourceType};
-use std::cell::RefCell;
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The last pruned record: its number and digest (the oldest kept record's `prev`).
@@ -103,6 +103,114 @@ pub struct ChainReport {
 pub struct ChainBreak {
     pub seq: u64,
     pub reason: String,
+}
+
+/// A record as stored: a JSON array in a fixed order, names left out (the trail's bytes are
+/// written in every audited transaction, so they are kept few), the time as `unix_ms` only:
+/// `[unix_ms, request_id, actor kind, actor id, actor name, directory or null, action,
+/// resources, source_ip, user_agent, result, prev]`.
+type StoredForm<'a> = (
+    i64,
+    &'a str,
+    u8,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    &'a [String],
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+);
+type StoredOwned = (
+    i64,
+    String,
+    u8,
+    String,
+    String,
+    Option<String>,
+    String,
+    Vec<String>,
+    String,
+    String,
+    String,
+    String,
+);
+
+impl ActorKind {
+    fn code(self) -> u8 {
+        match self {
+            ActorKind::AccessKey => 0,
+            ActorKind::ScimCredential => 1,
+            ActorKind::OAuthClient => 2,
+            ActorKind::User => 3,
+            ActorKind::Anonymous => 4,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<ActorKind> {
+        Some(match code {
+            0 => ActorKind::AccessKey,
+            1 => ActorKind::ScimCredential,
+            2 => ActorKind::OAuthClient,
+            3 => ActorKind::User,
+            4 => ActorKind::Anonymous,
+            _ => return None,
+        })
+    }
+}
+
+/// The stored bytes of `r` (its `time` is not stored: it is `unix_ms`'s).
+fn encode_record(r: &AuditRecord) -> Vec<u8> {
+    let form: StoredForm<'_> = (
+        r.unix_ms,
+        &r.request_id,
+        r.actor.kind.code(),
+        &r.actor.id,
+        &r.actor.name,
+        r.actor.directory.as_deref(),
+        &r.action,
+        &r.resources,
+        &r.source_ip,
+        &r.user_agent,
+        &r.result,
+        &r.prev,
+    );
+    encode(&form)
+}
+
+fn decode_record(bytes: &[u8]) -> Result<AuditRecord, StoreError> {
+    let (unix_ms, request_id, kind, id, name, directory, action, resources, ip, ua, result, prev): StoredOwned =
+        decode("audit", bytes)?;
+    let kind = ActorKind::from_code(kind).ok_or_else(|| StoreError::Corrupt {
+        table: "audit",
+        reason: format!("unknown actor kind {kind}"),
+    })?;
+    Ok(AuditRecord {
+        time: time_of(unix_ms),
+        unix_ms,
+        request_id,
+        actor: Actor {
+            kind,
+            id,
+            name,
+            directory,
+        },
+        action,
+        resources,
+        source_ip: ip,
+        user_agent: ua,
+        result,
+        prev,
+    })
+}
+
+/// RFC 3339 (UTC, milliseconds) of a Unix time in milliseconds.
+fn time_of(unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .map(crate::model::format_rfc3339)
+        .unwrap_or_default()
 }
 
 fn digest_hex(bytes: &[u8]) -> String {
@@ -328,7 +436,7 @@ impl WriteTxn {
         record.time = crate::model::format_rfc3339(now);
         record.unix_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         record.prev = prev;
-        let bytes = encode(record);
+        let bytes = encode_record(record);
         t.insert(seq, bytes.as_slice())?;
         *self.1.head.borrow_mut() = Some((seq, digest_hex(&bytes)));
         Ok(seq)
@@ -342,7 +450,7 @@ impl WriteTxn {
         let mut doomed: Vec<(u64, String)> = Vec::new();
         for row in t.iter()?.take(max) {
             let (k, v) = row?;
-            let record: AuditRecord = decode("audit", v.value())?;
+            let record: AuditRecord = decode_record(v.value())?;
             if record.unix_ms >= before_unix_ms {
                 break;
             }
@@ -368,7 +476,7 @@ impl WriteTxn {
         self.1.head.borrow_mut().take();
         self.0
             .open_table(AUDIT)?
-            .insert(seq, encode(record).as_slice())?;
+            .insert(seq, encode_record(record).as_slice())?;
         Ok(())
     }
 }
@@ -389,7 +497,7 @@ macro_rules! impl_audit_reads {
                     let stored = StoredAudit {
                         seq: k.value(),
                         digest: digest_hex(v.value()),
-                        record: decode("audit", v.value())?,
+                        record: decode_record(v.value())?,
                     };
                     if !f(stored) {
                         break;
@@ -411,10 +519,19 @@ macro_rules! impl_audit_reads {
                     out.push(StoredAudit {
                         seq: k.value(),
                         digest: digest_hex(v.value()),
-                        record: decode("audit", v.value())?,
+                        record: decode_record(v.value())?,
                     });
                 }
                 Ok(out)
+            }
+
+            /// The time (Unix milliseconds) of the oldest record kept, if any.
+            pub fn audit_oldest_ms(&self) -> Result<Option<i64>, StoreError> {
+                let t = self.0.open_table(AUDIT)?;
+                let first = t.first()?;
+                first
+                    .map(|(_, v)| decode_record(v.value()).map(|r| r.unix_ms))
+                    .transpose()
             }
 
             /// Number of records kept.
@@ -457,7 +574,7 @@ impl_audit_reads!(WriteTxn);
 /// Whether record `seq` (its stored `bytes`) follows `expected` (the number and digest of the
 /// record before it; none before the first record ever).
 fn check_link(seq: u64, bytes: &[u8], expected: Option<&(u64, String)>) -> Option<ChainBreak> {
-    let record: AuditRecord = match decode("audit", bytes) {
+    let record: AuditRecord = match decode_record(bytes) {
         Ok(r) => r,
         Err(e) => {
             return Some(ChainBreak {
@@ -525,6 +642,93 @@ mod tests {
 
     fn verify(store: &Store) -> ChainReport {
         store.read().unwrap().verify_audit().unwrap()
+    }
+
+    #[test]
+    fn records_appended_in_one_transaction_chain_like_records_appended_apart() {
+        let (store, _dir) = store();
+        append(&store, "a");
+        let txn = store.write().unwrap();
+        for action in ["b", "c", "d"] {
+            let mut r = AuditRecord {
+                action: action.into(),
+                ..AuditRecord::default()
+            };
+            txn.append_audit(&mut r).unwrap();
+        }
+        txn.commit().unwrap();
+        append(&store, "e");
+        let report = verify(&store);
+        assert_eq!((report.checked, report.broken), (5, None));
+        let mut prevs = Vec::new();
+        store
+            .read()
+            .unwrap()
+            .audit_newest_first(None, |s| {
+                prevs.push((s.seq, s.record.prev.clone(), s.digest));
+                true
+            })
+            .unwrap();
+        prevs.reverse();
+        for pair in prevs.windows(2) {
+            assert_eq!(
+                pair[1].1, pair[0].2,
+                "record {} links to {}",
+                pair[1].0, pair[0].0
+            );
+        }
+    }
+
+    #[test]
+    fn records_read_back_as_written_in_their_compact_form() {
+        let kinds = [
+            ActorKind::AccessKey,
+            ActorKind::ScimCredential,
+            ActorKind::OAuthClient,
+            ActorKind::User,
+            ActorKind::Anonymous,
+        ];
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let r = AuditRecord {
+                time: time_of(1_796_270_143_528),
+                unix_ms: 1_796_270_143_528,
+                request_id: "F0DA548A-8C5F-4E25-8E8C-0F13CE2B21D5".into(),
+                actor: Actor {
+                    kind,
+                    id: format!("id-{i}"),
+                    name: "n\"a\u{e9}".into(),
+                    directory: (i % 2 == 0).then(|| "d-1".to_owned()),
+                },
+                action: "scim:CreateUser".into(),
+                resources: vec!["acs:cloudsso:cn-shanghai:1:directory/d-1".into(); i],
+                source_ip: "::1".into(),
+                user_agent: "ua/1".into(),
+                result: RESULT_SUCCESS.into(),
+                prev: "ab".repeat(32),
+            };
+            let bytes = encode_record(&r);
+            assert_eq!(decode_record(&bytes).unwrap(), r, "{kind:?}");
+            assert!(!String::from_utf8_lossy(&bytes).contains("request_id"));
+        }
+        assert_eq!(time_of(1_796_270_143_528), "2026-12-03T03:55:43.528Z");
+        let unknown_kind = encode(&(
+            0i64,
+            "",
+            9u8,
+            "",
+            "",
+            None::<&str>,
+            "",
+            &[] as &[String],
+            "",
+            "",
+            "",
+            "",
+        ));
+        assert!(matches!(
+            decode_record(&unknown_kind),
+            Err(StoreError::Corrupt { table: "audit", .. })
+        ));
     }
 
     #[test]
