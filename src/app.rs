@@ -171,6 +171,19 @@ fn provider(db: &Db, provider_faults: u32) -> Arc<FaultyProvider> {
     faults
 }
 
+/// What provisioned roles trust: the embedded console's ACS at `public`, and this server's
+/// IdP metadata (its signing keys, sealed with `sealer`).
+fn console_trust(db: &Db, sealer: &Sealer, public: &str) -> ConsoleTrust {
+    ConsoleTrust {
+        recipient: crate::signin::saml::ConsoleSite::embedded(public).acs_url,
+        metadata: Some(Arc::new(crate::signin::saml::IdpKeys::new(
+            db.clone(),
+            sealer.clone(),
+            public,
+        ))),
+    }
+}
+
 impl App {
     /// Opens (creating if needed) the data folder, readable by its owner only, and builds
     /// every service over it.
@@ -205,14 +218,7 @@ impl App {
         let directory = Directory::new(db.clone(), limits.clone(), scim_base_url.clone());
         let iam = Iam::new(db.clone(), sealer.clone());
         let faults = provider(&db, options.provider_faults);
-        let console = ConsoleTrust {
-            recipient: crate::signin::saml::ConsoleSite::embedded(&public).acs_url,
-            metadata: Some(Arc::new(crate::signin::saml::IdpKeys::new(
-                db.clone(),
-                sealer.clone(),
-                &public,
-            ))),
-        };
+        let console = console_trust(&db, &sealer, &public);
         let metered = Arc::new(Metered::new(faults.clone(), metrics.clone()));
         let access = Access::with_provider(directory.clone(), metered).with_console(console);
         let signin = SignIn::new(
