@@ -73,23 +73,27 @@ pub struct Cursor {
     handled: Option<u64>,
     /// When it was last written to the store.
     persisted: Option<Instant>,
-    /// `run_engine` is running (it clears this however it ends, a panic included).
-    running: bool,
+    /// How many `run_engine` calls are running (each takes itself off however it ends, a
+    /// panic included).
+    running: u32,
 }
 
-/// Marks the engine running while it lives; clears the mark when dropped (on return or unwind).
+/// Counts an engine as running while it lives; uncounts it when dropped (on return or unwind).
 struct RunningMark<'a>(&'a Access);
 
 impl<'a> RunningMark<'a> {
     fn set(access: &'a Access) -> RunningMark<'a> {
-        access.lock_cursor().running = true;
+        let mut c = access.lock_cursor();
+        c.running = c.running.saturating_add(1);
+        drop(c);
         RunningMark(access)
     }
 }
 
 impl Drop for RunningMark<'_> {
     fn drop(&mut self) {
-        self.0.lock_cursor().running = false;
+        let mut c = self.0.lock_cursor();
+        c.running = c.running.saturating_sub(1);
     }
 }
 
@@ -134,7 +138,7 @@ impl Access {
 
     /// Whether `run_engine` is running now (readiness fails while it is not).
     pub fn engine_running(&self) -> bool {
-        self.lock_cursor().running
+        self.lock_cursor().running > 0
     }
 
     /// The last event handled: in memory once read; in the store as of the last persist.
