@@ -72,8 +72,22 @@ pub(super) const SESSIONS_BY_USER: DocTable = TableDefinition::new("sessions_by_
 pub(super) const PORTAL_PREFS: DocTable = TableDefinition::new("portal_prefs");
 pub(super) const IDP_KEYS: DocTable = TableDefinition::new("idp_keys");
 
-/// Opens every table once so that read transactions never meet a missing table.
-pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+/// Something done to each table in turn (`every_table`).
+pub(super) trait EveryTable {
+    type Error;
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &mut self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<(), Self::Error>;
+    fn multimap<K: redb::Key + 'static, V: redb::Key + 'static>(
+        &mut self,
+        def: MultimapTableDefinition<'static, K, V>,
+    ) -> Result<(), Self::Error>;
+}
+
+/// INVARIANT: names every table declared here (backup's `snapshot` refuses a database holding
+/// another, and a unit test there compares this list with a populated database's).
+pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
     for t in [
         DIRECTORIES,
         CREDENTIALS,
@@ -101,19 +115,43 @@ pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError>
         SESSIONS_BY_USER,
         PORTAL_PREFS,
         IDP_KEYS,
+        MEMBERS,
     ] {
-        txn.open_table(t)?;
+        v.table(t)?;
     }
     for t in [CREDENTIAL_DIGESTS, USER_NAMES, GROUP_NAMES, PASSWORDS] {
-        txn.open_table(t)?;
+        v.table(t)?;
     }
     for t in [USER_EXTERNAL_IDS, GROUP_EXTERNAL_IDS, USER_EMAILS] {
-        txn.open_multimap_table(t)?;
+        v.multimap(t)?;
     }
-    txn.open_table(MEMBERS)?;
-    txn.open_table(MEMBER_OF)?;
-    txn.open_table(OUTBOX)?;
-    txn.open_table(COUNTERS)?;
-    txn.open_table(AUDIT)?;
-    Ok(())
+    v.table(MEMBER_OF)?;
+    v.table(OUTBOX)?;
+    v.table(AUDIT)?;
+    v.table(COUNTERS)
+}
+
+struct Creator<'a>(&'a redb::WriteTransaction);
+
+impl EveryTable for Creator<'_> {
+    type Error = StoreError;
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &mut self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<(), StoreError> {
+        self.0.open_table(def)?;
+        Ok(())
+    }
+    fn multimap<K: redb::Key + 'static, V: redb::Key + 'static>(
+        &mut self,
+        def: MultimapTableDefinition<'static, K, V>,
+    ) -> Result<(), StoreError> {
+        self.0.open_multimap_table(def)?;
+        Ok(())
+    }
+}
+
+/// Opens every table once so that read transactions never meet a missing table.
+pub(super) fn create_all(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    every_table(&mut Creator(txn))
 }
