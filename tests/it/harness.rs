@@ -356,7 +356,7 @@ fn note_secrets_of_body(body: &[u8]) {
 }
 
 /// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).
-fn form_decode(v: &str) -> String {
+pub fn form_decode(v: &str) -> String {
     let b = v.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -36,6 +36,7 @@ mod patch;
 mod portal;
 mod resourcemanager;
 mod saml_idp;
+mod saml_sp;
 mod signin_settings;
 mod signin_totp;
 mod string_limits;
