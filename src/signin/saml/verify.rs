@@ -9,15 +9,14 @@
 //! import hyper; must not read a claim from anything but the one verified Assertion.
 
 use super::keys::{ParsedMetadata, certificate_key, parse_metadata};
-use super::response::{ALG_ENVELOPED, ALG_EXC_C14N, ALG_RSA_SHA256, ALG_SHA256, STATUS_SUCCESS};
-use super::xml::{DS, SAML, SAMLP, canonicalize};
+pub use super::dsig::verify_signature;
+use super::response::STATUS_SUCCESS;
+use super::xml::{DS, SAML, SAMLP};
 use super::{ConsoleSite, SignIn};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use roxmltree::{Document, Node};
 use rsa::RsaPublicKey;
-use rsa::signature::Verifier;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use time::OffsetDateTime;
@@ -45,14 +44,14 @@ pub struct Refusal {
     pub message: String,
 }
 
-fn bad(message: impl Into<String>) -> Refusal {
+pub(super) fn bad(message: impl Into<String>) -> Refusal {
     Refusal {
         forbidden: false,
         message: message.into(),
     }
 }
 
-fn denied(message: impl Into<String>) -> Refusal {
+pub(super) fn denied(message: impl Into<String>) -> Refusal {
     Refusal {
         forbidden: true,
         message: message.into(),
@@ -175,11 +174,11 @@ pub fn the_assertion<'a, 'i>(doc: &'a Document<'i>) -> Result<Node<'a, 'i>, Refu
     Ok(a)
 }
 
-fn child<'a, 'i>(n: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
+pub(super) fn child<'a, 'i>(n: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
     n.children().find(|c| c.has_tag_name((ns, name)))
 }
 
-fn children<'a, 'i>(
+pub(super) fn children<'a, 'i>(
     n: Node<'a, 'i>,
     ns: &'static str,
     name: &'static str,
@@ -188,7 +187,7 @@ fn children<'a, 'i>(
 }
 
 /// All text of an element (comments split text nodes; they must not truncate a value).
-fn text(n: Node<'_, '_>) -> String {
+pub(super) fn text(n: Node<'_, '_>) -> String {
     n.children().filter_map(|c| c.text()).collect()
 }
 
@@ -236,102 +235,6 @@ fn arn<'a>(s: &'a str, kind: &str) -> Option<(&'a str, &'a str)> {
     let name = tail.strip_prefix(kind)?.strip_prefix('/')?;
     let ok = !account.is_empty() && account.chars().all(|c| c.is_ascii_digit()) && !name.is_empty();
     ok.then_some((account, name))
-}
-
-/// Verifies the enveloped signature that is a child of `el` against `keys`.
-pub fn verify_signature(el: Node<'_, '_>, keys: &[RsaPublicKey]) -> Result<(), Refusal> {
-    let what = el.tag_name().name();
-    let mut sigs = children(el, DS, "Signature");
-    let (Some(sig), None) = (sigs.next(), sigs.next()) else {
-        return Err(denied(format!(
-            "the {what} must carry exactly one signature"
-        )));
-    };
-    let id = el
-        .attribute("ID")
-        .filter(|i| !i.is_empty())
-        .ok_or_else(|| bad(format!("the {what} has no ID")))?;
-    let same_id = el
-        .document()
-        .descendants()
-        .filter(|n| n.attribute("ID") == Some(id))
-        .count();
-    if same_id != 1 {
-        return Err(bad(format!("the {what}'s ID is not unique")));
-    }
-    let info =
-        child(sig, DS, "SignedInfo").ok_or_else(|| bad("the signature has no SignedInfo"))?;
-    let digest = signed_digest(info, id)?;
-    let computed = Sha256::digest(canonicalize(el, Some(sig.id())).as_bytes());
-    if digest != computed.as_slice() {
-        return Err(denied(format!(
-            "the {what}'s digest does not match: it was changed after signing"
-        )));
-    }
-    let value = child(sig, DS, "SignatureValue")
-        .map(text)
-        .unwrap_or_default();
-    let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    let value = B64
-        .decode(value)
-        .map_err(|_| bad("the SignatureValue is not base64"))?;
-    let value = rsa::pkcs1v15::Signature::try_from(value.as_slice())
-        .map_err(|_| denied("the signature value is malformed"))?;
-    let signed = canonicalize(info, None);
-    let ok = keys.iter().any(|k| {
-        rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone())
-            .verify(signed.as_bytes(), &value)
-            .is_ok()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(denied(format!(
-            "the {what}'s signature does not verify with any certificate of the SAML provider"
-        )))
-    }
-}
-
-/// Checks SignedInfo's algorithms and its one reference to `#id`; returns the digest value.
-fn algorithm<'a>(n: Option<Node<'a, '_>>) -> &'a str {
-    n.and_then(|n| n.attribute("Algorithm")).unwrap_or("")
-}
-
-fn signed_digest(info: Node<'_, '_>, id: &str) -> Result<Vec<u8>, Refusal> {
-    let alg = algorithm;
-    if alg(child(info, DS, "CanonicalizationMethod")) != ALG_EXC_C14N {
-        return Err(bad("only exclusive canonicalization is accepted"));
-    }
-    if alg(child(info, DS, "SignatureMethod")) != ALG_RSA_SHA256 {
-        return Err(bad("only rsa-sha256 signatures are accepted"));
-    }
-    let mut refs = children(info, DS, "Reference");
-    let (Some(r), None) = (refs.next(), refs.next()) else {
-        return Err(bad("the signature must have exactly one Reference"));
-    };
-    if r.attribute("URI") != Some(&format!("#{id}")) {
-        return Err(denied(
-            "the signature does not reference the signed element",
-        ));
-    }
-    let transforms: Vec<Node<'_, '_>> = child(r, DS, "Transforms")
-        .map(|t| children(t, DS, "Transform").collect())
-        .unwrap_or_default();
-    let algs: Vec<&str> = transforms.iter().map(|t| alg(Some(*t))).collect();
-    let plain = transforms
-        .iter()
-        .all(|t| !t.children().any(|c| c.is_element()));
-    if !plain || !(algs == [ALG_ENVELOPED, ALG_EXC_C14N] || algs == [ALG_ENVELOPED]) {
-        return Err(bad(
-            "only the enveloped-signature and exc-c14n transforms are accepted",
-        ));
-    }
-    if alg(child(r, DS, "DigestMethod")) != ALG_SHA256 {
-        return Err(bad("only sha256 digests are accepted"));
-    }
-    let value = child(r, DS, "DigestValue").map(text).unwrap_or_default();
-    B64.decode(value.trim())
-        .map_err(|_| bad("the DigestValue is not base64"))
 }
 
 fn instant(n: Option<Node<'_, '_>>, attr: &str) -> Result<Option<OffsetDateTime>, Refusal> {
@@ -789,7 +692,7 @@ mod response_tests {
         assert_eq!(pair.role, "AliyunReservedSSO-Admin");
         assert_eq!(pair.provider, "AliyunReservedSSO-d-test");
         // The emitted bytes are their own canonical form.
-        assert_eq!(canonicalize(doc.root_element(), None), xml);
+        assert_eq!(super::super::xml::canonicalize(doc.root_element(), None), xml);
     }
 
     /// Each tampering of a good response, and the refusal's expected words.
