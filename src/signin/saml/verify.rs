@@ -237,7 +237,7 @@ fn arn<'a>(s: &'a str, kind: &str) -> Option<(&'a str, &'a str)> {
     ok.then_some((account, name))
 }
 
-fn instant(n: Option<Node<'_, '_>>, attr: &str) -> Result<Option<OffsetDateTime>, Refusal> {
+pub(super) fn instant(n: Option<Node<'_, '_>>, attr: &str) -> Result<Option<OffsetDateTime>, Refusal> {
     match n.and_then(|n| n.attribute(attr)) {
         None => Ok(None),
         Some(v) => OffsetDateTime::parse(v, &Rfc3339)
@@ -280,8 +280,8 @@ pub fn verify(
         verify_signature(response, &keys)?;
     }
     check_envelope(response, assertion, metadata, site)?;
-    let not_on_or_after = check_conditions(assertion, site, now)?;
-    check_subject(assertion, site, now)?;
+    let not_on_or_after = check_conditions(assertion, &site.audience, now)?;
+    check_subject(assertion, &site.acs_url, now)?;
     let subject = child(assertion, SAML, "Subject")
         .and_then(|s| child(s, SAML, "NameID"))
         .map(text)
@@ -343,9 +343,9 @@ fn check_envelope(
 }
 
 /// The Conditions' window and audience; returns `NotOnOrAfter`.
-fn check_conditions(
+pub(super) fn check_conditions(
     assertion: Node<'_, '_>,
-    site: &ConsoleSite,
+    audience: &str,
     now: OffsetDateTime,
 ) -> Result<OffsetDateTime, Refusal> {
     let skew = time::Duration::seconds(CLOCK_SKEW_SECONDS);
@@ -362,20 +362,19 @@ fn check_conditions(
         return Err(denied("the SAML assertion has expired"));
     }
     let restrictions: Vec<Node<'_, '_>> = children(c, SAML, "AudienceRestriction").collect();
-    let ours = |r: &Node<'_, '_>| children(*r, SAML, "Audience").any(|a| text(a) == site.audience);
+    let ours = |r: &Node<'_, '_>| children(*r, SAML, "Audience").any(|a| text(a) == audience);
     if restrictions.is_empty() || !restrictions.iter().all(ours) {
         return Err(denied(format!(
-            "the SAML assertion's audience is not `{}`",
-            site.audience
+            "the SAML assertion's audience is not `{audience}`"
         )));
     }
     Ok(until)
 }
 
 /// A bearer confirmation to this console's ACS, still valid.
-fn check_subject(
+pub(super) fn check_subject(
     assertion: Node<'_, '_>,
-    site: &ConsoleSite,
+    acs_url: &str,
     now: OffsetDateTime,
 ) -> Result<(), Refusal> {
     let skew = time::Duration::seconds(CLOCK_SKEW_SECONDS);
@@ -387,15 +386,14 @@ fn check_subject(
         let recipient = data.and_then(|d| d.attribute("Recipient"));
         let until = instant(data, "NotOnOrAfter")?;
         if bearer
-            && recipient == Some(site.acs_url.as_str())
+            && recipient == Some(acs_url)
             && until.is_some_and(|u| now - skew < u)
         {
             return Ok(());
         }
     }
     Err(denied(format!(
-        "the SAML assertion has no valid bearer confirmation for recipient `{}`",
-        site.acs_url
+        "the SAML assertion has no valid bearer confirmation for recipient `{acs_url}`"
     )))
 }
 
@@ -787,13 +785,13 @@ mod response_tests {
         let xml = signed(now);
         let doc = parse(&xml).unwrap();
         let a = the_assertion(&doc).unwrap();
-        assert!(check_subject(a, &site(), now).is_ok());
+        assert!(check_subject(a, &site().acs_url, now).is_ok());
         let mut other = site();
         other.acs_url = "https://signin.aliyun.com/saml-role/sso".into();
-        let err = check_subject(a, &other, now).unwrap_err();
+        let err = check_subject(a, &other.acs_url, now).unwrap_err();
         assert!(err.message.contains("recipient"), "{}", err.message);
         let late = now + time::Duration::seconds(300 + CLOCK_SKEW_SECONDS);
-        assert!(check_subject(a, &site(), late).is_err());
+        assert!(check_subject(a, &site().acs_url, late).is_err());
     }
 
     #[test]
