@@ -294,9 +294,8 @@ impl Portal<'_> {
             return Ok(pages::redirect(&self.stage_path(&s), &[]));
         }
         if self.signin.settings(&self.dir.id).await?.sso_enabled {
-            let relay = deep_link(c).map(|l| {
-                format!("{}/console/{}/{}", self.base, l.account_id, l.config_id)
-            });
+            let relay = deep_link(c)
+                .map(|l| format!("{}/console/{}/{}", self.base, l.account_id, l.config_id));
             let to = match relay {
                 Some(r) => format!("{}/saml/login?RelayState={}", self.base, query_escape(&r)),
                 None => format!("{}/saml/login", self.base),

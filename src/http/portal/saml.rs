@@ -25,8 +25,17 @@ impl Portal<'_> {
         let relay = c
             .query("RelayState")
             .and_then(|r| portal_relay_state(r, &self.relay_segments()));
-        match self.signin.sso_start(&self.dir.id, relay, c.peer.ip()).await? {
-            Ok(SsoStart::Redirect(url)) => Ok(pages::redirect(&url, &[])),
+        match self
+            .signin
+            .sso_start(&self.dir.id, relay, c.peer.ip())
+            .await?
+        {
+            Ok(SsoStart::Redirect(url)) => {
+                // The HTTP-Redirect binding's 302.
+                let mut resp = pages::redirect(&url, &[]);
+                *resp.status_mut() = StatusCode::FOUND;
+                Ok(resp)
+            }
             Ok(SsoStart::Post {
                 url,
                 saml_request,

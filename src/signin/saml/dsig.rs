@@ -175,9 +175,7 @@ fn signature_method(info: Node<'_, '_>) -> Result<Method, Refusal> {
         .ok_or_else(|| bad("only exclusive canonicalization (without comments) is accepted"))?;
     let inclusive = exc_c14n_prefixes(c14n)?;
     let hash = Hash::of_signature_method(algorithm(child(info, DS, "SignatureMethod")))
-        .ok_or_else(|| {
-            bad("only rsa-sha256, rsa-sha384 and rsa-sha512 signatures are accepted")
-        })?;
+        .ok_or_else(|| bad("only rsa-sha256, rsa-sha384 and rsa-sha512 signatures are accepted"))?;
     Ok(Method { hash, inclusive })
 }
 

@@ -265,7 +265,8 @@ pub fn open_request_id(
     id: &str,
     now: OffsetDateTime,
 ) -> Result<i64, Refusal> {
-    let unknown = || denied("the SAML response answers a request this service provider did not send");
+    let unknown =
+        || denied("the SAML response answers a request this service provider did not send");
     let body = id.strip_prefix('_').ok_or_else(unknown)?;
     let sealed = format!("v1:{}", body.replace('-', "+").replace('.', "/"));
     let issued: i64 = sealer
@@ -358,4 +359,369 @@ pub fn portal_relay_state<'a>(relay: &'a str, segments: &[&str]) -> Option<&'a s
         .filter(|s| !s.is_empty())
         .any(|s| path.starts_with(&format!("/{s}/")));
     (clean && ours).then_some(relay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn sealer() -> Sealer {
+        Sealer::new(&[7u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn request_ids_open_only_for_their_directory_and_time() {
+        let s = sealer();
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let id = new_request_id(&s, "d-1", t0);
+        assert!(id.starts_with('_'));
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)),
+            "{id} is an NCName"
+        );
+        let at = |secs: i64| t0 + time::Duration::seconds(secs);
+        assert_eq!(
+            open_request_id(&s, "d-1", &id, at(1)),
+            Ok(t0.unix_timestamp() + AUTHN_REQUEST_TTL_SECONDS)
+        );
+        assert!(open_request_id(&s, "d-1", &id, at(AUTHN_REQUEST_TTL_SECONDS - 1)).is_ok());
+        let refused = [
+            ("expired", "d-1", id.clone(), at(AUTHN_REQUEST_TTL_SECONDS)),
+            ("other directory", "d-2", id.clone(), at(1)),
+            (
+                "issued in the future",
+                "d-1",
+                id.clone(),
+                at(-CLOCK_SKEW_SECONDS - 1),
+            ),
+            (
+                "tampered",
+                "d-1",
+                format!("{}x", &id[..id.len() - 1]),
+                at(1),
+            ),
+            ("not ours", "d-1", "_abc".to_owned(), at(1)),
+            ("no underscore", "d-1", id[1..].to_owned(), at(1)),
+            (
+                "other key",
+                "d-1",
+                new_request_id(&Sealer::new(&[8u8; 32]).unwrap(), "d-1", t0),
+                at(1),
+            ),
+        ];
+        for (what, dir, id, now) in refused {
+            assert!(open_request_id(&s, dir, &id, now).is_err(), "{what}");
+        }
+    }
+
+    #[test]
+    fn relay_states_stay_in_the_portal() {
+        let segs = ["d-1", "acme"];
+        let cases = [
+            ("/d-1/portal", true),
+            ("/acme/console/123/ac-1", true),
+            ("/acme/portal?x=1#y", true),
+            ("/other/portal", false),
+            ("/acme", false),
+            ("https://evil.example/acme/", false),
+            ("//evil.example/acme/", false),
+            ("/acme//evil.example", false),
+            ("/acme/\\evil", false),
+            ("/acme/../x", false),
+            ("/acme/a b", false),
+            ("/acme/\u{e9}", false),
+            ("", false),
+        ];
+        for (relay, ok) in cases {
+            assert_eq!(portal_relay_state(relay, &segs).is_some(), ok, "{relay:?}");
+        }
+        let long = format!("/acme/{}", "a".repeat(SP_RELAY_STATE_BYTES_MAX - 6));
+        assert!(portal_relay_state(&long, &segs).is_some());
+        assert!(portal_relay_state(&format!("{long}a"), &segs).is_none());
+        assert!(portal_relay_state("/d-1/portal", &["", ""]).is_none());
+    }
+
+    #[test]
+    fn redirect_binding_deflates_and_signs_the_query() {
+        use rsa::signature::Verifier;
+        let key = rsa::RsaPrivateKey::new(&mut rand_core(), 1024).unwrap();
+        let signing = SigningKey::<Sha256>::new(key.clone());
+        let names = SpNames::of("https://sso.example", "d-1");
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let xml = authn_request("_r1", &names, "https://idp.example/sso?x=1", now, None);
+        let url = redirect_url(
+            "https://idp.example/sso?x=1",
+            &xml,
+            Some("/d-1/portal"),
+            Some(&signing),
+        );
+        let query = url.strip_prefix("https://idp.example/sso?x=1&").unwrap();
+        let (signed, sig) = query.split_once("&Signature=").unwrap();
+        assert!(
+            signed.contains("&RelayState=%2Fd-1%2Fportal&SigAlg="),
+            "{signed}"
+        );
+        let b64 = signed
+            .strip_prefix("SAMLRequest=")
+            .and_then(|r| r.split('&').next())
+            .unwrap();
+        let raw = B64.decode(unescape(b64)).unwrap();
+        let mut inflated = String::new();
+        flate2::read::DeflateDecoder::new(raw.as_slice())
+            .read_to_string(&mut inflated)
+            .unwrap();
+        assert_eq!(inflated, xml);
+        assert!(xml.contains("ID=\"_r1\""), "{xml}");
+        assert!(xml.contains("AssertionConsumerServiceURL=\"https://sso.example/d-1/saml/acs\""));
+        let sig = B64.decode(unescape(sig)).unwrap();
+        let sig = rsa::pkcs1v15::Signature::try_from(sig.as_slice()).unwrap();
+        rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key.to_public_key())
+            .verify(signed.as_bytes(), &sig)
+            .unwrap();
+        let plain = redirect_url("https://idp.example/sso", &xml, None, None);
+        assert!(plain.starts_with("https://idp.example/sso?SAMLRequest="));
+        assert!(!plain.contains("Signature") && !plain.contains("RelayState"));
+    }
+
+    struct Shape {
+        name_id: &'static str,
+        audience: &'static str,
+        recipient: &'static str,
+        issuer: &'static str,
+        in_response_to: Option<&'static str>,
+        sign_assertion: bool,
+        sign_response: bool,
+        age: i64,
+    }
+
+    const GOOD: Shape = Shape {
+        name_id: "Alice",
+        audience: "https://sso.example/d-1/saml/metadata",
+        recipient: "https://sso.example/d-1/saml/acs",
+        issuer: "https://idp.example",
+        in_response_to: None,
+        sign_assertion: true,
+        sign_response: false,
+        age: 0,
+    };
+
+    fn response(k: &SigningKey<Sha256>, sh: &Shape, now: OffsetDateTime) -> String {
+        let at = format_instant(now - time::Duration::seconds(sh.age));
+        let until = format_instant(now + time::Duration::seconds(300));
+        let mut data = El::new("saml", SAML, "SubjectConfirmationData")
+            .attr("NotOnOrAfter", until.clone())
+            .attr("Recipient", sh.recipient);
+        if let Some(r) = sh.in_response_to {
+            data = data.attr("InResponseTo", r);
+        }
+        let mut assertion = El::new("saml", SAML, "Assertion")
+            .attr("ID", "_a1")
+            .attr("IssueInstant", at.clone())
+            .attr("Version", "2.0")
+            .child(El::new("saml", SAML, "Issuer").text(sh.issuer))
+            .child(
+                El::new("saml", SAML, "Subject")
+                    .child(El::new("saml", SAML, "NameID").text(sh.name_id))
+                    .child(
+                        El::new("saml", SAML, "SubjectConfirmation")
+                            .attr("Method", BEARER)
+                            .child(data),
+                    ),
+            )
+            .child(
+                El::new("saml", SAML, "Conditions")
+                    .attr("NotOnOrAfter", until)
+                    .child(
+                        El::new("saml", SAML, "AudienceRestriction")
+                            .child(El::new("saml", SAML, "Audience").text(sh.audience)),
+                    ),
+            );
+        if sh.sign_assertion {
+            let sig = super::super::response::signature(&assertion, "_a1", k, "");
+            assertion.insert(1, sig);
+        }
+        let mut resp = El::new("samlp", SAMLP, "Response")
+            .attr("Destination", sh.recipient)
+            .attr("ID", "_r1")
+            .attr("IssueInstant", at)
+            .attr("Version", "2.0")
+            .child(El::new("saml", SAML, "Issuer").text(sh.issuer))
+            .child(
+                El::new("samlp", SAMLP, "Status")
+                    .child(El::new("samlp", SAMLP, "StatusCode").attr("Value", STATUS_SUCCESS)),
+            )
+            .child(assertion);
+        if let Some(r) = sh.in_response_to {
+            resp = resp.attr("InResponseTo", r);
+        }
+        if sh.sign_response {
+            let sig = super::super::response::signature(&resp, "_r1", k, "");
+            resp.insert(1, sig);
+        }
+        resp.render()
+    }
+
+    #[test]
+    fn responses_are_checked_claim_by_claim() {
+        let key = rsa::RsaPrivateKey::new(&mut rand_core(), 1024).unwrap();
+        let other = rsa::RsaPrivateKey::new(&mut rand_core(), 1024).unwrap();
+        let k = SigningKey::<Sha256>::new(key.clone());
+        let keys = [key.to_public_key()];
+        let trust = Trust {
+            entity_id: "https://idp.example",
+            keys: &keys,
+        };
+        let names = SpNames::of("https://sso.example/", "d-1");
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let verdict = |xml: &str| {
+            let doc = roxmltree::Document::parse(xml).unwrap();
+            verify_response(&doc, &trust, &names, now)
+        };
+        let ok = verdict(&response(&k, &GOOD, now)).unwrap();
+        assert_eq!(ok.name_id, "Alice");
+        assert_eq!(ok.in_response_to, None);
+        let both = Shape {
+            sign_response: true,
+            in_response_to: Some("_q"),
+            ..GOOD
+        };
+        assert_eq!(
+            verdict(&response(&k, &both, now))
+                .unwrap()
+                .in_response_to
+                .as_deref(),
+            Some("_q")
+        );
+        let only_response = Shape {
+            sign_assertion: false,
+            sign_response: true,
+            ..GOOD
+        };
+        assert!(verdict(&response(&k, &only_response, now)).is_ok());
+        let refused: Vec<(&str, String)> = vec![
+            (
+                "unsigned",
+                response(
+                    &k,
+                    &Shape {
+                        sign_assertion: false,
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+            (
+                "other key",
+                response(&SigningKey::<Sha256>::new(other), &GOOD, now),
+            ),
+            (
+                "audience",
+                response(
+                    &k,
+                    &Shape {
+                        audience: "https://x",
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+            (
+                "recipient",
+                response(
+                    &k,
+                    &Shape {
+                        recipient: "https://x",
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+            (
+                "issuer",
+                response(
+                    &k,
+                    &Shape {
+                        issuer: "https://x",
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+            (
+                "old",
+                response(
+                    &k,
+                    &Shape {
+                        age: ISSUE_INSTANT_AGE_MAX_SECONDS + CLOCK_SKEW_SECONDS + 1,
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+            (
+                "future",
+                response(
+                    &k,
+                    &Shape {
+                        age: -CLOCK_SKEW_SECONDS - 1,
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+            (
+                "tampered",
+                response(&k, &GOOD, now).replace(">Alice<", ">Admin<"),
+            ),
+            (
+                "comment",
+                response(&k, &GOOD, now).replace(">Alice<", ">Al<!--x-->ice<"),
+            ),
+            (
+                "cdata",
+                response(&k, &GOOD, now).replace(">Alice<", "><![CDATA[Alice]]><"),
+            ),
+            (
+                "empty name",
+                response(
+                    &k,
+                    &Shape {
+                        name_id: " ",
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+        ];
+        for (what, xml) in refused {
+            assert!(verdict(&xml).is_err(), "{what} was accepted");
+        }
+        let edge = Shape {
+            age: ISSUE_INSTANT_AGE_MAX_SECONDS + CLOCK_SKEW_SECONDS,
+            ..GOOD
+        };
+        assert!(verdict(&response(&k, &edge, now)).is_ok());
+    }
+
+    fn unescape(s: &str) -> Vec<u8> {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn rand_core() -> rsa::rand_core::OsRng {
+        rsa::rand_core::OsRng
+    }
 }

@@ -8,8 +8,8 @@
 //! Owns the refusals (`Refusal`, 400 or 403 with a clear message) and the replay set. Must not
 //! import hyper; must not read a claim from anything but the one verified Assertion.
 
-use super::keys::{ParsedMetadata, certificate_key, parse_metadata};
 pub use super::dsig::verify_signature;
+use super::keys::{ParsedMetadata, certificate_key, parse_metadata};
 use super::response::STATUS_SUCCESS;
 use super::xml::{DS, SAML, SAMLP};
 use super::{ConsoleSite, SignIn};
@@ -237,7 +237,10 @@ fn arn<'a>(s: &'a str, kind: &str) -> Option<(&'a str, &'a str)> {
     ok.then_some((account, name))
 }
 
-pub(super) fn instant(n: Option<Node<'_, '_>>, attr: &str) -> Result<Option<OffsetDateTime>, Refusal> {
+pub(super) fn instant(
+    n: Option<Node<'_, '_>>,
+    attr: &str,
+) -> Result<Option<OffsetDateTime>, Refusal> {
     match n.and_then(|n| n.attribute(attr)) {
         None => Ok(None),
         Some(v) => OffsetDateTime::parse(v, &Rfc3339)
@@ -385,10 +388,7 @@ pub(super) fn check_subject(
         let bearer = conf.attribute("Method") == Some("urn:oasis:names:tc:SAML:2.0:cm:bearer");
         let recipient = data.and_then(|d| d.attribute("Recipient"));
         let until = instant(data, "NotOnOrAfter")?;
-        if bearer
-            && recipient == Some(acs_url)
-            && until.is_some_and(|u| now - skew < u)
-        {
+        if bearer && recipient == Some(acs_url) && until.is_some_and(|u| now - skew < u) {
             return Ok(());
         }
     }
@@ -690,7 +690,10 @@ mod response_tests {
         assert_eq!(pair.role, "AliyunReservedSSO-Admin");
         assert_eq!(pair.provider, "AliyunReservedSSO-d-test");
         // The emitted bytes are their own canonical form.
-        assert_eq!(super::super::xml::canonicalize(doc.root_element(), None), xml);
+        assert_eq!(
+            super::super::xml::canonicalize(doc.root_element(), None),
+            xml
+        );
     }
 
     /// Each tampering of a good response, and the refusal's expected words.

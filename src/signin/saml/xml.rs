@@ -355,8 +355,14 @@ mod tests {
         let input = "<r xmlns:xs=\"urn:xs\" xmlns:u=\"urn:u\"><a:x xmlns:a=\"urn:a\">\
                      <a:y><?p d?><?q?></a:y></a:x></r>";
         let doc = roxmltree::Document::parse(input).unwrap();
-        let x = doc.descendants().find(|n| n.has_tag_name(("urn:a", "x"))).unwrap();
-        let y = doc.descendants().find(|n| n.has_tag_name(("urn:a", "y"))).unwrap();
+        let x = doc
+            .descendants()
+            .find(|n| n.has_tag_name(("urn:a", "x")))
+            .unwrap();
+        let y = doc
+            .descendants()
+            .find(|n| n.has_tag_name(("urn:a", "y")))
+            .unwrap();
         assert_eq!(
             canonicalize_with(x, None, &["xs", "nope"]),
             "<a:x xmlns:a=\"urn:a\" xmlns:xs=\"urn:xs\"><a:y><?p d?><?q?></a:y></a:x>"
