@@ -290,6 +290,12 @@ const RECIPES: &[Recipe] = &[
         d.style = Style::DEFAULT_NS;
         Some(c.signed(d))
     }),
+    accept("valid_ds_declared_on_response", |c| {
+        // The signatures' `ds` prefix is declared on the Response only, outside what is signed.
+        let mut d = c.doc().assertion_by(Key::Idp2).response_by(Key::Idp1);
+        d.style = Style::DS_ON_RESPONSE;
+        Some(c.signed(d))
+    }),
     accept("valid_okta_style", |c| {
         let mut d = c.doc().assertion_by(Key::Idp1).response_by(Key::Idp1);
         d.style = Style::OKTA;
@@ -312,6 +318,22 @@ const RECIPES: &[Recipe] = &[
         let s = c.signed(c.doc().response_by(Key::Idp1));
         let xml = c.impersonate(&s.xml);
         Some(checked(xml, &[(Key::Idp1, Signed::Response, false)]))
+    }),
+    refuse("tampered_envelope_both_signed", |c| {
+        // The Assertion's signature holds, the Response's (present, so binding) does not.
+        let s = c.signed(c.doc().assertion_by(Key::Idp1).response_by(Key::Idp1));
+        let xml = s.xml.replacen(
+            "</samlp:Status>",
+            "<samlp:StatusMessage>fine</samlp:StatusMessage></samlp:Status>",
+            1,
+        );
+        Some(checked(
+            xml,
+            &[
+                (Key::Idp1, Signed::Assertion, true),
+                (Key::Idp1, Signed::Response, false),
+            ],
+        ))
     }),
     refuse("attacker_signed_cert_in_keyinfo", |c| {
         let mut d = c.doc().assertion_by(Key::Attacker);
@@ -477,6 +499,20 @@ const RECIPES: &[Recipe] = &[
         );
         Some(checked(xml, &[WRAPPED_ASSERTION_VERIFIES]))
     }),
+    refuse("xsw_namespace_confusion", |c| {
+        // Response > [evil Assertion in another namespace that spells itself `saml:`, signed
+        // Assertion]: read by local names, the evil NameID comes first.
+        let s = c.signed(c.doc().assertion_by(Key::Idp1));
+        let a = range(&s.xml, &[RESPONSE, AA]);
+        let evil = c.evil_assertion(&unsigned(&s.xml, a.clone()));
+        let evil = evil.replacen(
+            "<saml:Assertion ",
+            "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion:evil\" ",
+            1,
+        );
+        let xml = splice(&s.xml, a.start..a.start, &evil);
+        Some(checked(xml, &[WRAPPED_ASSERTION_VERIFIES]))
+    }),
     refuse("xsw8", |c| {
         // Response > evil Assertion (new ID) > Signature > [..., Object > copy of the signed
         // Assertion without its Signature].
@@ -492,6 +528,16 @@ const RECIPES: &[Recipe] = &[
         let (s, signed_name) = c.signed_as_attacker(c.doc().response_by(Key::Idp1));
         let xml = c.split_name(&s.xml, &signed_name, "<!-- x -->");
         Some(checked(xml, &[(Key::Idp1, Signed::Response, true)]))
+    }),
+    refuse("comment_in_audience", |c| {
+        // Issued to another SP, `<our entity id>.evil.test`, and cut after our entity id.
+        let mut d = c.doc().assertion_by(Key::Idp1);
+        d.audience = format!("{}{ATTACKER_SUFFIX}", c.t.sp_entity_id);
+        let s = c.signed(d);
+        let from = format!(">{}{ATTACKER_SUFFIX}<", esc(&c.t.sp_entity_id));
+        let to = format!(">{}<!---->{ATTACKER_SUFFIX}<", esc(&c.t.sp_entity_id));
+        let xml = s.xml.replacen(&from, &to, 1);
+        Some(checked(xml, &[(Key::Idp1, Signed::Assertion, true)]))
     }),
     refuse("cdata_in_nameid", |c| {
         let (s, signed_name) = c.signed_as_attacker(c.doc().assertion_by(Key::Idp1));
@@ -522,10 +568,28 @@ const RECIPES: &[Recipe] = &[
         d.destination = "https://other-sp.example/saml/acs".into();
         Some(c.signed(d))
     }),
+    refuse("wrong_destination_assertion_signed", |c| {
+        // Destination is in the unsigned envelope here: still checked when present.
+        let mut d = c.doc().assertion_by(Key::Idp1);
+        d.destination = "https://other-sp.example/saml/acs".into();
+        Some(c.signed(d))
+    }),
     refuse("wrong_issuer", |c| {
         let mut d = c.doc().assertion_by(Key::Idp1).response_by(Key::Idp1);
         d.issuer = "https://other-idp.example/metadata".into();
         Some(c.signed(d))
+    }),
+    refuse("wrong_response_issuer_assertion_signed", |c| {
+        // The unsigned envelope names another IdP.
+        let s = c.signed(c.doc().assertion_by(Key::Idp1));
+        let from = format!(">{}</saml:Issuer>", esc(&c.idp.entity_id));
+        assert!(s.xml.contains(&from));
+        let xml = s.xml.replacen(
+            &from,
+            ">https://other-idp.example/metadata</saml:Issuer>",
+            1,
+        );
+        Some(checked(xml, &[(Key::Idp1, Signed::Assertion, true)]))
     }),
     refuse("expired_conditions", |c| {
         let mut d = c.doc().assertion_by(Key::Idp1);
@@ -556,6 +620,12 @@ const RECIPES: &[Recipe] = &[
     }),
     refuse("status_responder", |c| {
         let mut d = c.doc().assertion_by(Key::Idp1).response_by(Key::Idp1);
+        d.status = "Responder";
+        Some(c.signed(d))
+    }),
+    refuse("status_responder_assertion_signed", |c| {
+        // The IdP says it did not sign the user in, in the unsigned envelope.
+        let mut d = c.doc().assertion_by(Key::Idp1);
         d.status = "Responder";
         Some(c.signed(d))
     }),
@@ -687,6 +757,14 @@ impl Style {
         on_signature: " xmlns=\"http://www.w3.org/2000/09/xmldsig#\"",
         sep: "",
         okta: false,
+    };
+    const DS_ON_RESPONSE: Style = Style {
+        on_response: " xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+                       xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+                       xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"",
+        on_signature: "",
+        sep: "",
+        ..Style::STANDARD
     };
     const OKTA: Style = Style {
         p: "saml2p:",
