@@ -173,25 +173,42 @@ impl Sp {
     }
 
     /// SP-initiated start: the AuthnRequest's ID and the RelayState to send back (if any),
-    /// read from the redirect to the IdP.
+    /// read from the redirect to the IdP (HTTP-Redirect binding: deflated, in the query) or
+    /// from the form posted to it (HTTP-POST binding: base64).
     async fn login(&self, b: &mut Browser<'_>) -> Result<(String, Option<String>), String> {
         let page = b.get(&format!("/{}/saml/login", self.dir)).await;
-        if page.status != StatusCode::FOUND {
-            return Err(format!("login: {} {}", page.status, page.html));
-        }
-        let location = page.location.unwrap_or_default();
-        let Some(query) = location.strip_prefix(&format!("{LOGIN_URL}?")) else {
-            return Err(format!("login redirects to {location}"));
+        let (xml, relay) = match page.status {
+            StatusCode::FOUND => {
+                let location = page.location.unwrap_or_default();
+                let Some(query) = location.strip_prefix(&format!("{LOGIN_URL}?")) else {
+                    return Err(format!("login redirects to {location}"));
+                };
+                let field = |name: &str| {
+                    query
+                        .split('&')
+                        .filter_map(|p| p.split_once('='))
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| form_decode(v))
+                };
+                let request =
+                    field("SAMLRequest").ok_or(format!("no SAMLRequest in {location}"))?;
+                let xml = inflate(&request).map_err(|e| format!("SAMLRequest {request}: {e}"))?;
+                (xml, field("RelayState"))
+            }
+            StatusCode::OK if page.html.contains(&format!("action=\"{LOGIN_URL}\"")) => {
+                let request = page
+                    .hidden("SAMLRequest")
+                    .map(|v| unescape_html(&v))
+                    .ok_or(format!("no SAMLRequest in {}", page.html))?;
+                let xml = B64
+                    .decode(&request)
+                    .ok()
+                    .and_then(|x| String::from_utf8(x).ok())
+                    .ok_or(format!("SAMLRequest {request}"))?;
+                (xml, page.hidden("RelayState").map(|v| unescape_html(&v)))
+            }
+            status => return Err(format!("login: {status} {}", snippet(&page.html))),
         };
-        let field = |name: &str| {
-            query
-                .split('&')
-                .filter_map(|p| p.split_once('='))
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| form_decode(v))
-        };
-        let request = field("SAMLRequest").ok_or(format!("no SAMLRequest in {location}"))?;
-        let xml = inflate(&request).map_err(|e| format!("SAMLRequest {request}: {e}"))?;
         let doc = roxmltree::Document::parse(&xml).map_err(|e| format!("{e}: {xml}"))?;
         let root = doc.root_element();
         let issuer = root
@@ -210,7 +227,7 @@ impl Sp {
         if !sane {
             return Err(format!("AuthnRequest: {xml}"));
         }
-        Ok((id.to_owned(), field("RelayState")))
+        Ok((id.to_owned(), relay))
     }
 
     /// Posts a SAMLResponse to the ACS as a browser coming from the IdP does.
@@ -307,6 +324,19 @@ impl Sp {
             failures.push(format!("{EVIL_NAME_ID} has {got_admin} sessions, want 0"));
         }
     }
+}
+
+/// The entities an HTML attribute value may hold.
+fn unescape_html(v: &str) -> String {
+    v.replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&#43;", "+")
+        .replace("&#61;", "=")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn snippet(html: &str) -> String {
