@@ -138,7 +138,9 @@ impl Sp {
         let (stopped, keep) = self.srv.stop_keep();
         assert!(stopped, "clean stop");
         self.srv = Server::start_on(&data, SERVER_ARGS);
-        self._keep = keep;
+        if keep.is_some() {
+            self._keep = keep;
+        }
         self.read_sp_info().await;
         self
     }
