@@ -31,6 +31,8 @@ pub const LOGIN_URL: &str = "http://127.0.0.1:9/sso";
 /// The user every forged response tries to become. The server test creates it, so an attack
 /// the SP wrongly accepts signs someone in and is seen.
 pub const EVIL_NAME_ID: &str = "admin@corp.example";
+/// The signed-in user of the tests: a name with an i, a k and an s, for the look-alikes.
+pub const VICTIM: &str = "kim.ross@corp.example";
 /// What the text-node tricks append to the victim's name: the attacker's own account at the
 /// IdP is `<victim>.evil.test`, and a comment, CDATA section or PI cuts it after `<victim>`.
 const ATTACKER_SUFFIX: &str = ".evil.test";
@@ -295,6 +297,25 @@ const RECIPES: &[Recipe] = &[
         let mut d = c.doc().assertion_by(Key::Idp2).response_by(Key::Idp1);
         d.style = Style::DS_ON_RESPONSE;
         Some(c.signed(d))
+    }),
+    accept("valid_escaped_characters", |c| {
+        // What canonicalization escapes or drops: `&`, `<`, `>`, quotes, CR, tab and newline
+        // in text and attribute values, non-ASCII text, an unused namespace declaration.
+        let mut d = c.doc().assertion_by(Key::Idp1).response_by(Key::Idp2);
+        d.groups_xml =
+            "R&amp;D &lt;team&gt; \"quoted\" 'single' \u{fc}ber \u{65e5}\u{672c}&#13;&#9;end"
+                .into();
+        d.groups_attrs = " FriendlyName=\"a&quot;b&#9;c&#10;d&amp;e&lt;f&gt;\"";
+        d.assertion_attrs = " xmlns:unused=\"urn:unused\"";
+        Some(c.signed(d))
+    }),
+    accept("valid_crlf_line_endings", |c| {
+        // Signed, then every line ending made CRLF: a parser reads the same document.
+        let s = c.signed(c.doc().assertion_by(Key::Idp1).response_by(Key::Idp1));
+        Some(Built {
+            xml: s.xml.replace('\n', "\r\n"),
+            ..s
+        })
     }),
     accept("valid_okta_style", |c| {
         let mut d = c.doc().assertion_by(Key::Idp1).response_by(Key::Idp1);
@@ -661,6 +682,25 @@ const RECIPES: &[Recipe] = &[
         );
         Some(unchecked(xml))
     }),
+    refuse("deep_nesting", |c| {
+        // 8,000 nested elements (within the size bound): refused, and the server lives on.
+        let s = c.signed(c.doc().assertion_by(Key::Idp1));
+        let depth = 8_000;
+        let nest = format!("{}{}", "<x>".repeat(depth), "</x>".repeat(depth));
+        let xml = s
+            .xml
+            .replacen("</saml:Subject>", &format!("{nest}</saml:Subject>"), 1);
+        Some(unchecked(xml))
+    }),
+    // Unicode look-alikes of the victim's name, which an IdP that checks uniqueness by exact
+    // string would let another user hold: none may match by case folding.
+    refuse("lookalike_dotless_i_nameid", |c| {
+        c.lookalike('i', '\u{131}')
+    }),
+    refuse("lookalike_kelvin_sign_nameid", |c| {
+        c.lookalike('k', '\u{212a}')
+    }),
+    refuse("lookalike_long_s_nameid", |c| c.lookalike('s', '\u{17f}')),
     refuse("doctype", |c| {
         // A harmless DOCTYPE on a valid response: the signature still verifies.
         let s = c.signed(c.doc().assertion_by(Key::Idp1));
@@ -802,7 +842,11 @@ struct Doc {
     audience: String,
     assertion_sig: Option<(Key, Alg)>,
     response_sig: Option<(Key, Alg)>,
-    doctype: Option<String>,
+    /// The `groups` attribute's value as XML, and more XML attributes for its `Attribute`
+    /// and for the `Assertion`.
+    groups_xml: String,
+    groups_attrs: &'static str,
+    assertion_attrs: &'static str,
 }
 
 impl Doc {
@@ -852,7 +896,9 @@ impl Ctx<'_> {
             audience: self.t.sp_entity_id.clone(),
             assertion_sig: None,
             response_sig: None,
-            doctype: None,
+            groups_xml: "engineering".into(),
+            groups_attrs: "",
+            assertion_attrs: "",
         }
     }
 
@@ -875,12 +921,11 @@ impl Ctx<'_> {
         } else {
             String::new()
         };
-        let attribute = |name: &str, value: &str| {
+        let attribute = |name: &str, more: &str, value_xml: &str| {
             format!(
-                "<{a}Attribute Name=\"{name}\" \
+                "<{a}Attribute Name=\"{name}\"{more} \
                  NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:basic\">\
-                 <{a}AttributeValue{typed}>{}</{a}AttributeValue></{a}Attribute>",
-                esc(value)
+                 <{a}AttributeValue{typed}>{value_xml}</{a}AttributeValue></{a}Attribute>"
             )
         };
         let issue = self.at(d.issue_instant);
@@ -892,7 +937,7 @@ impl Ctx<'_> {
             )
         };
         let assertion = format!(
-            "<{a}Assertion{decl} ID=\"{aid}\" Version=\"2.0\" IssueInstant=\"{issue}\">{n}\
+            "<{a}Assertion{decl} ID=\"{aid}\" Version=\"2.0\" IssueInstant=\"{issue}\"{more}>{n}\
              {issuer_a}{n}{asig}\
              <{a}Subject>{n}<{a}NameID Format=\"{UNSPECIFIED}\">{name}</{a}NameID>{n}\
              <{a}SubjectConfirmation Method=\"{method}\">{n}\
@@ -909,6 +954,7 @@ impl Ctx<'_> {
              </{a}Assertion>",
             decl = s.on_assertion,
             aid = d.assertion_id,
+            more = d.assertion_attrs,
             issuer_a = issuer(""),
             asig = sig(d.assertion_sig, &d.assertion_id),
             name = d.name_id,
@@ -919,16 +965,15 @@ impl Ctx<'_> {
             noa = self.at(d.not_on_or_after),
             audience = esc(&d.audience),
             session = new_id(),
-            email = attribute("email", &d.email),
-            groups = attribute("groups", "engineering"),
+            email = attribute("email", "", &esc(&d.email)),
+            groups = attribute("groups", d.groups_attrs, &d.groups_xml),
         );
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{doctype}\
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
              <{p}Response{decl} ID=\"{rid}\" Version=\"2.0\" IssueInstant=\"{issue}\" \
              Destination=\"{dest}\"{irt}>{n}{issuer_r}{n}{rsig}\
              <{p}Status><{p}StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:{status}\"/>\
              </{p}Status>{n}{assertion}{n}</{p}Response>\n",
-            doctype = d.doctype.as_deref().unwrap_or_default(),
             decl = s.on_response,
             rid = d.response_id,
             dest = esc(&d.destination),
@@ -969,6 +1014,19 @@ impl Ctx<'_> {
         assert!(xml.contains(&from), "{from} in {xml}");
         let to = format!(">{}{markup}{ATTACKER_SUFFIX}</", esc(&self.t.name_id));
         xml.replacen(&from, &to, 1)
+    }
+
+    /// Signed for the victim's name with `letter` spelled `like` (dotless i and long s
+    /// upper-case to I and S, the Kelvin sign lower-cases to k); `None` if the name has no
+    /// `letter`.
+    fn lookalike(&self, letter: char, like: char) -> Option<Built> {
+        let name = &self.t.name_id;
+        name.contains(letter).then_some(())?;
+        let spoof = name.replace(letter, &like.to_string());
+        let mut d = self.doc().assertion_by(Key::Idp1);
+        d.name_id = esc(&spoof);
+        d.email = spoof;
+        Some(self.signed(d))
     }
 
     /// Every mention of the victim's name turned into the evil one.
@@ -1194,7 +1252,7 @@ fn corpus_signatures_verify_with_xmlsec1() {
     let sp_initiated = Target {
         sp_entity_id: "https://sp.test/d-1/saml/metadata".into(),
         acs_url: "https://sp.test/d-1/saml/acs".into(),
-        name_id: "alice@corp.example".into(),
+        name_id: VICTIM.into(),
         in_response_to: Some(new_id()),
     };
     let idp_initiated = Target {

@@ -11,7 +11,7 @@
 use crate::browser::{Browser, Page};
 use crate::harness::{SSO, Server, form_decode};
 use crate::saml_idp::{
-    self, EVIL_NAME_ID, Expect, LOGIN_URL, PROTOCOL, Target, TestIdp, xmlsec1_available,
+    self, EVIL_NAME_ID, Expect, LOGIN_URL, PROTOCOL, Target, TestIdp, VICTIM, xmlsec1_available,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -22,7 +22,7 @@ use std::io::Read;
 /// A fixed public URL, so the SP's entity ID and ACS stay the same across a restart (the
 /// port changes).
 const PUBLIC: &str = "http://cloudsso.test";
-const ALICE: &str = "alice@corp.example";
+const ALICE: &str = VICTIM;
 /// The sign-in attempt limits raised: a corpus run posts dozens of responses a minute.
 const SERVER_ARGS: &[&str] = &[
     "--public-url",
@@ -537,7 +537,7 @@ async fn saml_unknown_and_disabled_users_are_refused() {
         ("nobody@corp.example", Expect::Refuse),
         ("carol@corp.example", Expect::Refuse),
         // userName matches case-insensitively.
-        ("ALICE@Corp.Example", Expect::Accept),
+        ("KIM.Ross@Corp.Example", Expect::Accept),
     ];
     let mut failures = Vec::new();
     for (name_id, expect) in cases {
