@@ -22,7 +22,6 @@ use std::io::Read;
 /// A fixed public URL, so the SP's entity ID and ACS stay the same across a restart (the
 /// port changes).
 const PUBLIC: &str = "http://cloudsso.test";
-const ALICE: &str = VICTIM;
 /// The sign-in attempt limits raised: a corpus run posts dozens of responses a minute.
 const SERVER_ARGS: &[&str] = &[
     "--public-url",
@@ -46,7 +45,8 @@ fn skip() -> bool {
     true
 }
 
-/// A server whose directory trusts the test IdP, with alice and the attacker's target user.
+/// A server whose directory trusts the test IdP, with the user who signs in (`VICTIM`) and
+/// the user every forged response tries to become (`EVIL_NAME_ID`).
 struct Sp {
     srv: Server,
     idp: TestIdp,
@@ -55,7 +55,7 @@ struct Sp {
     dir_name: String,
     entity_id: String,
     acs_url: String,
-    alice: String,
+    victim: String,
     admin: String,
     _keep: Option<tempfile::TempDir>,
 }
@@ -85,7 +85,7 @@ impl Sp {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let alice = srv.user(ALICE).await;
+        let victim = srv.user(VICTIM).await;
         let admin = srv.user(EVIL_NAME_ID).await;
         let mut sp = Sp {
             srv,
@@ -94,7 +94,7 @@ impl Sp {
             dir_name,
             entity_id: String::new(),
             acs_url: String::new(),
-            alice,
+            victim,
             admin,
             _keep: None,
         };
@@ -313,14 +313,14 @@ impl Sp {
         list["TotalCounts"].as_u64().unwrap()
     }
 
-    /// Checks that alice has `alice` sessions and the attacker's target none.
-    async fn session_counts(&self, alice: u64, failures: &mut Vec<String>) {
-        let (got_alice, got_admin) = (
-            self.sessions(&self.alice).await,
+    /// Checks that the victim has `victim` sessions and the attacker's target none.
+    async fn session_counts(&self, victim: u64, failures: &mut Vec<String>) {
+        let (got_victim, got_admin) = (
+            self.sessions(&self.victim).await,
             self.sessions(&self.admin).await,
         );
-        if got_alice != alice {
-            failures.push(format!("{ALICE} has {got_alice} sessions, want {alice}"));
+        if got_victim != victim {
+            failures.push(format!("{VICTIM} has {got_victim} sessions, want {victim}"));
         }
         if got_admin != 0 {
             failures.push(format!("{EVIL_NAME_ID} has {got_admin} sessions, want 0"));
@@ -380,13 +380,13 @@ async fn saml_corpus_sp_initiated_gets_every_verdict() {
                 continue;
             }
         };
-        let t = sp.target(ALICE, Some(id));
+        let t = sp.target(VICTIM, Some(id));
         let Some(case) = saml_idp::case(&sp.idp, &t, name) else {
             continue;
         };
         ran += 1;
         let page = sp.post(&mut b, &case.saml_response, relay.as_deref()).await;
-        match sp.verdict(&mut b, &page, case.expect, ALICE).await {
+        match sp.verdict(&mut b, &page, case.expect, VICTIM).await {
             Some(wrong) => failures.push(format!("{name}: {wrong}")),
             None if case.expect == Expect::Accept => accepted += 1,
             None => {}
@@ -402,12 +402,12 @@ async fn saml_corpus_idp_initiated_gets_every_verdict() {
         return;
     }
     let sp = Sp::start().await;
-    let cases = saml_idp::corpus(&sp.idp, &sp.target(ALICE, None));
+    let cases = saml_idp::corpus(&sp.idp, &sp.target(VICTIM, None));
     let (mut failures, mut accepted) = (Vec::new(), 0);
     for case in &cases {
         let mut b = Browser::new(&sp.srv);
         let page = sp.post(&mut b, &case.saml_response, None).await;
-        match sp.verdict(&mut b, &page, case.expect, ALICE).await {
+        match sp.verdict(&mut b, &page, case.expect, VICTIM).await {
             Some(wrong) => failures.push(format!("{}: {wrong}", case.name)),
             None if case.expect == Expect::Accept => accepted += 1,
             None => {}
@@ -423,15 +423,15 @@ async fn saml_replayed_response_is_refused_also_after_a_restart() {
         return;
     }
     let sp = Sp::start().await;
-    let unsolicited = saml_idp::valid(&sp.idp, &sp.target(ALICE, None));
+    let unsolicited = saml_idp::valid(&sp.idp, &sp.target(VICTIM, None));
     let mut b = Browser::new(&sp.srv);
     let (id, relay) = sp.login(&mut b).await.unwrap();
-    let solicited = saml_idp::valid(&sp.idp, &sp.target(ALICE, Some(id)));
+    let solicited = saml_idp::valid(&sp.idp, &sp.target(VICTIM, Some(id)));
     let mut failures = Vec::new();
     let mut post = async |sp: &Sp, step: &str, case: &saml_idp::Case, expect: Expect| {
         let mut b = Browser::new(&sp.srv);
         let page = sp.post(&mut b, &case.saml_response, relay.as_deref()).await;
-        if let Some(wrong) = sp.verdict(&mut b, &page, expect, ALICE).await {
+        if let Some(wrong) = sp.verdict(&mut b, &page, expect, VICTIM).await {
             failures.push(format!("{step}: {wrong}"));
         }
     };
@@ -455,7 +455,7 @@ async fn saml_replayed_response_is_refused_also_after_a_restart() {
     )
     .await;
     // The SP still signs users in after the restart: the refusals above are replays.
-    let fresh = saml_idp::valid(&sp.idp, &sp.target(ALICE, None));
+    let fresh = saml_idp::valid(&sp.idp, &sp.target(VICTIM, None));
     post(&sp, "a fresh one after restart", &fresh, Expect::Accept).await;
     sp.session_counts(3, &mut failures).await;
     report(&failures, 7);
@@ -469,7 +469,7 @@ async fn saml_authn_request_id_is_answered_once() {
     let sp = Sp::start().await;
     let mut b = Browser::new(&sp.srv);
     let (id, relay) = sp.login(&mut b).await.unwrap();
-    let t = sp.target(ALICE, Some(id));
+    let t = sp.target(VICTIM, Some(id));
     let mut failures = Vec::new();
     // Two distinct, valid responses (new response and assertion IDs) to the same request.
     for (step, expect) in [
@@ -479,7 +479,7 @@ async fn saml_authn_request_id_is_answered_once() {
         let case = saml_idp::valid(&sp.idp, &t);
         let mut b = Browser::new(&sp.srv);
         let page = sp.post(&mut b, &case.saml_response, relay.as_deref()).await;
-        if let Some(wrong) = sp.verdict(&mut b, &page, expect, ALICE).await {
+        if let Some(wrong) = sp.verdict(&mut b, &page, expect, VICTIM).await {
             failures.push(format!("{step}: {wrong}"));
         }
     }
@@ -504,14 +504,14 @@ async fn saml_relay_state_never_leaves_the_portal() {
         "javascript:alert(1)",
     ];
     for relay in relays {
-        let case = saml_idp::valid(&sp.idp, &sp.target(ALICE, None));
+        let case = saml_idp::valid(&sp.idp, &sp.target(VICTIM, None));
         let mut b = Browser::new(&sp.srv);
         let page = sp.post(&mut b, &case.saml_response, Some(relay)).await;
         let location = page.location.clone().unwrap_or_default();
         if !sp.is_portal(&location) || location.contains("evil") {
             failures.push(format!("{relay}: Location {location:?}"));
         }
-        if let Some(wrong) = sp.verdict(&mut b, &page, Expect::Accept, ALICE).await {
+        if let Some(wrong) = sp.verdict(&mut b, &page, Expect::Accept, VICTIM).await {
             failures.push(format!("{relay}: {wrong}"));
         }
     }
