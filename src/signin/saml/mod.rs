@@ -11,6 +11,7 @@ pub mod external;
 pub mod keys;
 pub mod response;
 pub mod sp;
+pub mod sp_metadata;
 pub mod verify;
 pub mod xml;
 
