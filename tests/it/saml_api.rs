@@ -783,6 +783,10 @@ async fn sso_logon_stops_password_sign_in_and_turning_it_off_restores_it() {
     let signs_in = |page: &crate::browser::Page| page.status == StatusCode::SEE_OTHER;
     let mut b = Browser::new(&s);
     assert!(signs_in(&b.sign_in(dir_name, "sam", PASSWORD).await));
+    // A sign-in form loaded before SSO logon is turned on.
+    let mut late = Browser::new(&s);
+    let form = late.get(&format!("/{dir_name}/login")).await;
+    let csrf = form.hidden("csrf").unwrap();
     s.saml_ok(
         "SetExternalSAMLIdentityProvider",
         &[
@@ -791,8 +795,23 @@ async fn sso_logon_stops_password_sign_in_and_turning_it_off_restores_it() {
         ],
     )
     .await;
+    // The login page now goes to the IdP, and a password posted anyway is refused.
     let mut b = Browser::new(&s);
-    let p = b.sign_in(dir_name, "sam", PASSWORD).await;
+    let p = b.get(&format!("/{dir_name}/login")).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    assert!(
+        p.location
+            .as_deref()
+            .is_some_and(|l| l.ends_with(&format!("/{dir_name}/saml/login"))),
+        "{:?}",
+        p.location
+    );
+    let p = late
+        .post(
+            &format!("/{dir_name}/login"),
+            &[("csrf", &csrf), ("username", "sam"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN, "{}", p.html);
     assert!(
         p.html.contains("signs in through its identity provider"),
