@@ -35,6 +35,7 @@ mod model;
 mod patch;
 mod portal;
 mod resourcemanager;
+mod saml_api;
 mod saml_idp;
 mod saml_sp;
 mod signin_settings;

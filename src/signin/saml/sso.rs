@@ -67,6 +67,16 @@ impl SsoRefusal {
     }
 }
 
+impl SsoRefusal {
+    /// The reason for the log: the message, but never the NameID or other content.
+    pub fn reason(&self) -> String {
+        match self {
+            SsoRefusal::User(_) => "the NameID names no active user of the directory".into(),
+            other => other.message(),
+        }
+    }
+}
+
 /// What an accepted SSO sign-in made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SsoSignedIn {
@@ -158,7 +168,7 @@ impl SignIn {
             Ok(Err(SsoRefusal::Gate(_))) => self.count(SigninOutcome::Refused),
             Ok(Err(r)) => {
                 self.count(SigninOutcome::SamlRefused);
-                tracing::info!(directory = %dir, reason = %r.message(), "SAML response refused");
+                tracing::info!(directory = %dir, reason = %r.reason(), "SAML response refused");
             }
             Err(_) => {}
         }

@@ -245,7 +245,7 @@ pub(super) fn instant(
         None => Ok(None),
         Some(v) => OffsetDateTime::parse(v, &Rfc3339)
             .map(Some)
-            .map_err(|_| bad(format!("{attr} `{v}` is not a UTC instant"))),
+            .map_err(|_| bad(format!("{attr} is not a UTC instant"))),
     }
 }
 
