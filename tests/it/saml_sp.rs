@@ -10,9 +10,7 @@
 
 use crate::browser::{Browser, Page};
 use crate::harness::{SSO, Server, form_decode};
-use crate::saml_idp::{
-    self, EVIL_NAME_ID, Expect, LOGIN_URL, PROTOCOL, Target, TestIdp, VICTIM, xmlsec1_available,
-};
+use crate::saml_idp::{self, EVIL_NAME_ID, Expect, LOGIN_URL, PROTOCOL, Target, TestIdp, VICTIM};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hyper::StatusCode;
@@ -32,17 +30,8 @@ const SERVER_ARGS: &[&str] = &[
     "100000",
 ];
 
-/// Whether to skip: `xmlsec1` (or `openssl`) is missing and not required.
 fn skip() -> bool {
-    if xmlsec1_available() {
-        return false;
-    }
-    assert!(
-        std::env::var("CLOUDSSO_REQUIRE_XMLSEC1").as_deref() != Ok("1"),
-        "CLOUDSSO_REQUIRE_XMLSEC1=1 but xmlsec1 or openssl is missing"
-    );
-    eprintln!("NOTICE: xmlsec1 is not installed: the SAML service-provider tests are skipped");
-    true
+    saml_idp::skip_without_xmlsec1("the SAML service-provider test")
 }
 
 /// A server whose directory trusts the test IdP, with the user who signs in (`VICTIM`) and
