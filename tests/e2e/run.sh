@@ -172,7 +172,9 @@ segment="${segment%%/*}"
   fail "SP EntityId \`$sp_entity_id\` is not $base/<directory>/saml/metadata"
 
 idp_password="Idp-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
-SAML_IDP_USER=alice SAML_IDP_PASSWORD="$idp_password" \
+# On 127.0.0.2, another site than cloudsso on 127.0.0.1, as a customer's IdP is: its POST to the
+# ACS is cross-site (Sec-Fetch-Site, SameSite cookies), as in production.
+SAML_IDP_HOST=127.0.0.2 SAML_IDP_USER=alice SAML_IDP_PASSWORD="$idp_password" \
   "$here/saml-idp.sh" "$sp_entity_id" "$acs_url" > "$work/idp.out" 2> "$work/idp.log" &
 idp_pid=$!
 for _ in $(seq 1 300); do

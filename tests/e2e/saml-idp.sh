@@ -12,15 +12,17 @@
 # HTTP-POST binding; NameID of format unspecified taken from `uid`; Response and Assertion
 # signed). Then serves it, and once the metadata answers prints, one per line on stdout:
 #
-#   metadata_url=http://127.0.0.1:PORT/saml2/idp/metadata.php      (also the IdP's EntityID)
-#   idp_initiated_url=http://127.0.0.1:PORT/saml2/idp/SSOService.php?spentityid=<SP, urlencoded>
+#   metadata_url=http://HOST:PORT/saml2/idp/metadata.php      (also the IdP's EntityID)
+#   idp_initiated_url=http://HOST:PORT/saml2/idp/SSOService.php?spentityid=<SP, urlencoded>
 #   ready
 #
 # and runs until it gets SIGTERM or SIGINT, when it stops php and removes the folder. The
 # php server's and SimpleSAMLphp's log go to stderr.
 #
 # Environment: SAML_IDP_USER (default alice), SAML_IDP_PASSWORD (required: the user's
-# password), SAML_IDP_KEEP=1 keeps the temp folder (its path goes to stderr).
+# password), SAML_IDP_HOST (default 127.0.0.1: the loopback address to serve on; another one,
+# such as 127.0.0.2, makes the IdP another site than a service on 127.0.0.1, as a real IdP is),
+# SAML_IDP_KEEP=1 keeps the temp folder (its path goes to stderr).
 # Needs php-cli, php-xml, php-mbstring, simplesamlphp, openssl, curl (tests/e2e/install.sh).
 set -euo pipefail
 
@@ -33,6 +35,8 @@ fail() {
 sp_entity_id="$1"
 sp_acs_url="$2"
 user="${SAML_IDP_USER:-alice}"
+host="${SAML_IDP_HOST:-127.0.0.1}"
+case "$host" in 127.*) ;; *) fail "SAML_IDP_HOST must be a loopback address (127.x.y.z)" ;; esac
 password="${SAML_IDP_PASSWORD:-}"
 [ -n "$password" ] || fail "SAML_IDP_PASSWORD is not set"
 case "$user" in *:*) fail "SAML_IDP_USER must not contain \`:\`" ;; esac
@@ -73,8 +77,8 @@ salt="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
 
 # A free loopback port: the kernel's pick for a socket bound to port 0, then php binds it.
 free_port() {
-  php -r '$s = stream_socket_server("tcp://127.0.0.1:0", $e, $m) or exit(1);
-    echo explode(":", stream_socket_get_name($s, false))[1];'
+  php -r '$s = stream_socket_server("tcp://" . $argv[1] . ":0", $e, $m) or exit(1);
+    echo explode(":", stream_socket_get_name($s, false))[1];' -- "$host"
 }
 
 write_config() {
@@ -161,10 +165,10 @@ export SIMPLESAMLPHP_CONFIG_DIR="$dir/config"
 base=""
 for _ in 1 2 3 4 5; do
   port="$(free_port)" || fail "no free loopback port"
-  base="http://127.0.0.1:$port"
+  base="http://$host:$port"
   write_config "$base"
   # php -S logs every request to stderr; -t serves SimpleSAMLphp's www folder.
-  php -S "127.0.0.1:$port" -t "$ssp/www" &
+  php -S "$host:$port" -t "$ssp/www" &
   php_pid=$!
   for _ in $(seq 1 100); do
     if curl -fsS -o "$dir/idp-metadata.xml" "$base/saml2/idp/metadata.php" 2> /dev/null; then
