@@ -170,6 +170,11 @@ segment="${sp_entity_id#"$base"/}"
 segment="${segment%%/*}"
 [ "$sp_entity_id" = "$base/$segment/saml/metadata" ] ||
   fail "SP EntityId \`$sp_entity_id\` is not $base/<directory>/saml/metadata"
+# The SP metadata an administrator hands the IdP is served at the EntityId.
+curl -fsS -o "$work/sp-metadata.xml" "$sp_entity_id" || fail "GET $sp_entity_id (the SP metadata) failed"
+grep -qF "entityID=\"$sp_entity_id\"" "$work/sp-metadata.xml" &&
+  grep -qF "Location=\"$acs_url\"" "$work/sp-metadata.xml" ||
+  fail "the SP metadata at $sp_entity_id does not name its EntityId and ACS: $(head -c 600 "$work/sp-metadata.xml")"
 
 idp_password="Idp-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 # On 127.0.0.2, another site than cloudsso on 127.0.0.1, as a customer's IdP is: its POST to the
