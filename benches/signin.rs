@@ -18,10 +18,16 @@
 //! CSRF cookie and field, the session cookie) and the portal's first page and a search are
 //! timed over one keep-alive connection, with p50/p90/p99/max beside the target.
 //!
+//! Part 3 (`support/saml_signins.rs`): SAML sign-ins from an external IdP per second (target at
+//! least 500), verification alone and whole sign-ins.
+//!
 //! Owns nothing the library uses; plain `fn main` (`harness = false`); measures, asserts only
 //! that what it measures succeeded. `--quick` runs fewer users, shorter and fewer requests.
 // A benchmark stops at the first failure, like a test.
 #![allow(clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+#[path = "support/saml_signins.rs"]
+mod saml_signins;
 
 use bytes::Bytes;
 use cloudsso::access::accounts::NewAccount;
@@ -147,6 +153,8 @@ fn main() {
     password_verifications(&credentials, sizes.run);
     rt.block_on(bench.whole_sign_ins(&credentials, sizes.run));
     rt.block_on(bench.account_list_p99(sizes.requests));
+    let names: Vec<String> = credentials.iter().map(|c| c.name.clone()).collect();
+    rt.block_on(bench.saml_sign_ins(&names, sizes.run, cores));
 }
 
 fn cores() -> usize {

@@ -72,6 +72,10 @@ pub enum SigninOutcome {
     MfaFailed,
     /// A right MFA code (verification or enrollment).
     MfaSuccess,
+    /// A SAML sign-in from the directory's IdP accepted: the session is active.
+    SamlSuccess,
+    /// A SAML response refused (signature, claims, replay, unknown or disabled user).
+    SamlRefused,
 }
 
 impl SigninOutcome {
@@ -85,6 +89,8 @@ impl SigninOutcome {
             SigninOutcome::Refused => "refused",
             SigninOutcome::MfaFailed => "mfa_failed",
             SigninOutcome::MfaSuccess => "mfa_success",
+            SigninOutcome::SamlSuccess => "saml_success",
+            SigninOutcome::SamlRefused => "saml_refused",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The embedded console's SAML verifier (`signin::saml::verify`) on untrusted Responses:
 //! `decode` (the form value), `parse` (roxmltree without DTDs, a node limit), `the_assertion`,
 //! `role_pair`, `verify_signature` (exc-c14n digest and RSA-SHA256 against the registered
-//! certificate) and `verify` (every claim), plus the `xml::canonicalize` of the whole tree.
+//! certificate) and `verify` (every claim), plus the `xml::canonicalize` of the whole tree
+//! (also with an `InclusiveNamespaces` prefix list); and the service provider's verifier of
+//! a customer IdP's Responses (`signin::saml::sp::verify_response`) on the same inputs.
 //!
 //! Input: a mode byte, then the mode's bytes:
 //! - 0: Response XML as text;
@@ -19,10 +21,11 @@ use cloudsso::seal::Sealer;
 use cloudsso::signin::saml::ConsoleSite;
 use cloudsso::signin::saml::keys::{self, ParsedMetadata};
 use cloudsso::signin::saml::response::{Claims, signed_response};
+use cloudsso::signin::saml::sp::{SpNames, Trust, verify_response};
 use cloudsso::signin::saml::verify::{
     decode, parse, role_pair, the_assertion, verify, verify_signature,
 };
-use cloudsso::signin::saml::xml::canonicalize;
+use cloudsso::signin::saml::xml::{canonicalize, canonicalize_with};
 use libfuzzer_sys::fuzz_target;
 use rsa::pkcs1v15::SigningKey;
 use sha2::Sha256;
@@ -145,6 +148,7 @@ fn check(idp: &Idp, xml: &str, ours: bool) {
         return;
     };
     let _ = canonicalize(doc.root_element(), None);
+    let _ = canonicalize_with(doc.root_element(), None, &["saml", "xs", ""]);
     let Ok(assertion) = the_assertion(&doc) else {
         assert!(!ours, "our own Response has no Assertion");
         return;
@@ -161,4 +165,14 @@ fn check(idp: &Idp, xml: &str, ours: bool) {
         panic!("our own Response's Assertion does not verify: {e}");
     }
     let _ = verify(&doc, &idp.metadata, &idp.site, idp.now);
+    let trust = Trust {
+        entity_id: ISSUER,
+        keys: &keys,
+    };
+    let _ = verify_response(
+        &doc,
+        &trust,
+        &SpNames::of("https://sso.example.com", DIRECTORY),
+        idp.now,
+    );
 }

@@ -157,7 +157,10 @@ fn refused(r: &Refusal) -> Response<Body> {
 #[derive(Template)]
 #[template(path = "console_post.html", config = "src/http/askama.toml")]
 struct PostPage<'a> {
+    title: &'a str,
+    action: &'a str,
     acs_url: &'a str,
+    field: &'a str,
     saml_response: &'a str,
     relay_state: Option<&'a str>,
     script: &'static str,
@@ -167,17 +170,39 @@ struct PostPage<'a> {
 /// script (allowed by its hash), with a submit button for browsers without scripts. Not
 /// cached: it carries a bearer assertion.
 pub fn console_post_page(post: &ConsolePost) -> Response<Body> {
+    saml_post_page(
+        "Signing in to the console",
+        "open the console",
+        &post.acs_url,
+        "SAMLResponse",
+        &post.saml_response,
+        post.relay_state.as_deref(),
+    )
+}
+
+/// The HTTP-POST binding's page: posts `field` = `value` (and the RelayState) to `url`.
+pub fn saml_post_page(
+    title: &str,
+    action: &str,
+    url: &str,
+    field: &str,
+    value: &str,
+    relay_state: Option<&str>,
+) -> Response<Body> {
     let page = PostPage {
-        acs_url: &post.acs_url,
-        saml_response: &post.saml_response,
-        relay_state: post.relay_state.as_deref(),
+        title,
+        action,
+        acs_url: url,
+        field,
+        saml_response: value,
+        relay_state,
         script: SUBMIT_SCRIPT,
     };
     let mut resp = html(StatusCode::OK, page.render());
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SUBMIT_SCRIPT));
     let csp = format!(
         "default-src 'none'; script-src 'sha256-{hash}'; form-action {}; frame-ancestors 'none'",
-        origin(&post.acs_url)
+        origin(url)
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         resp.headers_mut().insert("content-security-policy", v);

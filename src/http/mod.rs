@@ -174,8 +174,9 @@ impl Edge {
             metrics::METRICS_PATH if self.metrics_here => RouteClass::Metrics,
             p if health::handles(p) => RouteClass::Health,
             p if p.starts_with(scim::SCIM_PREFIX) => RouteClass::Scim,
-            p if portal::is_portal_path(p) => RouteClass::Portal,
+            // Before the portal: `/<directory>/saml/metadata.xml` is the console's.
             p if console::handles(p) => RouteClass::Console,
+            p if portal::is_portal_path(p) => RouteClass::Portal,
             _ => RouteClass::Other,
         }
     }

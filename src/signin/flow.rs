@@ -125,7 +125,7 @@ impl SignIn {
 
     /// Checks the gates every sign-in step passes: the service, the source address, the rate
     /// limits (when `user_name` is given).
-    async fn gates(
+    pub(super) async fn gates(
         &self,
         settings: &DirectorySettings,
         ip: IpAddr,
@@ -201,7 +201,7 @@ impl SignIn {
     }
 
     /// Counts a sign-in step's outcome in the metrics.
-    fn count(&self, outcome: SigninOutcome) {
+    pub(super) fn count(&self, outcome: SigninOutcome) {
         self.inner.db.metrics().signin(outcome);
     }
 

@@ -28,6 +28,8 @@ pub struct Swept {
     pub sessions: usize,
     pub user_records: usize,
     pub directories: usize,
+    /// Remembered SAML assertion and request ids past their time.
+    pub saml_ids: usize,
 }
 
 impl SignIn {
@@ -40,7 +42,8 @@ impl SignIn {
             total.sessions += s.sessions;
             total.user_records += s.user_records;
             total.directories += s.directories;
-            if s.sessions + s.user_records + s.directories < SWEEP_BATCH_MAX {
+            total.saml_ids += s.saml_ids;
+            if s.sessions + s.user_records + s.directories + s.saml_ids < SWEEP_BATCH_MAX {
                 return Ok(total);
             }
         }
@@ -93,6 +96,7 @@ fn sweep_batch(txn: &WriteTxn, idle: i64) -> Result<Swept, DomainError> {
         }
     }
     out.directories += forget_deleted_directories(txn)?;
+    out.saml_ids = super::saml::sso::forget_expired(txn, SWEEP_BATCH_MAX)?;
     Ok(out)
 }
 

@@ -341,6 +341,44 @@ impl From<IdpKeysKey<'_>> for Key {
     }
 }
 
+/// A directory's external SAML IdP: `dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct SamlIdpKey<'a> {
+    pub dir: &'a str,
+}
+
+impl From<SamlIdpKey<'_>> for Key {
+    fn from(k: SamlIdpKey<'_>) -> Key {
+        at(Records::SamlIdps, &[k.dir])
+    }
+}
+
+/// An AuthnRequest waiting for its answer: `dir\0request id`.
+#[derive(Debug, Clone, Copy)]
+pub struct SamlRequestKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<SamlRequestKey<'_>> for Key {
+    fn from(k: SamlRequestKey<'_>) -> Key {
+        at(Records::SamlRequests, &[k.dir, k.id])
+    }
+}
+
+/// An accepted assertion id (replay guard): `dir\0assertion id`.
+#[derive(Debug, Clone, Copy)]
+pub struct SamlSeenKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<SamlSeenKey<'_>> for Key {
+    fn from(k: SamlSeenKey<'_>) -> Key {
+        at(Records::SamlSeen, &[k.dir, k.id])
+    }
+}
+
 /// Every scan by leading key parts: each variant names its table and the parts it fixes.
 #[derive(Debug, Clone, Copy)]
 pub enum Prefix<'a> {
@@ -408,6 +446,12 @@ pub enum Prefix<'a> {
     AllSigninSettings,
     /// Every directory's IdP keys (the tail is the directory id).
     AllIdpKeys,
+    /// Every directory's external SAML IdP (the tail is the directory id).
+    AllSamlIdps,
+    /// Every pending AuthnRequest (for expiry sweeps).
+    AllSamlRequests,
+    /// Every remembered assertion id (for expiry sweeps).
+    AllSamlSeen,
 }
 
 impl Prefix<'_> {
@@ -455,6 +499,9 @@ impl Prefix<'_> {
             Prefix::AllSessions => (Records::Sessions, &[]),
             Prefix::AllSigninSettings => (Records::SigninSettings, &[]),
             Prefix::AllIdpKeys => (Records::IdpKeys, &[]),
+            Prefix::AllSamlIdps => (Records::SamlIdps, &[]),
+            Prefix::AllSamlRequests => (Records::SamlRequests, &[]),
+            Prefix::AllSamlSeen => (Records::SamlSeen, &[]),
         };
         if parts.is_empty() {
             return (table, String::new());

@@ -193,6 +193,12 @@ pub(crate) enum Records {
     PortalPrefs,
     /// A directory's SAML IdP signing keys (sealed) and certificates, by `dir`.
     IdpKeys,
+    /// A directory's external SAML IdP (SSO from the customer's IdP), by `dir`.
+    SamlIdps,
+    /// AuthnRequests sent and not yet answered (each used once), by `dir\0request id`.
+    SamlRequests,
+    /// Assertion ids accepted (the replay guard), each until it expires, by `dir\0assertion id`.
+    SamlSeen,
 }
 
 impl Records {
@@ -220,6 +226,9 @@ impl Records {
             Records::SessionsByUser => SESSIONS_BY_USER,
             Records::PortalPrefs => PORTAL_PREFS,
             Records::IdpKeys => IDP_KEYS,
+            Records::SamlIdps => SAML_IDPS,
+            Records::SamlRequests => SAML_REQUESTS,
+            Records::SamlSeen => SAML_SEEN,
         }
     }
     fn name(self) -> &'static str {
@@ -246,6 +255,9 @@ impl Records {
             Records::SessionsByUser => "sessions_by_user",
             Records::PortalPrefs => "portal_prefs",
             Records::IdpKeys => "idp_keys",
+            Records::SamlIdps => "saml_idps",
+            Records::SamlRequests => "saml_requests",
+            Records::SamlSeen => "saml_seen",
         }
     }
 }

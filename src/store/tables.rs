@@ -71,6 +71,9 @@ pub(super) const SESSIONS: DocTable = TableDefinition::new("sessions");
 pub(super) const SESSIONS_BY_USER: DocTable = TableDefinition::new("sessions_by_user");
 pub(super) const PORTAL_PREFS: DocTable = TableDefinition::new("portal_prefs");
 pub(super) const IDP_KEYS: DocTable = TableDefinition::new("idp_keys");
+pub(super) const SAML_IDPS: DocTable = TableDefinition::new("saml_idps");
+pub(super) const SAML_REQUESTS: DocTable = TableDefinition::new("saml_requests");
+pub(super) const SAML_SEEN: DocTable = TableDefinition::new("saml_seen");
 
 /// Something done to each table in turn (`every_table`).
 pub(super) trait EveryTable {
@@ -115,6 +118,9 @@ pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
         SESSIONS_BY_USER,
         PORTAL_PREFS,
         IDP_KEYS,
+        SAML_IDPS,
+        SAML_REQUESTS,
+        SAML_SEEN,
         MEMBERS,
     ] {
         v.table(t)?;

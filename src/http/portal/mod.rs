@@ -8,6 +8,7 @@
 //! `Sec-Fetch-Site` is refused outright.
 
 mod pages;
+mod saml;
 
 use super::audit::{Trail, within};
 use super::query::parse_query;
@@ -33,7 +34,9 @@ pub const FORM_BYTES_MAX: usize = 16 * 1024;
 const SAME_NAME_COOKIES_MAX: usize = 4;
 
 /// The steps under a directory's segment that the portal answers.
-const STEPS: &[&str] = &["login", "mfa", "password", "portal", "console", "logout"];
+const STEPS: &[&str] = &[
+    "login", "mfa", "password", "portal", "console", "logout", "saml",
+];
 
 /// Whether a path is the portal's: `/<segment>/<step>[/...]` with a step it answers.
 pub fn is_portal_path(path: &str) -> bool {
@@ -144,13 +147,19 @@ async fn serve(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<
     let call = decode_call(&req, rest, peer);
     let form = if call.method == Method::POST {
         let timeout = Duration::from_millis(app.limits.request_read_timeout_ms);
-        match read_body(req, FORM_BYTES_MAX, timeout).await {
+        // The ACS takes a SAML Response; every other form is small.
+        let max = if call.rest == ["saml", "acs"] {
+            crate::http::console::CONSOLE_FORM_BYTES_MAX
+        } else {
+            FORM_BYTES_MAX
+        };
+        match read_body(req, max, timeout).await {
             Ok(b) => Some(Form(parse_query(&String::from_utf8_lossy(&b)))),
             Err(e) => {
                 return p.message(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "Request refused",
-                    &e.message(FORM_BYTES_MAX, timeout),
+                    &e.message(max, timeout),
                 );
             }
         }
@@ -201,11 +210,14 @@ fn decode_call(req: &Request<Incoming>, rest: Vec<String>, peer: SocketAddr) -> 
 
 impl Portal<'_> {
     async fn route(&self, c: &Call, form: Option<&Form>) -> Result<Response<Body>, DomainError> {
-        if c.cross_site && form.is_some() {
+        let rest: Vec<&str> = c.rest.iter().map(String::as_str).collect();
+        // The ACS is posted to by the IdP's page: cross-site, authenticated by its signature.
+        if c.cross_site && form.is_some() && rest != ["saml", "acs"] {
             return Ok(self.csrf_refused());
         }
-        let rest: Vec<&str> = c.rest.iter().map(String::as_str).collect();
         match (&c.method, form, rest.as_slice()) {
+            (&Method::GET, _, ["saml", "login"]) => self.saml_login(c).await,
+            (&Method::POST, Some(f), ["saml", "acs"]) => self.saml_acs(c, f).await,
             (&Method::GET, _, ["login"]) => self.login_page(c).await,
             (&Method::POST, Some(f), ["login"]) => self.login(c, f).await,
             (&Method::GET, _, ["password"]) => self.at(c, Stage::ChangePassword, None).await,
@@ -280,6 +292,15 @@ impl Portal<'_> {
             && s.record.stage == Stage::Active
         {
             return Ok(pages::redirect(&self.stage_path(&s), &[]));
+        }
+        if self.signin.settings(&self.dir.id).await?.sso_enabled {
+            let relay = deep_link(c)
+                .map(|l| format!("{}/console/{}/{}", self.base, l.account_id, l.config_id));
+            let to = match relay {
+                Some(r) => format!("{}/saml/login?RelayState={}", self.base, query_escape(&r)),
+                None => format!("{}/saml/login", self.base),
+            };
+            return Ok(pages::redirect(&to, &[]));
         }
         Ok(self.login_form(c, StatusCode::OK, "", None))
     }

@@ -7,8 +7,12 @@
 //! Must not import hyper (`http::console` routes and renders). Every XML byte emitted or
 //! canonicalized goes through `xml`.
 
+pub mod dsig;
+pub mod external;
 pub mod keys;
 pub mod response;
+pub mod sp;
+pub mod sso;
 pub mod verify;
 pub mod xml;
 

@@ -134,7 +134,7 @@ fn attributes(c: &Claims<'_>) -> El {
 }
 
 /// The enveloped signature of `el` (which has no signature yet), referencing `#id`.
-fn signature(el: &El, id: &str, key: &SigningKey<Sha256>, certificate: &str) -> El {
+pub(super) fn signature(el: &El, id: &str, key: &SigningKey<Sha256>, certificate: &str) -> El {
     let digest = B64.encode(Sha256::digest(el.render().as_bytes()));
     let transforms = El::new("ds", DS, "Transforms")
         .child(El::new("ds", DS, "Transform").attr("Algorithm", ALG_ENVELOPED))

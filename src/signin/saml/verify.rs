@@ -8,16 +8,15 @@
 //! Owns the refusals (`Refusal`, 400 or 403 with a clear message) and the replay set. Must not
 //! import hyper; must not read a claim from anything but the one verified Assertion.
 
+pub use super::dsig::verify_signature;
 use super::keys::{ParsedMetadata, certificate_key, parse_metadata};
-use super::response::{ALG_ENVELOPED, ALG_EXC_C14N, ALG_RSA_SHA256, ALG_SHA256, STATUS_SUCCESS};
-use super::xml::{DS, SAML, SAMLP, canonicalize};
+use super::response::STATUS_SUCCESS;
+use super::xml::{DS, SAML, SAMLP};
 use super::{ConsoleSite, SignIn};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use roxmltree::{Document, Node};
 use rsa::RsaPublicKey;
-use rsa::signature::Verifier;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use time::OffsetDateTime;
@@ -45,14 +44,14 @@ pub struct Refusal {
     pub message: String,
 }
 
-fn bad(message: impl Into<String>) -> Refusal {
+pub(super) fn bad(message: impl Into<String>) -> Refusal {
     Refusal {
         forbidden: false,
         message: message.into(),
     }
 }
 
-fn denied(message: impl Into<String>) -> Refusal {
+pub(super) fn denied(message: impl Into<String>) -> Refusal {
     Refusal {
         forbidden: true,
         message: message.into(),
@@ -175,11 +174,11 @@ pub fn the_assertion<'a, 'i>(doc: &'a Document<'i>) -> Result<Node<'a, 'i>, Refu
     Ok(a)
 }
 
-fn child<'a, 'i>(n: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
+pub(super) fn child<'a, 'i>(n: Node<'a, 'i>, ns: &str, name: &str) -> Option<Node<'a, 'i>> {
     n.children().find(|c| c.has_tag_name((ns, name)))
 }
 
-fn children<'a, 'i>(
+pub(super) fn children<'a, 'i>(
     n: Node<'a, 'i>,
     ns: &'static str,
     name: &'static str,
@@ -188,7 +187,7 @@ fn children<'a, 'i>(
 }
 
 /// All text of an element (comments split text nodes; they must not truncate a value).
-fn text(n: Node<'_, '_>) -> String {
+pub(super) fn text(n: Node<'_, '_>) -> String {
     n.children().filter_map(|c| c.text()).collect()
 }
 
@@ -238,108 +237,15 @@ fn arn<'a>(s: &'a str, kind: &str) -> Option<(&'a str, &'a str)> {
     ok.then_some((account, name))
 }
 
-/// Verifies the enveloped signature that is a child of `el` against `keys`.
-pub fn verify_signature(el: Node<'_, '_>, keys: &[RsaPublicKey]) -> Result<(), Refusal> {
-    let what = el.tag_name().name();
-    let mut sigs = children(el, DS, "Signature");
-    let (Some(sig), None) = (sigs.next(), sigs.next()) else {
-        return Err(denied(format!(
-            "the {what} must carry exactly one signature"
-        )));
-    };
-    let id = el
-        .attribute("ID")
-        .filter(|i| !i.is_empty())
-        .ok_or_else(|| bad(format!("the {what} has no ID")))?;
-    let same_id = el
-        .document()
-        .descendants()
-        .filter(|n| n.attribute("ID") == Some(id))
-        .count();
-    if same_id != 1 {
-        return Err(bad(format!("the {what}'s ID is not unique")));
-    }
-    let info =
-        child(sig, DS, "SignedInfo").ok_or_else(|| bad("the signature has no SignedInfo"))?;
-    let digest = signed_digest(info, id)?;
-    let computed = Sha256::digest(canonicalize(el, Some(sig.id())).as_bytes());
-    if digest != computed.as_slice() {
-        return Err(denied(format!(
-            "the {what}'s digest does not match: it was changed after signing"
-        )));
-    }
-    let value = child(sig, DS, "SignatureValue")
-        .map(text)
-        .unwrap_or_default();
-    let value: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    let value = B64
-        .decode(value)
-        .map_err(|_| bad("the SignatureValue is not base64"))?;
-    let value = rsa::pkcs1v15::Signature::try_from(value.as_slice())
-        .map_err(|_| denied("the signature value is malformed"))?;
-    let signed = canonicalize(info, None);
-    let ok = keys.iter().any(|k| {
-        rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone())
-            .verify(signed.as_bytes(), &value)
-            .is_ok()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(denied(format!(
-            "the {what}'s signature does not verify with any certificate of the SAML provider"
-        )))
-    }
-}
-
-/// Checks SignedInfo's algorithms and its one reference to `#id`; returns the digest value.
-fn algorithm<'a>(n: Option<Node<'a, '_>>) -> &'a str {
-    n.and_then(|n| n.attribute("Algorithm")).unwrap_or("")
-}
-
-fn signed_digest(info: Node<'_, '_>, id: &str) -> Result<Vec<u8>, Refusal> {
-    let alg = algorithm;
-    if alg(child(info, DS, "CanonicalizationMethod")) != ALG_EXC_C14N {
-        return Err(bad("only exclusive canonicalization is accepted"));
-    }
-    if alg(child(info, DS, "SignatureMethod")) != ALG_RSA_SHA256 {
-        return Err(bad("only rsa-sha256 signatures are accepted"));
-    }
-    let mut refs = children(info, DS, "Reference");
-    let (Some(r), None) = (refs.next(), refs.next()) else {
-        return Err(bad("the signature must have exactly one Reference"));
-    };
-    if r.attribute("URI") != Some(&format!("#{id}")) {
-        return Err(denied(
-            "the signature does not reference the signed element",
-        ));
-    }
-    let transforms: Vec<Node<'_, '_>> = child(r, DS, "Transforms")
-        .map(|t| children(t, DS, "Transform").collect())
-        .unwrap_or_default();
-    let algs: Vec<&str> = transforms.iter().map(|t| alg(Some(*t))).collect();
-    let plain = transforms
-        .iter()
-        .all(|t| !t.children().any(|c| c.is_element()));
-    if !plain || !(algs == [ALG_ENVELOPED, ALG_EXC_C14N] || algs == [ALG_ENVELOPED]) {
-        return Err(bad(
-            "only the enveloped-signature and exc-c14n transforms are accepted",
-        ));
-    }
-    if alg(child(r, DS, "DigestMethod")) != ALG_SHA256 {
-        return Err(bad("only sha256 digests are accepted"));
-    }
-    let value = child(r, DS, "DigestValue").map(text).unwrap_or_default();
-    B64.decode(value.trim())
-        .map_err(|_| bad("the DigestValue is not base64"))
-}
-
-fn instant(n: Option<Node<'_, '_>>, attr: &str) -> Result<Option<OffsetDateTime>, Refusal> {
+pub(super) fn instant(
+    n: Option<Node<'_, '_>>,
+    attr: &str,
+) -> Result<Option<OffsetDateTime>, Refusal> {
     match n.and_then(|n| n.attribute(attr)) {
         None => Ok(None),
         Some(v) => OffsetDateTime::parse(v, &Rfc3339)
             .map(Some)
-            .map_err(|_| bad(format!("{attr} `{v}` is not a UTC instant"))),
+            .map_err(|_| bad(format!("{attr} is not a UTC instant"))),
     }
 }
 
@@ -377,8 +283,8 @@ pub fn verify(
         verify_signature(response, &keys)?;
     }
     check_envelope(response, assertion, metadata, site)?;
-    let not_on_or_after = check_conditions(assertion, site, now)?;
-    check_subject(assertion, site, now)?;
+    let not_on_or_after = check_conditions(assertion, &site.audience, now)?;
+    check_subject(assertion, &site.acs_url, now)?;
     let subject = child(assertion, SAML, "Subject")
         .and_then(|s| child(s, SAML, "NameID"))
         .map(text)
@@ -440,9 +346,9 @@ fn check_envelope(
 }
 
 /// The Conditions' window and audience; returns `NotOnOrAfter`.
-fn check_conditions(
+pub(super) fn check_conditions(
     assertion: Node<'_, '_>,
-    site: &ConsoleSite,
+    audience: &str,
     now: OffsetDateTime,
 ) -> Result<OffsetDateTime, Refusal> {
     let skew = time::Duration::seconds(CLOCK_SKEW_SECONDS);
@@ -459,20 +365,19 @@ fn check_conditions(
         return Err(denied("the SAML assertion has expired"));
     }
     let restrictions: Vec<Node<'_, '_>> = children(c, SAML, "AudienceRestriction").collect();
-    let ours = |r: &Node<'_, '_>| children(*r, SAML, "Audience").any(|a| text(a) == site.audience);
+    let ours = |r: &Node<'_, '_>| children(*r, SAML, "Audience").any(|a| text(a) == audience);
     if restrictions.is_empty() || !restrictions.iter().all(ours) {
         return Err(denied(format!(
-            "the SAML assertion's audience is not `{}`",
-            site.audience
+            "the SAML assertion's audience is not `{audience}`"
         )));
     }
     Ok(until)
 }
 
 /// A bearer confirmation to this console's ACS, still valid.
-fn check_subject(
+pub(super) fn check_subject(
     assertion: Node<'_, '_>,
-    site: &ConsoleSite,
+    acs_url: &str,
     now: OffsetDateTime,
 ) -> Result<(), Refusal> {
     let skew = time::Duration::seconds(CLOCK_SKEW_SECONDS);
@@ -483,16 +388,12 @@ fn check_subject(
         let bearer = conf.attribute("Method") == Some("urn:oasis:names:tc:SAML:2.0:cm:bearer");
         let recipient = data.and_then(|d| d.attribute("Recipient"));
         let until = instant(data, "NotOnOrAfter")?;
-        if bearer
-            && recipient == Some(site.acs_url.as_str())
-            && until.is_some_and(|u| now - skew < u)
-        {
+        if bearer && recipient == Some(acs_url) && until.is_some_and(|u| now - skew < u) {
             return Ok(());
         }
     }
     Err(denied(format!(
-        "the SAML assertion has no valid bearer confirmation for recipient `{}`",
-        site.acs_url
+        "the SAML assertion has no valid bearer confirmation for recipient `{acs_url}`"
     )))
 }
 
@@ -789,7 +690,10 @@ mod response_tests {
         assert_eq!(pair.role, "AliyunReservedSSO-Admin");
         assert_eq!(pair.provider, "AliyunReservedSSO-d-test");
         // The emitted bytes are their own canonical form.
-        assert_eq!(canonicalize(doc.root_element(), None), xml);
+        assert_eq!(
+            super::super::xml::canonicalize(doc.root_element(), None),
+            xml
+        );
     }
 
     /// Each tampering of a good response, and the refusal's expected words.
@@ -884,13 +788,13 @@ mod response_tests {
         let xml = signed(now);
         let doc = parse(&xml).unwrap();
         let a = the_assertion(&doc).unwrap();
-        assert!(check_subject(a, &site(), now).is_ok());
+        assert!(check_subject(a, &site().acs_url, now).is_ok());
         let mut other = site();
         other.acs_url = "https://signin.aliyun.com/saml-role/sso".into();
-        let err = check_subject(a, &other, now).unwrap_err();
+        let err = check_subject(a, &other.acs_url, now).unwrap_err();
         assert!(err.message.contains("recipient"), "{}", err.message);
         let late = now + time::Duration::seconds(300 + CLOCK_SKEW_SECONDS);
-        assert!(check_subject(a, &site(), late).is_err());
+        assert!(check_subject(a, &site().acs_url, late).is_err());
     }
 
     #[test]

@@ -176,16 +176,28 @@ fn element_qname<'a>(node: &roxmltree::Node<'_, 'a>) -> &'a str {
 /// The exc-c14n rendering of `node`'s subtree (`node` an element), leaving out the subtree of
 /// `skip` (the enveloped-signature transform) and comments.
 pub fn canonicalize(node: roxmltree::Node<'_, '_>, skip: Option<roxmltree::NodeId>) -> String {
+    canonicalize_with(node, skip, &[])
+}
+
+/// `canonicalize` with an `InclusiveNamespaces` prefix list ("" for the default namespace):
+/// those prefixes are rendered as inclusive c14n renders them, wherever they are in scope
+/// and no output ancestor rendered them with the same URI, used or not.
+pub fn canonicalize_with(
+    node: roxmltree::Node<'_, '_>,
+    skip: Option<roxmltree::NodeId>,
+    inclusive: &[&str],
+) -> String {
     let mut out = String::new();
     let mut scope = Scope::new();
     scope.insert(String::new(), String::new());
-    canon_in(node, skip, &scope, &mut out);
+    canon_in(node, skip, inclusive, &scope, &mut out);
     out
 }
 
 fn canon_in(
     node: roxmltree::Node<'_, '_>,
     skip: Option<roxmltree::NodeId>,
+    inclusive: &[&str],
     scope: &Scope,
     out: &mut String,
 ) {
@@ -201,7 +213,7 @@ fn canon_in(
             (a.namespace().unwrap_or(""), a.name(), aq, a.value())
         })
         .collect();
-    let inner = render_used_namespaces(node, qname, &attrs, scope, out);
+    let inner = render_used_namespaces(node, qname, &attrs, inclusive, scope, out);
     attrs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     for (_, _, aq, value) in attrs {
         push_attr(out, aq, value);
@@ -212,9 +224,17 @@ fn canon_in(
             continue;
         }
         if c.is_element() {
-            canon_in(c, skip, &inner, out);
+            canon_in(c, skip, inclusive, &inner, out);
         } else if c.is_text() {
             escape_text(c.text().unwrap_or(""), out);
+        } else if let Some(pi) = c.pi() {
+            out.push_str("<?");
+            out.push_str(pi.target);
+            if let Some(v) = pi.value.filter(|v| !v.is_empty()) {
+                out.push(' ');
+                out.push_str(v);
+            }
+            out.push_str("?>");
         }
     }
     out.push_str("</");
@@ -228,23 +248,31 @@ fn render_used_namespaces(
     node: roxmltree::Node<'_, '_>,
     qname: &str,
     attrs: &[(&str, &str, &str, &str)],
+    inclusive: &[&str],
     scope: &Scope,
     out: &mut String,
 ) -> Scope {
     let mut inner = scope.clone();
-    let mut used: Vec<&str> = vec![prefix_of(qname)];
+    let mut used: Vec<(&str, bool)> = vec![(prefix_of(qname), true)];
     used.extend(
         attrs
             .iter()
             .filter(|a| a.2.contains(':'))
-            .map(|a| prefix_of(a.2)),
+            .map(|a| (prefix_of(a.2), true)),
     );
+    used.extend(inclusive.iter().map(|p| (*p, false)));
     used.sort_unstable();
-    used.dedup();
-    for p in used.into_iter().filter(|p| *p != "xml") {
-        let uri = node
-            .lookup_namespace_uri(Some(p).filter(|p| !p.is_empty()))
-            .unwrap_or("");
+    used.dedup_by(|b, a| {
+        let same = a.0 == b.0;
+        a.1 |= same && b.1;
+        same
+    });
+    for (p, utilized) in used.into_iter().filter(|(p, _)| *p != "xml") {
+        let found = node.lookup_namespace_uri(Some(p).filter(|p| !p.is_empty()));
+        if !utilized && found.is_none() {
+            continue;
+        }
+        let uri = found.unwrap_or("");
         if scope.get(p).map(String::as_str) != Some(uri) {
             push_ns(out, p, uri);
             inner.insert(p.to_owned(), uri.to_owned());
@@ -320,6 +348,33 @@ mod tests {
             let doc = roxmltree::Document::parse(input).unwrap();
             assert_eq!(canonicalize(doc.root_element(), None), want, "{input}");
         }
+    }
+
+    #[test]
+    fn inclusive_prefixes_render_where_in_scope_and_processing_instructions_stay() {
+        let input = "<r xmlns:xs=\"urn:xs\" xmlns:u=\"urn:u\"><a:x xmlns:a=\"urn:a\">\
+                     <a:y><?p d?><?q?></a:y></a:x></r>";
+        let doc = roxmltree::Document::parse(input).unwrap();
+        let x = doc
+            .descendants()
+            .find(|n| n.has_tag_name(("urn:a", "x")))
+            .unwrap();
+        let y = doc
+            .descendants()
+            .find(|n| n.has_tag_name(("urn:a", "y")))
+            .unwrap();
+        assert_eq!(
+            canonicalize_with(x, None, &["xs", "nope"]),
+            "<a:x xmlns:a=\"urn:a\" xmlns:xs=\"urn:xs\"><a:y><?p d?><?q?></a:y></a:x>"
+        );
+        assert_eq!(
+            canonicalize_with(y, None, &["xs", "u"]),
+            "<a:y xmlns:a=\"urn:a\" xmlns:u=\"urn:u\" xmlns:xs=\"urn:xs\"><?p d?><?q?></a:y>"
+        );
+        assert_eq!(
+            canonicalize(y, None),
+            "<a:y xmlns:a=\"urn:a\"><?p d?><?q?></a:y>"
+        );
     }
 
     #[test]
