@@ -170,11 +170,18 @@ segment="${sp_entity_id#"$base"/}"
 segment="${segment%%/*}"
 [ "$sp_entity_id" = "$base/$segment/saml/metadata" ] ||
   fail "SP EntityId \`$sp_entity_id\` is not $base/<directory>/saml/metadata"
-# The SP metadata an administrator hands the IdP is served at the EntityId.
-curl -fsS -o "$work/sp-metadata.xml" "$sp_entity_id" || fail "GET $sp_entity_id (the SP metadata) failed"
-grep -qF "entityID=\"$sp_entity_id\"" "$work/sp-metadata.xml" &&
-  grep -qF "Location=\"$acs_url\"" "$work/sp-metadata.xml" ||
-  fail "the SP metadata at $sp_entity_id does not name its EntityId and ACS: $(head -c 600 "$work/sp-metadata.xml")"
+# The SP metadata an administrator hands the IdP is served at the EntityId (checked here, but
+# a failure is reported after the browser test, which does not need it).
+sp_metadata_problem=""
+if ! status=$(curl -sS -o "$work/sp-metadata.xml" -w '%{http_code}' "$sp_entity_id"); then
+  sp_metadata_problem="GET $sp_entity_id failed"
+elif [ "$status" != 200 ]; then
+  sp_metadata_problem="GET $sp_entity_id answered $status: $(head -c 300 "$work/sp-metadata.xml")"
+elif ! grep -qF "entityID=\"$sp_entity_id\"" "$work/sp-metadata.xml" ||
+  ! grep -qF "Location=\"$acs_url\"" "$work/sp-metadata.xml"; then
+  sp_metadata_problem="the SP metadata at $sp_entity_id does not name its EntityId and ACS: $(head -c 600 "$work/sp-metadata.xml")"
+fi
+[ -z "$sp_metadata_problem" ] || echo "e2e: $sp_metadata_problem (failing after the browser test)" >&2
 
 idp_password="Idp-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 # On 127.0.0.2, another site than cloudsso on 127.0.0.1, as a customer's IdP is: its POST to the
@@ -216,4 +223,5 @@ if [ "$status" -ne 0 ]; then
   echo "== SimpleSAMLphp log (last 40 lines)"
   tail -n 40 "$work/idp.log"
 fi
+[ -z "$sp_metadata_problem" ] || fail "$sp_metadata_problem"
 exit "$status"

@@ -18,6 +18,8 @@ const env = (name) => {
 const BASE = env('E2E_BASE');
 // The directory's segment of the portal's paths (what the SP EntityId is under).
 const SEGMENT = env('E2E_PORTAL_SEGMENT');
+// The directory's name: README's sign-on URL is <base>/<name>/login.
+const DIR_NAME = env('E2E_DIRECTORY_NAME');
 const ACS_URL = env('E2E_ACS_URL');
 const IDP_INITIATED_URL = env('E2E_IDP_INITIATED_URL');
 const IDP_ORIGIN = new URL(IDP_INITIATED_URL).origin;
@@ -110,8 +112,13 @@ async function inFreshBrowser(browser, name, fn) {
   }
 }
 
-// (a) From the portal's sign-in page through the IdP and back.
+// (a) From the portal's sign-in page through the IdP and back. The sign-in page by the
+// directory's name (the sign-on URL README gives an IdP) goes to the IdP as well.
 async function spInitiated(page) {
+  if (DIR_NAME !== SEGMENT) {
+    await page.goto(`${BASE}/${DIR_NAME}/login`);
+    await onIdpLogin(page, `SP-initiated: ${BASE}/${DIR_NAME}/login`);
+  }
   const login = `${BASE}/${SEGMENT}/login`;
   await page.goto(login);
   await onIdpLogin(page, `SP-initiated: ${login}`);
