@@ -46,6 +46,8 @@ pub enum Entity {
     PolicyAttachment,
     /// A user's TOTP device (sign-in).
     MfaDevice,
+    /// A signing certificate of a directory's external SAML IdP.
+    IdpCertificate,
 }
 
 /// Which of RAM's codes an entity is spelled in: RAM names some entities differently per code.
@@ -77,6 +79,7 @@ impl Entity {
             Entity::Directory => "directory",
             Entity::ScimCredential => "credential",
             Entity::AdminUser => "admin user",
+            Entity::IdpCertificate => "IdP certificate",
             other => other.name(),
         }
     }
@@ -104,6 +107,7 @@ impl Entity {
             Entity::Policy => "Policy",
             Entity::PolicyAttachment => "Policy.Attachment",
             Entity::MfaDevice => "MFADevice",
+            Entity::IdpCertificate => "ExternalSAMLIdPCertificate",
         }
     }
 
@@ -154,8 +158,12 @@ pub enum Conflict {
     ConfigurationBusy,
     /// A configuration that still has permission policies.
     ConfigurationHasPolicies,
-    /// A password reset while the directory signs in through its IdP (SSO logon enabled).
+    /// A password reset while the directory signs in through its IdP (SSO logon enabled),
+    /// or a change to that IdP that SSO logon forbids (clearing it, removing its last
+    /// certificate).
     SsoEnabled,
+    /// A directory that still has an external SAML IdP configuration.
+    DirectoryHasExternalIdp,
 }
 
 impl Conflict {
@@ -193,6 +201,9 @@ impl Conflict {
                 "DeletionConflict.AccessConfiguration.PermissionPolicy"
             }
             Conflict::SsoEnabled => "OperationConflict.SSOLogonEnabled",
+            Conflict::DirectoryHasExternalIdp => {
+                "DeletionConflict.Directory.ExternalSAMLIdentityProvider"
+            }
         }
     }
 
@@ -206,6 +217,9 @@ impl Conflict {
             Conflict::DirectoryHasUsers => "DeleteConflict.Directory.User",
             Conflict::DirectoryHasGroups => "DeleteConflict.Directory.Group",
             Conflict::DirectoryHasConfigurations => "DeleteConflict.Directory.AccessConfiguration",
+            Conflict::DirectoryHasExternalIdp => {
+                "DeleteConflict.Directory.ExternalSAMLIdentityProvider"
+            }
             Conflict::AdminUserHasKeys => "DeleteConflict.User.AccessKey",
             Conflict::AdminUserHasPolicies => "DeleteConflict.User.Policy",
             Conflict::PolicyAttached => "DeleteConflict.Policy.User",

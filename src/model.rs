@@ -188,6 +188,20 @@ pub fn new_ordered_id(prefix: &str) -> String {
     )
 }
 
+/// RFC 3986 percent-encoding: everything but `A-Z a-z 0-9 - _ . ~` (signed queries, SAML's
+/// HTTP-Redirect binding, portal links).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Lowercase hexadecimal of `bytes` (digests, signatures).
 pub fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

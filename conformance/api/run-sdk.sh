@@ -5,8 +5,9 @@
 # ignored by git). Starts a server on a fresh data folder and a free port, runs sdk_check.py
 # (CloudSSO directories, users, groups, SCIM credentials; RAM), sdk_rm_check.py (Resource
 # Manager), sdk_access_check.py (access configurations, assignments, provisioning, tasks)
-# and sdk_signin_check.py (sign-in settings: service, passwords, MFA, login preference)
-# with the bootstrap administrator's AccessKey, stops the server.
+# sdk_signin_check.py (sign-in settings: service, passwords, MFA, login preference) and
+# sdk_saml_check.py (the external SAML IdP, its certificates, SSO logon, the SP info) with the
+# bootstrap administrator's AccessKey, stops the server.
 #
 #   conformance/api/run-sdk.sh
 #
@@ -67,6 +68,7 @@ status=0
 "$venv/bin/python" "$here/sdk_rm_check.py" "$work/data" || status=$?
 "$venv/bin/python" "$here/sdk_access_check.py" "$work/data" || status=$?
 "$venv/bin/python" "$here/sdk_signin_check.py" "$work/data" || status=$?
+"$venv/bin/python" "$here/sdk_saml_check.py" "$work/data" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== server log (last 40 lines)"
   tail -n 40 "$log"

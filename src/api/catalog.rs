@@ -861,6 +861,88 @@ static SIGNIN_OPERATIONS: &[Operation] = &[
     ),
 ];
 
+/// A directory's external SAML IdP (SSO logon from the customer's identity provider) and
+/// cloudsso's service provider side of it.
+static SAML_OPERATIONS: &[Operation] = &[
+    sso(
+        "SetExternalSAMLIdentityProvider",
+        "Configure the directory's SAML IdP from its metadata, or field by field, and turn SSO logon on or off",
+        &[
+            DIR,
+            opt(
+                "EncodedMetadataDocument",
+                "base64 of the IdP's SAML 2.0 metadata (at most 256 KiB); replaces the whole configuration",
+            ),
+            opt(
+                "EntityId",
+                "the IdP's entity id (without EncodedMetadataDocument; absent keeps it)",
+            ),
+            opt(
+                "LoginUrl",
+                "the IdP's http(s) sign-in URL (without EncodedMetadataDocument; absent keeps it)",
+            ),
+            opt(
+                "X509Certificate",
+                "the IdP's signing certificate, PEM, RSA 2048 to 4096 bits; replaces all certificates (without EncodedMetadataDocument)",
+            ),
+            opt(
+                "WantRequestSigned",
+                "true: sign AuthnRequests with the directory's key (absent keeps; default false)",
+            ),
+            opt(
+                "BindingType",
+                "Post or Redirect: how AuthnRequests are sent (with metadata: which SingleSignOnService; default Redirect, else Post)",
+            ),
+            opt(
+                "SSOStatus",
+                "Enabled (needs EntityId, LoginUrl and a certificate; password sign-in stops) or Disabled; absent keeps it",
+            ),
+        ],
+    ),
+    sso(
+        "GetExternalSAMLIdentityProvider",
+        "Show the directory's SAML IdP configuration and whether SSO logon is on",
+        &[DIR],
+    ),
+    sso(
+        "ClearExternalSAMLIdentityProvider",
+        "Remove the directory's SAML IdP configuration (only while SSO logon is disabled)",
+        &[DIR],
+    ),
+    sso(
+        "AddExternalSAMLIdPCertificate",
+        "Add a signing certificate of the IdP (at most 2, for rotation)",
+        &[
+            DIR,
+            req(
+                "X509Certificate",
+                "the certificate, PEM, RSA 2048 to 4096 bits",
+            ),
+        ],
+    ),
+    sso(
+        "RemoveExternalSAMLIdPCertificate",
+        "Remove a signing certificate of the IdP (not the last one while SSO logon is enabled)",
+        &[
+            DIR,
+            req(
+                "CertificateId",
+                "certificate id (idp-c-...), from ListExternalSAMLIdPCertificates",
+            ),
+        ],
+    ),
+    sso(
+        "ListExternalSAMLIdPCertificates",
+        "List the IdP's signing certificates",
+        &[DIR],
+    ),
+    sso(
+        "GetDirectorySAMLServiceProviderInfo",
+        "Show cloudsso's service provider side for the IdP: entity id, ACS URL and metadata",
+        &[DIR],
+    ),
+];
+
 /// Every operation, in a stable order.
 /// Console sign-in (cloudsso): the IdP signing certificates of a directory, where cloudsso
 /// is the SAML identity provider of every account (not in Alibaba's API).
@@ -916,6 +998,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         .chain(ASSIGNMENT_OPERATIONS)
         .chain(RESOURCE_MANAGER_OPERATIONS)
         .chain(SIGNIN_OPERATIONS)
+        .chain(SAML_OPERATIONS)
         .chain(CONSOLE_OPERATIONS)
         .chain(ACTIONTRAIL_OPERATIONS)
 }

@@ -13,6 +13,21 @@ pub const MAX_RESULTS_DEFAULT: usize = 10;
 /// characters; this leaves room for its encoding).
 pub const PARAM_BYTES_MAX: usize = 32 * 1024;
 
+/// The parameters allowed longer than `PARAM_BYTES_MAX`, with their own bound: an IdP's
+/// metadata document (its own limit is checked where it is parsed).
+const LONG_PARAMS: &[(&str, usize)] = &[(
+    "EncodedMetadataDocument",
+    crate::signin::saml::external::ENCODED_METADATA_BYTES_MAX,
+)];
+
+/// Longest value accepted for parameter `name`, in bytes.
+pub fn param_bytes_max(name: &str) -> usize {
+    LONG_PARAMS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(PARAM_BYTES_MAX, |(_, max)| *max)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Params {
     pairs: Vec<(String, String)>,

@@ -6,7 +6,7 @@
 use super::catalog::{self, Operation, Product};
 use super::error::ApiFault;
 use super::ops::{self, Ctx};
-use super::params::{PARAM_BYTES_MAX, Params};
+use super::params::{Params, param_bytes_max};
 use super::protocol::{self, Call, Signing};
 use super::replay::{NONCE_KEYS_MAX, NonceMemory, Start, parse_timestamp};
 use super::signature::{self, Acs3Authorization, RequestParts};
@@ -150,12 +150,12 @@ impl Api {
         for p in op.params.iter().filter(|p| p.required) {
             params.required(p.name)?;
         }
-        if params
+        if let Some((k, _)) = params
             .pairs()
             .iter()
-            .any(|(_, v)| v.len() > PARAM_BYTES_MAX)
+            .find(|(k, v)| v.len() > param_bytes_max(k))
         {
-            return Err(ApiFault::param_too_long(PARAM_BYTES_MAX));
+            return Err(ApiFault::param_too_long(param_bytes_max(k)));
         }
         params.next_token()?;
         let handler = ops::handler(op).ok_or_else(|| ApiFault::not_implemented(op.name))?;

@@ -90,18 +90,8 @@ pub fn parse_acs3(header: &str) -> Result<Acs3Authorization, SignatureError> {
     })
 }
 
-/// RFC 3986 percent-encoding: everything but `A-Z a-z 0-9 - _ . ~`.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// RFC 3986 percent-encoding (`model::percent_encode`, here for the signers' callers).
+pub use crate::model::percent_encode;
 
 fn hex(bytes: &[u8]) -> String {
     crate::model::hex_lower(bytes)

@@ -59,6 +59,11 @@ impl Answer {
     }
 }
 
+/// Longest encoded query the CLI sends in the URL (the server's default `--uri-bytes-max` is
+/// 8 KiB); longer parameters go in a signed form body.
+pub const QUERY_BYTES_MAX: usize = 4096;
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
 /// `k=v&...`, every key and value percent-encoded as the signature expects.
 pub fn encode_query(query: &[(String, String)]) -> String {
     query
@@ -108,36 +113,46 @@ pub async fn call(
     let host = host_of(&creds.endpoint)?;
     let date = acs_date(time::OffsetDateTime::now_utc());
     let nonce = uuid::Uuid::new_v4().to_string();
-    let headers = [("host".to_owned(), host.clone())];
+    let encoded = encode_query(params);
+    // Long parameters (an IdP's metadata document) go in a form body, whose content type is
+    // signed; the rest in the query, as the SDK sends them.
+    let in_body = encoded.len() > QUERY_BYTES_MAX;
+    let mut headers = vec![("host".to_owned(), host.clone())];
+    if in_body {
+        headers.push(("content-type".to_owned(), FORM_CONTENT_TYPE.to_owned()));
+    }
+    let (query, body): (&[(String, String)], Vec<u8>) = if in_body {
+        (&[], encoded.clone().into_bytes())
+    } else {
+        (params, Vec::new())
+    };
     let signed = sign_acs3(&Acs3Request {
         access_key_id: &creds.access_key_id,
         secret: &creds.access_key_secret,
         method: "POST",
         action,
         version,
-        query: params,
+        query,
         headers: &headers,
-        body: b"",
+        body: &body,
         date: &date,
         nonce: &nonce,
     })
     .map_err(|e| ClientError::Sign(e.to_string()))?;
-    let query = encode_query(params);
-    let target = if query.is_empty() {
+    let target = if encoded.is_empty() || in_body {
         format!("http://{host}/")
     } else {
-        format!("http://{host}/?{query}")
+        format!("http://{host}/?{encoded}")
     };
     let mut req = Request::builder()
         .method(Method::POST)
         .uri(target)
-        .header("host", &host)
         .header("accept", "application/json");
-    for (k, v) in &signed {
+    for (k, v) in headers.iter().chain(&signed) {
         req = req.header(k.as_str(), v.as_str());
     }
     let req = req
-        .body(Full::new(Bytes::new()))
+        .body(Full::new(Bytes::from(body)))
         .map_err(|e| ClientError::Endpoint(format!("{}: {e}", creds.endpoint)))?;
 
     let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();

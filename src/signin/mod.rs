@@ -3,8 +3,8 @@
 //! SAML identity provider of every account.
 //!
 //! Owns the sign-in tables (`signin_settings`, `signin_users`, `mfa_devices`, `sessions`,
-//! `portal_prefs`, `idp_keys`). Must not import hyper (`http::signin` routes, decodes and
-//! encodes); `directory`, `access` and `store` never import this module.
+//! `portal_prefs`, `idp_keys`, `saml_idps`). Must not import hyper (`http::signin` routes,
+//! decodes and encodes); `directory`, `access` and `store` never import this module.
 //!
 //! - `settings`: per-directory settings (password policy, MFA, login preference, attribute
 //!   passing, SSO switch) and the installation-wide service status; their validation.

@@ -401,7 +401,7 @@ const SERVICE_STATUS: MetaKey<'static> = MetaKey {
 };
 
 /// `Ok` when `found`, else `NotFound` of `entity` `id`.
-fn need(found: bool, entity: Entity, id: &str) -> Result<(), DomainError> {
+pub(super) fn need(found: bool, entity: Entity, id: &str) -> Result<(), DomainError> {
     if found {
         Ok(())
     } else {

@@ -1,6 +1,6 @@
 //! Removes what sign-in keeps that nothing can use any more: expired sessions, and the
-//! sessions, sign-in records, MFA devices and preferences of deleted users, and the settings and
-//! IdP keys of deleted directories. A dead session is already refused on every request (it is
+//! sessions, sign-in records, MFA devices and preferences of deleted users, and the settings,
+//! IdP keys and external IdP configuration of deleted directories. A dead session is already refused on every request (it is
 //! checked whole); the sweep only frees the space and forgets sealed secrets. Runs at start and
 //! every `SWEEP_SECONDS`.
 
@@ -11,7 +11,7 @@ use crate::error::DomainError;
 use crate::model::ResourceKind;
 use crate::store::WriteTxn;
 use crate::store::keys::{
-    IdpKeysKey, MfaDeviceKey, PortalPrefsKey, Prefix, SigninSettingsKey, SigninUserKey,
+    IdpKeysKey, MfaDeviceKey, PortalPrefsKey, Prefix, SamlIdpKey, SigninSettingsKey, SigninUserKey,
 };
 use serde::de::IgnoredAny;
 use std::collections::BTreeSet;
@@ -126,6 +126,7 @@ pub(super) fn forget_directory(txn: &WriteTxn, dir: &str) -> Result<(), DomainEr
     }
     txn.delete(SigninSettingsKey { dir })?;
     txn.delete(IdpKeysKey { dir })?;
+    txn.delete(SamlIdpKey { dir })?;
     Ok(())
 }
 
@@ -145,7 +146,8 @@ fn users_with_records(txn: &WriteTxn, dir: &str) -> Result<BTreeSet<String>, Dom
     Ok(users)
 }
 
-/// Removes the settings and IdP keys of directories that no longer exist.
+/// Removes the settings, IdP keys and external IdP configuration of directories that no
+/// longer exist.
 fn forget_deleted_directories(txn: &WriteTxn) -> Result<usize, DomainError> {
     let mut n = 0;
     for (dir, _) in txn.scan_tails::<IgnoredAny>(Prefix::AllSigninSettings)? {
@@ -157,6 +159,12 @@ fn forget_deleted_directories(txn: &WriteTxn) -> Result<usize, DomainError> {
     for (dir, _) in txn.scan_tails::<IgnoredAny>(Prefix::AllIdpKeys)? {
         if txn.directory(&dir)?.is_none() {
             txn.delete(IdpKeysKey { dir: &dir })?;
+            n += 1;
+        }
+    }
+    for (dir, _) in txn.scan_tails::<IgnoredAny>(Prefix::AllSamlIdps)? {
+        if txn.directory(&dir)?.is_none() {
+            txn.delete(SamlIdpKey { dir: &dir })?;
             n += 1;
         }
     }

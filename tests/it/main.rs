@@ -35,6 +35,7 @@ mod model;
 mod patch;
 mod portal;
 mod resourcemanager;
+mod saml_api;
 mod signin_settings;
 mod signin_totp;
 mod string_limits;

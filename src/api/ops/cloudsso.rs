@@ -332,7 +332,7 @@ async fn update_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 async fn delete_directory(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
-    let dependents = ctx.access().dependents();
+    let dependents = ctx.signin().dependents(ctx.access().dependents());
     ctx.dir()
         .delete_directory(&p.directory_id()?, dependents)
         .await?;
@@ -344,6 +344,7 @@ async fn get_directory_statistics(ctx: &Ctx, p: &Params) -> Result<Value, ApiFau
     let rec = dir.directory(d).await?;
     let (users, groups) = dir.statistics(d).await?;
     let creds = dir.credentials(d).await?.len();
+    let sso = ctx.signin().settings(d).await?.sso_enabled;
     Ok(json!({"DirectoryStatistics": {
         "DirectoryId": rec.id,
         "DirectoryName": rec.name,
@@ -352,6 +353,7 @@ async fn get_directory_statistics(ctx: &Ctx, p: &Params) -> Result<Value, ApiFau
         "GroupCount": groups,
         "SCIMServerCredentialCount": creds,
         "SCIMSyncEnabled": rec.scim_sync_enabled,
+        "SSOEnabled": sso,
     }}))
 }
 

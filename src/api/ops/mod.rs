@@ -12,6 +12,8 @@
 //! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
 //! - `sessions`: a user's portal sessions (cloudsso's own operations).
 //! - `signin`: sign-in settings (service switch, passwords, MFA, login preference).
+//! - `saml`: a directory's external SAML IdP, its certificates, the SSO logon switch, and the
+//!   service provider side.
 //! - `console`: console sign-in's IdP signing certificates (cloudsso's own operations).
 //! - `actiontrail`: `LookupEvents` over the audit trail (ActionTrail, 2020-07-06).
 //! - `resource`: the ARN tails operations share.
@@ -46,6 +48,7 @@ mod console;
 mod ram;
 mod resource;
 mod resourcemanager;
+mod saml;
 mod sessions;
 mod shape;
 mod signin;
@@ -154,6 +157,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(resourcemanager::HANDLERS)
         .chain(sessions::HANDLERS)
         .chain(signin::HANDLERS)
+        .chain(saml::HANDLERS)
         .chain(console::HANDLERS)
         .chain(actiontrail::HANDLERS)
 }

@@ -107,7 +107,7 @@ fn service(_: &Params) -> Result<Vec<String>, ApiFault> {
 }
 
 /// `Enabled` or `Disabled` of a switch.
-fn status(on: bool) -> &'static str {
+pub(super) fn status(on: bool) -> &'static str {
     if on { "Enabled" } else { "Disabled" }
 }
 
@@ -117,7 +117,7 @@ fn switch(p: &Params, name: &str) -> Result<bool, ApiFault> {
 }
 
 /// An optional boolean (absent: `None`, so the current value stays).
-fn maybe_flag(p: &Params, name: &str) -> Result<Option<bool>, ApiFault> {
+pub(super) fn maybe_flag(p: &Params, name: &str) -> Result<Option<bool>, ApiFault> {
     p.get(name).map(|_| p.flag(name)).transpose()
 }
 
@@ -127,7 +127,7 @@ fn maybe_int(p: &Params, name: &str) -> Result<Option<i64>, ApiFault> {
 }
 
 /// An optional value of a settings enum, by its wire spelling.
-fn maybe_spelled<T: Copy>(
+pub(super) fn maybe_spelled<T: Copy>(
     p: &Params,
     name: &str,
     all: &[(T, &'static str)],

@@ -217,6 +217,7 @@ impl Portal<'_> {
         }
         match (&c.method, form, rest.as_slice()) {
             (&Method::GET, _, ["saml", "login"]) => self.saml_login(c).await,
+            (&Method::GET, _, ["saml", "metadata"]) => self.saml_metadata().await,
             (&Method::POST, Some(f), ["saml", "acs"]) => self.saml_acs(c, f).await,
             (&Method::GET, _, ["login"]) => self.login_page(c).await,
             (&Method::POST, Some(f), ["login"]) => self.login(c, f).await,
@@ -297,7 +298,11 @@ impl Portal<'_> {
             let relay = deep_link(c)
                 .map(|l| format!("{}/console/{}/{}", self.base, l.account_id, l.config_id));
             let to = match relay {
-                Some(r) => format!("{}/saml/login?RelayState={}", self.base, query_escape(&r)),
+                Some(r) => format!(
+                    "{}/saml/login?RelayState={}",
+                    self.base,
+                    crate::model::percent_encode(&r)
+                ),
                 None => format!("{}/saml/login", self.base),
             };
             return Ok(pages::redirect(&to, &[]));
@@ -529,8 +534,8 @@ impl Portal<'_> {
                 Page::Console(l) => format!(
                     "{}?accountId={}&accessConfigurationId={}",
                     self.login_path(),
-                    query_escape(&l.account_id),
-                    query_escape(&l.config_id)
+                    crate::model::percent_encode(&l.account_id),
+                    crate::model::percent_encode(&l.config_id)
                 ),
                 _ => self.login_path(),
             };
@@ -578,7 +583,7 @@ impl Portal<'_> {
                 csrf: &s.record.csrf,
                 user_name: &s.record.user_name,
                 search,
-                search_q: &query_escape(search),
+                search_q: &crate::model::percent_encode(search),
                 list: &list,
             },
         ))
@@ -726,18 +731,6 @@ fn refusal_status(r: &Refusal) -> StatusCode {
         Refusal::BadPassword(_) => StatusCode::BAD_REQUEST,
         Refusal::WrongCredentials | Refusal::WrongCode => StatusCode::UNAUTHORIZED,
     }
-}
-
-/// Percent-encodes a query value.
-fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn not_found(seg: &str) -> Response<Body> {

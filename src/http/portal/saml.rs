@@ -99,6 +99,17 @@ impl Portal<'_> {
         }
     }
 
+    /// The SP metadata (its URL is the SP's entity id).
+    pub(super) async fn saml_metadata(&self) -> Result<Response<Body>, DomainError> {
+        let xml = self.signin.sp_metadata(&self.dir.id).await?;
+        let mut resp = Response::new(http_body_util::Full::new(bytes::Bytes::from(xml)));
+        resp.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/samlmetadata+xml"),
+        );
+        Ok(resp)
+    }
+
     fn sso_refused(&self, r: &SsoRefusal) -> Response<Body> {
         let status = match r {
             SsoRefusal::Gate(g) => refusal_status(g),

@@ -12,6 +12,7 @@ pub mod external;
 pub mod keys;
 pub mod response;
 pub mod sp;
+pub mod sp_metadata;
 pub mod sso;
 pub mod verify;
 pub mod xml;

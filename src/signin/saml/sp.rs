@@ -323,7 +323,7 @@ pub fn redirect_url(
     relay_state: Option<&str>,
     key: Option<&SigningKey<Sha256>>,
 ) -> String {
-    let enc = crate::api::signature::percent_encode;
+    let enc = crate::model::percent_encode;
     let mut deflater =
         flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing into a Vec cannot fail.
