@@ -88,8 +88,10 @@ async function accountList(page, acs, why) {
   } catch {
     throw new Error(`${why}: no account list; the ACS answered ${acs.status()}, the page is ${page.url()}: ${await pageText(page)}`);
   }
+  // The directory's portal, by its id (the ACS's segment) or by its name.
   const path = new URL(page.url()).pathname;
-  check(path === `/${SEGMENT}/portal`, `${why}: at ${path}, not /${SEGMENT}/portal`);
+  const portals = [`/${SEGMENT}/portal`, `/${DIR_NAME}/portal`];
+  check(portals.includes(path), `${why}: at ${path}, not ${portals.join(' or ')}`);
   const ours = page.locator(`ul#accounts li.account[data-account-id="${ACCOUNT_ID}"]`);
   check(await ours.count() === 1, `${why}: account ${ACCOUNT_ID} is not listed once`);
   const name = (await ours.locator('.account-name').textContent()) ?? '';
