@@ -1,7 +1,7 @@
 // SAML single sign-on into the user portal in a real browser (Debian's chromium through
 // playwright-core; no browser download), with SimpleSAMLphp as the directory's external IdP:
-// (a) SP-initiated: the portal's sign-in page sends the browser to the IdP (HTTP-Redirect), alice
-// signs in there, the IdP posts its signed Response to cloudsso's ACS, the account list shows;
+// (a) SP-initiated: the portal's sign-in page sends the browser to the IdP (HTTP-Redirect: a
+// 302 from /<directory>/saml/login to a GET with a deflated AuthnRequest), alice signs in there, the IdP posts its signed Response to cloudsso's ACS, the account list shows;
 // (b) IdP-initiated, in a fresh browser: the IdP's unsolicited Response lands on the account
 // list; (c) alice is disabled over SCIM (PATCH active false), then IdP-initiated again in a
 // fresh browser: cloudsso refuses (a 4xx page, no account list). Every page is screenshotted
@@ -9,6 +9,7 @@
 // the environment; exits non-zero with a message on the first failure.
 import { chromium } from 'playwright-core';
 import { existsSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 
 const env = (name) => {
   const v = process.env[name];
@@ -122,14 +123,41 @@ async function spInitiated(page) {
     await onIdpLogin(page, `SP-initiated: ${BASE}/${DIR_NAME}/login`);
   }
   const login = `${BASE}/${SEGMENT}/login`;
+  const sso = [];
+  page.on('request', (r) => {
+    if (r.url().startsWith(`${IDP_ORIGIN}/saml2/idp/SSOService.php`)) sso.push(r);
+  });
   await page.goto(login);
   await onIdpLogin(page, `SP-initiated: ${login}`);
   const at = new URL(page.url());
   check(at.pathname.startsWith('/module.php/core/loginuserpass'), `SP-initiated: the IdP's form is at ${at.pathname}`);
+  checkRedirectBinding(sso.at(-1));
   await shot(page, 'sp-initiated-idp-login');
   const acs = await signInAtIdp(page);
   await accountList(page, acs, 'SP-initiated sign-in');
   await shot(page, 'sp-initiated-accounts');
+}
+
+// The AuthnRequest reached the IdP by the HTTP-Redirect binding: a GET with a deflated
+// SAMLRequest that cloudsso's /saml/login redirected to.
+function checkRedirectBinding(request) {
+  check(request, 'SP-initiated: the browser never asked the IdP\'s SingleSignOnService');
+  const url = new URL(request.url());
+  const what = `SP-initiated: the request to the IdP (${request.method()} ${url.pathname})`;
+  check(request.method() === 'GET', `${what} is not a GET`);
+  const encoded = url.searchParams.get('SAMLRequest');
+  check(encoded, `${what} has no SAMLRequest`);
+  let xml = '';
+  try {
+    xml = inflateRawSync(Buffer.from(encoded, 'base64')).toString('utf8');
+  } catch (e) {
+    throw new Error(`${what}: SAMLRequest is not deflated base64: ${e.message}`);
+  }
+  check(/<(\w+:)?AuthnRequest[\s>]/.test(xml), `${what}: SAMLRequest is no AuthnRequest: ${xml.slice(0, 200)}`);
+  const from = request.redirectedFrom();
+  const fromPath = from ? new URL(from.url()).pathname : '(none)';
+  check(from && fromPath.endsWith('/saml/login'), `${what} was not redirected to from /<directory>/saml/login but ${fromPath}`);
+  console.log(`AuthnRequest by HTTP-Redirect from ${fromPath}${url.searchParams.has('RelayState') ? ' with RelayState' : ''}`);
 }
 
 // (b): the IdP's own link to cloudsso (an unsolicited Response).
