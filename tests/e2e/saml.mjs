@@ -1,7 +1,8 @@
 // SAML single sign-on into the user portal in a real browser (Debian's chromium through
 // playwright-core; no browser download), with SimpleSAMLphp as the directory's external IdP:
 // (a) SP-initiated: the portal's sign-in page sends the browser to the IdP (HTTP-Redirect: a
-// 302 from /<directory>/saml/login to a GET with a deflated AuthnRequest), alice signs in there, the IdP posts its signed Response to cloudsso's ACS, the account list shows;
+// 302 from /<directory>/saml/login to a GET with a deflated AuthnRequest), alice signs in
+// there, the IdP posts its signed Response to cloudsso's ACS, the account list shows;
 // (b) IdP-initiated, in a fresh browser: the IdP's unsolicited Response lands on the account
 // list; (c) alice is disabled over SCIM (PATCH active false), then IdP-initiated again in a
 // fresh browser: cloudsso refuses (a 4xx page, no account list). Every page is screenshotted
