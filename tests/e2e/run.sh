@@ -179,7 +179,8 @@ elif [ "$status" != 200 ]; then
   sp_metadata_problem="GET $sp_entity_id answered $status: $(head -c 300 "$work/sp-metadata.xml")"
 elif ! grep -qF "entityID=\"$sp_entity_id\"" "$work/sp-metadata.xml" ||
   ! grep -qF "Location=\"$acs_url\"" "$work/sp-metadata.xml"; then
-  sp_metadata_problem="the SP metadata at $sp_entity_id does not name its EntityId and ACS: $(head -c 600 "$work/sp-metadata.xml")"
+  sp_metadata_problem="the SP metadata at $sp_entity_id does not name its EntityId and ACS:
+$(head -c 600 "$work/sp-metadata.xml")"
 fi
 [ -z "$sp_metadata_problem" ] || echo "e2e: $sp_metadata_problem (failing after the browser test)" >&2
 

@@ -59,9 +59,11 @@ async function onIdpLogin(page, why) {
   try {
     await page.locator('#submit_button').waitFor({ state: 'attached', timeout: TIMEOUT });
   } catch {
-    throw new Error(`${why}: not at SimpleSAMLphp's sign-in form but ${page.url()}: ${await pageText(page)}`);
+    const text = await pageText(page);
+    throw new Error(`${why}: not at SimpleSAMLphp's sign-in form but ${page.url()}: ${text}`);
   }
-  check(new URL(page.url()).origin === IDP_ORIGIN, `${why}: the form is at ${page.url()}, not on ${IDP_ORIGIN}`);
+  check(new URL(page.url()).origin === IDP_ORIGIN,
+    `${why}: the form is at ${page.url()}, not on ${IDP_ORIGIN}`);
 }
 
 // Signs in at the IdP; SimpleSAMLphp answers a page that posts the Response to the ACS by
@@ -76,19 +78,25 @@ async function signInAtIdp(page) {
   try {
     answer = await acs;
   } catch {
-    throw new Error(`no POST to the ACS ${ACS_URL} after signing in at the IdP; at ${page.url()}: ${await pageText(page)}`);
+    const text = await pageText(page);
+    throw new Error(`no POST to the ACS ${ACS_URL} after signing in at the IdP; at ${page.url()}: `
+      + text);
   }
-  console.log(`ACS answered ${answer.status()}${answer.headers().location ? ` -> ${answer.headers().location}` : ''}`);
+  const location = answer.headers().location;
+  console.log(`ACS answered ${answer.status()}${location ? ` -> ${location}` : ''}`);
   return answer;
 }
 
 // The page after the ACS: the account list, with the account set up in run.sh.
 async function accountList(page, acs, why) {
   try {
-    await page.waitForURL((u) => u.pathname.endsWith('/portal'), { waitUntil: 'load', timeout: TIMEOUT });
+    await page.waitForURL((u) => u.pathname.endsWith('/portal'),
+      { waitUntil: 'load', timeout: TIMEOUT });
     await page.locator('ul#accounts').waitFor({ state: 'attached', timeout: TIMEOUT });
   } catch {
-    throw new Error(`${why}: no account list; the ACS answered ${acs.status()}, the page is ${page.url()}: ${await pageText(page)}`);
+    const text = await pageText(page);
+    throw new Error(`${why}: no account list; the ACS answered ${acs.status()}, the page is `
+      + `${page.url()}: ${text}`);
   }
   // The directory's portal, by its id (the ACS's segment) or by its name.
   const path = new URL(page.url()).pathname;
@@ -109,7 +117,8 @@ async function inFreshBrowser(browser, name, fn) {
   try {
     await fn(page);
   } catch (e) {
-    await page.screenshot({ path: `${SHOTS}/saml-99-failure-${name}.png`, fullPage: true }).catch(() => {});
+    const path = `${SHOTS}/saml-99-failure-${name}.png`;
+    await page.screenshot({ path, fullPage: true }).catch(() => {});
     throw e;
   } finally {
     await context.close();
@@ -131,7 +140,8 @@ async function spInitiated(page) {
   await page.goto(login);
   await onIdpLogin(page, `SP-initiated: ${login}`);
   const at = new URL(page.url());
-  check(at.pathname.startsWith('/module.php/core/loginuserpass'), `SP-initiated: the IdP's form is at ${at.pathname}`);
+  check(at.pathname.startsWith('/module.php/core/loginuserpass'),
+    `SP-initiated: the IdP's form is at ${at.pathname}`);
   checkRedirectBinding(sso.at(-1));
   await shot(page, 'sp-initiated-idp-login');
   const acs = await signInAtIdp(page);
@@ -154,11 +164,14 @@ function checkRedirectBinding(request) {
   } catch (e) {
     throw new Error(`${what}: SAMLRequest is not deflated base64: ${e.message}`);
   }
-  check(/<(\w+:)?AuthnRequest[\s>]/.test(xml), `${what}: SAMLRequest is no AuthnRequest: ${xml.slice(0, 200)}`);
+  check(/<(\w+:)?AuthnRequest[\s>]/.test(xml),
+    `${what}: SAMLRequest is no AuthnRequest: ${xml.slice(0, 200)}`);
   const from = request.redirectedFrom();
   const fromPath = from ? new URL(from.url()).pathname : '(none)';
-  check(from && fromPath.endsWith('/saml/login'), `${what} was not redirected to from /<directory>/saml/login but ${fromPath}`);
-  console.log(`AuthnRequest by HTTP-Redirect from ${fromPath}${url.searchParams.has('RelayState') ? ' with RelayState' : ''}`);
+  check(from && fromPath.endsWith('/saml/login'),
+    `${what} was not redirected to from /<directory>/saml/login but ${fromPath}`);
+  const relay = url.searchParams.has('RelayState') ? ' with RelayState' : '';
+  console.log(`AuthnRequest by HTTP-Redirect from ${fromPath}${relay}`);
 }
 
 // (b): the IdP's own link to cloudsso (an unsolicited Response).
@@ -189,9 +202,11 @@ async function idpInitiatedRefused(page) {
   await shot(page, 'disabled-refused');
   const text = await pageText(page);
   const status = last ? last.status() : 0;
-  check(await page.locator('ul#accounts').count() === 0, `${what}: the account list shows (${page.url()})`);
+  check(await page.locator('ul#accounts').count() === 0,
+    `${what}: the account list shows (${page.url()})`);
   check(!new URL(page.url()).pathname.endsWith('/portal'), `${what}: landed on ${page.url()}`);
-  check(status >= 400 && status < 500, `${what}: answered ${status} at ${page.url()}, want a 4xx refusal: ${text}`);
+  check(status >= 400 && status < 500,
+    `${what}: answered ${status} at ${page.url()}, want a 4xx refusal: ${text}`);
   console.log(`refused with ${status}: ${text.slice(0, 160)}`);
 }
 
@@ -200,15 +215,21 @@ async function disableOverScim() {
   const url = `${env('E2E_SCIM_BASE')}/Users/${env('E2E_USER_ID')}`;
   const r = await fetch(url, {
     method: 'PATCH',
-    headers: { authorization: `Bearer ${env('E2E_SCIM_TOKEN')}`, 'content-type': 'application/scim+json' },
+    headers: {
+      authorization: `Bearer ${env('E2E_SCIM_TOKEN')}`,
+      'content-type': 'application/scim+json',
+    },
     body: JSON.stringify({
       schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
       Operations: [{ op: 'replace', path: 'active', value: false }],
     }),
   });
   const body = await r.text();
-  check(r.status === 200 || r.status === 204, `SCIM PATCH active false answered ${r.status}: ${body}`);
-  if (r.status === 200) check(JSON.parse(body).active === false, `SCIM PATCH left alice active: ${body}`);
+  check(r.status === 200 || r.status === 204,
+    `SCIM PATCH active false answered ${r.status}: ${body}`);
+  if (r.status === 200) {
+    check(JSON.parse(body).active === false, `SCIM PATCH left alice active: ${body}`);
+  }
   console.log(`disabled ${USER} over SCIM`);
 }
 
