@@ -20,7 +20,8 @@
 # curl, jq and playwright-core in e2e/node_modules; and node; for `saml`, simplesamlphp, php-cli,
 # php-xml and php-mbstring. CLOUDSSO_BIN: the binary (default
 # ${CARGO_TARGET_DIR:-target}/release/cloudsso, built if missing). Exit status: non-zero when
-# the server does not start, a setup call fails or the browser test fails.
+# the server (or SimpleSAMLphp) does not start, a setup call fails, the browser test fails or,
+# for `saml`, the SP metadata is not served at the SP's EntityId.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

@@ -183,8 +183,8 @@ for _ in 1 2 3 4 5; do
   php_pid=""
 done
 [ -n "$php_pid" ] || fail "SimpleSAMLphp did not start (its log is above)"
-grep -q 'KeyDescriptor' "$dir/idp-metadata.xml" ||
-  fail "the metadata at $base/saml2/idp/metadata.php has no KeyDescriptor"
+grep -q 'KeyDescriptor use="signing"' "$dir/idp-metadata.xml" ||
+  fail "the metadata at $base/saml2/idp/metadata.php has no signing certificate"
 
 spentityid="$(php -r 'echo rawurlencode($argv[1]);' -- "$sp_entity_id")"
 echo "metadata_url=$base/saml2/idp/metadata.php"
