@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What the browser end-to-end test and the SAML verification test need beyond Rust, Python and
-# Node: Debian's `chromium` and `xmlsec1`, and `jq` and `curl` for run.sh (apt-get, skipped when
-# present; sudo only when not root), and playwright-core from tests/e2e/package-lock.json (`npm ci` into e2e/node_modules). Never
+# Node: Debian's `chromium` and `xmlsec1`, `jq` and `curl` for run.sh, and SimpleSAMLphp, the
+# IdP of the SAML sign-in test (`simplesamlphp` with `php-cli`, `php-xml` and `php-mbstring`;
+# the package also depends on apache2, which saml-idp.sh does not use: it serves with `php -S`)
+# (apt-get, skipped when present; sudo only when not root), and playwright-core from tests/e2e/package-lock.json (`npm ci` into e2e/node_modules). Never
 # downloads a browser: portal.mjs drives the system chromium through `executablePath`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -11,6 +13,13 @@ missing=()
 for tool in xmlsec1 jq curl; do
   command -v "$tool" > /dev/null || missing+=("$tool")
 done
+[ -f /usr/share/simplesamlphp/www/saml2/idp/metadata.php ] || missing+=(simplesamlphp)
+if command -v php > /dev/null; then
+  php -r 'exit(class_exists("DOMDocument") ? 0 : 1);' || missing+=(php-xml)
+  php -r 'exit(function_exists("mb_strlen") ? 0 : 1);' || missing+=(php-mbstring)
+else
+  missing+=(php-cli php-xml php-mbstring)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
