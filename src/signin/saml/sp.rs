@@ -130,6 +130,23 @@ fn check_response(
     if response.attribute("Version") != Some("2.0") {
         return Err(bad("the SAML response's Version is not 2.0"));
     }
+    let allowed = [
+        (SAML, "Issuer"),
+        (DS, "Signature"),
+        (SAMLP, "Extensions"),
+        (SAMLP, "Status"),
+        (SAML, "Assertion"),
+        (SAML, "EncryptedAssertion"),
+    ];
+    if response
+        .children()
+        .filter(|c| c.is_element())
+        .any(|c| !allowed.iter().any(|name| c.has_tag_name(*name)))
+    {
+        return Err(bad(
+            "the SAML response holds an element the SAML schema does not allow there",
+        ));
+    }
     match response.attribute("Destination") {
         Some(d) if d != sp.acs_url => {
             return Err(denied(

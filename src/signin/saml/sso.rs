@@ -255,15 +255,31 @@ impl SignIn {
             if doc.get("active") == Some(&serde_json::Value::Bool(false)) {
                 return Ok(None);
             }
-            let user_name = doc
-                .get("userName")
-                .and_then(|v| v.as_str())
-                .unwrap_or(&name)
-                .to_owned();
-            Ok(Some((UserId::new(id.as_str()), user_name)))
+            let Some(user_name) = doc.get("userName").and_then(|v| v.as_str()) else {
+                return Ok(None);
+            };
+            if !same_user_name(user_name, &name) {
+                return Ok(None);
+            }
+            Ok(Some((UserId::new(id.as_str()), user_name.to_owned())))
         })
         .await
     }
+}
+
+/// Whether a NameID names this `userName`: equal but for case, where ASCII letters match
+/// only ASCII letters (the name index folds with Unicode lower-casing, under which the
+/// Kelvin sign is `k`: a look-alike an IdP's own uniqueness check would not catch).
+pub fn same_user_name(user_name: &str, name_id: &str) -> bool {
+    user_name.chars().count() == name_id.chars().count()
+        && user_name.chars().zip(name_id.chars()).all(|(a, b)| {
+            a == b
+                || match (a.is_ascii(), b.is_ascii()) {
+                    (true, true) => a.eq_ignore_ascii_case(&b),
+                    (false, false) => a.to_lowercase().eq(b.to_lowercase()),
+                    _ => false,
+                }
+        })
 }
 
 /// Decodes, parses and verifies a posted Response (pure but for the clock passed in).
@@ -345,4 +361,25 @@ pub(in crate::signin) fn forget_expired(txn: &WriteTxn, max: usize) -> Result<us
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_user_name;
+
+    #[test]
+    fn user_names_match_by_case_but_not_by_look_alike() {
+        let cases = [
+            ("kim.ross@corp.example", "Kim.Ross@CORP.example", true),
+            ("José", "JOSÉ", true),
+            ("kim", "\u{212a}im", false),
+            ("kim", "k\u{131}m", false),
+            ("sam", "\u{17f}am", false),
+            ("kim", "kimm", false),
+            ("straße", "STRASSE", false),
+        ];
+        for (stored, sent, want) in cases {
+            assert_eq!(same_user_name(stored, sent), want, "{stored} vs {sent}");
+        }
+    }
 }
