@@ -6,6 +6,10 @@
 //! any secret. Each sealed value has its own random 192-bit nonce and is bound to its purpose
 //! and owner (the AccessKeyId) as associated data, so a sealed value moved to another record
 //! does not open. Pure: no IO.
+//!
+//! The same key also derives MAC keys (`mac_key`): HMAC-SHA256 of the key over a fixed context
+//! and a purpose label, so each use (temporary credentials' AccessKeyIds and secrets) has its
+//! own key and none of them reveals the sealing key or another purpose's key.
 
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -18,6 +22,8 @@ const NONCE_BYTES: usize = 24;
 const SEALED_V1: &str = "v1:";
 /// Separates the fingerprint of a sealing key from any other use of its digest.
 const FINGERPRINT_CONTEXT: &[u8] = b"cloudsso seal.key fingerprint v1\0";
+/// Separates derived MAC keys from any other use of the sealing key.
+const MAC_KEY_CONTEXT: &[u8] = b"cloudsso seal.key mac key v1\0";
 
 /// The fingerprint of a sealing key (hex of the first 16 bytes of a SHA-256 under its own
 /// context): names the key, recorded in the database and in backup manifests, without
@@ -48,6 +54,35 @@ pub enum SealError {
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    /// The key itself, for `mac_key` only.
+    key: [u8; KEY_BYTES],
+}
+
+/// A key derived for one purpose (`Sealer::mac_key`). Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct MacKey([u8; 32]);
+
+impl MacKey {
+    /// HMAC-SHA256 of `parts` under this key, each part preceded by its length (so no two
+    /// different lists of parts are ever the same input).
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        // HMAC takes a key of any length: this cannot fail.
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0) else {
+            return [0u8; 32];
+        };
+        for p in parts {
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl std::fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacKey(<key>)")
+    }
 }
 
 impl std::fmt::Debug for Sealer {
@@ -62,7 +97,20 @@ impl Sealer {
             return Err(SealError::BadKey);
         }
         let cipher = XChaCha20Poly1305::new_from_slice(key).map_err(|_| SealError::BadKey)?;
-        Ok(Sealer { cipher })
+        let key: [u8; KEY_BYTES] = key.try_into().map_err(|_| SealError::BadKey)?;
+        Ok(Sealer { cipher, key })
+    }
+
+    /// The MAC key of purpose `label`: HMAC-SHA256(sealing key, context || label). One-way:
+    /// it reveals neither the sealing key nor the key of another label.
+    pub fn mac_key(&self, label: &str) -> MacKey {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.key) else {
+            return MacKey([0u8; 32]);
+        };
+        mac.update(MAC_KEY_CONTEXT);
+        mac.update(label.as_bytes());
+        MacKey(mac.finalize().into_bytes().into())
     }
 
     /// A fresh random key.
@@ -74,10 +122,20 @@ impl Sealer {
 
     /// Seals `secret` for `owner` (associated data): `v1:` then base64 of nonce and ciphertext.
     pub fn seal(&self, owner: &str, secret: &str) -> String {
+        format!(
+            "{SEALED_V1}{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .encode(self.seal_bytes(owner, secret.as_bytes()))
+        )
+    }
+
+    /// Seals `plain` for `owner` (associated data): the random nonce, then the ciphertext and
+    /// its tag.
+    pub fn seal_bytes(&self, owner: &str, plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_BYTES];
         crate::model::fill_random(&mut nonce);
         let payload = Payload {
-            msg: secret.as_bytes(),
+            msg: plain,
             aad: owner.as_bytes(),
         };
         // Encryption with a valid key and an in-memory buffer cannot fail.
@@ -87,10 +145,24 @@ impl Sealer {
             .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
-        format!(
-            "{SEALED_V1}{}",
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode(out)
-        )
+        out
+    }
+
+    /// Opens what `seal_bytes` sealed for `owner`.
+    pub fn open_bytes(&self, owner: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        if sealed.len() < NONCE_BYTES {
+            return Err(SealError::Unreadable);
+        }
+        let (nonce, ct) = sealed.split_at(NONCE_BYTES);
+        self.cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: owner.as_bytes(),
+                },
+            )
+            .map_err(|_| SealError::Unreadable)
     }
 
     /// Opens a value sealed for `owner`.
@@ -101,20 +173,7 @@ impl Sealer {
         let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(b64)
             .map_err(|_| SealError::Unreadable)?;
-        if bytes.len() < NONCE_BYTES {
-            return Err(SealError::Unreadable);
-        }
-        let (nonce, ct) = bytes.split_at(NONCE_BYTES);
-        let plain = self
-            .cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: owner.as_bytes(),
-                },
-            )
-            .map_err(|_| SealError::Unreadable)?;
+        let plain = self.open_bytes(owner, &bytes)?;
         String::from_utf8(plain).map_err(|_| SealError::Unreadable)
     }
 }
@@ -137,6 +196,27 @@ mod tests {
         assert_eq!(s.open("LTAIabc", "garbage"), Err(SealError::Unreadable));
         assert_eq!(Sealer::new(&[0u8; 5]).unwrap_err(), SealError::BadKey);
         assert_eq!(format!("{s:?}"), "Sealer(<key>)");
+    }
+
+    #[test]
+    fn mac_keys_are_per_label_and_per_sealing_key() {
+        let s = Sealer::new(&[7u8; KEY_BYTES]).unwrap();
+        let other = Sealer::new(&[8u8; KEY_BYTES]).unwrap();
+        let m = |s: &Sealer, label: &str| s.mac_key(label).mac(&[b"x"]);
+        assert_eq!(m(&s, "a"), m(&s, "a"));
+        assert_ne!(m(&s, "a"), m(&s, "b"));
+        assert_ne!(m(&s, "a"), m(&other, "a"));
+        let k = s.mac_key("a");
+        assert_ne!(
+            k.mac(&[b"ab", b"c"]),
+            k.mac(&[b"a", b"bc"]),
+            "parts are framed"
+        );
+        assert_eq!(format!("{k:?}"), "MacKey(<key>)");
+        let sealed = s.seal_bytes("o", b"plain");
+        assert_eq!(s.open_bytes("o", &sealed).unwrap(), b"plain");
+        assert_eq!(s.open_bytes("p", &sealed), Err(SealError::Unreadable));
+        assert_eq!(s.open_bytes("o", &sealed[..10]), Err(SealError::Unreadable));
     }
 
     #[test]

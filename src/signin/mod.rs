@@ -20,9 +20,13 @@
 //!   deleted.
 //! - `sweep`: forgets expired sessions and what deleted users and directories left.
 //! - `totp`: TOTP enrollment (secret, otpauth URI, QR SVG), one-time codes, a user's devices.
+//! - `credentials`: temporary credentials (AccessKeyId, secret, sealed SecurityToken) for a
+//!   user's account and access configuration, issued with no write, verified against
+//!   effective access on every use.
 //! - `saml`: console sign-in as the accounts' SAML IdP (keys, metadata, the signed Response,
 //!   console sites) and the embedded console's verification of a Response.
 
+pub mod credentials;
 pub mod flow;
 pub mod follow;
 pub mod password;

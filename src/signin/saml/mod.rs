@@ -327,11 +327,7 @@ impl SignIn {
         account_id: &str,
         config_id: &str,
     ) -> Result<(), DomainError> {
-        let grants = self.access().effective_access(dir, user).await?;
-        if grants
-            .iter()
-            .any(|g| g.account_id == account_id && g.config_id == config_id)
-        {
+        if self.granted_now(dir, user, account_id, config_id).await? {
             return Ok(());
         }
         Err(DomainError::NotFound {
@@ -340,7 +336,26 @@ impl SignIn {
         })
     }
 
-    async fn user_name(&self, dir: &DirectoryId, user: &UserId) -> Result<String, DomainError> {
+    /// Whether effective access grants `user` configuration `config_id` on `account_id` now
+    /// (`NotFound` when the user is gone).
+    pub(in crate::signin) async fn granted_now(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+        account_id: &str,
+        config_id: &str,
+    ) -> Result<bool, DomainError> {
+        let grants = self.access().effective_access(dir, user).await?;
+        Ok(grants
+            .iter()
+            .any(|g| g.account_id == account_id && g.config_id == config_id))
+    }
+
+    pub(in crate::signin) async fn user_name(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+    ) -> Result<String, DomainError> {
         let id = PrincipalId::User(user.clone());
         let doc = self
             .directory()
