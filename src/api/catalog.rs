@@ -5,7 +5,7 @@
 //! http.
 
 use super::protocol::{
-    ACTIONTRAIL_VERSION, CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION,
+    ACTIONTRAIL_VERSION, CLOUDSSO_VERSION, RAM_VERSION, RESOURCE_MANAGER_VERSION, STS_VERSION,
 };
 
 /// The API an operation belongs to; its version names it on the wire, its namespace names
@@ -17,6 +17,8 @@ pub enum Product {
     ResourceManager,
     /// The audit trail, in ActionTrail's shape.
     ActionTrail,
+    /// Alibaba's Security Token Service: who signed a request.
+    Sts,
 }
 
 impl Product {
@@ -26,6 +28,7 @@ impl Product {
             RAM_VERSION => Some(Product::Ram),
             RESOURCE_MANAGER_VERSION => Some(Product::ResourceManager),
             ACTIONTRAIL_VERSION => Some(Product::ActionTrail),
+            STS_VERSION => Some(Product::Sts),
             _ => None,
         }
     }
@@ -35,6 +38,7 @@ impl Product {
             Product::Ram => RAM_VERSION,
             Product::ResourceManager => RESOURCE_MANAGER_VERSION,
             Product::ActionTrail => ACTIONTRAIL_VERSION,
+            Product::Sts => STS_VERSION,
         }
     }
     pub fn namespace(self) -> &'static str {
@@ -43,6 +47,7 @@ impl Product {
             Product::Ram => "ram",
             Product::ResourceManager => "resourcemanager",
             Product::ActionTrail => "actiontrail",
+            Product::Sts => "sts",
         }
     }
 }
@@ -991,6 +996,14 @@ pub static ACTIONTRAIL_OPERATIONS: &[Operation] = &[Operation {
     ],
 }];
 
+/// Alibaba's STS (2015-04-01): the one operation temporary credentials may call.
+pub static STS_OPERATIONS: &[Operation] = &[Operation {
+    product: Product::Sts,
+    name: "GetCallerIdentity",
+    summary: "Show who signs the request: an administrator, or a user's temporary credentials",
+    params: &[],
+}];
+
 pub fn operations() -> impl Iterator<Item = &'static Operation> {
     OPERATIONS
         .iter()
@@ -1001,6 +1014,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         .chain(SAML_OPERATIONS)
         .chain(CONSOLE_OPERATIONS)
         .chain(ACTIONTRAIL_OPERATIONS)
+        .chain(STS_OPERATIONS)
 }
 
 /// The operation `name` of `product` (exact spelling).

@@ -8,6 +8,7 @@ use super::protocol::ProtocolError;
 use super::replay::ReplayError;
 use super::signature::SignatureError;
 use crate::error::{DomainError, Entity, RamCode};
+use crate::signin::credentials::CredentialRefusal;
 use crate::store::WriteError;
 
 /// An error on its way to an API client: `{"RequestId","Code","Message"}` with `status`.
@@ -116,6 +117,51 @@ impl ApiFault {
             400,
             "InvalidAuthorization",
             format!("`{header}` must be one of the signed headers"),
+        )
+    }
+
+    /// A request signed with temporary credentials (`STS.`) that carries no SecurityToken.
+    pub fn missing_security_token() -> ApiFault {
+        Self::new(
+            400,
+            "MissingSecurityToken",
+            "SecurityToken is mandatory for temporary credentials: send the `SecurityToken` parameter (RPC) or the signed `x-acs-security-token` header (ACS3).",
+        )
+    }
+
+    /// Temporary credentials refused, in Alibaba's `InvalidSecurityToken.*` codes. A credential
+    /// whose user lost the access reads as expired (clients then fetch new credentials, which
+    /// are refused with the reason).
+    pub fn security_token(r: CredentialRefusal) -> ApiFault {
+        let (code, message) = match r {
+            CredentialRefusal::Malformed => (
+                "InvalidSecurityToken.Malformed",
+                "Specified SecurityToken is malformed.",
+            ),
+            CredentialRefusal::MismatchWithAccessKey => (
+                "InvalidSecurityToken.MismatchWithAccessKey",
+                "Specified SecurityToken mismatch with the AccessKey.",
+            ),
+            CredentialRefusal::Expired => (
+                "InvalidSecurityToken.Expired",
+                "Specified SecurityToken is expired.",
+            ),
+            CredentialRefusal::NoAccess => (
+                "InvalidSecurityToken.Expired",
+                "Specified SecurityToken is no longer valid: its user no longer has this access.",
+            ),
+        };
+        Self::new(400, code, message)
+    }
+
+    /// An operation temporary credentials may not call.
+    pub fn temporary_forbidden(action: &str) -> ApiFault {
+        Self::new(
+            403,
+            "Forbidden.RAM",
+            format!(
+                "Temporary credentials may call only `sts:GetCallerIdentity`; `{action}` needs an administrator's AccessKey."
+            ),
         )
     }
 

@@ -15,12 +15,15 @@ pub const RAM_VERSION: &str = "2015-05-01";
 pub const RESOURCE_MANAGER_VERSION: &str = "2020-03-31";
 /// The ActionTrail OpenAPI version of the audit trail's `LookupEvents`.
 pub const ACTIONTRAIL_VERSION: &str = "2020-07-06";
+/// The STS OpenAPI version of `GetCallerIdentity`.
+pub const STS_VERSION: &str = "2015-04-01";
 /// Every version cloudsso answers; the version names the product.
 pub const SUPPORTED_VERSIONS: &[&str] = &[
     CLOUDSSO_VERSION,
     RAM_VERSION,
     RESOURCE_MANAGER_VERSION,
     ACTIONTRAIL_VERSION,
+    STS_VERSION,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +86,7 @@ pub const SINGLE_HEADERS: &[&str] = &[
     "x-acs-date",
     "x-acs-signature-nonce",
     "x-acs-content-sha256",
+    "x-acs-security-token",
 ];
 
 /// Refuses a request that repeats one of `SINGLE_HEADERS`.
@@ -121,6 +125,7 @@ const PROTOCOL_PARAMS: &[&str] = &[
     "SignatureType",
     "Timestamp",
     "RegionId",
+    "SecurityToken",
 ];
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

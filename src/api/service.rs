@@ -1,6 +1,10 @@
 //! One management API call from bytes to answer: name the call, authenticate the signature,
 //! refuse replays, authorize every resource the operation touches, run it.
 //!
+//! A request is signed with an administrator's AccessKey (its secret opened by `iam`) or with
+//! a user's temporary credentials (`STS.` AccessKeyId and its SecurityToken: the secret is
+//! derived by `signin::credentials`, and the user's access is checked again on every call).
+//!
 //! Knows nothing of hyper: `http::api` hands it an `ApiRequest` and writes the `ApiAnswer`.
 
 use super::catalog::{self, Operation, Product};
@@ -13,6 +17,7 @@ use super::signature::{self, Acs3Authorization, RequestParts};
 use crate::error::DomainError;
 use crate::iam::Caller;
 use crate::policy::{self, Context};
+use crate::signin::credentials::{self, CredentialKind, VerifiedCaller};
 use crate::store::Db;
 use crate::store::keys::MetaKey;
 use serde_json::Value;
@@ -60,6 +65,33 @@ pub struct ApiAnswer {
 pub struct CallerName {
     pub user: String,
     pub access_key_id: String,
+}
+
+/// Who signed a request.
+enum Principal {
+    /// An administrator's AccessKey.
+    Admin(Caller),
+    /// A user's temporary credentials, genuine, unexpired and still granted.
+    Temporary(VerifiedCaller),
+}
+
+impl Principal {
+    fn name(&self) -> CallerName {
+        match self {
+            Principal::Admin(c) => CallerName {
+                user: c.user.clone(),
+                access_key_id: c.access_key_id.clone(),
+            },
+            Principal::Temporary(t) => CallerName {
+                user: format!(
+                    "assumed-role/{}/{}",
+                    t.claims().role_name,
+                    t.claims().session_name()
+                ),
+                access_key_id: t.access_key_id().to_owned(),
+            },
+        }
+    }
 }
 
 /// What `run` has learnt about a request so far.
@@ -141,11 +173,12 @@ impl Api {
         let op = catalog::find(product, &call.action)
             .ok_or_else(|| ApiFault::unknown_action(&call.action, &call.version))?;
         who.operation = Some(op);
-        let caller = self.authenticate(req).await?;
-        who.caller = Some(CallerName {
-            user: caller.user.clone(),
-            access_key_id: caller.access_key_id.clone(),
-        });
+        let principal = self.authenticate(req).await?;
+        who.caller = Some(principal.name());
+        let caller = match principal {
+            Principal::Admin(caller) => caller,
+            Principal::Temporary(t) => return ops::run_temporary(op, &t),
+        };
         let params = Params::new(call.params.clone());
         for p in op.params.iter().filter(|p| p.required) {
             params.required(p.name)?;
@@ -178,8 +211,10 @@ impl Api {
 
     /// Verifies the signature (ACS3 header or RPC parameter) with the caller's secret, then
     /// the timestamp and nonce. A signature is checked before its nonce is remembered, so
-    /// nobody can spend another caller's nonces.
-    async fn authenticate(&self, req: &ApiRequest) -> Result<Caller, ApiFault> {
+    /// nobody can spend another caller's nonces. Temporary credentials: the token must open
+    /// and belong to the AccessKeyId, then the signature (with the derived secret), then the
+    /// expiry and the user's access now.
+    async fn authenticate(&self, req: &ApiRequest) -> Result<Principal, ApiFault> {
         let all_params: Vec<(String, String)> =
             req.query.iter().chain(&req.form).cloned().collect();
         let acs3 = req
@@ -194,21 +229,35 @@ impl Api {
                 param(&all_params, "AccessKeyId").ok_or_else(|| ApiFault::missing("AccessKeyId"))?
             }
         };
-        let caller = self.caller(&access_key_id).await?;
-        let (timestamp, nonce) = match &acs3 {
-            Some(a) => verify_acs3(req, &caller, a)?,
-            None => verify_rpc(req, &all_params, &caller)?,
-        };
+        let (principal, (timestamp, nonce)) =
+            if CredentialKind::of_key(&access_key_id) == Some(CredentialKind::Alibaba) {
+                let token = security_token(req, &all_params, acs3.is_some())
+                    .ok_or_else(ApiFault::missing_security_token)?;
+                let opened = credentials::open(self.ctx.signin().sealer(), &access_key_id, &token)
+                    .map_err(ApiFault::security_token)?;
+                let signed = verify(req, &all_params, acs3.as_ref(), opened.secret(), true)?;
+                let caller = self
+                    .ctx
+                    .signin()
+                    .credential_access_now(opened)
+                    .await?
+                    .map_err(ApiFault::security_token)?;
+                (Principal::Temporary(caller), signed)
+            } else {
+                let caller = self.caller(&access_key_id).await?;
+                let signed = verify(req, &all_params, acs3.as_ref(), &caller.secret, false)?;
+                (Principal::Admin(caller), signed)
+            };
         let now = crate::directory::now_unix();
         self.nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .check(now, &caller.access_key_id, &timestamp, &nonce)?;
+            .check(now, &access_key_id, &timestamp, &nonce)?;
         let at = parse_timestamp(&timestamp)?;
         if at > now {
-            self.signed_ahead(&caller.access_key_id, at, now).await?;
+            self.signed_ahead(&access_key_id, at, now).await?;
         }
-        Ok(caller)
+        Ok(principal)
     }
 
     /// Notes durably, before the request runs, that `access_key_id` signed a request at `at`,
@@ -298,6 +347,36 @@ fn header(req: &ApiRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_owned())
 }
 
+/// The SecurityToken of a request signed with temporary credentials: the signed
+/// `x-acs-security-token` header (ACS3; `verify_acs3` checks it is signed) or the
+/// `SecurityToken` parameter (RPC, which the signature covers).
+fn security_token(req: &ApiRequest, all_params: &[(String, String)], acs3: bool) -> Option<String> {
+    if acs3 {
+        header(req, SECURITY_TOKEN_HEADER)
+    } else {
+        param(all_params, "SecurityToken")
+    }
+    .filter(|t| !t.is_empty())
+}
+
+const SECURITY_TOKEN_HEADER: &str = "x-acs-security-token";
+
+/// Verifies the signature with `secret`: ACS3 when `acs3` was parsed, else RPC; `temporary`
+/// requires the security token header among an ACS3 signature's headers. Returns the
+/// timestamp and nonce.
+fn verify(
+    req: &ApiRequest,
+    all_params: &[(String, String)],
+    acs3: Option<&Acs3Authorization>,
+    secret: &str,
+    temporary: bool,
+) -> Result<(String, String), ApiFault> {
+    match acs3 {
+        Some(a) => verify_acs3(req, secret, a, temporary),
+        None => verify_rpc(req, all_params, secret),
+    }
+}
+
 /// Headers an ACS3 signature must cover: the time, the nonce, and what names the operation
 /// (the official SDKs sign every `x-acs-*` header).
 const ACS3_SIGNED: &[&str] = &[
@@ -309,14 +388,17 @@ const ACS3_SIGNED: &[&str] = &[
 
 /// An ACS3-signed request: `ACS3_SIGNED` must be signed, and `content-type` too when the body
 /// is read as form parameters (the body's hash is signed, but how it is read depends on the
-/// content type); then the signature. Returns the timestamp and nonce.
+/// content type), and `x-acs-security-token` for temporary credentials; then the signature.
+/// Returns the timestamp and nonce.
 fn verify_acs3(
     req: &ApiRequest,
-    caller: &Caller,
+    secret: &str,
     a: &Acs3Authorization,
+    temporary: bool,
 ) -> Result<(String, String), ApiFault> {
     let form = (!req.form.is_empty()).then_some("content-type");
-    for must in ACS3_SIGNED.iter().copied().chain(form) {
+    let token = temporary.then_some(SECURITY_TOKEN_HEADER);
+    for must in ACS3_SIGNED.iter().copied().chain(form).chain(token) {
         if !a.signed_headers.iter().any(|h| h == must) {
             return Err(ApiFault::unsigned_header(must));
         }
@@ -327,7 +409,7 @@ fn verify_acs3(
         query: &req.query,
         headers: &req.headers,
     };
-    signature::verify_acs3(&caller.secret, &parts, a, &req.body)?;
+    signature::verify_acs3(secret, &parts, a, &req.body)?;
     Ok((
         header(req, "x-acs-date").ok_or_else(|| ApiFault::missing("x-acs-date"))?,
         header(req, "x-acs-signature-nonce")
@@ -340,7 +422,7 @@ fn verify_acs3(
 fn verify_rpc(
     req: &ApiRequest,
     all_params: &[(String, String)],
-    caller: &Caller,
+    secret: &str,
 ) -> Result<(String, String), ApiFault> {
     if param(all_params, "Signature").is_none() {
         return Err(ApiFault::missing("Signature"));
@@ -350,7 +432,7 @@ fn verify_rpc(
     {
         return Err(ApiFault::invalid("SignatureMethod", "must be HMAC-SHA1"));
     }
-    signature::verify_rpc(&caller.secret, &req.method, all_params)?;
+    signature::verify_rpc(secret, &req.method, all_params)?;
     Ok((
         param(all_params, "Timestamp").ok_or_else(|| ApiFault::missing("Timestamp"))?,
         param(all_params, "SignatureNonce").ok_or_else(|| ApiFault::missing("SignatureNonce"))?,

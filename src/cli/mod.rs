@@ -23,17 +23,19 @@ pub fn product_command_name(product: Product) -> &'static str {
         Product::Ram => "ram",
         Product::ResourceManager => "rm",
         Product::ActionTrail => AUDIT_COMMAND,
+        Product::Sts => "sts",
     }
 }
 
 /// The command of the audit trail: its operations (`lookup-events`) and `verify`.
 pub const AUDIT_COMMAND: &str = "audit";
 
-const PRODUCTS: [Product; 4] = [
+const PRODUCTS: [Product; 5] = [
     Product::CloudSso,
     Product::Ram,
     Product::ResourceManager,
     Product::ActionTrail,
+    Product::Sts,
 ];
 
 /// `SCIMSynchronizationStatus` -> `scim-synchronization-status`, `NewDirectoryName` ->
@@ -120,6 +122,7 @@ fn product_command(product: Product) -> Command {
         Product::Ram => "RAM operations: administrators, AccessKeys, policies",
         Product::ResourceManager => "Resource Manager operations: accounts and folders",
         Product::ActionTrail => "The audit trail: look up events (ActionTrail), verify the chain",
+        Product::Sts => "STS: who signs the requests (get-caller-identity)",
     };
     let command = Command::new(product_command_name(product))
         .about(format!("{about} (API version {})", product.version()))

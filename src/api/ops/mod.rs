@@ -16,6 +16,8 @@
 //!   service provider side.
 //! - `console`: console sign-in's IdP signing certificates (cloudsso's own operations).
 //! - `actiontrail`: `LookupEvents` over the audit trail (ActionTrail, 2020-07-06).
+//! - `sts`: `GetCallerIdentity` (STS, 2015-04-01), for administrators and for temporary
+//!   credentials, which may call nothing else (`run_temporary`).
 //! - `resource`: the ARN tails operations share.
 //! - `shape`: documents and records as the APIs spell them.
 
@@ -52,6 +54,7 @@ mod saml;
 mod sessions;
 mod shape;
 mod signin;
+mod sts;
 
 use super::catalog::{Operation, Product};
 use super::error::ApiFault;
@@ -60,6 +63,7 @@ use crate::access::Access;
 use crate::directory::Directory;
 use crate::iam::{Caller, Iam};
 use crate::signin::SignIn;
+use crate::signin::credentials::VerifiedCaller;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -124,7 +128,7 @@ impl Ctx {
     /// `acs:<service>:<region>:<account>:<relative>`.
     pub fn arn(&self, product: Product, relative: &str) -> String {
         let region = match product {
-            Product::Ram | Product::ResourceManager | Product::ActionTrail => "*",
+            Product::Ram | Product::ResourceManager | Product::ActionTrail | Product::Sts => "*",
             Product::CloudSso => self.region.as_str(),
         };
         format!(
@@ -160,6 +164,13 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(saml::HANDLERS)
         .chain(console::HANDLERS)
         .chain(actiontrail::HANDLERS)
+        .chain(sts::HANDLERS)
+}
+
+/// What a caller signing with temporary credentials gets for `op`: STS `GetCallerIdentity`,
+/// or a refusal (they carry no administrator's policies).
+pub fn run_temporary(op: &Operation, caller: &VerifiedCaller) -> Result<Value, ApiFault> {
+    sts::run_temporary(op, caller)
 }
 
 /// The handler of catalog row `op` (a test keeps every row with exactly one).
