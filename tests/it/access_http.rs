@@ -106,7 +106,7 @@ impl Server {
     }
 
     /// Polls a task until it ends; its final `Task`.
-    async fn wait_task(&self, s: &Setup, id: &str) -> Value {
+    pub(crate) async fn wait_task(&self, s: &Setup, id: &str) -> Value {
         let started = Instant::now();
         loop {
             let t = self

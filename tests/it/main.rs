@@ -41,5 +41,6 @@ mod saml_sp;
 mod signin_settings;
 mod signin_totp;
 mod string_limits;
+mod sts;
 mod tls;
 mod users;
