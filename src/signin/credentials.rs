@@ -329,18 +329,20 @@ fn secret_of(sealer: &Sealer, access_key_id: &str) -> String {
 /// RFC 4648 base32 without padding (A-Z, 2-7).
 fn base32(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let symbol = |v: u32| char::from(ALPHABET.get((v & 31) as usize).copied().unwrap_or(b'A'));
     let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
     let (mut acc, mut bits) = (0u32, 0u32);
     for b in bytes {
-        acc = (acc << 8) | u32::from(*b);
+        // INVARIANT: fewer than 5 bits are pending before a byte joins them.
+        acc = ((acc << 8) | u32::from(*b)) & 0x1fff;
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
+            out.push(symbol(acc >> bits));
         }
     }
     if bits > 0 {
-        out.push(char::from(ALPHABET[((acc << (5 - bits)) & 31) as usize]));
+        out.push(symbol(acc << (5 - bits)));
     }
     out
 }

@@ -201,6 +201,10 @@ async fn get_caller_identity_answers_the_assumed_role_with_rpc_and_acs3_signatur
     assert_eq!(rpc.body["IdentityType"], "RAMUser", "{}", rpc.body);
 }
 
+/// A refusal case: its name, how it is signed, with which key and token, what it calls, and
+/// the status and `Code` it must get.
+type Case<'a> = (&'a str, Sig, Key, String, &'a str, &'a str, u16, &'a str);
+
 #[tokio::test]
 async fn refused_credentials_answer_alibaba_codes() {
     let srv = Server::start();
@@ -227,7 +231,8 @@ async fn refused_credentials_answer_alibaba_codes() {
     };
     let ck = key_of(&c);
     let get = "GetCallerIdentity";
-    let cases: Vec<(&str, Sig, Key, String, &str, &str, u16, &str)> = vec![
+    // (case, signing, key, token, version, action, status, code)
+    let cases: Vec<Case> = vec![
         (
             "tampered token",
             Sig::Rpc,
