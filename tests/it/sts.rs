@@ -498,3 +498,272 @@ async fn leaving_the_group_or_losing_the_assignment_refuses_credentials() {
     let done: Value = srv.wait_task(&s, id).await;
     assert_eq!(done["Status"], "Success", "{done}");
 }
+
+/// `GetCallerIdentity` through `Api::handle` (no HTTP), ACS3-signed with temporary credentials.
+async fn in_process_identity(api: &LibApi, c: &TempCredential) -> (u16, Value) {
+    let host = vec![
+        ("host".to_owned(), "127.0.0.1:1".to_owned()),
+        ("x-acs-security-token".to_owned(), c.security_token.clone()),
+    ];
+    let signed = sign_acs3(&Acs3Request {
+        access_key_id: &c.access_key_id,
+        secret: &c.access_key_secret,
+        method: "POST",
+        action: "GetCallerIdentity",
+        version: STS,
+        query: &[],
+        headers: &host,
+        body: b"",
+        date: &api_time(0),
+        nonce: &new_nonce(),
+    })
+    .unwrap();
+    let mut headers = host;
+    headers.extend(signed);
+    let answer = api
+        .app
+        .api
+        .handle(cloudsso::api::ApiRequest {
+            method: "POST".into(),
+            path: "/".into(),
+            headers,
+            source_ip: "127.0.0.1".into(),
+            request_id: "in-process".into(),
+            ..Default::default()
+        })
+        .await;
+    (answer.status, answer.body)
+}
+
+/// Runs the engine until no event and no task is left.
+async fn settle(api: &LibApi) {
+    let d = cloudsso::model::DirectoryId::new(api.directory_id.clone());
+    for _ in 0..200 {
+        while api.app.access.round().await.unwrap() {}
+        let tasks = api.app.access.tasks(&d, Default::default()).await.unwrap();
+        if tasks
+            .iter()
+            .all(|t| t.status != cloudsso::access::records::TaskStatus::InProgress)
+        {
+            while api.app.access.round().await.unwrap() {}
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("tasks did not finish");
+}
+
+#[tokio::test]
+async fn issue_credentials_only_while_access_grants_them_for_the_session_duration() {
+    use cloudsso::model::{DirectoryId, UserId};
+    use cloudsso::signin::credentials::CredentialRefusal;
+    let api = LibApi::start().await;
+    let d = DirectoryId::new(api.directory_id.clone());
+    let ok = |(status, body): (u16, Value)| {
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let user = ok(api
+        .call(
+            SSO,
+            "CreateUser",
+            &[("DirectoryId", d.as_str()), ("UserName", "carol")],
+        )
+        .await)["User"]["UserId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let account = ok(api
+        .call(
+            "2020-03-31",
+            "CreateResourceAccount",
+            &[("DisplayName", "prod")],
+        )
+        .await)["Account"]["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config = ok(api
+        .call(
+            SSO,
+            "CreateAccessConfiguration",
+            &[
+                ("DirectoryId", d.as_str()),
+                ("AccessConfigurationName", CONFIG_NAME),
+                ("SessionDuration", "7200"),
+            ],
+        )
+        .await)["AccessConfiguration"]["AccessConfigurationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(api
+        .call(
+            SSO,
+            "CreateAccessAssignment",
+            &[
+                ("DirectoryId", d.as_str()),
+                ("AccessConfigurationId", &config),
+                ("TargetType", "RD-Account"),
+                ("TargetId", &account),
+                ("PrincipalType", "User"),
+                ("PrincipalId", &user),
+            ],
+        )
+        .await);
+    settle(&api).await;
+    let signin = &api.app.signin;
+    let u = UserId::new(user.clone());
+    let now = time::OffsetDateTime::now_utc();
+    let far = now + time::Duration::days(1);
+    let issue = |account: String, config: String, cap, kind| {
+        let (d, u) = (d.clone(), u.clone());
+        async move {
+            signin
+                .issue_credentials(&d, &u, &account, &config, cap, kind)
+                .await
+                .unwrap()
+        }
+    };
+    // Granted: lasts the configuration's SessionDuration, capped by `cap`.
+    let c = issue(
+        account.clone(),
+        config.clone(),
+        far,
+        CredentialKind::Alibaba,
+    )
+    .await
+    .unwrap();
+    note_secret(&c.access_key_secret);
+    note_secret(&c.security_token);
+    let lasts = (c.expiration - now).whole_seconds();
+    assert!((7199..=7200).contains(&lasts), "{lasts}");
+    let capped = issue(
+        account.clone(),
+        config.clone(),
+        now + time::Duration::minutes(10),
+        CredentialKind::Alibaba,
+    )
+    .await
+    .unwrap();
+    let lasts = (capped.expiration - now).whole_seconds();
+    assert!((599..=600).contains(&lasts), "{lasts}");
+    let verified = signin
+        .verify_credentials(&c.access_key_id, &c.security_token)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(verified.claims().user_name, "carol");
+    assert_eq!(verified.secret(), c.access_key_secret);
+    let (status, body) = in_process_identity(&api, &c).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["Arn"],
+        format!("acs:ram::{account}:assumed-role/AliyunReservedSSO-{CONFIG_NAME}/carol")
+    );
+    // The AWS kind: `ASIA`, verified alike, but not an Alibaba API credential.
+    let aws = issue(account.clone(), config.clone(), far, CredentialKind::Aws)
+        .await
+        .unwrap();
+    note_secret(&aws.access_key_secret);
+    note_secret(&aws.security_token);
+    assert!(aws.access_key_id.starts_with("ASIA") && aws.access_key_id.len() == 20);
+    assert!(
+        signin
+            .verify_credentials(&aws.access_key_id, &aws.security_token)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    let (status, body) = in_process_identity(&api, &aws).await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (404, Some("InvalidAccessKeyId.NotFound")),
+        "{body}"
+    );
+    // Refused: another account, another configuration, an unknown user, a cap already past.
+    let refused = [
+        (
+            issue(
+                "1999999999999999".into(),
+                config.clone(),
+                far,
+                CredentialKind::Alibaba,
+            )
+            .await,
+            CredentialRefusal::NoAccess,
+        ),
+        (
+            issue(
+                account.clone(),
+                "ac-nothere".into(),
+                far,
+                CredentialKind::Alibaba,
+            )
+            .await,
+            CredentialRefusal::NoAccess,
+        ),
+        (
+            issue(
+                account.clone(),
+                config.clone(),
+                now - time::Duration::seconds(1),
+                CredentialKind::Alibaba,
+            )
+            .await,
+            CredentialRefusal::Expired,
+        ),
+    ];
+    for (got, want) in refused {
+        assert_eq!(got.err(), Some(want));
+    }
+    let ghost = signin
+        .issue_credentials(
+            &d,
+            &UserId::new("u-ghost"),
+            &account,
+            &config,
+            far,
+            CredentialKind::Alibaba,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ghost.err(), Some(CredentialRefusal::NoAccess));
+    // Disabled: refused at once, issuing and verifying, before the engine runs.
+    ok(api
+        .call(
+            SSO,
+            "UpdateUserStatus",
+            &[
+                ("DirectoryId", d.as_str()),
+                ("UserId", &user),
+                ("NewStatus", "Disabled"),
+            ],
+        )
+        .await);
+    assert_eq!(
+        signin
+            .verify_credentials(&c.access_key_id, &c.security_token)
+            .await
+            .unwrap()
+            .err(),
+        Some(CredentialRefusal::NoAccess)
+    );
+    assert_eq!(
+        issue(
+            account.clone(),
+            config.clone(),
+            far,
+            CredentialKind::Alibaba
+        )
+        .await
+        .err(),
+        Some(CredentialRefusal::NoAccess)
+    );
+    let (status, body) = in_process_identity(&api, &c).await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (400, Some("InvalidSecurityToken.Expired")),
+        "{body}"
+    );
+}
