@@ -767,3 +767,70 @@ async fn issue_credentials_only_while_access_grants_them_for_the_session_duratio
         "{body}"
     );
 }
+
+/// The official SDK's Python, from `conformance/api/run-sdk.sh`'s venv; `None` (with a
+/// notice) when it is not installed, unless `CLOUDSSO_REQUIRE_SDK=1`.
+fn sdk_python() -> Option<std::path::PathBuf> {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/.venv-sdk/bin/python");
+    let has_sts = python.exists()
+        && std::process::Command::new(&python)
+            .args(["-c", "import alibabacloud_sts20150401"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if has_sts {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("CLOUDSSO_REQUIRE_SDK").as_deref() != Ok("1"),
+        "CLOUDSSO_REQUIRE_SDK=1 but conformance/.venv-sdk has no alibabacloud-sts20150401 (run conformance/api/run-sdk.sh)"
+    );
+    eprintln!(
+        "NOTICE: the official STS SDK is not installed (conformance/api/run-sdk.sh): its check is skipped"
+    );
+    None
+}
+
+#[tokio::test]
+async fn sdk_get_caller_identity_with_minted_credentials() {
+    let Some(python) = sdk_python() else {
+        return;
+    };
+    let srv = Server::start();
+    let (s, alice) = with_access(&srv, "alice").await;
+    let c = credentials(&srv, &s, &alice, "alice", in_an_hour());
+    let (_, ok) = srv.until_identity(&c, 200, Duration::from_secs(10)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let arn = format!(
+        "acs:ram::{}:assumed-role/AliyunReservedSSO-{CONFIG_NAME}/alice",
+        s.account
+    );
+    let admin = srv.admin_key();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/api/sdk_sts_check.py");
+    let args = [
+        srv.addr.clone(),
+        c.access_key_id.clone(),
+        c.access_key_secret.clone(),
+        c.security_token.clone(),
+        arn,
+        admin.id,
+        admin.secret,
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
