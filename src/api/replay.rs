@@ -16,6 +16,9 @@ pub const SKEW_SECONDS: i64 = 15 * 60;
 /// Most AccessKeys with remembered nonces at once. The store holds at most 2,000 active keys
 /// (1,000 administrators with 2 each); the rest is room for keys deleted within the window.
 pub const NONCE_KEYS_MAX: usize = 4_096;
+/// Most users whose temporary credentials have remembered nonces at once (their nonces are
+/// kept per user, not per credential, so minting credentials adds no window).
+pub const TEMPORARY_NONCE_USERS_MAX: usize = 65_536;
 /// How often, in seconds, windows of keys that stopped calling are emptied and dropped.
 const SWEEP_SECONDS: i64 = 60;
 

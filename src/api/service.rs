@@ -12,7 +12,9 @@ use super::error::ApiFault;
 use super::ops::{self, Ctx};
 use super::params::{Params, param_bytes_max};
 use super::protocol::{self, Call, Signing};
-use super::replay::{NONCE_KEYS_MAX, NonceMemory, Start, parse_timestamp};
+use super::replay::{
+    NONCE_KEYS_MAX, NonceMemory, Start, TEMPORARY_NONCE_USERS_MAX, parse_timestamp,
+};
 use super::signature::{self, Acs3Authorization, RequestParts};
 use crate::error::DomainError;
 use crate::iam::Caller;
@@ -76,6 +78,17 @@ enum Principal {
 }
 
 impl Principal {
+    /// Whose nonces a request spends: an AccessKey's, or a user's (every temporary
+    /// credential of the user shares one window, so minting many adds no memory).
+    fn nonce_key(&self) -> String {
+        match self {
+            Principal::Admin(c) => c.access_key_id.clone(),
+            Principal::Temporary(t) => {
+                format!("sts:{}/{}", t.claims().directory_id, t.claims().user_id)
+            }
+        }
+    }
+
     fn name(&self) -> CallerName {
         match self {
             Principal::Admin(c) => CallerName {
@@ -106,6 +119,8 @@ struct Who {
 pub struct Api {
     ctx: Ctx,
     nonces: Mutex<NonceMemory>,
+    /// The nonces of temporary credentials, per user (`Principal::nonce_key`).
+    temporary_nonces: Mutex<NonceMemory>,
     db: Db,
 }
 
@@ -138,6 +153,11 @@ impl Api {
         let per_key_max = ctx.dir().limits().api_nonces_per_key_max;
         Api {
             ctx,
+            temporary_nonces: Mutex::new(NonceMemory::new(
+                per_key_max,
+                TEMPORARY_NONCE_USERS_MAX,
+                start.clone(),
+            )),
             nonces: Mutex::new(NonceMemory::new(per_key_max, NONCE_KEYS_MAX, start)),
             db,
         }
@@ -249,13 +269,18 @@ impl Api {
                 (Principal::Admin(caller), signed)
             };
         let now = crate::directory::now_unix();
-        self.nonces
+        let nonces = match principal {
+            Principal::Admin(_) => &self.nonces,
+            Principal::Temporary(_) => &self.temporary_nonces,
+        };
+        let key = principal.nonce_key();
+        nonces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .check(now, &access_key_id, &timestamp, &nonce)?;
+            .check(now, &key, &timestamp, &nonce)?;
         let at = parse_timestamp(&timestamp)?;
         if at > now {
-            self.signed_ahead(&access_key_id, at, now).await?;
+            self.signed_ahead(&key, at, now).await?;
         }
         Ok(principal)
     }

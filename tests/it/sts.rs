@@ -398,6 +398,21 @@ async fn refused_credentials_answer_alibaba_codes() {
     if let Some(m) = fault_mismatch(&again, 400, "SignatureNonceUsed") {
         failures.push(format!("replayed nonce: {m}"));
     }
+    // A user's credentials share one nonce window: the nonce is spent for the other too.
+    let q = rpc_query(
+        &key_of(&other),
+        STS,
+        get,
+        &[("SecurityToken", &other.security_token)],
+        0,
+        "sts-nonce-1",
+    );
+    let sibling = srv.api_raw(Method::GET, &q, &[]).await;
+    if let Some(m) = fault_mismatch(&sibling, 400, "SignatureNonceUsed") {
+        failures.push(format!(
+            "the nonce through another credential of the user: {m}"
+        ));
+    }
     assert!(
         failures.is_empty(),
         "{} of {} cases:\n{}",
