@@ -7,7 +7,7 @@
 //! requests, signed before the clock starts). `--quick` uses fewer users and calls. Measures;
 //! asserts nothing.
 // A benchmark stops at the first failure, like a test.
-#![allow(clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use cloudsso::access::assignments::Target;
 use cloudsso::access::records::{AccessConfiguration, Account, TaskStatus};
