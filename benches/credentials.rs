@@ -30,6 +30,8 @@ const CONFIG: &str = "ac-bench";
 const GROUP_MEMBERS: usize = 100;
 /// Concurrent callers.
 const WORKERS: usize = 32;
+/// Concurrent callers of the second `GetCallerIdentity` run (one per core and a spare).
+const FEW_CALLERS: usize = 4;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -77,7 +79,14 @@ fn pure(n: usize) {
     );
 }
 
-fn report(name: &str, n: usize, wall: Duration, mut us: Vec<f64>, target_per_s: f64) {
+fn report(
+    name: &str,
+    callers: usize,
+    n: usize,
+    wall: Duration,
+    mut us: Vec<f64>,
+    target_per_s: f64,
+) {
     us.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     let at = |q: f64| {
         let i = ((us.len() as f64 - 1.0) * q).round() as usize;
@@ -85,7 +94,7 @@ fn report(name: &str, n: usize, wall: Duration, mut us: Vec<f64>, target_per_s: 
     };
     let rate = n as f64 / wall.as_secs_f64();
     println!(
-        "{name:<22} {rate:>8.0}/s  p50={:.2} ms  p99={:.2} ms  max={:.2} ms  ({WORKERS} callers; target {target_per_s:.0}/s: {})",
+        "{name:<22} {rate:>8.0}/s  p50={:.2} ms  p99={:.2} ms  max={:.2} ms  ({callers} callers; target {target_per_s:.0}/s: {})",
         at(0.5),
         at(0.99),
         at(1.0),
@@ -219,11 +228,25 @@ async fn run(n_users: usize, calls: usize) {
         lat.extend(l);
         minted.extend(m);
     }
-    report("issue_credentials", calls, started.elapsed(), lat, 10_000.0);
+    report(
+        "issue_credentials",
+        WORKERS,
+        calls,
+        started.elapsed(),
+        lat,
+        10_000.0,
+    );
 
-    // GetCallerIdentity: every request signed before the clock starts.
+    // GetCallerIdentity: every request signed before the clock starts; many callers, then few.
+    for callers in [WORKERS, FEW_CALLERS] {
+        identity_calls(&app, &minted, callers).await;
+    }
+}
+
+async fn identity_calls(app: &Arc<App>, minted: &[TempCredential], callers: usize) {
     let requests: Vec<ApiRequest> = minted.iter().map(signed_identity_call).collect();
-    let per_worker = chunks(requests, WORKERS);
+    let calls = requests.len();
+    let per_worker = chunks(requests, callers);
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for batch in per_worker {
@@ -243,7 +266,14 @@ async fn run(n_users: usize, calls: usize) {
     while let Some(r) = set.join_next().await {
         lat.extend(r.expect("join"));
     }
-    report("GetCallerIdentity", calls, started.elapsed(), lat, 20_000.0);
+    report(
+        "GetCallerIdentity",
+        callers,
+        calls,
+        started.elapsed(),
+        lat,
+        20_000.0,
+    );
 }
 
 fn chunks<T>(items: Vec<T>, n: usize) -> Vec<Vec<T>> {
