@@ -176,6 +176,24 @@ pub struct TempCredential {
     pub expiration: OffsetDateTime,
 }
 
+impl TempCredential {
+    /// `Expiration` as CloudSSO's portal answers it and the SDKs parse it:
+    /// `2026-11-23T19:37:09Z` (UTC, whole seconds).
+    pub fn expiration_text(&self) -> String {
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        self.expiration
+            .to_offset(time::UtcOffset::UTC)
+            .format(&fmt)
+            .unwrap_or_default()
+    }
+
+    /// `expiration` as AWS's portal answers it: Unix milliseconds.
+    pub fn expiration_millis(&self) -> i64 {
+        self.expiration.unix_timestamp() * 1000
+    }
+}
+
 impl std::fmt::Debug for TempCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TempCredential")
@@ -512,6 +530,8 @@ mod tests {
         assert!(ali.security_token.starts_with(TOKEN_PREFIX));
         assert_eq!(ali.access_key_secret.len(), 40);
         assert_eq!(ali.expiration, t(5_000));
+        assert_eq!(ali.expiration_text(), "1970-01-01T01:23:20Z");
+        assert_eq!(ali.expiration_millis(), 5_000_000);
         let aws = mint(&s, &claims(CredentialKind::Aws, "d-1", "u-1", 5_000));
         assert!(aws.access_key_id.starts_with("ASIA"));
         assert_eq!(aws.access_key_id.len(), 20);
