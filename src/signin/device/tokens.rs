@@ -363,11 +363,12 @@ mod tests {
     #[test]
     fn pages_follow_their_next_token_and_refuse_others() {
         let ids: Vec<String> = (1..=5).map(|i| format!("id-{i}")).collect();
-        let cases: Vec<(
-            Option<&str>,
+        type Case<'a> = (
+            Option<&'a str>,
             Option<usize>,
-            Result<(Vec<&str>, Option<&str>), ListRefusal>,
-        )> = vec![
+            Result<(Vec<&'a str>, Option<&'a str>), ListRefusal>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 None,
                 None,
