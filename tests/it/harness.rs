@@ -115,7 +115,11 @@ impl Server {
             data: data.to_owned(),
             logs,
             _tmp: None,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            // Pooled connections are dropped well before the server's 5 s keep-alive idle
+            // timeout closes them, so a slow test never reuses one the server is closing.
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build_http(),
         }
     }
 

@@ -74,17 +74,7 @@ impl Portal<'_> {
                 );
                 let next = portal_relay_state(f.get("RelayState"), &self.relay_segments())
                     .map_or_else(|| format!("{}/portal", self.base), str::to_owned);
-                let mut cookies = vec![self.session_cookie(&s.token)];
-                let name_base = format!("/{}", self.dir.name);
-                if !self.dir.name.is_empty() && name_base != self.base {
-                    cookies.push(format!(
-                        "{}={}; Path={name_base}/{}",
-                        super::SESSION_COOKIE,
-                        s.token,
-                        self.cookie_flags
-                    ));
-                }
-                Ok(pages::redirect(&next, &cookies))
+                Ok(pages::redirect(&next, &[self.session_cookie(&s.token)]))
             }
             Err(r) => {
                 let code = match &r {

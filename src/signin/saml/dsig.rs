@@ -199,8 +199,9 @@ fn signed_reference(info: Node<'_, '_>, id: &str) -> Result<Reference, Refusal> 
     let transforms: Vec<Node<'_, '_>> = child(r, DS, "Transforms")
         .map(|t| children(t, DS, "Transform").collect())
         .unwrap_or_default();
+    // Enveloped-signature alone would leave XML-DSig's default, inclusive c14n 1.0, which
+    // no SAML IdP uses: refused rather than digested with the wrong canonicalization.
     let inclusive = match transforms.as_slice() {
-        [e] if algorithm(Some(*e)) == ALG_ENVELOPED && !e.has_children() => Vec::new(),
         [e, c]
             if algorithm(Some(*e)) == ALG_ENVELOPED
                 && !e.has_children()
@@ -210,7 +211,7 @@ fn signed_reference(info: Node<'_, '_>, id: &str) -> Result<Reference, Refusal> 
         }
         _ => {
             return Err(bad(
-                "only the enveloped-signature and exc-c14n transforms are accepted",
+                "only the enveloped-signature then exc-c14n transforms are accepted",
             ));
         }
     };

@@ -36,6 +36,9 @@ pub const METADATA_BYTES_MAX: usize = 256 * 1024;
 pub const ENCODED_METADATA_BYTES_MAX: usize = METADATA_BYTES_MAX.div_ceil(3) * 4 * 21 / 20;
 /// Most XML nodes in a metadata document (roxmltree's `nodes_limit`).
 pub const METADATA_NODES_MAX: u32 = 10_000;
+/// Most namespace declarations in a metadata document (see
+/// `xml::RESPONSE_NAMESPACE_DECLARATIONS_MAX` for why; Entra ID's metadata has a few dozen).
+pub const METADATA_NAMESPACE_DECLARATIONS_MAX: usize = 256;
 /// Longest IdP entity id (SAML 2.0 core, section 8.3.6: a URI of at most 1024 characters).
 pub const ENTITY_ID_CHARS_MAX: usize = 1024;
 /// Longest login URL, in bytes.
@@ -513,6 +516,11 @@ pub fn parse_metadata(encoded: &str, binding: Option<Binding>) -> Result<IdpMeta
         return Err(bad(
             "must not contain a DOCTYPE or ENTITY declaration".into()
         ));
+    }
+    if super::xml::namespace_declarations(text) > METADATA_NAMESPACE_DECLARATIONS_MAX {
+        return Err(bad(format!(
+            "declares more than {METADATA_NAMESPACE_DECLARATIONS_MAX} namespaces"
+        )));
     }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,

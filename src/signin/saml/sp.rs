@@ -253,16 +253,26 @@ fn name_id(assertion: Node<'_, '_>) -> Result<String, Refusal> {
             "the NameID holds markup (a comment, CDATA or processing instruction): refused",
         ));
     }
-    let value = text(n).trim().to_owned();
+    let value = text(n).trim_matches([' ', '\t', '\r', '\n']).to_owned();
     if value.is_empty() || value.chars().count() > NAME_ID_CHARS_MAX {
         return Err(denied(format!(
             "the NameID must be 1 to {NAME_ID_CHARS_MAX} characters"
         )));
     }
-    if value.chars().any(char::is_control) {
-        return Err(denied("the NameID holds control characters"));
+    if value
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() && !c.is_ascii() || invisible(c))
+    {
+        return Err(denied(
+            "the NameID holds control, non-ASCII space or invisible formatting characters",
+        ));
     }
     Ok(value)
+}
+
+/// Characters that change nothing visible (zero-width, bidirectional controls, the BOM).
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
 }
 
 /// A fresh AuthnRequest id for directory `dir`: `_` then the issue time sealed for the
@@ -362,14 +372,16 @@ pub fn redirect_url(
 }
 
 /// `relay` if it is a path of this directory's portal (under `/<segment>/` for one of
-/// `segments`, printable ASCII, no `//`, `\` or `..`, at most `SP_RELAY_STATE_BYTES_MAX`):
+/// `segments`, printable ASCII, no `//`, `\`, `..` or `%` (an escaped dot segment), at most
+/// `SP_RELAY_STATE_BYTES_MAX`):
 /// the ACS never sends a browser anywhere else.
 pub fn portal_relay_state<'a>(relay: &'a str, segments: &[&str]) -> Option<&'a str> {
     let clean = relay.len() <= SP_RELAY_STATE_BYTES_MAX
         && relay.bytes().all(|b| b.is_ascii_graphic())
         && !relay.contains("//")
         && !relay.contains('\\')
-        && !relay.contains("..");
+        && !relay.contains("..")
+        && !relay.contains('%');
     let path = relay.split(['?', '#']).next().unwrap_or("");
     let ours = segments
         .iter()
@@ -448,6 +460,7 @@ mod tests {
             ("/acme/\\evil", false),
             ("/acme/../x", false),
             ("/acme/a b", false),
+            ("/acme/%2e%2e/other/portal", false),
             ("/acme/\u{e9}", false),
             ("", false),
         ];
@@ -711,15 +724,73 @@ mod tests {
                     now,
                 ),
             ),
+            (
+                "ideographic space",
+                response(
+                    &k,
+                    &Shape {
+                        name_id: "Alice\u{3000}",
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+            (
+                "zero-width space",
+                response(
+                    &k,
+                    &Shape {
+                        name_id: "\u{200b}Alice",
+                        ..GOOD
+                    },
+                    now,
+                ),
+            ),
+            (
+                "comment text completing another SP's audience",
+                response(
+                    &k,
+                    &Shape {
+                        audience: "https://sso.example/d-1/saml/meta",
+                        ..GOOD
+                    },
+                    now,
+                )
+                .replace(
+                    ">https://sso.example/d-1/saml/meta<",
+                    ">https://sso.example/d-1/saml/meta<!--data--><",
+                ),
+            ),
         ];
         for (what, xml) in refused {
             assert!(verdict(&xml).is_err(), "{what} was accepted");
         }
+        let spaced = verdict(&response(
+            &k,
+            &Shape {
+                name_id: " \tAlice\n",
+                ..GOOD
+            },
+            now,
+        ));
+        assert_eq!(spaced.unwrap().name_id, "Alice");
         let edge = Shape {
             age: ISSUE_INSTANT_AGE_MAX_SECONDS + CLOCK_SKEW_SECONDS,
             ..GOOD
         };
         assert!(verdict(&response(&k, &edge, now)).is_ok());
+    }
+
+    #[test]
+    fn namespace_declarations_are_bounded_before_parsing() {
+        use super::super::xml::RESPONSE_NAMESPACE_DECLARATIONS_MAX as MAX;
+        let doc = |n: usize| {
+            let decls: String = (1..n).map(|i| format!(" xmlns:p{i}=\"urn:x\"")).collect();
+            format!("<samlp:Response xmlns:samlp=\"{SAMLP}\"{decls}/>")
+        };
+        assert!(super::super::verify::parse(&doc(MAX)).is_ok());
+        let err = super::super::verify::parse(&doc(MAX + 1)).unwrap_err();
+        assert!(err.message.contains("namespaces"), "{err}");
     }
 
     fn unescape(s: &str) -> Vec<u8> {

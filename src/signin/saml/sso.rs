@@ -111,8 +111,13 @@ impl SignIn {
         ip: IpAddr,
     ) -> Result<Result<SsoStart, SsoRefusal>, DomainError> {
         let settings = self.settings(dir).await?;
-        if let Some(r) = self.gates(&settings, ip, None).await? {
-            return Ok(Err(SsoRefusal::Gate(r)));
+        // Starting writes nothing: the service and network gates, not the attempt counters
+        // (the ACS counts the sign-in).
+        if !self.service_enabled().await? {
+            return Ok(Err(SsoRefusal::Gate(GateRefusal::ServiceDisabled)));
+        }
+        if !settings.login.allows(ip) {
+            return Ok(Err(SsoRefusal::Gate(GateRefusal::NetworkNotAllowed)));
         }
         let idp = match self.external_idp(dir).await? {
             Some(idp) if settings.sso_enabled => idp,
@@ -308,10 +313,9 @@ fn first_use(
     assertion_until: i64,
     request: Option<&(String, i64)>,
 ) -> Result<Result<(), Refusal>, DomainError> {
-    let now = now_unix();
+    // Any row counts, however old: only the sweep forgets ids, after they can no longer verify.
     let live = |k: &str| -> Result<bool, DomainError> {
-        let seen: Option<Seen> = txn.get(SamlSeenKey { dir, id: k })?;
-        Ok(seen.is_some_and(|s| s.until + CLOCK_SKEW_SECONDS > now))
+        Ok(txn.get::<Seen>(SamlSeenKey { dir, id: k })?.is_some())
     };
     let a = assertion_key(assertion);
     if live(&a)? {

@@ -11,7 +11,7 @@
 pub use super::dsig::verify_signature;
 use super::keys::{ParsedMetadata, certificate_key, parse_metadata};
 use super::response::STATUS_SUCCESS;
-use super::xml::{DS, SAML, SAMLP};
+use super::xml::{DS, RESPONSE_NAMESPACE_DECLARATIONS_MAX, SAML, SAMLP, namespace_declarations};
 use super::{ConsoleSite, SignIn};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -144,13 +144,22 @@ pub fn parse(xml: &str) -> Result<Document<'_>, Refusal> {
     if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
         return Err(bad("the SAML response has a DOCTYPE: refused"));
     }
+    if namespace_declarations(xml) > RESPONSE_NAMESPACE_DECLARATIONS_MAX {
+        return Err(bad(format!(
+            "the SAML response declares more than {RESPONSE_NAMESPACE_DECLARATIONS_MAX} namespaces"
+        )));
+    }
     let opt = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: SAML_NODES_MAX,
         ..Default::default()
     };
-    let doc = Document::parse_with_options(xml, opt)
-        .map_err(|e| bad(format!("the SAML response is not well-formed XML: {e}")))?;
+    let doc = Document::parse_with_options(xml, opt).map_err(|e| match e {
+        roxmltree::Error::NodesLimitReached => bad(format!(
+            "the SAML response has more than {SAML_NODES_MAX} XML nodes"
+        )),
+        _ => bad("the SAML response is not well-formed XML"),
+    })?;
     if !doc.root_element().has_tag_name((SAMLP, "Response")) {
         return Err(bad("the SAML response's root is not samlp:Response"));
     }
@@ -186,9 +195,14 @@ pub(super) fn children<'a, 'i>(
     n.children().filter(move |c| c.has_tag_name((ns, name)))
 }
 
-/// All text of an element (comments split text nodes; they must not truncate a value).
+/// The text of an element: its text children only, joined, which is exactly what exc-c14n
+/// (without comments) signed. A comment splits text without changing it; its own text,
+/// and a child element's, are not part of the value.
 pub(super) fn text(n: Node<'_, '_>) -> String {
-    n.children().filter_map(|c| c.text()).collect()
+    n.children()
+        .filter(|c| c.is_text())
+        .filter_map(|c| c.text())
+        .collect()
 }
 
 /// The values of the Assertion's attribute `name` (under the site's prefix).

@@ -14,6 +14,18 @@ pub const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 
+/// Most namespace declarations (`xmlns` and `xmlns:*` attributes) a SAML Response may carry.
+/// roxmltree resolves namespaces in time that grows with declarations times in-scope
+/// namespaces squared: a few thousand declarations in a 70 KB document cost seconds of CPU
+/// before anything is verified. Real IdPs declare a handful.
+pub const RESPONSE_NAMESPACE_DECLARATIONS_MAX: usize = 64;
+
+/// How many namespace declarations `xml` can hold (every `xmlns` it contains: an upper bound,
+/// counted before parsing).
+pub fn namespace_declarations(xml: &str) -> usize {
+    xml.matches("xmlns").count()
+}
+
 /// Namespaces rendered by the output ancestors: prefix ("" for the default) -> URI.
 type Scope = BTreeMap<String, String>;
 
