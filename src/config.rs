@@ -6,6 +6,12 @@
 use crate::scim::filter::FilterLimits;
 use crate::scim::schema::StringLimits;
 
+/// How long a CLI sign-in's device code lives by default: 10 minutes (RFC 8628's example, and
+/// what the CloudSSO and AWS clients expect).
+pub const DEVICE_CODE_SECONDS: u64 = 600;
+/// Default bound of the device authorizations pending at once in one directory.
+pub const DEVICE_PENDING_PER_DIRECTORY_MAX: usize = 1000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest request body accepted, in bytes (413 above).
@@ -48,6 +54,11 @@ pub struct Limits {
     pub session_absolute_seconds: u64,
     /// A portal session unused this long, in seconds, is over.
     pub session_idle_seconds: u64,
+    /// Seconds a CLI sign-in's device code lives (default `DEVICE_CODE_SECONDS`).
+    pub device_code_seconds: u64,
+    /// Most device authorizations pending at once in one directory (creating one needs no
+    /// credential); default `DEVICE_PENDING_PER_DIRECTORY_MAX`.
+    pub device_pending_per_directory_max: usize,
     /// Most sign-in attempts (passwords and MFA codes) from one source address a minute.
     pub signin_attempts_per_source_per_minute: u32,
     /// Most sign-in attempts for one user name a minute, from anywhere.
@@ -109,6 +120,8 @@ impl Default for Limits {
             reconcile_delay_ms: 0,
             session_absolute_seconds: 8 * 3600,
             session_idle_seconds: 3600,
+            device_code_seconds: DEVICE_CODE_SECONDS,
+            device_pending_per_directory_max: DEVICE_PENDING_PER_DIRECTORY_MAX,
             signin_attempts_per_source_per_minute: 60,
             signin_attempts_per_user_per_minute: 10,
             keep_alive_idle_ms: 5_000,

@@ -178,6 +178,12 @@ struct ServeArgs {
     /// A portal session unused this long, in seconds, is over.
     #[arg(long, env = "CLOUDSSO_SESSION_IDLE_SECONDS", default_value_t = Limits::default().session_idle_seconds)]
     session_idle_seconds: u64,
+    /// Seconds a CLI sign-in's device code lives (tests shorten it).
+    #[arg(long, hide = true, default_value_t = Limits::default().device_code_seconds)]
+    device_code_seconds: u64,
+    /// Most device authorizations pending at once in one directory.
+    #[arg(long, hide = true, default_value_t = Limits::default().device_pending_per_directory_max)]
+    device_pending_per_directory_max: usize,
     /// Most sign-in attempts from one source address a minute.
     #[arg(long, env = "CLOUDSSO_SIGNIN_ATTEMPTS_PER_SOURCE_PER_MINUTE", default_value_t = Limits::default().signin_attempts_per_source_per_minute)]
     signin_attempts_per_source_per_minute: u32,
@@ -298,6 +304,8 @@ impl ServeArgs {
             reconcile_delay_ms: self.reconcile_delay_ms,
             session_absolute_seconds: self.session_absolute_seconds.max(1),
             session_idle_seconds: self.session_idle_seconds.max(1),
+            device_code_seconds: self.device_code_seconds.max(1),
+            device_pending_per_directory_max: self.device_pending_per_directory_max,
             signin_attempts_per_source_per_minute: self.signin_attempts_per_source_per_minute,
             signin_attempts_per_user_per_minute: self.signin_attempts_per_user_per_minute,
             keep_alive_idle_ms: self.keep_alive_idle_ms.max(1),

@@ -32,6 +32,8 @@ pub enum RouteClass {
     Api,
     Oauth,
     Portal,
+    /// The CLI sign-in protocol (device flow, token, the lists a token opens).
+    Device,
     Console,
     Metrics,
     Health,
@@ -45,6 +47,7 @@ impl RouteClass {
             RouteClass::Api => "api",
             RouteClass::Oauth => "oauth",
             RouteClass::Portal => "portal",
+            RouteClass::Device => "device",
             RouteClass::Console => "console",
             RouteClass::Metrics => "metrics",
             RouteClass::Health => "health",

@@ -7,6 +7,7 @@ mod audit;
 mod budget;
 mod conn;
 pub mod console;
+mod device;
 mod error;
 mod health;
 mod metrics;
@@ -173,6 +174,7 @@ impl Edge {
             oauth::TOKEN_PATH => RouteClass::Oauth,
             metrics::METRICS_PATH if self.metrics_here => RouteClass::Metrics,
             p if health::handles(p) => RouteClass::Health,
+            p if device::handles(p) => RouteClass::Device,
             p if p.starts_with(scim::SCIM_PREFIX) => RouteClass::Scim,
             // Before the portal: `/<directory>/saml/metadata.xml` is the console's.
             p if console::handles(p) => RouteClass::Console,
@@ -279,6 +281,7 @@ async fn answer(edge: &Edge, mut req: Request<Incoming>, peer: SocketAddr) -> Re
 
 /// `/` is the management API, `/oauth2/token` the OAuth token endpoint, `/metrics` the
 /// metrics (unless on their own listener), `/healthz` and `/readyz` the health checks,
+/// `/device-authorization`, `/token` and `/access-assignments/...` the CLI sign-in,
 /// `/scim/...` SCIM, `/<directory>/<step>` the user portal, `/saml-role/sso` and
 /// `/<directory>/saml/metadata.xml` console sign-in (`Edge::class`); anything else gets
 /// SCIM's 404. A request over the head limits, or whose body does not fit in the bodies'
@@ -308,6 +311,7 @@ async fn route(
         RouteClass::Metrics => metrics::handle(app, &req).await,
         RouteClass::Health => health::handle(app, req.uri().path()).await,
         RouteClass::Portal => portal::handle(app, trail, req, peer).await,
+        RouteClass::Device => device::handle(app, trail, req, peer).await,
         RouteClass::Console => console::handle(app, req).await,
         RouteClass::Scim | RouteClass::Other => {
             scim::handle(app.directory.clone(), trail, req, peer).await

@@ -5,7 +5,7 @@
 //! and as raw HTTP/1.1 bytes for the IO wrapper (`response`, `reshape`). Must not decide
 //! whether to refuse, only how the refusal reads.
 
-use super::{Body, oauth, scim};
+use super::{Body, device, oauth, scim};
 use crate::scim::schema::ERROR_SCHEMA;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -36,6 +36,9 @@ pub(crate) enum Shape {
     Scim,
     OAuth,
     Api,
+    /// CloudSSO's CLI protocol: `ErrorCode`/`ErrorMessage`, and never a 5xx (its clients read
+    /// one as success).
+    Device,
 }
 
 impl Shape {
@@ -44,6 +47,8 @@ impl Shape {
             Shape::Scim
         } else if path == oauth::TOKEN_PATH {
             Shape::OAuth
+        } else if device::handles(path) {
+            Shape::Device
         } else {
             Shape::Api
         }
@@ -74,11 +79,17 @@ impl Shape {
                 let v = crate::api::protocol::failure(&id, api_code(status), detail);
                 ("application/json;charset=utf-8", v)
             }
+            Shape::Device => {
+                let id = uuid::Uuid::new_v4().to_string().to_uppercase();
+                let v = device::error_body(&id, api_code(status), detail);
+                ("application/json;charset=utf-8", v)
+            }
         }
     }
 
     /// The refusal as a response (503s say when to retry).
     pub(crate) fn respond(self, status: StatusCode, detail: &str) -> Response<Body> {
+        let status = self.status(status);
         let (media_type, body) = self.body(status, detail);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut resp = Response::new(Full::new(Bytes::from(bytes)));
@@ -98,13 +109,24 @@ impl Shape {
     }
 }
 
+impl Shape {
+    /// The status a refusal is sent with: CloudSSO's CLIs get a 429 for a 503.
+    fn status(self, status: StatusCode) -> StatusCode {
+        if self == Shape::Device && status.is_server_error() {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            status
+        }
+    }
+}
+
 /// The management API's code for a front-door refusal.
 fn api_code(status: StatusCode) -> &'static str {
     match status.as_u16() {
         408 => "RequestTimeout",
         414 => "RequestURITooLong",
         431 => "RequestHeaderFieldsTooLarge",
-        503 => "ServiceUnavailable",
+        429 | 503 => "ServiceUnavailable",
         _ => "InvalidRequest",
     }
 }
@@ -129,7 +151,9 @@ fn path_of(head: &[u8]) -> String {
 /// A whole HTTP/1.1 refusal that closes the connection, shaped by the route `head` names.
 pub(crate) fn response(status: u16, head: &[u8]) -> Vec<u8> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    let (media_type, body) = Shape::of(&path_of(head)).body(status, detail(status));
+    let shape = Shape::of(&path_of(head));
+    let status = shape.status(status);
+    let (media_type, body) = shape.body(status, detail(status));
     let body = serde_json::to_vec(&body).unwrap_or_default();
     let mut out = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: {media_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -165,6 +189,8 @@ mod tests {
             ("/scim/v2/Users", Shape::Scim),
             ("/oauth2/token", Shape::OAuth),
             ("/d-1/login", Shape::Api),
+            ("/token", Shape::Device),
+            ("/access-assignments/accounts", Shape::Device),
         ];
         for (path, want) in cases {
             assert_eq!(Shape::of(path), want, "{path}");

@@ -1,5 +1,5 @@
 //! Follows the outbox, as the reconciliation engine does, so that a user disabled or deleted
-//! (over SCIM or the API) loses every portal session at once and for good (re-enabling the user
+//! (over SCIM or the API) loses every portal session and CLI access token at once and for good (re-enabling the user
 //! does not bring them back), and a deleted directory's sign-in records go with it.
 //!
 //! Sessions are also checked whole on every request (`session`), so a request between the
@@ -7,6 +7,7 @@
 //! Its cursor is durable (`signin_cursor` in meta); a first start begins at the outbox's head.
 
 use super::SignIn;
+use super::device::tokens::end_tokens;
 use super::session::delete_session;
 use super::sweep::{forget_directory, forget_user};
 use crate::error::DomainError;
@@ -101,9 +102,11 @@ fn apply(txn: &WriteTxn, e: &ChangeEvent) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Ends a user's sessions and every CLI token of theirs.
 fn end_sessions(txn: &WriteTxn, dir: &str, user: &str) -> Result<(), DomainError> {
     for (digest, ()) in txn.scan_tails::<()>(Prefix::SessionsOf { dir, user })? {
         delete_session(txn, &digest)?;
     }
+    end_tokens(txn, dir, user, None)?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! SAML identity provider of every account.
 //!
 //! Owns the sign-in tables (`signin_settings`, `signin_users`, `mfa_devices`, `sessions`,
-//! `portal_prefs`, `idp_keys`, `saml_idps`). Must not import hyper (`http::signin` routes,
+//! `portal_prefs`, `idp_keys`, `saml_idps`, `device_codes`, `device_user_codes`, `device_tokens`). Must not import hyper (`http::signin` routes,
 //! decodes and encodes); `directory`, `access` and `store` never import this module.
 //!
 //! - `settings`: per-directory settings (password policy, MFA, login preference, attribute
@@ -23,10 +23,13 @@
 //! - `credentials`: temporary credentials (AccessKeyId, secret, sealed SecurityToken) for a
 //!   user's account and access configuration, issued with no write, verified against
 //!   effective access on every use.
+//! - `device`: CLI sign-in by the device flow (CloudSSO's portal protocol): device
+//!   authorizations approved in the portal, access tokens, the lists they open.
 //! - `saml`: console sign-in as the accounts' SAML IdP (keys, metadata, the signed Response,
 //!   console sites) and the embedded console's verification of a Response.
 
 pub mod credentials;
+pub mod device;
 pub mod flow;
 pub mod follow;
 pub mod password;
@@ -109,6 +112,8 @@ struct Inner {
     idp: saml::IdpKeys,
     /// Assertion ids the embedded console accepted (replay guard).
     seen_assertions: saml::verify::SeenAssertions,
+    /// When each device code was last polled (slows fast pollers before the store).
+    device_polls: device::PollClock,
 }
 
 impl SignIn {
@@ -125,6 +130,7 @@ impl SignIn {
             inner: Arc::new(Inner {
                 idp,
                 seen_assertions: saml::verify::SeenAssertions::default(),
+                device_polls: device::PollClock::default(),
                 db,
                 directory,
                 access,

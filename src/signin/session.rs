@@ -33,11 +33,28 @@ pub enum Stage {
     Active,
 }
 
-/// Where a deep link asked to go once signed in.
+/// Where a deep link asked to go once signed in. Untagged: a session stored before the
+/// device page existed holds a bare console link, which still reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeepLink {
+#[serde(untagged)]
+pub enum DeepLink {
+    /// A console sign-in: `/<dir>/console/<account>/<configuration>`.
+    Console(ConsoleLink),
+    /// A CLI sign-in's approval page: `/<dir>/device?user_code=...`.
+    Device(DeviceLink),
+}
+
+/// A console deep link's account and access configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleLink {
     pub account_id: String,
     pub config_id: String,
+}
+
+/// The user code a CLI sign-in's approval page was opened with (`XXXX-XXXX`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceLink {
+    pub user_code: String,
 }
 
 /// A stored session (its key is the digest of the id, which is never stored).
@@ -243,10 +260,10 @@ impl SignIn {
         Ok(out)
     }
 
-    /// Ends one session (sign-out).
+    /// Ends one session (sign-out), and the CLI tokens it approved.
     pub async fn end_session(&self, token: &str) -> Result<(), DomainError> {
         let d = digest(token);
-        self.write(move |txn| delete_session(txn, &d).map(|_| ()))
+        self.write(move |txn| end_session_for_good(txn, &d).map(|_| ()))
             .await
     }
 
@@ -269,7 +286,7 @@ impl SignIn {
     /// Ends the session stored under `digest`.
     pub(super) async fn end_session_by_digest(&self, digest: &str) -> Result<(), DomainError> {
         let d = digest.to_owned();
-        self.write(move |txn| delete_session(txn, &d).map(|_| ()))
+        self.write(move |txn| end_session_for_good(txn, &d).map(|_| ()))
             .await
     }
 
@@ -311,7 +328,7 @@ impl SignIn {
             let mut n = 0;
             for (digest, ()) in txn.scan_tails::<()>(Prefix::SessionsOf { dir: &d, user: &u })? {
                 if only.as_deref().is_none_or(|o| digest.starts_with(o))
-                    && delete_session(txn, &digest)?
+                    && end_session_for_good(txn, &digest)?
                 {
                     n += 1;
                 }
@@ -333,6 +350,17 @@ fn put_session(txn: &WriteTxn, digest: &str, rec: &SessionRecord) -> Result<(), 
         &(),
     )?;
     Ok(())
+}
+
+/// Ends a session (sign-out, revocation, its user disabled): removes it and ends the CLI
+/// tokens it approved; whether it was there. (A session that only moves to a new id, or times
+/// out, goes through `delete_session`: its tokens keep their own life.)
+pub(super) fn end_session_for_good(txn: &WriteTxn, digest: &str) -> Result<bool, DomainError> {
+    let Some(rec) = txn.get::<SessionRecord>(SessionKey { digest })? else {
+        return Ok(false);
+    };
+    super::device::tokens::end_tokens(txn, &rec.dir, &rec.user, Some(digest))?;
+    delete_session(txn, digest)
 }
 
 /// Removes a session and its index row; whether it was there.

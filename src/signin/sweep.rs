@@ -1,10 +1,13 @@
-//! Removes what sign-in keeps that nothing can use any more: expired sessions, and the
+//! Removes what sign-in keeps that nothing can use any more: expired sessions, device
+//! authorizations and CLI access tokens, and the
 //! sessions, sign-in records, MFA devices and preferences of deleted users, and the settings,
 //! IdP keys and external IdP configuration of deleted directories. A dead session is already refused on every request (it is
 //! checked whole); the sweep only frees the space and forgets sealed secrets. Runs at start and
 //! every `SWEEP_SECONDS`.
 
 use super::SignIn;
+use super::device::service::forget_expired_authorizations;
+use super::device::tokens::{end_directory_tokens, end_tokens, forget_expired_tokens};
 use super::session::{SessionRecord, delete_session};
 use super::state::now_unix;
 use crate::error::DomainError;
@@ -30,6 +33,8 @@ pub struct Swept {
     pub directories: usize,
     /// Remembered SAML assertion and request ids past their time.
     pub saml_ids: usize,
+    /// Device authorizations and CLI access tokens past their time.
+    pub device: usize,
 }
 
 impl SignIn {
@@ -43,7 +48,9 @@ impl SignIn {
             total.user_records += s.user_records;
             total.directories += s.directories;
             total.saml_ids += s.saml_ids;
-            if s.sessions + s.user_records + s.directories + s.saml_ids < SWEEP_BATCH_MAX {
+            total.device += s.device;
+            if s.sessions + s.user_records + s.directories + s.saml_ids + s.device < SWEEP_BATCH_MAX
+            {
                 return Ok(total);
             }
         }
@@ -97,12 +104,15 @@ fn sweep_batch(txn: &WriteTxn, idle: i64) -> Result<Swept, DomainError> {
     }
     out.directories += forget_deleted_directories(txn)?;
     out.saml_ids = super::saml::sso::forget_expired(txn, SWEEP_BATCH_MAX)?;
+    out.device = forget_expired_authorizations(txn, now, SWEEP_BATCH_MAX)?;
+    out.device += forget_expired_tokens(txn, now, SWEEP_BATCH_MAX - out.device)?;
     Ok(out)
 }
 
 /// Removes a deleted user's sign-in record, devices and preferences.
 pub(super) fn forget_user(txn: &WriteTxn, dir: &str, user: &str) -> Result<(), DomainError> {
     txn.delete(SigninUserKey { dir, user })?;
+    end_tokens(txn, dir, user, None)?;
     txn.delete(PortalPrefsKey { dir, user })?;
     for (device, _) in txn.scan_tails::<IgnoredAny>(Prefix::MfaDevicesOf { dir, user })? {
         txn.delete(MfaDeviceKey {
@@ -124,6 +134,7 @@ pub(super) fn forget_directory(txn: &WriteTxn, dir: &str) -> Result<(), DomainEr
             delete_session(txn, digest)?;
         }
     }
+    end_directory_tokens(txn, dir)?;
     txn.delete(SigninSettingsKey { dir })?;
     txn.delete(IdpKeysKey { dir })?;
     txn.delete(SamlIdpKey { dir })?;

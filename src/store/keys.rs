@@ -379,6 +379,57 @@ impl From<SamlSeenKey<'_>> for Key {
     }
 }
 
+/// A device authorization: the SHA-256 hex of its device code.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceCodeKey<'a> {
+    pub digest: &'a str,
+}
+
+impl From<DeviceCodeKey<'_>> for Key {
+    fn from(k: DeviceCodeKey<'_>) -> Key {
+        at(Records::DeviceCodes, &[k.digest])
+    }
+}
+
+/// A device authorization by its user code: `dir\0user code`.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceUserCodeKey<'a> {
+    pub dir: &'a str,
+    pub code: &'a str,
+}
+
+impl From<DeviceUserCodeKey<'_>> for Key {
+    fn from(k: DeviceUserCodeKey<'_>) -> Key {
+        at(Records::DeviceUserCodes, &[k.dir, k.code])
+    }
+}
+
+/// A CLI access token: the SHA-256 hex of the token.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceTokenKey<'a> {
+    pub digest: &'a str,
+}
+
+impl From<DeviceTokenKey<'_>> for Key {
+    fn from(k: DeviceTokenKey<'_>) -> Key {
+        at(Records::DeviceTokens, &[k.digest])
+    }
+}
+
+/// A CLI access token's row in the by-user index: `dir\0user\0digest`.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceTokenByUserKey<'a> {
+    pub dir: &'a str,
+    pub user: &'a str,
+    pub digest: &'a str,
+}
+
+impl From<DeviceTokenByUserKey<'_>> for Key {
+    fn from(k: DeviceTokenByUserKey<'_>) -> Key {
+        at(Records::DeviceTokensByUser, &[k.dir, k.user, k.digest])
+    }
+}
+
 /// Every scan by leading key parts: each variant names its table and the parts it fixes.
 #[derive(Debug, Clone, Copy)]
 pub enum Prefix<'a> {
@@ -452,6 +503,16 @@ pub enum Prefix<'a> {
     AllSamlRequests,
     /// Every remembered assertion id (for expiry sweeps).
     AllSamlSeen,
+    /// Every device authorization (the tail is the device code's digest).
+    AllDeviceCodes,
+    /// A directory's device authorizations by user code (the tail is the user code).
+    DeviceUserCodesIn { dir: &'a str },
+    /// Every CLI access token (the tail is its digest).
+    AllDeviceTokens,
+    /// A user's CLI access tokens, from the by-user index (the tail is the digest).
+    DeviceTokensOf { dir: &'a str, user: &'a str },
+    /// A directory's CLI access tokens, from the by-user index (tails `user\0digest`).
+    DeviceTokensIn { dir: &'a str },
 }
 
 impl Prefix<'_> {
@@ -502,6 +563,11 @@ impl Prefix<'_> {
             Prefix::AllSamlIdps => (Records::SamlIdps, &[]),
             Prefix::AllSamlRequests => (Records::SamlRequests, &[]),
             Prefix::AllSamlSeen => (Records::SamlSeen, &[]),
+            Prefix::AllDeviceCodes => (Records::DeviceCodes, &[]),
+            Prefix::DeviceUserCodesIn { dir } => (Records::DeviceUserCodes, &[dir]),
+            Prefix::AllDeviceTokens => (Records::DeviceTokens, &[]),
+            Prefix::DeviceTokensOf { dir, user } => (Records::DeviceTokensByUser, &[dir, user]),
+            Prefix::DeviceTokensIn { dir } => (Records::DeviceTokensByUser, &[dir]),
         };
         if parts.is_empty() {
             return (table, String::new());
@@ -557,6 +623,12 @@ macro_rules! keyed_reads {
                     .into_iter()
                     .map(|(k, v)| (k.get(start.len()..).unwrap_or_default().to_owned(), v))
                     .collect())
+            }
+
+            /// How many records are under `p`, counting at most `limit` (none is decoded).
+            pub fn count_under(&self, p: Prefix<'_>, limit: usize) -> Result<usize, StoreError> {
+                let (table, start) = p.range();
+                self.count_records(table, &start, limit)
             }
 
             /// Whether any record is under `p` (none is decoded).

@@ -199,6 +199,14 @@ pub(crate) enum Records {
     SamlRequests,
     /// Assertion ids accepted (the replay guard), each until it expires, by `dir\0assertion id`.
     SamlSeen,
+    /// Device authorizations (the CLI sign-in), by SHA-256 hex of the device code.
+    DeviceCodes,
+    /// The same by user code: `dir\0user code` -> the device code's digest and end.
+    DeviceUserCodes,
+    /// Access tokens issued from device authorizations, by SHA-256 hex of the token.
+    DeviceTokens,
+    /// The same tokens by user: `dir\0user\0digest`.
+    DeviceTokensByUser,
 }
 
 impl Records {
@@ -229,6 +237,10 @@ impl Records {
             Records::SamlIdps => SAML_IDPS,
             Records::SamlRequests => SAML_REQUESTS,
             Records::SamlSeen => SAML_SEEN,
+            Records::DeviceCodes => DEVICE_CODES,
+            Records::DeviceUserCodes => DEVICE_USER_CODES,
+            Records::DeviceTokens => DEVICE_TOKENS,
+            Records::DeviceTokensByUser => DEVICE_TOKENS_BY_USER,
         }
     }
     fn name(self) -> &'static str {
@@ -258,6 +270,10 @@ impl Records {
             Records::SamlIdps => "saml_idps",
             Records::SamlRequests => "saml_requests",
             Records::SamlSeen => "saml_seen",
+            Records::DeviceCodes => "device_codes",
+            Records::DeviceUserCodes => "device_user_codes",
+            Records::DeviceTokens => "device_tokens",
+            Records::DeviceTokensByUser => "device_tokens_by_user",
         }
     }
 }
@@ -707,6 +723,30 @@ macro_rules! impl_reads {
                 let t = self.0.open_table(kind.table())?;
                 let first = t.range(prefix..)?.next().transpose()?;
                 Ok(first.is_some_and(|(k, _)| k.value().starts_with(prefix)))
+            }
+
+            /// How many records of `kind` have a key starting with `prefix`, counting at most
+            /// `limit` (none is decoded; a whole table is counted from its length).
+            pub(crate) fn count_records(
+                &self,
+                kind: Records,
+                prefix: &str,
+                limit: usize,
+            ) -> Result<usize, StoreError> {
+                let t = self.0.open_table(kind.table())?;
+                if prefix.is_empty() {
+                    let n = usize::try_from(t.len()?).unwrap_or(usize::MAX);
+                    return Ok(n.min(limit));
+                }
+                let mut n = 0;
+                for row in t.range(prefix..)?.take(limit) {
+                    let (k, _) = row?;
+                    if !k.value().starts_with(prefix) {
+                        break;
+                    }
+                    n += 1;
+                }
+                Ok(n)
             }
 
             /// The values of `records`, without their keys.

@@ -74,6 +74,10 @@ pub(super) const IDP_KEYS: DocTable = TableDefinition::new("idp_keys");
 pub(super) const SAML_IDPS: DocTable = TableDefinition::new("saml_idps");
 pub(super) const SAML_REQUESTS: DocTable = TableDefinition::new("saml_requests");
 pub(super) const SAML_SEEN: DocTable = TableDefinition::new("saml_seen");
+pub(super) const DEVICE_CODES: DocTable = TableDefinition::new("device_codes");
+pub(super) const DEVICE_USER_CODES: DocTable = TableDefinition::new("device_user_codes");
+pub(super) const DEVICE_TOKENS: DocTable = TableDefinition::new("device_tokens");
+pub(super) const DEVICE_TOKENS_BY_USER: DocTable = TableDefinition::new("device_tokens_by_user");
 
 /// Something done to each table in turn (`every_table`).
 pub(super) trait EveryTable {
@@ -121,6 +125,10 @@ pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
         SAML_IDPS,
         SAML_REQUESTS,
         SAML_SEEN,
+        DEVICE_CODES,
+        DEVICE_USER_CODES,
+        DEVICE_TOKENS,
+        DEVICE_TOKENS_BY_USER,
         MEMBERS,
     ] {
         v.table(t)?;

@@ -15,7 +15,7 @@ const PASSWORD: &str = "Sup3r-secret!";
 
 impl Server {
     /// A user created over SCIM with `PASSWORD`; its id.
-    async fn portal_user(&self, name: &str) -> String {
+    pub(crate) async fn portal_user(&self, name: &str) -> String {
         let r = self
             .post(
                 "/Users",
@@ -43,14 +43,14 @@ impl Server {
     }
 }
 
-fn at(page: &Page, path: &str) {
+pub(crate) fn at(page: &Page, path: &str) {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
     assert_eq!(page.location.as_deref(), Some(path), "{}", page.html);
 }
 
 /// Signs `user` in with `PASSWORD` and enrolls a TOTP device; the device's secret. The browser
 /// ends on the account list.
-async fn sign_in_and_enroll(b: &mut Browser<'_>, user: &str) -> String {
+pub(crate) async fn sign_in_and_enroll(b: &mut Browser<'_>, user: &str) -> String {
     let p = b.sign_in(DIR, user, PASSWORD).await;
     at(&p, &format!("/{DIR}/mfa/enroll"));
     let enroll = b.get(&format!("/{DIR}/mfa/enroll")).await;

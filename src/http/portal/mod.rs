@@ -7,6 +7,7 @@
 //! sign-in form the token of a login cookie), compared in constant time; a cross-site
 //! `Sec-Fetch-Site` is refused outright.
 
+mod device;
 mod pages;
 mod saml;
 
@@ -18,7 +19,9 @@ use crate::audit::{Actor, ActorKind, Settings};
 use crate::error::DomainError;
 use crate::signin::SignIn;
 use crate::signin::flow::{PortalDirectory, Refusal};
-use crate::signin::session::{DeepLink, Origin, Session, Stage, new_token, same_token};
+use crate::signin::session::{
+    ConsoleLink, DeepLink, DeviceLink, Origin, Session, Stage, new_token, same_token,
+};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 use std::net::SocketAddr;
@@ -35,7 +38,7 @@ const SAME_NAME_COOKIES_MAX: usize = 4;
 
 /// The steps under a directory's segment that the portal answers.
 const STEPS: &[&str] = &[
-    "login", "mfa", "password", "portal", "console", "logout", "saml",
+    "login", "mfa", "password", "portal", "console", "logout", "saml", "device",
 ];
 
 /// Whether a path is the portal's: `/<segment>/<step>[/...]` with a step it answers.
@@ -236,11 +239,15 @@ impl Portal<'_> {
                 self.active(c, Some(f), Page::Favourite).await
             }
             (&Method::GET, _, ["console", account, config]) => {
-                let target = DeepLink {
+                let target = ConsoleLink {
                     account_id: (*account).to_owned(),
                     config_id: (*config).to_owned(),
                 };
                 self.active(c, None, Page::Console(target)).await
+            }
+            (&Method::GET, _, ["device"]) => self.active(c, None, Page::Device).await,
+            (&Method::POST, Some(f), ["device"]) => {
+                self.active(c, Some(f), Page::DeviceDecide).await
             }
             (&Method::POST, Some(f), ["logout"]) => self.logout(c, f).await,
             _ => Ok(self.message(StatusCode::NOT_FOUND, "Not found", "There is no such page.")),
@@ -263,15 +270,40 @@ impl Portal<'_> {
             (Stage::ChangePassword, _) => format!("{}/password", self.base),
             (Stage::EnrollMfa, _) => format!("{}/mfa/enroll", self.base),
             (Stage::VerifyMfa, _) => format!("{}/mfa", self.base),
-            (Stage::Active, Some(l)) => {
-                format!("{}/console/{}/{}", self.base, l.account_id, l.config_id)
-            }
+            (Stage::Active, Some(l)) => self.link_path(l),
             (Stage::Active, None) => format!("{}/portal", self.base),
         }
     }
 
     fn login_path(&self) -> String {
         format!("{}/login", self.base)
+    }
+
+    /// Where a deep link goes once signed in.
+    fn link_path(&self, l: &DeepLink) -> String {
+        match l {
+            DeepLink::Console(l) => {
+                format!("{}/console/{}/{}", self.base, l.account_id, l.config_id)
+            }
+            DeepLink::Device(l) => format!("{}/device?user_code={}", self.base, l.user_code),
+        }
+    }
+
+    /// The sign-in page that comes back to `l` (or to the portal).
+    fn login_path_to(&self, l: Option<&DeepLink>) -> String {
+        let enc = crate::model::percent_encode;
+        match l {
+            Some(DeepLink::Console(l)) => format!(
+                "{}?accountId={}&accessConfigurationId={}",
+                self.login_path(),
+                enc(&l.account_id),
+                enc(&l.config_id)
+            ),
+            Some(DeepLink::Device(l)) => {
+                format!("{}?user_code={}", self.login_path(), enc(&l.user_code))
+            }
+            None => self.login_path(),
+        }
     }
 
     fn session_cookie(&self, token: &str) -> String {
@@ -295,8 +327,7 @@ impl Portal<'_> {
             return Ok(pages::redirect(&self.stage_path(&s), &[]));
         }
         if self.signin.settings(&self.dir.id).await?.sso_enabled {
-            let relay = deep_link(c)
-                .map(|l| format!("{}/console/{}/{}", self.base, l.account_id, l.config_id));
+            let relay = deep_link(c).map(|l| self.link_path(&l));
             let to = match relay {
                 Some(r) => format!(
                     "{}/saml/login?RelayState={}",
@@ -319,15 +350,7 @@ impl Portal<'_> {
         error: Option<String>,
     ) -> Response<Body> {
         let csrf = new_token();
-        let action = match deep_link(c) {
-            Some(l) => format!(
-                "{}?accountId={}&accessConfigurationId={}",
-                self.login_path(),
-                l.account_id,
-                l.config_id
-            ),
-            None => self.login_path(),
-        };
+        let action = self.login_path_to(deep_link(c).as_ref());
         let mut resp = pages::page(
             status,
             &pages::Login {
@@ -530,16 +553,12 @@ impl Portal<'_> {
         page: Page,
     ) -> Result<Response<Body>, DomainError> {
         let Some((_, s)) = self.session(c).await? else {
-            let to = match &page {
-                Page::Console(l) => format!(
-                    "{}?accountId={}&accessConfigurationId={}",
-                    self.login_path(),
-                    crate::model::percent_encode(&l.account_id),
-                    crate::model::percent_encode(&l.config_id)
-                ),
-                _ => self.login_path(),
+            let link = match &page {
+                Page::Console(l) => Some(DeepLink::Console(l.clone())),
+                Page::Device => deep_link(c),
+                _ => None,
             };
-            return Ok(pages::redirect(&to, &[]));
+            return Ok(pages::redirect(&self.login_path_to(link.as_ref()), &[]));
         };
         if s.record.stage != Stage::Active {
             return Ok(pages::redirect(&self.stage_path(&s), &[]));
@@ -562,6 +581,11 @@ impl Portal<'_> {
                 Ok(pages::redirect(&format!("{}/portal", self.base), &[]))
             }
             Page::Console(target) => self.console(&s, &target).await,
+            Page::Device => self.device_page(c, &s).await,
+            Page::DeviceDecide => {
+                let f = form.ok_or(DomainError::Unauthorized)?;
+                self.device_decide(c, &s, f).await
+            }
         }
     }
 
@@ -589,7 +613,11 @@ impl Portal<'_> {
         ))
     }
 
-    async fn console(&self, s: &Session, target: &DeepLink) -> Result<Response<Body>, DomainError> {
+    async fn console(
+        &self,
+        s: &Session,
+        target: &ConsoleLink,
+    ) -> Result<Response<Body>, DomainError> {
         let (dir, user) = (s.directory(), s.user());
         let resources = vec![
             self.audit.arn(&format!(
@@ -666,20 +694,32 @@ impl Portal<'_> {
 enum Page {
     Accounts,
     Favourite,
-    Console(DeepLink),
+    Console(ConsoleLink),
+    /// A CLI sign-in's approval page.
+    Device,
+    /// Its Approve or Deny.
+    DeviceDecide,
 }
 
-/// A deep link in the query: `accountId` and `accessConfigurationId`.
+/// A deep link in the query: `accountId` and `accessConfigurationId`, or a CLI sign-in's
+/// `user_code`.
 fn deep_link(c: &Call) -> Option<DeepLink> {
+    if let Some(code) = c
+        .query("user_code")
+        .and_then(crate::signin::device::parse_user_code)
+    {
+        let user_code = crate::signin::device::show_user_code(&code);
+        return Some(DeepLink::Device(DeviceLink { user_code }));
+    }
     let ok = |v: &str| {
         !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
     let account = c.query("accountId").filter(|v| ok(v))?;
     let config = c.query("accessConfigurationId").filter(|v| ok(v))?;
-    Some(DeepLink {
+    Some(DeepLink::Console(ConsoleLink {
         account_id: account.to_owned(),
         config_id: config.to_owned(),
-    })
+    }))
 }
 
 /// The audit result of a console sign-in the user has no access for.

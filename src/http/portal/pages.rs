@@ -65,6 +65,27 @@ pub struct Accounts<'a> {
     pub list: &'a AccountList,
 }
 
+/// A CLI sign-in waiting for approval, as the page shows it.
+pub struct DeviceRequest {
+    /// `XXXX-XXXX`.
+    pub user_code: String,
+    /// The client asking (e.g. "CloudSSO CLI").
+    pub client: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "portal/device.html", config = "src/http/askama.toml")]
+pub struct Device<'a> {
+    pub directory: &'a str,
+    /// The page's own path (`/<directory>/device`).
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub user_name: &'a str,
+    /// The request to approve, or none (the code entry form).
+    pub request: Option<DeviceRequest>,
+    pub error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "portal/message.html", config = "src/http/askama.toml")]
 pub struct Message<'a> {
