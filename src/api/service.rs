@@ -67,6 +67,8 @@ pub struct ApiAnswer {
 pub struct CallerName {
     pub user: String,
     pub access_key_id: String,
+    /// The directory of a user signing with temporary credentials.
+    pub directory: Option<String>,
 }
 
 /// Who signed a request.
@@ -94,6 +96,7 @@ impl Principal {
             Principal::Admin(c) => CallerName {
                 user: c.user.clone(),
                 access_key_id: c.access_key_id.clone(),
+                directory: None,
             },
             Principal::Temporary(t) => CallerName {
                 user: format!(
@@ -102,6 +105,7 @@ impl Principal {
                     t.claims().session_name()
                 ),
                 access_key_id: t.access_key_id().to_owned(),
+                directory: Some(t.claims().directory_id.clone()),
             },
         }
     }

@@ -67,7 +67,7 @@ fn actor(answer: &ApiAnswer) -> Actor {
             kind: ActorKind::AccessKey,
             id: c.access_key_id.clone(),
             name: c.user.clone(),
-            directory: None,
+            directory: c.directory.clone(),
         })
 }
 

@@ -26,7 +26,8 @@ const AUDIT_ANCHOR: MetaKey<'static> = MetaKey {
 /// Who made an audited request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActorKind {
-    /// A management API caller: `id` is the AccessKeyId, `name` the administrator.
+    /// A management API caller: `id` is the AccessKeyId, `name` the administrator (or, for a
+    /// user's temporary credentials, `assumed-role/<role>/<session>`, with the directory).
     AccessKey,
     /// A SCIM client with a bearer token: `id` is the credential id.
     ScimCredential,
@@ -44,7 +45,7 @@ pub struct Actor {
     pub kind: ActorKind,
     pub id: String,
     pub name: String,
-    /// The directory of a SCIM client or portal user.
+    /// The directory of a SCIM client, a portal user or a user's temporary credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<String>,
 }

@@ -199,6 +199,29 @@ async fn get_caller_identity_answers_the_assumed_role_with_rpc_and_acs3_signatur
     );
     let rpc = srv.api_rpc(&admin, STS, "GetCallerIdentity", &[]).await;
     assert_eq!(rpc.body["IdentityType"], "RAMUser", "{}", rpc.body);
+    // The audit trail names the assumed role, its AccessKeyId and the user's directory.
+    let events = srv
+        .api_ok(
+            &admin,
+            "2020-07-06",
+            "LookupEvents",
+            &[
+                ("LookupAttribute.1.Key", "AccessKeyId"),
+                ("LookupAttribute.1.Value", &c.access_key_id),
+            ],
+        )
+        .await;
+    let e = &events["Events"][0];
+    assert_eq!(e["eventName"], "sts:GetCallerIdentity", "{events}");
+    let who = &e["userIdentity"];
+    assert_eq!(who["type"], "assumed-role", "{e}");
+    assert_eq!(who["accessKeyId"], c.access_key_id.as_str(), "{e}");
+    assert_eq!(who["directoryId"], s.d.as_str(), "{e}");
+    assert_eq!(
+        who["userName"],
+        format!("assumed-role/AliyunReservedSSO-{CONFIG_NAME}/alice@example.com"),
+        "{e}"
+    );
 }
 
 /// A refusal case: its name, how it is signed, with which key and token, what it calls, and

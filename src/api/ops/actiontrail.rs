@@ -9,6 +9,7 @@ use super::shape::time;
 use super::{Ctx, Handler};
 use crate::audit::lookup::{self, Filter, LOOKUP_ATTRIBUTES_MAX, LookupQuery};
 use crate::audit::{ActorKind, AuditError, AuditRecord};
+use crate::signin::credentials::CredentialKind;
 use crate::store::audit::StoredAudit;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -131,7 +132,9 @@ async fn lookup_events(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 
 fn identity(r: &AuditRecord) -> Value {
     let a = &r.actor;
+    let temporary = CredentialKind::of_key(&a.id).is_some();
     let kind = match a.kind {
+        ActorKind::AccessKey if temporary => "assumed-role",
         ActorKind::AccessKey => "ram-user",
         ActorKind::ScimCredential => "scim-credential",
         ActorKind::OAuthClient => "oauth-client",
