@@ -15,7 +15,8 @@
 //!
 //! Revocation does not depend on the expiry: every verification asks effective access again
 //! (the user present and active, the configuration still granted on the account), so a user
-//! disabled, deleted or removed from the group that granted the access is refused at once.
+//! disabled, deleted or removed from the group that granted the access is refused at once;
+//! so is every credential while sign-in is off installation-wide (`DisableService`).
 //!
 //! Must not import hyper, nor decide who has access (that is `access`'s effective access).
 
@@ -396,10 +397,7 @@ impl SignIn {
         cap: OffsetDateTime,
         kind: CredentialKind,
     ) -> Result<Result<TempCredential, CredentialRefusal>, DomainError> {
-        if !self
-            .granted_or_gone(dir, user, account_id, config_id)
-            .await?
-        {
+        if !self.may_use(dir, user, account_id, config_id).await? {
             return Ok(Err(CredentialRefusal::NoAccess));
         }
         let config = match self.access().config(dir, config_id).await {
@@ -459,7 +457,7 @@ impl SignIn {
         let dir = DirectoryId::from(c.directory_id.clone());
         let user = UserId::from(c.user_id.clone());
         if !self
-            .granted_or_gone(&dir, &user, &c.account_id, &c.config_id)
+            .may_use(&dir, &user, &c.account_id, &c.config_id)
             .await?
         {
             return Ok(Err(CredentialRefusal::NoAccess));
@@ -467,15 +465,19 @@ impl SignIn {
         Ok(Ok(VerifiedCaller(opened)))
     }
 
-    /// Whether effective access grants the configuration on the account now; `false` when the
-    /// user (or its directory) is gone.
-    async fn granted_or_gone(
+    /// Whether the user may use the configuration on the account now: sign-in is on
+    /// installation-wide (as for sessions and CLI tokens) and effective access grants it;
+    /// `false` when the user (or its directory) is gone.
+    async fn may_use(
         &self,
         dir: &DirectoryId,
         user: &UserId,
         account_id: &str,
         config_id: &str,
     ) -> Result<bool, DomainError> {
+        if !self.service_enabled().await? {
+            return Ok(false);
+        }
         match self.granted_now(dir, user, account_id, config_id).await {
             Err(DomainError::NotFound { .. }) => Ok(false),
             other => other,

@@ -483,9 +483,12 @@ impl SignIn {
 
     /// Whether sign-in is enabled installation-wide (`EnableService`/`DisableService`;
     /// enabled until first disabled).
+    /// A point read, on the caller's task (`Db::read_now`): every session, CLI token and
+    /// temporary credential asks it.
     pub async fn service_enabled(&self) -> Result<bool, DomainError> {
-        self.read(|txn| Ok(txn.get(SERVICE_STATUS)?.unwrap_or(true)))
-            .await
+        self.inner
+            .db
+            .read_now(|txn| Ok(txn.get(SERVICE_STATUS)?.unwrap_or(true)))
     }
 
     /// Turns all sign-in on or off (SCIM and the management API keep working).

@@ -767,6 +767,35 @@ async fn issue_credentials_only_while_access_grants_them_for_the_session_duratio
         .await
         .unwrap();
     assert_eq!(ghost.err(), Some(CredentialRefusal::NoAccess));
+    // Sign-in off installation-wide: refused while it is off, like sessions and CLI tokens.
+    ok(api.call(SSO, "DisableService", &[]).await);
+    assert_eq!(
+        signin
+            .verify_credentials(&c.access_key_id, &c.security_token)
+            .await
+            .unwrap()
+            .err(),
+        Some(CredentialRefusal::NoAccess)
+    );
+    assert_eq!(
+        issue(
+            account.clone(),
+            config.clone(),
+            far,
+            CredentialKind::Alibaba
+        )
+        .await
+        .err(),
+        Some(CredentialRefusal::NoAccess)
+    );
+    ok(api.call(SSO, "EnableService", &[]).await);
+    assert!(
+        signin
+            .verify_credentials(&c.access_key_id, &c.security_token)
+            .await
+            .unwrap()
+            .is_ok()
+    );
     // Disabled: refused at once, issuing and verifying, before the engine runs.
     ok(api
         .call(
