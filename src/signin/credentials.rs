@@ -223,8 +223,8 @@ pub enum CredentialRefusal {
 /// for expiry or access (`SignIn::credential_access_now`). Its `Debug` hides the secret.
 #[derive(Clone)]
 pub struct Opened {
-    pub access_key_id: String,
-    pub claims: Claims,
+    access_key_id: String,
+    claims: Claims,
     secret: String,
 }
 
@@ -232,6 +232,14 @@ impl Opened {
     /// The AccessKeySecret, to verify the request's signature.
     pub fn secret(&self) -> &str {
         &self.secret
+    }
+
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
     }
 }
 
@@ -244,9 +252,10 @@ impl std::fmt::Debug for Opened {
     }
 }
 
-/// The caller behind a credential that is genuine, unexpired and still has its access.
+/// The caller behind a credential that is genuine, unexpired and still has its access (made
+/// only by `SignIn::credential_access_now`).
 #[derive(Debug, Clone)]
-pub struct VerifiedCaller(pub Opened);
+pub struct VerifiedCaller(Opened);
 
 impl VerifiedCaller {
     pub fn claims(&self) -> &Claims {
