@@ -15,6 +15,7 @@ use super::{Body, read_body};
 use crate::app::App;
 use crate::audit::{Actor, ActorKind};
 use crate::error::DomainError;
+use crate::signin::credentials::CredentialKind;
 use crate::signin::device::service::{AuthorizeRequest, PollAnswer, PollRequest};
 use crate::signin::device::tokens::{Bearer, ListRefusal};
 use crate::signin::device::{AuthorizeRefusal, ClientKind};
@@ -30,6 +31,7 @@ pub const AUTHORIZE_PATH: &str = "/device-authorization";
 pub const TOKEN_PATH: &str = "/token";
 pub const ACCOUNTS_PATH: &str = "/access-assignments/accounts";
 pub const CONFIGURATIONS_PATH: &str = "/access-assignments/access-configurations";
+pub const CREDENTIALS_PATH: &str = "/cloud-credentials";
 /// Largest body of a device-authorization or token request.
 pub const DEVICE_BODY_BYTES_MAX: usize = 4 * 1024;
 /// The device-code grant type (RFC 8628 section 3.4).
@@ -39,7 +41,7 @@ pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub fn handles(path: &str) -> bool {
     matches!(
         path,
-        AUTHORIZE_PATH | TOKEN_PATH | ACCOUNTS_PATH | CONFIGURATIONS_PATH
+        AUTHORIZE_PATH | TOKEN_PATH | ACCOUNTS_PATH | CONFIGURATIONS_PATH | CREDENTIALS_PATH
     )
 }
 
@@ -130,6 +132,10 @@ async fn serve(app: &App, req: Request<Incoming>) -> Result<Value, Fault> {
         (Method::GET, CONFIGURATIONS_PATH) => {
             let (b, q) = bearer(app, &req).await?;
             configurations(app, &b, &q).await
+        }
+        (Method::POST, CREDENTIALS_PATH) => {
+            let (b, _) = bearer(app, &req).await?;
+            credentials(app, &b, body(app, req).await?).await
         }
         _ => Err(Fault::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -415,6 +421,61 @@ async fn configurations(app: &App, b: &Bearer, q: &[(String, String)]) -> Result
     let mut body = json!({ "AccessConfigurationsForAccount": items });
     page_fields(&mut body, page.next);
     Ok(body)
+}
+
+/// `POST /cloud-credentials`: temporary credentials for `{AccountId, AccessConfigurationId}`,
+/// while the user's effective access grants it, lasting the configuration's SessionDuration
+/// and no longer than the access token.
+async fn credentials(app: &App, b: &Bearer, v: Value) -> Result<Value, Fault> {
+    let (account, config) = (field(&v, "AccountId"), field(&v, "AccessConfigurationId"));
+    for (name, value) in [("AccountId", &account), ("AccessConfigurationId", &config)] {
+        if value.is_empty() {
+            return Err(Fault(
+                StatusCode::BAD_REQUEST,
+                "MissingParameter",
+                format!("{name} is required"),
+            ));
+        }
+    }
+    let cap = time::OffsetDateTime::from_unix_timestamp(b.expires_at)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let who = Actor {
+        kind: ActorKind::User,
+        id: b.user.to_string(),
+        name: b.user_name.clone(),
+        directory: Some(b.dir.to_string()),
+    };
+    let issued = app
+        .signin
+        .issue_credentials(
+            &b.dir,
+            &b.user,
+            &account,
+            &config,
+            cap,
+            CredentialKind::Alibaba,
+        )
+        .await
+        .map_err(|e| internal(&e))?;
+    match issued {
+        Ok(c) => {
+            note("signin:CreateCloudCredential", who, Ok(()));
+            Ok(json!({"CloudCredential": {
+                "AccessKeyId": c.access_key_id,
+                "AccessKeySecret": c.access_key_secret,
+                "SecurityToken": c.security_token,
+                "Expiration": c.expiration_text(),
+            }}))
+        }
+        Err(r) => {
+            note("signin:CreateCloudCredential", who, Err("NoPermission"));
+            Err(Fault(
+                StatusCode::FORBIDDEN,
+                "NoPermission",
+                format!("no credentials for this account and access configuration: {r}"),
+            ))
+        }
+    }
 }
 
 /// Notes the request's audit action and result.

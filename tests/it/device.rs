@@ -85,6 +85,20 @@ fn refused(r: &Reply, status: u16, code: &str) {
     );
 }
 
+async fn bearer_post(srv: &Server, token: &str, path: &str, body: Value) -> Reply {
+    let auth = format!("Bearer {token}");
+    srv.send(
+        Method::POST,
+        &format!("{}{path}", root(srv)),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        Some(serde_json::to_vec(&body).unwrap()),
+    )
+    .await
+}
+
 async fn bearer_get(srv: &Server, token: &str, path: &str) -> Reply {
     let auth = format!("Bearer {token}");
     let headers = [
@@ -252,6 +266,58 @@ async fn the_cloudsso_cli_signs_in_by_the_device_flow_and_lists_its_access() {
         400,
         "MissingParameter.AccountId",
     );
+    // Temporary credentials for the configuration, which Alibaba's STS takes.
+    let ask = |account: &str, config: &str| json!({"AccountId": account, "AccessConfigurationId": config});
+    let r = bearer_post(
+        &srv,
+        &token,
+        "/cloud-credentials",
+        ask(&s.account, &s.config),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let c = &r.body["CloudCredential"];
+    let expiration = c["Expiration"].as_str().unwrap();
+    assert!(
+        expiration.len() == 20 && expiration.ends_with('Z') && !expiration.contains('.'),
+        "YYYY-MM-DDTHH:MM:SSZ: {expiration}"
+    );
+    let cred = cloudsso::signin::credentials::TempCredential {
+        access_key_id: c["AccessKeyId"].as_str().unwrap().to_owned(),
+        access_key_secret: c["AccessKeySecret"].as_str().unwrap().to_owned(),
+        security_token: c["SecurityToken"].as_str().unwrap().to_owned(),
+        expiration: time::OffsetDateTime::now_utc(),
+    };
+    assert!(cred.access_key_id.starts_with("STS."), "{}", r.body);
+    let me = srv.caller_identity(crate::sts::Sig::Rpc, &cred).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.body["IdentityType"], "AssumedRoleUser", "{}", me.body);
+    assert_eq!(me.body["AccountId"], s.account.as_str());
+    // Not for another configuration, a missing field, or without a token.
+    let r = bearer_post(
+        &srv,
+        &token,
+        "/cloud-credentials",
+        ask(&s.account, "ac-nope"),
+    )
+    .await;
+    refused(&r, 403, "NoPermission");
+    let r = bearer_post(
+        &srv,
+        &token,
+        "/cloud-credentials",
+        json!({"AccountId": s.account}),
+    )
+    .await;
+    refused(&r, 400, "MissingParameter");
+    let r = bearer_post(
+        &srv,
+        "nope",
+        "/cloud-credentials",
+        ask(&s.account, &s.config),
+    )
+    .await;
+    refused(&r, 401, "InvalidAccessToken");
     // Signing out of the portal session that approved ends the token.
     let portal = b.get(&format!("/{DIR}/portal")).await;
     let csrf = portal.hidden("csrf").unwrap();

@@ -60,7 +60,7 @@ fn key_of(c: &TempCredential) -> Key {
 
 /// How a test signs a call with temporary credentials.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Sig {
+pub(crate) enum Sig {
     /// RPC, HMAC-SHA1, `SecurityToken` among the signed parameters.
     Rpc,
     /// ACS3 with `x-acs-security-token` signed.
@@ -118,7 +118,7 @@ impl Server {
         }
     }
 
-    async fn caller_identity(&self, sig: Sig, c: &TempCredential) -> Reply {
+    pub(crate) async fn caller_identity(&self, sig: Sig, c: &TempCredential) -> Reply {
         self.sts_call(sig, &key_of(c), &c.security_token, STS, "GetCallerIdentity")
             .await
     }
