@@ -770,8 +770,26 @@ impl LibApi {
         action: &str,
         params: &[(&str, &str)],
     ) -> (u16, Value) {
+        self.call_with_headers(key, version, action, params, &[])
+            .await
+    }
+
+    /// A signed call with `key` and `extra` headers, signed too (a SecurityToken's).
+    pub async fn call_with_headers(
+        &self,
+        key: &(String, String),
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> (u16, Value) {
         let query = pairs(params);
-        let host = vec![("host".to_owned(), "127.0.0.1:1".to_owned())];
+        let mut host = vec![("host".to_owned(), "127.0.0.1:1".to_owned())];
+        host.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let signed = sign_acs3(&Acs3Request {
             access_key_id: &key.0,
             secret: &key.1,

@@ -539,38 +539,10 @@ async fn leaving_the_group_or_losing_the_assignment_refuses_credentials() {
 
 /// `GetCallerIdentity` through `Api::handle` (no HTTP), ACS3-signed with temporary credentials.
 async fn in_process_identity(api: &LibApi, c: &TempCredential) -> (u16, Value) {
-    let host = vec![
-        ("host".to_owned(), "127.0.0.1:1".to_owned()),
-        ("x-acs-security-token".to_owned(), c.security_token.clone()),
-    ];
-    let signed = sign_acs3(&Acs3Request {
-        access_key_id: &c.access_key_id,
-        secret: &c.access_key_secret,
-        method: "POST",
-        action: "GetCallerIdentity",
-        version: STS,
-        query: &[],
-        headers: &host,
-        body: b"",
-        date: &api_time(0),
-        nonce: &new_nonce(),
-    })
-    .unwrap();
-    let mut headers = host;
-    headers.extend(signed);
-    let answer = api
-        .app
-        .api
-        .handle(cloudsso::api::ApiRequest {
-            method: "POST".into(),
-            path: "/".into(),
-            headers,
-            source_ip: "127.0.0.1".into(),
-            request_id: "in-process".into(),
-            ..Default::default()
-        })
-        .await;
-    (answer.status, answer.body)
+    let key = (c.access_key_id.clone(), c.access_key_secret.clone());
+    let token = [("x-acs-security-token", c.security_token.as_str())];
+    api.call_with_headers(&key, STS, "GetCallerIdentity", &[], &token)
+        .await
 }
 
 /// Runs the engine until no event and no task is left.
