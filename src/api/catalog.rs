@@ -969,6 +969,48 @@ pub static CONSOLE_OPERATIONS: &[Operation] = &[
     ),
 ];
 
+/// Policy decisions for services that trust cloudsso (not in Alibaba's API): Allow or Deny
+/// for a request signed with a user's temporary credentials. The parameter names avoid the
+/// RPC protocol's own (`AccessKeyId`, `SecurityToken`, `Action`, `Signature`).
+pub static DECISION_OPERATIONS: &[Operation] = &[sso(
+    "CheckCredentialAccess",
+    "Decide Allow or Deny for a request signed with a user's temporary credentials, and say which statement decided",
+    &[
+        req(
+            "CredentialAccessKeyId",
+            "the request's AccessKeyId (STS. or ASIA), at most 64 bytes",
+        ),
+        req(
+            "CredentialSecurityToken",
+            "the request's SecurityToken (CSSO1.), at most 8 KiB",
+        ),
+        req(
+            "ActionName",
+            "the action asked, <service>:<Action> (e.g. ecs:DescribeInstances), at most 128 bytes",
+        ),
+        req(
+            "ResourceArn",
+            "the resource asked, acs:<service>:<region>:<account id>:<resource>, at most 1,024 bytes",
+        ),
+        opt(
+            "Context",
+            "JSON object of condition keys (acs:SourceIp, acs:CurrentTime, acs:SecureTransport, acs:MFAPresent, acs:ResourceTag/<tag>): at most 32 keys, 16 values each; acs:CurrentTime defaults to now, acs:AccessId to the AccessKeyId",
+        ),
+        opt(
+            "StringToSign",
+            "the request's RPC string to sign, at most 16 KiB (with RequestSignature): cloudsso verifies the signature with the credential's secret",
+        ),
+        opt(
+            "RequestSignature",
+            "the request's signature, base64 (with StringToSign)",
+        ),
+        opt(
+            "RequestSignatureMethod",
+            "HMAC-SHA1 (the default, as RPC signs)",
+        ),
+    ],
+)];
+
 /// The audit trail (ActionTrail 2020-07-06).
 pub static ACTIONTRAIL_OPERATIONS: &[Operation] = &[Operation {
     product: Product::ActionTrail,
@@ -1013,6 +1055,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         .chain(SIGNIN_OPERATIONS)
         .chain(SAML_OPERATIONS)
         .chain(CONSOLE_OPERATIONS)
+        .chain(DECISION_OPERATIONS)
         .chain(ACTIONTRAIL_OPERATIONS)
         .chain(STS_OPERATIONS)
 }

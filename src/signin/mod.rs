@@ -23,12 +23,15 @@
 //! - `credentials`: temporary credentials (AccessKeyId, secret, sealed SecurityToken) for a
 //!   user's account and access configuration, issued with no write, verified against
 //!   effective access on every use.
+//! - `decision`: the policy decision for a request signed with temporary credentials (pure:
+//!   claims, standing, signature check, policies, action, resource, context -> a verdict).
 //! - `device`: CLI sign-in by the device flow (CloudSSO's portal protocol): device
 //!   authorizations approved in the portal, access tokens, the lists they open.
 //! - `saml`: console sign-in as the accounts' SAML IdP (keys, metadata, the signed Response,
 //!   console sites) and the embedded console's verification of a Response.
 
 pub mod credentials;
+pub mod decision;
 pub mod device;
 pub mod flow;
 pub mod follow;

@@ -22,6 +22,7 @@ mod cli;
 mod conformance;
 mod console;
 mod crash;
+mod decision;
 mod device;
 mod edge;
 mod errors;

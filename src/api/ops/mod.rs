@@ -15,6 +15,8 @@
 //! - `saml`: a directory's external SAML IdP, its certificates, the SSO logon switch, and the
 //!   service provider side.
 //! - `console`: console sign-in's IdP signing certificates (cloudsso's own operations).
+//! - `decision`: `CheckCredentialAccess`, Allow or Deny for a request signed with a user's
+//!   temporary credentials, over `signin::decision` (cloudsso's own operation).
 //! - `actiontrail`: `LookupEvents` over the audit trail (ActionTrail, 2020-07-06).
 //! - `sts`: `GetCallerIdentity` (STS, 2015-04-01), for administrators and for temporary
 //!   credentials, which may call nothing else (`run_temporary`).
@@ -47,6 +49,7 @@ mod assignments;
 mod cloudsso;
 mod configs;
 mod console;
+mod decision;
 mod ram;
 mod resource;
 mod resourcemanager;
@@ -163,6 +166,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(signin::HANDLERS)
         .chain(saml::HANDLERS)
         .chain(console::HANDLERS)
+        .chain(decision::HANDLERS)
         .chain(actiontrail::HANDLERS)
         .chain(sts::HANDLERS)
 }
