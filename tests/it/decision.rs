@@ -341,6 +341,9 @@ async fn scim_active_false_revokes_within_a_second() {
     assert_eq!(back.body["Reason"], "Allowed", "{}", back.body);
 }
 
+/// Extra parameters of a call.
+type Params<'a> = Vec<(&'a str, &'a str)>;
+
 /// The RPC string to sign of a `GET` request with these parameters, and its signature with
 /// `secret` (as `api::signature::rpc_signature` signs).
 fn rpc_signed(secret: &str, params: &[(&str, &str)]) -> (String, String) {
@@ -388,7 +391,7 @@ async fn the_signature_a_service_saw_is_verified() {
     let (_, by_other) = rpc_signed(&other.access_key_secret, &request);
     let altered = to_sign.replace("DescribeInstances", "DeleteInstance");
     // (case, extra parameters, decision, reason)
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<(&str, Params, &str, &str)> = vec![
         (
             "verified",
             vec![("StringToSign", &to_sign), ("RequestSignature", &good)],
@@ -433,7 +436,7 @@ async fn the_signature_a_service_saw_is_verified() {
         }
     }
     // A signature without its string to sign, or the reverse, or another method: API errors.
-    let errors: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let errors: Vec<(&str, Params, &str)> = vec![
         (
             "signature alone",
             vec![("RequestSignature", &good)],

@@ -67,7 +67,7 @@ fn bounded<'p>(p: &'p Params, name: &str, max: usize) -> Result<&'p str, ApiFaul
 }
 
 /// `StringToSign` and `RequestSignature`, both or neither.
-fn signed<'p>(p: &'p Params) -> Result<Option<(&'p str, &'p str)>, ApiFault> {
+fn signed(p: &Params) -> Result<Option<(&str, &str)>, ApiFault> {
     p.maybe_one_of(SIGNATURE_METHOD, SIGNATURE_METHODS)?;
     match (p.get(STRING_TO_SIGN), p.get(SIGNATURE)) {
         (None, None) => Ok(None),
