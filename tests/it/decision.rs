@@ -882,3 +882,67 @@ async fn long_parameters_on_both_sides_of_their_limits() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn the_cli_asks_with_check_credential_access() {
+    let srv = Server::start();
+    let (s, _, c) = with_access(&srv, "alice").await;
+    let i1 = instance(&s.account, "i-1");
+    let (_, ok) = srv
+        .until_reason(&s.key, &c, &i1, "Allowed", Duration::from_secs(10))
+        .await;
+    assert_eq!(ok.body["Reason"], "Allowed", "{}", ok.body);
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config.json");
+    let cli = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cloudsso"))
+            .args(args)
+            .env("CLOUDSSO_CONFIG", &config)
+            .env_remove("CLOUDSSO_PROFILE")
+            .env_remove("CLOUDSSO_ACCESS_KEY_ID")
+            .env_remove("CLOUDSSO_ACCESS_KEY_SECRET")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{out} {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    let boot = srv.data.join("bootstrap.json");
+    cli(&["configure", "--from-bootstrap", boot.to_str().unwrap()]);
+    let ask = |context: &str| {
+        let out = cli(&[
+            "sso",
+            "check-credential-access",
+            "--credential-access-key-id",
+            &c.access_key_id,
+            "--credential-security-token",
+            &c.security_token,
+            "--action-name",
+            DESCRIBE,
+            "--resource-arn",
+            &i1,
+            "--context",
+            context,
+            "--output",
+            "json",
+        ]);
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    let allowed = ask(r#"{"acs:SourceIp":"10.0.0.1"}"#);
+    assert_eq!(allowed["Decision"], "Allow", "{allowed}");
+    assert_eq!(
+        allowed["MatchedStatement"]["PolicyName"],
+        "AliyunECSReadOnlyAccess"
+    );
+    let denied = ask(r#"{"acs:SourceIp":"192.0.2.9"}"#);
+    assert_eq!(denied["Decision"], "Deny", "{denied}");
+    assert_eq!(denied["Reason"], "ExplicitDeny", "{denied}");
+    assert_eq!(
+        denied["MatchedStatement"]["PolicyType"], "Inline",
+        "{denied}"
+    );
+}
