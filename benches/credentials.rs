@@ -10,7 +10,7 @@
 //! `POST /device-authorization` (`Limits::device_pending_per_directory_max`, which the server
 //! flag `--device-pending-per-directory-max` sets, raised to fit): each code polled at its
 //! 1 s interval (real `AuthorizationPending` reads) and once more at once (too fast, answered
-//! from memory), target p99 under 2 ms.
+//! from memory), the codes' polls spread evenly over the interval, target p99 under 2 ms.
 //!
 //! The library without HTTP (`SignIn::issue_credentials`, `Api::handle` with ACS3-signed
 //! requests, signed before the clock starts). `--quick` uses fewer users and calls. Measures;
@@ -393,15 +393,22 @@ async fn decisions(app: &Arc<App>, d: &DirectoryId, minted: &[TempCredential]) {
         while let Some(r) = set.join_next().await {
             lat.extend(r.expect("join"));
         }
-        report(
-            "CheckCredentialAccess",
-            callers,
-            calls,
-            started.elapsed(),
-            lat,
-            20_000.0,
+        let wall = started.elapsed();
+        let p99 = percentile(&mut lat, 0.99);
+        report("CheckCredentialAccess", callers, calls, wall, lat, 20_000.0);
+        println!(
+            "  ratio to the target: {:.2} of 20,000/s; p99 {:.2} of 2 ms",
+            calls as f64 / wall.as_secs_f64() / 20_000.0,
+            p99 / 2.0
         );
     }
+}
+
+/// The `q` quantile of `us` (microseconds), in milliseconds; sorts `us`.
+fn percentile(us: &mut [f64], q: f64) -> f64 {
+    us.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let i = ((us.len() as f64 - 1.0) * q).round() as usize;
+    us.get(i).copied().unwrap_or(f64::NAN) / 1000.0
 }
 
 fn signed_decision_call(key_id: &str, secret: &str, c: &TempCredential) -> ApiRequest {
@@ -530,14 +537,22 @@ async fn token_polling(codes: usize, rounds: usize) {
     );
 
     for pollers in POLLERS {
+        // Every code's interval since the previous run's last real poll has passed.
+        tokio::time::sleep(Duration::from_secs(1) + INTERVAL_MARGIN).await;
         // Each connection polls its share round-robin.
         let started = Instant::now();
         let mut set = tokio::task::JoinSet::new();
-        for share in chunks(all.clone(), pollers) {
+        // The codes' first polls spread evenly over one interval, as clients that started
+        // at different times: `codes` real polls a second are offered, and as many too fast.
+        let start = Instant::now();
+        let step = Duration::from_secs(1) / u32::try_from(all.len().max(1)).unwrap_or(u32::MAX);
+        for (w, share) in chunks(all.clone(), pollers).into_iter().enumerate() {
             set.spawn(async move {
                 let mut c = Poller::connect(addr).await;
                 let (mut real, mut fast) = (Vec::new(), Vec::new());
-                let mut due = vec![Instant::now(); share.len()];
+                let mut due: Vec<Instant> = (0..share.len())
+                    .map(|k| start + step * u32::try_from(k * pollers + w).unwrap_or(u32::MAX))
+                    .collect();
                 for _ in 0..rounds {
                     for (i, code) in share.iter().enumerate() {
                         tokio::time::sleep_until(due[i].into()).await;
@@ -610,18 +625,16 @@ fn poll(code: &str, verifier: &str) -> serde_json::Value {
 
 /// Rate and percentiles of one kind of answer, against the 2 ms p99 target.
 fn latency_only(name: &str, callers: usize, us: &mut [f64], wall: Duration) {
-    us.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    let at = |q: f64| {
-        let i = ((us.len() as f64 - 1.0) * q).round() as usize;
-        us.get(i).copied().unwrap_or(f64::NAN) / 1000.0
-    };
-    let p99 = at(0.99);
+    let (p50, p99, max) = (
+        percentile(us, 0.5),
+        percentile(us, 0.99),
+        percentile(us, 1.0),
+    );
     println!(
-        "{name:<26} {:>8.0}/s  p50={:.2} ms  p99={p99:.2} ms  max={:.2} ms  ({callers} callers; target p99 < 2 ms: {})",
+        "{name:<26} {:>8.0}/s  p50={p50:.2} ms  p99={p99:.2} ms  max={max:.2} ms  ({callers} callers; target p99 < 2 ms: {}, p99 {:.2} of it)",
         us.len() as f64 / wall.as_secs_f64(),
-        at(0.5),
-        at(1.0),
-        if p99 < 2.0 { "met" } else { "NOT met" }
+        if p99 < 2.0 { "met" } else { "NOT met" },
+        p99 / 2.0
     );
 }
 
