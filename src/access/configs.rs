@@ -237,18 +237,16 @@ impl Access {
         dir: &DirectoryId,
         id: &str,
     ) -> Result<AccessConfiguration, DomainError> {
-        let (d, id) = (dir.to_owned(), id.to_owned());
-        let wanted = id.clone();
-        self.read(move |txn| {
-            Ok(txn.get::<AccessConfiguration>(ConfigKey {
-                dir: &d,
-                id: &wanted,
+        // A point read: on the calling task (`Db::read_now`).
+        let found = self.db.read_now(|txn| {
+            Ok::<_, DomainError>(txn.get::<AccessConfiguration>(ConfigKey {
+                dir: dir.as_str(),
+                id,
             })?)
-        })
-        .await?
-        .ok_or(DomainError::NotFound {
+        })?;
+        found.ok_or_else(|| DomainError::NotFound {
             entity: Entity::AccessConfiguration,
-            id,
+            id: id.to_owned(),
         })
     }
 

@@ -376,9 +376,11 @@ impl Iam {
     /// The caller behind an AccessKeyId: active key, its secret opened, its user's policies
     /// parsed. `None` for an unknown or inactive key.
     pub async fn caller(&self, access_key_id: &str) -> Result<Option<Caller>, DomainError> {
-        let sealer = self.sealer.clone();
-        let id = access_key_id.to_owned();
-        self.read(move |txn| {
+        let sealer = &self.sealer;
+        let id = access_key_id;
+        // Point reads (the key, its user, at most `POLICIES_PER_USER_MAX` policies) on the
+        // calling task (`Db::read_now`): every signed call makes them.
+        self.db.read_now(|txn| {
             let Some(key) = txn.get::<AccessKey>(AccessKeyKey { id: &id })? else {
                 return Ok(None);
             };
@@ -404,7 +406,6 @@ impl Iam {
                 policies,
             }))
         })
-        .await
     }
 
     /// Whether an AccessKey exists (active or not).

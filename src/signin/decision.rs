@@ -17,6 +17,7 @@ use crate::policy::{self, Context, Outcome, PolicyDocument, PolicyError};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Longest action name read (`<service>:<Action>`), in bytes.
 pub const ACTION_BYTES_MAX: usize = 128;
@@ -115,7 +116,8 @@ pub enum SignatureCheck {
 pub struct ConfigPolicy {
     pub kind: PolicyKind,
     pub name: String,
-    pub document: PolicyDocument,
+    /// Shared: a system policy is parsed once for the process.
+    pub document: Arc<PolicyDocument>,
 }
 
 /// The statement that decided: its policy, its index in the policy's `Statement` array, and
@@ -185,7 +187,7 @@ pub fn decide(
     }
     let named: Vec<(&str, &PolicyDocument)> = policies
         .iter()
-        .map(|p| (p.name.as_str(), &p.document))
+        .map(|p| (p.name.as_str(), p.document.as_ref()))
         .collect();
     let decision = policy::authorize(
         &named,
@@ -399,7 +401,7 @@ mod tests {
         ConfigPolicy {
             kind: PolicyKind::System,
             name: name.to_owned(),
-            document: PolicyDocument::parse(doc).unwrap(),
+            document: Arc::new(PolicyDocument::parse(doc).unwrap()),
         }
     }
 
@@ -407,7 +409,7 @@ mod tests {
         ConfigPolicy {
             kind: PolicyKind::Inline,
             name: "guard".to_owned(),
-            document: PolicyDocument::parse(doc).unwrap(),
+            document: Arc::new(PolicyDocument::parse(doc).unwrap()),
         }
     }
 

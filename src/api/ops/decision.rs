@@ -22,6 +22,8 @@ use crate::signin::decision::{
     SIGNATURE_METHODS, STRING_TO_SIGN_BYTES_MAX, SignatureCheck, Standing, Verdict,
 };
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 pub const KEY_ID: &str = "CredentialAccessKeyId";
 pub const TOKEN: &str = "CredentialSecurityToken";
@@ -130,32 +132,48 @@ async fn policies(ctx: &Ctx, c: &Claims) -> Result<Option<Vec<ConfigPolicy>>, Ap
         Err(DomainError::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let parse = |kind: PolicyKind, name: &str, text: &str| {
-        PolicyDocument::parse(text)
-            .map(|document| ConfigPolicy {
-                kind,
-                name: name.to_owned(),
-                document,
-            })
-            .map_err(|e| {
-                ApiFault::from(DomainError::Internal(format!(
-                    "stored {} policy `{name}` of `{}`: {e}",
-                    kind.as_str(),
-                    c.config_id
-                )))
-            })
-    };
     let mut out = Vec::with_capacity(config.system_policies.len() + 1);
     for name in &config.system_policies {
         // A name no longer in the catalogue allows nothing.
-        if let Some((_, _, text)) = system_policies::find(name) {
-            out.push(parse(PolicyKind::System, name, text)?);
+        if let Some(document) = system_document(name) {
+            out.push(ConfigPolicy {
+                kind: PolicyKind::System,
+                name: name.clone(),
+                document,
+            });
         }
     }
     if let Some(text) = &config.inline_policy {
-        out.push(parse(PolicyKind::Inline, &config.inline_policy_name, text)?);
+        let document = PolicyDocument::parse(text).map_err(|e| {
+            ApiFault::from(DomainError::Internal(format!(
+                "stored inline policy of `{}`: {e}",
+                c.config_id
+            )))
+        })?;
+        out.push(ConfigPolicy {
+            kind: PolicyKind::Inline,
+            name: config.inline_policy_name.clone(),
+            document: Arc::new(document),
+        });
     }
     Ok(Some(out))
+}
+
+/// The system policy `name` of the catalogue, parsed once for the process (every document of
+/// the catalogue parses: `access::system_policies`' test).
+fn system_document(name: &str) -> Option<Arc<PolicyDocument>> {
+    static PARSED: OnceLock<HashMap<&'static str, Arc<PolicyDocument>>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            system_policies::SYSTEM_POLICIES
+                .iter()
+                .filter_map(|(name, _, text)| {
+                    Some((*name, Arc::new(PolicyDocument::parse(text).ok()?)))
+                })
+                .collect()
+        })
+        .get(name)
+        .cloned()
 }
 
 fn answer(c: &Claims, v: &Verdict, q: &Question) -> Value {
