@@ -381,7 +381,7 @@ impl Iam {
         // Point reads (the key, its user, at most `POLICIES_PER_USER_MAX` policies) on the
         // calling task (`Db::read_now`): every signed call makes them.
         self.db.read_now(|txn| {
-            let Some(key) = txn.get::<AccessKey>(AccessKeyKey { id: &id })? else {
+            let Some(key) = txn.get::<AccessKey>(AccessKeyKey { id })? else {
                 return Ok(None);
             };
             if key.status != KeyStatus::Active {
