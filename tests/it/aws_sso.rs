@@ -271,18 +271,12 @@ async fn botocore_signs_in_lists_gets_role_credentials_refreshes_and_logs_out() 
         .send(Method::GET, &url, &[("authorization", &auth)], None)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    // Refresh: a new access token and a rotated refresh token; the used one is dead.
+    // Refresh: a new access token and a rotated refresh token.
     let r = refresh(&srv, &client, &refresh_token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let token2 = r.body["accessToken"].as_str().unwrap().to_owned();
     let refresh2 = r.body["refreshToken"].as_str().unwrap().to_owned();
     assert!(token2 != token && refresh2 != refresh_token);
-    oidc_refused(
-        &refresh(&srv, &client, &refresh_token).await,
-        400,
-        "InvalidGrantException",
-        "invalid_grant",
-    );
     // An access token is no refresh token, and the other way round.
     oidc_refused(
         &refresh(&srv, &client, &token2).await,
@@ -330,6 +324,31 @@ async fn botocore_signs_in_lists_gets_role_credentials_refreshes_and_logs_out() 
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for t in [&token, &token2] {
+        portal_refused(
+            &portal_get(&srv, t, "/assignment/accounts").await,
+            401,
+            "UnauthorizedException",
+        );
+    }
+    oidc_refused(
+        &refresh(&srv, &client, &refresh2).await,
+        400,
+        "InvalidGrantException",
+        "invalid_grant",
+    );
+    // A used refresh token presented again (a stolen copy) ends the whole sign-in.
+    let (token, refresh_token, _) = tokens_for(&srv, &mut b, &client).await;
+    let r = refresh(&srv, &client, &refresh_token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let token2 = r.body["accessToken"].as_str().unwrap().to_owned();
+    let refresh2 = r.body["refreshToken"].as_str().unwrap().to_owned();
+    oidc_refused(
+        &refresh(&srv, &client, &refresh_token).await,
+        400,
+        "InvalidGrantException",
+        "invalid_grant",
+    );
     for t in [&token, &token2] {
         portal_refused(
             &portal_get(&srv, t, "/assignment/accounts").await,

@@ -315,6 +315,7 @@ pub(in crate::signin) fn token_record(
         kind,
         created_at: now,
         expires_at,
+        used: false,
         ..base.clone()
     }
 }
@@ -372,12 +373,22 @@ impl SignIn {
             if rec.kind != TokenKind::Refresh || rec.client_id != client_id {
                 return Ok(Err(RefreshRefusal::Grant));
             }
-            delete_token(txn, &old, &rec)?;
+            if rec.used {
+                // Replayed: someone else holds a copy. End the sign-in for both.
+                end_tokens(txn, &rec.dir, &rec.user, Ending::Family(&rec.family))?;
+                return Ok(Err(RefreshRefusal::Grant));
+            }
             if now >= rec.expires_at
                 || !user_may_sign_in(txn, &rec.dir, &rec.user, &rec.password_fingerprint)?
             {
+                delete_token(txn, &old, &rec)?;
                 return Ok(Err(RefreshRefusal::Grant));
             }
+            let used = AccessTokenRecord {
+                used: true,
+                ..rec.clone()
+            };
+            txn.put(DeviceTokenKey { digest: &old }, &used)?;
             let access_ends = now.saturating_add(ttl).min(rec.expires_at);
             put_token(
                 txn,

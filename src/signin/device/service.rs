@@ -235,6 +235,7 @@ impl SignIn {
             kind: TokenKind::Access,
             client_id: client_id.to_owned(),
             family: new_family(),
+            used: false,
         };
         let (d, td) = (d.to_owned(), digest(&token));
         self.write(move |txn| {

@@ -58,6 +58,10 @@ pub struct AccessTokenRecord {
     /// every rotation): a logout ends the family.
     #[serde(default)]
     pub family: String,
+    /// A refresh token already exchanged: kept until its family ends so that presenting it
+    /// again (a stolen copy racing its owner) ends the whole family.
+    #[serde(default)]
+    pub used: bool,
 }
 
 /// The user a live token speaks for.
