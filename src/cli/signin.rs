@@ -51,6 +51,8 @@ pub enum SignInError {
     File(PathBuf, String),
     #[error("starting the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("unknown command `{0}`; see --help")]
+    UnknownCommand(String),
 }
 
 fn sign_in_url_arg() -> Arg {
@@ -112,17 +114,19 @@ pub fn run(name: &str, m: &ArgMatches) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| SignInError::Runtime(e).to_string())?;
+    // `profiles populate` takes its flags one level down.
+    let args = match (name, m.subcommand()) {
+        ("profiles", Some((_, sub))) => sub,
+        _ => m,
+    };
     let result = runtime.block_on(async {
-        let mut ctx = Context::open(m)?;
-        match (name, m.subcommand()) {
-            ("login", _) => login(&mut ctx, m.get_flag("no-browser")).await,
-            ("credentials", _) => credentials(&mut ctx, m).await,
-            ("profiles", Some(("populate", pm))) => populate(&mut ctx, pm).await,
+        let mut ctx = Context::open(args)?;
+        match (name, m.subcommand_name()) {
+            ("login", _) => login(&mut ctx, args.get_flag("no-browser")).await,
+            ("credentials", _) => credentials(&mut ctx, args).await,
+            ("profiles", Some("populate")) => populate(&mut ctx, args).await,
             ("logout", _) => logout(&mut ctx).await,
-            _ => Err(SignInError::File(
-                PathBuf::from(name),
-                "unknown command".into(),
-            )),
+            _ => Err(SignInError::UnknownCommand(name.to_owned())),
         }
     });
     result.map_err(|e| e.to_string())
@@ -180,7 +184,11 @@ impl Context {
     fn open(m: &ArgMatches) -> Result<Context, SignInError> {
         let paths = Paths::from_env()?;
         let config = ConfigFile::load(&paths.config)?;
-        let given = m.get_one::<String>("sign-in-url").cloned();
+        let given = m
+            .try_get_one::<String>("sign-in-url")
+            .ok()
+            .flatten()
+            .cloned();
         let text = given
             .or_else(|| config.sign_in_url.clone())
             .ok_or(SignInError::NoSignInUrl)?;

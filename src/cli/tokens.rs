@@ -216,8 +216,8 @@ pub fn to_botocore(cache: &Cache, region: &str) -> Option<BotocoreToken> {
 }
 
 /// Takes botocore's token when boto3 renewed it after the CLI did (same sign-in URL and
-/// client, later expiry): its refresh token is the one the server rotated to, and renewing
-/// with the CLI's older one would be refused. Whether `cache` changed.
+/// client, another token, later expiry): its refresh token is the one the server rotated to,
+/// and renewing with the CLI's used one would end the whole sign-in. Whether `cache` changed.
 pub fn adopt_newer(cache: &mut Cache, theirs: &BotocoreToken) -> bool {
     let same_client = cache
         .registration
@@ -226,7 +226,11 @@ pub fn adopt_newer(cache: &mut Cache, theirs: &BotocoreToken) -> bool {
     let (Some(token), Some(expires_at)) = (cache.token.as_mut(), unix(&theirs.expires_at)) else {
         return false;
     };
-    if theirs.start_url != cache.sign_in_url || !same_client || expires_at <= token.expires_at {
+    if theirs.start_url != cache.sign_in_url
+        || !same_client
+        || theirs.access_token == token.access_token
+        || expires_at <= token.expires_at
+    {
         return false;
     }
     *token = Token {
@@ -400,6 +404,8 @@ mod tests {
             &|t| t.client_id = "other".into(),
             &|t| t.start_url = "http://h:1/other/login".into(),
             &|t| t.expires_at = "garbage".into(),
+            // The same token (only the CLI's copy says otherwise about its expiry).
+            &|t| t.access_token = "at".into(),
         ] {
             let (taken, ours) = newer(change);
             assert!(!taken);
