@@ -254,8 +254,9 @@ impl Context {
         if self.populated().is_some_and(|p| !p.aws.is_empty())
             && let Ok(Some(theirs)) = tokens::load(&self.botocore_path())
             && tokens::adopt_newer(&mut self.cache, &theirs)
+            && let Some(token) = self.cache.token.clone()
         {
-            self.save_cache()?;
+            self.store_token(token)?;
         }
         let url = self.url.as_str().to_owned();
         match tokens::plan(&self.cache, now()) {

@@ -256,6 +256,62 @@ fn expire_cache(path: &Path, expires_at: i64) -> Value {
     before
 }
 
+/// boto3 (when the Python running the tests has it; else a notice) gets role credentials
+/// through the populated profile and the botocore token cache, then renews the token itself
+/// when it is inside its refresh window, rotating the refresh token in the cache file.
+async fn boto3_uses_the_profile_and_refreshes(home: &Path, profile: &str) {
+    let has_boto3 = Command::new("python3")
+        .args(["-c", "import boto3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_boto3 {
+        eprintln!(
+            "NOTICE: python3 has no boto3: the check of the populated AWS profile with boto3 is skipped"
+        );
+        return;
+    }
+    let mut cache = read_json(&botocore_path(home));
+    let before = cache["refreshToken"].clone();
+    let soon = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    cache["expiresAt"] = json!(cloudsso::cli::client::acs_date(soon));
+    write_json(&botocore_path(home), &cache);
+    let script = "import boto3, sys\n\
+        s = boto3.Session(profile_name=sys.argv[1])\n\
+        c = s.get_credentials()\n\
+        f = c.get_frozen_credentials()\n\
+        print(c.method, f.access_key[:4], len(f.secret_key), bool(f.token))\n";
+    let mut c = Command::new("python3");
+    c.args(["-c", script, profile]).env("HOME", home);
+    for var in [
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+    ] {
+        c.env_remove(var);
+    }
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "sso ASIA 40 True",
+        "{}",
+        text(&out.stderr)
+    );
+    let after = read_json(&botocore_path(home));
+    assert_ne!(
+        after["refreshToken"], before,
+        "boto3 renewed and rotated: {after}"
+    );
+    note_secret(after["accessToken"].as_str().unwrap());
+    note_secret(after["refreshToken"].as_str().unwrap());
+}
+
 #[tokio::test]
 async fn cloudsso_cli_logs_in_prints_credentials_refreshes_populates_and_logs_out() {
     let srv = Server::start();
@@ -492,14 +548,24 @@ async fn cloudsso_cli_logs_in_prints_credentials_refreshes_populates_and_logs_ou
     expire_cache(&cache, now() + 300);
     works_at_sts(&srv, &from_exports(&ok(cli(home, &by_name))), &s.account).await;
     assert_eq!(read_json(&cache)["token"]["accessToken"], token3.as_str());
+    let ali = read_json(&home.join(".aliyun/config.json"));
+    assert_eq!(ali["profiles"][1]["access_token"], token3.as_str());
     assert_eq!(portal_status(&srv, &token3).await, 200);
+    boto3_uses_the_profile_and_refreshes(home, &name).await;
+    expire_cache(&cache, now() + 300);
+    works_at_sts(&srv, &from_exports(&ok(cli(home, &by_name))), &s.account).await;
+    let token4 = read_json(&cache)["token"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(portal_status(&srv, &token4).await, 200);
 
     // logout: the server ends the sign-in, the cache files go.
     let out = ok(cli(home, &["logout"]));
     assert!(out.contains("Signed out"), "{out}");
     assert!(!cache.exists());
     assert!(!botocore_path(home).exists());
-    for t in [&token, &token2, &token3] {
+    for t in [&token, &token2, &token3, &token4] {
         assert_eq!(portal_status(&srv, t).await, 401);
     }
     fails(cli(home, &by_name), "not signed in");
