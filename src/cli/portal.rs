@@ -273,8 +273,44 @@ pub async fn create_token(
     })
 }
 
-/// Every page of a CloudSSO list at `path` (`NextToken` while `IsTruncated`), items under
-/// `field`.
+/// The paging of CloudSSO's lists, without the IO: which `NextToken` comes after a page.
+#[derive(Debug, Default)]
+pub struct Pages {
+    read: usize,
+}
+
+impl Pages {
+    /// The `NextToken` to ask for after the page `body` (`None`: the list is complete, no
+    /// `IsTruncated` or no `NextToken`); refused once `LIST_PAGES_MAX` pages were read and
+    /// the server still says there are more.
+    pub fn after(&mut self, body: &Value) -> Result<Option<String>, PortalError> {
+        self.read += 1;
+        let truncated = body
+            .get("IsTruncated")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let next = body
+            .get("NextToken")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty() && truncated);
+        match next {
+            None => Ok(None),
+            Some(_) if self.read >= LIST_PAGES_MAX => Err(PortalError::Pages(LIST_PAGES_MAX)),
+            Some(n) => Ok(Some(n.to_owned())),
+        }
+    }
+}
+
+/// `path` asking for the page after `next`.
+pub fn page_path(path: &str, next: Option<&str>) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    match next {
+        Some(n) => format!("{path}{sep}NextToken={}", percent_encode(n)),
+        None => path.to_owned(),
+    }
+}
+
+/// Every page of a CloudSSO list at `path`, items under `field`.
 async fn list_all<T: serde::de::DeserializeOwned>(
     origin: &str,
     token: &str,
@@ -283,37 +319,18 @@ async fn list_all<T: serde::de::DeserializeOwned>(
 ) -> Result<Vec<T>, PortalError> {
     let auth = format!("Bearer {token}");
     let mut items = Vec::new();
-    let mut next: Option<String> = None;
-    for _ in 0..LIST_PAGES_MAX {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let target = match &next {
-            Some(n) => format!("{path}{sep}NextToken={}", percent_encode(n)),
-            None => path.to_owned(),
-        };
-        let (status, body) = call(
-            Method::GET,
-            origin,
-            &target,
-            &[("authorization", &auth)],
-            None,
-        )
-        .await?;
+    let (mut pages, mut next) = (Pages::default(), None);
+    loop {
+        let target = page_path(path, next.as_deref());
+        let headers = [("authorization", auth.as_str())];
+        let (status, body) = call(Method::GET, origin, &target, &headers, None).await?;
         let page: Vec<T> = typed(field, (status, member(&body, field)))?;
         items.extend(page);
-        let truncated = body
-            .get("IsTruncated")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        next = body
-            .get("NextToken")
-            .and_then(Value::as_str)
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned);
-        if !truncated || next.is_none() {
+        next = pages.after(&body)?;
+        if next.is_none() {
             return Ok(items);
         }
     }
-    Err(PortalError::Pages(LIST_PAGES_MAX))
 }
 
 /// `GET /access-assignments/accounts`, every page.
@@ -554,6 +571,39 @@ mod tests {
                 (code.to_owned(), message.to_owned()),
                 "{header:?} {body}"
             );
+        }
+    }
+
+    #[test]
+    fn paging_follows_next_token_and_stops_at_the_page_limit() {
+        for (body, next) in [
+            (
+                json!({"IsTruncated": true, "NextToken": "a b"}),
+                Some("a b"),
+            ),
+            (json!({"IsTruncated": false, "NextToken": "x"}), None),
+            (json!({"IsTruncated": true}), None),
+            (json!({"IsTruncated": true, "NextToken": ""}), None),
+            (json!({}), None),
+        ] {
+            let got = Pages::default().after(&body).unwrap();
+            assert_eq!(got.as_deref(), next, "{body}");
+        }
+        assert_eq!(page_path("/l", None), "/l");
+        assert_eq!(page_path("/l", Some("a b")), "/l?NextToken=a%20b");
+        assert_eq!(
+            page_path("/l?AccountId=1", Some("n")),
+            "/l?AccountId=1&NextToken=n"
+        );
+        // LIST_PAGES_MAX pages are read; a server still truncating after them is refused.
+        let more = json!({"IsTruncated": true, "NextToken": "n"});
+        let last = json!({"IsTruncated": false});
+        for (final_page, ok) in [(&last, true), (&more, false)] {
+            let mut pages = Pages::default();
+            for _ in 1..LIST_PAGES_MAX {
+                assert!(pages.after(&more).unwrap().is_some());
+            }
+            assert_eq!(pages.after(final_page).is_ok(), ok, "{final_page}");
         }
     }
 

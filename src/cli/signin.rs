@@ -229,7 +229,10 @@ impl Context {
             return Ok(());
         };
         if let Some(token) = &self.cache.token
-            && let Some(mut doc) = tokens::load::<serde_json::Value>(&self.paths.aliyun)?
+            && let Some(mut doc) = tokens::load_at_most::<serde_json::Value>(
+                &self.paths.aliyun,
+                tokens::TOOL_FILE_BYTES_MAX,
+            )?
         {
             let t = AliyunToken {
                 sign_in_url: self.url.as_str(),
@@ -338,7 +341,12 @@ async fn login(ctx: &mut Context, no_browser: bool) -> Result<(), SignInError> {
     }
     let token = poll(&origin, &reg, &start).await?;
     let expires_at = token.expires_at;
+    let replaced = ctx.cache.token.take();
     ctx.store_token(token)?;
+    // The sign-in this one replaces ends on the server too (it may have ended already).
+    if let Some(old) = replaced {
+        let _ = portal::logout(&origin, &old.access_token).await;
+    }
     ctx.config.sign_in_url = Some(ctx.url.as_str().to_owned());
     ctx.config.save(&ctx.paths.config)?;
     say(&format!(
@@ -478,12 +486,10 @@ async fn pairs(origin: &str, token: &str) -> Result<Vec<Pair>, SignInError> {
     Ok(all)
 }
 
+/// `~/.aws/config`'s text ("" when there is none).
 fn read_text(path: &Path) -> Result<String, SignInError> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => Ok(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(SignInError::File(path.to_owned(), e.to_string())),
-    }
+    let bytes = tokens::read_at_most(path, tokens::TOOL_FILE_BYTES_MAX)?.unwrap_or_default();
+    String::from_utf8(bytes).map_err(|e| SignInError::File(path.to_owned(), e.to_string()))
 }
 
 async fn populate(ctx: &mut Context, m: &ArgMatches) -> Result<(), SignInError> {
@@ -509,7 +515,7 @@ async fn populate(ctx: &mut Context, m: &ArgMatches) -> Result<(), SignInError> 
         .zip(&pairs)
         .map(|(n, p)| profiles::aliyun_profile(n, p, t, &region))
         .collect();
-    let existing = tokens::load(&paths.aliyun)?;
+    let existing = tokens::load_at_most(&paths.aliyun, tokens::TOOL_FILE_BYTES_MAX)?;
     let file = paths.aliyun.display().to_string();
     let aliyun = profiles::merge_aliyun(existing, &file, wanted, &previous.aliyun, &url)?;
     tokens::save(&paths.aliyun, &aliyun.doc)?;

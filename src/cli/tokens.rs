@@ -20,6 +20,8 @@ pub const REFRESH_WINDOW_SECONDS: i64 = 15 * 60;
 pub const REGISTRATION_MARGIN_SECONDS: i64 = 24 * 3600;
 /// Largest cache file read, in bytes.
 pub const CACHE_BYTES_MAX: u64 = 64 * 1024;
+/// Largest file of another tool read (`~/.aliyun/config.json`, `~/.aws/config`), in bytes.
+pub const TOOL_FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -100,8 +102,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A JSON file, or `None` when there is none.
-pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, CacheError> {
+/// A file's bytes, `None` when there is none; refused past `max` bytes.
+pub fn read_at_most(path: &Path, max: u64) -> Result<Option<Vec<u8>>, CacheError> {
     use std::io::Read;
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -109,16 +111,32 @@ pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Ca
         Err(e) => return Err(CacheError::Read(path.to_owned(), e)),
     };
     let mut bytes = Vec::new();
-    file.take(CACHE_BYTES_MAX + 1)
+    file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| CacheError::Read(path.to_owned(), e))?;
-    if bytes.len() as u64 > CACHE_BYTES_MAX {
-        let too_long = format!("longer than {CACHE_BYTES_MAX} bytes");
+    if bytes.len() as u64 > max {
+        let too_long = format!("longer than {max} bytes");
         return Err(CacheError::Parse(path.to_owned(), too_long));
     }
+    Ok(Some(bytes))
+}
+
+/// A JSON file of at most `max` bytes, or `None` when there is none.
+pub fn load_at_most<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    max: u64,
+) -> Result<Option<T>, CacheError> {
+    let Some(bytes) = read_at_most(path, max)? else {
+        return Ok(None);
+    };
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| CacheError::Parse(path.to_owned(), e.to_string()))
+}
+
+/// A cache file (at most `CACHE_BYTES_MAX`), or `None` when there is none.
+pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, CacheError> {
+    load_at_most(path, CACHE_BYTES_MAX)
 }
 
 /// Writes `value` as JSON (mode 0600, folder 0700 when created).
@@ -350,9 +368,19 @@ mod tests {
         }
         std::fs::write(&path, "{not json").unwrap();
         assert!(matches!(load::<Cache>(&path), Err(CacheError::Parse(..))));
+        // At the limit it is read (and found not to be a cache); one byte more is refused.
+        std::fs::write(&path, vec![b' '; CACHE_BYTES_MAX as usize]).unwrap();
+        let e = load::<Cache>(&path).unwrap_err().to_string();
+        assert!(e.contains("EOF"), "{e}");
         std::fs::write(&path, vec![b' '; CACHE_BYTES_MAX as usize + 1]).unwrap();
         let e = load::<Cache>(&path).unwrap_err().to_string();
         assert!(e.contains("longer than"), "{e}");
+        assert_eq!(
+            read_at_most(&path, CACHE_BYTES_MAX + 1)
+                .unwrap()
+                .map(|b| b.len()),
+            Some(CACHE_BYTES_MAX as usize + 1)
+        );
     }
 
     #[test]

@@ -560,12 +560,28 @@ async fn cloudsso_cli_logs_in_prints_credentials_refreshes_populates_and_logs_ou
         .to_owned();
     assert_eq!(portal_status(&srv, &token4).await, 200);
 
+    // Signing in again (the URL remembered) replaces the sign-in: the old one ends, the new
+    // token reaches the populated profiles, the registration is reused.
+    login(&srv, &mut b, home, &["login", "--no-browser"]).await;
+    let c5 = read_json(&cache);
+    let token5 = c5["token"]["accessToken"].as_str().unwrap().to_owned();
+    note_secret(&token5);
+    assert_eq!(c5["registration"], c["registration"]);
+    assert_eq!(portal_status(&srv, &token4).await, 401);
+    assert_eq!(portal_status(&srv, &token5).await, 200);
+    assert_eq!(
+        read_json(&botocore_path(home))["accessToken"],
+        token5.as_str()
+    );
+    let ali = read_json(&home.join(".aliyun/config.json"));
+    assert_eq!(ali["profiles"][1]["access_token"], token5.as_str());
+
     // logout: the server ends the sign-in, the cache files go.
     let out = ok(cli(home, &["logout"]));
     assert!(out.contains("Signed out"), "{out}");
     assert!(!cache.exists());
     assert!(!botocore_path(home).exists());
-    for t in [&token, &token2, &token3, &token4] {
+    for t in [&token, &token2, &token3, &token4, &token5] {
         assert_eq!(portal_status(&srv, t).await, 401);
     }
     fails(cli(home, &by_name), "not signed in");
