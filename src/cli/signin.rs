@@ -360,6 +360,12 @@ async fn login(ctx: &mut Context, no_browser: bool) -> Result<(), SignInError> {
     Ok(())
 }
 
+/// How long the device flow waits for the user: the code's life, at most
+/// `DEVICE_WAIT_MAX_SECONDS`.
+pub fn device_wait_seconds(expires_in: u64) -> u64 {
+    expires_in.min(DEVICE_WAIT_MAX_SECONDS)
+}
+
 /// Polls `/token` at the interval until the user decides or the code expires.
 async fn poll(
     origin: &str,
@@ -372,8 +378,7 @@ async fn poll(
             .unwrap_or(portal::POLL_INTERVAL_DEFAULT_SECONDS),
         PollStep::Wait,
     );
-    let wait = start.expires_in.min(DEVICE_WAIT_MAX_SECONDS);
-    let deadline = Instant::now() + Duration::from_secs(wait);
+    let deadline = Instant::now() + Duration::from_secs(device_wait_seconds(start.expires_in));
     loop {
         tokio::time::sleep(Duration::from_secs(interval)).await;
         let e = match portal::create_token(origin, reg, Grant::DeviceCode(&start.device_code)).await
@@ -651,6 +656,19 @@ mod tests {
                 expected,
                 "{wanted}"
             );
+        }
+    }
+
+    #[test]
+    fn the_device_flow_waits_the_codes_life_within_its_bound() {
+        for (expires_in, wait) in [
+            (0, 0),
+            (600, 600),
+            (DEVICE_WAIT_MAX_SECONDS, DEVICE_WAIT_MAX_SECONDS),
+            (DEVICE_WAIT_MAX_SECONDS + 1, DEVICE_WAIT_MAX_SECONDS),
+            (u64::MAX, DEVICE_WAIT_MAX_SECONDS),
+        ] {
+            assert_eq!(device_wait_seconds(expires_in), wait, "{expires_in}");
         }
     }
 

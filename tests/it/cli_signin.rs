@@ -117,9 +117,15 @@ fn read_prompt(child: &mut Child) -> (String, String, Vec<String>) {
     panic!("no verification URL and code in {seen:?}");
 }
 
-/// Runs `login` and approves its code from `b`'s signed-in portal session, as the user does
-/// in the browser; what `login` printed.
-async fn login(srv: &Server, b: &mut Browser<'_>, home: &Path, args: &[&str]) -> Vec<String> {
+/// Runs `login` and answers its code (`decision`: approve or deny) from `b`'s signed-in
+/// portal session, as the user does in the browser; what `login` printed, and how it ended.
+async fn login_deciding(
+    srv: &Server,
+    b: &mut Browser<'_>,
+    home: &Path,
+    args: &[&str],
+    decision: &str,
+) -> (Vec<String>, Output) {
     let mut child = command(home, args).spawn().unwrap();
     let (url, code, printed) = tokio::task::spawn_blocking(move || {
         let (u, c, p) = read_prompt(&mut child);
@@ -142,14 +148,20 @@ async fn login(srv: &Server, b: &mut Browser<'_>, home: &Path, args: &[&str]) ->
             &[
                 ("csrf", &csrf),
                 ("user_code", &code),
-                ("decision", "approve"),
+                ("decision", decision),
             ],
         )
         .await;
-    assert!(p.html.contains("approved"), "{}", p.html);
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
+    (printed, out)
+}
+
+/// `login`, approved; what it printed.
+async fn login(srv: &Server, b: &mut Browser<'_>, home: &Path, args: &[&str]) -> Vec<String> {
+    let (printed, out) = login_deciding(srv, b, home, args, "approve").await;
     assert!(
         out.status.success(),
         "{:?}: {}",
@@ -598,13 +610,12 @@ async fn when_the_refresh_lifetime_ends_the_cli_says_to_log_in_again() {
     let url = format!("http://{}/default/login", srv.addr);
     let mut b = Browser::new(&srv);
     sign_in_and_enroll(&mut b, "alice").await;
-    login(
-        &srv,
-        &mut b,
-        home,
-        &["login", "--sign-in-url", &url, "--no-browser"],
-    )
-    .await;
+    // Denied in the portal: the login ends, with no token.
+    let args = ["login", "--sign-in-url", &url, "--no-browser"];
+    let (_, denied) = login_deciding(&srv, &mut b, home, &args, "deny").await;
+    fails(denied, "the request was denied in the portal");
+    assert!(read_json(&cache_path(home, &url)).get("token").is_none());
+    login(&srv, &mut b, home, &args).await;
     let cache = cache_path(home, &url);
     let token = read_json(&cache)["token"]["accessToken"]
         .as_str()
@@ -632,4 +643,29 @@ async fn when_the_refresh_lifetime_ends_the_cli_says_to_log_in_again() {
     write_json(&cache, &before);
     expire_cache(&cache, now() - 1);
     fails(cli(home, &by_id), "run `cloudsso login` again");
+}
+
+#[tokio::test]
+async fn a_code_nobody_approves_expires_and_the_login_ends() {
+    let srv = Server::start_with(&["--device-code-seconds", "2"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("http://{}/default/login", srv.addr);
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking({
+        let home = tmp.path().to_owned();
+        move || cli(&home, &["login", "--sign-in-url", &url, "--no-browser"])
+    })
+    .await
+    .unwrap();
+    assert!(
+        text(&out.stdout).contains("user_code="),
+        "{}",
+        text(&out.stdout)
+    );
+    fails(out, "expired");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
