@@ -254,6 +254,11 @@ impl Context {
     /// A valid access token: the cached one, renewed first (no browser) when less than 15
     /// minutes are left; boto3's newer one when it renewed last.
     async fn access_token(&mut self) -> Result<String, SignInError> {
+        let _lock = self.lock_cache()?;
+        // Another command may have renewed the token while this one waited for the lock.
+        if let Some(cache) = tokens::load(&self.cache_path)? {
+            self.cache = cache;
+        }
         if self.populated().is_some_and(|p| !p.aws.is_empty())
             && let Ok(Some(theirs)) = tokens::load(&self.botocore_path())
             && tokens::adopt_newer(&mut self.cache, &theirs)
@@ -280,6 +285,25 @@ impl Context {
             .ok_or(SignInError::NotSignedIn(url))
     }
 
+    /// Holds `<cache>.lock` exclusively until dropped, so that two commands at once (an SDK
+    /// running `credential_process` in parallel) never both present the same refresh token:
+    /// the server takes the second for a stolen copy and ends the whole sign-in. `None`
+    /// without a cache folder (nothing to renew).
+    fn lock_cache(&self) -> Result<Option<std::fs::File>, SignInError> {
+        let path = self.cache_path.with_extension("lock");
+        if !path.parent().is_some_and(Path::exists) {
+            return Ok(None);
+        }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let err = |e: std::io::Error| SignInError::File(path.clone(), e.to_string());
+        let file = opts.open(&path).map_err(err)?;
+        file.lock().map_err(err)?;
+        Ok(Some(file))
+    }
+
     async fn refresh(&mut self, still_valid: bool) -> Result<(), SignInError> {
         let (Some(reg), Some(old)) = (self.cache.registration.clone(), self.cache.token.clone())
         else {
@@ -299,13 +323,27 @@ impl Context {
                 ));
                 Ok(())
             }
-            Err(PortalError::Refused { code, message, .. }) => Err(SignInError::Ended(
-                self.url.as_str().to_owned(),
-                format!(" (renewal refused: {code}: {message})"),
-            )),
+            Err(PortalError::Refused { code, message, .. }) if renewal_ended(&code) => {
+                Err(SignInError::Ended(
+                    self.url.as_str().to_owned(),
+                    format!(" (renewal refused: {code}: {message})"),
+                ))
+            }
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Whether a refused renewal means the sign-in is over (rather than a passing failure).
+pub fn renewal_ended(code: &str) -> bool {
+    matches!(
+        code,
+        "InvalidGrantException"
+            | "ExpiredTokenException"
+            | "InvalidClientException"
+            | "UnauthorizedClientException"
+            | "AccessDeniedException"
+    )
 }
 
 /// The registration for a new login: the cached one while it lasts, else a new one (cached
@@ -669,6 +707,22 @@ mod tests {
             (u64::MAX, DEVICE_WAIT_MAX_SECONDS),
         ] {
             assert_eq!(device_wait_seconds(expires_in), wait, "{expires_in}");
+        }
+    }
+
+    #[test]
+    fn only_a_refused_grant_or_client_ends_the_sign_in() {
+        for (code, ended) in [
+            ("InvalidGrantException", true),
+            ("ExpiredTokenException", true),
+            ("InvalidClientException", true),
+            ("UnauthorizedClientException", true),
+            ("AccessDeniedException", true),
+            ("InternalServerException", false),
+            ("TooManyRequestsException", false),
+            ("HttpError", false),
+        ] {
+            assert_eq!(renewal_ended(code), ended, "{code}");
         }
     }
 

@@ -528,6 +528,26 @@ async fn cloudsso_cli_logs_in_prints_credentials_refreshes_populates_and_logs_ou
     #[cfg(unix)]
     assert_eq!(mode(&cache), 0o600);
 
+    // Commands renewing at the same moment (an SDK running credential_process in parallel)
+    // take turns: one renews, the others use its token; no refresh token is presented twice
+    // (which would end the whole sign-in).
+    expire_cache(&cache, now() + 300);
+    let runs: Vec<_> = (0..4)
+        .map(|_| command(home, &by_name).spawn().unwrap())
+        .collect();
+    for run in runs {
+        let out = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        works_at_sts(&srv, &from_exports(&ok(out)), &s.account).await;
+    }
+    let c2 = read_json(&cache);
+    let token2 = c2["token"]["accessToken"].as_str().unwrap().to_owned();
+    let refresh2 = c2["token"]["refreshToken"].as_str().unwrap().to_owned();
+    note_secret(&token2);
+    note_secret(&refresh2);
+    assert_eq!(portal_status(&srv, &token2).await, 200);
+
     // boto3 refreshes on its own (rotating the refresh token) and writes its cache; the CLI
     // takes that newer token instead of presenting its used one (which would end the whole
     // sign-in).
