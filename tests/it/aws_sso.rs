@@ -561,8 +561,42 @@ async fn refresh_tokens_can_be_turned_off_and_end_with_their_approving_session()
     let srv = Server::start();
     srv.portal_user("erin").await;
     let client = register(&srv).await;
+    // The directory sets its own refresh lifetime (a cloudsso extension of SetLoginPreference).
+    let key = srv.admin_key();
+    let set = |v: &'static str| {
+        let (srv, key) = (&srv, &key);
+        async move {
+            let params = [
+                ("DirectoryId", srv.directory_id.as_str()),
+                ("CliRefreshTokenDuration", v),
+            ];
+            srv.api(key, SSO, "SetLoginPreference", &params).await
+        }
+    };
+    assert_eq!(set("7776000").await.status, StatusCode::OK);
+    let r = set("7776001").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(set("0").await.status, StatusCode::OK);
+    let got = srv
+        .api_ok(
+            &key,
+            SSO,
+            "GetLoginPreference",
+            &[("DirectoryId", &srv.directory_id)],
+        )
+        .await;
+    assert_eq!(
+        got["LoginPreference"]["CliRefreshTokenDuration"], 0,
+        "{got}"
+    );
     let mut b = Browser::new(&srv);
     sign_in_and_enroll(&mut b, "erin").await;
+    let (dc, uc) = start(&srv, &client).await;
+    decide(&mut b, &uc, "approve").await;
+    let r = poll(&srv, &client, &dc).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("refreshToken").is_none(), "{}", r.body);
+    assert_eq!(set("3600").await.status, StatusCode::OK);
     let (token, refresh_token, _) = tokens_for(&srv, &mut b, &client).await;
     // Signing out of the portal session that approved the sign-in ends its tokens.
     let page = b.get(&format!("/{DIR}/portal")).await;

@@ -485,10 +485,27 @@ impl SignIn {
         Ok(issued.map_err(RoleRefusal::Credentials))
     }
 
-    /// Whether `kind` clients get refresh tokens, and until when (from `now`).
-    pub(in crate::signin) fn refresh_until(&self, kind: ClientKind, now: i64) -> Option<i64> {
-        let secs = i64::try_from(self.limits().cli_refresh_seconds).unwrap_or(i64::MAX);
-        (kind == ClientKind::Aws && secs > 0).then(|| now.saturating_add(secs))
+    /// How long a directory's CLI sign-ins may refresh themselves: its own setting, else the
+    /// server's.
+    pub fn cli_refresh_seconds(&self, s: &crate::signin::settings::DirectorySettings) -> u64 {
+        s.login
+            .cli_refresh_seconds
+            .unwrap_or(self.limits().cli_refresh_seconds)
+    }
+
+    /// Whether `kind` clients of `dir` get refresh tokens, and until when (from `now`).
+    pub(in crate::signin) async fn refresh_until(
+        &self,
+        kind: ClientKind,
+        dir: &str,
+        now: i64,
+    ) -> Result<Option<i64>, DomainError> {
+        if kind != ClientKind::Aws {
+            return Ok(None);
+        }
+        let settings = self.settings(&crate::model::DirectoryId::new(dir)).await?;
+        let secs = i64::try_from(self.cli_refresh_seconds(&settings)).unwrap_or(i64::MAX);
+        Ok((secs > 0).then(|| now.saturating_add(secs)))
     }
 }
 

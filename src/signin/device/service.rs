@@ -338,7 +338,7 @@ impl SignIn {
         let (token, refresh) = (new_token(), new_token());
         let now = now_unix();
         let ttl = self.access_token_seconds();
-        let refresh_until = self.refresh_until(a.client, now);
+        let refresh_until = self.refresh_until(a.client, &a.dir, now).await?;
         let rec = AccessTokenRecord {
             dir: a.dir.clone(),
             user: a.user.clone(),
