@@ -337,6 +337,25 @@ async fn botocore_signs_in_lists_gets_role_credentials_refreshes_and_logs_out() 
         "InvalidGrantException",
         "invalid_grant",
     );
+    // The trail has each step, attributed, and none of the secrets.
+    let events = crate::audit::all_events(&srv, &srv.admin_key()).await;
+    for action in [
+        "signin:RegisterClient",
+        "signin:DeviceAuthorize",
+        "signin:DeviceApprove",
+        "signin:CreateToken",
+        "signin:GetRoleCredentials",
+        "signin:Logout",
+    ] {
+        assert!(
+            events.iter().any(|e| e["eventName"] == action),
+            "{action} not in the trail"
+        );
+    }
+    let trail = serde_json::to_string(&events).unwrap();
+    for secret in [&token, &token2, &refresh_token, &refresh2, &client.1] {
+        assert!(!trail.contains(secret.as_str()), "a secret in the trail");
+    }
     // A used refresh token presented again (a stolen copy) ends the whole sign-in.
     let (token, refresh_token, _) = tokens_for(&srv, &mut b, &client).await;
     let r = refresh(&srv, &client, &refresh_token).await;
