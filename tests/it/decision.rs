@@ -285,6 +285,26 @@ async fn decisions_allow_explicit_deny_implicit_deny_and_account_mismatch() {
         cases.len(),
         failures.join("\n")
     );
+    // RPC-signed (the administrator's own AccessKeyId, Signature and Action are parameters
+    // too, which is why the operation's are named otherwise).
+    let rpc = srv
+        .api_rpc(
+            &s.key,
+            SSO,
+            CHECK,
+            &[
+                ("CredentialAccessKeyId", &c.access_key_id),
+                ("CredentialSecurityToken", &c.security_token),
+                ("ActionName", "ecs:DeleteInstance"),
+                ("ResourceArn", &i1),
+            ],
+        )
+        .await;
+    assert!(
+        wrong(&rpc, "Deny", "ImplicitDeny", None).is_none(),
+        "{}",
+        rpc.body
+    );
     // An expired credential is a Deny, not an error.
     let expired = credentials(
         &srv,
