@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Signs in to a live cloudsso from the terminal with unmodified clients from PyPI, the
+browser step played by `approver.Browser` over HTTP, then takes the access away and checks
+the credentials the clients got are refused by STS within a second:
+
+  (A) alibabacloud-credentials' CloudSSO provider from a `mode: CloudSSO` profile, then
+      alibabacloud-sts20150401 GetCallerIdentity (alibaba_clients.py);
+  (B) boto3, (C) AWS CLI v1 and (D) aws-sso-util against the AWS sso-oidc / sso protocols and
+      AWS STS (aws_clients.py), with `--aws`;
+  then: the user removed from the group over SCIM (the group's configuration refused, the
+  direct one still accepted), then disabled over SCIM (everything refused).
+
+Runs with HOME set to a scratch folder (the clients' ~/.aliyun and ~/.aws files go there).
+Prints one line per check; exits 1 if any failed.
+
+Usage: clients_check.py <data dir of a running `cloudsso serve`> [--aws]
+"""
+
+import os
+import pwd
+import sys
+import time
+
+from approver import Browser
+from checks import check, failures, until
+from directory_setup import DIRECT, GROUPED, USER, scim_patch, set_up
+
+# Revocation must reach issued credentials within this.
+REVOKED_WITHIN_SECONDS = 1.0
+
+
+def revoked(what, probes, want_refused, since=None):
+    """Checks each (name, probe, refusal codes) reaches the wanted answer within
+    REVOKED_WITHIN_SECONDS of `since` (a `time.monotonic()`, when the change was answered);
+    a probe returns the refusal's code, None when the call is
+    accepted, and a refusal must be one of its codes."""
+    for name, probe, codes in probes:
+        if want_refused:
+            code, taken = until(probe, REVOKED_WITHIN_SECONDS, started=since)
+            check(f"{what}: {name} refused within {REVOKED_WITHIN_SECONDS:.0f} s ({code}, {taken:.2f} s)",
+                  code in codes and taken < REVOKED_WITHIN_SECONDS, (code, codes))
+        else:
+            code = probe()
+            check(f"{what}: {name} still accepted", code is None, code)
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or args[0].startswith("-"):
+        print(__doc__)
+        return 2
+    with_aws = "--aws" in args
+    if os.path.realpath(os.environ.get("HOME", "")) == os.path.realpath(pwd.getpwuid(os.getuid()).pw_dir):
+        print("HOME must be a scratch folder: the clients write ~/.aliyun and ~/.aws there")
+        return 2
+    s = set_up(args[0])
+    browser = Browser(s.root + f"/{s.directory_id}", USER)
+
+    import alibaba_clients as ali
+    ali_keys = ali.run(s, browser)
+    aws = None
+    if with_aws:
+        import aws_clients
+        aws = aws_clients.run(s, browser)
+    else:
+        print("skip (B) boto3, (C) AWS CLI v1, (D) aws-sso-util: not turned on (--aws)")
+
+    def probes(config):
+        out = ali.probes(s, ali_keys, config)
+        if aws is not None:
+            out += aws.probes(config)
+        return out
+
+    # Accepted before: the refusals below are the revocation's, not a broken probe's.
+    revoked("before any change", probes(DIRECT) + probes(GROUPED), want_refused=False)
+    status, body = scim_patch(s.boot, f"/Groups/{s.group_id}",
+                              [{"op": "remove", "path": f'members[value eq "{s.user_id}"]'}])
+    since = time.monotonic()
+    check("SCIM: user removed from the group", status in (200, 204), (status, body))
+    revoked("group removal", probes(GROUPED), want_refused=True, since=since)
+    revoked("group removal", probes(DIRECT), want_refused=False)
+    status, body = scim_patch(s.boot, f"/Users/{s.user_id}", [{"op": "replace", "path": "active", "value": False}])
+    since = time.monotonic()
+    check("SCIM: user active=false", status == 200, (status, body))
+    revoked("user disabled", probes(DIRECT), want_refused=True, since=since)
+    if aws is not None:
+        aws.after_disable()
+
+    if failures:
+        print(f"{len(failures)} client check(s) failed: {failures}")
+        return 1
+    print("terminal sign-in clients: every check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    rc = main()
+    print(f"({time.monotonic() - started:.1f} s)")
+    sys.exit(rc)
