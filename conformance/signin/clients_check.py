@@ -62,6 +62,8 @@ def main():
     if with_aws:
         import aws_clients
         aws = aws_clients.run(s, browser)
+        if aws is None:
+            check("(B) got role credentials for the revocation checks", False)
     else:
         print("skip (B) boto3, (C) AWS CLI v1, (D) aws-sso-util: not turned on (--aws)")
 
