@@ -5,15 +5,16 @@ the credentials the clients got are refused by STS within a second:
 
   (A) alibabacloud-credentials' CloudSSO provider from a `mode: CloudSSO` profile, then
       alibabacloud-sts20150401 GetCallerIdentity (alibaba_clients.py);
-  (B) boto3, (C) AWS CLI v1 and (D) aws-sso-util against the AWS sso-oidc / sso protocols and
-      AWS STS (aws_clients.py), with `--aws`;
+  (B) boto3, (C) AWS CLI v1 and (D) aws-sso-util against the AWS sso-oidc / sso protocols
+      (aws_clients.py), with `--aws`, and their credentials at cloudsso's AWS STS with
+      `--aws-sts`;
   then: the user removed from the group over SCIM (the group's configuration refused, the
   direct one still accepted), then disabled over SCIM (everything refused).
 
 Runs with HOME set to a scratch folder (the clients' ~/.aliyun and ~/.aws files go there).
 Prints one line per check; exits 1 if any failed.
 
-Usage: clients_check.py <data dir of a running `cloudsso serve`> [--aws]
+Usage: clients_check.py <data dir of a running `cloudsso serve`> [--aws [--aws-sts]]
 """
 
 import os
@@ -61,6 +62,9 @@ def main():
     aws = None
     if with_aws:
         import aws_clients
+        aws_clients.STS = "--aws-sts" in args
+        if not aws_clients.STS:
+            print("skip AWS STS GetCallerIdentity with the AWS clients' credentials: not turned on (--aws-sts)")
         aws = aws_clients.run(s, browser)
         if aws is None:
             check("(B) got role credentials for the revocation checks", False)
