@@ -421,13 +421,12 @@ async fn device_codes_are_refused_for_pkce_denial_reuse_and_unknown_directories(
         )
         .await;
     refused(&raw, 400, "InvalidParameter");
-    // The AWS shape of /token is told apart and refused (for now).
+    // The AWS shape of /token is told apart and answered in AWS's protocol.
     let aws = json!({"grantType": GRANT, "deviceCode": "x", "clientId": "c", "clientSecret": "s"});
-    refused(
-        &json_post(&srv, "/token", aws).await,
-        400,
-        "UnsupportedProtocol",
-    );
+    let r = json_post(&srv, "/token", aws).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(r.header("x-amzn-errortype"), Some("InvalidClientException"));
+    assert_eq!(r.body["error"], "invalid_client", "{}", r.body);
     let wrong_grant = json!({"GrantType": "password", "DeviceCode": "x"});
     refused(
         &json_post(&srv, "/token", wrong_grant).await,

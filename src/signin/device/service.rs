@@ -3,12 +3,13 @@
 //! store), approving or denying it from a portal session, and exchanging it once for an
 //! access token (one write that deletes the authorization and stores the token).
 
-use super::tokens::{AccessTokenRecord, put_token, user_may_sign_in};
+use super::aws::{GRANT_DEVICE_CODE, IssuedTokens, new_family, start_url_segments, token_record};
+use super::tokens::{AccessTokenRecord, TokenKind, put_token, user_may_sign_in};
 use super::{
-    ACCESS_TOKEN_SECONDS, Approval, AuthorizeRefusal, CLOUDSSO_CLIENT_ID, ClientKind,
-    DeviceAuthorization, Invalid, PENDING_MAX, POLL_INTERVAL_SECONDS, Poll, Status,
-    USER_CODE_TRIES_MAX, UserCodeRow, decide, is_challenge, may_create, new_user_code,
-    parse_user_code, portal_segment, show_user_code,
+    Approval, AuthorizeRefusal, CLOUDSSO_CLIENT_ID, ClientKind, DeviceAuthorization, Invalid,
+    PENDING_MAX, POLL_INTERVAL_SECONDS, Poll, Poller, Status, USER_CODE_TRIES_MAX, UserCodeRow,
+    decide, is_challenge, may_create, new_user_code, parse_user_code, portal_segment,
+    show_user_code,
 };
 use crate::error::DomainError;
 use crate::signin::SignIn;
@@ -19,11 +20,15 @@ use crate::store::WriteTxn;
 use crate::store::keys::{DeviceCodeKey, DeviceUserCodeKey, KeyedRead, Prefix, SessionKey};
 use std::net::IpAddr;
 
-/// What a client asks for to start a sign-in.
+/// What a client asks for to start a sign-in: CloudSSO's public client with PKCE, or an AWS
+/// registered client (id and secret) without.
 #[derive(Debug, Clone)]
 pub struct AuthorizeRequest {
     pub client: ClientKind,
     pub client_id: String,
+    /// AWS's registered clients only.
+    pub client_secret: String,
+    /// CloudSSO's `PortalUrl`, AWS's `startUrl`: names the directory.
     pub portal_url: String,
     pub challenge: String,
     pub challenge_method: String,
@@ -47,6 +52,8 @@ pub struct DeviceGrant {
 pub struct PollRequest {
     pub client: ClientKind,
     pub client_id: String,
+    /// AWS's registered clients only.
+    pub client_secret: String,
     pub device_code: String,
     pub verifier: String,
 }
@@ -57,14 +64,9 @@ pub enum PollAnswer {
     Pending,
     SlowDown,
     Invalid(Invalid),
-    Token {
-        access_token: String,
-        expires_in: i64,
-        /// Who it speaks for (for the audit trail).
-        dir: String,
-        user: String,
-        user_name: String,
-    },
+    /// The client id and secret do not stand (AWS), or name another grant.
+    Client,
+    Token(IssuedTokens),
 }
 
 /// A pending authorization as the approval page shows it.
@@ -91,20 +93,42 @@ impl SignIn {
         &self,
         r: AuthorizeRequest,
     ) -> Result<Result<DeviceGrant, AuthorizeRefusal>, DomainError> {
-        if r.client != ClientKind::CloudSso || r.client_id != CLOUDSSO_CLIENT_ID {
-            return Ok(Err(AuthorizeRefusal::UnknownClient));
+        let segments = match r.client {
+            ClientKind::CloudSso => {
+                if r.client_id != CLOUDSSO_CLIENT_ID {
+                    return Ok(Err(AuthorizeRefusal::UnknownClient));
+                }
+                if r.challenge_method != "S256" {
+                    return Ok(Err(AuthorizeRefusal::UnsupportedChallengeMethod));
+                }
+                if !is_challenge(&r.challenge) {
+                    return Ok(Err(AuthorizeRefusal::BadChallenge));
+                }
+                portal_segment(&r.portal_url, self.public_url())
+                    .into_iter()
+                    .collect()
+            }
+            ClientKind::Aws => {
+                match self.client(&r.client_id, &r.client_secret) {
+                    Ok(reg) if reg.allows(GRANT_DEVICE_CODE) => {}
+                    _ => return Ok(Err(AuthorizeRefusal::UnknownClient)),
+                }
+                start_url_segments(&r.portal_url, self.public_url())
+            }
+        };
+        let mut found = None;
+        for seg in segments {
+            found = self.portal_directory(seg).await?;
+            if found.is_some() {
+                break;
+            }
         }
-        if r.challenge_method != "S256" {
-            return Ok(Err(AuthorizeRefusal::UnsupportedChallengeMethod));
-        }
-        if !is_challenge(&r.challenge) {
-            return Ok(Err(AuthorizeRefusal::BadChallenge));
-        }
-        let Some(seg) = portal_segment(&r.portal_url, self.public_url()) else {
+        let Some(dir) = found else {
             return Ok(Err(AuthorizeRefusal::UnknownDirectory));
         };
-        let Some(dir) = self.portal_directory(seg).await? else {
-            return Ok(Err(AuthorizeRefusal::UnknownDirectory));
+        let (client_id, challenge) = match r.client {
+            ClientKind::CloudSso => (String::new(), r.challenge),
+            ClientKind::Aws => (r.client_id, String::new()),
         };
         let device_code = new_token();
         let now = now_unix();
@@ -113,7 +137,8 @@ impl SignIn {
             dir: dir.id.to_string(),
             client: r.client,
             user_code: String::new(),
-            challenge: r.challenge,
+            challenge,
+            client_id,
             created_at: now,
             expires_at: now.saturating_add(ttl),
             interval: POLL_INTERVAL_SECONDS,
@@ -154,14 +179,24 @@ impl SignIn {
         {
             return Ok(PollAnswer::SlowDown);
         }
-        if r.client != ClientKind::CloudSso || r.client_id != CLOUDSSO_CLIENT_ID {
-            return Ok(PollAnswer::Invalid(Invalid::WrongClient));
-        }
+        let client_id = match r.client {
+            ClientKind::CloudSso if r.client_id == CLOUDSSO_CLIENT_ID => "",
+            ClientKind::CloudSso => return Ok(PollAnswer::Invalid(Invalid::WrongClient)),
+            ClientKind::Aws => match self.client(&r.client_id, &r.client_secret) {
+                Ok(reg) if reg.allows(GRANT_DEVICE_CODE) => r.client_id.as_str(),
+                _ => return Ok(PollAnswer::Client),
+            },
+        };
         let key = d.clone();
         let found = self
             .read(move |txn| Ok(txn.get::<DeviceAuthorization>(DeviceCodeKey { digest: &key })?))
             .await?;
-        let approval = match decide(found.as_ref(), r.client, &r.verifier, now_unix()) {
+        let by = Poller {
+            client: r.client,
+            client_id,
+            verifier: &r.verifier,
+        };
+        let approval = match decide(found.as_ref(), by, now_unix()) {
             Poll::Pending => return Ok(PollAnswer::Pending),
             Poll::SlowDown => return Ok(PollAnswer::SlowDown),
             Poll::Invalid(i) => return Ok(PollAnswer::Invalid(i)),
@@ -170,18 +205,24 @@ impl SignIn {
         if !self.service_enabled().await? {
             return Ok(PollAnswer::Invalid(Invalid::Revoked));
         }
-        let answer = self.issue(&d, approval).await?;
+        let answer = self.issue(&d, approval, client_id).await?;
         self.inner.device_polls.forget(&d);
         Ok(answer)
     }
 
-    /// Exchanges an approved authorization for a token, in one write job that finds it still
-    /// there (single use) and its approval still standing.
-    async fn issue(&self, d: &str, a: Approval) -> Result<PollAnswer, DomainError> {
-        let token = new_token();
+    /// Exchanges an approved authorization for a token (and, for AWS's clients, a refresh
+    /// token), in one write job that finds it still there (single use) and its approval still
+    /// standing.
+    async fn issue(
+        &self,
+        d: &str,
+        a: Approval,
+        client_id: &str,
+    ) -> Result<PollAnswer, DomainError> {
+        let (token, refresh) = (new_token(), new_token());
         let now = now_unix();
-        let session_max = i64::try_from(self.limits().session_absolute_seconds).unwrap_or(i64::MAX);
-        let ttl = ACCESS_TOKEN_SECONDS.min(session_max);
+        let ttl = self.access_token_seconds();
+        let refresh_until = self.refresh_until(a.client, now);
         let rec = AccessTokenRecord {
             dir: a.dir.clone(),
             user: a.user.clone(),
@@ -191,6 +232,10 @@ impl SignIn {
             expires_at: now.saturating_add(ttl),
             session: a.session.clone(),
             password_fingerprint: a.password_fingerprint.clone(),
+            kind: TokenKind::Access,
+            client_id: client_id.to_owned(),
+            family: new_family(),
+            used: false,
         };
         let (d, td) = (d.to_owned(), digest(&token));
         self.write(move |txn| {
@@ -205,13 +250,22 @@ impl SignIn {
                 return Ok(PollAnswer::Invalid(Invalid::Revoked));
             }
             put_token(txn, &td, &rec)?;
-            Ok(PollAnswer::Token {
+            let refresh_token = match refresh_until {
+                Some(until) => {
+                    let r = token_record(&rec, TokenKind::Refresh, now, until);
+                    put_token(txn, &digest(&refresh), &r)?;
+                    Some(refresh)
+                }
+                None => None,
+            };
+            Ok(PollAnswer::Token(IssuedTokens {
                 access_token: token,
                 expires_in: ttl,
+                refresh_token,
                 dir: rec.dir.clone(),
                 user: rec.user.clone(),
                 user_name: rec.user_name.clone(),
-            })
+            }))
         })
         .await
     }
