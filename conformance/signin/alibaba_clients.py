@@ -58,8 +58,7 @@ def aliyun_cli_login(s, browser):
     status, pending = _call("POST", f"{s.root}/token", poll)
     check("A aliyun CLI: /token AuthorizationPending before approval",
           status == 400 and pending.get("ErrorCode") == "AuthorizationPending", (status, pending))
-    browser.approve(auth["VerificationUriComplete"], auth["UserCode"])
-    check("A browser: approved the CloudSSO CLI's code", True)
+    check("A browser: approved the CloudSSO CLI's code", browser.approve(auth["VerificationUriComplete"], auth["UserCode"]))
     time.sleep(auth["Interval"] + 0.1)
     status, token = _call("POST", f"{s.root}/token", poll)
     check("A aliyun CLI: /token AccessToken", status == 200 and token.get("AccessToken"), (status, token))

@@ -83,7 +83,6 @@ class Browser:
         self.mfa_secret = None
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
-        self.approved = []
 
     def _send(self, method, url, form=None):
         data = urllib.parse.urlencode(form).encode() if form is not None else None
@@ -121,8 +120,9 @@ class Browser:
 
     def approve(self, verification_url, user_code):
         """Opens `verification_url` (the code is typed in when the URL does not carry it), signs
-        in if asked, checks the page shows `user_code` and approves it. Returns the final
-        page's text; raises when a step does not go as a user would see it go."""
+        in if asked, checks the page shows `user_code` and approves it. Returns whether the
+        answer says the code was approved; raises when a step before does not go as a user
+        would see it go."""
         status, url, page = self.open("GET", verification_url)
         for _ in range(8):
             if "signin-form" in page.forms:
@@ -139,10 +139,7 @@ class Browser:
                 if shown.replace("-", "") != user_code.replace("-", ""):
                     raise RuntimeError(f"the approval page shows {shown!r}, the CLI {user_code!r}")
                 status, url, page = self.submit(url, page, "device-form", decision="approve")
-                if status != 200 or "Sign-in approved" not in page.body:
-                    raise RuntimeError(f"approval answered {status}: {page.body[:500]}")
-                self.approved.append(user_code)
-                return page.body
+                return status == 200 and "Sign-in approved" in page.body and user_code in page.body
             else:
                 raise RuntimeError(f"unexpected page {status} at {url}: {page.body[:500]}")
             if status >= 400:

@@ -155,8 +155,7 @@ def boto3_device_flow(s, browser):
     poll = dict(clientId=reg["clientId"], clientSecret=reg["clientSecret"], grantType=DEVICE_GRANT, deviceCode=auth["deviceCode"])
     code = error_code(lambda: oidc.create_token(**poll))
     check("B boto3 CreateToken before approval: AuthorizationPendingException", code == "AuthorizationPendingException", code)
-    browser.approve(auth["verificationUriComplete"], auth["userCode"])
-    check("B browser: approved boto3's code", True)
+    check("B browser: approved boto3's code", browser.approve(auth["verificationUriComplete"], auth["userCode"]))
     time.sleep(auth["interval"] + 0.1)
     tok = oidc.create_token(**poll)
     check("B boto3 CreateToken: accessToken, refreshToken, expiresIn",
@@ -245,8 +244,7 @@ def aws_v1(s, browser):
     create = ["aws", "sso-oidc", "create-token", *ids, "--grant-type", DEVICE_GRANT, "--device-code", auth.get("deviceCode", ""), *prof]
     rc, out, err = cli(create)
     check("C aws sso-oidc create-token before approval: AuthorizationPendingException", rc != 0 and "AuthorizationPendingException" in err, err)
-    browser.approve(auth["verificationUriComplete"], auth["userCode"])
-    check("C browser: approved AWS CLI v1's code", True)
+    check("C browser: approved AWS CLI v1's code", browser.approve(auth["verificationUriComplete"], auth["userCode"]))
     time.sleep(auth.get("interval", 1) + 0.1)
     rc, out, err = cli(create)
     check("C aws sso-oidc create-token", rc == 0 and "accessToken" in out, err)
@@ -263,10 +261,20 @@ def aws_v1(s, browser):
         rc, out, err = cli(["aws", "sts", "get-caller-identity", *prof])
         check("C aws sts get-caller-identity --profile cloudsso-v1 (the cached token)",
               rc == 0 and arn_ok(s, json.loads(out), DIRECT), out + err)
+    rc, out, err = cli(["aws", "sso-oidc", "create-token", *ids, "--grant-type", "refresh_token",
+                        "--refresh-token", tok["refreshToken"], *prof])
+    fresh = json.loads(out) if rc == 0 else {}
+    check("C aws sso-oidc create-token --grant-type refresh_token: new tokens",
+          fresh.get("accessToken") not in (None, tok["accessToken"]) and fresh.get("refreshToken") not in (None, tok["refreshToken"]), err)
+    at = ["--access-token", fresh.get("accessToken", "")]
     rc, out, err = cli(["aws", "sso", "logout", *at, *prof])
     check("C aws sso logout", rc == 0, err)
     rc, out, err = cli(["aws", "sso", "list-accounts", *at, *prof])
     check("C aws sso list-accounts after logout: UnauthorizedException", rc != 0 and "UnauthorizedException" in err, out + err)
+    rc, out, err = cli(["aws", "sso-oidc", "create-token", *ids, "--grant-type", "refresh_token",
+                        "--refresh-token", fresh.get("refreshToken", ""), *prof])
+    check("C aws sso-oidc create-token refresh_token after logout: InvalidGrantException",
+          rc != 0 and "InvalidGrantException" in err, out + err)
 
 
 def aws_sso_util(s, browser):
@@ -286,8 +294,7 @@ def aws_sso_util(s, browser):
             code = line.strip()
     check("D aws-sso-util login --headless prints the URL and the code", bool(url and code), "".join(seen))
     if url and code:
-        browser.approve(url, code)
-        check("D browser: typed aws-sso-util's code into the approval page and approved", True)
+        check("D browser: typed aws-sso-util's code into the approval page and approved", browser.approve(url, code))
     try:
         rest, _ = p.communicate(timeout=60)
     except subprocess.TimeoutExpired:

@@ -6,12 +6,12 @@ import re
 import time
 
 failures = []
+passed = []
 
 
 def check(what, cond, detail=""):
     print(("ok   " if cond else "FAIL ") + what + ("" if cond else f": {detail}"), flush=True)
-    if not cond:
-        failures.append(what)
+    (passed if cond else failures).append(what)
     return cond
 
 

@@ -6,15 +6,14 @@ the credentials the clients got are refused by STS within a second:
   (A) alibabacloud-credentials' CloudSSO provider from a `mode: CloudSSO` profile, then
       alibabacloud-sts20150401 GetCallerIdentity (alibaba_clients.py);
   (B) boto3, (C) AWS CLI v1 and (D) aws-sso-util against the AWS sso-oidc / sso protocols
-      (aws_clients.py), with `--aws`, and their credentials at cloudsso's AWS STS with
-      `--aws-sts`;
+      (aws_clients.py), and their credentials at cloudsso's AWS STS with `--aws-sts`;
   then: the user removed from the group over SCIM (the group's configuration refused, the
   direct one still accepted), then disabled over SCIM (everything refused).
 
 Runs with HOME set to a scratch folder (the clients' ~/.aliyun and ~/.aws files go there).
 Prints one line per check; exits 1 if any failed.
 
-Usage: clients_check.py <data dir of a running `cloudsso serve`> [--aws [--aws-sts]]
+Usage: clients_check.py <data dir of a running `cloudsso serve`> [--aws-sts]
 """
 
 import os
@@ -22,8 +21,10 @@ import pwd
 import sys
 import time
 
+import alibaba_clients as ali
+import aws_clients
 from approver import Browser
-from checks import check, failures, until
+from checks import check, failures, passed, until
 from directory_setup import DIRECT, GROUPED, USER, scim_patch, set_up
 
 # Revocation must reach issued credentials within this.
@@ -50,26 +51,19 @@ def main():
     if not args or args[0].startswith("-"):
         print(__doc__)
         return 2
-    with_aws = "--aws" in args
     if os.path.realpath(os.environ.get("HOME", "")) == os.path.realpath(pwd.getpwuid(os.getuid()).pw_dir):
         print("HOME must be a scratch folder: the clients write ~/.aliyun and ~/.aws there")
         return 2
     s = set_up(args[0])
     browser = Browser(s.root + f"/{s.directory_id}", USER)
 
-    import alibaba_clients as ali
     ali_keys = ali.run(s, browser)
-    aws = None
-    if with_aws:
-        import aws_clients
-        aws_clients.STS = "--aws-sts" in args
-        if not aws_clients.STS:
-            print("skip AWS STS GetCallerIdentity with the AWS clients' credentials: not turned on (--aws-sts)")
-        aws = aws_clients.run(s, browser)
-        if aws is None:
-            check("(B) got role credentials for the revocation checks", False)
-    else:
-        print("skip (B) boto3, (C) AWS CLI v1, (D) aws-sso-util: not turned on (--aws)")
+    aws_clients.STS = "--aws-sts" in args
+    if not aws_clients.STS:
+        print("skip AWS STS GetCallerIdentity with the AWS clients' credentials: not turned on (--aws-sts)")
+    aws = aws_clients.run(s, browser)
+    if aws is None:
+        check("(B) got role credentials for the revocation checks", False)
 
     def probes(config):
         out = ali.probes(s, ali_keys, config)
@@ -93,10 +87,9 @@ def main():
         aws.after_disable()
 
     if failures:
-        print(f"{len(failures)} client check(s) failed: {failures}")
-        return 1
-    print("terminal sign-in clients: every check passed")
-    return 0
+        print(f"failed: {failures}")
+    print(f"clients: {len(passed)} passed, {len(failures)} failed")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 # Signs in to a live `cloudsso serve` from the terminal with unmodified clients from PyPI
 # (pinned below, installed into conformance/.venv-clients, ignored by git, rebuilt when the
 # pins change), the browser approval played over HTTP by approver.py: (A)
-# alibabacloud-credentials' CloudSSO provider and alibabacloud-sts20150401; with
-# CLOUDSSO_CLIENTS_AWS=1, (B) boto3, (C) AWS CLI v1 and (D) aws-sso-util against the AWS
-# sso-oidc / sso protocols, and with CLOUDSSO_CLIENTS_AWS_STS=1 too, their credentials at
-# AWS STS (both off until the server speaks those protocols). Then removes the user from a group and disables it
-# over SCIM and checks the credentials the clients got are refused within a second.
+# alibabacloud-credentials' CloudSSO provider and alibabacloud-sts20150401; (B) boto3, (C) AWS
+# CLI v1 and (D) aws-sso-util against the AWS sso-oidc / sso protocols, and with
+# CLOUDSSO_CLIENTS_AWS_STS=1 their credentials at cloudsso's AWS STS (off until the server
+# answers SigV4 GetCallerIdentity). Then removes the user from a group and disables it over
+# SCIM and checks the credentials the clients got are refused within a second.
 # Starts a server on a fresh data folder and a free port, with a scratch HOME for the
 # clients' ~/.aliyun and ~/.aws files, and stops it.
 #
@@ -68,8 +68,7 @@ fi
 echo "cloudsso serving on $addr ($bin)"
 
 aws=()
-if [ "${CLOUDSSO_CLIENTS_AWS:-0}" = "1" ]; then aws=(--aws); fi
-if [ "${CLOUDSSO_CLIENTS_AWS:-0}" = "1" ] && [ "${CLOUDSSO_CLIENTS_AWS_STS:-0}" = "1" ]; then aws+=(--aws-sts); fi
+if [ "${CLOUDSSO_CLIENTS_AWS_STS:-0}" = "1" ]; then aws=(--aws-sts); fi
 mkdir -p "$work/home"
 status=0
 (cd "$here" && env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_CONFIG_FILE \
