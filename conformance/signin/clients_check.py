@@ -47,6 +47,7 @@ def revoked(what, probes, want_refused, since=None):
 
 
 def main():
+    started = time.monotonic()
     args = sys.argv[1:]
     if not args or args[0].startswith("-"):
         print(__doc__)
@@ -88,12 +89,10 @@ def main():
 
     if failures:
         print(f"failed: {failures}")
+    print(f"({time.monotonic() - started:.1f} s)")
     print(f"clients: {len(passed)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    rc = main()
-    print(f"({time.monotonic() - started:.1f} s)")
-    sys.exit(rc)
+    sys.exit(main())
