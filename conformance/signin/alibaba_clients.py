@@ -146,12 +146,8 @@ def probes(s, keys, config):
     """(name, probe) pairs for the revocation checks: Alibaba STS with the credentials (A) got
     for `config`, and the provider asking /cloud-credentials for new ones."""
     profile = {DIRECT: "cloudsso-direct", GROUPED: "cloudsso-group"}[config]
-    return [(f"Alibaba STS with the CloudSSO provider's {config} credentials", lambda: refused(s, keys[config]),
+    sts = sts_client(s, key=keys[config])
+    return [(f"Alibaba STS with the CloudSSO provider's {config} credentials", lambda: error_code(sts.get_caller_identity),
              {"InvalidSecurityToken.Expired"}),
             (f"alibabacloud-credentials fetching new {config} credentials", lambda: provider_refused(profile),
              {"NoPermission", "InvalidAccessToken"})]
-
-
-def refused(s, key):
-    """The code alibabacloud-sts20150401 is refused with for fixed credentials (None: accepted)."""
-    return error_code(lambda: sts_client(s, key=key).get_caller_identity())

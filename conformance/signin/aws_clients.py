@@ -124,10 +124,16 @@ def sts_env(s):
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
+def sts_for(s, key):
+    """An AWS STS client with fixed credentials (AccessKeyId, secret, SessionToken), of its own
+    session (boto3's default session is not for threads)."""
+    return boto3.session.Session().client("sts", region_name=REGION, endpoint_url=s.root, aws_access_key_id=key[0],
+                                          aws_secret_access_key=key[1], aws_session_token=key[2])
+
+
 def sts_with(s, key):
-    """AWS STS GetCallerIdentity with fixed credentials (AccessKeyId, secret, SessionToken)."""
-    return boto3.client("sts", region_name=REGION, endpoint_url=s.root, aws_access_key_id=key[0],
-                        aws_secret_access_key=key[1], aws_session_token=key[2]).get_caller_identity()
+    """AWS STS GetCallerIdentity with fixed credentials."""
+    return sts_for(s, key).get_caller_identity()
 
 
 def arn_ok(s, who, config):
@@ -328,12 +334,13 @@ class Aws:
 
     def __init__(self, s, oidc, reg, sso, keys, cache):
         self.s, self.oidc, self.reg, self.sso, self.keys, self.cache = s, oidc, reg, sso, keys, cache
+        self.sts = {config: sts_for(s, key) for config, key in keys.items()}
 
     def token(self):
         return json.loads(self.cache.read_text())
 
     def probes(self, config):
-        sts = [(f"AWS STS with boto3's {config} role credentials", lambda: error_code(lambda: sts_with(self.s, self.keys[config])),
+        sts = [(f"AWS STS with boto3's {config} role credentials", lambda: error_code(self.sts[config].get_caller_identity),
                 STS_REFUSALS)] if STS else []
         return sts + [
             (f"boto3 GetRoleCredentials {config} with the cached token",
