@@ -1,6 +1,7 @@
 //! AWS IAM Identity Center's protocols for CLIs, on the same host as CloudSSO's: sso-oidc
-//! (`POST /client/register`, `POST /device_authorization`, `POST /token` with a camelCase body,
-//! which `http::device` hands over) and the sso portal (`GET /assignment/accounts`,
+//! (`POST /client/register`, `POST /device_authorization`, `GET /authorize` for the
+//! authorization-code grant with PKCE, `POST /token` with a camelCase body, which
+//! `http::device` hands over) and the sso portal (`GET /assignment/accounts`,
 //! `GET /assignment/roles`, `GET /federation/credentials`, `POST /logout`, the bearer in
 //! `x-amz-sso_bearer_token`). Roles are access configuration names. Decodes, calls one
 //! `signin` function, encodes (research/portal.md section 1.3 has every shape).
@@ -18,10 +19,12 @@ use crate::app::App;
 use crate::audit::{Actor, ActorKind};
 use crate::error::DomainError;
 use crate::signin::device::aws::{
-    GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, IssuedTokens, RefreshRefusal, RegisterRefusal,
-    RegisterRequest, RoleRefusal,
+    GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN, IssuedTokens, RefreshRefusal,
+    RegisterRefusal, RegisterRequest, RoleRefusal,
 };
-use crate::signin::device::service::{AuthorizeRequest, PollAnswer, PollRequest};
+use crate::signin::device::service::{
+    AuthorizeRequest, CodeRefusal, CodeRequest, PollAnswer, PollRequest,
+};
 use crate::signin::device::tokens::{Bearer, ListRefusal};
 use crate::signin::device::{AuthorizeRefusal, ClientKind, Invalid};
 use bytes::Bytes;
@@ -34,6 +37,9 @@ use std::time::Duration;
 
 pub const REGISTER_PATH: &str = "/client/register";
 pub const AUTHORIZE_PATH: &str = "/device_authorization";
+/// Where AWS CLI v2's default sign-in sends the browser (at the root: the CLI builds this URL
+/// from scheme and host only).
+pub const CODE_PATH: &str = "/authorize";
 pub const ACCOUNTS_PATH: &str = "/assignment/accounts";
 pub const ROLES_PATH: &str = "/assignment/roles";
 pub const CREDENTIALS_PATH: &str = "/federation/credentials";
@@ -49,6 +55,7 @@ pub fn handles(path: &str) -> bool {
         path,
         REGISTER_PATH
             | AUTHORIZE_PATH
+            | CODE_PATH
             | ACCOUNTS_PATH
             | ROLES_PATH
             | CREDENTIALS_PATH
@@ -147,7 +154,8 @@ pub async fn handle(
     peer: SocketAddr,
 ) -> Response<Body> {
     let api = match req.uri().path() {
-        REGISTER_PATH | AUTHORIZE_PATH => Api::Oidc,
+        CODE_PATH if req.method() == Method::GET => return authorize_code(app, &req).await,
+        REGISTER_PATH | AUTHORIZE_PATH | CODE_PATH => Api::Oidc,
         _ => Api::Portal,
     };
     let scope = trail.open(&req, peer, "");
@@ -365,6 +373,67 @@ pub async fn token(app: &App, v: Value) -> Response<Body> {
     }
 }
 
+/// `GET /authorize`: the browser goes to the portal's approval page (signing in first if it
+/// must), which sends it back to the client's loopback redirect URI with the code. A request
+/// that cannot be honoured is answered here, never sent to an unchecked redirect URI.
+async fn authorize_code(app: &App, req: &Request<Incoming>) -> Response<Body> {
+    let q = parse_query(req.uri().query().unwrap_or_default());
+    if param(&q, "response_type") != "code" {
+        return respond_fault(
+            Api::Oidc,
+            &fault(
+                StatusCode::BAD_REQUEST,
+                "UnsupportedGrantTypeException",
+                "unsupported_response_type",
+                "response_type must be code",
+            ),
+        );
+    }
+    let r = CodeRequest {
+        client_id: param(&q, "client_id").to_owned(),
+        redirect_uri: param(&q, "redirect_uri").to_owned(),
+        state: param(&q, "state").to_owned(),
+        challenge: param(&q, "code_challenge").to_owned(),
+        challenge_method: param(&q, "code_challenge_method").to_owned(),
+    };
+    let outcome = match app.signin.authorize_code(r).await {
+        Ok(o) => o,
+        Err(e) => return respond_fault(Api::Oidc, &internal(&e)),
+    };
+    let f = match outcome {
+        Ok(page) => {
+            note("signin:Authorize", Actor::default(), Ok(()));
+            let mut resp = respond(StatusCode::FOUND, None, None);
+            if let Ok(v) = header::HeaderValue::from_str(&page) {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            return resp;
+        }
+        Err(CodeRefusal::UnknownClient) => invalid_client(),
+        Err(CodeRefusal::RedirectUri) => fault(
+            StatusCode::BAD_REQUEST,
+            "InvalidRedirectUriException",
+            "invalid_redirect_uri",
+            "redirect_uri is not a loopback URI this client registered",
+        ),
+        Err(CodeRefusal::UnknownDirectory) => {
+            bad_request("the client registered no issuerUrl naming a directory of this server")
+        }
+        Err(CodeRefusal::UnsupportedChallengeMethod | CodeRefusal::BadChallenge) => {
+            bad_request("code_challenge must be an S256 challenge (code_challenge_method=S256)")
+        }
+        Err(CodeRefusal::BadState) => bad_request("state is too long"),
+        Err(CodeRefusal::TooManyPending) => fault(
+            StatusCode::BAD_REQUEST,
+            "SlowDownException",
+            "slow_down",
+            "too many sign-ins are waiting for approval; try again later",
+        ),
+    };
+    note("signin:Authorize", Actor::default(), Err(f.kind));
+    respond_fault(Api::Oidc, &f)
+}
+
 async fn token_answer(app: &App, v: &Value) -> Result<IssuedTokens, Fault> {
     let grant = field(v, "grantType")?;
     let (client_id, client_secret) = (field(v, "clientId")?, field(v, "clientSecret")?);
@@ -385,20 +454,25 @@ async fn token_answer(app: &App, v: &Value) -> Result<IssuedTokens, Fault> {
             ),
         });
     }
-    if grant != GRANT_DEVICE_CODE {
-        return Err(fault(
-            StatusCode::BAD_REQUEST,
-            "UnsupportedGrantTypeException",
-            "unsupported_grant_type",
-            "grantType must be urn:ietf:params:oauth:grant-type:device_code or refresh_token",
-        ));
-    }
+    let (code, redirect_uri) = match grant.as_str() {
+        GRANT_DEVICE_CODE => (field(v, "deviceCode")?, None),
+        GRANT_AUTHORIZATION_CODE => (field(v, "code")?, Some(field(v, "redirectUri")?)),
+        _ => {
+            return Err(fault(
+                StatusCode::BAD_REQUEST,
+                "UnsupportedGrantTypeException",
+                "unsupported_grant_type",
+                "grantType must be urn:ietf:params:oauth:grant-type:device_code, authorization_code or refresh_token",
+            ));
+        }
+    };
     let r = PollRequest {
         client: ClientKind::Aws,
         client_id,
         client_secret,
-        device_code: field(v, "deviceCode")?,
+        device_code: code,
         verifier: field(v, "codeVerifier")?,
+        redirect_uri,
     };
     let answer = app.signin.poll_device(r).await.map_err(|e| internal(&e))?;
     let grant_fault =
@@ -416,6 +490,11 @@ async fn token_answer(app: &App, v: &Value) -> Result<IssuedTokens, Fault> {
             "polling faster than the interval; slow down",
         )),
         PollAnswer::Client => Err(invalid_client()),
+        PollAnswer::GrantNotRegistered => Err(grant_fault(
+            "UnauthorizedClientException",
+            "unauthorized_client",
+            "this client did not register this grant type",
+        )),
         PollAnswer::Invalid(Invalid::Expired) => Err(grant_fault(
             "ExpiredTokenException",
             "expired_token",

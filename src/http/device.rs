@@ -280,6 +280,7 @@ async fn token(app: &App, v: Value) -> Result<Value, Fault> {
         client_secret: String::new(),
         device_code: field(&v, "DeviceCode"),
         verifier: field(&v, "CodeVerifier"),
+        redirect_uri: None,
     };
     // A failure of ours keeps the client polling at its interval (any other code makes the
     // aliyun CLI poll again at once, up to 100 times).
@@ -294,7 +295,8 @@ async fn token(app: &App, v: Value) -> Result<Value, Fault> {
             "AuthorizationPending",
             "The authorization request is still pending.",
         )),
-        refused @ (PollAnswer::Invalid(_) | PollAnswer::Client) => {
+        refused
+        @ (PollAnswer::Invalid(_) | PollAnswer::Client | PollAnswer::GrantNotRegistered) => {
             tracing::debug!(reason = ?refused, "device code refused");
             Err(Fault::new(
                 StatusCode::BAD_REQUEST,

@@ -337,6 +337,25 @@ async fn botocore_signs_in_lists_gets_role_credentials_refreshes_and_logs_out() 
         "InvalidGrantException",
         "invalid_grant",
     );
+    // The trail has each step, attributed, and none of the secrets.
+    let events = crate::audit::all_events(&srv, &srv.admin_key()).await;
+    for action in [
+        "signin:RegisterClient",
+        "signin:DeviceAuthorize",
+        "signin:DeviceApprove",
+        "signin:CreateToken",
+        "signin:GetRoleCredentials",
+        "signin:Logout",
+    ] {
+        assert!(
+            events.iter().any(|e| e["eventName"] == action),
+            "{action} not in the trail"
+        );
+    }
+    let trail = serde_json::to_string(&events).unwrap();
+    for secret in [&token, &token2, &refresh_token, &refresh2, &client.1] {
+        assert!(!trail.contains(secret.as_str()), "a secret in the trail");
+    }
     // A used refresh token presented again (a stolen copy) ends the whole sign-in.
     let (token, refresh_token, _) = tokens_for(&srv, &mut b, &client).await;
     let r = refresh(&srv, &client, &refresh_token).await;
@@ -561,8 +580,42 @@ async fn refresh_tokens_can_be_turned_off_and_end_with_their_approving_session()
     let srv = Server::start();
     srv.portal_user("erin").await;
     let client = register(&srv).await;
+    // The directory sets its own refresh lifetime (a cloudsso extension of SetLoginPreference).
+    let key = srv.admin_key();
+    let set = |v: &'static str| {
+        let (srv, key) = (&srv, &key);
+        async move {
+            let params = [
+                ("DirectoryId", srv.directory_id.as_str()),
+                ("CliRefreshTokenDuration", v),
+            ];
+            srv.api(key, SSO, "SetLoginPreference", &params).await
+        }
+    };
+    assert_eq!(set("7776000").await.status, StatusCode::OK);
+    let r = set("7776001").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(set("0").await.status, StatusCode::OK);
+    let got = srv
+        .api_ok(
+            &key,
+            SSO,
+            "GetLoginPreference",
+            &[("DirectoryId", &srv.directory_id)],
+        )
+        .await;
+    assert_eq!(
+        got["LoginPreference"]["CliRefreshTokenDuration"], 0,
+        "{got}"
+    );
     let mut b = Browser::new(&srv);
     sign_in_and_enroll(&mut b, "erin").await;
+    let (dc, uc) = start(&srv, &client).await;
+    decide(&mut b, &uc, "approve").await;
+    let r = poll(&srv, &client, &dc).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("refreshToken").is_none(), "{}", r.body);
+    assert_eq!(set("3600").await.status, StatusCode::OK);
     let (token, refresh_token, _) = tokens_for(&srv, &mut b, &client).await;
     // Signing out of the portal session that approved the sign-in ends its tokens.
     let page = b.get(&format!("/{DIR}/portal")).await;
@@ -575,6 +628,232 @@ async fn refresh_tokens_can_be_turned_off_and_end_with_their_approving_session()
     );
     oidc_refused(
         &refresh(&srv, &client, &refresh_token).await,
+        400,
+        "InvalidGrantException",
+        "invalid_grant",
+    );
+}
+
+/// `GET /authorize` as AWS CLI v2's default sign-in sends it.
+async fn authorize_code(
+    srv: &Server,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+    challenge: &str,
+) -> Reply {
+    let url = format!(
+        "{}/authorize?response_type=code&client_id={}&redirect_uri={}&state={state}&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess&code_challenge={challenge}",
+        root(srv),
+        cloudsso::model::percent_encode(client_id),
+        cloudsso::model::percent_encode(redirect_uri),
+    );
+    srv.send(Method::GET, &url, &[], None).await
+}
+
+async fn exchange(
+    srv: &Server,
+    client: &(String, String),
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Reply {
+    let body = json!({"grantType": "authorization_code", "clientId": client.0,
+                      "clientSecret": client.1, "redirectUri": redirect_uri,
+                      "codeVerifier": verifier, "code": code});
+    json_post(srv, "/token", body).await
+}
+
+/// The query parameter `name` of a URL.
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let q = url.split_once('?')?.1;
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+#[tokio::test]
+async fn aws_cli_v2_signs_in_by_the_authorization_code_grant_with_pkce() {
+    let srv = Server::start();
+    srv.portal_user("frank").await;
+    let r = json_post(
+        &srv,
+        "/client/register",
+        json!({"clientName": "botocore-client-corp", "clientType": "public",
+               "grantTypes": ["authorization_code", "refresh_token"],
+               "redirectUris": ["http://127.0.0.1/oauth/callback"],
+               "issuerUrl": start_url(&srv), "scopes": ["sso:account:access"]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let client = (
+        r.body["clientId"].as_str().unwrap().to_owned(),
+        r.body["clientSecret"].as_str().unwrap().to_owned(),
+    );
+    // The CLI's verifier: 64 characters of [A-Za-z0-9-._~].
+    let verifier = "WIyxO2F3Xprx2-~DLpdqIHLTa8BxJDwOXoit.2Vf8kKk80MSe-KETJRqBsTt2QQ5";
+    let challenge = cloudsso::signin::device::s256(verifier);
+    let redirect = "http://127.0.0.1:37327/oauth/callback";
+    let state = "4f0b11b0-a6f2-4539-820e-efd69b8a321f";
+    let r = authorize_code(&srv, &client.0, redirect, state, &challenge).await;
+    assert_eq!(r.status, StatusCode::FOUND, "{}", r.body);
+    let page = r.header("location").unwrap().to_owned();
+    let path = page.strip_prefix(&root(&srv)).unwrap().to_owned();
+    assert!(
+        path.starts_with(&format!("/{DIR}/device?user_code=")),
+        "{path}"
+    );
+    let user_code = query_param(&path, "user_code").unwrap();
+    // The user signs in and approves; the browser goes back to the CLI's listener.
+    let mut b = Browser::new(&srv);
+    sign_in_and_enroll(&mut b, "frank").await;
+    let p = b.get(&path).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
+    let csrf = p.hidden("csrf").unwrap();
+    let back = b
+        .post(
+            &format!("/{DIR}/device"),
+            &[
+                ("csrf", &csrf),
+                ("user_code", &user_code),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.html);
+    let location = back.location.unwrap();
+    assert!(
+        location.starts_with(&format!("{redirect}?code=")),
+        "{location}"
+    );
+    assert_eq!(query_param(&location, "state").as_deref(), Some(state));
+    let code = query_param(&location, "code").unwrap();
+    // The code goes with its redirect URI and its verifier only; a failed try does not spend it.
+    for (uri, v) in [
+        ("http://127.0.0.1:40000/oauth/callback", verifier),
+        (redirect, "x".repeat(64).as_str()),
+    ] {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        oidc_refused(
+            &exchange(&srv, &client, &code, uri, v).await,
+            400,
+            "InvalidGrantException",
+            "invalid_grant",
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = exchange(&srv, &client, &code, redirect, verifier).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["accessToken"].is_string() && r.body["refreshToken"].is_string());
+    let token = r.body["accessToken"].as_str().unwrap();
+    let ok = portal_get(&srv, token, "/assignment/accounts").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    // Once.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    oidc_refused(
+        &exchange(&srv, &client, &code, redirect, verifier).await,
+        400,
+        "InvalidGrantException",
+        "invalid_grant",
+    );
+    // Denied: back with error=access_denied and the state.
+    let r = authorize_code(&srv, &client.0, redirect, "s2", &challenge).await;
+    let path = r
+        .header("location")
+        .unwrap()
+        .strip_prefix(&root(&srv))
+        .unwrap()
+        .to_owned();
+    let user_code = query_param(&path, "user_code").unwrap();
+    let p = b.get(&path).await;
+    let csrf = p.hidden("csrf").unwrap();
+    let back = b
+        .post(
+            &format!("/{DIR}/device"),
+            &[
+                ("csrf", &csrf),
+                ("user_code", &user_code),
+                ("decision", "deny"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(format!("{redirect}?error=access_denied&state=s2").as_str())
+    );
+    // Refused before anything is sent to the redirect URI: another URI, a client that did not
+    // register the grant, a bad challenge, another response type.
+    let device_client = register(&srv).await;
+    let cases = [
+        (
+            client.0.as_str(),
+            "https://evil.example/cb",
+            challenge.as_str(),
+            "InvalidRedirectUriException",
+        ),
+        (
+            client.0.as_str(),
+            "http://127.0.0.1:1/other",
+            challenge.as_str(),
+            "InvalidRedirectUriException",
+        ),
+        (
+            device_client.0.as_str(),
+            redirect,
+            challenge.as_str(),
+            "InvalidClientException",
+        ),
+        (
+            "CSSOC1.forged",
+            redirect,
+            challenge.as_str(),
+            "InvalidClientException",
+        ),
+        (
+            client.0.as_str(),
+            redirect,
+            "short",
+            "InvalidRequestException",
+        ),
+    ];
+    for (id, uri, ch, kind) in cases {
+        let r = authorize_code(&srv, id, uri, "s", ch).await;
+        assert_ne!(r.status, StatusCode::FOUND, "{uri}");
+        assert!(r.header("location").is_none(), "{uri}");
+        assert_eq!(r.header("x-amzn-errortype"), Some(kind), "{uri} {}", r.body);
+    }
+    let url = format!(
+        "{}/authorize?response_type=token&client_id={}",
+        root(&srv),
+        client.0
+    );
+    let r = srv.send(Method::GET, &url, &[], None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    // A client exchanges only the grants it registered, and a device code is no
+    // authorization code.
+    let (dc, _) = start(&srv, &device_client).await;
+    oidc_refused(
+        &exchange(&srv, &device_client, &dc, redirect, verifier).await,
+        400,
+        "UnauthorizedClientException",
+        "unauthorized_client",
+    );
+    let both = json_post(
+        &srv,
+        "/client/register",
+        json!({"clientName": "both", "clientType": "public",
+               "grantTypes": ["authorization_code", GRANT],
+               "redirectUris": ["http://127.0.0.1/oauth/callback"]}),
+    )
+    .await;
+    let both = (
+        both.body["clientId"].as_str().unwrap().to_owned(),
+        both.body["clientSecret"].as_str().unwrap().to_owned(),
+    );
+    let (dc, _) = start(&srv, &both).await;
+    oidc_refused(
+        &exchange(&srv, &both, &dc, redirect, verifier).await,
         400,
         "InvalidGrantException",
         "invalid_grant",

@@ -2,11 +2,13 @@
 //! naming a directory, refresh tokens that rotate, logout, and role credentials named by the
 //! access configuration's name.
 //!
-//! A **registration** writes nothing: the client secret is the registration itself (id, name,
-//! scopes, redirect URIs, grant types, issue and expiry times) sealed under the server's key
-//! (`CLIENT_OWNER`), so it survives restarts until it expires, as clients cache it for its
-//! whole life, and an unauthenticated caller cannot fill the store by registering. The wire
-//! spellings are `http::aws_sso`'s.
+//! A **registration** writes nothing: the client id is the registration itself (a random id,
+//! name, scopes, redirect URIs, grant types, issuer URL, issue and expiry times) sealed under
+//! the server's key (`CLIENT_OWNER`), and the secret a keyed hash of the id
+//! (`CLIENT_SECRET_LABEL`). So `/authorize`, which gets only the client id, can read the
+//! redirect URIs; a registration survives restarts until it expires, as clients cache it for
+//! its whole life; and an unauthenticated caller cannot fill the store by registering. The
+//! wire spellings are `http::aws_sso`'s.
 
 use super::tokens::{
     AccessTokenRecord, Bearer, Ending, TokenKind, delete_token, end_tokens, put_token,
@@ -24,10 +26,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde::{Deserialize, Serialize};
 
-/// A client secret's prefix: its format, version 1.
-pub const CLIENT_SECRET_PREFIX: &str = "CSSOC1.";
+/// A client id's prefix: its format, version 1.
+pub const CLIENT_ID_PREFIX: &str = "CSSOC1.";
 /// What a registration is sealed for (the AEAD's associated data).
 const CLIENT_OWNER: &str = "cloudsso sso-oidc client registration v1";
+/// The MAC key label of client secrets (`Sealer::mac_key`).
+const CLIENT_SECRET_LABEL: &str = "sso-oidc client secret v1";
+/// Bytes of a client secret (64 base64url characters).
+const CLIENT_SECRET_BYTES: usize = 32;
 /// How long a registration lives (AWS's are 90 days; clients cache them that long).
 pub const CLIENT_REGISTRATION_SECONDS: i64 = 90 * 24 * 3600;
 /// Longest client name.
@@ -36,8 +42,8 @@ pub const CLIENT_NAME_LEN_MAX: usize = 128;
 pub const CLIENT_LIST_MAX: usize = 16;
 /// Longest scope, redirect URI, grant type or issuer URL.
 pub const CLIENT_ITEM_LEN_MAX: usize = 512;
-/// Longest client secret read (checked before decoding it).
-pub const CLIENT_SECRET_LEN_MAX: usize = 8 * 1024;
+/// Longest client id read (checked before decoding it).
+pub const CLIENT_ID_LEN_MAX: usize = 16 * 1024;
 /// The grant types a client may register.
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
@@ -48,11 +54,12 @@ const GRANTS: [&str; 3] = [
     GRANT_REFRESH_TOKEN,
 ];
 
-/// A registered client, as sealed in its secret.
+/// A registered client, as sealed in its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
+    /// Random: two registrations alike are still two clients.
     #[serde(rename = "id")]
-    pub client_id: String,
+    pub nonce: String,
     #[serde(rename = "n")]
     pub name: String,
     #[serde(rename = "s", default)]
@@ -125,7 +132,7 @@ impl std::fmt::Debug for Registered {
 /// Why a client's id and secret are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientRefusal {
-    /// Not a secret of ours, altered, or of another client id.
+    /// Not a client id of ours, altered, or the secret is not its own.
     Invalid,
     Expired,
 }
@@ -159,10 +166,10 @@ pub fn register(
     if !r.grant_types.iter().all(|g| GRANTS.contains(&g.as_str())) {
         return Err(RegisterRefusal::UnsupportedGrantType);
     }
-    let mut id = [0u8; 16];
-    crate::model::fill_random(&mut id);
+    let mut nonce = [0u8; 16];
+    crate::model::fill_random(&mut nonce);
     let reg = Registration {
-        client_id: format!("csso-{}", B64URL.encode(id)),
+        nonce: B64URL.encode(nonce),
         name: r.client_name,
         scopes: r.scopes,
         redirect_uris: r.redirect_uris,
@@ -174,38 +181,57 @@ pub fn register(
     // Serializing plain strings and numbers cannot fail.
     let json = serde_json::to_vec(&reg).unwrap_or_default();
     let sealed = sealer.seal_bytes(CLIENT_OWNER, &json);
+    let client_id = format!("{CLIENT_ID_PREFIX}{}", B64URL.encode(sealed));
     Ok(Registered {
-        client_secret: format!("{CLIENT_SECRET_PREFIX}{}", B64URL.encode(sealed)),
-        client_id: reg.client_id,
+        client_secret: secret_of(sealer, &client_id),
+        client_id,
         issued_at: reg.issued,
         expires_at: reg.expires,
     })
 }
 
-/// The registration a client id and secret stand for, if the secret is ours, unaltered, of
-/// that client id and unexpired.
-pub fn open_client(
+/// The registration a client id stands for, if it is ours, unaltered and unexpired (what
+/// `/authorize` knows: no secret).
+pub fn open_client_id(
     sealer: &Sealer,
     client_id: &str,
-    secret: &str,
     now: i64,
 ) -> Result<Registration, ClientRefusal> {
-    let body = secret
-        .strip_prefix(CLIENT_SECRET_PREFIX)
-        .filter(|b| b.len() <= CLIENT_SECRET_LEN_MAX)
+    let body = client_id
+        .strip_prefix(CLIENT_ID_PREFIX)
+        .filter(|b| b.len() <= CLIENT_ID_LEN_MAX)
         .ok_or(ClientRefusal::Invalid)?;
     let sealed = B64URL.decode(body).map_err(|_| ClientRefusal::Invalid)?;
     let json = sealer
         .open_bytes(CLIENT_OWNER, &sealed)
         .map_err(|_| ClientRefusal::Invalid)?;
     let reg: Registration = serde_json::from_slice(&json).map_err(|_| ClientRefusal::Invalid)?;
-    if reg.client_id != client_id {
-        return Err(ClientRefusal::Invalid);
-    }
     if now >= reg.expires {
         return Err(ClientRefusal::Expired);
     }
     Ok(reg)
+}
+
+/// The registration behind a client id and its secret (compared in constant time).
+pub fn open_client(
+    sealer: &Sealer,
+    client_id: &str,
+    secret: &str,
+    now: i64,
+) -> Result<Registration, ClientRefusal> {
+    let reg = open_client_id(sealer, client_id, now)?;
+    if !crate::signin::session::same_token(&secret_of(sealer, client_id), secret) {
+        return Err(ClientRefusal::Invalid);
+    }
+    Ok(reg)
+}
+
+/// A client id's secret: base64url of its keyed hash.
+fn secret_of(sealer: &Sealer, client_id: &str) -> String {
+    let mac = sealer
+        .mac_key(CLIENT_SECRET_LABEL)
+        .mac(&[client_id.as_bytes()]);
+    B64URL.encode(mac.get(..CLIENT_SECRET_BYTES).unwrap_or_default())
 }
 
 /// Whether `uri` is an http loopback redirect URI (RFC 8252 section 7.3: any port, so the
@@ -459,10 +485,27 @@ impl SignIn {
         Ok(issued.map_err(RoleRefusal::Credentials))
     }
 
-    /// Whether `kind` clients get refresh tokens, and until when (from `now`).
-    pub(in crate::signin) fn refresh_until(&self, kind: ClientKind, now: i64) -> Option<i64> {
-        let secs = i64::try_from(self.limits().cli_refresh_seconds).unwrap_or(i64::MAX);
-        (kind == ClientKind::Aws && secs > 0).then(|| now.saturating_add(secs))
+    /// How long a directory's CLI sign-ins may refresh themselves: its own setting, else the
+    /// server's.
+    pub fn cli_refresh_seconds(&self, s: &crate::signin::settings::DirectorySettings) -> u64 {
+        s.login
+            .cli_refresh_seconds
+            .unwrap_or(self.limits().cli_refresh_seconds)
+    }
+
+    /// Whether `kind` clients of `dir` get refresh tokens, and until when (from `now`).
+    pub(in crate::signin) async fn refresh_until(
+        &self,
+        kind: ClientKind,
+        dir: &str,
+        now: i64,
+    ) -> Result<Option<i64>, DomainError> {
+        if kind != ClientKind::Aws {
+            return Ok(None);
+        }
+        let settings = self.settings(&crate::model::DirectoryId::new(dir)).await?;
+        let secs = i64::try_from(self.cli_refresh_seconds(&settings)).unwrap_or(i64::MAX);
+        Ok((secs > 0).then(|| now.saturating_add(secs)))
     }
 }
 
@@ -502,7 +545,7 @@ mod tests {
             ),
             (
                 &r.client_id,
-                r.client_secret.replacen("CSSOC1.", "CSSOC2.", 1),
+                other.client_secret.clone(),
                 1001,
                 ClientRefusal::Invalid,
             ),
@@ -513,12 +556,6 @@ mod tests {
                 ClientRefusal::Invalid,
             ),
             (&r.client_id, String::new(), 1001, ClientRefusal::Invalid),
-            (
-                &r.client_id,
-                format!("CSSOC1.{}", "A".repeat(CLIENT_SECRET_LEN_MAX + 1)),
-                1001,
-                ClientRefusal::Invalid,
-            ),
             (
                 &r.client_id,
                 r.client_secret.clone(),
@@ -535,14 +572,23 @@ mod tests {
             Err(ClientRefusal::Invalid),
             "another server's key"
         );
-        let mut flipped = r.client_secret.clone().into_bytes();
+        let mut flipped = r.client_id.clone().into_bytes();
         let i = flipped.len() / 2;
         flipped[i] = if flipped[i] == b'A' { b'B' } else { b'A' };
         let flipped = String::from_utf8(flipped).unwrap();
-        assert_eq!(
-            open_client(&s, &r.client_id, &flipped, 1001),
-            Err(ClientRefusal::Invalid)
-        );
+        let too_long = format!("{CLIENT_ID_PREFIX}{}", "A".repeat(CLIENT_ID_LEN_MAX + 1));
+        for id in [
+            flipped,
+            too_long,
+            r.client_id.replacen("CSSOC1.", "CSSOC2.", 1),
+        ] {
+            assert_eq!(
+                open_client_id(&s, &id, 1001),
+                Err(ClientRefusal::Invalid),
+                "{id}"
+            );
+        }
+        assert_eq!(open_client_id(&s, &r.client_id, 1001), Ok(reg));
     }
 
     #[test]
@@ -595,7 +641,7 @@ mod tests {
     #[test]
     fn loopback_redirects_match_whatever_the_port() {
         let reg = Registration {
-            client_id: "c".into(),
+            nonce: "c".into(),
             name: "n".into(),
             scopes: vec![],
             redirect_uris: vec!["http://127.0.0.1/oauth/callback".into()],

@@ -82,10 +82,21 @@ pub struct DeviceAuthorization {
     /// The registered client (AWS's protocol; empty for CloudSSO's one public client).
     #[serde(default)]
     pub client_id: String,
+    /// Where the browser goes back to once the user decides: an authorization-code request
+    /// (AWS's `/authorize`, with PKCE) rather than a device authorization.
+    #[serde(default)]
+    pub redirect: Option<Redirect>,
     pub created_at: i64,
     pub expires_at: i64,
     pub interval: u32,
     pub status: Status,
+}
+
+/// The client's loopback redirect URI and the `state` to give back on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    pub uri: String,
+    pub state: String,
 }
 
 /// The user-code index row: which authorization a code names, and until when.
@@ -145,12 +156,14 @@ pub struct Approval {
     pub password_fingerprint: Option<String>,
 }
 
-/// Who polls: the protocol, the client id (AWS's registered one) and the PKCE verifier.
+/// Who polls: the protocol, the client id (AWS's registered one), the PKCE verifier and,
+/// exchanging an authorization code, the redirect URI it was asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct Poller<'a> {
     pub client: ClientKind,
     pub client_id: &'a str,
     pub verifier: &'a str,
+    pub redirect_uri: Option<&'a str>,
 }
 
 /// What a poll decides from the stored authorization (`None`: no such device code), once the
@@ -165,6 +178,14 @@ pub fn decide(found: Option<&DeviceAuthorization>, by: Poller<'_>, now: i64) -> 
         return Poll::Invalid(Invalid::Expired);
     }
     if a.client != by.client || a.client_id != by.client_id {
+        return Poll::Invalid(Invalid::WrongClient);
+    }
+    let same_grant = match (&a.redirect, by.redirect_uri) {
+        (None, None) => true,
+        (Some(r), Some(uri)) => r.uri == uri,
+        _ => false,
+    };
+    if !same_grant {
         return Poll::Invalid(Invalid::WrongClient);
     }
     let pkce = by.client == ClientKind::CloudSso || !a.challenge.is_empty();
@@ -346,6 +367,7 @@ mod tests {
             user_code: "BCDFGHJK".into(),
             challenge: s256(VERIFIER),
             client_id: String::new(),
+            redirect: None,
             created_at: 0,
             expires_at,
             interval: POLL_INTERVAL_SECONDS,
@@ -435,6 +457,7 @@ mod tests {
                 client,
                 client_id: "",
                 verifier,
+                redirect_uri: None,
             };
             assert_eq!(
                 decide(found.as_ref(), by, now),
@@ -446,6 +469,7 @@ mod tests {
             client: ClientKind::CloudSso,
             client_id: "",
             verifier: VERIFIER,
+            redirect_uri: None,
         };
         let got = decide(Some(&auth(approved(), 600)), by, 599);
         assert!(matches!(got, Poll::Approved(a) if a.user == "u-1" && a.session == "s"));
@@ -496,6 +520,7 @@ mod tests {
                 client: ClientKind::Aws,
                 client_id,
                 verifier,
+                redirect_uri: None,
             };
             assert_eq!(
                 decide(Some(&a), by, 1),
@@ -503,10 +528,46 @@ mod tests {
                 "{a:?} {client_id} {verifier}"
             );
         }
+        // An authorization code goes with the redirect URI it was asked for, and only with it.
+        let code = DeviceAuthorization {
+            redirect: Some(Redirect {
+                uri: "http://127.0.0.1:4000/cb".into(),
+                state: "s".into(),
+            }),
+            ..aws(approved(), &with_pkce)
+        };
+        for (uri, verifier, ok) in [
+            (Some("http://127.0.0.1:4000/cb"), VERIFIER, true),
+            (Some("http://127.0.0.1:4001/cb"), VERIFIER, false),
+            (None, VERIFIER, false),
+            (Some("http://127.0.0.1:4000/cb"), "other", false),
+        ] {
+            let by = Poller {
+                client: ClientKind::Aws,
+                client_id: "c-1",
+                verifier,
+                redirect_uri: uri,
+            };
+            let got = decide(Some(&code), by, 1);
+            assert_eq!(matches!(got, Poll::Approved(_)), ok, "{uri:?} {got:?}");
+        }
+        let by = Poller {
+            client: ClientKind::Aws,
+            client_id: "c-1",
+            verifier: VERIFIER,
+            redirect_uri: Some("http://127.0.0.1:4000/cb"),
+        };
+        let device = aws(approved(), &with_pkce);
+        assert_eq!(
+            decide(Some(&device), by, 1),
+            Poll::Invalid(WrongClient),
+            "a device code is no authorization code"
+        );
         let by = Poller {
             client: ClientKind::CloudSso,
             client_id: "",
             verifier: VERIFIER,
+            redirect_uri: None,
         };
         let a = aws(Status::Pending, &with_pkce);
         assert_eq!(

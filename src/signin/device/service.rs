@@ -3,15 +3,19 @@
 //! store), approving or denying it from a portal session, and exchanging it once for an
 //! access token (one write that deletes the authorization and stores the token).
 
-use super::aws::{GRANT_DEVICE_CODE, IssuedTokens, new_family, start_url_segments, token_record};
+use super::aws::{
+    GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, IssuedTokens, new_family, open_client_id,
+    redirect_registered, start_url_segments, token_record,
+};
 use super::tokens::{AccessTokenRecord, TokenKind, put_token, user_may_sign_in};
 use super::{
     Approval, AuthorizeRefusal, CLOUDSSO_CLIENT_ID, ClientKind, DeviceAuthorization, Invalid,
-    PENDING_MAX, POLL_INTERVAL_SECONDS, Poll, Poller, Status, USER_CODE_TRIES_MAX, UserCodeRow,
-    decide, is_challenge, may_create, new_user_code, parse_user_code, portal_segment,
+    PENDING_MAX, POLL_INTERVAL_SECONDS, Poll, Poller, Redirect, Status, USER_CODE_TRIES_MAX,
+    UserCodeRow, decide, is_challenge, may_create, new_user_code, parse_user_code, portal_segment,
     show_user_code,
 };
 use crate::error::DomainError;
+use crate::model::percent_encode;
 use crate::signin::SignIn;
 use crate::signin::flow::Refusal;
 use crate::signin::session::{Session, Stage, digest, new_token};
@@ -54,9 +58,40 @@ pub struct PollRequest {
     pub client_id: String,
     /// AWS's registered clients only.
     pub client_secret: String,
+    /// The device code, or (AWS's authorization-code grant) the authorization code.
     pub device_code: String,
     pub verifier: String,
+    /// The authorization-code grant's redirect URI (`None`: the device-code grant).
+    pub redirect_uri: Option<String>,
 }
+
+/// What AWS's `/authorize` asks for (the authorization-code grant with PKCE).
+#[derive(Debug, Clone)]
+pub struct CodeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub challenge: String,
+    pub challenge_method: String,
+}
+
+/// Why `/authorize` is refused. Until the redirect URI is known good nothing is sent there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    UnknownClient,
+    /// Not a loopback URI the client registered.
+    RedirectUri,
+    /// The client registered no issuer URL naming a directory here.
+    UnknownDirectory,
+    UnsupportedChallengeMethod,
+    BadChallenge,
+    /// `state` longer than `STATE_LEN_MAX`.
+    BadState,
+    TooManyPending,
+}
+
+/// Longest `state` carried back to the client.
+pub const STATE_LEN_MAX: usize = 512;
 
 /// What a poll answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +99,10 @@ pub enum PollAnswer {
     Pending,
     SlowDown,
     Invalid(Invalid),
-    /// The client id and secret do not stand (AWS), or name another grant.
+    /// The client id and secret do not stand (AWS).
     Client,
+    /// The client did not register this grant type (AWS).
+    GrantNotRegistered,
     Token(IssuedTokens),
 }
 
@@ -76,6 +113,9 @@ pub struct DeviceView {
     pub user_code: String,
     pub client: ClientKind,
     pub expires_at: i64,
+    /// Once decided, where an authorization-code request sends the browser back (with the
+    /// code, or `error=access_denied`, and the client's `state`).
+    pub redirect: Option<String>,
 }
 
 /// Why the approval page cannot act on a user code.
@@ -139,6 +179,7 @@ impl SignIn {
             user_code: String::new(),
             challenge,
             client_id,
+            redirect: None,
             created_at: now,
             expires_at: now.saturating_add(ttl),
             interval: POLL_INTERVAL_SECONDS,
@@ -164,6 +205,73 @@ impl SignIn {
         }))
     }
 
+    /// Makes an authorization-code request (AWS's `/authorize`): checked against the client's
+    /// sealed registration, stored like a device authorization with its redirect, approved on
+    /// the same portal page; the page's URL for the browser.
+    pub async fn authorize_code(
+        &self,
+        r: CodeRequest,
+    ) -> Result<Result<String, CodeRefusal>, DomainError> {
+        let reg = match open_client_id(self.sealer(), &r.client_id, now_unix()) {
+            Ok(reg) if reg.allows(GRANT_AUTHORIZATION_CODE) => reg,
+            _ => return Ok(Err(CodeRefusal::UnknownClient)),
+        };
+        if !redirect_registered(&reg, &r.redirect_uri) {
+            return Ok(Err(CodeRefusal::RedirectUri));
+        }
+        if r.challenge_method != "S256" {
+            return Ok(Err(CodeRefusal::UnsupportedChallengeMethod));
+        }
+        if !is_challenge(&r.challenge) {
+            return Ok(Err(CodeRefusal::BadChallenge));
+        }
+        if r.state.len() > STATE_LEN_MAX {
+            return Ok(Err(CodeRefusal::BadState));
+        }
+        let mut found = None;
+        for seg in start_url_segments(&reg.issuer_url, self.public_url()) {
+            found = self.portal_directory(seg).await?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let Some(dir) = found else {
+            return Ok(Err(CodeRefusal::UnknownDirectory));
+        };
+        let now = now_unix();
+        let ttl = i64::try_from(self.limits().device_code_seconds).unwrap_or(i64::MAX);
+        let auth = DeviceAuthorization {
+            dir: dir.id.to_string(),
+            client: ClientKind::Aws,
+            user_code: String::new(),
+            challenge: r.challenge,
+            client_id: r.client_id,
+            redirect: Some(Redirect {
+                uri: r.redirect_uri,
+                state: r.state,
+            }),
+            created_at: now,
+            expires_at: now.saturating_add(ttl),
+            interval: POLL_INTERVAL_SECONDS,
+            status: Status::Pending,
+        };
+        let per_dir = self.limits().device_pending_per_directory_max;
+        // Keyed by a digest of a secret nobody is told: the code exists once approved.
+        let d = digest(&new_token());
+        let stored = self
+            .write(move |txn| store_authorization(txn, &d, auth, per_dir, now))
+            .await?;
+        let Some(code) = stored else {
+            return Ok(Err(CodeRefusal::TooManyPending));
+        };
+        Ok(Ok(format!(
+            "{}/{}/device?user_code={}",
+            self.public_url(),
+            dir.segment(),
+            show_user_code(&code)
+        )))
+    }
+
     /// Answers a poll; on approval, issues the token and forgets the device code.
     pub async fn poll_device(&self, r: PollRequest) -> Result<PollAnswer, DomainError> {
         if r.device_code.is_empty() || r.device_code.len() > super::tokens::BEARER_LEN_MAX {
@@ -182,10 +290,17 @@ impl SignIn {
         let client_id = match r.client {
             ClientKind::CloudSso if r.client_id == CLOUDSSO_CLIENT_ID => "",
             ClientKind::CloudSso => return Ok(PollAnswer::Invalid(Invalid::WrongClient)),
-            ClientKind::Aws => match self.client(&r.client_id, &r.client_secret) {
-                Ok(reg) if reg.allows(GRANT_DEVICE_CODE) => r.client_id.as_str(),
-                _ => return Ok(PollAnswer::Client),
-            },
+            ClientKind::Aws => {
+                let grant = match r.redirect_uri {
+                    Some(_) => GRANT_AUTHORIZATION_CODE,
+                    None => GRANT_DEVICE_CODE,
+                };
+                match self.client(&r.client_id, &r.client_secret) {
+                    Ok(reg) if reg.allows(grant) => r.client_id.as_str(),
+                    Ok(_) => return Ok(PollAnswer::GrantNotRegistered),
+                    Err(_) => return Ok(PollAnswer::Client),
+                }
+            }
         };
         let key = d.clone();
         let found = self
@@ -195,6 +310,7 @@ impl SignIn {
             client: r.client,
             client_id,
             verifier: &r.verifier,
+            redirect_uri: r.redirect_uri.as_deref(),
         };
         let approval = match decide(found.as_ref(), by, now_unix()) {
             Poll::Pending => return Ok(PollAnswer::Pending),
@@ -222,7 +338,7 @@ impl SignIn {
         let (token, refresh) = (new_token(), new_token());
         let now = now_unix();
         let ttl = self.access_token_seconds();
-        let refresh_until = self.refresh_until(a.client, now);
+        let refresh_until = self.refresh_until(a.client, &a.dir, now).await?;
         let rec = AccessTokenRecord {
             dir: a.dir.clone(),
             user: a.user.clone(),
@@ -285,7 +401,9 @@ impl SignIn {
         let dir = s.record.dir.clone();
         self.read(move |txn| {
             let found = pending_by_user_code(txn, &dir, &code, now_unix())?;
-            Ok(found.map(|(_, a)| view(&a)).ok_or(UserCodeRefusal::Unknown))
+            Ok(found
+                .map(|(_, a)| view(&a, None))
+                .ok_or(UserCodeRefusal::Unknown))
         })
         .await
     }
@@ -321,8 +439,29 @@ impl SignIn {
             } else {
                 Status::Denied
             };
-            txn.put(DeviceCodeKey { digest: &d }, &a)?;
-            Ok(Ok(view(&a)))
+            let Some(redirect) = a.redirect.clone() else {
+                txn.put(DeviceCodeKey { digest: &d }, &a)?;
+                return Ok(Ok(view(&a, None)));
+            };
+            // An authorization code: the browser carries a new secret back to the client,
+            // under whose digest the approval now waits (once; the user code is spent).
+            delete_authorization(txn, &d, &a)?;
+            let back = if approve {
+                let code = new_token();
+                txn.put(
+                    DeviceCodeKey {
+                        digest: &digest(&code),
+                    },
+                    &a,
+                )?;
+                format!("code={code}")
+            } else {
+                "error=access_denied".to_owned()
+            };
+            let state = percent_encode(&redirect.state);
+            let sep = if redirect.uri.contains('?') { '&' } else { '?' };
+            let url = format!("{}{sep}{back}&state={state}", redirect.uri);
+            Ok(Ok(view(&a, Some(url))))
         })
         .await
     }
@@ -344,11 +483,12 @@ impl SignIn {
     }
 }
 
-fn view(a: &DeviceAuthorization) -> DeviceView {
+fn view(a: &DeviceAuthorization, redirect: Option<String>) -> DeviceView {
     DeviceView {
         user_code: show_user_code(&a.user_code),
         client: a.client,
         expires_at: a.expires_at,
+        redirect,
     }
 }
 
