@@ -20,6 +20,7 @@ mod aws_sso;
 mod backup;
 mod bootstrap;
 mod cli;
+mod cli_signin;
 mod conformance;
 mod console;
 mod crash;

@@ -42,8 +42,11 @@ pub const CLIENT_NAME_LEN_MAX: usize = 128;
 pub const CLIENT_LIST_MAX: usize = 16;
 /// Longest scope, redirect URI, grant type or issuer URL.
 pub const CLIENT_ITEM_LEN_MAX: usize = 512;
+/// Largest registration, serialized (so its client id, about 4/3 of this, fits with the rest
+/// of a request in the protocol's 4 KiB bodies).
+pub const REGISTRATION_BYTES_MAX: usize = 1536;
 /// Longest client id read (checked before decoding it).
-pub const CLIENT_ID_LEN_MAX: usize = 16 * 1024;
+pub const CLIENT_ID_LEN_MAX: usize = 4096;
 /// The grant types a client may register.
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
@@ -180,6 +183,9 @@ pub fn register(
     };
     // Serializing plain strings and numbers cannot fail.
     let json = serde_json::to_vec(&reg).unwrap_or_default();
+    if json.len() > REGISTRATION_BYTES_MAX {
+        return bad("the registration is too large (its names, scopes and URIs together)");
+    }
     let sealed = sealer.seal_bytes(CLIENT_OWNER, &json);
     let client_id = format!("{CLIENT_ID_PREFIX}{}", B64URL.encode(sealed));
     Ok(Registered {
@@ -608,6 +614,11 @@ mod tests {
             (|r, l| r.scopes = vec![l.into()], false),
             (|r, l| r.issuer_url = l.into(), false),
             (|r, _| r.scopes = vec!["s".into(); CLIENT_LIST_MAX], true),
+            // Every item within its own limit, together too large for a client id.
+            (
+                |r, _| r.scopes = vec!["s".repeat(100); CLIENT_LIST_MAX],
+                false,
+            ),
             (
                 |r, _| r.scopes = vec!["s".into(); CLIENT_LIST_MAX + 1],
                 false,
@@ -634,8 +645,19 @@ mod tests {
         for (i, (edit, ok)) in cases.into_iter().enumerate() {
             let mut r = request();
             edit(&mut r, &long);
-            assert_eq!(register(&s, r, 0).is_ok(), ok, "case {i}");
+            let got = register(&s, r, 0);
+            assert_eq!(got.is_ok(), ok, "case {i}");
+            if let Ok(g) = got {
+                assert!(g.client_id.len() <= CLIENT_ID_LEN_MAX, "case {i}");
+            }
         }
+        // The largest registration's client id still opens.
+        let mut r = request();
+        r.client_name = "n".repeat(CLIENT_NAME_LEN_MAX);
+        r.scopes = vec!["s".repeat(CLIENT_ITEM_LEN_MAX)];
+        r.redirect_uris = vec![format!("http://127.0.0.1/{}", "p".repeat(300))];
+        let big = register(&s, r, 0).unwrap();
+        assert!(open_client(&s, &big.client_id, &big.client_secret, 1).is_ok());
     }
 
     #[test]
