@@ -30,7 +30,7 @@ SCOPES = ["sso:account:access"]
 # Whether cloudsso's AWS STS (SigV4 GetCallerIdentity) is checked: `--aws-sts`.
 STS = False
 # AWS STS's answers to a credential that no longer stands.
-STS_REFUSALS = {"ExpiredToken", "InvalidClientTokenId"}
+STS_REFUSALS = {"ExpiredToken"}
 # sso's answers to a role the bearer may no longer use, or a dead bearer.
 PORTAL_REFUSALS = {"ForbiddenException", "UnauthorizedException"}
 
