@@ -20,6 +20,7 @@ pub mod protocol;
 pub mod replay;
 pub mod service;
 pub mod signature;
+pub mod sigv4;
 
 pub use ops::Ctx;
 pub use service::{Api, ApiAnswer, ApiRequest, CallerName, start_now};
