@@ -326,7 +326,7 @@ fn credential_of(text: &str) -> Result<(String, Scope), SigV4Error> {
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
     };
-    if !token_chars(key, b"") {
+    if !token_chars(key, b"._-") {
         return Err(SigV4Error::Incomplete(
             "the Credential's AccessKeyId is empty or malformed".into(),
         ));
@@ -812,7 +812,7 @@ mod tests {
             .into();
             tampered.push(("method", method));
             let mut path = Owned::of(vec);
-            path.path.push_str("x");
+            path.path.push('x');
             tampered.push(("path", path));
             let mut query = Owned::of(vec);
             query.query = if query.query.is_empty() {
