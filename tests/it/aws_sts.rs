@@ -555,7 +555,7 @@ async fn refused_requests_answer_aws_codes() {
 }
 
 #[tokio::test]
-async fn disabling_the_user_or_leaving_the_group_refuses_within_a_second() {
+async fn disabling_deleting_or_leaving_the_group_refuses_within_a_second() {
     let srv = Server::start();
     let alice = srv.user("alice").await;
     let bob = srv.user("bob").await;
@@ -590,6 +590,12 @@ async fn disabling_the_user_or_leaving_the_group_refuses_within_a_second() {
         .await;
     assert_aws_fault(&r, 400, "ExpiredToken");
     println!("aws sts: refused {took:?} after SCIM active=false");
+    // Deleted: still refused, in the same words.
+    assert_eq!(
+        srv.delete(&format!("/Users/{bob}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_aws_fault(&srv.aws_sts(&Call::new(&cb)).await, 400, "ExpiredToken");
     // Alice leaves the group that granted the access.
     let r = srv
         .patch_ops(
