@@ -11,6 +11,9 @@ use crate::scim::schema::StringLimits;
 pub const DEVICE_CODE_SECONDS: u64 = 600;
 /// Default bound of the device authorizations pending at once in one directory.
 pub const DEVICE_PENDING_PER_DIRECTORY_MAX: usize = 1000;
+/// How long a CLI sign-in may be refreshed without a new browser step by default: 7 days from
+/// the approval (refresh tokens rotate; their family's end does not move).
+pub const CLI_REFRESH_SECONDS: u64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -59,6 +62,9 @@ pub struct Limits {
     /// Most device authorizations pending at once in one directory (creating one needs no
     /// credential); default `DEVICE_PENDING_PER_DIRECTORY_MAX`.
     pub device_pending_per_directory_max: usize,
+    /// Seconds from a CLI sign-in's approval during which its refresh tokens work (AWS's
+    /// sso-oidc `refresh_token` grant); 0: no refresh tokens. Default `CLI_REFRESH_SECONDS`.
+    pub cli_refresh_seconds: u64,
     /// Most sign-in attempts (passwords and MFA codes) from one source address a minute.
     pub signin_attempts_per_source_per_minute: u32,
     /// Most sign-in attempts for one user name a minute, from anywhere.
@@ -122,6 +128,7 @@ impl Default for Limits {
             session_idle_seconds: 3600,
             device_code_seconds: DEVICE_CODE_SECONDS,
             device_pending_per_directory_max: DEVICE_PENDING_PER_DIRECTORY_MAX,
+            cli_refresh_seconds: CLI_REFRESH_SECONDS,
             signin_attempts_per_source_per_minute: 60,
             signin_attempts_per_user_per_minute: 10,
             keep_alive_idle_ms: 5_000,

@@ -184,6 +184,10 @@ struct ServeArgs {
     /// Most device authorizations pending at once in one directory.
     #[arg(long, hide = true, default_value_t = Limits::default().device_pending_per_directory_max)]
     device_pending_per_directory_max: usize,
+    /// Seconds from a CLI sign-in's approval during which it can be refreshed without a new
+    /// browser step (0: no refresh tokens).
+    #[arg(long, env = "CLOUDSSO_CLI_REFRESH_SECONDS", default_value_t = Limits::default().cli_refresh_seconds)]
+    cli_refresh_seconds: u64,
     /// Most sign-in attempts from one source address a minute.
     #[arg(long, env = "CLOUDSSO_SIGNIN_ATTEMPTS_PER_SOURCE_PER_MINUTE", default_value_t = Limits::default().signin_attempts_per_source_per_minute)]
     signin_attempts_per_source_per_minute: u32,
@@ -306,6 +310,7 @@ impl ServeArgs {
             session_idle_seconds: self.session_idle_seconds.max(1),
             device_code_seconds: self.device_code_seconds.max(1),
             device_pending_per_directory_max: self.device_pending_per_directory_max,
+            cli_refresh_seconds: self.cli_refresh_seconds,
             signin_attempts_per_source_per_minute: self.signin_attempts_per_source_per_minute,
             signin_attempts_per_user_per_minute: self.signin_attempts_per_user_per_minute,
             keep_alive_idle_ms: self.keep_alive_idle_ms.max(1),

@@ -857,6 +857,10 @@ static SIGNIN_OPERATIONS: &[Operation] = &[
                 "AllowUserToGetCredentials",
                 "true: users may get temporary credentials in the portal (absent keeps; default false)",
             ),
+            opt(
+                "CliRefreshTokenDuration",
+                "cloudsso extension: seconds after approval a CLI sign-in may refresh itself without the browser, 0 to 7776000 (0: never; absent keeps; default the server's --cli-refresh-seconds); applies to sign-ins approved after",
+            ),
         ],
     ),
     sso(

@@ -5,8 +5,9 @@
 //!
 //! Every failure is a 4xx with `{"ErrorCode","ErrorMessage","RequestId"}`: the aliyun CLI
 //! reads a 5xx as success (and crashes on the missing fields), so even a failure of ours is
-//! a 4xx here. `/token` is shared with AWS's sso-oidc later: the body's field casing tells
-//! the protocols apart (`GrantType`/`DeviceCode` here, `grantType`/`deviceCode` there).
+//! a 4xx here. `/token` is shared with AWS's sso-oidc (`http::aws_sso`): the body's field
+//! casing tells the protocols apart (`GrantType`/`DeviceCode` here, `grantType`/`deviceCode`
+//! there).
 
 use super::audit::{Trail, within};
 use super::query::parse_query;
@@ -33,7 +34,7 @@ pub const ACCOUNTS_PATH: &str = "/access-assignments/accounts";
 pub const CONFIGURATIONS_PATH: &str = "/access-assignments/access-configurations";
 pub const CREDENTIALS_PATH: &str = "/cloud-credentials";
 /// Largest body of a device-authorization or token request.
-pub const DEVICE_BODY_BYTES_MAX: usize = 4 * 1024;
+pub(super) const DEVICE_BODY_BYTES_MAX: usize = 4 * 1024;
 /// The device-code grant type (RFC 8628 section 3.4).
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -101,6 +102,11 @@ pub async fn handle(
         .unwrap_or_default();
     let scope = trail.open(&req, peer, "");
     let answer = within(scope.as_ref(), serve(app, req)).await;
+    let answer = match answer {
+        Ok(Reply::Aws(v)) => Err(within(scope.as_ref(), super::aws_sso::token(app, v)).await),
+        Ok(Reply::Json(body)) => Ok(Ok(body)),
+        Err(f) => Ok(Err(f)),
+    };
     let result = scope
         .as_ref()
         .map(|s| s.snapshot())
@@ -110,21 +116,41 @@ pub async fn handle(
         trail.close(scope, &result).await;
     }
     match answer {
-        Ok(mut body) => {
+        Err(aws) => aws,
+        Ok(Ok(mut body)) => {
             if let Some(o) = body.as_object_mut() {
                 o.insert("RequestId".into(), json!(rid));
             }
             respond(StatusCode::OK, &body)
         }
-        Err(Fault(status, code, message)) => respond(status, &error_body(&rid, code, &message)),
+        Ok(Err(Fault(status, code, message))) => respond(status, &error_body(&rid, code, &message)),
     }
 }
 
-async fn serve(app: &App, req: Request<Incoming>) -> Result<Value, Fault> {
+/// What `serve` decided: this protocol's answer, or a `/token` body that is AWS's.
+enum Reply {
+    Json(Value),
+    Aws(Value),
+}
+
+async fn serve(app: &App, req: Request<Incoming>) -> Result<Reply, Fault> {
+    let path = req.uri().path().to_owned();
+    match (req.method().clone(), path.as_str()) {
+        (Method::POST, TOKEN_PATH) => {
+            let v = body(app, req).await?;
+            if super::aws_sso::is_aws_token_body(&v) {
+                return Ok(Reply::Aws(v));
+            }
+            token(app, v).await.map(Reply::Json)
+        }
+        _ => serve_own(app, req).await.map(Reply::Json),
+    }
+}
+
+async fn serve_own(app: &App, req: Request<Incoming>) -> Result<Value, Fault> {
     let path = req.uri().path().to_owned();
     match (req.method().clone(), path.as_str()) {
         (Method::POST, AUTHORIZE_PATH) => authorize(app, body(app, req).await?).await,
-        (Method::POST, TOKEN_PATH) => token(app, body(app, req).await?).await,
         (Method::GET, ACCOUNTS_PATH) => {
             let (b, q) = bearer(app, &req).await?;
             accounts(app, &b, &q).await
@@ -176,6 +202,7 @@ async fn authorize(app: &App, v: Value) -> Result<Value, Fault> {
     let r = AuthorizeRequest {
         client: ClientKind::CloudSso,
         client_id: field(&v, "ClientId"),
+        client_secret: String::new(),
         portal_url: field(&v, "PortalUrl"),
         challenge: field(&v, "CodeChallenge"),
         challenge_method: field(&v, "CodeChallengeMethod"),
@@ -240,16 +267,6 @@ fn authorize_fault(r: &AuthorizeRefusal) -> Fault {
 }
 
 async fn token(app: &App, v: Value) -> Result<Value, Fault> {
-    let aws = ["grantType", "deviceCode", "clientSecret"]
-        .iter()
-        .any(|k| v.get(k).is_some());
-    if aws && v.get("GrantType").is_none() {
-        return Err(Fault::new(
-            StatusCode::BAD_REQUEST,
-            "UnsupportedProtocol",
-            "the AWS sso-oidc protocol is not served yet",
-        ));
-    }
     if field(&v, "GrantType") != DEVICE_GRANT {
         return Err(Fault::new(
             StatusCode::BAD_REQUEST,
@@ -260,8 +277,10 @@ async fn token(app: &App, v: Value) -> Result<Value, Fault> {
     let r = PollRequest {
         client: ClientKind::CloudSso,
         client_id: field(&v, "ClientId"),
+        client_secret: String::new(),
         device_code: field(&v, "DeviceCode"),
         verifier: field(&v, "CodeVerifier"),
+        redirect_uri: None,
     };
     // A failure of ours keeps the client polling at its interval (any other code makes the
     // aliyun CLI poll again at once, up to 100 times).
@@ -276,29 +295,26 @@ async fn token(app: &App, v: Value) -> Result<Value, Fault> {
             "AuthorizationPending",
             "The authorization request is still pending.",
         )),
-        PollAnswer::Invalid(i) => {
-            tracing::debug!(reason = ?i, "device code refused");
+        refused
+        @ (PollAnswer::Invalid(_) | PollAnswer::Client | PollAnswer::GrantNotRegistered) => {
+            tracing::debug!(reason = ?refused, "device code refused");
             Err(Fault::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidDeviceCodeError",
                 "the device code is invalid, expired or already used; please log in again",
             ))
         }
-        PollAnswer::Token {
-            access_token,
-            expires_in,
-            dir,
-            user,
-            user_name,
-        } => {
+        PollAnswer::Token(t) => {
             let who = Actor {
                 kind: ActorKind::User,
-                id: user,
-                name: user_name,
-                directory: Some(dir),
+                id: t.user,
+                name: t.user_name,
+                directory: Some(t.dir),
             };
             note("signin:CreateToken", who, Ok(()));
-            Ok(json!({"AccessToken": access_token, "ExpiresIn": expires_in, "TokenType": "Bearer"}))
+            Ok(
+                json!({"AccessToken": t.access_token, "ExpiresIn": t.expires_in, "TokenType": "Bearer"}),
+            )
         }
     }
 }
@@ -479,7 +495,7 @@ async fn credentials(app: &App, b: &Bearer, v: Value) -> Result<Value, Fault> {
 }
 
 /// Notes the request's audit action and result.
-fn note(action: &str, actor: Actor, r: Result<(), &str>) {
+pub(super) fn note(action: &str, actor: Actor, r: Result<(), &str>) {
     super::audit::note(|rec| {
         rec.action = action.to_owned();
         if actor.kind != ActorKind::Anonymous {

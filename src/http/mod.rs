@@ -4,6 +4,7 @@
 
 mod api;
 mod audit;
+mod aws_sso;
 mod budget;
 mod conn;
 pub mod console;
@@ -174,7 +175,7 @@ impl Edge {
             oauth::TOKEN_PATH => RouteClass::Oauth,
             metrics::METRICS_PATH if self.metrics_here => RouteClass::Metrics,
             p if health::handles(p) => RouteClass::Health,
-            p if device::handles(p) => RouteClass::Device,
+            p if device::handles(p) || aws_sso::handles(p) => RouteClass::Device,
             p if p.starts_with(scim::SCIM_PREFIX) => RouteClass::Scim,
             // Before the portal: `/<directory>/saml/metadata.xml` is the console's.
             p if console::handles(p) => RouteClass::Console,
@@ -311,6 +312,9 @@ async fn route(
         RouteClass::Metrics => metrics::handle(app, &req).await,
         RouteClass::Health => health::handle(app, req.uri().path()).await,
         RouteClass::Portal => portal::handle(app, trail, req, peer).await,
+        RouteClass::Device if aws_sso::handles(req.uri().path()) => {
+            aws_sso::handle(app, trail, req, peer).await
+        }
         RouteClass::Device => device::handle(app, trail, req, peer).await,
         RouteClass::Console => console::handle(app, req).await,
         RouteClass::Scim | RouteClass::Other => {

@@ -5,7 +5,7 @@
 //! and as raw HTTP/1.1 bytes for the IO wrapper (`response`, `reshape`). Must not decide
 //! whether to refuse, only how the refusal reads.
 
-use super::{Body, device, oauth, scim};
+use super::{Body, aws_sso, device, oauth, scim};
 use crate::scim::schema::ERROR_SCHEMA;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -39,6 +39,9 @@ pub(crate) enum Shape {
     /// CloudSSO's CLI protocol: `ErrorCode`/`ErrorMessage`, and never a 5xx (its clients read
     /// one as success).
     Device,
+    /// AWS's sso-oidc and portal: the code in `__type` (where botocore looks when there is no
+    /// `x-amzn-ErrorType`), with both APIs' message members.
+    Aws,
 }
 
 impl Shape {
@@ -49,6 +52,8 @@ impl Shape {
             Shape::OAuth
         } else if device::handles(path) {
             Shape::Device
+        } else if aws_sso::handles(path) {
+            Shape::Aws
         } else {
             Shape::Api
         }
@@ -83,6 +88,16 @@ impl Shape {
                 let id = uuid::Uuid::new_v4().to_string().to_uppercase();
                 let v = device::error_body(&id, api_code(status), detail);
                 ("application/json;charset=utf-8", v)
+            }
+            Shape::Aws => {
+                let kind = if status.is_server_error() || status.as_u16() == 429 {
+                    "TooManyRequestsException"
+                } else {
+                    "InvalidRequestException"
+                };
+                let v = json!({"__type": kind, "error": "invalid_request",
+                               "error_description": detail, "message": detail});
+                ("application/json", v)
             }
         }
     }

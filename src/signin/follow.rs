@@ -7,7 +7,7 @@
 //! Its cursor is durable (`signin_cursor` in meta); a first start begins at the outbox's head.
 
 use super::SignIn;
-use super::device::tokens::end_tokens;
+use super::device::tokens::{Ending, end_tokens};
 use super::session::delete_session;
 use super::sweep::{forget_directory, forget_user};
 use crate::error::DomainError;
@@ -107,6 +107,6 @@ fn end_sessions(txn: &WriteTxn, dir: &str, user: &str) -> Result<(), DomainError
     for (digest, ()) in txn.scan_tails::<()>(Prefix::SessionsOf { dir, user })? {
         delete_session(txn, &digest)?;
     }
-    end_tokens(txn, dir, user, None)?;
+    end_tokens(txn, dir, user, Ending::All)?;
     Ok(())
 }

@@ -359,7 +359,8 @@ pub(super) fn end_session_for_good(txn: &WriteTxn, digest: &str) -> Result<bool,
     let Some(rec) = txn.get::<SessionRecord>(SessionKey { digest })? else {
         return Ok(false);
     };
-    super::device::tokens::end_tokens(txn, &rec.dir, &rec.user, Some(digest))?;
+    use super::device::tokens::{Ending, end_tokens};
+    end_tokens(txn, &rec.dir, &rec.user, Ending::Session(digest))?;
     delete_session(txn, digest)
 }
 

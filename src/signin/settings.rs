@@ -110,7 +110,14 @@ pub struct LoginPreference {
     /// `LOGIN_NETWORK_MASKS_MAX`, as given (`a.b.c.d` or `a.b.c.d/n`).
     pub network_masks: Vec<String>,
     pub allow_user_to_get_credentials: bool,
+    /// Seconds from a CLI sign-in's approval during which its refresh tokens work (`None`:
+    /// the server's `--cli-refresh-seconds`; 0: none), at most `CLI_REFRESH_SECONDS_MAX`.
+    /// A cloudsso extension (`CliRefreshTokenDuration`); applies to sign-ins approved after.
+    pub cli_refresh_seconds: Option<u64>,
 }
+
+/// Longest refresh lifetime a directory may set: 90 days (a client registration's life).
+pub const CLI_REFRESH_SECONDS_MAX: u64 = 90 * 24 * 3600;
 
 /// Most entries in `LoginNetworkMasks`.
 pub const LOGIN_NETWORK_MASKS_MAX: usize = 100;
@@ -749,6 +756,7 @@ mod tests {
         let with = |masks: &[&str]| LoginPreference {
             network_masks: masks.iter().map(|m| (*m).to_owned()).collect(),
             allow_user_to_get_credentials: false,
+            cli_refresh_seconds: None,
         };
         let cases: [(&[&str], &str, bool); 12] = [
             (&[], "203.0.113.9", true),

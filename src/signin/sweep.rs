@@ -7,7 +7,7 @@
 
 use super::SignIn;
 use super::device::service::forget_expired_authorizations;
-use super::device::tokens::{end_directory_tokens, end_tokens, forget_expired_tokens};
+use super::device::tokens::{Ending, end_directory_tokens, end_tokens, forget_expired_tokens};
 use super::session::{SessionRecord, delete_session};
 use super::state::now_unix;
 use crate::error::DomainError;
@@ -112,7 +112,7 @@ fn sweep_batch(txn: &WriteTxn, idle: i64) -> Result<Swept, DomainError> {
 /// Removes a deleted user's sign-in record, devices and preferences.
 pub(super) fn forget_user(txn: &WriteTxn, dir: &str, user: &str) -> Result<(), DomainError> {
     txn.delete(SigninUserKey { dir, user })?;
-    end_tokens(txn, dir, user, None)?;
+    end_tokens(txn, dir, user, Ending::All)?;
     txn.delete(PortalPrefsKey { dir, user })?;
     for (device, _) in txn.scan_tails::<IgnoredAny>(Prefix::MfaDevicesOf { dir, user })? {
         txn.delete(MfaDeviceKey {

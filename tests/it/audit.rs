@@ -15,7 +15,7 @@ const TRAIL: &str = "2020-07-06";
 const PASSWORD: &str = "Aud1t-secret!";
 
 /// Every event in the trail, newest first, through `LookupEvents` pages of 50.
-async fn all_events(s: &Server, key: &Key) -> Vec<Value> {
+pub(crate) async fn all_events(s: &Server, key: &Key) -> Vec<Value> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {

@@ -421,13 +421,12 @@ async fn device_codes_are_refused_for_pkce_denial_reuse_and_unknown_directories(
         )
         .await;
     refused(&raw, 400, "InvalidParameter");
-    // The AWS shape of /token is told apart and refused (for now).
+    // The AWS shape of /token is told apart and answered in AWS's protocol.
     let aws = json!({"grantType": GRANT, "deviceCode": "x", "clientId": "c", "clientSecret": "s"});
-    refused(
-        &json_post(&srv, "/token", aws).await,
-        400,
-        "UnsupportedProtocol",
-    );
+    let r = json_post(&srv, "/token", aws).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert_eq!(r.header("x-amzn-errortype"), Some("InvalidClientException"));
+    assert_eq!(r.body["error"], "invalid_client", "{}", r.body);
     let wrong_grant = json!({"GrantType": "password", "DeviceCode": "x"});
     refused(
         &json_post(&srv, "/token", wrong_grant).await,
@@ -518,4 +517,66 @@ async fn tokens_die_with_the_user_disabled_or_its_password_changed() {
         401,
         "InvalidAccessToken",
     );
+}
+
+/// The `device` count of the first "sign-in sweep" line the server logs, waiting for it.
+async fn swept_device_records(srv: &Server) -> usize {
+    let started = Instant::now();
+    loop {
+        let found = srv
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.contains("sign-in sweep"))
+            .cloned();
+        if let Some(line) = found {
+            let n = line
+                .split("device: ")
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|d| d.parse().ok());
+            return n.unwrap_or_else(|| panic!("no device count in {line}"));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no sweep logged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sweep_forgets_expired_device_codes_and_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // Codes live 3 s; tokens live as long as a session may: 5 s.
+    let args = [
+        "--device-code-seconds",
+        "3",
+        "--session-absolute-seconds",
+        "5",
+    ];
+    let srv = Server::start_on(&data, &args);
+    srv.portal_user("gina").await;
+    start(&srv).await;
+    start(&srv).await;
+    let (token, _b) = token_for(&srv, "gina").await;
+    let r = bearer_get(&srv, &token, "/access-assignments/accounts").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(srv.stop());
+    // A restart sweeps at once; once the token's 5 s are over, nothing of the three is left.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let srv = Server::start_on(&data, &args);
+    assert_eq!(swept_device_records(&srv).await, 3, "two codes, one token");
+    assert!(srv.stop());
+    let srv = Server::start_on(&data, &args);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let swept_again = srv
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("sign-in sweep") && !l.contains("device: 0"));
+    assert!(!swept_again, "the first sweep removed them for good");
 }

@@ -16,6 +16,7 @@ mod api;
 mod api_limits;
 mod api_security;
 mod audit;
+mod aws_sso;
 mod aws_sts;
 mod backup;
 mod bootstrap;

@@ -167,7 +167,16 @@ impl Sp {
     /// read from the redirect to the IdP (HTTP-Redirect binding: deflated, in the query) or
     /// from the form posted to it (HTTP-POST binding: base64).
     async fn login(&self, b: &mut Browser<'_>) -> Result<(String, Option<String>), String> {
-        let page = b.get(&format!("/{}/saml/login", self.dir)).await;
+        self.login_at(b, &format!("/{}/saml/login", self.dir)).await
+    }
+
+    /// `login` from the SP-initiated start at `path` (which may carry a RelayState).
+    async fn login_at(
+        &self,
+        b: &mut Browser<'_>,
+        path: &str,
+    ) -> Result<(String, Option<String>), String> {
+        let page = b.get(path).await;
         let (xml, relay) = match page.status {
             StatusCode::FOUND => {
                 let location = page.location.unwrap_or_default();
@@ -557,4 +566,79 @@ async fn saml_unknown_and_disabled_users_are_refused() {
     }
     sp.session_counts(2, &mut failures).await;
     report(&failures, cases.len() * 2);
+}
+
+#[tokio::test]
+async fn a_cli_sign_in_is_approved_after_sso_from_the_idp() {
+    if skip() {
+        return;
+    }
+    let sp = Sp::start().await;
+    // The CLI asks (CloudSSO's protocol); the user follows its link.
+    let verifier = "v".repeat(43);
+    let challenge = cloudsso::signin::device::s256(&verifier);
+    let body = json!({"PortalUrl": format!("{PUBLIC}/{}/login", sp.dir), "CodeChallenge": challenge,
+                      "ClientId": "app-vaz16tltdxs96audqf35", "CodeChallengeMethod": "S256"});
+    let url = format!("http://{}/device-authorization", sp.srv.addr);
+    let headers = [("content-type", "application/json")];
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let r = sp
+        .srv
+        .send(hyper::Method::POST, &url, &headers, Some(bytes))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let device_code = r.body["DeviceCode"].as_str().unwrap().to_owned();
+    let user_code = r.body["UserCode"].as_str().unwrap().to_owned();
+    let link = r.body["VerificationUriComplete"].as_str().unwrap();
+    let link = link.strip_prefix(PUBLIC).unwrap().to_owned();
+    // Not signed in: to the sign-in page, which (SSO on) goes to the IdP with the link as
+    // RelayState.
+    let mut b = Browser::new(&sp.srv);
+    let page = b.get(&link).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    let login = page.location.unwrap();
+    let page = b.get(&login).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    let start = page.location.unwrap();
+    assert!(start.contains("/saml/login?RelayState="), "{start}");
+    let (id, relay) = sp.login_at(&mut b, &start).await.unwrap();
+    assert_eq!(relay.as_deref(), Some(link.as_str()));
+    let case = saml_idp::valid(&sp.idp, &sp.target(VICTIM, Some(id)));
+    let page = sp.post(&mut b, &case.saml_response, relay.as_deref()).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    let back = page.location.unwrap();
+    assert_eq!(back.strip_prefix(PUBLIC).unwrap_or(&back), link);
+    // Back on the approval page, signed in by the IdP: approve, and the CLI gets its token.
+    b.extra.clear();
+    let page = b.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert_eq!(
+        page.text_of("user-code").as_deref(),
+        Some(user_code.as_str())
+    );
+    let csrf = page.hidden("csrf").unwrap();
+    let device_page = link.split('?').next().unwrap();
+    let done = b
+        .post(
+            device_page,
+            &[
+                ("csrf", &csrf),
+                ("user_code", &user_code),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.html);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let poll = json!({"CodeVerifier": verifier, "ClientId": "app-vaz16tltdxs96audqf35",
+                      "DeviceCode": device_code,
+                      "GrantType": "urn:ietf:params:oauth:grant-type:device_code"});
+    let url = format!("http://{}/token", sp.srv.addr);
+    let bytes = serde_json::to_vec(&poll).unwrap();
+    let r = sp
+        .srv
+        .send(hyper::Method::POST, &url, &headers, Some(bytes))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["AccessToken"].is_string(), "{}", r.body);
 }

@@ -69,7 +69,7 @@ async fn defaults_then_every_setting_round_trips() {
                 "MfaAuthenticationAdvanceSettings": "Enabled",
                 "AllowedVerificationTypes": ["TOTP"],
             },
-            "GetLoginPreference": {"LoginNetworkMasks": "", "AllowUserToGetCredentials": false},
+            "GetLoginPreference": {"LoginNetworkMasks": "", "AllowUserToGetCredentials": false, "CliRefreshTokenDuration": 604800},
             "GetAttributePassingSetting": {"SourceIdentityPassing": "Disabled"},
         })
     );
@@ -134,8 +134,7 @@ async fn defaults_then_every_setting_round_trips() {
         "OperationForRiskLogin": "EnforceVerify",
         "AllowedVerificationTypes": ["TOTP"],
     });
-    want["GetLoginPreference"] =
-        json!({"LoginNetworkMasks": "10.0.0.0/8;192.168.1.7", "AllowUserToGetCredentials": true});
+    want["GetLoginPreference"] = json!({"LoginNetworkMasks": "10.0.0.0/8;192.168.1.7", "AllowUserToGetCredentials": true, "CliRefreshTokenDuration": 604800});
     want["GetAttributePassingSetting"] = json!({"SourceIdentityPassing": "UserName"});
     assert_eq!(settings_snapshot(&s, &k, &d).await, want);
     let older = s
@@ -403,7 +402,7 @@ async fn login_network_masks_limit_clear_and_keep() {
     .await;
     assert_eq!(
         get().await,
-        json!({"LoginNetworkMasks": hundred, "AllowUserToGetCredentials": true})
+        json!({"LoginNetworkMasks": hundred, "AllowUserToGetCredentials": true, "CliRefreshTokenDuration": 604800})
     );
     // A lone `;` clears; absent credentials keep theirs.
     s.api_ok(
@@ -415,7 +414,7 @@ async fn login_network_masks_limit_clear_and_keep() {
     .await;
     assert_eq!(
         get().await,
-        json!({"LoginNetworkMasks": "", "AllowUserToGetCredentials": true})
+        json!({"LoginNetworkMasks": "", "AllowUserToGetCredentials": true, "CliRefreshTokenDuration": 604800})
     );
 }
 

@@ -320,6 +320,8 @@ async fn set_login_preference(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> 
         .map(settings::parse_network_masks)
         .transpose()?;
     let credentials = maybe_flag(p, "AllowUserToGetCredentials")?;
+    let max = i64::try_from(settings::CLI_REFRESH_SECONDS_MAX).unwrap_or(i64::MAX);
+    let refresh = p.int("CliRefreshTokenDuration", 0..=max)?;
     ctx.signin()
         .update_settings(&p.directory_id()?, move |s| {
             if let Some(m) = masks {
@@ -327,6 +329,9 @@ async fn set_login_preference(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> 
             }
             if let Some(c) = credentials {
                 s.login.allow_user_to_get_credentials = c;
+            }
+            if let Some(r) = refresh {
+                s.login.cli_refresh_seconds = u64::try_from(r).ok();
             }
             Ok(())
         })
@@ -339,6 +344,7 @@ async fn get_login_preference(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> 
     Ok(json!({"LoginPreference": {
         "LoginNetworkMasks": s.login.network_masks.join(";"),
         "AllowUserToGetCredentials": s.login.allow_user_to_get_credentials,
+        "CliRefreshTokenDuration": ctx.signin().cli_refresh_seconds(&s),
     }}))
 }
 

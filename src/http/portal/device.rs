@@ -59,6 +59,10 @@ impl Portal<'_> {
             }
         };
         audit_result(action, user_actor(s), Vec::new(), Ok(()));
+        if let Some(back) = &v.redirect {
+            // An authorization code: back to the client's loopback listener, which answers.
+            return Ok(pages::redirect(back, &[]));
+        }
         let (title, message) = if approve {
             (
                 "Sign-in approved",
@@ -107,7 +111,7 @@ impl Portal<'_> {
         error: Option<String>,
     ) -> Response<Body> {
         let action = format!("{}/device", self.base);
-        pages::page(
+        pages::approval_page(
             status,
             &pages::Device {
                 directory: self.dir.segment(),

@@ -118,6 +118,20 @@ pub fn page(status: StatusCode, t: &impl Template) -> Response<Body> {
     resp
 }
 
+/// The approval page of a CLI sign-in: as `page`, but its form may also end at a loopback
+/// address (browsers hold a form's redirects to `form-action`, and approving an
+/// authorization-code request redirects to the client's loopback listener).
+pub fn approval_page(status: StatusCode, t: &impl Template) -> Response<Body> {
+    let mut resp = page(status, t);
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' http://127.0.0.1:* http://localhost:* http://[::1]:*; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    resp
+}
+
 /// Headers every portal answer carries.
 pub fn security_headers(h: &mut hyper::HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -8,6 +8,7 @@
 //! `tokens` the access tokens. A client kind rides on every authorization, so the same core
 //! serves CloudSSO's protocol now and AWS's later; the wire spellings are `http::device`'s.
 
+pub mod aws;
 pub mod service;
 pub mod tokens;
 
@@ -37,7 +38,8 @@ pub const PKCE_LEN_MAX: usize = 128;
 pub enum ClientKind {
     /// Alibaba CloudSSO's portal protocol (`aliyun configure --mode CloudSSO`, acs-sso).
     CloudSso,
-    /// AWS IAM Identity Center's sso-oidc (not served yet).
+    /// AWS IAM Identity Center's sso-oidc (`aws`, boto3, aws-sso-util, cloudsso's own CLI):
+    /// registered clients, no PKCE on the device flow, refresh tokens.
     Aws,
 }
 
@@ -74,12 +76,27 @@ pub struct DeviceAuthorization {
     pub client: ClientKind,
     /// `USER_CODE_LEN` characters of `USER_CODE_ALPHABET`, without the dash.
     pub user_code: String,
-    /// base64url(SHA-256(verifier)) without padding (S256, the only method).
+    /// base64url(SHA-256(verifier)) without padding (S256, the only method); empty for AWS's
+    /// device flow, which has no PKCE (its binding is the registered client's id).
     pub challenge: String,
+    /// The registered client (AWS's protocol; empty for CloudSSO's one public client).
+    #[serde(default)]
+    pub client_id: String,
+    /// Where the browser goes back to once the user decides: an authorization-code request
+    /// (AWS's `/authorize`, with PKCE) rather than a device authorization.
+    #[serde(default)]
+    pub redirect: Option<Redirect>,
     pub created_at: i64,
     pub expires_at: i64,
     pub interval: u32,
     pub status: Status,
+}
+
+/// The client's loopback redirect URI and the `state` to give back on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redirect {
+    pub uri: String,
+    pub state: String,
 }
 
 /// The user-code index row: which authorization a code names, and until when.
@@ -139,24 +156,40 @@ pub struct Approval {
     pub password_fingerprint: Option<String>,
 }
 
+/// Who polls: the protocol, the client id (AWS's registered one), the PKCE verifier and,
+/// exchanging an authorization code, the redirect URI it was asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Poller<'a> {
+    pub client: ClientKind,
+    pub client_id: &'a str,
+    pub verifier: &'a str,
+    pub redirect_uri: Option<&'a str>,
+}
+
 /// What a poll decides from the stored authorization (`None`: no such device code), once the
-/// clock has let it through.
-pub fn decide(
-    found: Option<&DeviceAuthorization>,
-    client: ClientKind,
-    verifier: &str,
-    now: i64,
-) -> Poll {
+/// clock has let it through. The poller must be the client that asked (same protocol and, for
+/// AWS, the same registered client) and hold the PKCE verifier when the authorization has a
+/// challenge (always for CloudSSO's).
+pub fn decide(found: Option<&DeviceAuthorization>, by: Poller<'_>, now: i64) -> Poll {
     let Some(a) = found else {
         return Poll::Invalid(Invalid::Unknown);
     };
     if now >= a.expires_at {
         return Poll::Invalid(Invalid::Expired);
     }
-    if a.client != client {
+    if a.client != by.client || a.client_id != by.client_id {
         return Poll::Invalid(Invalid::WrongClient);
     }
-    if !verifier_matches(verifier, &a.challenge) {
+    let same_grant = match (&a.redirect, by.redirect_uri) {
+        (None, None) => true,
+        (Some(r), Some(uri)) => r.uri == uri,
+        _ => false,
+    };
+    if !same_grant {
+        return Poll::Invalid(Invalid::WrongClient);
+    }
+    let pkce = by.client == ClientKind::CloudSso || !a.challenge.is_empty();
+    if pkce && !verifier_matches(by.verifier, &a.challenge) {
         return Poll::Invalid(Invalid::Verifier);
     }
     match &a.status {
@@ -333,6 +366,8 @@ mod tests {
             client: ClientKind::CloudSso,
             user_code: "BCDFGHJK".into(),
             challenge: s256(VERIFIER),
+            client_id: String::new(),
+            redirect: None,
             created_at: 0,
             expires_at,
             interval: POLL_INTERVAL_SECONDS,
@@ -418,19 +453,128 @@ mod tests {
             ),
         ];
         for (found, client, verifier, now, want) in cases {
+            let by = Poller {
+                client,
+                client_id: "",
+                verifier,
+                redirect_uri: None,
+            };
             assert_eq!(
-                decide(found.as_ref(), client, verifier, now),
+                decide(found.as_ref(), by, now),
                 want,
                 "{found:?} {verifier} {now}"
             );
         }
-        let got = decide(
-            Some(&auth(approved(), 600)),
-            ClientKind::CloudSso,
-            VERIFIER,
-            599,
-        );
+        let by = Poller {
+            client: ClientKind::CloudSso,
+            client_id: "",
+            verifier: VERIFIER,
+            redirect_uri: None,
+        };
+        let got = decide(Some(&auth(approved(), 600)), by, 599);
         assert!(matches!(got, Poll::Approved(a) if a.user == "u-1" && a.session == "s"));
+    }
+
+    #[test]
+    fn an_aws_poll_is_bound_to_its_registered_client_and_its_challenge_if_any() {
+        use Invalid::*;
+        let aws = |status: Status, challenge: &str| DeviceAuthorization {
+            client: ClientKind::Aws,
+            client_id: "c-1".into(),
+            challenge: challenge.into(),
+            ..auth(status, 600)
+        };
+        let with_pkce = s256(VERIFIER);
+        // (authorization, client id, verifier, answer)
+        let cases: Vec<(DeviceAuthorization, &str, &str, Poll)> = vec![
+            (aws(Status::Pending, ""), "c-1", "", Poll::Pending),
+            (
+                aws(Status::Pending, ""),
+                "c-2",
+                "",
+                Poll::Invalid(WrongClient),
+            ),
+            (aws(Status::Pending, ""), "", "", Poll::Invalid(WrongClient)),
+            (
+                aws(Status::Pending, &with_pkce),
+                "c-1",
+                VERIFIER,
+                Poll::Pending,
+            ),
+            (
+                aws(Status::Pending, &with_pkce),
+                "c-1",
+                "",
+                Poll::Invalid(Verifier),
+            ),
+            (
+                aws(Status::Pending, &with_pkce),
+                "c-1",
+                "x",
+                Poll::Invalid(Verifier),
+            ),
+            (aws(Status::Denied, ""), "c-1", "", Poll::Invalid(Denied)),
+        ];
+        for (a, client_id, verifier, want) in cases {
+            let by = Poller {
+                client: ClientKind::Aws,
+                client_id,
+                verifier,
+                redirect_uri: None,
+            };
+            assert_eq!(
+                decide(Some(&a), by, 1),
+                want,
+                "{a:?} {client_id} {verifier}"
+            );
+        }
+        // An authorization code goes with the redirect URI it was asked for, and only with it.
+        let code = DeviceAuthorization {
+            redirect: Some(Redirect {
+                uri: "http://127.0.0.1:4000/cb".into(),
+                state: "s".into(),
+            }),
+            ..aws(approved(), &with_pkce)
+        };
+        for (uri, verifier, ok) in [
+            (Some("http://127.0.0.1:4000/cb"), VERIFIER, true),
+            (Some("http://127.0.0.1:4001/cb"), VERIFIER, false),
+            (None, VERIFIER, false),
+            (Some("http://127.0.0.1:4000/cb"), "other", false),
+        ] {
+            let by = Poller {
+                client: ClientKind::Aws,
+                client_id: "c-1",
+                verifier,
+                redirect_uri: uri,
+            };
+            let got = decide(Some(&code), by, 1);
+            assert_eq!(matches!(got, Poll::Approved(_)), ok, "{uri:?} {got:?}");
+        }
+        let by = Poller {
+            client: ClientKind::Aws,
+            client_id: "c-1",
+            verifier: VERIFIER,
+            redirect_uri: Some("http://127.0.0.1:4000/cb"),
+        };
+        let device = aws(approved(), &with_pkce);
+        assert_eq!(
+            decide(Some(&device), by, 1),
+            Poll::Invalid(WrongClient),
+            "a device code is no authorization code"
+        );
+        let by = Poller {
+            client: ClientKind::CloudSso,
+            client_id: "",
+            verifier: VERIFIER,
+            redirect_uri: None,
+        };
+        let a = aws(Status::Pending, &with_pkce);
+        assert_eq!(
+            decide(Some(&a), by, 1),
+            Poll::Invalid(WrongClient),
+            "other protocol"
+        );
     }
 
     #[test]

@@ -3,14 +3,19 @@
 //! store), approving or denying it from a portal session, and exchanging it once for an
 //! access token (one write that deletes the authorization and stores the token).
 
-use super::tokens::{AccessTokenRecord, put_token, user_may_sign_in};
+use super::aws::{
+    GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, IssuedTokens, new_family, open_client_id,
+    redirect_registered, start_url_segments, token_record,
+};
+use super::tokens::{AccessTokenRecord, TokenKind, put_token, user_may_sign_in};
 use super::{
-    ACCESS_TOKEN_SECONDS, Approval, AuthorizeRefusal, CLOUDSSO_CLIENT_ID, ClientKind,
-    DeviceAuthorization, Invalid, PENDING_MAX, POLL_INTERVAL_SECONDS, Poll, Status,
-    USER_CODE_TRIES_MAX, UserCodeRow, decide, is_challenge, may_create, new_user_code,
-    parse_user_code, portal_segment, show_user_code,
+    Approval, AuthorizeRefusal, CLOUDSSO_CLIENT_ID, ClientKind, DeviceAuthorization, Invalid,
+    PENDING_MAX, POLL_INTERVAL_SECONDS, Poll, Poller, Redirect, Status, USER_CODE_TRIES_MAX,
+    UserCodeRow, decide, is_challenge, may_create, new_user_code, parse_user_code, portal_segment,
+    show_user_code,
 };
 use crate::error::DomainError;
+use crate::model::percent_encode;
 use crate::signin::SignIn;
 use crate::signin::flow::Refusal;
 use crate::signin::session::{Session, Stage, digest, new_token};
@@ -19,11 +24,15 @@ use crate::store::WriteTxn;
 use crate::store::keys::{DeviceCodeKey, DeviceUserCodeKey, KeyedRead, Prefix, SessionKey};
 use std::net::IpAddr;
 
-/// What a client asks for to start a sign-in.
+/// What a client asks for to start a sign-in: CloudSSO's public client with PKCE, or an AWS
+/// registered client (id and secret) without.
 #[derive(Debug, Clone)]
 pub struct AuthorizeRequest {
     pub client: ClientKind,
     pub client_id: String,
+    /// AWS's registered clients only.
+    pub client_secret: String,
+    /// CloudSSO's `PortalUrl`, AWS's `startUrl`: names the directory.
     pub portal_url: String,
     pub challenge: String,
     pub challenge_method: String,
@@ -47,9 +56,42 @@ pub struct DeviceGrant {
 pub struct PollRequest {
     pub client: ClientKind,
     pub client_id: String,
+    /// AWS's registered clients only.
+    pub client_secret: String,
+    /// The device code, or (AWS's authorization-code grant) the authorization code.
     pub device_code: String,
     pub verifier: String,
+    /// The authorization-code grant's redirect URI (`None`: the device-code grant).
+    pub redirect_uri: Option<String>,
 }
+
+/// What AWS's `/authorize` asks for (the authorization-code grant with PKCE).
+#[derive(Debug, Clone)]
+pub struct CodeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub challenge: String,
+    pub challenge_method: String,
+}
+
+/// Why `/authorize` is refused. Until the redirect URI is known good nothing is sent there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    UnknownClient,
+    /// Not a loopback URI the client registered.
+    RedirectUri,
+    /// The client registered no issuer URL naming a directory here.
+    UnknownDirectory,
+    UnsupportedChallengeMethod,
+    BadChallenge,
+    /// `state` longer than `STATE_LEN_MAX`.
+    BadState,
+    TooManyPending,
+}
+
+/// Longest `state` carried back to the client.
+pub const STATE_LEN_MAX: usize = 512;
 
 /// What a poll answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,14 +99,11 @@ pub enum PollAnswer {
     Pending,
     SlowDown,
     Invalid(Invalid),
-    Token {
-        access_token: String,
-        expires_in: i64,
-        /// Who it speaks for (for the audit trail).
-        dir: String,
-        user: String,
-        user_name: String,
-    },
+    /// The client id and secret do not stand (AWS).
+    Client,
+    /// The client did not register this grant type (AWS).
+    GrantNotRegistered,
+    Token(IssuedTokens),
 }
 
 /// A pending authorization as the approval page shows it.
@@ -74,6 +113,9 @@ pub struct DeviceView {
     pub user_code: String,
     pub client: ClientKind,
     pub expires_at: i64,
+    /// Once decided, where an authorization-code request sends the browser back (with the
+    /// code, or `error=access_denied`, and the client's `state`).
+    pub redirect: Option<String>,
 }
 
 /// Why the approval page cannot act on a user code.
@@ -91,20 +133,42 @@ impl SignIn {
         &self,
         r: AuthorizeRequest,
     ) -> Result<Result<DeviceGrant, AuthorizeRefusal>, DomainError> {
-        if r.client != ClientKind::CloudSso || r.client_id != CLOUDSSO_CLIENT_ID {
-            return Ok(Err(AuthorizeRefusal::UnknownClient));
+        let segments = match r.client {
+            ClientKind::CloudSso => {
+                if r.client_id != CLOUDSSO_CLIENT_ID {
+                    return Ok(Err(AuthorizeRefusal::UnknownClient));
+                }
+                if r.challenge_method != "S256" {
+                    return Ok(Err(AuthorizeRefusal::UnsupportedChallengeMethod));
+                }
+                if !is_challenge(&r.challenge) {
+                    return Ok(Err(AuthorizeRefusal::BadChallenge));
+                }
+                portal_segment(&r.portal_url, self.public_url())
+                    .into_iter()
+                    .collect()
+            }
+            ClientKind::Aws => {
+                match self.client(&r.client_id, &r.client_secret) {
+                    Ok(reg) if reg.allows(GRANT_DEVICE_CODE) => {}
+                    _ => return Ok(Err(AuthorizeRefusal::UnknownClient)),
+                }
+                start_url_segments(&r.portal_url, self.public_url())
+            }
+        };
+        let mut found = None;
+        for seg in segments {
+            found = self.portal_directory(seg).await?;
+            if found.is_some() {
+                break;
+            }
         }
-        if r.challenge_method != "S256" {
-            return Ok(Err(AuthorizeRefusal::UnsupportedChallengeMethod));
-        }
-        if !is_challenge(&r.challenge) {
-            return Ok(Err(AuthorizeRefusal::BadChallenge));
-        }
-        let Some(seg) = portal_segment(&r.portal_url, self.public_url()) else {
+        let Some(dir) = found else {
             return Ok(Err(AuthorizeRefusal::UnknownDirectory));
         };
-        let Some(dir) = self.portal_directory(seg).await? else {
-            return Ok(Err(AuthorizeRefusal::UnknownDirectory));
+        let (client_id, challenge) = match r.client {
+            ClientKind::CloudSso => (String::new(), r.challenge),
+            ClientKind::Aws => (r.client_id, String::new()),
         };
         let device_code = new_token();
         let now = now_unix();
@@ -113,7 +177,9 @@ impl SignIn {
             dir: dir.id.to_string(),
             client: r.client,
             user_code: String::new(),
-            challenge: r.challenge,
+            challenge,
+            client_id,
+            redirect: None,
             created_at: now,
             expires_at: now.saturating_add(ttl),
             interval: POLL_INTERVAL_SECONDS,
@@ -139,6 +205,73 @@ impl SignIn {
         }))
     }
 
+    /// Makes an authorization-code request (AWS's `/authorize`): checked against the client's
+    /// sealed registration, stored like a device authorization with its redirect, approved on
+    /// the same portal page; the page's URL for the browser.
+    pub async fn authorize_code(
+        &self,
+        r: CodeRequest,
+    ) -> Result<Result<String, CodeRefusal>, DomainError> {
+        let reg = match open_client_id(self.sealer(), &r.client_id, now_unix()) {
+            Ok(reg) if reg.allows(GRANT_AUTHORIZATION_CODE) => reg,
+            _ => return Ok(Err(CodeRefusal::UnknownClient)),
+        };
+        if !redirect_registered(&reg, &r.redirect_uri) {
+            return Ok(Err(CodeRefusal::RedirectUri));
+        }
+        if r.challenge_method != "S256" {
+            return Ok(Err(CodeRefusal::UnsupportedChallengeMethod));
+        }
+        if !is_challenge(&r.challenge) {
+            return Ok(Err(CodeRefusal::BadChallenge));
+        }
+        if r.state.len() > STATE_LEN_MAX {
+            return Ok(Err(CodeRefusal::BadState));
+        }
+        let mut found = None;
+        for seg in start_url_segments(&reg.issuer_url, self.public_url()) {
+            found = self.portal_directory(seg).await?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let Some(dir) = found else {
+            return Ok(Err(CodeRefusal::UnknownDirectory));
+        };
+        let now = now_unix();
+        let ttl = i64::try_from(self.limits().device_code_seconds).unwrap_or(i64::MAX);
+        let auth = DeviceAuthorization {
+            dir: dir.id.to_string(),
+            client: ClientKind::Aws,
+            user_code: String::new(),
+            challenge: r.challenge,
+            client_id: r.client_id,
+            redirect: Some(Redirect {
+                uri: r.redirect_uri,
+                state: r.state,
+            }),
+            created_at: now,
+            expires_at: now.saturating_add(ttl),
+            interval: POLL_INTERVAL_SECONDS,
+            status: Status::Pending,
+        };
+        let per_dir = self.limits().device_pending_per_directory_max;
+        // Keyed by a digest of a secret nobody is told: the code exists once approved.
+        let d = digest(&new_token());
+        let stored = self
+            .write(move |txn| store_authorization(txn, &d, auth, per_dir, now))
+            .await?;
+        let Some(code) = stored else {
+            return Ok(Err(CodeRefusal::TooManyPending));
+        };
+        Ok(Ok(format!(
+            "{}/{}/device?user_code={}",
+            self.public_url(),
+            dir.segment(),
+            show_user_code(&code)
+        )))
+    }
+
     /// Answers a poll; on approval, issues the token and forgets the device code.
     pub async fn poll_device(&self, r: PollRequest) -> Result<PollAnswer, DomainError> {
         if r.device_code.is_empty() || r.device_code.len() > super::tokens::BEARER_LEN_MAX {
@@ -154,14 +287,32 @@ impl SignIn {
         {
             return Ok(PollAnswer::SlowDown);
         }
-        if r.client != ClientKind::CloudSso || r.client_id != CLOUDSSO_CLIENT_ID {
-            return Ok(PollAnswer::Invalid(Invalid::WrongClient));
-        }
+        let client_id = match r.client {
+            ClientKind::CloudSso if r.client_id == CLOUDSSO_CLIENT_ID => "",
+            ClientKind::CloudSso => return Ok(PollAnswer::Invalid(Invalid::WrongClient)),
+            ClientKind::Aws => {
+                let grant = match r.redirect_uri {
+                    Some(_) => GRANT_AUTHORIZATION_CODE,
+                    None => GRANT_DEVICE_CODE,
+                };
+                match self.client(&r.client_id, &r.client_secret) {
+                    Ok(reg) if reg.allows(grant) => r.client_id.as_str(),
+                    Ok(_) => return Ok(PollAnswer::GrantNotRegistered),
+                    Err(_) => return Ok(PollAnswer::Client),
+                }
+            }
+        };
         let key = d.clone();
         let found = self
             .read(move |txn| Ok(txn.get::<DeviceAuthorization>(DeviceCodeKey { digest: &key })?))
             .await?;
-        let approval = match decide(found.as_ref(), r.client, &r.verifier, now_unix()) {
+        let by = Poller {
+            client: r.client,
+            client_id,
+            verifier: &r.verifier,
+            redirect_uri: r.redirect_uri.as_deref(),
+        };
+        let approval = match decide(found.as_ref(), by, now_unix()) {
             Poll::Pending => return Ok(PollAnswer::Pending),
             Poll::SlowDown => return Ok(PollAnswer::SlowDown),
             Poll::Invalid(i) => return Ok(PollAnswer::Invalid(i)),
@@ -170,18 +321,24 @@ impl SignIn {
         if !self.service_enabled().await? {
             return Ok(PollAnswer::Invalid(Invalid::Revoked));
         }
-        let answer = self.issue(&d, approval).await?;
+        let answer = self.issue(&d, approval, client_id).await?;
         self.inner.device_polls.forget(&d);
         Ok(answer)
     }
 
-    /// Exchanges an approved authorization for a token, in one write job that finds it still
-    /// there (single use) and its approval still standing.
-    async fn issue(&self, d: &str, a: Approval) -> Result<PollAnswer, DomainError> {
-        let token = new_token();
+    /// Exchanges an approved authorization for a token (and, for AWS's clients, a refresh
+    /// token), in one write job that finds it still there (single use) and its approval still
+    /// standing.
+    async fn issue(
+        &self,
+        d: &str,
+        a: Approval,
+        client_id: &str,
+    ) -> Result<PollAnswer, DomainError> {
+        let (token, refresh) = (new_token(), new_token());
         let now = now_unix();
-        let session_max = i64::try_from(self.limits().session_absolute_seconds).unwrap_or(i64::MAX);
-        let ttl = ACCESS_TOKEN_SECONDS.min(session_max);
+        let ttl = self.access_token_seconds();
+        let refresh_until = self.refresh_until(a.client, &a.dir, now).await?;
         let rec = AccessTokenRecord {
             dir: a.dir.clone(),
             user: a.user.clone(),
@@ -191,6 +348,10 @@ impl SignIn {
             expires_at: now.saturating_add(ttl),
             session: a.session.clone(),
             password_fingerprint: a.password_fingerprint.clone(),
+            kind: TokenKind::Access,
+            client_id: client_id.to_owned(),
+            family: new_family(),
+            used: false,
         };
         let (d, td) = (d.to_owned(), digest(&token));
         self.write(move |txn| {
@@ -205,13 +366,22 @@ impl SignIn {
                 return Ok(PollAnswer::Invalid(Invalid::Revoked));
             }
             put_token(txn, &td, &rec)?;
-            Ok(PollAnswer::Token {
+            let refresh_token = match refresh_until {
+                Some(until) => {
+                    let r = token_record(&rec, TokenKind::Refresh, now, until);
+                    put_token(txn, &digest(&refresh), &r)?;
+                    Some(refresh)
+                }
+                None => None,
+            };
+            Ok(PollAnswer::Token(IssuedTokens {
                 access_token: token,
                 expires_in: ttl,
+                refresh_token,
                 dir: rec.dir.clone(),
                 user: rec.user.clone(),
                 user_name: rec.user_name.clone(),
-            })
+            }))
         })
         .await
     }
@@ -231,7 +401,9 @@ impl SignIn {
         let dir = s.record.dir.clone();
         self.read(move |txn| {
             let found = pending_by_user_code(txn, &dir, &code, now_unix())?;
-            Ok(found.map(|(_, a)| view(&a)).ok_or(UserCodeRefusal::Unknown))
+            Ok(found
+                .map(|(_, a)| view(&a, None))
+                .ok_or(UserCodeRefusal::Unknown))
         })
         .await
     }
@@ -267,8 +439,29 @@ impl SignIn {
             } else {
                 Status::Denied
             };
-            txn.put(DeviceCodeKey { digest: &d }, &a)?;
-            Ok(Ok(view(&a)))
+            let Some(redirect) = a.redirect.clone() else {
+                txn.put(DeviceCodeKey { digest: &d }, &a)?;
+                return Ok(Ok(view(&a, None)));
+            };
+            // An authorization code: the browser carries a new secret back to the client,
+            // under whose digest the approval now waits (once; the user code is spent).
+            delete_authorization(txn, &d, &a)?;
+            let back = if approve {
+                let code = new_token();
+                txn.put(
+                    DeviceCodeKey {
+                        digest: &digest(&code),
+                    },
+                    &a,
+                )?;
+                format!("code={code}")
+            } else {
+                "error=access_denied".to_owned()
+            };
+            let state = percent_encode(&redirect.state);
+            let sep = if redirect.uri.contains('?') { '&' } else { '?' };
+            let url = format!("{}{sep}{back}&state={state}", redirect.uri);
+            Ok(Ok(view(&a, Some(url))))
         })
         .await
     }
@@ -290,11 +483,12 @@ impl SignIn {
     }
 }
 
-fn view(a: &DeviceAuthorization) -> DeviceView {
+fn view(a: &DeviceAuthorization, redirect: Option<String>) -> DeviceView {
     DeviceView {
         user_code: show_user_code(&a.user_code),
         client: a.client,
         expires_at: a.expires_at,
+        redirect,
     }
 }
 

@@ -26,7 +26,18 @@ pub const LIST_PAGE_DEFAULT: usize = 20;
 /// Longest `NextToken` (an item id).
 pub const NEXT_TOKEN_LEN_MAX: usize = 64;
 
-/// A stored access token (its key is the digest of the token, which is never stored).
+/// What a stored token opens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenKind {
+    /// A bearer token for the portal protocols' lists and credentials.
+    #[default]
+    Access,
+    /// Exchanged once (AWS's `refresh_token` grant) for a new access token and a new refresh
+    /// token; opens nothing else.
+    Refresh,
+}
+
+/// A stored token (its key is the digest of the token, which is never stored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenRecord {
     pub dir: String,
@@ -38,11 +49,27 @@ pub struct AccessTokenRecord {
     /// The digest of the portal session that approved it.
     pub session: String,
     pub password_fingerprint: Option<String>,
+    #[serde(default)]
+    pub kind: TokenKind,
+    /// The registered client it was issued to (AWS's protocol; empty for CloudSSO's).
+    #[serde(default)]
+    pub client_id: String,
+    /// Random, shared by every token of one sign-in (its access and refresh tokens, through
+    /// every rotation): a logout ends the family.
+    #[serde(default)]
+    pub family: String,
+    /// A refresh token already exchanged: kept until its family ends so that presenting it
+    /// again (a stolen copy racing its owner) ends the whole family.
+    #[serde(default)]
+    pub used: bool,
 }
 
 /// The user a live token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bearer {
+    /// The token's digest and its sign-in's family (to end them at logout).
+    pub digest: String,
+    pub family: String,
     pub dir: DirectoryId,
     pub user: UserId,
     pub user_name: String,
@@ -99,7 +126,11 @@ pub(in crate::signin) fn put_token(
     Ok(())
 }
 
-fn delete_token(txn: &WriteTxn, digest: &str, rec: &AccessTokenRecord) -> Result<(), DomainError> {
+pub(in crate::signin) fn delete_token(
+    txn: &WriteTxn,
+    digest: &str,
+    rec: &AccessTokenRecord,
+) -> Result<(), DomainError> {
     txn.delete(DeviceTokenKey { digest })?;
     txn.delete(DeviceTokenByUserKey {
         dir: &rec.dir,
@@ -109,17 +140,37 @@ fn delete_token(txn: &WriteTxn, digest: &str, rec: &AccessTokenRecord) -> Result
     Ok(())
 }
 
-/// Ends a user's tokens (approved by `session`, or all of them with `None`); how many.
+/// Which of a user's tokens to end.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::signin) enum Ending<'a> {
+    All,
+    /// Those approved by the session with this digest.
+    Session(&'a str),
+    /// One sign-in's (a logout).
+    Family(&'a str),
+}
+
+impl Ending<'_> {
+    fn ends(&self, rec: &AccessTokenRecord) -> bool {
+        match self {
+            Ending::All => true,
+            Ending::Session(s) => *s == rec.session,
+            Ending::Family(f) => !f.is_empty() && *f == rec.family,
+        }
+    }
+}
+
+/// Ends a user's tokens (`which` of them); how many.
 pub(in crate::signin) fn end_tokens(
     txn: &WriteTxn,
     dir: &str,
     user: &str,
-    session: Option<&str>,
+    which: Ending<'_>,
 ) -> Result<usize, DomainError> {
     let mut n = 0;
     for (d, ()) in txn.scan_tails::<()>(Prefix::DeviceTokensOf { dir, user })? {
         match txn.get::<AccessTokenRecord>(DeviceTokenKey { digest: &d })? {
-            Some(rec) if session.is_none_or(|s| s == rec.session) => {
+            Some(rec) if which.ends(&rec) => {
                 delete_token(txn, &d, &rec)?;
                 n += 1;
             }
@@ -143,7 +194,7 @@ pub(in crate::signin) fn end_directory_tokens(
 ) -> Result<(), DomainError> {
     for (tail, ()) in txn.scan_tails::<()>(Prefix::DeviceTokensIn { dir })? {
         if let Some((user, _)) = tail.split_once('\0') {
-            end_tokens(txn, dir, user, None)?;
+            end_tokens(txn, dir, user, Ending::All)?;
         }
     }
     Ok(())
@@ -173,7 +224,8 @@ fn live_token(txn: &ReadTxn, digest: &str, now: i64) -> Result<Option<Bearer>, D
     let Some(rec) = txn.get::<AccessTokenRecord>(DeviceTokenKey { digest })? else {
         return Ok(None);
     };
-    if now >= rec.expires_at
+    if rec.kind != TokenKind::Access
+        || now >= rec.expires_at
         || !user_may_sign_in(txn, &rec.dir, &rec.user, &rec.password_fingerprint)?
     {
         return Ok(None);
@@ -181,6 +233,8 @@ fn live_token(txn: &ReadTxn, digest: &str, now: i64) -> Result<Option<Bearer>, D
     // INVARIANT: the approving session's end (sign-out, revocation) deleted its tokens in
     // the same commit; a session that merely timed out leaves them their own, shorter life.
     Ok(Some(Bearer {
+        digest: digest.to_owned(),
+        family: rec.family,
         dir: DirectoryId::new(rec.dir.as_str()),
         user: UserId::new(rec.user.as_str()),
         user_name: rec.user_name,
@@ -315,7 +369,7 @@ impl SignIn {
     }
 
     /// The user's effective access: account id -> configuration id -> name.
-    async fn grants_by_account(
+    pub(in crate::signin) async fn grants_by_account(
         &self,
         b: &Bearer,
     ) -> Result<BTreeMap<String, BTreeMap<String, String>>, DomainError> {
