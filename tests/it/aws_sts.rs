@@ -76,10 +76,15 @@ struct Call {
 
 impl Call {
     fn new(c: &TempCredential) -> Call {
+        Call::with(&c.access_key_id, &c.access_key_secret, &c.security_token)
+    }
+
+    /// A genuine call with this key, secret and token.
+    fn with(key_id: &str, secret: &str, token: &str) -> Call {
         Call {
-            key_id: c.access_key_id.clone(),
-            secret: c.access_key_secret.clone(),
-            token: Some(c.security_token.clone()),
+            key_id: key_id.to_owned(),
+            secret: secret.to_owned(),
+            token: Some(token.to_owned()),
             token_signed: true,
             skew: 0,
             body: GET_CALLER_IDENTITY.to_owned(),
@@ -163,6 +168,22 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+}
+
+/// The `Arn` AWS STS `GetCallerIdentity` answers for credentials a client received (for
+/// `tests/it/aws_sso.rs`), or the whole answer when it is not a success.
+pub(crate) async fn aws_caller_arn(
+    srv: &Server,
+    key_id: &str,
+    secret: &str,
+    token: &str,
+) -> Result<String, String> {
+    let call = Call::with(key_id, secret, token);
+    let r = srv.aws_sts(&call).await;
+    match (r.status, xml(&r, "Arn")) {
+        (StatusCode::OK, Some(arn)) => Ok(arn),
+        _ => Err(format!("{} {}", r.status, String::from_utf8_lossy(&r.raw))),
     }
 }
 
