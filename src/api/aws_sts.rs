@@ -223,8 +223,9 @@ impl Api {
         }
     }
 
-    /// The SigV4 claims, the token (opened, of this AccessKeyId), the signature with the
-    /// derived secret, then the expiry and the user's access now.
+    /// The SigV4 claims (and `content-type` signed for a form body), the token (opened, of
+    /// this AccessKeyId), the signature with the derived secret, then the expiry and the
+    /// user's access now.
     async fn authenticate_aws(&self, req: &AwsRequest) -> Result<VerifiedCaller, StsError> {
         let parts = sigv4::Request {
             method: &req.method,
@@ -234,6 +235,12 @@ impl Api {
             body: &req.body,
         };
         let signed = sigv4::parse(&parts, SERVICE, time::OffsetDateTime::now_utc())?;
+        // The body's hash is signed, but whether it is read as a form depends on its type.
+        if !req.form.is_empty() && !signed.signs("content-type") {
+            return Err(StsError::IncompleteSignature(
+                "`content-type` must be among the signed headers of a form body".into(),
+            ));
+        }
         if CredentialKind::of_key(&signed.access_key_id) != Some(CredentialKind::Aws) {
             return Err(StsError::InvalidClientTokenId);
         }

@@ -444,6 +444,11 @@ fn check_scope_day(scope: &Scope, amz_date: &str) -> Result<(), SigV4Error> {
 }
 
 impl Signed {
+    /// Whether `name` (lowercase) is among the signed headers.
+    pub fn signs(&self, name: &str) -> bool {
+        self.signed_headers.iter().any(|h| h == name)
+    }
+
     /// Checks the signature with `secret` over `req` (the request `parse` read).
     pub fn verify(&self, req: &Request, secret: &str) -> Result<(), SigV4Error> {
         let exclude = match self.form {

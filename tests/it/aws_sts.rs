@@ -61,6 +61,8 @@ struct Call {
     token: Option<String>,
     /// Whether the token header is among the signed headers.
     token_signed: bool,
+    /// Whether the form body's content type is among the signed headers.
+    content_type_signed: bool,
     /// Seconds added to the clock for `X-Amz-Date`.
     skew: i64,
     body: String,
@@ -86,6 +88,7 @@ impl Call {
             secret: secret.to_owned(),
             token: Some(token.to_owned()),
             token_signed: true,
+            content_type_signed: true,
             skew: 0,
             body: GET_CALLER_IDENTITY.to_owned(),
             as_query: false,
@@ -104,13 +107,16 @@ impl Server {
             ("host".to_owned(), self.addr.clone()),
             ("x-amz-date".to_owned(), date),
         ];
+        let form_type = (
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+        );
         let (method, query, body) = if call.as_query {
             ("GET", call.body.clone(), Vec::new())
         } else {
-            headers.push((
-                "content-type".to_owned(),
-                "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
-            ));
+            if call.content_type_signed {
+                headers.push(form_type.clone());
+            }
             ("POST", String::new(), call.body.clone().into_bytes())
         };
         if let (Some(t), true) = (&call.token, call.token_signed) {
@@ -133,6 +139,9 @@ impl Server {
         let auth = call.edit.map_or(auth.clone(), |f| f(&auth));
         if let (Some(t), false) = (&call.token, call.token_signed) {
             headers.push(("x-amz-security-token".to_owned(), t.clone()));
+        }
+        if !call.as_query && !call.content_type_signed {
+            headers.push(form_type);
         }
         if !call.unsigned {
             headers.push(("authorization".to_owned(), auth.clone()));
@@ -465,6 +474,15 @@ async fn refused_requests_answer_aws_codes() {
             "token header sent but not signed",
             Call {
                 token_signed: false,
+                ..base.clone()
+            },
+            400,
+            "IncompleteSignature",
+        ),
+        (
+            "form body's content type not signed",
+            Call {
+                content_type_signed: false,
                 ..base.clone()
             },
             400,
