@@ -26,6 +26,8 @@ pub enum ClientError {
     Scheme(String),
     #[error("signing the request: {0}")]
     Sign(String),
+    #[error("encoding the request: {0}")]
+    Encode(String),
     #[error("cannot reach {0}: {1}")]
     Connect(String, String),
     #[error("no answer from {0} within {1} ms")]
@@ -155,6 +157,21 @@ pub async fn call(
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| ClientError::Endpoint(format!("{}: {e}", creds.endpoint)))?;
 
+    let (status, _, raw) = exchange(endpoint, req).await?;
+    let body = serde_json::from_slice(&raw).map_err(|_| {
+        let text = String::from_utf8_lossy(&raw);
+        ClientError::NotJson(status, text.chars().take(200).collect())
+    })?;
+    Ok(Answer { status, body })
+}
+
+/// Sends `req` over a new connection and reads the whole answer: status, headers and body,
+/// within `CONNECT_TIMEOUT_MS`, `RESPONSE_TIMEOUT_MS` and `RESPONSE_BYTES_MAX`. `origin`
+/// names the server in errors.
+pub async fn exchange(
+    origin: &str,
+    req: Request<Full<Bytes>>,
+) -> Result<(u16, hyper::HeaderMap, Bytes), ClientError> {
     let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
     connector.set_connect_timeout(Some(Duration::from_millis(CONNECT_TIMEOUT_MS)));
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
@@ -162,23 +179,50 @@ pub async fn call(
         let resp = client
             .request(req)
             .await
-            .map_err(|e| ClientError::Connect(endpoint.to_owned(), error_chain(&e)))?;
+            .map_err(|e| ClientError::Connect(origin.to_owned(), error_chain(&e)))?;
         let status = resp.status().as_u16();
-        let raw = Limited::new(resp.into_body(), RESPONSE_BYTES_MAX)
+        let (parts, body) = resp.into_parts();
+        let raw = Limited::new(body, RESPONSE_BYTES_MAX)
             .collect()
             .await
-            .map_err(|e| ClientError::Read(endpoint.to_owned(), e.to_string()))?
+            .map_err(|e| ClientError::Read(origin.to_owned(), e.to_string()))?
             .to_bytes();
-        Ok::<_, ClientError>((status, raw))
+        Ok::<_, ClientError>((status, parts.headers, raw))
     };
-    let (status, raw) = tokio::time::timeout(Duration::from_millis(RESPONSE_TIMEOUT_MS), exchange)
+    tokio::time::timeout(Duration::from_millis(RESPONSE_TIMEOUT_MS), exchange)
         .await
-        .map_err(|_| ClientError::Timeout(endpoint.to_owned(), RESPONSE_TIMEOUT_MS))??;
-    let body = serde_json::from_slice(&raw).map_err(|_| {
-        let text = String::from_utf8_lossy(&raw);
-        ClientError::NotJson(status, text.chars().take(200).collect())
-    })?;
-    Ok(Answer { status, body })
+        .map_err(|_| ClientError::Timeout(origin.to_owned(), RESPONSE_TIMEOUT_MS))?
+}
+
+/// A JSON request to `origin` (`http://host[:port]`) + `path_and_query`, with `headers`
+/// and, when given, `body` sent as `application/json`: the answer's status, headers and body.
+pub async fn send_json(
+    method: Method,
+    origin: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Result<(u16, hyper::HeaderMap, Bytes), ClientError> {
+    let host = host_of(origin)?;
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("http://{host}{path_and_query}"))
+        .header("host", host.as_str())
+        .header("accept", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let bytes = match body {
+        Some(b) => {
+            req = req.header("content-type", "application/json");
+            serde_json::to_vec(b).map_err(|e| ClientError::Encode(e.to_string()))?
+        }
+        None => Vec::new(),
+    };
+    let req = req
+        .body(Full::new(Bytes::from(bytes)))
+        .map_err(|e| ClientError::Endpoint(format!("{origin}{path_and_query}: {e}")))?;
+    exchange(origin, req).await
 }
 
 /// An error and its sources, `outer: inner: root` (hyper's own message alone says little).

@@ -115,6 +115,27 @@ pub struct Credentials {
 pub struct ConfigFile {
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// The sign-in URL `cloudsso login` used last: the sign-in commands' default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_url: Option<String>,
+    /// What `cloudsso profiles populate` wrote, by sign-in URL: a later run replaces (and a
+    /// login refreshes) only these.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub populated: BTreeMap<String, Populated>,
+}
+
+/// The profiles `cloudsso profiles populate` wrote for one sign-in URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Populated {
+    /// The region written into the profiles (and the AWS session's `sso_region`).
+    #[serde(default)]
+    pub region: String,
+    /// Names of the `mode: CloudSSO` profiles in `~/.aliyun/config.json`.
+    #[serde(default)]
+    pub aliyun: Vec<String>,
+    /// Names of the `[profile NAME]` sections in `~/.aws/config`.
+    #[serde(default)]
+    pub aws: Vec<String>,
 }
 
 impl ConfigFile {
@@ -132,18 +153,9 @@ impl ConfigFile {
     /// Writes the file (mode 0600) through a temporary name, creating its folder (mode 0700).
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let err = |e| ConfigError::Write(path.to_owned(), e);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.exists()
-        {
-            create_private_dir(dir).map_err(err)?;
-        }
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| err(std::io::Error::other(e.to_string())))?;
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        write_private(&tmp, &bytes).map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(err)
+        save_private(path, &bytes).map_err(err)
     }
 
     pub fn profile(&self, name: &str) -> Result<&Profile, ConfigError> {
@@ -170,6 +182,21 @@ fn path_from(
     }
     let home = home.filter(|h| !h.is_empty()).ok_or(ConfigError::NoPath)?;
     Ok(PathBuf::from(home).join(".cloudsso").join("config.json"))
+}
+
+/// Writes `bytes` to `path` (mode 0600) through a temporary name, so a reader sees the old
+/// file or the new one; a missing folder is created (mode 0700).
+pub fn save_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        create_private_dir(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    write_private(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 fn create_private_dir(path: &Path) -> std::io::Result<()> {

@@ -1,5 +1,7 @@
 //! The `cloudsso` command line client: `configure` writes a profile, `sso <operation>` and
-//! `ram <operation>` call a running server's management API with signed requests.
+//! `ram <operation>` call a running server's management API with signed requests; `login`,
+//! `credentials`, `profiles populate` and `logout` sign a user in through the portal
+//! (`signin`).
 //!
 //! The operations are not written here: each is a row of the catalog (`api::catalog::operations()`), turned
 //! into a subcommand (`ListUsers` -> `list-users`, `DirectoryId` -> `--directory-id`).
@@ -7,7 +9,12 @@
 
 pub mod client;
 pub mod config;
+pub mod formats;
+pub mod portal;
+pub mod profiles;
+pub mod signin;
 pub mod table;
+pub mod tokens;
 
 use crate::api::catalog::{Operation, Product, operations};
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -70,10 +77,11 @@ pub fn kebab(name: &str) -> String {
     out
 }
 
-/// The CLI's subcommands, to add beside `serve`: `configure`, `sso`, `ram`.
+/// The CLI's subcommands, to add beside `serve`: `configure`, `sso`, `ram`, ..., `login`, ...
 pub fn commands() -> Vec<Command> {
     let mut all = vec![configure_command()];
     all.extend(PRODUCTS.iter().map(|p| product_command(*p)));
+    all.extend(signin::commands());
     all
 }
 
@@ -184,6 +192,7 @@ fn operation_command(op: &Operation) -> Command {
 pub fn run(name: &str, m: &ArgMatches) -> ExitCode {
     let result = match name {
         "configure" => configure(m),
+        _ if signin::COMMANDS.contains(&name) => signin::run(name, m),
         _ => match PRODUCTS.iter().find(|p| product_command_name(**p) == name) {
             Some(product) => call(*product, m),
             None => Err(format!("unknown command `{name}`")),

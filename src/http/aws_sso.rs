@@ -475,6 +475,11 @@ async fn token_answer(app: &App, v: &Value) -> Result<IssuedTokens, Fault> {
         redirect_uri,
     };
     let answer = app.signin.poll_device(r).await.map_err(|e| internal(&e))?;
+    poll_answer(answer)
+}
+
+/// A poll's answer in sso-oidc's words.
+fn poll_answer(answer: PollAnswer) -> Result<IssuedTokens, Fault> {
     let grant_fault =
         |kind, error, message: &str| fault(StatusCode::BAD_REQUEST, kind, error, message);
     match answer {

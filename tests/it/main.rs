@@ -21,6 +21,7 @@ mod aws_sts;
 mod backup;
 mod bootstrap;
 mod cli;
+mod cli_signin;
 mod conformance;
 mod console;
 mod crash;
