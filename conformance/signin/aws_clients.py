@@ -27,8 +27,6 @@ from directory_setup import ACCOUNT_NAME, DIRECT, GROUPED, USER
 REGION = "us-east-1"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SCOPES = ["sso:account:access"]
-# Whether cloudsso's AWS STS (SigV4 GetCallerIdentity) is checked: `--aws-sts`.
-STS = False
 # AWS STS's answers to a credential that no longer stands.
 STS_REFUSALS = {"ExpiredToken"}
 # sso's answers to a role the bearer may no longer use, or a dead bearer.
@@ -190,9 +188,8 @@ def boto3_portal(s, tok):
         check(f"B boto3 GetRoleCredentials {config}: ASIA key, expiration in epoch ms", role_credentials_ok(rc),
               {k: v for k, v in rc.items() if k in ("accessKeyId", "expiration")})
         keys[config] = (rc["accessKeyId"], rc["secretAccessKey"], rc["sessionToken"])
-        if STS:
-            who = sts_with(s, keys[config])
-            check(f"B boto3 STS GetCallerIdentity with the {config} role credentials", arn_ok(s, who, config), who)
+        who = sts_with(s, keys[config])
+        check(f"B boto3 STS GetCallerIdentity with the {config} role credentials", arn_ok(s, who, config), who)
     code = error_code(lambda: sso.get_role_credentials(roleName="NotAssigned", accountId=s.account, accessToken=at))
     check("B boto3 GetRoleCredentials for a role not assigned refused", code in {"ForbiddenException", "ResourceNotFoundException"}, code)
     code = error_code(lambda: sso.list_accounts(accessToken="forged-" + at[::-1]))
@@ -215,9 +212,8 @@ def boto3_refresh_and_profile(s, oidc, reg, tok):
         check(f"B boto3 SSO profile {profile}: the sso credential provider's ASIA credentials",
               creds is not None and creds.method == "sso" and creds.get_frozen_credentials().access_key.startswith("ASIA"),
               creds and creds.method)
-        if STS:
-            who = session.client("sts").get_caller_identity()
-            check(f"B boto3 SSO profile {profile}: sts get_caller_identity", arn_ok(s, who, config), who)
+        who = session.client("sts").get_caller_identity()
+        check(f"B boto3 SSO profile {profile}: sts get_caller_identity", arn_ok(s, who, config), who)
     cached = json.loads(path.read_text())
     check("B botocore refreshed the cached token by itself (refresh_token grant, rotated)",
           cached["accessToken"] != fresh["accessToken"] and cached.get("refreshToken") not in (None, fresh["refreshToken"]),
@@ -263,10 +259,9 @@ def aws_v1(s, browser):
     rc, out, err = cli(["aws", "sso", "get-role-credentials", *at, "--account-id", s.account, "--role-name", DIRECT, *prof])
     check("C aws sso get-role-credentials", rc == 0 and role_credentials_ok(json.loads(out)["roleCredentials"]), out + err)
     write_token_cache(s, "cloudsso-v1", reg, tok, datetime.now(timezone.utc) + timedelta(seconds=tok["expiresIn"]))
-    if STS:
-        rc, out, err = cli(["aws", "sts", "get-caller-identity", *prof])
-        check("C aws sts get-caller-identity --profile cloudsso-v1 (the cached token)",
-              rc == 0 and arn_ok(s, json.loads(out), DIRECT), out + err)
+    rc, out, err = cli(["aws", "sts", "get-caller-identity", *prof])
+    check("C aws sts get-caller-identity --profile cloudsso-v1 (the cached token)",
+          rc == 0 and arn_ok(s, json.loads(out), DIRECT), out + err)
     rc, out, err = cli(["aws", "sso-oidc", "create-token", *ids, "--grant-type", "refresh_token",
                         "--refresh-token", tok["refreshToken"], *prof])
     fresh = json.loads(out) if rc == 0 else {}
@@ -323,8 +318,6 @@ def aws_sso_util(s, browser):
     doc = json.loads(out) if rc == 0 else {}
     check(f"D aws-sso-util credential-process --profile {direct}",
           doc.get("Version") == 1 and doc.get("AccessKeyId", "").startswith("ASIA"), out + err)
-    if not STS:
-        return
     rc, out, err = cli(["aws", "sts", "get-caller-identity", "--profile", direct, "--output", "json"], env=env)
     check(f"D aws sts get-caller-identity --profile {direct} (populated)", rc == 0 and arn_ok(s, json.loads(out), DIRECT), out + err)
 
@@ -340,9 +333,9 @@ class Aws:
         return json.loads(self.cache.read_text())
 
     def probes(self, config):
-        sts = [(f"AWS STS with boto3's {config} role credentials", lambda: error_code(self.sts[config].get_caller_identity),
-                STS_REFUSALS)] if STS else []
-        return sts + [
+        return [
+            (f"AWS STS with boto3's {config} role credentials", lambda: error_code(self.sts[config].get_caller_identity),
+             STS_REFUSALS),
             (f"boto3 GetRoleCredentials {config} with the cached token",
              lambda: error_code(lambda: self.sso.get_role_credentials(
                  roleName=config, accountId=self.s.account, accessToken=self.token()["accessToken"])),

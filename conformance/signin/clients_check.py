@@ -6,14 +6,14 @@ the credentials the clients got are refused by STS within a second:
   (A) alibabacloud-credentials' CloudSSO provider from a `mode: CloudSSO` profile, then
       alibabacloud-sts20150401 GetCallerIdentity (alibaba_clients.py);
   (B) boto3, (C) AWS CLI v1 and (D) aws-sso-util against the AWS sso-oidc / sso protocols
-      (aws_clients.py), and their credentials at cloudsso's AWS STS with `--aws-sts`;
+      (aws_clients.py), and their credentials at cloudsso's AWS STS;
   then: the user removed from the group over SCIM (the group's configuration refused, the
   direct one still accepted), then disabled over SCIM (everything refused).
 
 Runs with HOME set to a scratch folder (the clients' ~/.aliyun and ~/.aws files go there).
 Prints one line per check; exits 1 if any failed.
 
-Usage: clients_check.py <data dir of a running `cloudsso serve`> [--aws-sts]
+Usage: clients_check.py <data dir of a running `cloudsso serve`>
 """
 
 import concurrent.futures
@@ -63,9 +63,6 @@ def main():
     browser = Browser(s.root + f"/{s.directory_id}", USER)
 
     ali_keys = ali.run(s, browser)
-    aws_clients.STS = "--aws-sts" in args
-    if not aws_clients.STS:
-        print("skip AWS STS GetCallerIdentity with the AWS clients' credentials: not turned on (--aws-sts)")
     aws = aws_clients.run(s, browser)
     if aws is None:
         check("(B) got role credentials for the revocation checks", False)

@@ -3,10 +3,9 @@
 # (pinned below, installed into conformance/.venv-clients, ignored by git, rebuilt when the
 # pins change), the browser approval played over HTTP by approver.py: (A)
 # alibabacloud-credentials' CloudSSO provider and alibabacloud-sts20150401; (B) boto3, (C) AWS
-# CLI v1 and (D) aws-sso-util against the AWS sso-oidc / sso protocols, and with
-# CLOUDSSO_CLIENTS_AWS_STS=1 their credentials at cloudsso's AWS STS (off until the server
-# answers SigV4 GetCallerIdentity). Then removes the user from a group and disables it over
-# SCIM and checks the credentials the clients got are refused within a second.
+# CLI v1 and (D) aws-sso-util against the AWS sso-oidc / sso protocols and their credentials
+# at cloudsso's AWS STS. Then removes the user from a group and disables it over SCIM and
+# checks the credentials the clients got are refused within a second.
 # Starts a server on a fresh data folder and a free port, with a scratch HOME for the
 # clients' ~/.aliyun and ~/.aws files, and stops it.
 #
@@ -67,14 +66,12 @@ if [ -z "$addr" ] || [ ! -f "$work/data/bootstrap.json" ]; then
 fi
 echo "cloudsso serving on $addr ($bin)"
 
-aws=()
-if [ "${CLOUDSSO_CLIENTS_AWS_STS:-0}" = "1" ]; then aws=(--aws-sts); fi
 mkdir -p "$work/home"
 status=0
 (cd "$here" && env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_CONFIG_FILE \
   -u AWS_SHARED_CREDENTIALS_FILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
   -u ALIBABA_CLOUD_PROFILE -u ALIBABA_CLOUD_ACCESS_KEY_ID -u ALIBABA_CLOUD_ACCESS_KEY_SECRET \
-  HOME="$work/home" PATH="$venv/bin:$PATH" "$venv/bin/python" clients_check.py "$work/data" "${aws[@]}") || status=$?
+  HOME="$work/home" PATH="$venv/bin:$PATH" "$venv/bin/python" clients_check.py "$work/data") || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== server log (last 40 lines)"
   tail -n 40 "$log"
