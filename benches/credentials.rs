@@ -252,7 +252,99 @@ async fn run(n_users: usize, calls: usize) {
     for callers in [WORKERS, FEW_CALLERS] {
         identity_calls(&app, &minted, callers).await;
     }
+    aws_identity_calls(&app, &users, &d, calls).await;
     decisions(&app, &d, &minted).await;
+}
+
+/// AWS STS `GetCallerIdentity` (`Api::handle_aws_sts`, SigV4) with `ASIA` credentials of the
+/// granted users, `FEW_CALLERS` at once, every request signed before the clock starts.
+async fn aws_identity_calls(app: &Arc<App>, users: &[UserId], d: &DirectoryId, calls: usize) {
+    use cloudsso::api::aws_sts::AwsRequest;
+    use cloudsso::api::sigv4::{self, SignInput};
+    let cap = time::OffsetDateTime::now_utc() + time::Duration::hours(8);
+    let body = b"Action=GetCallerIdentity&Version=2011-06-15".to_vec();
+    let mut requests = Vec::with_capacity(calls);
+    for i in 0..calls {
+        let c = app
+            .signin
+            .issue_credentials(
+                d,
+                &users[i % users.len()],
+                ACCOUNT,
+                CONFIG,
+                cap,
+                CredentialKind::Aws,
+            )
+            .await
+            .expect("issue")
+            .expect("granted");
+        let mut headers = vec![
+            ("host".to_owned(), "127.0.0.1:1".to_owned()),
+            (
+                "content-type".to_owned(),
+                "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
+            ),
+            (
+                "x-amz-date".to_owned(),
+                sigv4::amz_date(time::OffsetDateTime::now_utc()),
+            ),
+            ("x-amz-security-token".to_owned(), c.security_token.clone()),
+        ];
+        let auth = sigv4::sign(&SignInput {
+            access_key_id: &c.access_key_id,
+            secret: &c.access_key_secret,
+            region: "us-east-1",
+            service: "sts",
+            request: sigv4::Request {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &headers,
+                body: &body,
+            },
+        })
+        .expect("sign");
+        headers.push(("authorization".to_owned(), auth));
+        requests.push(AwsRequest {
+            method: "POST".into(),
+            path: "/".into(),
+            form: vec![
+                ("Action".into(), "GetCallerIdentity".into()),
+                ("Version".into(), "2011-06-15".into()),
+            ],
+            headers,
+            body: body.clone(),
+            request_id: "bench".into(),
+            ..Default::default()
+        });
+    }
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for batch in chunks(requests, FEW_CALLERS) {
+        let app = app.clone();
+        set.spawn(async move {
+            let mut lat = Vec::with_capacity(batch.len());
+            for req in batch {
+                let t = Instant::now();
+                let a = app.api.handle_aws_sts(&req).await;
+                lat.push(t.elapsed().as_secs_f64() * 1e6);
+                assert_eq!(a.status, 200, "{}", a.body);
+            }
+            lat
+        });
+    }
+    let mut lat = Vec::new();
+    while let Some(r) = set.join_next().await {
+        lat.extend(r.expect("join"));
+    }
+    report(
+        "AWS GetCallerIdentity",
+        FEW_CALLERS,
+        calls,
+        started.elapsed(),
+        lat,
+        20_000.0,
+    );
 }
 
 async fn identity_calls(app: &Arc<App>, minted: &[TempCredential], callers: usize) {

@@ -9,8 +9,9 @@
 # sdk_saml_check.py (the external SAML IdP, its certificates, SSO logon, the SP info) with the
 # bootstrap administrator's AccessKey, stops the server. The venv also holds
 # alibabacloud-sts20150401, which `tests/it/sts.rs` drives through sdk_sts_check.py with
-# temporary credentials it mints (skipped when the venv is missing, unless
-# CLOUDSSO_REQUIRE_SDK=1).
+# temporary credentials it mints, and boto3 and the AWS CLI v1, which `tests/it/aws_sts.rs`
+# drives through aws_sts_check.py (AWS STS GetCallerIdentity with `ASIA` credentials); both
+# are skipped when the venv is missing, unless CLOUDSSO_REQUIRE_SDK=1.
 #
 #   conformance/api/run-sdk.sh
 #
@@ -29,7 +30,8 @@ if [ ! -x "$bin" ]; then
 fi
 
 pins=(alibabacloud-cloudsso20210515==1.7.0 alibabacloud-ram20150501==1.3.0
-  alibabacloud-resourcemanager20200331==2.6.2 alibabacloud-sts20150401==1.2.0)
+  alibabacloud-resourcemanager20200331==2.6.2 alibabacloud-sts20150401==1.2.0
+  boto3==1.44.8 awscli==1.46.3)
 if [ ! -f "$venv/.pins" ] || [ "$(cat "$venv/.pins")" != "${pins[*]}" ]; then
   rm -rf "$venv"
   python3 -m venv "$venv"

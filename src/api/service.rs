@@ -98,15 +98,22 @@ impl Principal {
                 access_key_id: c.access_key_id.clone(),
                 directory: None,
             },
-            Principal::Temporary(t) => CallerName {
-                user: format!(
-                    "assumed-role/{}/{}",
-                    t.claims().role_name,
-                    t.claims().session_name()
-                ),
-                access_key_id: t.access_key_id().to_owned(),
-                directory: Some(t.claims().directory_id.clone()),
-            },
+            Principal::Temporary(t) => CallerName::temporary(t),
+        }
+    }
+}
+
+impl CallerName {
+    /// A user's temporary credentials: `assumed-role/<role>/<session>`, with the directory.
+    pub(super) fn temporary(t: &VerifiedCaller) -> CallerName {
+        CallerName {
+            user: format!(
+                "assumed-role/{}/{}",
+                t.claims().role_name,
+                t.claims().session_name()
+            ),
+            access_key_id: t.access_key_id().to_owned(),
+            directory: Some(t.claims().directory_id.clone()),
         }
     }
 }
@@ -165,6 +172,11 @@ impl Api {
             nonces: Mutex::new(NonceMemory::new(per_key_max, NONCE_KEYS_MAX, start)),
             db,
         }
+    }
+
+    /// What operations run against (`aws_sts` authenticates through its sign-in service).
+    pub(super) fn ctx(&self) -> &Ctx {
+        &self.ctx
     }
 
     pub fn limits(&self) -> &crate::config::Limits {

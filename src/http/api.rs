@@ -1,13 +1,16 @@
 //! The management API endpoint (`/`, GET or POST): decodes the HTTP request into an
 //! `api::ApiRequest`, writes the answer as JSON and logs one access-log line per call
-//! (operation, caller, status, latency; never a secret). Everything else is in `api`.
+//! (operation, caller, status, latency; never a secret). A request signed with AWS SigV4 or
+//! naming AWS STS's version goes to `api::aws_sts` instead (`AwsRequest`, answered in XML),
+//! logged and audited alike. Everything else is in `api`.
 
 use super::audit::{Trail, within};
 use super::query::parse_query;
 use super::request_id::RequestId;
 use super::{Body, BodyError, read_body};
+use crate::api::aws_sts::{AwsAnswer, AwsRequest, is_aws_sts};
 use crate::api::error::ApiFault;
-use crate::api::{Api, ApiAnswer, ApiRequest, protocol};
+use crate::api::{Api, ApiAnswer, ApiRequest, CallerName, protocol};
 use crate::audit::{Actor, ActorKind, RESULT_SUCCESS};
 use crate::metrics::Metrics;
 use bytes::Bytes;
@@ -28,47 +31,95 @@ pub async fn handle(
 ) -> Response<Body> {
     let started = Instant::now();
     let scope = trail.open(&req, peer, "");
-    let answer = within(scope.as_ref(), answer(api, req, peer)).await;
+    let outcome = match within(scope.as_ref(), answer(api, req, peer)).await {
+        Answer::Alibaba(a) => Outcome::alibaba(a),
+        Answer::Aws(a) => Outcome::aws(a),
+    };
     let latency_us = started.elapsed().as_micros() as u64;
-    let operation = answer.operation.map_or_else(
-        || "unknown".to_owned(),
-        |op| format!("{}:{}", op.product.namespace(), op.name),
-    );
-    let (user, access_key_id) = answer
+    let (user, access_key_id) = outcome
         .caller
         .as_ref()
         .map_or(("", ""), |c| (c.user.as_str(), c.access_key_id.as_str()));
     tracing::info!(
-        %operation,
+        operation = %outcome.operation,
         caller = user,
         access_key_id,
-        status = answer.status,
+        status = outcome.status,
         latency_us,
         "api request"
     );
-    metrics.api_call(&operation, answer.status);
+    metrics.api_call(&outcome.operation, outcome.status);
     if let Some(s) = &scope {
         s.update(|r| {
-            r.action = operation;
-            r.actor = actor(&answer);
+            r.action = outcome.operation.clone();
+            r.actor = actor(outcome.caller.as_ref());
         });
     }
-    trail.close(scope, result(&answer)).await;
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json(status, &answer.body)
+    trail.close(scope, &outcome.result).await;
+    outcome.response
+}
+
+/// An answer of either protocol.
+enum Answer {
+    Alibaba(ApiAnswer),
+    Aws(AwsAnswer),
+}
+
+/// What the log, the metrics and the audit trail take from an answer, and the response.
+struct Outcome {
+    status: u16,
+    operation: String,
+    caller: Option<CallerName>,
+    /// `Success`, or the error's code.
+    result: String,
+    response: Response<Body>,
+}
+
+impl Outcome {
+    fn alibaba(answer: ApiAnswer) -> Outcome {
+        let status =
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Outcome {
+            status: answer.status,
+            operation: answer.operation.map_or_else(
+                || "unknown".to_owned(),
+                |op| format!("{}:{}", op.product.namespace(), op.name),
+            ),
+            result: result(&answer).to_owned(),
+            response: json(status, &answer.body),
+            caller: answer.caller,
+        }
+    }
+
+    fn aws(answer: AwsAnswer) -> Outcome {
+        let status =
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = Response::new(Full::new(Bytes::from(answer.body)));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/xml"),
+        );
+        Outcome {
+            status: answer.status,
+            operation: answer
+                .action
+                .map_or_else(|| "unknown".to_owned(), |a| format!("aws-sts:{a}")),
+            result: answer.code.unwrap_or(RESULT_SUCCESS).to_owned(),
+            caller: answer.caller,
+            response,
+        }
+    }
 }
 
 /// Who the audit record names: the verified caller, else nobody.
-fn actor(answer: &ApiAnswer) -> Actor {
-    answer
-        .caller
-        .as_ref()
-        .map_or_else(Actor::default, |c| Actor {
-            kind: ActorKind::AccessKey,
-            id: c.access_key_id.clone(),
-            name: c.user.clone(),
-            directory: c.directory.clone(),
-        })
+fn actor(caller: Option<&CallerName>) -> Actor {
+    caller.map_or_else(Actor::default, |c| Actor {
+        kind: ActorKind::AccessKey,
+        id: c.access_key_id.clone(),
+        name: c.user.clone(),
+        directory: c.directory.clone(),
+    })
 }
 
 /// `Success`, or the answer's `Code`.
@@ -83,12 +134,13 @@ fn result(answer: &ApiAnswer) -> &str {
         .unwrap_or("Unknown")
 }
 
-async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswer {
+async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> Answer {
     let limits = api.limits().clone();
     let request_id = request_id_of(&req);
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let query = parse_query(req.uri().query().unwrap_or(""));
+    let raw_query = req.uri().query().unwrap_or("").to_owned();
+    let query = parse_query(&raw_query);
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -99,6 +151,10 @@ async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswe
             )
         })
         .collect();
+    // HTTP/2 names the host in `:authority`, which hyper keeps in the URI (SigV4 signs it).
+    let authority = (!req.headers().contains_key(header::HOST))
+        .then(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+        .flatten();
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -113,24 +169,43 @@ async fn answer(api: &Api, req: Request<Incoming>, peer: SocketAddr) -> ApiAnswe
     let timeout = Duration::from_millis(limits.request_read_timeout_ms);
     let body = match read_body(req, limits.body_bytes_max, timeout).await {
         Ok(b) => b,
-        Err(e) => return body_refused(&request_id, e, limits.body_bytes_max, timeout),
+        Err(e) => {
+            return Answer::Alibaba(body_refused(&request_id, e, limits.body_bytes_max, timeout));
+        }
     };
     let form = if is_form {
         parse_query(&String::from_utf8_lossy(&body))
     } else {
         Vec::new()
     };
-    api.handle(ApiRequest {
-        method,
-        path,
-        query,
-        form,
-        headers,
-        body: body.to_vec(),
-        source_ip: peer.ip().to_string(),
-        request_id,
-    })
-    .await
+    if is_aws_sts(&headers, &query, &form) {
+        let mut headers = headers;
+        headers.extend(authority.map(|a| ("host".to_owned(), a)));
+        let req = AwsRequest {
+            method,
+            path,
+            raw_query,
+            query,
+            form,
+            headers,
+            body: body.to_vec(),
+            request_id,
+        };
+        return Answer::Aws(api.handle_aws_sts(&req).await);
+    }
+    let answer = api
+        .handle(ApiRequest {
+            method,
+            path,
+            query,
+            form,
+            headers,
+            body: body.to_vec(),
+            source_ip: peer.ip().to_string(),
+            request_id,
+        })
+        .await;
+    Answer::Alibaba(answer)
 }
 
 /// The answer to a body that could not be read (too large, too slow, unreadable).

@@ -227,6 +227,20 @@ async fn botocore_signs_in_lists_gets_role_credentials_refreshes_and_logs_out() 
             .as_str()
             .is_some_and(|t| t.starts_with("CSSO1."))
     );
+    // They sign AWS STS GetCallerIdentity on the same host (tests/it/aws_sts.rs).
+    let arn = crate::aws_sts::aws_caller_arn(
+        &srv,
+        key_id,
+        c["secretAccessKey"].as_str().unwrap(),
+        c["sessionToken"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    let role = format!(
+        "arn:aws:sts::{}:assumed-role/AliyunReservedSSO-ReadOnly/",
+        s.account
+    );
+    assert!(arn.starts_with(&role), "{arn}");
     let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
     let expiration = c["expiration"].as_i64().unwrap();
     assert!(

@@ -268,20 +268,13 @@ fn expire_cache(path: &Path, expires_at: i64) -> Value {
     before
 }
 
-/// boto3 (when the Python running the tests has it; else a notice) gets role credentials
-/// through the populated profile and the botocore token cache, then renews the token itself
-/// when it is inside its refresh window, rotating the refresh token in the cache file.
+/// boto3 (from the SDK venv, `boto3_python`) gets role credentials through the populated
+/// profile and the botocore token cache, then renews the token itself when it is inside its
+/// refresh window, rotating the refresh token in the cache file.
 async fn boto3_uses_the_profile_and_refreshes(home: &Path, profile: &str) {
-    let has_boto3 = Command::new("python3")
-        .args(["-c", "import boto3"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_boto3 {
-        eprintln!(
-            "NOTICE: python3 has no boto3: the check of the populated AWS profile with boto3 is skipped"
-        );
+    let Some(python) = boto3_python() else {
         return;
-    }
+    };
     let mut cache = read_json(&botocore_path(home));
     let before = cache["refreshToken"].clone();
     let soon = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
@@ -291,8 +284,9 @@ async fn boto3_uses_the_profile_and_refreshes(home: &Path, profile: &str) {
         s = boto3.Session(profile_name=sys.argv[1])\n\
         c = s.get_credentials()\n\
         f = c.get_frozen_credentials()\n\
-        print(c.method, f.access_key[:4], len(f.secret_key), bool(f.token))\n";
-    let mut c = Command::new("python3");
+        print(c.method, f.access_key[:4], len(f.secret_key), bool(f.token))\n\
+        print(s.client('sts').get_caller_identity()['Arn'])\n";
+    let mut c = Command::new(&python);
     c.args(["-c", script, profile]).env("HOME", home);
     for var in [
         "AWS_CONFIG_FILE",
@@ -309,11 +303,19 @@ async fn boto3_uses_the_profile_and_refreshes(home: &Path, profile: &str) {
         .await
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
     assert_eq!(
-        text(&out.stdout).trim(),
-        "sso ASIA 40 True",
+        lines.next(),
+        Some("sso ASIA 40 True"),
         "{}",
         text(&out.stderr)
+    );
+    // The profile's `services` section sends STS to cloudsso too: the assumed role.
+    let arn = lines.next().unwrap_or_default();
+    assert!(
+        arn.starts_with("arn:aws:sts::") && arn.contains(":assumed-role/AliyunReservedSSO-"),
+        "{stdout}"
     );
     let after = read_json(&botocore_path(home));
     assert_ne!(

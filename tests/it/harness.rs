@@ -822,3 +822,24 @@ impl LibApi {
         (answer.status, answer.body)
     }
 }
+
+/// The venv's Python when it has boto3 (`conformance/api/run-sdk.sh`); `None` (with a notice)
+/// otherwise, unless `CLOUDSSO_REQUIRE_SDK=1`.
+pub fn boto3_python() -> Option<std::path::PathBuf> {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/.venv-sdk/bin/python");
+    let has = python.exists()
+        && std::process::Command::new(&python)
+            .args(["-c", "import boto3"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if has {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("CLOUDSSO_REQUIRE_SDK").as_deref() != Ok("1"),
+        "CLOUDSSO_REQUIRE_SDK=1 but conformance/.venv-sdk has no boto3 (run conformance/api/run-sdk.sh)"
+    );
+    eprintln!("NOTICE: boto3 is not installed (conformance/api/run-sdk.sh): its check is skipped");
+    None
+}

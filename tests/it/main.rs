@@ -17,6 +17,7 @@ mod api_limits;
 mod api_security;
 mod audit;
 mod aws_sso;
+mod aws_sts;
 mod backup;
 mod bootstrap;
 mod cli;
