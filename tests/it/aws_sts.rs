@@ -9,9 +9,9 @@
 
 use crate::access_http::Setup;
 use crate::harness::*;
+use crate::sts::in_an_hour;
 use cloudsso::api::sigv4::{self, BODY_BYTES_MAX, SignInput};
-use cloudsso::seal::Sealer;
-use cloudsso::signin::credentials::{Claims, CredentialKind, TempCredential, mint};
+use cloudsso::signin::credentials::{CredentialKind, TempCredential};
 use hyper::{Method, StatusCode};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -19,37 +19,15 @@ use std::time::{Duration, Instant};
 const CONFIG_NAME: &str = "AwsStsAdmin";
 const GET_CALLER_IDENTITY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
 
-/// Temporary credentials of `kind` for `user` on the setup's account and configuration,
-/// expiring at `expires` (Unix seconds), sealed under the server's key.
+/// Temporary credentials of `kind` for `user` on the setup's account and configuration.
 fn credentials(
     srv: &Server,
     s: &Setup,
     kind: CredentialKind,
-    (user, user_name): (&str, &str),
+    who: (&str, &str),
     expires: i64,
 ) -> TempCredential {
-    let key = std::fs::read(srv.data.join("seal.key")).unwrap();
-    let sealer = Sealer::new(&key).unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    let claims = Claims::new(
-        kind,
-        &s.d,
-        user,
-        user_name,
-        &s.account,
-        &s.config,
-        &format!("AliyunReservedSSO-{CONFIG_NAME}"),
-        now,
-        time::OffsetDateTime::from_unix_timestamp(expires).unwrap(),
-    );
-    let c = mint(&sealer, &claims);
-    note_secret(&c.access_key_secret);
-    note_secret(&c.security_token);
-    c
-}
-
-fn in_an_hour() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp() + 3600
+    crate::sts::minted(srv, s, kind, CONFIG_NAME, who, expires)
 }
 
 /// How a test call is signed and sent.

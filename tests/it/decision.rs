@@ -8,7 +8,7 @@
 
 use crate::access_http::Setup;
 use crate::harness::*;
-use cloudsso::seal::Sealer;
+use crate::sts::in_an_hour;
 use cloudsso::signin::credentials::{Claims, CredentialKind, TempCredential, mint};
 use hyper::StatusCode;
 use serde_json::{Value, json};
@@ -28,28 +28,8 @@ fn credentials(
     user_name: &str,
     expires: i64,
 ) -> TempCredential {
-    let key = std::fs::read(srv.data.join("seal.key")).unwrap();
-    let sealer = Sealer::new(&key).unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    let claims = Claims::new(
-        CredentialKind::Alibaba,
-        &s.d,
-        user,
-        user_name,
-        &s.account,
-        &s.config,
-        &format!("AliyunReservedSSO-{CONFIG_NAME}"),
-        now,
-        time::OffsetDateTime::from_unix_timestamp(expires).unwrap(),
-    );
-    let c = mint(&sealer, &claims);
-    note_secret(&c.access_key_secret);
-    note_secret(&c.security_token);
-    c
-}
-
-fn in_an_hour() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp() + 3600
+    let who = (user, user_name);
+    crate::sts::minted(srv, s, CredentialKind::Alibaba, CONFIG_NAME, who, expires)
 }
 
 fn instance(account: &str, id: &str) -> String {

@@ -27,17 +27,32 @@ fn credentials(
     user_name: &str,
     expires: i64,
 ) -> TempCredential {
+    let who = (user, user_name);
+    minted(srv, s, CredentialKind::Alibaba, CONFIG_NAME, who, expires)
+}
+
+/// Temporary credentials of `kind` for `(user id, user name)` on the setup's account and its
+/// configuration `config_name`, expiring at `expires` (Unix seconds), minted through the pure
+/// core under the server's own `seal.key`, as `SignIn::issue_credentials` mints them.
+pub(crate) fn minted(
+    srv: &Server,
+    s: &Setup,
+    kind: CredentialKind,
+    config_name: &str,
+    (user, user_name): (&str, &str),
+    expires: i64,
+) -> TempCredential {
     let key = std::fs::read(srv.data.join("seal.key")).unwrap();
     let sealer = Sealer::new(&key).unwrap();
     let now = time::OffsetDateTime::now_utc();
     let claims = Claims::new(
-        CredentialKind::Alibaba,
+        kind,
         &s.d,
         user,
         user_name,
         &s.account,
         &s.config,
-        &format!("AliyunReservedSSO-{CONFIG_NAME}"),
+        &format!("AliyunReservedSSO-{config_name}"),
         now,
         time::OffsetDateTime::from_unix_timestamp(expires).unwrap(),
     );
@@ -47,7 +62,7 @@ fn credentials(
     c
 }
 
-fn in_an_hour() -> i64 {
+pub(crate) fn in_an_hour() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp() + 3600
 }
 
