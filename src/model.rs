@@ -290,6 +290,10 @@ pub enum ResourceType {
     AccessConfiguration,
     AccessAssignment,
     Account,
+    /// A RAM user provisioning (id `up-...`).
+    UserProvisioning,
+    /// A directory's RAM user provisioning configuration (id: the directory).
+    UserProvisioningConfiguration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -190,6 +190,51 @@ impl From<ProviderGrantKey<'_>> for Key {
     }
 }
 
+/// A RAM user provisioning: `dir\0id`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<UserProvisioningKey<'_>> for Key {
+    fn from(k: UserProvisioningKey<'_>) -> Key {
+        at(Records::UserProvisionings, &[k.dir, k.id])
+    }
+}
+
+/// A RAM user provisioning's row by principal and target (the uniqueness of a principal on
+/// an account): `dir\0principal type\0principal id\0account`. `principal_type` is the
+/// stored spelling, `User` or `Group`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningTargetKey<'a> {
+    pub dir: &'a str,
+    pub principal_type: &'a str,
+    pub principal_id: &'a str,
+    pub account: &'a str,
+}
+
+impl From<UserProvisioningTargetKey<'_>> for Key {
+    fn from(k: UserProvisioningTargetKey<'_>) -> Key {
+        at(
+            Records::UserProvisioningsByPrincipal,
+            &[k.dir, k.principal_type, k.principal_id, k.account],
+        )
+    }
+}
+
+/// A directory's RAM user provisioning configuration: `dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningConfigKey<'a> {
+    pub dir: &'a str,
+}
+
+impl From<UserProvisioningConfigKey<'_>> for Key {
+    fn from(k: UserProvisioningConfigKey<'_>) -> Key {
+        at(Records::UserProvisioningConfigs, &[k.dir])
+    }
+}
+
 /// What the management API keeps about a user or group: `dir\0id`.
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceInfoKey<'a> {
@@ -513,6 +558,17 @@ pub enum Prefix<'a> {
     DeviceTokensOf { dir: &'a str, user: &'a str },
     /// A directory's CLI access tokens, from the by-user index (tails `user\0digest`).
     DeviceTokensIn { dir: &'a str },
+    /// Every RAM user provisioning, of every directory.
+    AllUserProvisionings,
+    /// A directory's RAM user provisionings.
+    UserProvisioningsIn { dir: &'a str },
+    /// A user's or group's RAM user provisioning ids, from the by-principal index (the tail
+    /// of each is the account).
+    UserProvisioningsOfPrincipal {
+        dir: &'a str,
+        principal_type: &'a str,
+        principal_id: &'a str,
+    },
 }
 
 impl Prefix<'_> {
@@ -568,6 +624,16 @@ impl Prefix<'_> {
             Prefix::AllDeviceTokens => (Records::DeviceTokens, &[]),
             Prefix::DeviceTokensOf { dir, user } => (Records::DeviceTokensByUser, &[dir, user]),
             Prefix::DeviceTokensIn { dir } => (Records::DeviceTokensByUser, &[dir]),
+            Prefix::AllUserProvisionings => (Records::UserProvisionings, &[]),
+            Prefix::UserProvisioningsIn { dir } => (Records::UserProvisionings, &[dir]),
+            Prefix::UserProvisioningsOfPrincipal {
+                dir,
+                principal_type,
+                principal_id,
+            } => (
+                Records::UserProvisioningsByPrincipal,
+                &[dir, principal_type, principal_id],
+            ),
         };
         if parts.is_empty() {
             return (table, String::new());
@@ -734,6 +800,23 @@ mod tests {
         assert_eq!(spelled(key), (Records::AccessKeys, "LTAI1".into()));
         let token = OauthTokenKey { digest: "ab" };
         assert_eq!(spelled(token), (Records::OauthTokens, "ab".into()));
+        let up = UserProvisioningKey { dir: "d", id: "up" };
+        assert_eq!(spelled(up), (Records::UserProvisionings, "d\0up".into()));
+        let by_target = UserProvisioningTargetKey {
+            dir: "d",
+            principal_type: "Group",
+            principal_id: "g",
+            account: "a",
+        };
+        assert_eq!(
+            spelled(by_target),
+            (
+                Records::UserProvisioningsByPrincipal,
+                "d\0Group\0g\0a".into()
+            )
+        );
+        let upc = UserProvisioningConfigKey { dir: "d" };
+        assert_eq!(spelled(upc), (Records::UserProvisioningConfigs, "d".into()));
     }
 
     #[test]

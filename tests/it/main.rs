@@ -46,4 +46,5 @@ mod signin_totp;
 mod string_limits;
 mod sts;
 mod tls;
+mod user_provisioning;
 mod users;
