@@ -177,6 +177,20 @@ impl From<ProviderSamlKey<'_>> for Key {
     }
 }
 
+/// A RAM user the embedded account provider keeps, in the roles' table:
+/// `account\0ramuser\0user name`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderRamUserKey<'a> {
+    pub account: &'a str,
+    pub name: &'a str,
+}
+
+impl From<ProviderRamUserKey<'_>> for Key {
+    fn from(k: ProviderRamUserKey<'_>) -> Key {
+        at(Records::ProviderRoles, &[k.account, "ramuser", k.name])
+    }
+}
+
 /// A user's grants at the embedded account provider: `dir\0user`.
 #[derive(Debug, Clone, Copy)]
 pub struct ProviderGrantKey<'a> {
@@ -560,6 +574,8 @@ pub enum Prefix<'a> {
     DeviceTokensIn { dir: &'a str },
     /// Every RAM user provisioning, of every directory.
     AllUserProvisionings,
+    /// The RAM users of an account at the embedded account provider.
+    ProviderRamUsersIn { account: &'a str },
     /// A directory's RAM user provisionings.
     UserProvisioningsIn { dir: &'a str },
     /// A user's or group's RAM user provisioning ids, from the by-principal index (the tail
@@ -625,6 +641,9 @@ impl Prefix<'_> {
             Prefix::DeviceTokensOf { dir, user } => (Records::DeviceTokensByUser, &[dir, user]),
             Prefix::DeviceTokensIn { dir } => (Records::DeviceTokensByUser, &[dir]),
             Prefix::AllUserProvisionings => (Records::UserProvisionings, &[]),
+            Prefix::ProviderRamUsersIn { account } => {
+                (Records::ProviderRoles, &[account, "ramuser"])
+            }
             Prefix::UserProvisioningsIn { dir } => (Records::UserProvisionings, &[dir]),
             Prefix::UserProvisioningsOfPrincipal {
                 dir,
@@ -814,6 +833,14 @@ mod tests {
                 Records::UserProvisioningsByPrincipal,
                 "d\0Group\0g\0a".into()
             )
+        );
+        let ram_user = ProviderRamUserKey {
+            account: "a",
+            name: "n",
+        };
+        assert_eq!(
+            spelled(ram_user),
+            (Records::ProviderRoles, "a\0ramuser\0n".into())
         );
         let upc = UserProvisioningConfigKey { dir: "d" };
         assert_eq!(spelled(upc), (Records::UserProvisioningConfigs, "d".into()));
