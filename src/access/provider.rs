@@ -6,7 +6,7 @@
 //! a user may do in an account. `FaultyProvider` wraps another and injects failures and delays
 //! (tests, benchmarks).
 
-use super::records::DuplicationStrategy;
+use super::records::{DeletionStrategy, DuplicationStrategy};
 use crate::error::DomainError;
 use crate::model::ResourceKind;
 use crate::store::Db;
@@ -80,6 +80,10 @@ pub struct RamUser {
     /// The directory user cloudsso keeps it for; `None`: a RAM user cloudsso does not own
     /// (made in the account, or kept there by a `Keep` deletion).
     pub owner: Option<RamUserOwner>,
+    /// Whether it stays in the account (no longer owned) when cloudsso no longer wants it:
+    /// the `Keep` deletion strategy of the provisioning it was last ensured for.
+    #[serde(default)]
+    pub keep_on_removal: bool,
 }
 
 /// The RAM user a directory user must have in an account.
@@ -90,22 +94,29 @@ pub struct RamUserSpec {
     pub name: String,
     pub owner: RamUserOwner,
     pub duplication: DuplicationStrategy,
+    /// What becomes of it when it is no longer wanted.
+    pub deletion: DeletionStrategy,
 }
 
 /// Where `spec`'s RAM user goes among the account's `existing` RAM users: the RAM user to
 /// write (an existing one it already owns, a new one, `<name>_sso` under KeepBoth, or the
 /// same-named one taken over under TakeOver), or `IMS_USER_EXISTS`. Pure.
 pub fn place_ram_user(spec: &RamUserSpec, existing: &[RamUser]) -> Result<RamUser, ProviderError> {
+    let keep_on_removal = spec.deletion == DeletionStrategy::Keep;
     if let Some(mine) = existing
         .iter()
         .find(|u| u.owner.as_ref() == Some(&spec.owner))
     {
-        return Ok(mine.clone());
+        return Ok(RamUser {
+            keep_on_removal,
+            ..mine.clone()
+        });
     }
     let owned = |name: &str| RamUser {
         account_id: spec.account_id.clone(),
         name: name.to_owned(),
         owner: Some(spec.owner.clone()),
+        keep_on_removal,
     };
     let taken = |name: &str| existing.iter().find(|u| u.name == name);
     let clash = || {
@@ -450,6 +461,7 @@ impl Provider for EmbeddedProvider {
             };
             if keep {
                 u.owner = None;
+                u.keep_on_removal = false;
                 put_ram_user(txn, &u)
             } else {
                 txn.delete(ProviderRamUserKey {
@@ -514,6 +526,7 @@ impl EmbeddedProvider {
             account_id: account.to_owned(),
             name: name.to_owned(),
             owner: None,
+            keep_on_removal: false,
         };
         self.write(move |txn| put_ram_user(txn, &u)).await
     }
@@ -696,6 +709,7 @@ mod tests {
             name: name.into(),
             owner: owner(user),
             duplication,
+            deletion: DeletionStrategy::Delete,
         }
     }
 
@@ -704,6 +718,7 @@ mod tests {
             account_id: "1000000000000001".into(),
             name: name.into(),
             owner: by.map(owner),
+            keep_on_removal: false,
         }
     }
 

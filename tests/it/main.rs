@@ -37,6 +37,7 @@ mod metrics;
 mod model;
 mod patch;
 mod portal;
+mod ram_users;
 mod resourcemanager;
 mod saml_api;
 mod saml_idp;
