@@ -50,6 +50,8 @@ pub enum Entity {
     IdpCertificate,
     /// A RAM user provisioning (a user or group synchronized as RAM users into an account).
     UserProvisioning,
+    /// A failure record of the engine's RAM user work.
+    UserProvisioningEvent,
 }
 
 /// Which of RAM's codes an entity is spelled in: RAM names some entities differently per code.
@@ -111,6 +113,7 @@ impl Entity {
             Entity::MfaDevice => "MFADevice",
             Entity::IdpCertificate => "ExternalSAMLIdPCertificate",
             Entity::UserProvisioning => "UserProvisioning",
+            Entity::UserProvisioningEvent => "UserProvisioningEvent",
         }
     }
 

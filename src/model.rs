@@ -294,6 +294,8 @@ pub enum ResourceType {
     UserProvisioning,
     /// A directory's RAM user provisioning configuration (id: the directory).
     UserProvisioningConfiguration,
+    /// A RAM user provisioning event (id `upe-...`), written by the engine.
+    UserProvisioningEvent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

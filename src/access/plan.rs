@@ -93,6 +93,8 @@ pub struct RamUserFacts {
     pub users: BTreeMap<String, (String, bool)>,
     /// Group id -> its direct members (users and groups).
     pub members: BTreeMap<String, Vec<(ResourceKind, String)>>,
+    /// Provisioning id -> the DuplicationStrategy a retry of its event asked for.
+    pub duplication_retries: BTreeMap<String, DuplicationStrategy>,
 }
 
 /// A RAM user a directory user must have in an account.
@@ -123,7 +125,11 @@ pub fn desired_ram_users(f: &RamUserFacts) -> BTreeMap<(String, String), Desired
                     account_id: p.account_id.clone(),
                     user_id: user,
                     name: name.clone(),
-                    duplication: p.duplication,
+                    duplication: f
+                        .duplication_retries
+                        .get(&p.id)
+                        .copied()
+                        .unwrap_or(p.duplication),
                     deletion: p.deletion,
                     provisioning_id: p.id.clone(),
                 });
@@ -338,6 +344,7 @@ mod tests {
                 )
             })
             .into(),
+            ..RamUserFacts::default()
         };
         let got = desired_ram_users(&f);
         let keys: Vec<(&str, &str)> = got.keys().map(|(a, u)| (a.as_str(), u.as_str())).collect();
@@ -348,6 +355,13 @@ mod tests {
         assert_eq!(alice.provisioning_id, "up-1");
         assert_eq!(alice.duplication, DuplicationStrategy::KeepBoth);
         assert_eq!(alice.name, "alice");
+        // A retry's DuplicationStrategy replaces the provisioning's.
+        let mut retried = f.clone();
+        retried
+            .duplication_retries
+            .insert("up-1".into(), DuplicationStrategy::TakeOver);
+        let alice = &desired_ram_users(&retried)[&("A".to_owned(), "u1".to_owned())];
+        assert_eq!(alice.duplication, DuplicationStrategy::TakeOver);
         // Nesting deeper than the limit is not followed.
         let mut deep = RamUserFacts {
             provisionings: vec![up("up-1", Group, "g0", "A")],

@@ -84,6 +84,9 @@ pub struct RamUser {
     /// the `Keep` deletion strategy of the provisioning it was last ensured for.
     #[serde(default)]
     pub keep_on_removal: bool,
+    /// The provisioning it was last ensured for (empty when not owned).
+    #[serde(default)]
+    pub provisioning_id: String,
 }
 
 /// The RAM user a directory user must have in an account.
@@ -96,6 +99,8 @@ pub struct RamUserSpec {
     pub duplication: DuplicationStrategy,
     /// What becomes of it when it is no longer wanted.
     pub deletion: DeletionStrategy,
+    /// The provisioning it is made for (its failures are that provisioning's events).
+    pub provisioning_id: String,
 }
 
 /// Where `spec`'s RAM user goes among the account's `existing` RAM users: the RAM user to
@@ -109,6 +114,7 @@ pub fn place_ram_user(spec: &RamUserSpec, existing: &[RamUser]) -> Result<RamUse
     {
         return Ok(RamUser {
             keep_on_removal,
+            provisioning_id: spec.provisioning_id.clone(),
             ..mine.clone()
         });
     }
@@ -117,6 +123,7 @@ pub fn place_ram_user(spec: &RamUserSpec, existing: &[RamUser]) -> Result<RamUse
         name: name.to_owned(),
         owner: Some(spec.owner.clone()),
         keep_on_removal,
+        provisioning_id: spec.provisioning_id.clone(),
     };
     let taken = |name: &str| existing.iter().find(|u| u.name == name);
     let clash = || {
@@ -462,6 +469,7 @@ impl Provider for EmbeddedProvider {
             if keep {
                 u.owner = None;
                 u.keep_on_removal = false;
+                u.provisioning_id.clear();
                 put_ram_user(txn, &u)
             } else {
                 txn.delete(ProviderRamUserKey {
@@ -527,6 +535,7 @@ impl EmbeddedProvider {
             name: name.to_owned(),
             owner: None,
             keep_on_removal: false,
+            provisioning_id: String::new(),
         };
         self.write(move |txn| put_ram_user(txn, &u)).await
     }
@@ -710,6 +719,7 @@ mod tests {
             owner: owner(user),
             duplication,
             deletion: DeletionStrategy::Delete,
+            provisioning_id: "up-1".into(),
         }
     }
 
@@ -717,6 +727,11 @@ mod tests {
         RamUser {
             account_id: "1000000000000001".into(),
             name: name.into(),
+            provisioning_id: if by.is_some() {
+                "up-1".into()
+            } else {
+                String::new()
+            },
             owner: by.map(owner),
             keep_on_removal: false,
         }

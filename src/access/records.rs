@@ -245,3 +245,53 @@ pub struct UserProvisioningConfig {
     pub created: String,
     pub updated: String,
 }
+
+/// What a RAM user provisioning event was doing when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventSource {
+    /// Making the RAM user of a provisioned user.
+    StartProvisioning,
+    /// Removing (or keeping) the RAM users of a deleted provisioning.
+    DeleteProvisioning,
+    /// Making the RAM user of a member of a provisioned group.
+    AddUserToGroup,
+    /// Removing the RAM user of a user no longer reached (left the group, disabled).
+    RemoveUserFromGroup,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::StartProvisioning => "StartProvisioning",
+            EventSource::DeleteProvisioning => "DeleteProvisioning",
+            EventSource::AddUserToGroup => "AddUserToGroup",
+            EventSource::RemoveUserFromGroup => "RemoveUserFromGroup",
+        }
+    }
+}
+
+/// A failure of the engine's RAM user work: one per (provisioning, source) while it fails,
+/// counted per failed pass, cleared by the first pass in which it no longer fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProvisioningEvent {
+    /// `upe-` and 20 alphanumerics.
+    pub id: String,
+    pub directory_id: String,
+    pub user_provisioning_id: String,
+    pub source: EventSource,
+    pub principal_type: ResourceKind,
+    pub principal_id: String,
+    pub account_id: String,
+    pub duplication: DuplicationStrategy,
+    pub deletion: DeletionStrategy,
+    pub error_count: u32,
+    /// The last failure (starting with CloudSSO's code when it has one).
+    pub error_info: String,
+    /// The DuplicationStrategy a retry asked for (used while the event is open).
+    #[serde(default)]
+    pub retry_duplication: Option<DuplicationStrategy>,
+    pub created: String,
+    pub updated: String,
+    /// When the engine last tried.
+    pub latest_async: String,
+}

@@ -9,6 +9,7 @@
 use super::Access;
 use super::records::{
     Account, DeletionStrategy, DuplicationStrategy, UserProvisioning, UserProvisioningConfig,
+    UserProvisioningEvent,
 };
 use crate::directory::append_event;
 use crate::error::{Conflict, DomainError, Entity};
@@ -16,7 +17,8 @@ use crate::model::{
     ChangeKind, DirectoryId, PrincipalId, ResourceKind, ResourceType, new_prefixed_id, now_rfc3339,
 };
 use crate::store::keys::{
-    AccountKey, Prefix, UserProvisioningConfigKey, UserProvisioningKey, UserProvisioningTargetKey,
+    AccountKey, Prefix, UserProvisioningConfigKey, UserProvisioningEventKey, UserProvisioningKey,
+    UserProvisioningTargetKey,
 };
 use crate::store::{ReadTxn, WriteTxn};
 use serde_json::Value;
@@ -491,6 +493,165 @@ impl Access {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned())
+    }
+}
+
+/// Failed events and the latest try, of a provisioning or an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statistics {
+    pub failed_events: usize,
+    /// When the engine last tried (empty when it never failed and nothing else says).
+    pub latest_async: String,
+}
+
+fn event_not_found(id: &str) -> DomainError {
+    DomainError::NotFound {
+        entity: Entity::UserProvisioningEvent,
+        id: id.to_owned(),
+    }
+}
+
+fn statistics(events: &[UserProvisioningEvent], fallback: &str) -> Statistics {
+    Statistics {
+        failed_events: events.len(),
+        latest_async: events
+            .iter()
+            .map(|e| e.latest_async.as_str())
+            .max()
+            .unwrap_or(fallback)
+            .to_owned(),
+    }
+}
+
+impl Access {
+    /// A directory's open events (of one provisioning when `provisioning` names it), oldest
+    /// first.
+    pub async fn user_provisioning_events(
+        &self,
+        dir: &DirectoryId,
+        provisioning: Option<String>,
+    ) -> Result<Vec<UserProvisioningEvent>, DomainError> {
+        let d = dir.to_owned();
+        let mut all = self
+            .read(move |txn| {
+                need_directory(txn, &d)?;
+                Ok(txn
+                    .scan::<UserProvisioningEvent>(Prefix::UserProvisioningEventsIn { dir: &d })?)
+            })
+            .await?;
+        all.retain(|e| {
+            provisioning
+                .as_deref()
+                .is_none_or(|p| p == e.user_provisioning_id)
+        });
+        all.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+        Ok(all)
+    }
+
+    pub async fn user_provisioning_event(
+        &self,
+        dir: &DirectoryId,
+        id: &str,
+    ) -> Result<UserProvisioningEvent, DomainError> {
+        let (d, wanted) = (dir.to_owned(), id.to_owned());
+        self.read(move |txn| {
+            need_directory(txn, &d)?;
+            Ok(txn.get::<UserProvisioningEvent>(UserProvisioningEventKey {
+                dir: &d,
+                id: &wanted,
+            })?)
+        })
+        .await?
+        .ok_or_else(|| event_not_found(id))
+    }
+
+    /// Asks the engine to try an event's work again now (with `duplication` instead of the
+    /// provisioning's DuplicationStrategy while the event is open).
+    pub async fn retry_user_provisioning_event(
+        &self,
+        dir: &DirectoryId,
+        id: &str,
+        duplication: Option<DuplicationStrategy>,
+    ) -> Result<(), DomainError> {
+        let (d, id) = (dir.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            need_directory(txn, &d)?;
+            let key = UserProvisioningEventKey { dir: &d, id: &id };
+            let mut e = txn
+                .get::<UserProvisioningEvent>(key)?
+                .ok_or_else(|| event_not_found(&id))?;
+            if duplication.is_some() {
+                e.retry_duplication = duplication;
+                e.updated = now_rfc3339();
+                txn.put(key, &e)?;
+            }
+            // The provisioning's change event makes the engine reconcile the directory.
+            append_event(
+                txn,
+                &d,
+                ResourceType::UserProvisioning,
+                &e.user_provisioning_id,
+                ChangeKind::Updated,
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes an event of provisioning `provisioning` (the failure is forgotten until the
+    /// engine meets it again).
+    pub async fn delete_user_provisioning_event(
+        &self,
+        dir: &DirectoryId,
+        provisioning: &str,
+        id: &str,
+    ) -> Result<(), DomainError> {
+        let (d, p, id) = (dir.to_owned(), provisioning.to_owned(), id.to_owned());
+        self.write(move |txn| {
+            need_directory(txn, &d)?;
+            let key = UserProvisioningEventKey { dir: &d, id: &id };
+            let found = txn
+                .get::<UserProvisioningEvent>(key)?
+                .filter(|e| e.user_provisioning_id == p);
+            if found.is_none() {
+                return Err(event_not_found(&id));
+            }
+            txn.delete(key)?;
+            append_event(
+                txn,
+                &d,
+                ResourceType::UserProvisioningEvent,
+                &id,
+                ChangeKind::Deleted,
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A provisioning's failed events and latest try (its update time when none failed).
+    pub async fn user_provisioning_statistics(
+        &self,
+        dir: &DirectoryId,
+        id: &str,
+    ) -> Result<Statistics, DomainError> {
+        let p = self.user_provisioning(dir, id).await?;
+        let events = self
+            .user_provisioning_events(dir, Some(id.to_owned()))
+            .await?;
+        Ok(statistics(&events, &p.updated))
+    }
+
+    /// An account's failed events and latest try.
+    pub async fn account_provisioning_statistics(
+        &self,
+        dir: &DirectoryId,
+        account: &str,
+    ) -> Result<Statistics, DomainError> {
+        self.account(account).await?;
+        let mut events = self.user_provisioning_events(dir, None).await?;
+        events.retain(|e| e.account_id == account);
+        Ok(statistics(&events, ""))
     }
 }
 

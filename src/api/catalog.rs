@@ -706,9 +706,52 @@ pub static USER_PROVISIONING_OPERATIONS: &[Operation] = &[
             ),
         ],
     ),
+    sso(
+        "ListUserProvisioningEvents",
+        "List the failures of RAM user provisioning (open events)",
+        &[
+            DIR,
+            opt("UserProvisioningId", "only this provisioning's events"),
+            MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "GetUserProvisioningEvent",
+        "Show a RAM user provisioning event",
+        &[DIR, EVENT],
+    ),
+    sso(
+        "RetryUserProvisioningEvent",
+        "Try a failed RAM user provisioning event again now",
+        &[
+            DIR,
+            EVENT,
+            opt(
+                "DuplicationStrategy",
+                "KeepBoth or TakeOver for this retry (default: the provisioning's)",
+            ),
+        ],
+    ),
+    sso(
+        "DeleteUserProvisioningEvent",
+        "Delete a RAM user provisioning event",
+        &[DIR, UP, EVENT],
+    ),
+    sso(
+        "GetUserProvisioningStatistics",
+        "Show a RAM user provisioning's failed events and latest try",
+        &[DIR, UP],
+    ),
+    sso(
+        "GetUserProvisioningRdAccountStatistics",
+        "Show an account's failed RAM user provisioning events and latest try",
+        &[DIR, req("RdMemberId", "account id (16 digits)")],
+    ),
 ];
 
 const UP: Param = req("UserProvisioningId", "RAM user provisioning id (up-...)");
+const EVENT: Param = req("EventId", "RAM user provisioning event id (upe-...)");
 
 pub static RESOURCE_MANAGER_OPERATIONS: &[Operation] = &[
     rm(

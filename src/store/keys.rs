@@ -237,6 +237,19 @@ impl From<UserProvisioningTargetKey<'_>> for Key {
     }
 }
 
+/// A RAM user provisioning event: `dir\0event id`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningEventKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<UserProvisioningEventKey<'_>> for Key {
+    fn from(k: UserProvisioningEventKey<'_>) -> Key {
+        at(Records::UserProvisioningEvents, &[k.dir, k.id])
+    }
+}
+
 /// A directory's RAM user provisioning configuration: `dir`.
 #[derive(Debug, Clone, Copy)]
 pub struct UserProvisioningConfigKey<'a> {
@@ -574,6 +587,8 @@ pub enum Prefix<'a> {
     DeviceTokensIn { dir: &'a str },
     /// Every RAM user provisioning, of every directory.
     AllUserProvisionings,
+    /// A directory's RAM user provisioning events.
+    UserProvisioningEventsIn { dir: &'a str },
     /// The RAM users of an account at the embedded account provider.
     ProviderRamUsersIn { account: &'a str },
     /// A directory's RAM user provisionings.
@@ -641,6 +656,7 @@ impl Prefix<'_> {
             Prefix::DeviceTokensOf { dir, user } => (Records::DeviceTokensByUser, &[dir, user]),
             Prefix::DeviceTokensIn { dir } => (Records::DeviceTokensByUser, &[dir]),
             Prefix::AllUserProvisionings => (Records::UserProvisionings, &[]),
+            Prefix::UserProvisioningEventsIn { dir } => (Records::UserProvisioningEvents, &[dir]),
             Prefix::ProviderRamUsersIn { account } => {
                 (Records::ProviderRoles, &[account, "ramuser"])
             }
@@ -841,6 +857,11 @@ mod tests {
         assert_eq!(
             spelled(ram_user),
             (Records::ProviderRoles, "a\0ramuser\0n".into())
+        );
+        let upe = UserProvisioningEventKey { dir: "d", id: "e" };
+        assert_eq!(
+            spelled(upe),
+            (Records::UserProvisioningEvents, "d\0e".into())
         );
         let upc = UserProvisioningConfigKey { dir: "d" };
         assert_eq!(spelled(upc), (Records::UserProvisioningConfigs, "d".into()));

@@ -214,6 +214,8 @@ pub(crate) enum Records {
     UserProvisioningsByPrincipal,
     /// A directory's RAM user provisioning configuration, by `dir`.
     UserProvisioningConfigs,
+    /// Failures of the engine's RAM user work, by `dir\0event id`.
+    UserProvisioningEvents,
 }
 
 impl Records {
@@ -251,6 +253,7 @@ impl Records {
             Records::UserProvisionings => USER_PROVISIONINGS,
             Records::UserProvisioningsByPrincipal => USER_PROVISIONINGS_BY_PRINCIPAL,
             Records::UserProvisioningConfigs => USER_PROVISIONING_CONFIGS,
+            Records::UserProvisioningEvents => USER_PROVISIONING_EVENTS,
         }
     }
     fn name(self) -> &'static str {
@@ -287,6 +290,7 @@ impl Records {
             Records::UserProvisionings => "user_provisionings",
             Records::UserProvisioningsByPrincipal => "user_provisionings_by_principal",
             Records::UserProvisioningConfigs => "user_provisioning_configs",
+            Records::UserProvisioningEvents => "user_provisioning_events",
         }
     }
 }

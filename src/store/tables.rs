@@ -83,6 +83,8 @@ pub(super) const USER_PROVISIONINGS_BY_PRINCIPAL: DocTable =
     TableDefinition::new("user_provisionings_by_principal");
 pub(super) const USER_PROVISIONING_CONFIGS: DocTable =
     TableDefinition::new("user_provisioning_configs");
+pub(super) const USER_PROVISIONING_EVENTS: DocTable =
+    TableDefinition::new("user_provisioning_events");
 
 /// Something done to each table in turn (`every_table`).
 pub(super) trait EveryTable {
@@ -137,6 +139,7 @@ pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
         USER_PROVISIONINGS,
         USER_PROVISIONINGS_BY_PRINCIPAL,
         USER_PROVISIONING_CONFIGS,
+        USER_PROVISIONING_EVENTS,
         MEMBERS,
     ] {
         v.table(t)?;

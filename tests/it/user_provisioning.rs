@@ -624,3 +624,293 @@ async fn a_read_only_administrator_reads_provisionings_and_changes_none() {
         .await;
     assert_eq!(c["UserProvisioningConfiguration"]["SessionDuration"], 6);
 }
+
+/// Waits (at most 10 s) until the directory's open events are `n`; the list.
+async fn events_when(srv: &Server, s: &crate::access_http::Setup, n: usize) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let list = srv
+            .api_ok(
+                &s.key,
+                SSO,
+                "ListUserProvisioningEvents",
+                &[("DirectoryId", &s.d)],
+            )
+            .await;
+        if list["UserProvisioningEvents"].as_array().map(Vec::len) == Some(n) {
+            return list;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "events: {list}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (at most 10 s) until `event`'s ErrorCount is `n`.
+async fn error_count_when(srv: &Server, s: &crate::access_http::Setup, event: &str, n: u64) {
+    let started = std::time::Instant::now();
+    loop {
+        let e = srv
+            .api_ok(
+                &s.key,
+                SSO,
+                "GetUserProvisioningEvent",
+                &[("DirectoryId", &s.d), ("EventId", event)],
+            )
+            .await;
+        if e["UserProvisioningEvent"]["ErrorCount"] == n {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "event: {e}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn provision(
+    srv: &Server,
+    s: &crate::access_http::Setup,
+    user: &str,
+    deletion: &str,
+) -> String {
+    let made = srv
+        .api_ok(
+            &s.key,
+            SSO,
+            "CreateUserProvisioning",
+            &[
+                ("DirectoryId", &s.d),
+                ("PrincipalType", "User"),
+                ("PrincipalId", user),
+                ("TargetType", "RD-Account"),
+                ("TargetId", &s.account),
+                ("DuplicationStrategy", "KeepBoth"),
+                ("DeletionStrategy", deletion),
+            ],
+        )
+        .await;
+    string(&made, &["UserProvisioning", "UserProvisioningId"])
+}
+
+async fn set_active(srv: &Server, user: &str, active: bool) {
+    let r = srv
+        .patch_ops(
+            &format!("/Users/{user}"),
+            serde_json::json!([{"op": "replace", "path": "active", "value": active}]),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn an_unresolvable_name_clash_is_an_event_that_a_take_over_retry_clears() {
+    let srv = Server::start();
+    let s = srv.setup_access("Admin").await;
+    let k = &s.key;
+    // carl_sso's RAM user takes the name KeepBoth would give carl.
+    let carl_sso = srv.user("carl_sso").await;
+    provision(&srv, &s, &carl_sso, "Delete").await;
+    // carl's RAM user `carl`, kept in the account (no longer owned) when he is disabled.
+    let carl = srv.user("carl").await;
+    let up = provision(&srv, &s, &carl, "Keep").await;
+    // Disabled, carl's `carl` stays in the account, no longer owned. Once the engine has
+    // released it (its own round: a pause), enabling him meets `carl` taken and `carl_sso`
+    // taken: KeepBoth cannot place him.
+    let mut list = Value::Null;
+    for pause in [300, 600, 1200, 2400] {
+        set_active(&srv, &carl, false).await;
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        set_active(&srv, &carl, true).await;
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(2) {
+            list = srv
+                .api_ok(
+                    k,
+                    SSO,
+                    "ListUserProvisioningEvents",
+                    &[("DirectoryId", &s.d)],
+                )
+                .await;
+            if list["UserProvisioningEvents"].as_array().map(Vec::len) == Some(1) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if list["UserProvisioningEvents"].as_array().map(Vec::len) == Some(1) {
+            break;
+        }
+    }
+    let e = &list["UserProvisioningEvents"][0];
+    assert_eq!(e["UserProvisioningId"], up.as_str(), "{e}");
+    assert_eq!(e["SourceType"], "StartProvisioning", "{e}");
+    assert_eq!(e["ErrorCount"], 1, "{e}");
+    assert!(
+        string(e, &["ErrorInfo"])
+            .starts_with("OperationConflict.UserProvisioning.Process.fail.ImsUserExists"),
+        "{e}"
+    );
+    assert_eq!(e["PrincipalName"], "carl", "{e}");
+    assert_eq!(e["TargetId"], s.account.as_str(), "{e}");
+    let first = string(e, &["EventId"]);
+    assert!(first.starts_with("upe-"), "{e}");
+    let got = srv
+        .api_ok(
+            k,
+            SSO,
+            "GetUserProvisioningEvent",
+            &[("DirectoryId", &s.d), ("EventId", &first)],
+        )
+        .await;
+    assert_eq!(&got["UserProvisioningEvent"], e);
+    let only = srv
+        .api_ok(
+            k,
+            SSO,
+            "ListUserProvisioningEvents",
+            &[
+                ("DirectoryId", &s.d),
+                ("UserProvisioningId", "up-00000000000000000000"),
+            ],
+        )
+        .await;
+    assert_eq!(only["UserProvisioningEvents"], serde_json::json!([]));
+    let stats = srv
+        .api_ok(
+            k,
+            SSO,
+            "GetUserProvisioningStatistics",
+            &[("DirectoryId", &s.d), ("UserProvisioningId", &up)],
+        )
+        .await;
+    let st = &stats["UserProvisioningStatistics"];
+    assert_eq!(st["FailedEventCount"], 1, "{stats}");
+    assert_eq!(st["Type"], "User Provisioning");
+    assert_eq!(st["EntityId"], up.as_str());
+    assert_eq!(st["LatestAsyncTime"], e["LatestAsyncTime"]);
+    let rd = srv
+        .api_ok(
+            k,
+            SSO,
+            "GetUserProvisioningRdAccountStatistics",
+            &[("DirectoryId", &s.d), ("RdMemberId", &s.account)],
+        )
+        .await;
+    assert_eq!(
+        rd["UserProvisioningStatistics"]["FailedEventCount"], 1,
+        "{rd}"
+    );
+    assert_eq!(rd["UserProvisioningStatistics"]["Type"], "RD Account");
+
+    // A retry with the same strategy fails again: the count goes up.
+    srv.api_ok(
+        k,
+        SSO,
+        "RetryUserProvisioningEvent",
+        &[("DirectoryId", &s.d), ("EventId", &first)],
+    )
+    .await;
+    error_count_when(&srv, &s, &first, 2).await;
+
+    // Deleting needs the event's own provisioning; a deleted event is gone.
+    let wrong = srv
+        .api(
+            k,
+            SSO,
+            "DeleteUserProvisioningEvent",
+            &[
+                ("DirectoryId", &s.d),
+                ("UserProvisioningId", "up-00000000000000000000"),
+                ("EventId", &first),
+            ],
+        )
+        .await;
+    assert_fault(&wrong, 404, "EntityNotExists.UserProvisioningEvent");
+    srv.api_ok(
+        k,
+        SSO,
+        "DeleteUserProvisioningEvent",
+        &[
+            ("DirectoryId", &s.d),
+            ("UserProvisioningId", &up),
+            ("EventId", &first),
+        ],
+    )
+    .await;
+    for op in ["GetUserProvisioningEvent", "RetryUserProvisioningEvent"] {
+        let r = srv
+            .api(k, SSO, op, &[("DirectoryId", &s.d), ("EventId", &first)])
+            .await;
+        assert_fault(&r, 404, "EntityNotExists.UserProvisioningEvent");
+    }
+
+    // The next pass over the directory meets the clash again: a new event.
+    let r = srv
+        .patch_ops(
+            &format!("/Users/{carl}"),
+            serde_json::json!([{"op": "replace", "path": "displayName", "value": "Carl"}]),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let list = events_when(&srv, &s, 1).await;
+    let second = string(&list["UserProvisioningEvents"][0], &["EventId"]);
+    assert_ne!(second, first);
+    let bad = srv
+        .api(
+            k,
+            SSO,
+            "RetryUserProvisioningEvent",
+            &[
+                ("DirectoryId", &s.d),
+                ("EventId", &second),
+                ("DuplicationStrategy", "Both"),
+            ],
+        )
+        .await;
+    assert_fault(&bad, 400, "InvalidParameter.DuplicationStrategy");
+    // Retried with TakeOver, carl takes the kept `carl` over: the event clears.
+    srv.api_ok(
+        k,
+        SSO,
+        "RetryUserProvisioningEvent",
+        &[
+            ("DirectoryId", &s.d),
+            ("EventId", &second),
+            ("DuplicationStrategy", "TakeOver"),
+        ],
+    )
+    .await;
+    events_when(&srv, &s, 0).await;
+    let stats = srv
+        .api_ok(
+            k,
+            SSO,
+            "GetUserProvisioningStatistics",
+            &[("DirectoryId", &s.d), ("UserProvisioningId", &up)],
+        )
+        .await;
+    assert_eq!(stats["UserProvisioningStatistics"]["FailedEventCount"], 0);
+    for bad in ["0", "101"] {
+        let r = srv
+            .api(
+                k,
+                SSO,
+                "ListUserProvisioningEvents",
+                &[("DirectoryId", &s.d), ("MaxResults", bad)],
+            )
+            .await;
+        assert_fault(&r, 400, "InvalidParameter.MaxResults");
+    }
+    let r = srv
+        .api(
+            k,
+            SSO,
+            "GetUserProvisioningRdAccountStatistics",
+            &[("DirectoryId", &s.d), ("RdMemberId", "1999999999999999")],
+        )
+        .await;
+    assert_fault(&r, 404, "EntityNotExists.Account");
+}

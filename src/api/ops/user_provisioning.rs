@@ -7,7 +7,9 @@ use super::assignments::{filter, page_body, paged, principal};
 use super::resource::only::directory;
 use super::shape::{enabled, time};
 use super::{Ctx, Handler, resource};
-use crate::access::records::{DeletionStrategy, DuplicationStrategy, UserProvisioning};
+use crate::access::records::{
+    DeletionStrategy, DuplicationStrategy, UserProvisioning, UserProvisioningEvent,
+};
 use crate::access::user_provisioning::{
     ConfigChange, DESCRIPTION_CHARS_MAX, LANDING_PAGE_CHARS_MAX, NewUserProvisioning,
     SESSION_DURATION_HOURS, UserProvisioningChange, UserProvisioningFilter,
@@ -33,6 +35,17 @@ pub(super) static HANDLERS: &[Handler] = &[
         "UpdateUserProvisioningConfiguration",
         directory,
         update_config
+    ),
+    op!(CloudSso, "ListUserProvisioningEvents", all, list_events),
+    op!(CloudSso, "GetUserProvisioningEvent", all, get_event),
+    op!(CloudSso, "RetryUserProvisioningEvent", all, retry_event),
+    op!(CloudSso, "DeleteUserProvisioningEvent", one, delete_event),
+    op!(CloudSso, "GetUserProvisioningStatistics", one, statistics),
+    op!(
+        CloudSso,
+        "GetUserProvisioningRdAccountStatistics",
+        all,
+        account_statistics
     ),
 ];
 
@@ -208,4 +221,119 @@ async fn update_config(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
         .update_user_provisioning_config(&p.directory_id()?, change)
         .await?;
     Ok(config_json(&c))
+}
+
+/// An event as CloudSSO shows it, with its principal's and account's names.
+async fn event_json(ctx: &Ctx, e: &UserProvisioningEvent) -> Result<Value, ApiFault> {
+    let dir = DirectoryId::new(e.directory_id.as_str());
+    let principal_name = ctx
+        .access()
+        .principal_name(&dir, e.principal_type, &e.principal_id)
+        .await?;
+    let (target_name, target_path) = match ctx.access().account(&e.account_id).await {
+        Ok(v) => (v.account.display_name, v.path),
+        Err(DomainError::NotFound { .. }) => (String::new(), String::new()),
+        Err(err) => return Err(err.into()),
+    };
+    Ok(json!({
+        "EventId": e.id,
+        "UserProvisioningId": e.user_provisioning_id,
+        "DirectoryId": e.directory_id,
+        "SourceType": e.source.as_str(),
+        "PrincipalType": e.principal_type.as_str(),
+        "PrincipalId": e.principal_id,
+        "PrincipalName": principal_name,
+        "TargetType": "RD-Account",
+        "TargetId": e.account_id,
+        "TargetName": target_name,
+        "TargetPath": target_path,
+        "DuplicationStrategy": e.retry_duplication.unwrap_or(e.duplication).as_str(),
+        "DeletionStrategy": e.deletion.as_str(),
+        "ErrorCount": e.error_count,
+        "ErrorInfo": e.error_info,
+        "LatestAsyncTime": time(&e.latest_async),
+        "CreateTime": time(&e.created),
+        "UpdateTime": time(&e.updated),
+    }))
+}
+
+async fn list_events(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let d = p.directory_id()?;
+    let (offset, count) = p.page()?;
+    let only = match p.get("UserProvisioningId") {
+        Some(_) => Some(p.id("UserProvisioningId")?.to_owned()),
+        None => None,
+    };
+    let all = ctx.access().user_provisioning_events(&d, only).await?;
+    let (total, page) = paged(all, offset, count);
+    let mut items = Vec::with_capacity(page.len());
+    for e in &page {
+        items.push(event_json(ctx, e).await?);
+    }
+    Ok(page_body(
+        "UserProvisioningEvents",
+        offset,
+        count,
+        total,
+        items,
+    ))
+}
+
+async fn get_event(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let e = ctx
+        .access()
+        .user_provisioning_event(&p.directory_id()?, p.id("EventId")?)
+        .await?;
+    Ok(json!({"UserProvisioningEvent": event_json(ctx, &e).await?}))
+}
+
+async fn retry_event(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let strategy = duplication(p, "DuplicationStrategy")?;
+    ctx.access()
+        .retry_user_provisioning_event(&p.directory_id()?, p.id("EventId")?, strategy)
+        .await?;
+    Ok(json!({}))
+}
+
+async fn delete_event(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    ctx.access()
+        .delete_user_provisioning_event(
+            &p.directory_id()?,
+            p.id("UserProvisioningId")?,
+            p.id("EventId")?,
+        )
+        .await?;
+    Ok(json!({}))
+}
+
+fn statistics_json(
+    ctx: &Ctx,
+    dir: &DirectoryId,
+    entity: &str,
+    kind: &str,
+    s: &crate::access::user_provisioning::Statistics,
+) -> Value {
+    json!({"UserProvisioningStatistics": {
+        "EntityId": entity,
+        "Type": kind,
+        "DirectoryId": dir.as_str(),
+        "FailedEventCount": s.failed_events,
+        "OwnerPk": ctx.account(),
+        "LatestAsyncTime": time(&s.latest_async),
+    }})
+}
+
+async fn statistics(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, id) = (p.directory_id()?, p.id("UserProvisioningId")?);
+    let s = ctx.access().user_provisioning_statistics(&d, id).await?;
+    Ok(statistics_json(ctx, &d, id, "User Provisioning", &s))
+}
+
+async fn account_statistics(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (d, account) = (p.directory_id()?, p.id("RdMemberId")?);
+    let s = ctx
+        .access()
+        .account_provisioning_statistics(&d, account)
+        .await?;
+    Ok(statistics_json(ctx, &d, account, "RD Account", &s))
 }
