@@ -15,13 +15,14 @@ use super::plan::{self, DesiredRamUser, RamUserFacts};
 use super::provider::{RamUser, RamUserOwner, RamUserSpec};
 use super::records::{
     Account, DeletionStrategy, EventSource, UserProvisioning, UserProvisioningEvent,
+    UserProvisioningRemoval,
 };
 use crate::directory::append_event;
 use crate::error::DomainError;
 use crate::model::{
     ChangeEvent, ChangeKind, ResourceKind, ResourceType, new_prefixed_id, now_rfc3339,
 };
-use crate::store::keys::{Prefix, UserProvisioningEventKey};
+use crate::store::keys::{Prefix, UserProvisioningEventKey, UserProvisioningRemovalKey};
 use crate::store::{ReadTxn, WriteTxn};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -57,6 +58,8 @@ struct Read {
     facts: RamUserFacts,
     accounts: Vec<String>,
     events: Vec<UserProvisioningEvent>,
+    /// Deleted provisionings to finish: id -> the strategy their deletion chose.
+    removals: BTreeMap<String, DeletionStrategy>,
 }
 
 /// The planner's facts about directory `dir`, every account, and the open events.
@@ -118,10 +121,16 @@ fn facts(txn: &ReadTxn, dir: &str) -> Result<Read, DomainError> {
         .into_iter()
         .map(|a| a.id)
         .collect();
+    let removals = txn
+        .scan::<UserProvisioningRemoval>(Prefix::UserProvisioningRemovalsIn { dir })?
+        .into_iter()
+        .map(|r| (r.id, r.deletion))
+        .collect();
     Ok(Read {
         facts: f,
         accounts,
         events,
+        removals,
     })
 }
 
@@ -135,6 +144,7 @@ fn record_events(
     complete: bool,
     provisionings: &BTreeMap<String, UserProvisioning>,
     accounts_of: &BTreeMap<String, String>,
+    removals: &BTreeMap<String, DeletionStrategy>,
 ) -> Result<(), DomainError> {
     let now = now_rfc3339();
     let open = txn.scan::<UserProvisioningEvent>(Prefix::UserProvisioningEventsIn { dir })?;
@@ -182,6 +192,14 @@ fn record_events(
         changed.push(event.id);
     }
     if complete {
+        // Deleted provisionings whose RAM users this pass finished with (those it read: one
+        // deleted since is the next pass's).
+        for id in removals.keys() {
+            let failed = failures.keys().any(|(p, _)| p == id);
+            if !failed {
+                txn.delete(UserProvisioningRemovalKey { dir, id })?;
+            }
+        }
         for e in &open {
             if !failures.contains_key(&(e.user_provisioning_id.clone(), e.source)) {
                 txn.delete(UserProvisioningEventKey { dir, id: &e.id })?;
@@ -227,6 +245,8 @@ struct Run {
     /// Whether every account was read (only then are open events that no longer fail
     /// cleared).
     complete: bool,
+    /// Deleted provisionings: id -> the strategy their deletion chose.
+    removals: BTreeMap<String, DeletionStrategy>,
 }
 
 impl Run {
@@ -257,6 +277,7 @@ impl Access {
             failures: Failures::new(),
             accounts_of: BTreeMap::new(),
             complete: true,
+            removals: read.removals.clone(),
         };
         for account in &read.accounts {
             self.reconcile_account(&mut run, account).await;
@@ -267,12 +288,22 @@ impl Access {
             complete,
             provisionings,
             accounts_of,
+            removals,
             ..
         } = run;
-        if !failures.is_empty() || (complete && !read.events.is_empty()) {
+        let finish = !read.events.is_empty() || !read.removals.is_empty();
+        if !failures.is_empty() || (complete && finish) {
             let d = dir.to_owned();
             self.write(move |txn| {
-                record_events(txn, &d, &failures, complete, &provisionings, &accounts_of)
+                record_events(
+                    txn,
+                    &d,
+                    &failures,
+                    complete,
+                    &provisionings,
+                    &accounts_of,
+                    &removals,
+                )
             })
             .await?;
         }
@@ -309,10 +340,12 @@ impl Access {
                 directory_id: dir.clone(),
                 user_id: user.clone(),
             };
-            let r = self
-                .provider
-                .remove_ram_user(account, &owner, u.keep_on_removal)
-                .await;
+            // A deleted provisioning's RAM users go by the strategy its deletion chose.
+            let keep = match run.removals.get(&u.provisioning_id) {
+                Some(s) => *s == DeletionStrategy::Keep,
+                None => u.keep_on_removal,
+            };
+            let r = self.provider.remove_ram_user(account, &owner, keep).await;
             match r {
                 Ok(()) => run.pass.removed += 1,
                 Err(e) => {

@@ -295,3 +295,15 @@ pub struct UserProvisioningEvent {
     /// When the engine last tried.
     pub latest_async: String,
 }
+
+/// A deleted provisioning whose RAM users the engine has still to remove or keep: the
+/// DeletionStrategy its deletion chose (the provisioning's own, or the one
+/// `DeleteUserProvisioning` named). Gone once a pass has finished with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProvisioningRemoval {
+    pub id: String,
+    pub directory_id: String,
+    pub account_id: String,
+    pub deletion: DeletionStrategy,
+    pub deleted: String,
+}

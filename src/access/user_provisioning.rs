@@ -9,7 +9,7 @@
 use super::Access;
 use super::records::{
     Account, DeletionStrategy, DuplicationStrategy, UserProvisioning, UserProvisioningConfig,
-    UserProvisioningEvent,
+    UserProvisioningEvent, UserProvisioningRemoval,
 };
 use crate::directory::append_event;
 use crate::error::{Conflict, DomainError, Entity};
@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::store::keys::{
     AccountKey, Prefix, UserProvisioningConfigKey, UserProvisioningEventKey, UserProvisioningKey,
-    UserProvisioningTargetKey,
+    UserProvisioningRemovalKey, UserProvisioningTargetKey,
 };
 use crate::store::{ReadTxn, WriteTxn};
 use serde_json::Value;
@@ -406,6 +406,15 @@ impl Access {
             }
             txn.delete(UserProvisioningKey { dir: &dir, id: &id })?;
             txn.delete(target_key(&p))?;
+            // What becomes of its RAM users is the engine's work, with this strategy.
+            let removal = UserProvisioningRemoval {
+                id: p.id.clone(),
+                directory_id: p.directory_id.clone(),
+                account_id: p.account_id.clone(),
+                deletion: p.deletion,
+                deleted: now_rfc3339(),
+            };
+            txn.put(UserProvisioningRemovalKey { dir: &dir, id: &id }, &removal)?;
             append_event(
                 txn,
                 &dir,

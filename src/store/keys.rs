@@ -250,6 +250,19 @@ impl From<UserProvisioningEventKey<'_>> for Key {
     }
 }
 
+/// A deleted RAM user provisioning the engine has still to finish: `dir\0provisioning id`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningRemovalKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<UserProvisioningRemovalKey<'_>> for Key {
+    fn from(k: UserProvisioningRemovalKey<'_>) -> Key {
+        at(Records::UserProvisioningRemovals, &[k.dir, k.id])
+    }
+}
+
 /// A directory's RAM user provisioning configuration: `dir`.
 #[derive(Debug, Clone, Copy)]
 pub struct UserProvisioningConfigKey<'a> {
@@ -589,6 +602,8 @@ pub enum Prefix<'a> {
     AllUserProvisionings,
     /// A directory's RAM user provisioning events.
     UserProvisioningEventsIn { dir: &'a str },
+    /// A directory's deleted RAM user provisionings the engine has still to finish.
+    UserProvisioningRemovalsIn { dir: &'a str },
     /// The RAM users of an account at the embedded account provider.
     ProviderRamUsersIn { account: &'a str },
     /// A directory's RAM user provisionings.
@@ -657,6 +672,9 @@ impl Prefix<'_> {
             Prefix::DeviceTokensIn { dir } => (Records::DeviceTokensByUser, &[dir]),
             Prefix::AllUserProvisionings => (Records::UserProvisionings, &[]),
             Prefix::UserProvisioningEventsIn { dir } => (Records::UserProvisioningEvents, &[dir]),
+            Prefix::UserProvisioningRemovalsIn { dir } => {
+                (Records::UserProvisioningRemovals, &[dir])
+            }
             Prefix::ProviderRamUsersIn { account } => {
                 (Records::ProviderRoles, &[account, "ramuser"])
             }
@@ -862,6 +880,11 @@ mod tests {
         assert_eq!(
             spelled(upe),
             (Records::UserProvisioningEvents, "d\0e".into())
+        );
+        let upr = UserProvisioningRemovalKey { dir: "d", id: "up" };
+        assert_eq!(
+            spelled(upr),
+            (Records::UserProvisioningRemovals, "d\0up".into())
         );
         let upc = UserProvisioningConfigKey { dir: "d" };
         assert_eq!(spelled(upc), (Records::UserProvisioningConfigs, "d".into()));

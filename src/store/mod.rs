@@ -216,6 +216,9 @@ pub(crate) enum Records {
     UserProvisioningConfigs,
     /// Failures of the engine's RAM user work, by `dir\0event id`.
     UserProvisioningEvents,
+    /// Deleted RAM user provisionings whose RAM users the engine has still to remove or keep
+    /// (with the DeletionStrategy the deletion chose), by `dir\0provisioning id`.
+    UserProvisioningRemovals,
 }
 
 impl Records {
@@ -254,6 +257,7 @@ impl Records {
             Records::UserProvisioningsByPrincipal => USER_PROVISIONINGS_BY_PRINCIPAL,
             Records::UserProvisioningConfigs => USER_PROVISIONING_CONFIGS,
             Records::UserProvisioningEvents => USER_PROVISIONING_EVENTS,
+            Records::UserProvisioningRemovals => USER_PROVISIONING_REMOVALS,
         }
     }
     fn name(self) -> &'static str {
@@ -291,6 +295,7 @@ impl Records {
             Records::UserProvisioningsByPrincipal => "user_provisionings_by_principal",
             Records::UserProvisioningConfigs => "user_provisioning_configs",
             Records::UserProvisioningEvents => "user_provisioning_events",
+            Records::UserProvisioningRemovals => "user_provisioning_removals",
         }
     }
 }

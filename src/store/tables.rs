@@ -85,6 +85,8 @@ pub(super) const USER_PROVISIONING_CONFIGS: DocTable =
     TableDefinition::new("user_provisioning_configs");
 pub(super) const USER_PROVISIONING_EVENTS: DocTable =
     TableDefinition::new("user_provisioning_events");
+pub(super) const USER_PROVISIONING_REMOVALS: DocTable =
+    TableDefinition::new("user_provisioning_removals");
 
 /// Something done to each table in turn (`every_table`).
 pub(super) trait EveryTable {
@@ -140,6 +142,7 @@ pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
         USER_PROVISIONINGS_BY_PRINCIPAL,
         USER_PROVISIONING_CONFIGS,
         USER_PROVISIONING_EVENTS,
+        USER_PROVISIONING_REMOVALS,
         MEMBERS,
     ] {
         v.table(t)?;

@@ -292,5 +292,35 @@ async fn keep_leaves_the_ram_user_and_take_over_owns_the_existing_one() {
         .await
         .unwrap();
     f.expect(&["dave".into()]).await;
+
+    // The deletion's own strategy wins over the provisioning's: Keep leaves a Delete
+    // provisioning's RAM user, Delete removes a Keep provisioning's.
+    let frank = f.user("frank").await;
+    let gina = f.user("gina").await;
+    let by_delete = f
+        .provision(
+            PrincipalId::new(ResourceKind::User, &frank),
+            DuplicationStrategy::KeepBoth,
+            DeletionStrategy::Delete,
+        )
+        .await;
+    let by_keep = f
+        .provision(
+            PrincipalId::new(ResourceKind::User, &gina),
+            DuplicationStrategy::KeepBoth,
+            DeletionStrategy::Keep,
+        )
+        .await;
+    f.expect(&["dave".into(), owned("frank", &frank), owned("gina", &gina)])
+        .await;
+    f.access
+        .delete_user_provisioning(&f.d, &by_delete, Some(DeletionStrategy::Keep))
+        .await
+        .unwrap();
+    f.access
+        .delete_user_provisioning(&f.d, &by_keep, Some(DeletionStrategy::Delete))
+        .await
+        .unwrap();
+    f.expect(&["dave".into(), "frank".into()]).await;
     f.stop().await;
 }
