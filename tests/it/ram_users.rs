@@ -24,6 +24,7 @@ struct Fixture {
     dir: Directory,
     access: Access,
     embedded: EmbeddedProvider,
+    faults: std::sync::Arc<cloudsso::access::provider::FaultyProvider>,
     d: DirectoryId,
     engine: Option<EngineTask>,
     _app: App,
@@ -31,9 +32,15 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(true).await
+}
+
+/// With the engine running (`engine`), or driven by hand.
+async fn fixture_with(engine: bool) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let options = Options {
         public_url: "http://x".into(),
+        engine,
         ..Options::default()
     };
     let (app, _writer) = App::open(&tmp.path().join("data"), Limits::default(), options)
@@ -66,6 +73,7 @@ async fn fixture() -> Fixture {
         dir,
         access: app.access.clone(),
         embedded: EmbeddedProvider::new(app.db.clone()),
+        faults: app.faults.clone(),
         d: boot.directory_id,
         engine: Some(app.start_engine()),
         _app: app,
@@ -323,4 +331,79 @@ async fn keep_leaves_the_ram_user_and_take_over_owns_the_existing_one() {
         .unwrap();
     f.expect(&["dave".into(), "frank".into()]).await;
     f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_provider_makes_an_event_that_a_retry_clears() {
+    let f = fixture_with(false).await;
+    let hana = f.user("hana").await;
+    let team = f.group("team", &[&hana]).await;
+    let up = f
+        .provision(
+            PrincipalId::new(ResourceKind::Group, &team),
+            DuplicationStrategy::KeepBoth,
+            DeletionStrategy::Delete,
+        )
+        .await;
+    let dir = f.d.to_string();
+    // The provider fails twice: two passes, one event counting both.
+    f.faults.fail_next(2);
+    for _ in 0..2 {
+        let pass = f.access.reconcile_ram_users(&dir).await.unwrap();
+        assert_eq!((pass.ensured, pass.failed), (0, 1));
+    }
+    let events = f.access.user_provisioning_events(&f.d, None).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e.user_provisioning_id, up);
+    assert_eq!(e.source.as_str(), "AddUserToGroup");
+    assert_eq!(e.error_count, 2);
+    assert!(e.error_info.contains("injected failure"), "{e:?}");
+    assert!(f.ram_users().await.is_empty());
+    let stats = f
+        .access
+        .user_provisioning_statistics(&f.d, &up)
+        .await
+        .unwrap();
+    assert_eq!(stats.failed_events, 1);
+    // The retry's change event brings a round; it succeeds and clears the event.
+    f.access
+        .retry_user_provisioning_event(&f.d, &e.id, None)
+        .await
+        .unwrap();
+    while f.access.round().await.unwrap() {}
+    assert_eq!(f.ram_users().await, [owned("hana", &hana)]);
+    assert!(
+        f.access
+            .user_provisioning_events(&f.d, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Removal failures are events too: hana leaves the group while the provider fails.
+    f.faults.fail_next(1);
+    f.patch(
+        ResourceKind::Group,
+        &team,
+        json!([{"op": "remove", "path": format!("members[value eq \"{hana}\"]")}]),
+    )
+    .await;
+    while f.access.round().await.unwrap() {}
+    let events = f.access.user_provisioning_events(&f.d, None).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].source.as_str(), "RemoveUserFromGroup");
+    assert_eq!(f.ram_users().await, [owned("hana", &hana)]);
+    f.access
+        .retry_user_provisioning_event(&f.d, &events[0].id, None)
+        .await
+        .unwrap();
+    while f.access.round().await.unwrap() {}
+    assert!(f.ram_users().await.is_empty());
+    assert!(
+        f.access
+            .user_provisioning_events(&f.d, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
