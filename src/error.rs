@@ -48,6 +48,10 @@ pub enum Entity {
     MfaDevice,
     /// A signing certificate of a directory's external SAML IdP.
     IdpCertificate,
+    /// A RAM user provisioning (a user or group synchronized as RAM users into an account).
+    UserProvisioning,
+    /// A failure record of the engine's RAM user work.
+    UserProvisioningEvent,
 }
 
 /// Which of RAM's codes an entity is spelled in: RAM names some entities differently per code.
@@ -108,6 +112,8 @@ impl Entity {
             Entity::PolicyAttachment => "Policy.Attachment",
             Entity::MfaDevice => "MFADevice",
             Entity::IdpCertificate => "ExternalSAMLIdPCertificate",
+            Entity::UserProvisioning => "UserProvisioning",
+            Entity::UserProvisioningEvent => "UserProvisioningEvent",
         }
     }
 
@@ -164,6 +170,12 @@ pub enum Conflict {
     SsoEnabled,
     /// A directory that still has an external SAML IdP configuration.
     DirectoryHasExternalIdp,
+    /// A user with RAM user provisionings.
+    UserProvisioned,
+    /// A group with RAM user provisionings.
+    GroupProvisioned,
+    /// An account that is the target of RAM user provisionings.
+    AccountHasUserProvisionings,
 }
 
 impl Conflict {
@@ -204,6 +216,9 @@ impl Conflict {
             Conflict::DirectoryHasExternalIdp => {
                 "DeletionConflict.Directory.ExternalSAMLIdentityProvider"
             }
+            Conflict::UserProvisioned => "DeletionConflict.User.UserProvisioning",
+            Conflict::GroupProvisioned => "DeletionConflict.Group.UserProvisioning",
+            Conflict::AccountHasUserProvisionings => "DeleteConflict.Account.UserProvisioning",
         }
     }
 

@@ -290,6 +290,12 @@ pub enum ResourceType {
     AccessConfiguration,
     AccessAssignment,
     Account,
+    /// A RAM user provisioning (id `up-...`).
+    UserProvisioning,
+    /// A directory's RAM user provisioning configuration (id: the directory).
+    UserProvisioningConfiguration,
+    /// A RAM user provisioning event (id `upe-...`), written by the engine.
+    UserProvisioningEvent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

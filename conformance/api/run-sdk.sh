@@ -6,7 +6,8 @@
 # (CloudSSO directories, users, groups, SCIM credentials; RAM), sdk_rm_check.py (Resource
 # Manager), sdk_access_check.py (access configurations, assignments, provisioning, tasks)
 # sdk_signin_check.py (sign-in settings: service, passwords, MFA, login preference) and
-# sdk_saml_check.py (the external SAML IdP, its certificates, SSO logon, the SP info) with the
+# sdk_saml_check.py (the external SAML IdP, its certificates, SSO logon, the SP info) and
+# sdk_user_provisioning_check.py (RAM user provisioning, its events and statistics) with the
 # bootstrap administrator's AccessKey, stops the server. The venv also holds
 # alibabacloud-sts20150401, which `tests/it/sts.rs` drives through sdk_sts_check.py with
 # temporary credentials it mints, and boto3 and the AWS CLI v1, which `tests/it/aws_sts.rs`
@@ -74,6 +75,7 @@ status=0
 "$venv/bin/python" "$here/sdk_access_check.py" "$work/data" || status=$?
 "$venv/bin/python" "$here/sdk_signin_check.py" "$work/data" || status=$?
 "$venv/bin/python" "$here/sdk_saml_check.py" "$work/data" || status=$?
+"$venv/bin/python" "$here/sdk_user_provisioning_check.py" "$work/data" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== server log (last 40 lines)"
   tail -n 40 "$log"

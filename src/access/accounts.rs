@@ -300,6 +300,7 @@ fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), DomainError> {
     if txn.get::<Account>(AccountKey { id })?.is_none() {
         return Err(account_not_found(id));
     }
+    super::user_provisioning::check_account(txn, id)?;
     let assigned = txn
         .scan::<Assignment>(Prefix::AllAssignments)?
         .iter()

@@ -1,6 +1,6 @@
 //! What access management keeps about a directory and its users and groups, answered for the
 //! directory's deletions inside their own write transactions (`directory::Dependents`): a
-//! user or group with access assignments, a directory with access configurations.
+//! user or group with access assignments or RAM user provisionings, a directory with access configurations.
 //!
 //! Must not decide anything about the directory's own rules (memberships, synchronization).
 
@@ -42,7 +42,7 @@ impl Dependents for AccessDependents {
                 message: format!("{what} `{id}` still has access assignments"),
             });
         }
-        Ok(())
+        super::user_provisioning::check_principal(txn, dir, id)
     }
 
     fn check_directory(&self, txn: &WriteTxn, dir: &str) -> Result<(), DomainError> {

@@ -245,6 +245,15 @@ impl Access {
         let Some(last) = events.last().map(|e| e.seq) else {
             return Ok(Progress::Idle);
         };
+        // RAM users: the directories whose provisionings or reached users an event touches.
+        let ram_dirs: BTreeSet<(String, bool)> = events
+            .iter()
+            .filter(|e| super::ram_users::concerns_ram_users(e))
+            .map(|e| {
+                let provisioning = e.resource == ResourceType::UserProvisioning;
+                (e.directory.clone(), provisioning)
+            })
+            .collect();
         // Events of directories where nobody has or may get access change nothing (after a
         // bulk load, the catch-up is then one cheap check per directory and round).
         let relevant = self
@@ -268,6 +277,7 @@ impl Access {
         let deleted_groups = self.deleted_group_users(deleted_groups).await?;
         let users: BTreeSet<UserRef> = users.into_iter().chain(deleted_groups).collect();
         let changed = self.reconcile(users).await?;
+        self.reconcile_ram_users_of(ram_dirs).await?;
         let persist = {
             let mut c = self.lock_cursor();
             c.handled = Some(c.handled.map_or(last, |h| h.max(last)));
@@ -288,6 +298,24 @@ impl Access {
             self.lock_cursor().persisted = Some(Instant::now());
         }
         Ok(Progress::Handled)
+    }
+
+    /// `reconcile_ram_users` for each directory of `dirs` (directory, whether a provisioning
+    /// changed) that has provisionings or whose provisioning changed (the last one's removal
+    /// removes RAM users).
+    async fn reconcile_ram_users_of(
+        &self,
+        dirs: BTreeSet<(String, bool)>,
+    ) -> Result<(), DomainError> {
+        let mut done = BTreeSet::new();
+        for (d, provisioning) in dirs {
+            if done.contains(&d) || !(provisioning || self.has_user_provisionings(&d).await?) {
+                continue;
+            }
+            self.reconcile_ram_users(&d).await?;
+            done.insert(d);
+        }
+        Ok(())
     }
 
     /// The directories among `dirs` that have an assignment or a user with grants.
@@ -444,6 +472,9 @@ impl Access {
             users.extend(assigned);
         }
         self.reconcile(users).await?;
+        for d in &dirs {
+            self.reconcile_ram_users(d).await?;
+        }
         self.heal_roles_and_tasks(&dirs, resume_tasks).await
     }
 

@@ -2,7 +2,9 @@
 //! the process's metrics (`cloudsso_provider_failures_total`). Must not change what a call
 //! does or answers.
 
-use super::provider::{BoxFuture, Grant, Provider, ProviderError, RoleSpec};
+use super::provider::{
+    BoxFuture, Grant, Provider, ProviderError, RamUser, RamUserOwner, RamUserSpec, RoleSpec,
+};
 use crate::metrics::Metrics;
 use std::future::Future;
 use std::sync::Arc;
@@ -110,5 +112,26 @@ impl Provider for Metered {
         dir: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
         self.count("granted_users", self.inner.granted_users(dir))
+    }
+    fn ensure_ram_user<'a>(
+        &'a self,
+        spec: &'a RamUserSpec,
+    ) -> BoxFuture<'a, Result<String, ProviderError>> {
+        self.count("ensure_ram_user", self.inner.ensure_ram_user(spec))
+    }
+    fn remove_ram_user<'a>(
+        &'a self,
+        account: &'a str,
+        owner: &'a RamUserOwner,
+        keep: bool,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let call = self.inner.remove_ram_user(account, owner, keep);
+        self.count("remove_ram_user", call)
+    }
+    fn ram_users<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
+        self.count("ram_users", self.inner.ram_users(account))
     }
 }

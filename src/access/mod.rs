@@ -15,6 +15,9 @@
 //! - `plan`: the pure planner (a user's facts -> the grants it must have).
 //! - `engine`: the reconciliation loop over the outbox, and effective access.
 //! - `metered`: a provider wrapper counting failed calls into the metrics.
+//! - `ram_users`: the engine's RAM user half (provisionings -> RAM users in accounts).
+//! - `user_provisioning`: RAM user provisionings of users and groups into accounts, and the
+//!   directory's RAM user provisioning configuration (issue 14).
 //!
 //! Reads and writes go through the application's `store::Db` (one writer, one outbox); every
 //! change appends its change event in the same transaction. Refusals are `error::DomainError`s
@@ -28,8 +31,10 @@ pub mod engine;
 pub mod metered;
 pub mod plan;
 pub mod provider;
+pub mod ram_users;
 pub mod records;
 pub mod system_policies;
+pub mod user_provisioning;
 
 use crate::directory::Directory;
 use crate::error::DomainError;

@@ -1,9 +1,10 @@
 //! The planner: from a user's facts (exists, enabled, the groups it is in, the assignments on
 //! it and on those groups, which configurations exist and are provisioned where) to the grants
-//! it must have. Pure: no IO, no clock; tested on data.
+//! it must have; and from a directory's RAM user provisionings, its users and its groups'
+//! members to the RAM users it must have in accounts. Pure: no IO, no clock; tested on data.
 
 use super::provider::Grant;
-use super::records::Assignment;
+use super::records::{Assignment, DeletionStrategy, DuplicationStrategy, UserProvisioning};
 use crate::model::ResourceKind;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -80,6 +81,90 @@ pub fn transitive_groups<E>(
         }
     }
     Ok(seen)
+}
+
+/// What the RAM user planner needs to know about a directory: its provisionings and the
+/// users and groups they reach.
+#[derive(Debug, Clone, Default)]
+pub struct RamUserFacts {
+    /// The directory's provisionings, oldest first.
+    pub provisionings: Vec<UserProvisioning>,
+    /// User id -> (`userName`, enabled), for the users that exist (others are ignored).
+    pub users: BTreeMap<String, (String, bool)>,
+    /// Group id -> its direct members (users and groups).
+    pub members: BTreeMap<String, Vec<(ResourceKind, String)>>,
+    /// Provisioning id -> the DuplicationStrategy a retry of its event asked for.
+    pub duplication_retries: BTreeMap<String, DuplicationStrategy>,
+}
+
+/// A RAM user a directory user must have in an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredRamUser {
+    pub account_id: String,
+    pub user_id: String,
+    /// The user's `userName` (the provider may add KeepBoth's suffix).
+    pub name: String,
+    pub duplication: DuplicationStrategy,
+    pub deletion: DeletionStrategy,
+    /// The provisioning that decides the strategies: the oldest of those reaching the user.
+    pub provisioning_id: String,
+}
+
+/// The RAM users a directory must have: one per (account, user) for every existing, enabled
+/// user a provisioning reaches (itself, or a member of its group, nested groups followed at
+/// most `GROUP_NESTING_DEPTH_MAX` levels, each group once). Keyed by (account, user).
+pub fn desired_ram_users(f: &RamUserFacts) -> BTreeMap<(String, String), DesiredRamUser> {
+    let mut out = BTreeMap::new();
+    for p in &f.provisionings {
+        for user in reached_users(p.principal_type, &p.principal_id, &f.members) {
+            let Some((name, true)) = f.users.get(&user) else {
+                continue;
+            };
+            out.entry((p.account_id.clone(), user.clone()))
+                .or_insert_with(|| DesiredRamUser {
+                    account_id: p.account_id.clone(),
+                    user_id: user,
+                    name: name.clone(),
+                    duplication: f
+                        .duplication_retries
+                        .get(&p.id)
+                        .copied()
+                        .unwrap_or(p.duplication),
+                    deletion: p.deletion,
+                    provisioning_id: p.id.clone(),
+                });
+        }
+    }
+    out
+}
+
+/// The users a principal stands for: itself, or its group's members through nested groups.
+fn reached_users(
+    kind: ResourceKind,
+    id: &str,
+    members: &BTreeMap<String, Vec<(ResourceKind, String)>>,
+) -> BTreeSet<String> {
+    let mut users = BTreeSet::new();
+    if kind == ResourceKind::User {
+        users.insert(id.to_owned());
+        return users;
+    }
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([(id.to_owned(), 1usize)]);
+    while let Some((g, depth)) = queue.pop_front() {
+        if depth > GROUP_NESTING_DEPTH_MAX || !seen.insert(g.clone()) {
+            continue;
+        }
+        for (k, m) in members.get(&g).into_iter().flatten() {
+            match k {
+                ResourceKind::User => {
+                    users.insert(m.clone());
+                }
+                ResourceKind::Group => queue.push_back((m.clone(), depth + 1)),
+            }
+        }
+    }
+    users
 }
 
 #[cfg(test)]
@@ -207,5 +292,100 @@ mod tests {
         };
         let got = transitive_groups(vec!["0".into()], chain).unwrap();
         assert_eq!(got.len(), GROUP_NESTING_DEPTH_MAX);
+    }
+
+    fn up(id: &str, kind: ResourceKind, principal: &str, account: &str) -> UserProvisioning {
+        UserProvisioning {
+            id: id.into(),
+            directory_id: "d".into(),
+            principal_type: kind,
+            principal_id: principal.into(),
+            account_id: account.into(),
+            duplication: DuplicationStrategy::KeepBoth,
+            deletion: DeletionStrategy::Delete,
+            description: String::new(),
+            enabled: true,
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
+    #[test]
+    fn ram_users_follow_nested_groups_and_user_status() {
+        use ResourceKind::{Group, User};
+        let mut take_over = up("up-2", User, "u1", "A");
+        take_over.duplication = DuplicationStrategy::TakeOver;
+        take_over.deletion = DeletionStrategy::Keep;
+        let f = RamUserFacts {
+            provisionings: vec![
+                up("up-1", Group, "g1", "A"),
+                take_over,
+                up("up-3", User, "u-gone", "A"),
+                up("up-4", Group, "cycle", "B"),
+            ],
+            users: [
+                ("u1", "alice", true),
+                ("u2", "bob", true),
+                ("u3", "carol", false),
+                ("u4", "dave", true),
+            ]
+            .map(|(id, n, on)| (id.to_owned(), (n.to_owned(), on)))
+            .into(),
+            members: [
+                ("g1", vec![(User, "u1"), (Group, "g2")]),
+                ("g2", vec![(User, "u2"), (User, "u3")]),
+                ("cycle", vec![(Group, "cycle2"), (User, "u4")]),
+                ("cycle2", vec![(Group, "cycle")]),
+            ]
+            .map(|(g, ms)| {
+                (
+                    g.to_owned(),
+                    ms.into_iter().map(|(k, m)| (k, m.to_owned())).collect(),
+                )
+            })
+            .into(),
+            ..RamUserFacts::default()
+        };
+        let got = desired_ram_users(&f);
+        let keys: Vec<(&str, &str)> = got.keys().map(|(a, u)| (a.as_str(), u.as_str())).collect();
+        // u3 is disabled, u-gone does not exist; the cycle is followed once.
+        assert_eq!(keys, [("A", "u1"), ("A", "u2"), ("B", "u4")]);
+        let alice = &got[&("A".to_owned(), "u1".to_owned())];
+        // The oldest provisioning reaching alice (the group's) decides the strategies.
+        assert_eq!(alice.provisioning_id, "up-1");
+        assert_eq!(alice.duplication, DuplicationStrategy::KeepBoth);
+        assert_eq!(alice.name, "alice");
+        // A retry's DuplicationStrategy replaces the provisioning's.
+        let mut retried = f.clone();
+        retried
+            .duplication_retries
+            .insert("up-1".into(), DuplicationStrategy::TakeOver);
+        let alice = &desired_ram_users(&retried)[&("A".to_owned(), "u1".to_owned())];
+        assert_eq!(alice.duplication, DuplicationStrategy::TakeOver);
+        // Nesting deeper than the limit is not followed.
+        let mut deep = RamUserFacts {
+            provisionings: vec![up("up-1", Group, "g0", "A")],
+            users: [("u".to_owned(), ("u".to_owned(), true))].into(),
+            ..RamUserFacts::default()
+        };
+        for i in 0..GROUP_NESTING_DEPTH_MAX {
+            let next = if i + 1 == GROUP_NESTING_DEPTH_MAX {
+                (User, "u".to_owned())
+            } else {
+                (Group, format!("g{}", i + 1))
+            };
+            deep.members.insert(format!("g{i}"), vec![next]);
+        }
+        assert_eq!(desired_ram_users(&deep).len(), 1);
+        let last = format!("g{}", GROUP_NESTING_DEPTH_MAX - 1);
+        deep.members.insert(
+            last.clone(),
+            vec![(Group, format!("g{GROUP_NESTING_DEPTH_MAX}"))],
+        );
+        deep.members.insert(
+            format!("g{GROUP_NESTING_DEPTH_MAX}"),
+            vec![(User, "u".to_owned())],
+        );
+        assert!(desired_ram_users(&deep).is_empty());
     }
 }

@@ -6,10 +6,13 @@
 //! a user may do in an account. `FaultyProvider` wraps another and injects failures and delays
 //! (tests, benchmarks).
 
+use super::records::{DeletionStrategy, DuplicationStrategy};
 use crate::error::DomainError;
 use crate::model::ResourceKind;
 use crate::store::Db;
-use crate::store::keys::{Key, Prefix, ProviderGrantKey, ProviderRoleKey, ProviderSamlKey};
+use crate::store::keys::{
+    Key, Prefix, ProviderGrantKey, ProviderRamUserKey, ProviderRoleKey, ProviderSamlKey,
+};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
@@ -53,6 +56,95 @@ enum AccountObject {
         #[serde(default)]
         metadata: String,
     },
+    RamUser(RamUser),
+}
+
+/// The ErrorInfo of a RAM user name clash that cannot be resolved (CloudSSO's code).
+pub const IMS_USER_EXISTS: &str = "OperationConflict.UserProvisioning.Process.fail.ImsUserExists";
+
+/// The suffix KeepBoth gives a RAM user whose name is taken.
+pub const KEEP_BOTH_SUFFIX: &str = "_sso";
+
+/// The directory user a RAM user stands for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RamUserOwner {
+    pub directory_id: String,
+    pub user_id: String,
+}
+
+/// A RAM user of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RamUser {
+    pub account_id: String,
+    pub name: String,
+    /// The directory user cloudsso keeps it for; `None`: a RAM user cloudsso does not own
+    /// (made in the account, or kept there by a `Keep` deletion).
+    pub owner: Option<RamUserOwner>,
+    /// Whether it stays in the account (no longer owned) when cloudsso no longer wants it:
+    /// the `Keep` deletion strategy of the provisioning it was last ensured for.
+    #[serde(default)]
+    pub keep_on_removal: bool,
+    /// The provisioning it was last ensured for (empty when not owned).
+    #[serde(default)]
+    pub provisioning_id: String,
+}
+
+/// The RAM user a directory user must have in an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RamUserSpec {
+    pub account_id: String,
+    /// The name it gets (the user's `userName`) unless that is taken.
+    pub name: String,
+    pub owner: RamUserOwner,
+    pub duplication: DuplicationStrategy,
+    /// What becomes of it when it is no longer wanted.
+    pub deletion: DeletionStrategy,
+    /// The provisioning it is made for (its failures are that provisioning's events).
+    pub provisioning_id: String,
+}
+
+/// Where `spec`'s RAM user goes among the account's `existing` RAM users: the RAM user to
+/// write (an existing one it already owns, a new one, `<name>_sso` under KeepBoth, or the
+/// same-named one taken over under TakeOver), or `IMS_USER_EXISTS`. Pure.
+pub fn place_ram_user(spec: &RamUserSpec, existing: &[RamUser]) -> Result<RamUser, ProviderError> {
+    let keep_on_removal = spec.deletion == DeletionStrategy::Keep;
+    if let Some(mine) = existing
+        .iter()
+        .find(|u| u.owner.as_ref() == Some(&spec.owner))
+    {
+        return Ok(RamUser {
+            keep_on_removal,
+            provisioning_id: spec.provisioning_id.clone(),
+            ..mine.clone()
+        });
+    }
+    let owned = |name: &str| RamUser {
+        account_id: spec.account_id.clone(),
+        name: name.to_owned(),
+        owner: Some(spec.owner.clone()),
+        keep_on_removal,
+        provisioning_id: spec.provisioning_id.clone(),
+    };
+    let taken = |name: &str| existing.iter().find(|u| u.name == name);
+    let clash = || {
+        ProviderError(format!(
+            "{IMS_USER_EXISTS}: account `{}` already has a RAM user `{}`",
+            spec.account_id, spec.name
+        ))
+    };
+    match (taken(&spec.name), spec.duplication) {
+        (None, _) => Ok(owned(&spec.name)),
+        // Another directory user's RAM user is never taken over.
+        (Some(u), DuplicationStrategy::TakeOver) if u.owner.is_none() => Ok(owned(&spec.name)),
+        (Some(_), DuplicationStrategy::TakeOver) => Err(clash()),
+        (Some(_), DuplicationStrategy::KeepBoth) => {
+            let other = format!("{}{KEEP_BOTH_SUFFIX}", spec.name);
+            match taken(&other) {
+                None => Ok(owned(&other)),
+                Some(_) => Err(clash()),
+            }
+        }
+    }
 }
 
 /// A user may use a configuration's role in an account, through these principals.
@@ -130,6 +222,24 @@ pub trait Provider: Send + Sync {
         &'a self,
         dir: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>>;
+    /// Makes sure the RAM user `spec` describes exists (see `place_ram_user`); its name.
+    fn ensure_ram_user<'a>(
+        &'a self,
+        spec: &'a RamUserSpec,
+    ) -> BoxFuture<'a, Result<String, ProviderError>>;
+    /// Removes the RAM user `owner` has in `account` (nothing when it has none); with `keep`,
+    /// leaves it in the account, no longer owned.
+    fn remove_ram_user<'a>(
+        &'a self,
+        account: &'a str,
+        owner: &'a RamUserOwner,
+        keep: bool,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    /// The RAM users of an account, by name.
+    fn ram_users<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>>;
 }
 
 /// Account state in redb, written through the application's one writer.
@@ -319,9 +429,120 @@ impl Provider for EmbeddedProvider {
                 .collect())
         })
     }
+
+    fn ensure_ram_user<'a>(
+        &'a self,
+        spec: &'a RamUserSpec,
+    ) -> BoxFuture<'a, Result<String, ProviderError>> {
+        let spec = spec.clone();
+        Box::pin(async move {
+            self.db
+                .write(move |txn| {
+                    let existing = ram_users_in(txn, &spec.account_id)?;
+                    let placed = match place_ram_user(&spec, &existing) {
+                        Ok(u) => u,
+                        Err(e) => return Ok(Err(e)),
+                    };
+                    put_ram_user(txn, &placed)?;
+                    Ok::<_, DomainError>(Ok(placed.name))
+                })
+                .await
+                .map_err(ProviderError::from)?
+        })
+    }
+
+    fn remove_ram_user<'a>(
+        &'a self,
+        account: &'a str,
+        owner: &'a RamUserOwner,
+        keep: bool,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let (account, owner) = (account.to_owned(), owner.clone());
+        self.write(move |txn| {
+            let existing = ram_users_in(txn, &account)?;
+            let Some(mut u) = existing
+                .into_iter()
+                .find(|u| u.owner.as_ref() == Some(&owner))
+            else {
+                return Ok(());
+            };
+            if keep {
+                u.owner = None;
+                u.keep_on_removal = false;
+                u.provisioning_id.clear();
+                put_ram_user(txn, &u)
+            } else {
+                txn.delete(ProviderRamUserKey {
+                    account: &account,
+                    name: &u.name,
+                })
+                .map(|_| ())
+            }
+        })
+    }
+
+    fn ram_users<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
+        let account = account.to_owned();
+        self.read(move |txn| {
+            Ok(txn
+                .scan::<AccountObject>(Prefix::ProviderRamUsersIn { account: &account })?
+                .into_iter()
+                .filter_map(|o| match o {
+                    AccountObject::RamUser(u) => Some(u),
+                    _ => None,
+                })
+                .collect())
+        })
+    }
 }
 
-/// Wraps a provider: the next `fail` role and SAML calls fail, every call waits `delay_ms`.
+/// The RAM users of an account, in a write transaction.
+fn ram_users_in(
+    txn: &crate::store::WriteTxn,
+    account: &str,
+) -> Result<Vec<RamUser>, crate::store::StoreError> {
+    Ok(txn
+        .scan::<AccountObject>(Prefix::ProviderRamUsersIn { account })?
+        .into_iter()
+        .filter_map(|o| match o {
+            AccountObject::RamUser(u) => Some(u),
+            _ => None,
+        })
+        .collect())
+}
+
+fn put_ram_user(txn: &crate::store::WriteTxn, u: &RamUser) -> Result<(), crate::store::StoreError> {
+    let k = ProviderRamUserKey {
+        account: &u.account_id,
+        name: &u.name,
+    };
+    txn.put(k, &AccountObject::RamUser(u.clone()))
+}
+
+impl EmbeddedProvider {
+    /// Puts a RAM user cloudsso does not own into an account, as the account's own
+    /// administrators would (name clashes in tests and demonstrations).
+    pub async fn put_unowned_ram_user(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> Result<(), ProviderError> {
+        let u = RamUser {
+            account_id: account.to_owned(),
+            name: name.to_owned(),
+            owner: None,
+            keep_on_removal: false,
+            provisioning_id: String::new(),
+        };
+        self.write(move |txn| put_ram_user(txn, &u)).await
+    }
+}
+
+/// Wraps a provider: the next `fail` role, SAML provider and RAM user changes fail, every call
+/// waits `delay_ms`.
 pub struct FaultyProvider {
     inner: Arc<dyn Provider>,
     fail: AtomicU32,
@@ -337,7 +558,7 @@ impl FaultyProvider {
         }
     }
 
-    /// The next `n` calls that change roles or SAML providers fail.
+    /// The next `n` calls that change roles, SAML providers or RAM users fail.
     pub fn fail_next(&self, n: u32) {
         self.fail.store(n, Ordering::SeqCst);
     }
@@ -450,5 +671,182 @@ impl Provider for FaultyProvider {
         dir: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
         self.inner.granted_users(dir)
+    }
+    fn ensure_ram_user<'a>(
+        &'a self,
+        spec: &'a RamUserSpec,
+    ) -> BoxFuture<'a, Result<String, ProviderError>> {
+        Box::pin(async move {
+            self.fault("creating the RAM user").await?;
+            self.inner.ensure_ram_user(spec).await
+        })
+    }
+    fn remove_ram_user<'a>(
+        &'a self,
+        account: &'a str,
+        owner: &'a RamUserOwner,
+        keep: bool,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.fault("deleting the RAM user").await?;
+            self.inner.remove_ram_user(account, owner, keep).await
+        })
+    }
+    fn ram_users<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
+        self.inner.ram_users(account)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, Writer};
+
+    fn owner(user: &str) -> RamUserOwner {
+        RamUserOwner {
+            directory_id: "d-1".into(),
+            user_id: user.into(),
+        }
+    }
+
+    fn spec(user: &str, name: &str, duplication: DuplicationStrategy) -> RamUserSpec {
+        RamUserSpec {
+            account_id: "1000000000000001".into(),
+            name: name.into(),
+            owner: owner(user),
+            duplication,
+            deletion: DeletionStrategy::Delete,
+            provisioning_id: "up-1".into(),
+        }
+    }
+
+    fn existing(name: &str, by: Option<&str>) -> RamUser {
+        RamUser {
+            account_id: "1000000000000001".into(),
+            name: name.into(),
+            provisioning_id: if by.is_some() {
+                "up-1".into()
+            } else {
+                String::new()
+            },
+            owner: by.map(owner),
+            keep_on_removal: false,
+        }
+    }
+
+    fn clash(r: Result<RamUser, ProviderError>) -> bool {
+        matches!(r, Err(ProviderError(m)) if m.starts_with(IMS_USER_EXISTS))
+    }
+
+    #[test]
+    fn name_clashes_follow_the_duplication_strategy() {
+        use DuplicationStrategy::{KeepBoth, TakeOver};
+        // No clash: the user's name, owned.
+        let free = place_ram_user(&spec("u-1", "alice", KeepBoth), &[]).unwrap();
+        assert_eq!(free, existing("alice", Some("u-1")));
+        // A RAM user cloudsso does not own: KeepBoth makes `alice_sso`, TakeOver owns it.
+        let theirs = [existing("alice", None)];
+        let both = place_ram_user(&spec("u-1", "alice", KeepBoth), &theirs).unwrap();
+        assert_eq!(both, existing("alice_sso", Some("u-1")));
+        let taken = place_ram_user(&spec("u-1", "alice", TakeOver), &theirs).unwrap();
+        assert_eq!(taken, existing("alice", Some("u-1")));
+        // Another directory user's RAM user is never taken over; KeepBoth steps aside.
+        let other = [existing("alice", Some("u-2"))];
+        assert!(clash(place_ram_user(
+            &spec("u-1", "alice", TakeOver),
+            &other
+        )));
+        let beside = place_ram_user(&spec("u-1", "alice", KeepBoth), &other).unwrap();
+        assert_eq!(beside.name, "alice_sso");
+        // Both names taken: the clash is reported with CloudSSO's code.
+        let full = [existing("alice", None), existing("alice_sso", None)];
+        assert!(clash(place_ram_user(
+            &spec("u-1", "alice", KeepBoth),
+            &full
+        )));
+        // What the user already owns is kept, whatever the strategy and names around it.
+        let mine = [existing("alice", None), existing("alice_sso", Some("u-1"))];
+        for s in [KeepBoth, TakeOver] {
+            let again = place_ram_user(&spec("u-1", "alice", s), &mine).unwrap();
+            assert_eq!(again, existing("alice_sso", Some("u-1")));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_embedded_provider_keeps_ram_users_per_account_idempotently() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("t.redb")).unwrap();
+        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
+        let p = EmbeddedProvider::new(Db::new(store, writer));
+        let acct = "1000000000000001";
+        p.put_unowned_ram_user(acct, "alice").await.unwrap();
+        let keep_both = spec("u-1", "alice", DuplicationStrategy::KeepBoth);
+        assert_eq!(p.ensure_ram_user(&keep_both).await.unwrap(), "alice_sso");
+        assert_eq!(p.ensure_ram_user(&keep_both).await.unwrap(), "alice_sso");
+        let bob = spec("u-2", "bob", DuplicationStrategy::TakeOver);
+        assert_eq!(p.ensure_ram_user(&bob).await.unwrap(), "bob");
+        // Another account is another namespace.
+        let elsewhere = RamUserSpec {
+            account_id: "1000000000000002".into(),
+            ..keep_both.clone()
+        };
+        assert_eq!(p.ensure_ram_user(&elsewhere).await.unwrap(), "alice");
+        let mut names: Vec<(String, Option<RamUserOwner>)> = p
+            .ram_users(acct)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.name, u.owner))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ("alice".into(), None),
+                ("alice_sso".into(), Some(owner("u-1"))),
+                ("bob".into(), Some(owner("u-2"))),
+            ]
+        );
+        // Delete removes only what cloudsso owns; Keep leaves it, no longer owned; both
+        // are idempotent.
+        for _ in 0..2 {
+            p.remove_ram_user(acct, &owner("u-1"), false).await.unwrap();
+            p.remove_ram_user(acct, &owner("u-2"), true).await.unwrap();
+        }
+        let left: Vec<RamUser> = p.ram_users(acct).await.unwrap();
+        assert_eq!(left, [existing("alice", None), existing("bob", None)]);
+        // A kept RAM user is then a clash like any other.
+        assert_eq!(p.ensure_ram_user(&bob).await.unwrap(), "bob");
+        let bob_keep_both = spec("u-3", "bob", DuplicationStrategy::KeepBoth);
+        assert_eq!(p.ensure_ram_user(&bob_keep_both).await.unwrap(), "bob_sso");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_faulty_provider_fails_ram_user_changes_on_demand() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("t.redb")).unwrap();
+        let (writer, _thread) = Writer::start(store.clone(), 64, 1024).unwrap();
+        let inner = Arc::new(EmbeddedProvider::new(Db::new(store, writer)));
+        let p = FaultyProvider::new(inner.clone());
+        let alice = spec("u-1", "alice", DuplicationStrategy::KeepBoth);
+        p.fail_next(2);
+        assert!(p.ensure_ram_user(&alice).await.is_err());
+        assert!(
+            p.remove_ram_user("1000000000000001", &owner("u-1"), false)
+                .await
+                .is_err()
+        );
+        assert!(
+            inner
+                .ram_users("1000000000000001")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(p.ensure_ram_user(&alice).await.unwrap(), "alice");
+        assert_eq!(inner.ram_users("1000000000000001").await.unwrap().len(), 1);
     }
 }

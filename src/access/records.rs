@@ -156,3 +156,154 @@ pub struct Task {
     pub created: String,
     pub finished: Option<String>,
 }
+
+/// What RAM user provisioning does when the account already has a RAM user of the name it
+/// makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DuplicationStrategy {
+    /// Both stay: the new RAM user is named `<name>_sso`.
+    KeepBoth,
+    /// The existing RAM user is taken over.
+    TakeOver,
+}
+
+impl DuplicationStrategy {
+    pub const ALL: [&'static str; 2] = ["KeepBoth", "TakeOver"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DuplicationStrategy::KeepBoth => "KeepBoth",
+            DuplicationStrategy::TakeOver => "TakeOver",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DuplicationStrategy> {
+        match s {
+            "KeepBoth" => Some(DuplicationStrategy::KeepBoth),
+            "TakeOver" => Some(DuplicationStrategy::TakeOver),
+            _ => None,
+        }
+    }
+}
+
+/// What happens to the RAM users a provisioning made when it (or its user) goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeletionStrategy {
+    /// They are deleted.
+    Delete,
+    /// They stay in the account (no longer kept in step).
+    Keep,
+}
+
+impl DeletionStrategy {
+    pub const ALL: [&'static str; 2] = ["Delete", "Keep"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletionStrategy::Delete => "Delete",
+            DeletionStrategy::Keep => "Keep",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeletionStrategy> {
+        match s {
+            "Delete" => Some(DeletionStrategy::Delete),
+            "Keep" => Some(DeletionStrategy::Keep),
+            _ => None,
+        }
+    }
+}
+
+/// A user or group whose users are synchronized as RAM users into an account. One per
+/// (principal, account).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProvisioning {
+    /// `up-` and 20 alphanumerics.
+    pub id: String,
+    pub directory_id: String,
+    pub principal_type: ResourceKind,
+    pub principal_id: String,
+    /// The target account (TargetType is always `RD-Account`).
+    pub account_id: String,
+    pub duplication: DuplicationStrategy,
+    pub deletion: DeletionStrategy,
+    pub description: String,
+    /// `Enabled` (a provisioning is kept in step while it exists).
+    pub enabled: bool,
+    pub created: String,
+    pub updated: String,
+}
+
+/// A directory's RAM user provisioning settings (the defaults until first updated).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProvisioningConfig {
+    pub directory_id: String,
+    /// Hours, 1 to 24: how long a RAM user's console sign-in lasts.
+    pub session_duration_hours: u32,
+    /// Where a RAM user's console sign-in lands.
+    pub default_landing_page: String,
+    pub created: String,
+    pub updated: String,
+}
+
+/// What a RAM user provisioning event was doing when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventSource {
+    /// Making the RAM user of a provisioned user.
+    StartProvisioning,
+    /// Removing (or keeping) the RAM users of a deleted provisioning.
+    DeleteProvisioning,
+    /// Making the RAM user of a member of a provisioned group.
+    AddUserToGroup,
+    /// Removing the RAM user of a user no longer reached (left the group, disabled).
+    RemoveUserFromGroup,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::StartProvisioning => "StartProvisioning",
+            EventSource::DeleteProvisioning => "DeleteProvisioning",
+            EventSource::AddUserToGroup => "AddUserToGroup",
+            EventSource::RemoveUserFromGroup => "RemoveUserFromGroup",
+        }
+    }
+}
+
+/// A failure of the engine's RAM user work: one per (provisioning, source) while it fails,
+/// counted per failed pass, cleared by the first pass in which it no longer fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProvisioningEvent {
+    /// `upe-` and 20 alphanumerics.
+    pub id: String,
+    pub directory_id: String,
+    pub user_provisioning_id: String,
+    pub source: EventSource,
+    pub principal_type: ResourceKind,
+    pub principal_id: String,
+    pub account_id: String,
+    pub duplication: DuplicationStrategy,
+    pub deletion: DeletionStrategy,
+    pub error_count: u32,
+    /// The last failure (starting with CloudSSO's code when it has one).
+    pub error_info: String,
+    /// The DuplicationStrategy a retry asked for (used while the event is open).
+    #[serde(default)]
+    pub retry_duplication: Option<DuplicationStrategy>,
+    pub created: String,
+    pub updated: String,
+    /// When the engine last tried.
+    pub latest_async: String,
+}
+
+/// A deleted provisioning whose RAM users the engine has still to remove or keep: the
+/// DeletionStrategy its deletion chose (the provisioning's own, or the one
+/// `DeleteUserProvisioning` named). Gone once a pass has finished with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProvisioningRemoval {
+    pub id: String,
+    pub directory_id: String,
+    pub account_id: String,
+    pub deletion: DeletionStrategy,
+    pub deleted: String,
+}

@@ -626,6 +626,133 @@ const PRINCIPAL_ID: Param = req("PrincipalId", "user or group id");
 const LIST_MAX_RESULTS: Param = opt("MaxResults", "page size, 1 to 20 (default 10)");
 
 /// Resource Manager (2020-03-31): the resource directory's accounts and folders.
+/// CloudSSO RAM user provisioning (issue 14).
+pub static USER_PROVISIONING_OPERATIONS: &[Operation] = &[
+    sso(
+        "CreateUserProvisioning",
+        "Synchronize a user, or a group's users, as RAM users into an account",
+        &[
+            DIR,
+            PRINCIPAL_TYPE,
+            PRINCIPAL_ID,
+            TARGET_TYPE,
+            TARGET_ID,
+            req(
+                "DuplicationStrategy",
+                "KeepBoth (a RAM user of the same name stays; the new one is <name>_sso) or TakeOver",
+            ),
+            req(
+                "DeletionStrategy",
+                "Delete or Keep: what becomes of the RAM users when the provisioning goes",
+            ),
+            opt("Description", "up to 1,024 characters"),
+        ],
+    ),
+    sso(
+        "GetUserProvisioning",
+        "Show a RAM user provisioning",
+        &[DIR, UP],
+    ),
+    sso(
+        "ListUserProvisionings",
+        "List RAM user provisionings",
+        &[
+            DIR,
+            opt("PrincipalType", "User or Group (with PrincipalId)"),
+            opt("PrincipalId", "user or group id (with PrincipalType)"),
+            opt("TargetType", "RD-Account (with TargetId)"),
+            opt("TargetId", "account id (with TargetType)"),
+            MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "UpdateUserProvisioning",
+        "Change a RAM user provisioning's description or strategies",
+        &[
+            DIR,
+            UP,
+            opt("NewDescription", "up to 1,024 characters"),
+            opt("NewDuplicationStrategy", "KeepBoth or TakeOver"),
+            opt("NewDeletionStrategy", "Delete or Keep"),
+        ],
+    ),
+    sso(
+        "DeleteUserProvisioning",
+        "Delete a RAM user provisioning",
+        &[
+            DIR,
+            UP,
+            opt(
+                "DeletionStrategy",
+                "Delete or Keep the RAM users (default: the provisioning's own)",
+            ),
+        ],
+    ),
+    sso(
+        "GetUserProvisioningConfiguration",
+        "Show the directory's RAM user provisioning configuration",
+        &[DIR],
+    ),
+    sso(
+        "UpdateUserProvisioningConfiguration",
+        "Change the RAM users' console session duration or default landing page",
+        &[
+            DIR,
+            opt("NewSessionDuration", "hours, 1 to 24 (default 6)"),
+            opt(
+                "NewDefaultLandingPage",
+                "https:// URL (default https://homenew.console.aliyun.com)",
+            ),
+        ],
+    ),
+    sso(
+        "ListUserProvisioningEvents",
+        "List the failures of RAM user provisioning (open events)",
+        &[
+            DIR,
+            opt("UserProvisioningId", "only this provisioning's events"),
+            MAX_RESULTS,
+            NEXT_TOKEN,
+        ],
+    ),
+    sso(
+        "GetUserProvisioningEvent",
+        "Show a RAM user provisioning event",
+        &[DIR, EVENT],
+    ),
+    sso(
+        "RetryUserProvisioningEvent",
+        "Try a failed RAM user provisioning event again now",
+        &[
+            DIR,
+            EVENT,
+            opt(
+                "DuplicationStrategy",
+                "KeepBoth or TakeOver for this retry (default: the provisioning's)",
+            ),
+        ],
+    ),
+    sso(
+        "DeleteUserProvisioningEvent",
+        "Delete a RAM user provisioning event",
+        &[DIR, UP, EVENT],
+    ),
+    sso(
+        "GetUserProvisioningStatistics",
+        "Show a RAM user provisioning's failed events and latest try",
+        &[DIR, UP],
+    ),
+    sso(
+        "GetUserProvisioningRdAccountStatistics",
+        "Show an account's failed RAM user provisioning events and latest try",
+        &[DIR, req("RdMemberId", "account id (16 digits)")],
+    ),
+];
+
+const UP: Param = req("UserProvisioningId", "RAM user provisioning id (up-...)");
+const EVENT: Param = req("EventId", "RAM user provisioning event id (upe-...)");
+
 pub static RESOURCE_MANAGER_OPERATIONS: &[Operation] = &[
     rm(
         "CreateResourceAccount",
@@ -1055,6 +1182,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         .iter()
         .chain(ACCESS_CONFIGURATION_OPERATIONS)
         .chain(ASSIGNMENT_OPERATIONS)
+        .chain(USER_PROVISIONING_OPERATIONS)
         .chain(RESOURCE_MANAGER_OPERATIONS)
         .chain(SIGNIN_OPERATIONS)
         .chain(SAML_OPERATIONS)

@@ -177,6 +177,20 @@ impl From<ProviderSamlKey<'_>> for Key {
     }
 }
 
+/// A RAM user the embedded account provider keeps, in the roles' table:
+/// `account\0ramuser\0user name`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderRamUserKey<'a> {
+    pub account: &'a str,
+    pub name: &'a str,
+}
+
+impl From<ProviderRamUserKey<'_>> for Key {
+    fn from(k: ProviderRamUserKey<'_>) -> Key {
+        at(Records::ProviderRoles, &[k.account, "ramuser", k.name])
+    }
+}
+
 /// A user's grants at the embedded account provider: `dir\0user`.
 #[derive(Debug, Clone, Copy)]
 pub struct ProviderGrantKey<'a> {
@@ -187,6 +201,77 @@ pub struct ProviderGrantKey<'a> {
 impl From<ProviderGrantKey<'_>> for Key {
     fn from(k: ProviderGrantKey<'_>) -> Key {
         at(Records::ProviderGrants, &[k.dir, k.user])
+    }
+}
+
+/// A RAM user provisioning: `dir\0id`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<UserProvisioningKey<'_>> for Key {
+    fn from(k: UserProvisioningKey<'_>) -> Key {
+        at(Records::UserProvisionings, &[k.dir, k.id])
+    }
+}
+
+/// A RAM user provisioning's row by principal and target (the uniqueness of a principal on
+/// an account): `dir\0principal type\0principal id\0account`. `principal_type` is the
+/// stored spelling, `User` or `Group`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningTargetKey<'a> {
+    pub dir: &'a str,
+    pub principal_type: &'a str,
+    pub principal_id: &'a str,
+    pub account: &'a str,
+}
+
+impl From<UserProvisioningTargetKey<'_>> for Key {
+    fn from(k: UserProvisioningTargetKey<'_>) -> Key {
+        at(
+            Records::UserProvisioningsByPrincipal,
+            &[k.dir, k.principal_type, k.principal_id, k.account],
+        )
+    }
+}
+
+/// A RAM user provisioning event: `dir\0event id`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningEventKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<UserProvisioningEventKey<'_>> for Key {
+    fn from(k: UserProvisioningEventKey<'_>) -> Key {
+        at(Records::UserProvisioningEvents, &[k.dir, k.id])
+    }
+}
+
+/// A deleted RAM user provisioning the engine has still to finish: `dir\0provisioning id`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningRemovalKey<'a> {
+    pub dir: &'a str,
+    pub id: &'a str,
+}
+
+impl From<UserProvisioningRemovalKey<'_>> for Key {
+    fn from(k: UserProvisioningRemovalKey<'_>) -> Key {
+        at(Records::UserProvisioningRemovals, &[k.dir, k.id])
+    }
+}
+
+/// A directory's RAM user provisioning configuration: `dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct UserProvisioningConfigKey<'a> {
+    pub dir: &'a str,
+}
+
+impl From<UserProvisioningConfigKey<'_>> for Key {
+    fn from(k: UserProvisioningConfigKey<'_>) -> Key {
+        at(Records::UserProvisioningConfigs, &[k.dir])
     }
 }
 
@@ -513,6 +598,23 @@ pub enum Prefix<'a> {
     DeviceTokensOf { dir: &'a str, user: &'a str },
     /// A directory's CLI access tokens, from the by-user index (tails `user\0digest`).
     DeviceTokensIn { dir: &'a str },
+    /// Every RAM user provisioning, of every directory.
+    AllUserProvisionings,
+    /// A directory's RAM user provisioning events.
+    UserProvisioningEventsIn { dir: &'a str },
+    /// A directory's deleted RAM user provisionings the engine has still to finish.
+    UserProvisioningRemovalsIn { dir: &'a str },
+    /// The RAM users of an account at the embedded account provider.
+    ProviderRamUsersIn { account: &'a str },
+    /// A directory's RAM user provisionings.
+    UserProvisioningsIn { dir: &'a str },
+    /// A user's or group's RAM user provisioning ids, from the by-principal index (the tail
+    /// of each is the account).
+    UserProvisioningsOfPrincipal {
+        dir: &'a str,
+        principal_type: &'a str,
+        principal_id: &'a str,
+    },
 }
 
 impl Prefix<'_> {
@@ -568,6 +670,23 @@ impl Prefix<'_> {
             Prefix::AllDeviceTokens => (Records::DeviceTokens, &[]),
             Prefix::DeviceTokensOf { dir, user } => (Records::DeviceTokensByUser, &[dir, user]),
             Prefix::DeviceTokensIn { dir } => (Records::DeviceTokensByUser, &[dir]),
+            Prefix::AllUserProvisionings => (Records::UserProvisionings, &[]),
+            Prefix::UserProvisioningEventsIn { dir } => (Records::UserProvisioningEvents, &[dir]),
+            Prefix::UserProvisioningRemovalsIn { dir } => {
+                (Records::UserProvisioningRemovals, &[dir])
+            }
+            Prefix::ProviderRamUsersIn { account } => {
+                (Records::ProviderRoles, &[account, "ramuser"])
+            }
+            Prefix::UserProvisioningsIn { dir } => (Records::UserProvisionings, &[dir]),
+            Prefix::UserProvisioningsOfPrincipal {
+                dir,
+                principal_type,
+                principal_id,
+            } => (
+                Records::UserProvisioningsByPrincipal,
+                &[dir, principal_type, principal_id],
+            ),
         };
         if parts.is_empty() {
             return (table, String::new());
@@ -734,6 +853,41 @@ mod tests {
         assert_eq!(spelled(key), (Records::AccessKeys, "LTAI1".into()));
         let token = OauthTokenKey { digest: "ab" };
         assert_eq!(spelled(token), (Records::OauthTokens, "ab".into()));
+        let up = UserProvisioningKey { dir: "d", id: "up" };
+        assert_eq!(spelled(up), (Records::UserProvisionings, "d\0up".into()));
+        let by_target = UserProvisioningTargetKey {
+            dir: "d",
+            principal_type: "Group",
+            principal_id: "g",
+            account: "a",
+        };
+        assert_eq!(
+            spelled(by_target),
+            (
+                Records::UserProvisioningsByPrincipal,
+                "d\0Group\0g\0a".into()
+            )
+        );
+        let ram_user = ProviderRamUserKey {
+            account: "a",
+            name: "n",
+        };
+        assert_eq!(
+            spelled(ram_user),
+            (Records::ProviderRoles, "a\0ramuser\0n".into())
+        );
+        let upe = UserProvisioningEventKey { dir: "d", id: "e" };
+        assert_eq!(
+            spelled(upe),
+            (Records::UserProvisioningEvents, "d\0e".into())
+        );
+        let upr = UserProvisioningRemovalKey { dir: "d", id: "up" };
+        assert_eq!(
+            spelled(upr),
+            (Records::UserProvisioningRemovals, "d\0up".into())
+        );
+        let upc = UserProvisioningConfigKey { dir: "d" };
+        assert_eq!(spelled(upc), (Records::UserProvisioningConfigs, "d".into()));
     }
 
     #[test]

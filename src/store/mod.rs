@@ -207,6 +207,18 @@ pub(crate) enum Records {
     DeviceTokens,
     /// The same tokens by user: `dir\0user\0digest`.
     DeviceTokensByUser,
+    /// RAM user provisionings, by `dir\0id`.
+    UserProvisionings,
+    /// The same provisionings' ids by principal and target:
+    /// `dir\0principal type\0principal id\0account` -> id (one per principal and target).
+    UserProvisioningsByPrincipal,
+    /// A directory's RAM user provisioning configuration, by `dir`.
+    UserProvisioningConfigs,
+    /// Failures of the engine's RAM user work, by `dir\0event id`.
+    UserProvisioningEvents,
+    /// Deleted RAM user provisionings whose RAM users the engine has still to remove or keep
+    /// (with the DeletionStrategy the deletion chose), by `dir\0provisioning id`.
+    UserProvisioningRemovals,
 }
 
 impl Records {
@@ -241,6 +253,11 @@ impl Records {
             Records::DeviceUserCodes => DEVICE_USER_CODES,
             Records::DeviceTokens => DEVICE_TOKENS,
             Records::DeviceTokensByUser => DEVICE_TOKENS_BY_USER,
+            Records::UserProvisionings => USER_PROVISIONINGS,
+            Records::UserProvisioningsByPrincipal => USER_PROVISIONINGS_BY_PRINCIPAL,
+            Records::UserProvisioningConfigs => USER_PROVISIONING_CONFIGS,
+            Records::UserProvisioningEvents => USER_PROVISIONING_EVENTS,
+            Records::UserProvisioningRemovals => USER_PROVISIONING_REMOVALS,
         }
     }
     fn name(self) -> &'static str {
@@ -274,6 +291,11 @@ impl Records {
             Records::DeviceUserCodes => "device_user_codes",
             Records::DeviceTokens => "device_tokens",
             Records::DeviceTokensByUser => "device_tokens_by_user",
+            Records::UserProvisionings => "user_provisionings",
+            Records::UserProvisioningsByPrincipal => "user_provisionings_by_principal",
+            Records::UserProvisioningConfigs => "user_provisioning_configs",
+            Records::UserProvisioningEvents => "user_provisioning_events",
+            Records::UserProvisioningRemovals => "user_provisioning_removals",
         }
     }
 }

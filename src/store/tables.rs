@@ -78,6 +78,15 @@ pub(super) const DEVICE_CODES: DocTable = TableDefinition::new("device_codes");
 pub(super) const DEVICE_USER_CODES: DocTable = TableDefinition::new("device_user_codes");
 pub(super) const DEVICE_TOKENS: DocTable = TableDefinition::new("device_tokens");
 pub(super) const DEVICE_TOKENS_BY_USER: DocTable = TableDefinition::new("device_tokens_by_user");
+pub(super) const USER_PROVISIONINGS: DocTable = TableDefinition::new("user_provisionings");
+pub(super) const USER_PROVISIONINGS_BY_PRINCIPAL: DocTable =
+    TableDefinition::new("user_provisionings_by_principal");
+pub(super) const USER_PROVISIONING_CONFIGS: DocTable =
+    TableDefinition::new("user_provisioning_configs");
+pub(super) const USER_PROVISIONING_EVENTS: DocTable =
+    TableDefinition::new("user_provisioning_events");
+pub(super) const USER_PROVISIONING_REMOVALS: DocTable =
+    TableDefinition::new("user_provisioning_removals");
 
 /// Something done to each table in turn (`every_table`).
 pub(super) trait EveryTable {
@@ -129,6 +138,11 @@ pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
         DEVICE_USER_CODES,
         DEVICE_TOKENS,
         DEVICE_TOKENS_BY_USER,
+        USER_PROVISIONINGS,
+        USER_PROVISIONINGS_BY_PRINCIPAL,
+        USER_PROVISIONING_CONFIGS,
+        USER_PROVISIONING_EVENTS,
+        USER_PROVISIONING_REMOVALS,
         MEMBERS,
     ] {
         v.table(t)?;

@@ -56,7 +56,7 @@ fn target(p: &Params) -> Result<Target, ApiFault> {
     })
 }
 
-fn principal(p: &Params) -> Result<PrincipalId, ApiFault> {
+pub(super) fn principal(p: &Params) -> Result<PrincipalId, ApiFault> {
     let t = match p.one_of("PrincipalType", &["User", "Group"])? {
         "User" => ResourceKind::User,
         _ => ResourceKind::Group,
@@ -65,7 +65,7 @@ fn principal(p: &Params) -> Result<PrincipalId, ApiFault> {
 }
 
 /// The paired filters: `TargetType` with `TargetId`, `ResourceKind` with `PrincipalId`.
-fn filter(p: &Params) -> Result<Filter, ApiFault> {
+pub(super) fn filter(p: &Params) -> Result<Filter, ApiFault> {
     let account = match (p.get("TargetType"), p.get("TargetId")) {
         (None, None) => None,
         (Some(_), Some(_)) => {
@@ -137,7 +137,7 @@ async fn task_json(ctx: &Ctx, t: &Task) -> Result<Value, ApiFault> {
     Ok(v)
 }
 
-fn paged<T>(all: Vec<T>, offset: usize, count: usize) -> (usize, Vec<T>) {
+pub(super) fn paged<T>(all: Vec<T>, offset: usize, count: usize) -> (usize, Vec<T>) {
     let total = all.len();
     (total, all.into_iter().skip(offset).take(count).collect())
 }
@@ -175,7 +175,13 @@ async fn deprovision(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
 }
 
 /// `page_fields` with the page's `items` under `list`.
-fn page_body(list: &str, offset: usize, count: usize, total: usize, items: Vec<Value>) -> Value {
+pub(super) fn page_body(
+    list: &str,
+    offset: usize,
+    count: usize,
+    total: usize,
+    items: Vec<Value>,
+) -> Value {
     let mut body = page_fields(offset, count, items.len(), total);
     if let Some(o) = body.as_object_mut() {
         o.insert(list.into(), Value::Array(items));

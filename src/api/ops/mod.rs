@@ -8,6 +8,7 @@
 //! - `cloudsso`: directories, users, groups, memberships, SCIM credentials and status.
 //! - `configs`: access configurations and their permission policies.
 //! - `assignments`: access assignments, provisioning, tasks and effective access.
+//! - `user_provisioning`: RAM user provisionings and their configuration.
 //! - `ram`: administrators, their policies and AccessKeys (RAM, 2015-05-01).
 //! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
 //! - `sessions`: a user's portal sessions (cloudsso's own operations).
@@ -58,6 +59,7 @@ mod sessions;
 mod shape;
 mod signin;
 mod sts;
+mod user_provisioning;
 
 use super::catalog::{Operation, Product};
 use super::error::ApiFault;
@@ -160,6 +162,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .iter()
         .chain(configs::HANDLERS)
         .chain(assignments::HANDLERS)
+        .chain(user_provisioning::HANDLERS)
         .chain(ram::HANDLERS)
         .chain(resourcemanager::HANDLERS)
         .chain(sessions::HANDLERS)
