@@ -4,7 +4,7 @@
 //!
 //! Every write stores the record (and its row in the by-principal index, which keeps a
 //! principal to one provisioning per account) with its change event in one transaction. The
-//! RAM users themselves are the reconciliation engine's work (see NOTES-issue14.md).
+//! RAM users themselves are the reconciliation engine's work (`access::ram_users`).
 
 use super::Access;
 use super::records::{
