@@ -674,20 +674,5 @@ async fn boto3_and_aws_cli_get_caller_identity_with_minted_credentials() {
         revoked.access_key_secret.clone(),
         revoked.security_token.clone(),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(script)
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}");
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_python_check(python, script, args.to_vec()).await;
 }

@@ -823,14 +823,14 @@ impl LibApi {
     }
 }
 
-/// The venv's Python when it has boto3 (`conformance/api/run-sdk.sh`); `None` (with a notice)
-/// otherwise, unless `CLOUDSSO_REQUIRE_SDK=1`.
-pub fn boto3_python() -> Option<std::path::PathBuf> {
+/// The SDK venv's Python (`conformance/api/run-sdk.sh`) when it can import `module`; `None`
+/// (with a notice) otherwise, unless `CLOUDSSO_REQUIRE_SDK=1`.
+pub fn sdk_python_with(module: &str) -> Option<std::path::PathBuf> {
     let python =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/.venv-sdk/bin/python");
     let has = python.exists()
         && std::process::Command::new(&python)
-            .args(["-c", "import boto3"])
+            .args(["-c", &format!("import {module}")])
             .status()
             .is_ok_and(|s| s.success());
     if has {
@@ -838,8 +838,40 @@ pub fn boto3_python() -> Option<std::path::PathBuf> {
     }
     assert!(
         std::env::var("CLOUDSSO_REQUIRE_SDK").as_deref() != Ok("1"),
-        "CLOUDSSO_REQUIRE_SDK=1 but conformance/.venv-sdk has no boto3 (run conformance/api/run-sdk.sh)"
+        "CLOUDSSO_REQUIRE_SDK=1 but conformance/.venv-sdk has no {module} (run conformance/api/run-sdk.sh)"
     );
-    eprintln!("NOTICE: boto3 is not installed (conformance/api/run-sdk.sh): its check is skipped");
+    eprintln!(
+        "NOTICE: {module} is not installed (conformance/api/run-sdk.sh): its check is skipped"
+    );
     None
+}
+
+/// The venv's Python when it has boto3.
+pub fn boto3_python() -> Option<std::path::PathBuf> {
+    sdk_python_with("boto3")
+}
+
+/// Runs a check script (`conformance/api/*_check.py`) with `python`, printing what it printed;
+/// panics with its output unless it exits 0.
+pub async fn run_python_check(
+    python: std::path::PathBuf,
+    script: std::path::PathBuf,
+    args: Vec<String>,
+) {
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

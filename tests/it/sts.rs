@@ -822,27 +822,9 @@ async fn issue_credentials_only_while_access_grants_them_for_the_session_duratio
     );
 }
 
-/// The official SDK's Python, from `conformance/api/run-sdk.sh`'s venv; `None` (with a
-/// notice) when it is not installed, unless `CLOUDSSO_REQUIRE_SDK=1`.
+/// The official STS SDK's Python, from `conformance/api/run-sdk.sh`'s venv.
 fn sdk_python() -> Option<std::path::PathBuf> {
-    let python =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/.venv-sdk/bin/python");
-    let has_sts = python.exists()
-        && std::process::Command::new(&python)
-            .args(["-c", "import alibabacloud_sts20150401"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if has_sts {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CLOUDSSO_REQUIRE_SDK").as_deref() != Ok("1"),
-        "CLOUDSSO_REQUIRE_SDK=1 but conformance/.venv-sdk has no alibabacloud-sts20150401 (run conformance/api/run-sdk.sh)"
-    );
-    eprintln!(
-        "NOTICE: the official STS SDK is not installed (conformance/api/run-sdk.sh): its check is skipped"
-    );
-    None
+    sdk_python_with("alibabacloud_sts20150401")
 }
 
 #[tokio::test]
@@ -871,20 +853,5 @@ async fn sdk_get_caller_identity_with_minted_credentials() {
         admin.id,
         admin.secret,
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(script)
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}");
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_python_check(python, script, args.to_vec()).await;
 }
