@@ -17,54 +17,17 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 venv="$root/conformance/.venv-clients"
-target="${CARGO_TARGET_DIR:-target}"
-case "$target" in /*) ;; *) target="$root/$target" ;; esac
-bin="${CLOUDSSO_BIN:-$target/release/cloudsso}"
-
-if [ ! -x "$bin" ]; then
-  (cd "$root" && cargo build --release --quiet)
-fi
+. "$root/conformance/serve.sh"
+bin="$(cloudsso_bin "$root")"
 
 # awscli 1.x vendors its own botocore; boto3/botocore are the SDK's. aws-sso-util brings
 # aws-sso-lib. The Alibaba SDKs set up the directory (management API) and call STS.
 pins=(awscli==1.46.3 boto3==1.44.8 botocore==1.44.8 aws-sso-util==4.33.0 aws-sso-lib==1.14.0
   alibabacloud-credentials==1.0.12 alibabacloud-sts20150401==1.2.0
   alibabacloud-cloudsso20210515==1.7.0 alibabacloud-resourcemanager20200331==2.6.2)
-if [ ! -f "$venv/.pins" ] || [ "$(cat "$venv/.pins")" != "${pins[*]}" ]; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "${pins[@]}"
-  echo "${pins[*]}" > "$venv/.pins"
-fi
+pinned_venv "$venv" "${pins[@]}"
 
-work="$(mktemp -d)"
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-  rm -rf "$work"
-}
-trap stop_server EXIT
-
-log="$work/server.log"
-"$bin" serve --listen 127.0.0.1:0 --data "$work/data" > "$log" 2>&1 &
-server_pid=$!
-addr=""
-for _ in $(seq 1 200); do
-  addr=$(sed -n 's/.*listen=\([^ ]*\).*/\1/p' "$log" | head -n1)
-  if [ -n "$addr" ] && [ -f "$work/data/bootstrap.json" ]; then break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-  sleep 0.05
-done
-if [ -z "$addr" ] || [ ! -f "$work/data/bootstrap.json" ]; then
-  echo "cloudsso did not start:" >&2
-  cat "$log" >&2
-  exit 1
-fi
-echo "cloudsso serving on $addr ($bin)"
+start_server "$bin"
 
 mkdir -p "$work/home"
 status=0
