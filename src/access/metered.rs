@@ -134,4 +134,25 @@ impl Provider for Metered {
     ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
         self.count("ram_users", self.inner.ram_users(account))
     }
+    fn ram_users_of<'a>(
+        &'a self,
+        owner: &'a RamUserOwner,
+    ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
+        self.count("ram_users_of", self.inner.ram_users_of(owner))
+    }
+    fn ensure_user_sso<'a>(
+        &'a self,
+        account: &'a str,
+        dir: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let call = self.inner.ensure_user_sso(account, dir, metadata);
+        self.count("ensure_user_sso", call)
+    }
+    fn user_sso<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, ProviderError>> {
+        self.count("user_sso", self.inner.user_sso(account))
+    }
 }

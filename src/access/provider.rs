@@ -11,7 +11,8 @@ use crate::error::DomainError;
 use crate::model::ResourceKind;
 use crate::store::Db;
 use crate::store::keys::{
-    Key, Prefix, ProviderGrantKey, ProviderRamUserKey, ProviderRoleKey, ProviderSamlKey,
+    Key, Prefix, ProviderGrantKey, ProviderRamUserKey, ProviderRamUserOwnerKey, ProviderRoleKey,
+    ProviderSamlKey, ProviderUserSsoKey,
 };
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -57,6 +58,12 @@ enum AccountObject {
         metadata: String,
     },
     RamUser(RamUser),
+    /// User-based SSO: RAM users of the account sign in with SAML from the IdP this metadata
+    /// describes (one per directory that keeps RAM users there).
+    UserSso {
+        dir: String,
+        metadata: String,
+    },
 }
 
 /// The ErrorInfo of a RAM user name clash that cannot be resolved (CloudSSO's code).
@@ -240,6 +247,24 @@ pub trait Provider: Send + Sync {
         &'a self,
         account: &'a str,
     ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>>;
+    /// The RAM users `owner` has, one per account at most, by account.
+    fn ram_users_of<'a>(
+        &'a self,
+        owner: &'a RamUserOwner,
+    ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>>;
+    /// Makes the account's user-based SSO trust the IdP of directory `dir` as `metadata`
+    /// describes (what its RAM users sign in to the console with).
+    fn ensure_user_sso<'a>(
+        &'a self,
+        account: &'a str,
+        dir: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>>;
+    /// The IdP metadata the account's user-based SSO trusts: (directory, metadata) pairs.
+    fn user_sso<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, ProviderError>>;
 }
 
 /// Account state in redb, written through the application's one writer.
@@ -472,6 +497,7 @@ impl Provider for EmbeddedProvider {
                 u.provisioning_id.clear();
                 put_ram_user(txn, &u)
             } else {
+                unindex_ram_user(txn, &u)?;
                 txn.delete(ProviderRamUserKey {
                     account: &account,
                     name: &u.name,
@@ -497,6 +523,60 @@ impl Provider for EmbeddedProvider {
                 .collect())
         })
     }
+
+    fn ram_users_of<'a>(
+        &'a self,
+        owner: &'a RamUserOwner,
+    ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
+        let owner = owner.clone();
+        self.read(move |txn| {
+            let of = Prefix::ProviderRamUsersOf {
+                dir: &owner.directory_id,
+                user: &owner.user_id,
+            };
+            let mut out = Vec::new();
+            for (account, name) in txn.scan_tails::<String>(of)? {
+                let k = ProviderRamUserKey {
+                    account: &account,
+                    name: &name,
+                };
+                if let Some(AccountObject::RamUser(u)) = txn.get::<AccountObject>(k)?
+                    && u.owner.as_ref() == Some(&owner)
+                {
+                    out.push(u);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn ensure_user_sso<'a>(
+        &'a self,
+        account: &'a str,
+        dir: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let k = Key::from(ProviderUserSsoKey { account, dir });
+        let (dir, metadata) = (dir.to_owned(), metadata.to_owned());
+        self.write(move |txn| txn.put(k, &AccountObject::UserSso { dir, metadata }))
+    }
+
+    fn user_sso<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, ProviderError>> {
+        let account = account.to_owned();
+        self.read(move |txn| {
+            Ok(txn
+                .scan::<AccountObject>(Prefix::ProviderUserSsoIn { account: &account })?
+                .into_iter()
+                .filter_map(|o| match o {
+                    AccountObject::UserSso { dir, metadata } => Some((dir, metadata)),
+                    _ => None,
+                })
+                .collect())
+        })
+    }
 }
 
 /// The RAM users of an account, in a write transaction.
@@ -514,12 +594,42 @@ fn ram_users_in(
         .collect())
 }
 
+/// Writes a RAM user and its by-owner index row (the owner's previous one, if the user was
+/// owned by someone else, goes).
 fn put_ram_user(txn: &crate::store::WriteTxn, u: &RamUser) -> Result<(), crate::store::StoreError> {
     let k = ProviderRamUserKey {
         account: &u.account_id,
         name: &u.name,
     };
+    if let Some(AccountObject::RamUser(before)) = txn.get::<AccountObject>(k)?
+        && before.owner != u.owner
+    {
+        unindex_ram_user(txn, &before)?;
+    }
+    if let Some(o) = &u.owner {
+        let by_owner = ProviderRamUserOwnerKey {
+            dir: &o.directory_id,
+            user: &o.user_id,
+            account: &u.account_id,
+        };
+        txn.put(by_owner, &u.name)?;
+    }
     txn.put(k, &AccountObject::RamUser(u.clone()))
+}
+
+/// Deletes a RAM user's by-owner index row (if it is owned).
+fn unindex_ram_user(
+    txn: &crate::store::WriteTxn,
+    u: &RamUser,
+) -> Result<(), crate::store::StoreError> {
+    if let Some(o) = &u.owner {
+        txn.delete(ProviderRamUserOwnerKey {
+            dir: &o.directory_id,
+            user: &o.user_id,
+            account: &u.account_id,
+        })?;
+    }
+    Ok(())
 }
 
 impl EmbeddedProvider {
@@ -697,6 +807,29 @@ impl Provider for FaultyProvider {
         account: &'a str,
     ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
         self.inner.ram_users(account)
+    }
+    fn ram_users_of<'a>(
+        &'a self,
+        owner: &'a RamUserOwner,
+    ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
+        self.inner.ram_users_of(owner)
+    }
+    fn ensure_user_sso<'a>(
+        &'a self,
+        account: &'a str,
+        dir: &'a str,
+        metadata: &'a str,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.fault("setting the account's user-based SSO").await?;
+            self.inner.ensure_user_sso(account, dir, metadata).await
+        })
+    }
+    fn user_sso<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, ProviderError>> {
+        self.inner.user_sso(account)
     }
 }
 

@@ -372,16 +372,21 @@ impl Access {
             .take_while(|((a, _), _)| a == account)
             .map(|(_, w)| w.clone())
             .collect();
+        let mut placed: Option<DesiredRamUser> = None;
         for want in wanted {
             let keep = want.deletion == DeletionStrategy::Keep;
             let current = owned.get(&want.user_id).is_some_and(|u| {
                 u.keep_on_removal == keep && u.provisioning_id == want.provisioning_id
             });
             if current {
+                placed.get_or_insert(want);
                 continue;
             }
             match self.provider.ensure_ram_user(&spec(&dir, &want)).await {
-                Ok(_) => run.pass.ensured += 1,
+                Ok(_) => {
+                    run.pass.ensured += 1;
+                    placed.get_or_insert(want);
+                }
                 Err(e) => {
                     let source = match run.provisionings.get(&want.provisioning_id) {
                         Some(p) if p.principal_type == ResourceKind::Group => {
@@ -393,6 +398,62 @@ impl Access {
                 }
             }
         }
+        // The account has a RAM user of the directory: it must trust the directory's IdP.
+        if let Some(first) = placed {
+            self.ensure_user_sso(run, account, &first).await;
+        }
+    }
+
+    /// Makes the account's user-based SSO trust the directory's current IdP metadata (what
+    /// its RAM users sign in to the console with; a key rotation changes it), writing only
+    /// when it differs. A failure counts as `first`'s (a RAM user it placed there).
+    async fn ensure_user_sso(&self, run: &mut Run, account: &str, first: &DesiredRamUser) {
+        if self.console.metadata.is_none() {
+            // No console is configured: nothing to sign RAM users in with.
+            return;
+        }
+        let dir = run.dir.clone();
+        let r = async {
+            let metadata = self.saml_metadata(&dir).await.map_err(|e| e.to_string())?;
+            let current = self.provider.user_sso(account).await.map_err(|e| e.0)?;
+            if current.iter().any(|(d, m)| *d == dir && *m == metadata) {
+                return Ok(());
+            }
+            let set = self.provider.ensure_user_sso(account, &dir, &metadata);
+            set.await.map_err(|e| e.0)
+        };
+        if let Err(e) = r.await {
+            let source = match run.provisionings.get(&first.provisioning_id) {
+                Some(p) if p.principal_type == ResourceKind::Group => EventSource::AddUserToGroup,
+                _ => EventSource::StartProvisioning,
+            };
+            run.fail(&first.provisioning_id, source, &first.user_id, e);
+        }
+    }
+
+    /// The RAM users `user` of directory `dir` has now, in every account: what RAM user-based
+    /// logon offers (none while the user is disabled or gone).
+    pub async fn ram_user_access(
+        &self,
+        dir: &crate::model::DirectoryId,
+        user: &crate::model::UserId,
+    ) -> Result<Vec<RamUser>, DomainError> {
+        let (d, u) = (dir.to_string(), user.to_string());
+        let active = self
+            .read(move |txn| Ok(txn.resource(ResourceKind::User, &d, &u)?))
+            .await?
+            .is_some_and(|doc| doc.get("active") != Some(&Value::Bool(false)));
+        if !active {
+            return Ok(Vec::new());
+        }
+        let owner = RamUserOwner {
+            directory_id: dir.to_string(),
+            user_id: user.to_string(),
+        };
+        self.provider
+            .ram_users_of(&owner)
+            .await
+            .map_err(|e| DomainError::Internal(e.0))
     }
 
     /// Whether directory `dir` has RAM user provisionings.

@@ -613,7 +613,7 @@ pub static ASSIGNMENT_OPERATIONS: &[Operation] = &[
     ),
     sso(
         "GetUserEffectiveAccess",
-        "Show which accounts and access configurations a user may use now, and through whom",
+        "Show which accounts and access configurations a user may use now, and through whom, and the RAM users it has",
         &[DIR, USER],
     ),
 ];

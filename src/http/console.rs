@@ -1,8 +1,9 @@
 //! Console sign-in over HTTP: each directory's IdP metadata at
-//! `GET /{directory name or id}/saml/metadata.xml`, the embedded console's ACS
-//! `POST /saml-role/sso` (form `SAMLResponse`, `RelayState`; verification is
-//! `SignIn::console_accept`), and the auto-submitting form page the portal sends a user to a
-//! console with (`console_post_page`).
+//! `GET /{directory name or id}/saml/metadata.xml`, the embedded console's ACSs
+//! `POST /saml-role/sso` (role-based SSO) and `POST /saml/SSO` (user-based SSO, a RAM user)
+//! (form `SAMLResponse`, `RelayState`; verification is `SignIn::console_accept` and
+//! `SignIn::console_accept_ram_user`), and the auto-submitting form page the portal sends a
+//! user to a console with (`console_post_page`).
 //!
 //! Only decodes, calls one `signin` function and renders (askama templates in `templates/`,
 //! escaped). Must not verify or sign anything itself; refusals are 400/403 pages, never 500.
@@ -11,7 +12,9 @@ use super::Body;
 use super::query::parse_query;
 use crate::app::App;
 use crate::signin::saml::ConsolePost;
-use crate::signin::saml::verify::{ConsoleSession, Refusal, SAML_RESPONSE_CHARS_MAX};
+use crate::signin::saml::verify::{
+    ConsoleIdentity, ConsoleSession, Refusal, SAML_RESPONSE_CHARS_MAX,
+};
 use askama::Template;
 use base64::Engine;
 use bytes::Bytes;
@@ -24,6 +27,8 @@ use std::time::Duration;
 
 /// The embedded console's ACS.
 pub const ACS_PATH: &str = crate::signin::saml::EMBEDDED_ACS_PATH;
+/// The embedded console's user-based SSO ACS (RAM users).
+pub const USER_ACS_PATH: &str = crate::signin::saml::EMBEDDED_USER_ACS_PATH;
 const METADATA_TAIL: &str = "/saml/metadata.xml";
 /// Largest console form body: a `SAMLResponse` at its limit, percent-encoded, and a
 /// RelayState.
@@ -33,7 +38,7 @@ const SUBMIT_SCRIPT: &str = "document.getElementById(\"saml-post\").submit();";
 
 /// Whether `path` is one of this module's routes.
 pub fn handles(path: &str) -> bool {
-    path == ACS_PATH || metadata_dir(path).is_some()
+    path == ACS_PATH || path == USER_ACS_PATH || metadata_dir(path).is_some()
 }
 
 /// `/{dir}/saml/metadata.xml` -> `dir` (one non-empty segment).
@@ -47,7 +52,7 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Response<Body> {
     match (req.method().clone(), metadata_dir(&path)) {
         (Method::GET, Some(dir)) => metadata(app, dir).await,
         (_, Some(_)) => plain(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
-        (Method::POST, None) => acs(app, req).await,
+        (Method::POST, None) => acs(app, req, &path).await,
         _ => plain(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
     }
 }
@@ -73,7 +78,7 @@ async fn metadata(app: &App, dir: &str) -> Response<Body> {
 }
 
 /// The embedded console's ACS: a verified Response shows the account console page.
-async fn acs(app: &App, req: Request<Incoming>) -> Response<Body> {
+async fn acs(app: &App, req: Request<Incoming>, path: &str) -> Response<Body> {
     let timeout = Duration::from_millis(app.limits.request_read_timeout_ms);
     let body = match super::read_body(req, CONSOLE_FORM_BYTES_MAX, timeout).await {
         Ok(b) => b,
@@ -98,11 +103,13 @@ async fn acs(app: &App, req: Request<Incoming>) -> Response<Body> {
             message,
         });
     };
-    match app
-        .signin
-        .console_accept(response, field("RelayState"))
-        .await
-    {
+    let relay = field("RelayState");
+    let accepted = if path == USER_ACS_PATH {
+        app.signin.console_accept_ram_user(response, relay).await
+    } else {
+        app.signin.console_accept(response, relay).await
+    };
+    match accepted {
         Ok(session) => console_page(&session),
         Err(r) => refused(&r),
     }
@@ -113,7 +120,9 @@ async fn acs(app: &App, req: Request<Incoming>) -> Response<Body> {
 struct ConsolePage<'a> {
     session_name: &'a str,
     subject: &'a str,
-    role_name: &'a str,
+    /// The role's name, or `None` for a RAM user.
+    role_name: Option<&'a str>,
+    ram_user: Option<&'a str>,
     account_id: &'a str,
     expires: String,
     relay_state: Option<&'a str>,
@@ -121,14 +130,21 @@ struct ConsolePage<'a> {
 }
 
 fn console_page(s: &ConsoleSession) -> Response<Body> {
+    let (role_name, ram_user, policies) = match &s.identity {
+        ConsoleIdentity::Role { name, policies } => {
+            (Some(name.as_str()), None, policies.as_slice())
+        }
+        ConsoleIdentity::RamUser { name } => (None, Some(name.as_str()), &[][..]),
+    };
     let page = ConsolePage {
         session_name: &s.session_name,
         subject: &s.subject,
-        role_name: &s.role_name,
+        role_name,
+        ram_user,
         account_id: &s.account_id,
         expires: crate::model::format_rfc3339(s.expires),
         relay_state: s.relay_state.as_deref(),
-        policies: &s.policies,
+        policies,
     };
     html(StatusCode::OK, page.render())
 }

@@ -95,6 +95,47 @@ impl SignIn {
         Ok(arrange(&names, by_account, &prefs, search, page))
     }
 
+    /// The RAM user tab: page `page` of the accounts where `user` has a RAM user now (RAM
+    /// user-based logon), searched, pinned and ordered like `account_list`. Each entry has one
+    /// `configs` item standing for the RAM user: `id` its name, `name` its logon name.
+    pub async fn ram_user_list(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+        search: &str,
+        page: usize,
+    ) -> Result<AccountList, DomainError> {
+        let ram_users = self.access().ram_user_access(dir, user).await?;
+        let mut by_account = ByAccount::new();
+        for u in ram_users {
+            let logon = super::saml::ram_user_logon_name(&u.name, &u.account_id);
+            by_account
+                .entry(u.account_id)
+                .or_default()
+                .push((u.name, logon));
+        }
+        let (d, u) = (dir.to_string(), user.to_string());
+        let ((names, by_account), prefs) = self
+            .read(move |txn| {
+                let mut names = BTreeMap::new();
+                for id in by_account.keys() {
+                    let name = txn
+                        .get::<Account>(AccountKey { id })?
+                        .map(|a| a.display_name)
+                        .unwrap_or_default();
+                    names.insert(id.clone(), name);
+                }
+                let mut prefs: PortalPrefs = txn
+                    .get(PortalPrefsKey { dir: &d, user: &u })?
+                    .unwrap_or_default();
+                // "last used" names a role's console.
+                prefs.last_used = None;
+                Ok(((names, by_account), prefs))
+            })
+            .await?;
+        Ok(arrange(&names, by_account, &prefs, search, page))
+    }
+
     /// Pins or unpins an account.
     pub async fn set_favourite(
         &self,

@@ -191,6 +191,38 @@ impl From<ProviderRamUserKey<'_>> for Key {
     }
 }
 
+/// The account-level user-based SSO setting of the embedded account provider for the IdP of
+/// one directory, in the roles' table: `account\0usersso\0dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderUserSsoKey<'a> {
+    pub account: &'a str,
+    pub dir: &'a str,
+}
+
+impl From<ProviderUserSsoKey<'_>> for Key {
+    fn from(k: ProviderUserSsoKey<'_>) -> Key {
+        at(Records::ProviderRoles, &[k.account, "usersso", k.dir])
+    }
+}
+
+/// The RAM user a directory user owns in an account, at the embedded account provider (the
+/// by-owner index of `ProviderRamUserKey`): `dir\0user\0account` -> the RAM user's name.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderRamUserOwnerKey<'a> {
+    pub dir: &'a str,
+    pub user: &'a str,
+    pub account: &'a str,
+}
+
+impl From<ProviderRamUserOwnerKey<'_>> for Key {
+    fn from(k: ProviderRamUserOwnerKey<'_>) -> Key {
+        at(
+            Records::ProviderRamUsersByOwner,
+            &[k.dir, k.user, k.account],
+        )
+    }
+}
+
 /// A user's grants at the embedded account provider: `dir\0user`.
 #[derive(Debug, Clone, Copy)]
 pub struct ProviderGrantKey<'a> {
@@ -606,6 +638,12 @@ pub enum Prefix<'a> {
     UserProvisioningRemovalsIn { dir: &'a str },
     /// The RAM users of an account at the embedded account provider.
     ProviderRamUsersIn { account: &'a str },
+    /// The user-based SSO settings of an account at the embedded account provider (the tail
+    /// is the directory).
+    ProviderUserSsoIn { account: &'a str },
+    /// The RAM users a directory user owns, from the by-owner index (the tail is the
+    /// account, the value the name).
+    ProviderRamUsersOf { dir: &'a str, user: &'a str },
     /// A directory's RAM user provisionings.
     UserProvisioningsIn { dir: &'a str },
     /// A user's or group's RAM user provisioning ids, from the by-principal index (the tail
@@ -677,6 +715,12 @@ impl Prefix<'_> {
             }
             Prefix::ProviderRamUsersIn { account } => {
                 (Records::ProviderRoles, &[account, "ramuser"])
+            }
+            Prefix::ProviderUserSsoIn { account } => {
+                (Records::ProviderRoles, &[account, "usersso"])
+            }
+            Prefix::ProviderRamUsersOf { dir, user } => {
+                (Records::ProviderRamUsersByOwner, &[dir, user])
             }
             Prefix::UserProvisioningsIn { dir } => (Records::UserProvisionings, &[dir]),
             Prefix::UserProvisioningsOfPrincipal {
@@ -875,6 +919,23 @@ mod tests {
         assert_eq!(
             spelled(ram_user),
             (Records::ProviderRoles, "a\0ramuser\0n".into())
+        );
+        let sso = ProviderUserSsoKey {
+            account: "a",
+            dir: "d",
+        };
+        assert_eq!(
+            spelled(sso),
+            (Records::ProviderRoles, "a\0usersso\0d".into())
+        );
+        let by_owner = ProviderRamUserOwnerKey {
+            dir: "d",
+            user: "u",
+            account: "a",
+        };
+        assert_eq!(
+            spelled(by_owner),
+            (Records::ProviderRamUsersByOwner, "d\0u\0a".into())
         );
         let upe = UserProvisioningEventKey { dir: "d", id: "e" };
         assert_eq!(

@@ -219,6 +219,8 @@ pub(crate) enum Records {
     /// Deleted RAM user provisionings whose RAM users the engine has still to remove or keep
     /// (with the DeletionStrategy the deletion chose), by `dir\0provisioning id`.
     UserProvisioningRemovals,
+    /// The embedded account provider's RAM users by owner: `dir\0user\0account` -> name.
+    ProviderRamUsersByOwner,
 }
 
 impl Records {
@@ -258,6 +260,7 @@ impl Records {
             Records::UserProvisioningConfigs => USER_PROVISIONING_CONFIGS,
             Records::UserProvisioningEvents => USER_PROVISIONING_EVENTS,
             Records::UserProvisioningRemovals => USER_PROVISIONING_REMOVALS,
+            Records::ProviderRamUsersByOwner => PROVIDER_RAM_USERS_BY_OWNER,
         }
     }
     fn name(self) -> &'static str {
@@ -296,6 +299,7 @@ impl Records {
             Records::UserProvisioningConfigs => "user_provisioning_configs",
             Records::UserProvisioningEvents => "user_provisioning_events",
             Records::UserProvisioningRemovals => "user_provisioning_removals",
+            Records::ProviderRamUsersByOwner => "provider_ram_users_by_owner",
         }
     }
 }

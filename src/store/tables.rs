@@ -87,6 +87,8 @@ pub(super) const USER_PROVISIONING_EVENTS: DocTable =
     TableDefinition::new("user_provisioning_events");
 pub(super) const USER_PROVISIONING_REMOVALS: DocTable =
     TableDefinition::new("user_provisioning_removals");
+pub(super) const PROVIDER_RAM_USERS_BY_OWNER: DocTable =
+    TableDefinition::new("provider_ram_users_by_owner");
 
 /// Something done to each table in turn (`every_table`).
 pub(super) trait EveryTable {
@@ -143,6 +145,7 @@ pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
         USER_PROVISIONING_CONFIGS,
         USER_PROVISIONING_EVENTS,
         USER_PROVISIONING_REMOVALS,
+        PROVIDER_RAM_USERS_BY_OWNER,
         MEMBERS,
     ] {
         v.table(t)?;

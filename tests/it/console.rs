@@ -17,6 +17,7 @@ use cloudsso::model::{DirectoryId, PrincipalId, ResourceKind, UserId};
 use cloudsso::scim::schema::AttributeSelection;
 use cloudsso::signin::saml::ConsolePost;
 use cloudsso::signin::saml::keys::parse_metadata;
+use cloudsso::signin::saml::verify::ConsoleIdentity;
 use cloudsso::signin::settings::{DirectorySettings, SourceIdentityPassing};
 use cloudsso::store::keys::{AccountKey, ConfigKey, SigninSettingsKey};
 use http_body_util::{BodyExt, Full};
@@ -334,9 +335,14 @@ async fn the_embedded_console_accepts_a_response_once_and_checks_the_role() {
         .await
         .unwrap();
     assert_eq!(s.session_name, "alice@example.com");
-    assert_eq!(s.role_name, "AliyunReservedSSO-Admin");
+    assert_eq!(
+        s.identity,
+        ConsoleIdentity::Role {
+            name: "AliyunReservedSSO-Admin".into(),
+            policies: vec!["AdministratorAccess".into()],
+        }
+    );
     assert_eq!(s.account_id, ACCOUNT);
-    assert_eq!(s.policies, ["AdministratorAccess"]);
     let left = (s.expires - time::OffsetDateTime::now_utc()).whole_seconds();
     assert!((7000..=7200).contains(&left), "{left}");
     let again = signin

@@ -39,6 +39,7 @@ mod metrics;
 mod model;
 mod patch;
 mod portal;
+mod ram_user_logon;
 mod ram_users;
 mod resourcemanager;
 mod saml_api;

@@ -11,7 +11,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 const DIR: &str = "default";
-const PASSWORD: &str = "Sup3r-secret!";
+pub(crate) const PASSWORD: &str = "Sup3r-secret!";
 
 impl Server {
     /// A user created over SCIM with `PASSWORD`; its id.
@@ -682,7 +682,7 @@ async fn a_deep_link_leads_through_sign_in_to_its_console() {
 }
 
 impl Server {
-    async fn sso_ok(&self, action: &str, params: &[(&str, &str)]) -> serde_json::Value {
+    pub(crate) async fn sso_ok(&self, action: &str, params: &[(&str, &str)]) -> serde_json::Value {
         let key = self.admin_key();
         let mut all = vec![("DirectoryId", self.directory_id.as_str())];
         all.extend_from_slice(params);

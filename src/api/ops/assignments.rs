@@ -318,5 +318,19 @@ async fn effective_access(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
             })
         })
         .collect();
-    Ok(json!({"EffectiveAccess": list}))
+    let ram_users: Vec<Value> = ctx
+        .access()
+        .ram_user_access(d, u)
+        .await?
+        .iter()
+        .map(|r| {
+            json!({
+                "AccountId": r.account_id,
+                "RamUserName": r.name,
+                "LogonName": crate::signin::saml::ram_user_logon_name(&r.name, &r.account_id),
+                "UserProvisioningId": r.provisioning_id,
+            })
+        })
+        .collect();
+    Ok(json!({"EffectiveAccess": list, "RamUsers": ram_users}))
 }

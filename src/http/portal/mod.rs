@@ -38,7 +38,7 @@ const SAME_NAME_COOKIES_MAX: usize = 4;
 
 /// The steps under a directory's segment that the portal answers.
 const STEPS: &[&str] = &[
-    "login", "mfa", "password", "portal", "console", "logout", "saml", "device",
+    "login", "mfa", "password", "portal", "console", "ram-user", "logout", "saml", "device",
 ];
 
 /// Whether a path is the portal's: `/<segment>/<step>[/...]` with a step it answers.
@@ -244,6 +244,10 @@ impl Portal<'_> {
                     config_id: (*config).to_owned(),
                 };
                 self.active(c, None, Page::Console(target)).await
+            }
+            (&Method::GET, _, ["ram-user", account]) => {
+                let account = (*account).to_owned();
+                self.active(c, None, Page::RamUserConsole(account)).await
             }
             (&Method::GET, _, ["device"]) => self.active(c, None, Page::Device).await,
             (&Method::POST, Some(f), ["device"]) => {
@@ -581,6 +585,7 @@ impl Portal<'_> {
                 Ok(pages::redirect(&format!("{}/portal", self.base), &[]))
             }
             Page::Console(target) => self.console(&s, &target).await,
+            Page::RamUserConsole(account) => self.ram_user_console(&s, &account).await,
             Page::Device => self.device_page(c, &s).await,
             Page::DeviceDecide => {
                 let f = form.ok_or(DomainError::Unauthorized)?;
@@ -595,10 +600,13 @@ impl Portal<'_> {
             .query("page")
             .and_then(|p| p.parse::<usize>().ok())
             .unwrap_or(0);
-        let list = self
-            .signin
-            .account_list(&s.directory(), &s.user(), search, page)
-            .await?;
+        let ram_users = c.query("tab") == Some(RAM_USER_TAB);
+        let (dir, user) = (s.directory(), s.user());
+        let list = if ram_users {
+            self.signin.ram_user_list(&dir, &user, search, page).await?
+        } else {
+            self.signin.account_list(&dir, &user, search, page).await?
+        };
         Ok(pages::page(
             StatusCode::OK,
             &pages::Accounts {
@@ -608,9 +616,45 @@ impl Portal<'_> {
                 user_name: &s.record.user_name,
                 search,
                 search_q: &crate::model::percent_encode(search),
+                ram_users,
                 list: &list,
             },
         ))
+    }
+
+    /// Console sign-in to an account as the RAM user the user has there (user-based SSO).
+    async fn ram_user_console(
+        &self,
+        s: &Session,
+        account: &str,
+    ) -> Result<Response<Body>, DomainError> {
+        let (dir, user) = (s.directory(), s.user());
+        let resources = vec![self.audit.arn(&format!("account/{account}"))];
+        let audited = |ok: bool| {
+            let r = if ok { Ok(()) } else { Err(CONSOLE_NO_ACCESS) };
+            audit_result(
+                "signin:RamUserConsoleSignIn",
+                user_actor(s),
+                resources.clone(),
+                r,
+            );
+        };
+        // `ram_user_sign_in` checks the user has the RAM user now; without it there is no
+        // Response.
+        let post = match self.signin.ram_user_sign_in(&dir, &user, account).await {
+            Ok(post) => post,
+            Err(DomainError::NotFound { .. }) => {
+                audited(false);
+                return Ok(self.message(
+                    StatusCode::FORBIDDEN,
+                    "No access",
+                    "You do not have a RAM user in this account (any more).",
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        audited(true);
+        Ok(super::console::console_post_page(&post))
     }
 
     async fn console(
@@ -695,6 +739,8 @@ enum Page {
     Accounts,
     Favourite,
     Console(ConsoleLink),
+    /// Console sign-in to an account as the user's RAM user there.
+    RamUserConsole(String),
     /// A CLI sign-in's approval page.
     Device,
     /// Its Approve or Deny.
@@ -721,6 +767,9 @@ fn deep_link(c: &Call) -> Option<DeepLink> {
         config_id: config.to_owned(),
     }))
 }
+
+/// The portal's RAM user tab: `/portal?tab=ram-users`.
+const RAM_USER_TAB: &str = "ram-users";
 
 /// The audit result of a console sign-in the user has no access for.
 const CONSOLE_NO_ACCESS: &str = "NoAccess";

@@ -62,6 +62,9 @@ pub struct Accounts<'a> {
     pub search: &'a str,
     /// `search`, percent-encoded for the pager's links.
     pub search_q: &'a str,
+    /// The RAM user tab (each entry's one `configs` item is the RAM user) rather than the
+    /// roles'.
+    pub ram_users: bool,
     pub list: &'a AccountList,
 }
 

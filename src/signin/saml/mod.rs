@@ -71,6 +71,12 @@ const ALIBABA_RELAY_DOMAINS: &[&str] = &[
 const AWS_RELAY_DOMAINS: &[&str] = &["console.aws.amazon.com"];
 /// The embedded console's ACS path under the public URL.
 pub const EMBEDDED_ACS_PATH: &str = "/saml-role/sso";
+/// The embedded console's ACS of user-based SSO (RAM users), as Alibaba's is
+/// `https://signin.aliyun.com/saml/SSO`.
+pub const EMBEDDED_USER_ACS_PATH: &str = "/saml/SSO";
+/// The domain of an account's RAM user logon names when it has no alias:
+/// `<name>@<account id>.onaliyun.com`.
+pub const RAM_USER_DOMAIN: &str = "onaliyun.com";
 
 impl ConsoleSite {
     pub fn alibaba_china() -> ConsoleSite {
@@ -124,6 +130,20 @@ impl ConsoleSite {
             arn_form: ArnForm::Alibaba,
             relay_domains: &[],
             relay_prefix: Some(format!("{base}/")),
+        }
+    }
+
+    /// cloudsso's own console's user-based SSO for `account`: RAM users sign in at
+    /// `<public_url>/saml/SSO`, and the audience is the account's SP entity id,
+    /// `<public_url>/<account>/saml/SSO` (Alibaba's is
+    /// `https://signin.aliyun.com/<account>/saml/SSO`).
+    pub fn embedded_user_sso(public_url: &str, account: &str) -> ConsoleSite {
+        let base = public_url.trim_end_matches('/');
+        ConsoleSite {
+            name: "embedded-user-sso",
+            acs_url: format!("{base}{EMBEDDED_USER_ACS_PATH}"),
+            audience: format!("{base}/{account}/saml/SSO"),
+            ..ConsoleSite::embedded(public_url)
         }
     }
 
@@ -190,6 +210,30 @@ pub struct ConsolePost {
 /// account uses the embedded console; a real-cloud provider would name its site here.
 pub fn site_of(public_url: &str, _account: &str) -> ConsoleSite {
     ConsoleSite::embedded(public_url)
+}
+
+/// The user-based SSO site of an account's RAM users (every account is the embedded
+/// provider's, as in `site_of`).
+pub fn user_sso_site_of(public_url: &str, account: &str) -> ConsoleSite {
+    ConsoleSite::embedded_user_sso(public_url, account)
+}
+
+/// A RAM user's logon name (its UPN) in an account without an alias:
+/// `<name>@<account id>.onaliyun.com`.
+pub fn ram_user_logon_name(name: &str, account: &str) -> String {
+    format!("{name}@{account}.{RAM_USER_DOMAIN}")
+}
+
+/// A logon name -> (RAM user name, account id): the part after the last `@` must be
+/// `<digits>.onaliyun.com`.
+pub fn parse_logon_name(upn: &str) -> Option<(&str, &str)> {
+    let (name, domain) = upn.rsplit_once('@')?;
+    let account = domain.strip_suffix(RAM_USER_DOMAIN)?.strip_suffix('.')?;
+    let ok = !name.is_empty()
+        && !account.is_empty()
+        && account.len() <= 32
+        && account.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some((name, account))
 }
 
 /// The SourceIdentity attribute attribute passing asks for (`IdP` passes the external
@@ -303,15 +347,59 @@ impl SignIn {
             issuer: &entity_id(self.public_url(), dir.as_str()),
             subject: user.as_str(),
             account_id,
-            role_name: &role_name(&config.name),
-            provider_name: &saml_provider_name(dir.as_str()),
-            session_name: &session_name(&user_name, user.as_str()),
             session_duration: config.session_duration,
-            source_identity: source_identity(&settings, &user_name),
+            logon: response::Logon::Role {
+                role_name: &role_name(&config.name),
+                provider_name: &saml_provider_name(dir.as_str()),
+                session_name: &session_name(&user_name, user.as_str()),
+                source_identity: source_identity(&settings, &user_name),
+            },
             now: time::OffsetDateTime::now_utc(),
         };
         let xml = response::signed_response(&claims, &key, &set.current.certificate);
         let relay = Some(config.relay_state.clone()).filter(|r| site.relay_state_allowed(r));
+        Ok(ConsolePost {
+            acs_url: site.acs_url.clone(),
+            saml_response: B64.encode(xml),
+            relay_state: relay,
+        })
+    }
+
+    /// A signed Response that signs `user` in to `account_id`'s console as the RAM user it
+    /// has there (user-based SSO), refused (`NotFound`) unless it has one now. The session
+    /// lasts the directory's RAM user provisioning configuration's duration and lands on its
+    /// default landing page when the console allows it.
+    pub async fn ram_user_sign_in(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+        account_id: &str,
+    ) -> Result<ConsolePost, DomainError> {
+        let ram = self
+            .access()
+            .ram_user_access(dir, user)
+            .await?
+            .into_iter()
+            .find(|u| u.account_id == account_id)
+            .ok_or_else(|| DomainError::NotFound {
+                entity: Entity::UserProvisioning,
+                id: format!("{account_id}/{user}"),
+            })?;
+        let config = self.access().user_provisioning_config(dir).await?;
+        let set = self.idp().key_set(dir.as_str()).await?;
+        let key = keys::signing_key(dir.as_str(), &set.current, self.sealer())?;
+        let site = user_sso_site_of(self.public_url(), account_id);
+        let claims = response::Claims {
+            site: &site,
+            issuer: &entity_id(self.public_url(), dir.as_str()),
+            subject: &ram_user_logon_name(&ram.name, account_id),
+            account_id,
+            session_duration: config.session_duration_hours.saturating_mul(3600),
+            logon: response::Logon::RamUser,
+            now: time::OffsetDateTime::now_utc(),
+        };
+        let xml = response::signed_response(&claims, &key, &set.current.certificate);
+        let relay = Some(config.default_landing_page).filter(|r| site.relay_state_allowed(r));
         Ok(ConsolePost {
             acs_url: site.acs_url.clone(),
             saml_response: B64.encode(xml),
@@ -437,6 +525,30 @@ mod tests {
             "x".repeat(RELAY_STATE_BYTES_MAX - 30)
         );
         assert!(ali.relay_state_allowed(&fits));
+    }
+
+    #[test]
+    fn logon_names() {
+        assert_eq!(
+            ram_user_logon_name("alice", "1000000000000001"),
+            "alice@1000000000000001.onaliyun.com"
+        );
+        let cases = [
+            (
+                "alice@1000000000000001.onaliyun.com",
+                Some(("alice", "1000000000000001")),
+            ),
+            ("a@b@1.onaliyun.com", Some(("a@b", "1"))),
+            ("alice@x1.onaliyun.com", None),
+            ("alice@1.onaliyun.com.evil", None),
+            ("alice@.onaliyun.com", None),
+            ("@1.onaliyun.com", None),
+            ("alice@1onaliyun.com", None),
+            ("alice", None),
+        ];
+        for (upn, want) in cases {
+            assert_eq!(parse_logon_name(upn), want, "{upn}");
+        }
     }
 
     #[test]

@@ -31,16 +31,31 @@ pub const RESPONSE_VALIDITY_SECONDS: i64 = 300;
 pub struct Claims<'a> {
     pub site: &'a ConsoleSite,
     pub issuer: &'a str,
-    /// The NameID (the directory user id).
+    /// The NameID: the directory user id (role logon) or the RAM user's logon name (RAM
+    /// user logon).
     pub subject: &'a str,
     pub account_id: &'a str,
-    pub role_name: &'a str,
-    pub provider_name: &'a str,
-    pub session_name: &'a str,
+    /// Seconds the console session may last.
     pub session_duration: u32,
-    pub source_identity: Option<String>,
+    pub logon: Logon<'a>,
     pub now: OffsetDateTime,
 }
+
+/// What the Response signs the user in as.
+pub enum Logon<'a> {
+    /// A role, through the account's SAML provider (role-based SSO: the Role attributes).
+    Role {
+        role_name: &'a str,
+        provider_name: &'a str,
+        session_name: &'a str,
+        source_identity: Option<String>,
+    },
+    /// The RAM user the NameID names (user-based SSO: no attributes).
+    RamUser,
+}
+
+/// The NameID format of user-based SSO (the RAM user's logon name).
+pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
 
 /// The signed Response, serialized (exc-c14n, no XML declaration).
 pub fn signed_response(c: &Claims<'_>, key: &SigningKey<Sha256>, certificate: &str) -> String {
@@ -67,10 +82,14 @@ pub fn signed_response(c: &Claims<'_>, key: &SigningKey<Sha256>, certificate: &s
 fn assertion(c: &Claims<'_>, id: &str) -> El {
     let until = instant(c.now + time::Duration::seconds(RESPONSE_VALIDITY_SECONDS));
     let session_end = c.now + time::Duration::seconds(i64::from(c.session_duration));
+    let name_id_format = match c.logon {
+        Logon::Role { .. } => NAMEID_PERSISTENT,
+        Logon::RamUser => NAMEID_UNSPECIFIED,
+    };
     let subject = El::new("saml", SAML, "Subject")
         .child(
             El::new("saml", SAML, "NameID")
-                .attr("Format", NAMEID_PERSISTENT)
+                .attr("Format", name_id_format)
                 .text(c.subject),
         )
         .child(
@@ -97,30 +116,37 @@ fn assertion(c: &Claims<'_>, id: &str) -> El {
             El::new("saml", SAML, "AuthnContext")
                 .child(El::new("saml", SAML, "AuthnContextClassRef").text(AUTHN_CONTEXT)),
         );
-    El::new("saml", SAML, "Assertion")
+    let assertion = El::new("saml", SAML, "Assertion")
         .attr("ID", id)
         .attr("Version", "2.0")
         .attr("IssueInstant", instant(c.now))
         .child(El::new("saml", SAML, "Issuer").text(c.issuer))
         .child(subject)
         .child(conditions)
-        .child(authn)
-        .child(attributes(c))
+        .child(authn);
+    match &c.logon {
+        Logon::Role {
+            role_name,
+            provider_name,
+            session_name,
+            source_identity,
+        } => {
+            let role = c.site.role_value(c.account_id, role_name, provider_name);
+            let mut values = vec![
+                ("Role", role),
+                ("RoleSessionName", (*session_name).to_owned()),
+                ("SessionDuration", c.session_duration.to_string()),
+            ];
+            if let Some(s) = source_identity {
+                values.push(("SourceIdentity", s.clone()));
+            }
+            assertion.child(attributes(c.site, values))
+        }
+        Logon::RamUser => assertion,
+    }
 }
 
-fn attributes(c: &Claims<'_>) -> El {
-    let site = c.site;
-    let mut values = vec![
-        (
-            "Role",
-            site.role_value(c.account_id, c.role_name, c.provider_name),
-        ),
-        ("RoleSessionName", c.session_name.to_owned()),
-        ("SessionDuration", c.session_duration.to_string()),
-    ];
-    if let Some(s) = &c.source_identity {
-        values.push(("SourceIdentity", s.clone()));
-    }
+fn attributes(site: &ConsoleSite, values: Vec<(&str, String)>) -> El {
     let mut st = El::new("saml", SAML, "AttributeStatement");
     for (name, value) in values {
         st = st.child(

@@ -61,17 +61,32 @@ pub(super) fn denied(message: impl Into<String>) -> Refusal {
 /// What the console page shows after a Response was accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleSession {
+    /// The role session's name, or the RAM user's logon name.
     pub session_name: String,
     /// The NameID.
     pub subject: String,
     pub account_id: String,
-    pub role_name: String,
+    pub identity: ConsoleIdentity,
     /// When the console session ends: the earliest of now + SessionDuration, the role's
-    /// maximum and `SessionNotOnOrAfter`.
+    /// maximum and `SessionNotOnOrAfter` (for a RAM user, `SessionNotOnOrAfter` within
+    /// `RAM_USER_SESSION_SECONDS_MAX`).
     pub expires: OffsetDateTime,
-    pub policies: Vec<String>,
     pub relay_state: Option<String>,
 }
+
+/// Who the console session is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsoleIdentity {
+    /// A role (role-based SSO), with the names of its policies.
+    Role { name: String, policies: Vec<String> },
+    /// A RAM user of the account (user-based SSO).
+    RamUser { name: String },
+}
+
+/// A RAM user's console session when the Response sets no `SessionNotOnOrAfter` (RAM's
+/// default console session), and the longest one.
+pub const RAM_USER_SESSION_SECONDS_DEFAULT: i64 = 6 * 3600;
+pub const RAM_USER_SESSION_SECONDS_MAX: i64 = 24 * 3600;
 
 /// The role pair of the Role attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,28 +297,8 @@ pub fn verify(
     site: &ConsoleSite,
     now: OffsetDateTime,
 ) -> Result<Verified, Refusal> {
-    let keys: Vec<RsaPublicKey> = metadata
-        .certificates
-        .iter()
-        .filter_map(|c| certificate_key(c))
-        .collect();
-    if keys.is_empty() {
-        return Err(denied("the SAML provider has no signing certificate"));
-    }
-    let response = doc.root_element();
-    let assertion = the_assertion(doc)?;
-    verify_signature(assertion, &keys)?;
-    if child(response, DS, "Signature").is_some() {
-        verify_signature(response, &keys)?;
-    }
-    check_envelope(response, assertion, metadata, site)?;
-    let not_on_or_after = check_conditions(assertion, &site.audience, now)?;
-    check_subject(assertion, &site.acs_url, now)?;
-    let subject = child(assertion, SAML, "Subject")
-        .and_then(|s| child(s, SAML, "NameID"))
-        .map(text)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| denied("the Assertion has no NameID"))?;
+    let keys = metadata_keys(metadata)?;
+    let (assertion, not_on_or_after, subject) = verify_common(doc, &keys, metadata, site, now)?;
     let session_name = one_attribute(assertion, site, "RoleSessionName")?
         .ok_or_else(|| bad("RoleSessionName is required in AuthnResponse"))?;
     let session_ok = (2..=64).contains(&session_name.len())
@@ -323,6 +318,77 @@ pub fn verify(
         not_on_or_after,
         expires,
     })
+}
+
+/// What role-based and user-based SSO check alike: both signatures (the Assertion's
+/// required, the Response's if present), the envelope, the Conditions and the bearer
+/// confirmation; returns the verified Assertion, its `NotOnOrAfter` and its NameID.
+fn verify_common<'a, 'i>(
+    doc: &'a Document<'i>,
+    keys: &[RsaPublicKey],
+    metadata: &ParsedMetadata,
+    site: &ConsoleSite,
+    now: OffsetDateTime,
+) -> Result<(Node<'a, 'i>, OffsetDateTime, String), Refusal> {
+    let response = doc.root_element();
+    let assertion = the_assertion(doc)?;
+    verify_signature(assertion, keys)?;
+    if child(response, DS, "Signature").is_some() {
+        verify_signature(response, keys)?;
+    }
+    check_envelope(response, assertion, metadata, site)?;
+    let not_on_or_after = check_conditions(assertion, &site.audience, now)?;
+    check_subject(assertion, &site.acs_url, now)?;
+    let subject = child(assertion, SAML, "Subject")
+        .and_then(|s| child(s, SAML, "NameID"))
+        .map(text)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| denied("the Assertion has no NameID"))?;
+    Ok((assertion, not_on_or_after, subject))
+}
+
+/// Checks a parsed user-based SSO Response (a RAM user's console sign-in) against the IdP
+/// metadata the account trusts and the account's site, at `now`: what `verify` checks but
+/// the role attributes. The session ends at `SessionNotOnOrAfter` (or after
+/// `RAM_USER_SESSION_SECONDS_DEFAULT`), at most `RAM_USER_SESSION_SECONDS_MAX` from now.
+pub fn verify_user(
+    doc: &Document<'_>,
+    metadata: &ParsedMetadata,
+    site: &ConsoleSite,
+    now: OffsetDateTime,
+) -> Result<Verified, Refusal> {
+    let keys = metadata_keys(metadata)?;
+    let (assertion, not_on_or_after, subject) = verify_common(doc, &keys, metadata, site, now)?;
+    let mut end = now + time::Duration::seconds(RAM_USER_SESSION_SECONDS_DEFAULT);
+    for a in children(assertion, SAML, "AuthnStatement") {
+        if let Some(t) = instant(Some(a), "SessionNotOnOrAfter")? {
+            end = t;
+        }
+    }
+    let expires = end.min(now + time::Duration::seconds(RAM_USER_SESSION_SECONDS_MAX));
+    if expires <= now {
+        return Err(denied("the SAML assertion's session has ended"));
+    }
+    Ok(Verified {
+        assertion_id: assertion.attribute("ID").unwrap_or("").to_owned(),
+        session_name: subject.clone(),
+        subject,
+        not_on_or_after,
+        expires,
+    })
+}
+
+/// The signing keys of IdP metadata (at least one).
+fn metadata_keys(metadata: &ParsedMetadata) -> Result<Vec<RsaPublicKey>, Refusal> {
+    let keys: Vec<RsaPublicKey> = metadata
+        .certificates
+        .iter()
+        .filter_map(|c| certificate_key(c))
+        .collect();
+    if keys.is_empty() {
+        return Err(denied("the SAML provider has no signing certificate"));
+    }
+    Ok(keys)
 }
 
 fn check_envelope(
@@ -506,13 +572,104 @@ impl SignIn {
             session_name: v.session_name,
             subject: v.subject,
             account_id: pair.account,
-            role_name: pair.role,
+            identity: ConsoleIdentity::Role {
+                name: pair.role,
+                policies,
+            },
             expires,
-            policies,
             relay_state: relay_state
                 .filter(|r| site.relay_state_allowed(r))
                 .map(str::to_owned),
         })
+    }
+
+    /// The embedded console's user-based SSO (`/saml/SSO`): verifies a posted Response as
+    /// a cloud would for a RAM user's console sign-in. The NameID's logon name
+    /// (`<name>@<account>.onaliyun.com`) names the account; the account's user-based SSO
+    /// setting whose entity id is the Issuer gives the certificates (never KeyInfo); then
+    /// every check of `verify_user`, the RAM user must exist in the account, and the
+    /// assertion must not have been used.
+    pub async fn console_accept_ram_user(
+        &self,
+        saml_response: &str,
+        relay_state: Option<&str>,
+    ) -> Result<ConsoleSession, Refusal> {
+        let xml = decode(saml_response)?;
+        let (account, issuer) = {
+            let doc = parse(&xml)?;
+            let a = the_assertion(&doc)?;
+            let upn = child(a, SAML, "Subject")
+                .and_then(|s| child(s, SAML, "NameID"))
+                .map(text)
+                .unwrap_or_default();
+            let (_, account) = super::parse_logon_name(&upn).ok_or_else(|| {
+                bad("the NameID must be a RAM user's logon name, <name>@<account id>.onaliyun.com")
+            })?;
+            let issuer = child(a, SAML, "Issuer").map(text).unwrap_or_default();
+            (account.to_owned(), issuer)
+        };
+        let site = ConsoleSite::embedded_user_sso(self.public_url(), &account);
+        let metadata = self.user_sso_metadata(&account, &issuer).await?;
+        let now = OffsetDateTime::now_utc();
+        let v = {
+            let doc = parse(&xml)?;
+            verify_user(&doc, &metadata, &site, now)?
+        };
+        // Read again from the verified Assertion.
+        let Some((name, signed_account)) = super::parse_logon_name(&v.subject) else {
+            return Err(bad("the NameID is not a RAM user's logon name"));
+        };
+        if signed_account != account {
+            return Err(denied("the NameID names another account"));
+        }
+        let exists = self
+            .access()
+            .provider()
+            .ram_users(&account)
+            .await
+            .map_err(|e| bad(format!("reading the RAM users failed: {e}")))?
+            .iter()
+            .any(|u| u.name == name);
+        if !exists {
+            return Err(denied(format!(
+                "The RAM user `{name}` does not exist in account {account}"
+            )));
+        }
+        self.inner.seen_assertions.first_use(
+            &v.assertion_id,
+            v.not_on_or_after.unix_timestamp(),
+            now.unix_timestamp(),
+        )?;
+        Ok(ConsoleSession {
+            identity: ConsoleIdentity::RamUser {
+                name: name.to_owned(),
+            },
+            session_name: v.session_name,
+            subject: v.subject,
+            account_id: account,
+            expires: v.expires,
+            relay_state: relay_state
+                .filter(|r| site.relay_state_allowed(r))
+                .map(str::to_owned),
+        })
+    }
+
+    /// The IdP metadata the account's user-based SSO trusts whose entity id is `issuer`.
+    async fn user_sso_metadata(
+        &self,
+        account: &str,
+        issuer: &str,
+    ) -> Result<ParsedMetadata, Refusal> {
+        let all = self
+            .access()
+            .provider()
+            .user_sso(account)
+            .await
+            .map_err(|e| bad(format!("reading the account's SSO settings failed: {e}")))?;
+        all.iter()
+            .filter_map(|(_, m)| parse_metadata(m))
+            .find(|m| m.entity_id == issuer)
+            .ok_or_else(|| denied("the account's user-based SSO does not trust this Issuer"))
     }
 
     /// The registered metadata of the Role attribute's SAML provider.
@@ -628,7 +785,7 @@ mod tests {
 #[cfg(test)]
 mod response_tests {
     use super::super::keys::{self, IdpKey, IdpKeySet};
-    use super::super::response::{Claims, signed_response};
+    use super::super::response::{Claims, Logon, signed_response};
     use super::*;
     use crate::seal::Sealer;
     use std::sync::OnceLock;
@@ -666,11 +823,13 @@ mod response_tests {
             issuer: ISSUER,
             subject: "u-1",
             account_id: "1000000000000001",
-            role_name: "AliyunReservedSSO-Admin",
-            provider_name: "AliyunReservedSSO-d-test",
-            session_name: "alice@example.com",
             session_duration: 3600,
-            source_identity: Some("acs:sso:alice@example.com".into()),
+            logon: Logon::Role {
+                role_name: "AliyunReservedSSO-Admin",
+                provider_name: "AliyunReservedSSO-d-test",
+                session_name: "alice@example.com",
+                source_identity: Some("acs:sso:alice@example.com".into()),
+            },
             now,
         };
         let key = keys::signing_key("d-test", k, sealer).unwrap();
