@@ -275,6 +275,18 @@ impl From<UserProvisioningConfigKey<'_>> for Key {
     }
 }
 
+/// CloudSSO's delegated administrator account: its 16-digit id.
+#[derive(Debug, Clone, Copy)]
+pub struct DelegateAccountKey<'a> {
+    pub account: &'a str,
+}
+
+impl From<DelegateAccountKey<'_>> for Key {
+    fn from(k: DelegateAccountKey<'_>) -> Key {
+        at(Records::DelegateAccounts, &[k.account])
+    }
+}
+
 /// What the management API keeps about a user or group: `dir\0id`.
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceInfoKey<'a> {
@@ -615,6 +627,8 @@ pub enum Prefix<'a> {
         principal_type: &'a str,
         principal_id: &'a str,
     },
+    /// Every delegated administrator account of CloudSSO.
+    AllDelegateAccounts,
 }
 
 impl Prefix<'_> {
@@ -687,6 +701,7 @@ impl Prefix<'_> {
                 Records::UserProvisioningsByPrincipal,
                 &[dir, principal_type, principal_id],
             ),
+            Prefix::AllDelegateAccounts => (Records::DelegateAccounts, &[]),
         };
         if parts.is_empty() {
             return (table, String::new());
@@ -888,6 +903,13 @@ mod tests {
         );
         let upc = UserProvisioningConfigKey { dir: "d" };
         assert_eq!(spelled(upc), (Records::UserProvisioningConfigs, "d".into()));
+        let delegate = DelegateAccountKey {
+            account: "1000000000000001",
+        };
+        assert_eq!(
+            spelled(delegate),
+            (Records::DelegateAccounts, "1000000000000001".into())
+        );
     }
 
     #[test]
@@ -939,6 +961,7 @@ mod tests {
             (Prefix::AllAssignments, Records::Assignments, ""),
             (Prefix::AllProvisionings, Records::Provisionings, ""),
             (Prefix::AllTasks, Records::Tasks, ""),
+            (Prefix::AllDelegateAccounts, Records::DelegateAccounts, ""),
             (
                 Prefix::ConfigsIn { dir: "d" },
                 Records::AccessConfigs,

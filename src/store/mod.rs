@@ -219,6 +219,8 @@ pub(crate) enum Records {
     /// Deleted RAM user provisionings whose RAM users the engine has still to remove or keep
     /// (with the DeletionStrategy the deletion chose), by `dir\0provisioning id`.
     UserProvisioningRemovals,
+    /// CloudSSO's delegated administrator accounts (at most one), by account id.
+    DelegateAccounts,
 }
 
 impl Records {
@@ -258,6 +260,7 @@ impl Records {
             Records::UserProvisioningConfigs => USER_PROVISIONING_CONFIGS,
             Records::UserProvisioningEvents => USER_PROVISIONING_EVENTS,
             Records::UserProvisioningRemovals => USER_PROVISIONING_REMOVALS,
+            Records::DelegateAccounts => DELEGATE_ACCOUNTS,
         }
     }
     fn name(self) -> &'static str {
@@ -296,6 +299,7 @@ impl Records {
             Records::UserProvisioningConfigs => "user_provisioning_configs",
             Records::UserProvisioningEvents => "user_provisioning_events",
             Records::UserProvisioningRemovals => "user_provisioning_removals",
+            Records::DelegateAccounts => "delegate_accounts",
         }
     }
 }

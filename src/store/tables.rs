@@ -87,6 +87,7 @@ pub(super) const USER_PROVISIONING_EVENTS: DocTable =
     TableDefinition::new("user_provisioning_events");
 pub(super) const USER_PROVISIONING_REMOVALS: DocTable =
     TableDefinition::new("user_provisioning_removals");
+pub(super) const DELEGATE_ACCOUNTS: DocTable = TableDefinition::new("delegate_accounts");
 
 /// Something done to each table in turn (`every_table`).
 pub(super) trait EveryTable {
@@ -143,6 +144,7 @@ pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
         USER_PROVISIONING_CONFIGS,
         USER_PROVISIONING_EVENTS,
         USER_PROVISIONING_REMOVALS,
+        DELEGATE_ACCOUNTS,
         MEMBERS,
     ] {
         v.table(t)?;
