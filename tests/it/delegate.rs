@@ -82,6 +82,9 @@ async fn one_member_account_at_a_time_is_the_delegated_administrator() {
     assert_fault(&r, 404, "EntityNotExists.Account");
 }
 
+/// (operation, parameters, status, code) of one refused call.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+
 #[tokio::test]
 async fn refusals_of_the_delegated_administrator_operations() {
     let s = Server::start();
@@ -95,7 +98,7 @@ async fn refusals_of_the_delegated_administrator_operations() {
         "DisableDelegateAccount",
         "GetDelegateAccount",
     ];
-    let mut cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
     for op in ops {
         cases.push((op, vec![], 400, "MissingParameter.AccountId"));
         cases.push((
@@ -233,12 +236,43 @@ async fn the_delegate_is_authorized_like_the_service_switch() {
         id: string(&k, &["AccessKey", "AccessKeyId"]),
         secret: string(&k, &["AccessKey", "AccessKeySecret"]),
     };
-    let r = s.api(&narrow, SSO, "DisableDelegateAccount", &one).await;
-    assert_fault(&r, 403, "NoPermission");
-    let r = s
-        .api(&narrow, SSO, "GetDelegateAccount", &[("AccountId", &dev)])
+    // Nor does one naming only a directory: the delegate is the whole installation's.
+    let d = &s.directory_id;
+    let doc2 = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"cloudsso:*","Resource":["acs:cloudsso:*:*:directory/{d}","acs:cloudsso:*:*:directory/{d}/*"]}}]}}"#
+    );
+    s.api_ok(
+        &root,
+        RAM,
+        "CreatePolicy",
+        &[("PolicyName", "one-directory"), ("PolicyDocument", &doc2)],
+    )
+    .await;
+    s.api_ok(
+        &root,
+        RAM,
+        "AttachPolicyToUser",
+        &[
+            ("UserName", "narrow"),
+            ("PolicyName", "one-directory"),
+            ("PolicyType", "Custom"),
+        ],
+    )
+    .await;
+    s.api_ok(&narrow, SSO, "GetDirectory", &[("DirectoryId", d)])
         .await;
-    assert_fault(&r, 403, "NoPermission");
+    for (op, account) in [
+        ("DisableDelegateAccount", prod.as_str()),
+        ("EnableDelegateAccount", dev.as_str()),
+        ("GetDelegateAccount", dev.as_str()),
+    ] {
+        let r = s.api(&narrow, SSO, op, &[("AccountId", account)]).await;
+        assert_fault(&r, 403, "NoPermission");
+    }
+    assert_eq!(
+        delegate(&s, &root, &prod).await["DelegateStatus"],
+        "Enabled"
+    );
     s.api_ok(&full, SSO, "DisableDelegateAccount", &one).await;
     assert_eq!(
         delegate(&s, &root, &prod).await["DelegateStatus"],
