@@ -52,6 +52,8 @@ pub enum Entity {
     UserProvisioning,
     /// A failure record of the engine's RAM user work.
     UserProvisioningEvent,
+    /// CloudSSO's delegated administrator account.
+    DelegateAccount,
 }
 
 /// Which of RAM's codes an entity is spelled in: RAM names some entities differently per code.
@@ -114,6 +116,7 @@ impl Entity {
             Entity::IdpCertificate => "ExternalSAMLIdPCertificate",
             Entity::UserProvisioning => "UserProvisioning",
             Entity::UserProvisioningEvent => "UserProvisioningEvent",
+            Entity::DelegateAccount => "DelegateAccount",
         }
     }
 
@@ -176,6 +179,10 @@ pub enum Conflict {
     GroupProvisioned,
     /// An account that is the target of RAM user provisionings.
     AccountHasUserProvisionings,
+    /// An account that is CloudSSO's delegated administrator.
+    AccountIsDelegate,
+    /// Another account is already CloudSSO's delegated administrator (one at a time).
+    DelegateAccountExists,
 }
 
 impl Conflict {
@@ -219,6 +226,8 @@ impl Conflict {
             Conflict::UserProvisioned => "DeletionConflict.User.UserProvisioning",
             Conflict::GroupProvisioned => "DeletionConflict.Group.UserProvisioning",
             Conflict::AccountHasUserProvisionings => "DeleteConflict.Account.UserProvisioning",
+            Conflict::AccountIsDelegate => "DeleteConflict.Account.DelegateAccount",
+            Conflict::DelegateAccountExists => "OperationConflict.DelegateAccount.Exists",
         }
     }
 
@@ -405,6 +414,16 @@ mod tests {
                 Conflict::AccountAssigned,
                 "DeleteConflict.Account.AccessAssignment",
                 "DeleteConflict.Account.AccessAssignment",
+            ),
+            (
+                Conflict::AccountIsDelegate,
+                "DeleteConflict.Account.DelegateAccount",
+                "DeleteConflict.Account.DelegateAccount",
+            ),
+            (
+                Conflict::DelegateAccountExists,
+                "OperationConflict.DelegateAccount.Exists",
+                "OperationConflict.DelegateAccount.Exists",
             ),
         ];
         for (rule, code, ram) in cases {

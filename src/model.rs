@@ -296,6 +296,8 @@ pub enum ResourceType {
     UserProvisioningConfiguration,
     /// A RAM user provisioning event (id `upe-...`), written by the engine.
     UserProvisioningEvent,
+    /// CloudSSO's delegated administrator account (id: the account).
+    DelegateAccount,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

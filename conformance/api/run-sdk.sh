@@ -7,8 +7,9 @@
 # Manager), sdk_access_check.py (access configurations, assignments, provisioning, tasks)
 # sdk_signin_check.py (sign-in settings: service, passwords, MFA, login preference) and
 # sdk_saml_check.py (the external SAML IdP, its certificates, SSO logon, the SP info) and
-# sdk_user_provisioning_check.py (RAM user provisioning, its events and statistics) with the
-# bootstrap administrator's AccessKey, stops the server. The venv also holds
+# sdk_user_provisioning_check.py (RAM user provisioning, its events and statistics) and
+# sdk_delegate_check.py (the delegated administrator account) with the bootstrap
+# administrator's AccessKey, stops the server. The venv also holds
 # alibabacloud-sts20150401, which `tests/it/sts.rs` drives through sdk_sts_check.py with
 # temporary credentials it mints, and boto3 and the AWS CLI v1, which `tests/it/aws_sts.rs`
 # drives through aws_sts_check.py (AWS STS GetCallerIdentity with `ASIA` credentials); both
@@ -39,6 +40,7 @@ status=0
 "$venv/bin/python" "$here/sdk_signin_check.py" "$work/data" || status=$?
 "$venv/bin/python" "$here/sdk_saml_check.py" "$work/data" || status=$?
 "$venv/bin/python" "$here/sdk_user_provisioning_check.py" "$work/data" || status=$?
+"$venv/bin/python" "$here/sdk_delegate_check.py" "$work/data" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== server log (last 40 lines)"
   tail -n 40 "$log"

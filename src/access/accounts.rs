@@ -3,7 +3,8 @@
 //! `FOLDER_DEPTH_MAX` levels under the root, names unique under a parent; accounts whose display
 //! names and account names are unique in the directory.
 //!
-//! INVARIANT: an account is never deleted while an access assignment targets it.
+//! INVARIANT: an account is never deleted while an access assignment or a RAM user
+//! provisioning targets it, or while it is CloudSSO's delegated administrator.
 //!
 //! Must not know about HTTP: `api::ops::resourcemanager` shapes `AccountView` and `Folder`.
 
@@ -301,6 +302,7 @@ fn delete_account_in(txn: &WriteTxn, id: &str) -> Result<(), DomainError> {
         return Err(account_not_found(id));
     }
     super::user_provisioning::check_account(txn, id)?;
+    super::delegate::check_account(txn, id)?;
     let assigned = txn
         .scan::<Assignment>(Prefix::AllAssignments)?
         .iter()

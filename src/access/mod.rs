@@ -18,6 +18,7 @@
 //! - `ram_users`: the engine's RAM user half (provisionings -> RAM users in accounts).
 //! - `user_provisioning`: RAM user provisionings of users and groups into accounts, and the
 //!   directory's RAM user provisioning configuration (issue 14).
+//! - `delegate`: CloudSSO's delegated administrator account (one member account at a time).
 //!
 //! Reads and writes go through the application's `store::Db` (one writer, one outbox); every
 //! change appends its change event in the same transaction. Refusals are `error::DomainError`s
@@ -26,6 +27,7 @@
 pub mod accounts;
 pub mod assignments;
 pub mod configs;
+pub mod delegate;
 mod dependents;
 pub mod engine;
 pub mod metered;

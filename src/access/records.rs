@@ -307,3 +307,14 @@ pub struct UserProvisioningRemoval {
     pub deletion: DeletionStrategy,
     pub deleted: String,
 }
+
+/// CloudSSO's delegated administrator account: a member account of the resource directory
+/// that may manage CloudSSO as the management account does. At most one at a time
+/// (`access::delegate::DELEGATE_ACCOUNTS_MAX`); the record exists while it is enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegateAccount {
+    /// The member account's 16-digit id.
+    pub account_id: String,
+    /// When `EnableDelegateAccount` made it the delegate.
+    pub enabled: String,
+}

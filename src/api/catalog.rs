@@ -753,6 +753,25 @@ pub static USER_PROVISIONING_OPERATIONS: &[Operation] = &[
 const UP: Param = req("UserProvisioningId", "RAM user provisioning id (up-...)");
 const EVENT: Param = req("EventId", "RAM user provisioning event id (upe-...)");
 
+/// CloudSSO's delegated administrator account (one member account at a time).
+pub static DELEGATE_OPERATIONS: &[Operation] = &[
+    sso(
+        "EnableDelegateAccount",
+        "Make a member account CloudSSO's delegated administrator (one at a time; not the management account)",
+        &[ACCOUNT],
+    ),
+    sso(
+        "DisableDelegateAccount",
+        "End a member account's delegation (the account may then be deleted)",
+        &[ACCOUNT],
+    ),
+    sso(
+        "GetDelegateAccount",
+        "Show whether a member account is CloudSSO's delegated administrator (DelegateStatus)",
+        &[ACCOUNT],
+    ),
+];
+
 pub static RESOURCE_MANAGER_OPERATIONS: &[Operation] = &[
     rm(
         "CreateResourceAccount",
@@ -1183,6 +1202,7 @@ pub fn operations() -> impl Iterator<Item = &'static Operation> {
         .chain(ACCESS_CONFIGURATION_OPERATIONS)
         .chain(ASSIGNMENT_OPERATIONS)
         .chain(USER_PROVISIONING_OPERATIONS)
+        .chain(DELEGATE_OPERATIONS)
         .chain(RESOURCE_MANAGER_OPERATIONS)
         .chain(SIGNIN_OPERATIONS)
         .chain(SAML_OPERATIONS)

@@ -307,6 +307,18 @@ impl From<UserProvisioningConfigKey<'_>> for Key {
     }
 }
 
+/// CloudSSO's delegated administrator account: its 16-digit id.
+#[derive(Debug, Clone, Copy)]
+pub struct DelegateAccountKey<'a> {
+    pub account: &'a str,
+}
+
+impl From<DelegateAccountKey<'_>> for Key {
+    fn from(k: DelegateAccountKey<'_>) -> Key {
+        at(Records::DelegateAccounts, &[k.account])
+    }
+}
+
 /// What the management API keeps about a user or group: `dir\0id`.
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceInfoKey<'a> {
@@ -653,6 +665,8 @@ pub enum Prefix<'a> {
         principal_type: &'a str,
         principal_id: &'a str,
     },
+    /// Every delegated administrator account of CloudSSO.
+    AllDelegateAccounts,
 }
 
 impl Prefix<'_> {
@@ -731,6 +745,7 @@ impl Prefix<'_> {
                 Records::UserProvisioningsByPrincipal,
                 &[dir, principal_type, principal_id],
             ),
+            Prefix::AllDelegateAccounts => (Records::DelegateAccounts, &[]),
         };
         if parts.is_empty() {
             return (table, String::new());
@@ -949,6 +964,13 @@ mod tests {
         );
         let upc = UserProvisioningConfigKey { dir: "d" };
         assert_eq!(spelled(upc), (Records::UserProvisioningConfigs, "d".into()));
+        let delegate = DelegateAccountKey {
+            account: "1000000000000001",
+        };
+        assert_eq!(
+            spelled(delegate),
+            (Records::DelegateAccounts, "1000000000000001".into())
+        );
     }
 
     #[test]
@@ -1000,6 +1022,7 @@ mod tests {
             (Prefix::AllAssignments, Records::Assignments, ""),
             (Prefix::AllProvisionings, Records::Provisionings, ""),
             (Prefix::AllTasks, Records::Tasks, ""),
+            (Prefix::AllDelegateAccounts, Records::DelegateAccounts, ""),
             (
                 Prefix::ConfigsIn { dir: "d" },
                 Records::AccessConfigs,

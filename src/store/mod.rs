@@ -221,6 +221,8 @@ pub(crate) enum Records {
     UserProvisioningRemovals,
     /// The embedded account provider's RAM users by owner: `dir\0user\0account` -> name.
     ProviderRamUsersByOwner,
+    /// CloudSSO's delegated administrator accounts (at most one), by account id.
+    DelegateAccounts,
 }
 
 impl Records {
@@ -261,6 +263,7 @@ impl Records {
             Records::UserProvisioningEvents => USER_PROVISIONING_EVENTS,
             Records::UserProvisioningRemovals => USER_PROVISIONING_REMOVALS,
             Records::ProviderRamUsersByOwner => PROVIDER_RAM_USERS_BY_OWNER,
+            Records::DelegateAccounts => DELEGATE_ACCOUNTS,
         }
     }
     fn name(self) -> &'static str {
@@ -300,6 +303,7 @@ impl Records {
             Records::UserProvisioningEvents => "user_provisioning_events",
             Records::UserProvisioningRemovals => "user_provisioning_removals",
             Records::ProviderRamUsersByOwner => "provider_ram_users_by_owner",
+            Records::DelegateAccounts => "delegate_accounts",
         }
     }
 }

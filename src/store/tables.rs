@@ -89,6 +89,7 @@ pub(super) const USER_PROVISIONING_REMOVALS: DocTable =
     TableDefinition::new("user_provisioning_removals");
 pub(super) const PROVIDER_RAM_USERS_BY_OWNER: DocTable =
     TableDefinition::new("provider_ram_users_by_owner");
+pub(super) const DELEGATE_ACCOUNTS: DocTable = TableDefinition::new("delegate_accounts");
 
 /// Something done to each table in turn (`every_table`).
 pub(super) trait EveryTable {
@@ -146,6 +147,7 @@ pub(super) fn every_table<V: EveryTable>(v: &mut V) -> Result<(), V::Error> {
         USER_PROVISIONING_EVENTS,
         USER_PROVISIONING_REMOVALS,
         PROVIDER_RAM_USERS_BY_OWNER,
+        DELEGATE_ACCOUNTS,
         MEMBERS,
     ] {
         v.table(t)?;

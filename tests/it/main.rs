@@ -26,6 +26,7 @@ mod conformance;
 mod console;
 mod crash;
 mod decision;
+mod delegate;
 mod device;
 mod edge;
 mod errors;

@@ -9,6 +9,7 @@
 //! - `configs`: access configurations and their permission policies.
 //! - `assignments`: access assignments, provisioning, tasks and effective access.
 //! - `user_provisioning`: RAM user provisionings and their configuration.
+//! - `delegate`: CloudSSO's delegated administrator account.
 //! - `ram`: administrators, their policies and AccessKeys (RAM, 2015-05-01).
 //! - `resourcemanager`: accounts and folders (Resource Manager, 2020-03-31).
 //! - `sessions`: a user's portal sessions (cloudsso's own operations).
@@ -51,6 +52,7 @@ mod cloudsso;
 mod configs;
 mod console;
 mod decision;
+mod delegate;
 mod ram;
 mod resource;
 mod resourcemanager;
@@ -163,6 +165,7 @@ fn handlers() -> impl Iterator<Item = &'static Handler> {
         .chain(configs::HANDLERS)
         .chain(assignments::HANDLERS)
         .chain(user_provisioning::HANDLERS)
+        .chain(delegate::HANDLERS)
         .chain(ram::HANDLERS)
         .chain(resourcemanager::HANDLERS)
         .chain(sessions::HANDLERS)

@@ -39,6 +39,11 @@ pub mod only {
     use super::super::super::error::ApiFault;
     use super::super::super::params::Params;
 
+    /// `*`: the whole installation (the service switch, the delegated administrator).
+    pub fn installation(_: &Params) -> Result<Vec<String>, ApiFault> {
+        Ok(vec!["*".into()])
+    }
+
     /// `directory/{DirectoryId}`.
     pub fn directory(p: &Params) -> Result<Vec<String>, ApiFault> {
         Ok(vec![super::dir(p)?])

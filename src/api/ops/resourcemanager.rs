@@ -36,7 +36,7 @@ pub(super) static HANDLERS: &[Handler] = &[
 ];
 
 /// A member account id: digits only (it goes into an ARN).
-fn account_id(p: &Params) -> Result<&str, ApiFault> {
+pub(super) fn account_id(p: &Params) -> Result<&str, ApiFault> {
     let v = p.required("AccountId")?;
     if v.len() > 32 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiFault::invalid("AccountId", "must be digits"));

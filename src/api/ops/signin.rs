@@ -5,7 +5,7 @@
 
 use super::super::error::ApiFault;
 use super::super::params::Params;
-use super::resource::only::{directory, user};
+use super::resource::only::{directory, installation, user};
 use super::{Ctx, Handler, shape};
 use crate::signin::settings::{
     self, DirectorySettings, MfaMode, NewPassword, PasswordPolicyChange, RiskOperation,
@@ -15,9 +15,14 @@ use crate::signin::state::MfaDevice;
 use serde_json::{Value, json};
 
 pub(super) static HANDLERS: &[Handler] = &[
-    op!(CloudSso, "EnableService", service, enable_service),
-    op!(CloudSso, "DisableService", service, disable_service),
-    op!(CloudSso, "GetServiceStatus", service, get_service_status),
+    op!(CloudSso, "EnableService", installation, enable_service),
+    op!(CloudSso, "DisableService", installation, disable_service),
+    op!(
+        CloudSso,
+        "GetServiceStatus",
+        installation,
+        get_service_status
+    ),
     op!(CloudSso, "ResetUserPassword", user, reset_user_password),
     op!(
         CloudSso,
@@ -100,11 +105,6 @@ pub(super) static HANDLERS: &[Handler] = &[
         get_login_preference
     ),
 ];
-
-/// The service switch acts on the whole installation.
-fn service(_: &Params) -> Result<Vec<String>, ApiFault> {
-    Ok(vec!["*".into()])
-}
 
 /// `Enabled` or `Disabled` of a switch.
 pub(super) fn status(on: bool) -> &'static str {

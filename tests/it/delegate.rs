@@ -1,0 +1,281 @@
+//! CloudSSO's delegated administrator account over the signed API: Enable, Get, Disable round
+//! trip; one delegate at a time (the second refused until the first is disabled); the
+//! management account, an unknown account and a malformed or missing `AccountId` refused; a
+//! read-only administrator may read but not change it; the account cannot be deleted from the
+//! resource directory while delegated. The official SDK's run is
+//! `conformance/api/sdk_delegate_check.py` (from `conformance/api/run-sdk.sh`).
+
+use crate::harness::*;
+use serde_json::Value;
+
+const RM: &str = "2020-03-31";
+
+fn string(v: &Value, path: &[&str]) -> String {
+    let mut v = v;
+    for p in path {
+        v = &v[p];
+    }
+    v.as_str()
+        .unwrap_or_else(|| panic!("{path:?} in {v}"))
+        .to_owned()
+}
+
+async fn member(s: &Server, k: &Key, name: &str) -> String {
+    let a = s
+        .api_ok(k, RM, "CreateResourceAccount", &[("DisplayName", name)])
+        .await;
+    string(&a, &["Account", "AccountId"])
+}
+
+/// `GetDelegateAccount`'s `DelegateAccount`.
+async fn delegate(s: &Server, k: &Key, account: &str) -> Value {
+    s.api_ok(k, SSO, "GetDelegateAccount", &[("AccountId", account)])
+        .await["DelegateAccount"]
+        .clone()
+}
+
+#[tokio::test]
+async fn one_member_account_at_a_time_is_the_delegated_administrator() {
+    let s = Server::start();
+    let k = s.admin_key();
+    let prod = member(&s, &k, "prod").await;
+    let dev = member(&s, &k, "dev").await;
+    let one = [("AccountId", prod.as_str())];
+
+    let before = delegate(&s, &k, &prod).await;
+    assert_eq!(before["AccountId"], prod.as_str(), "{before}");
+    assert_eq!(before["DisplayName"], "prod", "{before}");
+    assert_eq!(before["DelegateStatus"], "Disabled", "{before}");
+
+    s.api_ok(&k, SSO, "EnableDelegateAccount", &one).await;
+    assert_eq!(delegate(&s, &k, &prod).await["DelegateStatus"], "Enabled");
+    // Enabling the delegate again changes nothing.
+    s.api_ok(&k, SSO, "EnableDelegateAccount", &one).await;
+    assert_eq!(delegate(&s, &k, &prod).await["DelegateStatus"], "Enabled");
+
+    // A second account while one is delegated: refused, nothing changes.
+    let r = s
+        .api(&k, SSO, "EnableDelegateAccount", &[("AccountId", &dev)])
+        .await;
+    assert_fault(&r, 409, "OperationConflict.DelegateAccount.Exists");
+    assert!(string(&r.body, &["Message"]).contains(&prod), "{}", r.body);
+    assert_eq!(delegate(&s, &k, &dev).await["DelegateStatus"], "Disabled");
+    assert_eq!(delegate(&s, &k, &prod).await["DelegateStatus"], "Enabled");
+
+    // The delegate cannot leave the resource directory while delegated.
+    let r = s.api(&k, RM, "DeleteAccount", &one).await;
+    assert_fault(&r, 409, "DeleteConflict.Account.DelegateAccount");
+    s.api_ok(&k, RM, "GetAccount", &one).await;
+
+    s.api_ok(&k, SSO, "DisableDelegateAccount", &one).await;
+    assert_eq!(delegate(&s, &k, &prod).await["DelegateStatus"], "Disabled");
+    // Disabled: disabling again is refused; the other account may now be the delegate.
+    let r = s.api(&k, SSO, "DisableDelegateAccount", &one).await;
+    assert_fault(&r, 404, "EntityNotExists.DelegateAccount");
+    s.api_ok(&k, SSO, "EnableDelegateAccount", &[("AccountId", &dev)])
+        .await;
+    assert_eq!(delegate(&s, &k, &dev).await["DelegateStatus"], "Enabled");
+
+    // The former delegate may be deleted now; then it is unknown.
+    s.api_ok(&k, RM, "DeleteAccount", &one).await;
+    let r = s.api(&k, SSO, "GetDelegateAccount", &one).await;
+    assert_fault(&r, 404, "EntityNotExists.Account");
+}
+
+/// (operation, parameters, status, code) of one refused call.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+
+#[tokio::test]
+async fn refusals_of_the_delegated_administrator_operations() {
+    let s = Server::start();
+    let k = s.admin_key();
+    let prod = member(&s, &k, "prod").await;
+    let management = s.api_ok(&k, SSO, "GetServiceStatus", &[]).await;
+    let management = string(&management, &["ServiceStatus", "AccountId"]);
+    let unknown = "1000000000000009";
+    let ops = [
+        "EnableDelegateAccount",
+        "DisableDelegateAccount",
+        "GetDelegateAccount",
+    ];
+    let mut cases: Vec<Case> = Vec::new();
+    for op in ops {
+        cases.push((op, vec![], 400, "MissingParameter.AccountId"));
+        cases.push((
+            op,
+            vec![("AccountId", "")],
+            400,
+            "MissingParameter.AccountId",
+        ));
+        cases.push((
+            op,
+            vec![("AccountId", "12ab")],
+            400,
+            "InvalidParameter.AccountId",
+        ));
+        cases.push((
+            op,
+            vec![("AccountId", unknown)],
+            404,
+            "EntityNotExists.Account",
+        ));
+    }
+    cases.push((
+        "EnableDelegateAccount",
+        vec![("AccountId", &management)],
+        400,
+        "InvalidParameter.AccountId.ManagementAccount",
+    ));
+    cases.push((
+        "DisableDelegateAccount",
+        vec![("AccountId", &prod)],
+        404,
+        "EntityNotExists.DelegateAccount",
+    ));
+    let mut wrong = Vec::new();
+    for (op, params, status, code) in &cases {
+        let r = s.api(&k, SSO, op, params).await;
+        if let Some(m) = fault_mismatch(&r, *status, code) {
+            wrong.push(format!("{op} {params:?}: {m}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // None of them made a delegate.
+    assert_eq!(delegate(&s, &k, &prod).await["DelegateStatus"], "Disabled");
+    let r = s
+        .api(&k, SSO, "GetDelegateAccount", &[("AccountId", &management)])
+        .await;
+    assert_fault(&r, 404, "EntityNotExists.Account");
+}
+
+/// A RAM administrator with system policy `policy` and a new AccessKey.
+async fn admin(s: &Server, root: &Key, name: &str, policy: &str) -> Key {
+    s.api_ok(root, RAM, "CreateUser", &[("UserName", name)])
+        .await;
+    s.api_ok(
+        root,
+        RAM,
+        "AttachPolicyToUser",
+        &[
+            ("UserName", name),
+            ("PolicyName", policy),
+            ("PolicyType", "System"),
+        ],
+    )
+    .await;
+    let k = s
+        .api_ok(root, RAM, "CreateAccessKey", &[("UserName", name)])
+        .await;
+    Key {
+        id: string(&k, &["AccessKey", "AccessKeyId"]),
+        secret: string(&k, &["AccessKey", "AccessKeySecret"]),
+    }
+}
+
+#[tokio::test]
+async fn the_delegate_is_authorized_like_the_service_switch() {
+    let s = Server::start();
+    let root = s.admin_key();
+    let prod = member(&s, &root, "prod").await;
+    let dev = member(&s, &root, "dev").await;
+    let reader = admin(&s, &root, "reader", "AliyunCloudSSOReadOnlyAccess").await;
+    let full = admin(&s, &root, "sso-admin", "AliyunCloudSSOFullAccess").await;
+    let one = [("AccountId", prod.as_str())];
+
+    // The read-only administrator reads, and is refused both changes.
+    assert_eq!(
+        delegate(&s, &reader, &prod).await["DelegateStatus"],
+        "Disabled"
+    );
+    let r = s.api(&reader, SSO, "EnableDelegateAccount", &one).await;
+    assert_fault(&r, 403, "NoPermission");
+    assert_eq!(
+        delegate(&s, &root, &prod).await["DelegateStatus"],
+        "Disabled"
+    );
+    s.api_ok(&full, SSO, "EnableDelegateAccount", &one).await;
+    assert_eq!(
+        delegate(&s, &reader, &prod).await["DelegateStatus"],
+        "Enabled"
+    );
+    let r = s.api(&reader, SSO, "DisableDelegateAccount", &one).await;
+    assert_fault(&r, 403, "NoPermission");
+    assert_eq!(
+        delegate(&s, &root, &prod).await["DelegateStatus"],
+        "Enabled"
+    );
+
+    // A policy naming only one account's ARN grants nothing: the resource is `*`.
+    let doc = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"cloudsso:*DelegateAccount","Resource":"acs:cloudsso:*:*:delegate-account/{dev}"}}]}}"#
+    );
+    s.api_ok(
+        &root,
+        RAM,
+        "CreatePolicy",
+        &[("PolicyName", "one-account"), ("PolicyDocument", &doc)],
+    )
+    .await;
+    s.api_ok(&root, RAM, "CreateUser", &[("UserName", "narrow")])
+        .await;
+    s.api_ok(
+        &root,
+        RAM,
+        "AttachPolicyToUser",
+        &[
+            ("UserName", "narrow"),
+            ("PolicyName", "one-account"),
+            ("PolicyType", "Custom"),
+        ],
+    )
+    .await;
+    let k = s
+        .api_ok(&root, RAM, "CreateAccessKey", &[("UserName", "narrow")])
+        .await;
+    let narrow = Key {
+        id: string(&k, &["AccessKey", "AccessKeyId"]),
+        secret: string(&k, &["AccessKey", "AccessKeySecret"]),
+    };
+    // Nor does one naming only a directory: the delegate is the whole installation's.
+    let d = &s.directory_id;
+    let doc2 = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"cloudsso:*","Resource":["acs:cloudsso:*:*:directory/{d}","acs:cloudsso:*:*:directory/{d}/*"]}}]}}"#
+    );
+    s.api_ok(
+        &root,
+        RAM,
+        "CreatePolicy",
+        &[("PolicyName", "one-directory"), ("PolicyDocument", &doc2)],
+    )
+    .await;
+    s.api_ok(
+        &root,
+        RAM,
+        "AttachPolicyToUser",
+        &[
+            ("UserName", "narrow"),
+            ("PolicyName", "one-directory"),
+            ("PolicyType", "Custom"),
+        ],
+    )
+    .await;
+    s.api_ok(&narrow, SSO, "GetDirectory", &[("DirectoryId", d)])
+        .await;
+    for (op, account) in [
+        ("DisableDelegateAccount", prod.as_str()),
+        ("EnableDelegateAccount", dev.as_str()),
+        ("GetDelegateAccount", dev.as_str()),
+    ] {
+        let r = s.api(&narrow, SSO, op, &[("AccountId", account)]).await;
+        assert_fault(&r, 403, "NoPermission");
+    }
+    assert_eq!(
+        delegate(&s, &root, &prod).await["DelegateStatus"],
+        "Enabled"
+    );
+    s.api_ok(&full, SSO, "DisableDelegateAccount", &one).await;
+    assert_eq!(
+        delegate(&s, &root, &prod).await["DelegateStatus"],
+        "Disabled"
+    );
+}
