@@ -335,37 +335,7 @@ impl Access {
                 return;
             }
         };
-        for (user, u) in &owned {
-            if run
-                .desired
-                .contains_key(&(account.to_owned(), user.clone()))
-            {
-                continue;
-            }
-            let owner = RamUserOwner {
-                directory_id: dir.clone(),
-                user_id: user.clone(),
-            };
-            // A deleted provisioning's RAM users go by the strategy its deletion chose.
-            let keep = match run.removals.get(&u.provisioning_id) {
-                Some(s) => *s == DeletionStrategy::Keep,
-                None => u.keep_on_removal,
-            };
-            let r = self.provider.remove_ram_user(account, &owner, keep).await;
-            match r {
-                Ok(()) => run.pass.removed += 1,
-                Err(e) => {
-                    let source = if run.provisionings.contains_key(&u.provisioning_id) {
-                        EventSource::RemoveUserFromGroup
-                    } else {
-                        EventSource::DeleteProvisioning
-                    };
-                    run.accounts_of
-                        .insert(u.provisioning_id.clone(), account.to_owned());
-                    run.fail(&u.provisioning_id, source, user, e.0);
-                }
-            }
-        }
+        self.remove_unwanted(run, account, &owned).await;
         let wanted: Vec<DesiredRamUser> = run
             .desired
             .range((account.to_owned(), String::new())..)
@@ -401,6 +371,48 @@ impl Access {
         // The account has a RAM user of the directory: it must trust the directory's IdP.
         if let Some(first) = placed {
             self.ensure_user_sso(run, account, &first).await;
+        }
+    }
+
+    /// Removes (or keeps, by the strategy) the directory's RAM users in `account` that no
+    /// provisioning wants any more; failures are noted in `run`.
+    async fn remove_unwanted(
+        &self,
+        run: &mut Run,
+        account: &str,
+        owned: &BTreeMap<String, RamUser>,
+    ) {
+        let dir = run.dir.clone();
+        for (user, u) in owned {
+            if run
+                .desired
+                .contains_key(&(account.to_owned(), user.clone()))
+            {
+                continue;
+            }
+            let owner = RamUserOwner {
+                directory_id: dir.clone(),
+                user_id: user.clone(),
+            };
+            // A deleted provisioning's RAM users go by the strategy its deletion chose.
+            let keep = match run.removals.get(&u.provisioning_id) {
+                Some(s) => *s == DeletionStrategy::Keep,
+                None => u.keep_on_removal,
+            };
+            let r = self.provider.remove_ram_user(account, &owner, keep).await;
+            match r {
+                Ok(()) => run.pass.removed += 1,
+                Err(e) => {
+                    let source = if run.provisionings.contains_key(&u.provisioning_id) {
+                        EventSource::RemoveUserFromGroup
+                    } else {
+                        EventSource::DeleteProvisioning
+                    };
+                    run.accounts_of
+                        .insert(u.provisioning_id.clone(), account.to_owned());
+                    run.fail(&u.provisioning_id, source, user, e.0);
+                }
+            }
         }
     }
 
