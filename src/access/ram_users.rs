@@ -346,7 +346,9 @@ impl Access {
         for want in wanted {
             let keep = want.deletion == DeletionStrategy::Keep;
             let current = owned.get(&want.user_id).is_some_and(|u| {
-                u.keep_on_removal == keep && u.provisioning_id == want.provisioning_id
+                u.keep_on_removal == keep
+                    && u.provisioning_id == want.provisioning_id
+                    && super::provider::ram_user_name_fits(&u.name, &want.name)
             });
             if current {
                 placed.get_or_insert(want);
