@@ -247,6 +247,8 @@ struct Run {
     complete: bool,
     /// Deleted provisionings: id -> the strategy their deletion chose.
     removals: BTreeMap<String, DeletionStrategy>,
+    /// The directory's IdP metadata, read once per pass when an account needs it.
+    idp_metadata: Option<String>,
 }
 
 impl Run {
@@ -284,6 +286,7 @@ impl Access {
             accounts_of: BTreeMap::new(),
             complete: true,
             removals: read.removals.clone(),
+            idp_metadata: None,
         };
         for account in &read.accounts {
             self.reconcile_account(&mut run, account).await;
@@ -428,7 +431,14 @@ impl Access {
         }
         let dir = run.dir.clone();
         let r = async {
-            let metadata = self.saml_metadata(&dir).await.map_err(|e| e.to_string())?;
+            let metadata = match &run.idp_metadata {
+                Some(m) => m.clone(),
+                None => {
+                    let m = self.saml_metadata(&dir).await.map_err(|e| e.to_string())?;
+                    run.idp_metadata = Some(m.clone());
+                    m
+                }
+            };
             let current = self.provider.user_sso(account).await.map_err(|e| e.0)?;
             if current.iter().any(|(d, m)| *d == dir && *m == metadata) {
                 return Ok(());
