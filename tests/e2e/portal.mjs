@@ -118,6 +118,27 @@ async function openConsole(context, page, account) {
   await consolePage.close();
 }
 
+/** The RAM user tab: alice's RAM user in the account, and its console sign-in. */
+async function ramUserTab(context, page) {
+  await submit(page, '#tab-ram-users');
+  await expectOn(page, 'ul#accounts', 'the RAM user tab');
+  const entry = page.locator(`ul#accounts li.account[data-account-id="${ACCOUNT_ID}"] li.ram-user`);
+  check(await entry.count() === 1, 'the RAM user tab does not list the account');
+  const logon = (await entry.locator('.logon-name').textContent()) ?? '';
+  check(logon === `${USER}@${ACCOUNT_ID}.onaliyun.com`, `the RAM user's logon name is \`${logon}\``);
+  await shot(page, 'ram-users');
+  const link = entry.locator('a.open-console');
+  const [consolePage] = await Promise.all([context.waitForEvent('page'), link.click()]);
+  await expectOn(consolePage, '#ram-user', 'the console page after the RAM user SAML post');
+  await shot(consolePage, 'console-ram-user');
+  const name = (await consolePage.textContent('#ram-user')) ?? '';
+  check(name === USER, `console names RAM user \`${name}\`, want ${USER}`);
+  check(await consolePage.locator('#role-name').count() === 0, 'a RAM user console names a role');
+  await consolePage.close();
+  await submit(page, '#tab-roles');
+  await accountList(page, 'the roles tab again');
+}
+
 function disableUser() {
   execFileSync(env('CLOUDSSO_BIN'), ['sso', 'update-user-status', '--directory-id',
     env('E2E_DIRECTORY_ID'), '--user-id', env('E2E_USER_ID'), '--new-status', 'Disabled'],
@@ -141,6 +162,7 @@ async function run(page, context) {
   account = await accountList(page, 'the account list after clearing the search');
 
   await openConsole(context, page, account);
+  await ramUserTab(context, page);
   await submit(page, '#signout');
   await onLoginPage(page, 'after signing out');
   await shot(page, 'signed-out');

@@ -139,7 +139,11 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$provisioned" = Provisioned ] || fail "configuration not provisioned: status \`$provisioned\`"
-echo "set up: user alice ($alice_id), account $account_name ($account_id), configuration $config_name ($config_id), provisioned"
+# RAM user-based logon too: alice gets a RAM user in the account (the portal's RAM user tab).
+api sso create-user-provisioning --directory-id "$dir_id" --principal-type User \
+  --principal-id "$alice_id" --target-type RD-Account --target-id "$account_id" \
+  --duplication-strategy KeepBoth --deletion-strategy Delete > /dev/null
+echo "set up: user alice ($alice_id), account $account_name ($account_id), configuration $config_name ($config_id), provisioned, RAM user provisioning"
 
 export CLOUDSSO_BIN="$bin"
 export E2E_BASE="$base" E2E_DIRECTORY_NAME="$dir_name" E2E_DIRECTORY_ID="$dir_id"
