@@ -540,14 +540,9 @@ impl Provider for EmbeddedProvider {
     ) -> BoxFuture<'a, Result<Vec<RamUser>, ProviderError>> {
         let account = account.to_owned();
         self.read(move |txn| {
-            Ok(txn
-                .scan::<AccountObject>(Prefix::ProviderRamUsersIn { account: &account })?
-                .into_iter()
-                .filter_map(|o| match o {
-                    AccountObject::RamUser(u) => Some(u),
-                    _ => None,
-                })
-                .collect())
+            let all =
+                txn.scan::<AccountObject>(Prefix::ProviderRamUsersIn { account: &account })?;
+            Ok(only_ram_users(all))
         })
     }
 
@@ -611,14 +606,18 @@ fn ram_users_in(
     txn: &crate::store::WriteTxn,
     account: &str,
 ) -> Result<Vec<RamUser>, crate::store::StoreError> {
-    Ok(txn
-        .scan::<AccountObject>(Prefix::ProviderRamUsersIn { account })?
-        .into_iter()
+    let all = txn.scan::<AccountObject>(Prefix::ProviderRamUsersIn { account })?;
+    Ok(only_ram_users(all))
+}
+
+/// The RAM users among an account's objects.
+fn only_ram_users(all: Vec<AccountObject>) -> Vec<RamUser> {
+    all.into_iter()
         .filter_map(|o| match o {
             AccountObject::RamUser(u) => Some(u),
             _ => None,
         })
-        .collect())
+        .collect()
 }
 
 /// Writes a RAM user and its by-owner index row (the owner's previous one, if the user was

@@ -74,25 +74,34 @@ impl SignIn {
                 .or_default()
                 .push((g.config_id, g.config_name));
         }
-        let (d, u) = (dir.to_string(), user.to_string());
-        let (names, prefs) = self
-            .read(move |txn| {
-                let mut names = BTreeMap::new();
-                for id in by_account.keys() {
-                    let name = txn
-                        .get::<Account>(AccountKey { id })?
-                        .map(|a| a.display_name)
-                        .unwrap_or_default();
-                    names.insert(id.clone(), name);
-                }
-                let prefs: PortalPrefs = txn
-                    .get(PortalPrefsKey { dir: &d, user: &u })?
-                    .unwrap_or_default();
-                Ok(((names, by_account), prefs))
-            })
-            .await?;
-        let (names, by_account) = names;
+        let (names, by_account, prefs) = self.names_and_prefs(dir, user, by_account).await?;
         Ok(arrange(&names, by_account, &prefs, search, page))
+    }
+
+    /// The display names of `by_account`'s accounts and the user's portal preferences, in one
+    /// read.
+    async fn names_and_prefs(
+        &self,
+        dir: &DirectoryId,
+        user: &UserId,
+        by_account: ByAccount,
+    ) -> Result<(BTreeMap<String, String>, ByAccount, PortalPrefs), DomainError> {
+        let (d, u) = (dir.to_string(), user.to_string());
+        self.read(move |txn| {
+            let mut names = BTreeMap::new();
+            for id in by_account.keys() {
+                let name = txn
+                    .get::<Account>(AccountKey { id })?
+                    .map(|a| a.display_name)
+                    .unwrap_or_default();
+                names.insert(id.clone(), name);
+            }
+            let prefs: PortalPrefs = txn
+                .get(PortalPrefsKey { dir: &d, user: &u })?
+                .unwrap_or_default();
+            Ok((names, by_account, prefs))
+        })
+        .await
     }
 
     /// The RAM user tab: page `page` of the accounts where `user` has a RAM user now (RAM
@@ -114,25 +123,9 @@ impl SignIn {
                 .or_default()
                 .push((u.name, logon));
         }
-        let (d, u) = (dir.to_string(), user.to_string());
-        let ((names, by_account), prefs) = self
-            .read(move |txn| {
-                let mut names = BTreeMap::new();
-                for id in by_account.keys() {
-                    let name = txn
-                        .get::<Account>(AccountKey { id })?
-                        .map(|a| a.display_name)
-                        .unwrap_or_default();
-                    names.insert(id.clone(), name);
-                }
-                let mut prefs: PortalPrefs = txn
-                    .get(PortalPrefsKey { dir: &d, user: &u })?
-                    .unwrap_or_default();
-                // "last used" names a role's console.
-                prefs.last_used = None;
-                Ok(((names, by_account), prefs))
-            })
-            .await?;
+        let (names, by_account, mut prefs) = self.names_and_prefs(dir, user, by_account).await?;
+        // "last used" names a role's console.
+        prefs.last_used = None;
         Ok(arrange(&names, by_account, &prefs, search, page))
     }
 
