@@ -314,14 +314,12 @@ async fn member_admin(s: &Server, root: &Key, name: &str, account: &str, policy:
     }
 }
 
+/// (version, operation, parameters) of one call.
+type Call<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+
 /// Calls that must each be refused `Forbidden.DelegateAccount` (403), the message naming
 /// `account`; the mismatches, one per line.
-async fn refused_as_member(
-    s: &Server,
-    k: &Key,
-    account: &str,
-    calls: &[(&str, &str, Vec<(&str, &str)>)],
-) -> Vec<String> {
+async fn refused_as_member(s: &Server, k: &Key, account: &str, calls: &[Call<'_>]) -> Vec<String> {
     let mut wrong = Vec::new();
     for (version, op, params) in calls {
         let r = s.api(k, version, op, params).await;
@@ -353,7 +351,7 @@ async fn a_member_accounts_administrators_call_cloudsso_only_while_it_is_the_del
     let dev_full = member_admin(&s, &root, "dev-sso", &dev, "AliyunCloudSSOFullAccess").await;
     let mgmt = admin(&s, &root, "mgmt-sso", "AliyunCloudSSOFullAccess").await;
     let one = [("AccountId", prod.as_str())];
-    let sso_calls = |user: &'static str| -> Vec<(&'static str, &'static str, Vec<(&str, &str)>)> {
+    let sso_calls = |user: &'static str| -> Vec<Call<'_>> {
         vec![
             (SSO, "ListDirectories", vec![]),
             (SSO, "GetDirectory", vec![("DirectoryId", d.as_str())]),
@@ -401,7 +399,7 @@ async fn a_member_accounts_administrators_call_cloudsso_only_while_it_is_the_del
         .await;
     assert_fault(&r, 403, "NoPermission");
     // Never RAM, Resource Manager, the audit trail or STS: those are the management account's.
-    let others: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+    let others: Vec<Call> = vec![
         (RAM, "ListUsers", vec![]),
         (RAM, "CreateUser", vec![("UserName", "sneaky")]),
         (RAM, "GetUser", vec![("UserName", "prod-sso")]),

@@ -80,8 +80,8 @@ fn user_json(u: &AdminUser) -> Value {
         "CreateDate": time(&u.created),
         "UpdateDate": time(&u.updated),
     });
-    if let Some(account) = &u.account_id {
-        v["AccountId"] = json!(account);
+    if let (Some(account), Some(o)) = (&u.account_id, v.as_object_mut()) {
+        o.insert("AccountId".into(), json!(account));
     }
     v
 }
