@@ -110,14 +110,27 @@ pub struct RamUserSpec {
     pub provisioning_id: String,
 }
 
+/// Whether a RAM user named `name` is the one placed for a user named `user_name` (its name,
+/// or the KeepBoth name beside a clash).
+pub fn ram_user_name_fits(name: &str, user_name: &str) -> bool {
+    name == user_name
+        || name
+            .strip_suffix(KEEP_BOTH_SUFFIX)
+            .is_some_and(|n| n == user_name)
+}
+
 /// Where `spec`'s RAM user goes among the account's `existing` RAM users: the RAM user to
-/// write (an existing one it already owns, a new one, `<name>_sso` under KeepBoth, or the
-/// same-named one taken over under TakeOver), or `IMS_USER_EXISTS`. Pure.
+/// write (an existing one it already owns whose name still fits the user's, a new one,
+/// `<name>_sso` under KeepBoth, or the same-named one taken over under TakeOver), or
+/// `IMS_USER_EXISTS`. One it owns under a name that no longer fits (the user was renamed) is
+/// renamed: placed anew, as if it were gone. Pure.
 pub fn place_ram_user(spec: &RamUserSpec, existing: &[RamUser]) -> Result<RamUser, ProviderError> {
     let keep_on_removal = spec.deletion == DeletionStrategy::Keep;
-    if let Some(mine) = existing
+    let mine = existing
         .iter()
-        .find(|u| u.owner.as_ref() == Some(&spec.owner))
+        .find(|u| u.owner.as_ref() == Some(&spec.owner));
+    if let Some(mine) = mine
+        && ram_user_name_fits(&mine.name, &spec.name)
     {
         return Ok(RamUser {
             keep_on_removal,
@@ -125,6 +138,10 @@ pub fn place_ram_user(spec: &RamUserSpec, existing: &[RamUser]) -> Result<RamUse
             ..mine.clone()
         });
     }
+    let existing: Vec<&RamUser> = existing
+        .iter()
+        .filter(|u| u.owner.as_ref() != Some(&spec.owner))
+        .collect();
     let owned = |name: &str| RamUser {
         account_id: spec.account_id.clone(),
         name: name.to_owned(),
@@ -468,6 +485,16 @@ impl Provider for EmbeddedProvider {
                         Ok(u) => u,
                         Err(e) => return Ok(Err(e)),
                     };
+                    // A rename: the RAM user it owned under the old name goes.
+                    let old = existing
+                        .iter()
+                        .find(|u| u.owner.as_ref() == Some(&spec.owner) && u.name != placed.name);
+                    if let Some(old) = old {
+                        txn.delete(ProviderRamUserKey {
+                            account: &old.account_id,
+                            name: &old.name,
+                        })?;
+                    }
                     put_ram_user(txn, &placed)?;
                     Ok::<_, DomainError>(Ok(placed.name))
                 })
@@ -905,6 +932,31 @@ mod tests {
         for s in [KeepBoth, TakeOver] {
             let again = place_ram_user(&spec("u-1", "alice", s), &mine).unwrap();
             assert_eq!(again, existing("alice_sso", Some("u-1")));
+        }
+        // Renamed (alice -> alicia): the RAM user it owns moves to the new name, or beside a
+        // clash; its old name never blocks it.
+        let renamed = [existing("alice", Some("u-1"))];
+        let moved = place_ram_user(&spec("u-1", "alicia", KeepBoth), &renamed).unwrap();
+        assert_eq!(moved, existing("alicia", Some("u-1")));
+        let crowded = [existing("alice", Some("u-1")), existing("alicia", None)];
+        let moved = place_ram_user(&spec("u-1", "alicia", KeepBoth), &crowded).unwrap();
+        assert_eq!(moved, existing("alicia_sso", Some("u-1")));
+        assert!(clash(place_ram_user(
+            &spec("u-1", "alicia", TakeOver),
+            &[
+                existing("alice", Some("u-1")),
+                existing("alicia", Some("u-2"))
+            ]
+        )));
+        let cases = [
+            ("alice", "alice", true),
+            ("alice_sso", "alice", true),
+            ("alice_sso_sso", "alice", false),
+            ("alicia", "alice", false),
+            ("alice", "alice_sso", false),
+        ];
+        for (name, user, fits) in cases {
+            assert_eq!(ram_user_name_fits(name, user), fits, "{name} {user}");
         }
     }
 

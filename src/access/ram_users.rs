@@ -335,7 +335,57 @@ impl Access {
                 return;
             }
         };
-        for (user, u) in &owned {
+        self.remove_unwanted(run, account, &owned).await;
+        let wanted: Vec<DesiredRamUser> = run
+            .desired
+            .range((account.to_owned(), String::new())..)
+            .take_while(|((a, _), _)| a == account)
+            .map(|(_, w)| w.clone())
+            .collect();
+        let mut placed: Option<DesiredRamUser> = None;
+        for want in wanted {
+            let keep = want.deletion == DeletionStrategy::Keep;
+            let current = owned.get(&want.user_id).is_some_and(|u| {
+                u.keep_on_removal == keep
+                    && u.provisioning_id == want.provisioning_id
+                    && super::provider::ram_user_name_fits(&u.name, &want.name)
+            });
+            if current {
+                placed.get_or_insert(want);
+                continue;
+            }
+            match self.provider.ensure_ram_user(&spec(&dir, &want)).await {
+                Ok(_) => {
+                    run.pass.ensured += 1;
+                    placed.get_or_insert(want);
+                }
+                Err(e) => {
+                    let source = match run.provisionings.get(&want.provisioning_id) {
+                        Some(p) if p.principal_type == ResourceKind::Group => {
+                            EventSource::AddUserToGroup
+                        }
+                        _ => EventSource::StartProvisioning,
+                    };
+                    run.fail(&want.provisioning_id, source, &want.user_id, e.0);
+                }
+            }
+        }
+        // The account has a RAM user of the directory: it must trust the directory's IdP.
+        if let Some(first) = placed {
+            self.ensure_user_sso(run, account, &first).await;
+        }
+    }
+
+    /// Removes (or keeps, by the strategy) the directory's RAM users in `account` that no
+    /// provisioning wants any more; failures are noted in `run`.
+    async fn remove_unwanted(
+        &self,
+        run: &mut Run,
+        account: &str,
+        owned: &BTreeMap<String, RamUser>,
+    ) {
+        let dir = run.dir.clone();
+        for (user, u) in owned {
             if run
                 .desired
                 .contains_key(&(account.to_owned(), user.clone()))
@@ -365,42 +415,6 @@ impl Access {
                     run.fail(&u.provisioning_id, source, user, e.0);
                 }
             }
-        }
-        let wanted: Vec<DesiredRamUser> = run
-            .desired
-            .range((account.to_owned(), String::new())..)
-            .take_while(|((a, _), _)| a == account)
-            .map(|(_, w)| w.clone())
-            .collect();
-        let mut placed: Option<DesiredRamUser> = None;
-        for want in wanted {
-            let keep = want.deletion == DeletionStrategy::Keep;
-            let current = owned.get(&want.user_id).is_some_and(|u| {
-                u.keep_on_removal == keep && u.provisioning_id == want.provisioning_id
-            });
-            if current {
-                placed.get_or_insert(want);
-                continue;
-            }
-            match self.provider.ensure_ram_user(&spec(&dir, &want)).await {
-                Ok(_) => {
-                    run.pass.ensured += 1;
-                    placed.get_or_insert(want);
-                }
-                Err(e) => {
-                    let source = match run.provisionings.get(&want.provisioning_id) {
-                        Some(p) if p.principal_type == ResourceKind::Group => {
-                            EventSource::AddUserToGroup
-                        }
-                        _ => EventSource::StartProvisioning,
-                    };
-                    run.fail(&want.provisioning_id, source, &want.user_id, e.0);
-                }
-            }
-        }
-        // The account has a RAM user of the directory: it must trust the directory's IdP.
-        if let Some(first) = placed {
-            self.ensure_user_sso(run, account, &first).await;
         }
     }
 

@@ -290,6 +290,23 @@ async fn a_disabled_users_ram_user_is_deleted_or_kept_by_the_deletion_strategy()
     srv.scim_active(&keep, true).await;
     srv.expect_ram_users(&s, &del, &["del"]).await;
     srv.expect_ram_users(&s, &keep, &["keep_sso"]).await;
+
+    // Renamed over SCIM: the RAM user is renamed within a second (the old name is gone from
+    // the account: a Response minted for it is refused).
+    let mut bd = signed_in(&srv, "del").await;
+    let old_name = ram_user_response(&mut bd, &s.account).await;
+    let r = srv
+        .patch_ops(
+            &format!("/Users/{del}"),
+            json!([{"op": "replace", "path": "userName", "value": "delia"}]),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let took = srv.expect_ram_users(&s, &del, &["delia"]).await;
+    assert!(took < Duration::from_secs(1), "renamed after {took:?}");
+    let gone = post_console(&mut bd, USER_ACS, &old_name).await;
+    assert_eq!(gone.status, StatusCode::FORBIDDEN, "{}", gone.html);
+    assert!(gone.html.contains("does not exist"), "{}", gone.html);
 }
 
 #[tokio::test]

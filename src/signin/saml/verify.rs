@@ -869,6 +869,56 @@ mod response_tests {
         );
     }
 
+    /// A RAM user's Response (user-based SSO) for `account`, signed with key A.
+    fn signed_ram_user(now: OffsetDateTime, account: &str) -> String {
+        let (sealer, k, _) = test_keys();
+        let site = ConsoleSite::embedded_user_sso("http://sso.test", account);
+        let logon = super::super::ram_user_logon_name("alice", account);
+        let claims = Claims {
+            site: &site,
+            issuer: ISSUER,
+            subject: &logon,
+            account_id: account,
+            session_duration: 7200,
+            logon: Logon::RamUser,
+            now,
+        };
+        let key = keys::signing_key("d-test", k, sealer).unwrap();
+        signed_response(&claims, &key, &k.certificate)
+    }
+
+    #[test]
+    fn a_ram_users_response_verifies_only_for_its_account_site_and_time() {
+        let now = OffsetDateTime::now_utc();
+        let account = "1000000000000001";
+        let xml = signed_ram_user(now, account);
+        let md = metadata_of(&test_keys().1);
+        let user_site = ConsoleSite::embedded_user_sso("http://sso.test", account);
+        let doc = parse(&xml).unwrap();
+        let v = verify_user(&doc, &md, &user_site, now).unwrap();
+        assert_eq!(v.subject, "alice@1000000000000001.onaliyun.com");
+        let left = (v.expires - now).whole_seconds();
+        assert!((7199..=7200).contains(&left), "{left}");
+        // Another account's audience, the role console, another key, too late: refused.
+        let other = ConsoleSite::embedded_user_sso("http://sso.test", "1000000000000002");
+        let e = verify_user(&doc, &md, &other, now).unwrap_err();
+        assert!(e.message.contains("audience"), "{e}");
+        let e = verify_user(&doc, &md, &site(), now).unwrap_err();
+        assert!(e.forbidden, "{e}");
+        let e = verify(&doc, &md, &site(), now).unwrap_err();
+        assert!(e.forbidden, "the role console refuses it: {e}");
+        let wrong_key = metadata_of(&test_keys().2);
+        assert!(verify_user(&doc, &wrong_key, &user_site, now).is_err());
+        let late = now + time::Duration::seconds(600);
+        let e = verify_user(&doc, &md, &user_site, late).unwrap_err();
+        assert!(e.message.contains("expired"), "{e}");
+        // A role Response is not for the user-based SSO console.
+        let role = signed(now);
+        let doc = parse(&role).unwrap();
+        let e = verify_user(&doc, &md, &user_site, now).unwrap_err();
+        assert!(e.message.contains("Destination"), "{e}");
+    }
+
     /// Each tampering of a good response, and the refusal's expected words.
     #[test]
     fn tampered_responses_are_refused() {
