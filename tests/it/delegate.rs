@@ -501,3 +501,53 @@ async fn an_administrators_home_account_is_checked_and_shown() {
     assert_eq!(account_of("mgmt-admin"), None);
     assert_eq!(account_of("admin"), None);
 }
+
+#[tokio::test]
+async fn the_delegates_administrator_access_does_not_reach_ram_or_the_resource_directory() {
+    let s = Server::start();
+    let root = s.admin_key();
+    let prod = member(&s, &root, "prod").await;
+    let boss = member_admin(&s, &root, "prod-boss", &prod, "AdministratorAccess").await;
+    s.api_ok(&root, SSO, "EnableDelegateAccount", &[("AccountId", &prod)])
+        .await;
+    s.api_ok(&boss, SSO, "ListDirectories", &[]).await;
+    // No way up: no management administrator, no policy, no key, no account for itself.
+    let escalations: Vec<Call> = vec![
+        (RAM, "CreateUser", vec![("UserName", "boss-2")]),
+        (
+            RAM,
+            "AttachPolicyToUser",
+            vec![
+                ("UserName", "prod-boss"),
+                ("PolicyName", "AliyunRAMFullAccess"),
+                ("PolicyType", "System"),
+            ],
+        ),
+        (RAM, "CreateAccessKey", vec![("UserName", "admin")]),
+        (RAM, "DeleteUser", vec![("UserName", "admin")]),
+        (RM, "CreateResourceAccount", vec![("DisplayName", "mine")]),
+        (RM, "DeleteAccount", vec![("AccountId", prod.as_str())]),
+    ];
+    let wrong = refused_as_member(&s, &boss, &prod, &escalations).await;
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let pols = s
+        .api_ok(
+            &root,
+            RAM,
+            "ListPoliciesForUser",
+            &[("UserName", "prod-boss")],
+        )
+        .await;
+    assert_eq!(pols["Policies"]["Policy"].as_array().map(Vec::len), Some(1));
+    let users = s.api_ok(&root, RAM, "ListUsers", &[]).await;
+    assert_eq!(users["Users"]["User"].as_array().map(Vec::len), Some(2));
+    let keys = s
+        .api_ok(&root, RAM, "ListAccessKeys", &[("UserName", "admin")])
+        .await;
+    assert_eq!(
+        keys["AccessKeys"]["AccessKey"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let accounts = s.api_ok(&root, RM, "ListAccounts", &[]).await;
+    assert_eq!(accounts["TotalCount"], 1, "{accounts}");
+}
