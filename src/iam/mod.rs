@@ -728,3 +728,28 @@ impl Iam {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record written before administrators had a home account reads as the management
+    /// account's, and such a record is written as before.
+    #[test]
+    fn records_without_a_home_account_are_the_management_accounts() {
+        let old = r#"{"name":"a","id":"1","display_name":"a","comments":"","created":"t","updated":"t","policies":[]}"#;
+        let u: AdminUser = serde_json::from_str(old).unwrap();
+        assert_eq!(u.account_id, None);
+        assert_eq!(serde_json::to_string(&u).unwrap(), old);
+        let member = AdminUser {
+            account_id: Some("1000000000000001".into()),
+            ..u
+        };
+        let text = serde_json::to_string(&member).unwrap();
+        assert!(
+            text.contains(r#""account_id":"1000000000000001""#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<AdminUser>(&text).unwrap(), member);
+    }
+}
