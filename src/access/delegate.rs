@@ -143,6 +143,18 @@ impl Access {
         self.write(move |txn| disable_in(txn, &id)).await
     }
 
+    /// Whether account `id` is CloudSSO's delegated administrator now (read on every call of
+    /// its administrators: a disable takes effect on the next one).
+    pub async fn is_delegate_account(&self, id: &str) -> Result<bool, DomainError> {
+        let id = id.to_owned();
+        self.read(move |txn| {
+            Ok(txn
+                .get::<DelegateAccount>(DelegateAccountKey { account: &id })?
+                .is_some())
+        })
+        .await
+    }
+
     /// Member account `id` and its delegation, if any.
     pub async fn delegate_account(&self, id: &str) -> Result<DelegateView, DomainError> {
         let id = id.to_owned();
@@ -204,7 +216,10 @@ mod tests {
         let (prod, dev) = (account(&a, "Prod").await, account(&a, "Dev").await);
         assert_eq!(a.delegate_account(&prod).await.unwrap().delegate, None);
 
+        assert!(!a.is_delegate_account(&prod).await.unwrap());
         a.enable_delegate_account(&prod, MANAGEMENT).await.unwrap();
+        assert!(a.is_delegate_account(&prod).await.unwrap());
+        assert!(!a.is_delegate_account(&dev).await.unwrap());
         let v = a.delegate_account(&prod).await.unwrap();
         let since = v.delegate.clone().unwrap().enabled;
         // Again: nothing changes, not even the time.
@@ -220,6 +235,7 @@ mod tests {
         assert_eq!(code(e), "OperationConflict.DelegateAccount.Exists");
         assert_eq!(a.delegate_account(&dev).await.unwrap().delegate, None);
         a.disable_delegate_account(&prod).await.unwrap();
+        assert!(!a.is_delegate_account(&prod).await.unwrap());
         assert_eq!(
             events(&db, &prod).await,
             [ChangeKind::Created, ChangeKind::Deleted]

@@ -343,6 +343,10 @@ pub static OPERATIONS: &[Operation] = &[
             RAM_USER,
             opt("DisplayName", "display name"),
             opt("Comments", "comments"),
+            opt(
+                "AccountId",
+                "cloudsso's extension: the administrator's home account, a member account of the resource directory (default: the management account); it administers CloudSSO only while that account is the delegated administrator",
+            ),
         ],
     ),
     ram("GetUser", "Show an administrator", &[RAM_USER]),

@@ -165,6 +165,30 @@ impl ApiFault {
         )
     }
 
+    /// An administrator of member account `account` calling CloudSSO while its account is not
+    /// CloudSSO's delegated administrator.
+    pub fn not_delegate(account: &str) -> ApiFault {
+        Self::new(
+            403,
+            "Forbidden.DelegateAccount",
+            format!(
+                "Account `{account}` is not CloudSSO's delegated administrator: its administrators may call CloudSSO only while it is (EnableDelegateAccount, by the management account)."
+            ),
+        )
+    }
+
+    /// An administrator of member account `account` calling `action` of another product than
+    /// CloudSSO (RAM, Resource Manager, ...), which only the management account administers.
+    pub fn member_account_product(account: &str, action: &str) -> ApiFault {
+        Self::new(
+            403,
+            "Forbidden.DelegateAccount",
+            format!(
+                "Administrators of member account `{account}` may call only CloudSSO's operations, and only while it is the delegated administrator; `{action}` is the management account's."
+            ),
+        )
+    }
+
     /// `DeleteUser` of the administrator signing the request.
     pub fn self_deletion() -> ApiFault {
         Self::new(

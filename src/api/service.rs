@@ -5,6 +5,10 @@
 //! a user's temporary credentials (`STS.` AccessKeyId and its SecurityToken: the secret is
 //! derived by `signin::credentials`, and the user's access is checked again on every call).
 //!
+//! An administrator of a member account of the resource directory (`Caller::account_id`) is
+//! authorized like the management account's, for CloudSSO only and only while its account is
+//! the delegated administrator (`check_home_account`).
+//!
 //! Knows nothing of hyper: `http::api` hands it an `ApiRequest` and writes the `ApiAnswer`.
 
 use super::catalog::{self, Operation, Product};
@@ -215,6 +219,7 @@ impl Api {
             Principal::Admin(caller) => caller,
             Principal::Temporary(t) => return ops::run_temporary(op, &t),
         };
+        self.check_home_account(&caller, op).await?;
         let params = Params::new(call.params.clone());
         for p in op.params.iter().filter(|p| p.required) {
             params.required(p.name)?;
@@ -328,6 +333,25 @@ impl Api {
             None if iam.access_key_exists(access_key_id).await? => Err(ApiFault::key_inactive()),
             None => Err(ApiFault::key_not_found()),
         }
+    }
+
+    /// An administrator of a member account (`Caller::account_id`) may call CloudSSO's
+    /// operations only, and only while its account is the delegated administrator: then its
+    /// policies authorize it on the same ARNs as the management account's administrators.
+    /// Asked on every call (no cache), so a disable takes effect on the next one.
+    async fn check_home_account(&self, caller: &Caller, op: &Operation) -> Result<(), ApiFault> {
+        let Some(account) = &caller.account_id else {
+            return Ok(());
+        };
+        if op.product != Product::CloudSso {
+            let action = format!("{}:{}", op.product.namespace(), op.name);
+            return Err(ApiFault::member_account_product(account, &action));
+        }
+        if !self.ctx.access().is_delegate_account(account).await? {
+            tracing::info!(caller = %caller.user, %account, "refused: not the delegate");
+            return Err(ApiFault::not_delegate(account));
+        }
+        Ok(())
     }
 
     /// Every resource must be allowed; the first refused one is named in the error.

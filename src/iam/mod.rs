@@ -68,6 +68,12 @@ pub struct AdminUser {
     pub created: String,
     pub updated: String,
     pub policies: Vec<Attachment>,
+    /// The administrator's home account: `None` for the installation's (management) account,
+    /// else a member account of the resource directory, whose administrators are authorized
+    /// like the management account's for CloudSSO only while it is the delegated
+    /// administrator (`api::service`). Records older than the field read as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +130,9 @@ pub struct NewAccessKey {
 /// What a signed request may do: the caller, its secret, and its policies, parsed.
 pub struct Caller {
     pub user: String,
+    /// The administrator's home account (`AdminUser::account_id`): `None` for the management
+    /// account's.
+    pub account_id: Option<String>,
     pub access_key_id: String,
     pub secret: String,
     pub policies: Vec<(String, PolicyDocument)>,
@@ -133,6 +142,7 @@ impl std::fmt::Debug for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Caller")
             .field("user", &self.user)
+            .field("account_id", &self.account_id)
             .field("access_key_id", &self.access_key_id)
             .finish_non_exhaustive()
     }
@@ -358,6 +368,7 @@ impl Iam {
                     policy_type: PolicyType::System,
                     attached: now,
                 }],
+                account_id: None,
             };
             txn.put(AdminUserKey { name: &user.name }, &user)?;
             let key = AccessKey {
@@ -401,6 +412,7 @@ impl Iam {
             }
             Ok(Some(Caller {
                 user: user.name,
+                account_id: user.account_id,
                 access_key_id: key.id,
                 secret,
                 policies,
@@ -415,11 +427,15 @@ impl Iam {
             .await
     }
 
+    /// A new administrator of the management account (`account_id` `None`) or of member
+    /// account `account_id`, which the caller has checked is in the resource directory (`iam`
+    /// does not read `access`).
     pub async fn create_admin_user(
         &self,
         name: &str,
         display_name: &str,
         comments: &str,
+        account_id: Option<&str>,
     ) -> Result<AdminUser, DomainError> {
         check_user_name(name)?;
         let now = now_rfc3339();
@@ -435,6 +451,7 @@ impl Iam {
             created: now.clone(),
             updated: now,
             policies: Vec::new(),
+            account_id: account_id.map(str::to_owned),
         };
         self.write(move |txn| {
             let key = AdminUserKey { name: &user.name };
@@ -709,5 +726,30 @@ impl Iam {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record written before administrators had a home account reads as the management
+    /// account's, and such a record is written as before.
+    #[test]
+    fn records_without_a_home_account_are_the_management_accounts() {
+        let old = r#"{"name":"a","id":"1","display_name":"a","comments":"","created":"t","updated":"t","policies":[]}"#;
+        let u: AdminUser = serde_json::from_str(old).unwrap();
+        assert_eq!(u.account_id, None);
+        assert_eq!(serde_json::to_string(&u).unwrap(), old);
+        let member = AdminUser {
+            account_id: Some("1000000000000001".into()),
+            ..u
+        };
+        let text = serde_json::to_string(&member).unwrap();
+        assert!(
+            text.contains(r#""account_id":"1000000000000001""#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<AdminUser>(&text).unwrap(), member);
     }
 }

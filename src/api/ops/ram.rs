@@ -1,9 +1,16 @@
 //! Administrator operations in RAM's shape (2015-05-01): administrators, custom policies,
 //! attachments and AccessKey pairs, over `ctx.iam()`, answered with RAM's own error codes
 //! (`ApiFault::ram`). Each operation is one async fn, listed with its resources in `HANDLERS`.
+//!
+//! cloudsso's extension: `CreateUser` takes an optional `AccountId`, the administrator's home
+//! account, a member account of the resource directory (checked here through `ctx.access()`,
+//! refused `EntityNotExists.Account` as Resource Manager refuses it; naming the management
+//! account is the same as leaving it out). `GetUser` and `ListUsers` show it as `AccountId`
+//! when set, RAM's shape otherwise. `api::service` authorizes such an administrator.
 
 use super::super::error::ApiFault;
 use super::super::params::Params;
+use super::resourcemanager::account_id;
 use super::shape::time;
 use super::{Ctx, Handler};
 use crate::iam::Caller;
@@ -65,14 +72,32 @@ fn attachment(p: &Params) -> Result<Vec<String>, ApiFault> {
 }
 
 fn user_json(u: &AdminUser) -> Value {
-    json!({
+    let mut v = json!({
         "UserId": u.id,
         "UserName": u.name,
         "DisplayName": u.display_name,
         "Comments": u.comments,
         "CreateDate": time(&u.created),
         "UpdateDate": time(&u.updated),
-    })
+    });
+    if let (Some(account), Some(o)) = (&u.account_id, v.as_object_mut()) {
+        o.insert("AccountId".into(), json!(account));
+    }
+    v
+}
+
+/// `CreateUser`'s optional home account: `None` for the management account (left out or
+/// named), else a member account of the resource directory.
+async fn home_account<'a>(ctx: &Ctx, p: &'a Params) -> Result<Option<&'a str>, ApiFault> {
+    if p.get("AccountId").is_none() {
+        return Ok(None);
+    }
+    let id = account_id(p)?;
+    if id == ctx.account() {
+        return Ok(None);
+    }
+    ctx.access().account(id).await?;
+    Ok(Some(id))
 }
 
 fn policy_json(p: &CustomPolicy, kind: PolicyType, attachments: usize) -> Value {
@@ -107,13 +132,15 @@ async fn attachments(ctx: &Ctx, name: &str, kind: PolicyType) -> Result<usize, A
 }
 
 async fn create_user(ctx: &Ctx, p: &Params) -> Result<Value, ApiFault> {
+    let (user, display, comments) = (
+        name(p, "UserName")?,
+        p.text("DisplayName", 128)?.unwrap_or_default(),
+        p.text("Comments", 128)?.unwrap_or_default(),
+    );
+    let home = home_account(ctx, p).await?;
     let u = ctx
         .iam()
-        .create_admin_user(
-            name(p, "UserName")?,
-            p.text("DisplayName", 128)?.unwrap_or_default(),
-            p.text("Comments", 128)?.unwrap_or_default(),
-        )
+        .create_admin_user(user, display, comments, home)
         .await
         .map_err(ApiFault::ram)?;
     Ok(json!({"User": user_json(&u)}))
