@@ -343,7 +343,7 @@ impl Api {
         let Some(account) = &caller.account_id else {
             return Ok(());
         };
-        if op.product != Product::CloudSso {
+        if op.product != Product::CloudSso || MANAGEMENT_ACCOUNT_ONLY.contains(&op.name) {
             let action = format!("{}:{}", op.product.namespace(), op.name);
             return Err(ApiFault::member_account_product(account, &action));
         }
@@ -503,3 +503,13 @@ fn verify_rpc(
         param(all_params, "SignatureNonce").ok_or_else(|| ApiFault::missing("SignatureNonce"))?,
     ))
 }
+
+/// CloudSSO operations only the management account's administrators may call: the service
+/// switch and the choice of the delegated administrator itself (a delegate's administrators
+/// cannot end or move the delegation).
+const MANAGEMENT_ACCOUNT_ONLY: &[&str] = &[
+    "EnableService",
+    "DisableService",
+    "EnableDelegateAccount",
+    "DisableDelegateAccount",
+];

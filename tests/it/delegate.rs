@@ -407,6 +407,18 @@ async fn a_member_accounts_administrators_call_cloudsso_only_while_it_is_the_del
         (RM, "GetAccount", vec![("AccountId", prod.as_str())]),
         ("2020-07-06", "LookupEvents", vec![]),
         ("2015-04-01", "GetCallerIdentity", vec![]),
+        // Nor the service switch or the delegation itself: it cannot end or move it.
+        (
+            SSO,
+            "DisableDelegateAccount",
+            vec![("AccountId", prod.as_str())],
+        ),
+        (
+            SSO,
+            "EnableDelegateAccount",
+            vec![("AccountId", dev.as_str())],
+        ),
+        (SSO, "DisableService", vec![]),
     ];
     let mut wrong = refused_as_member(&s, &full, &prod, &others).await;
     // Another member account's administrators are still refused.
