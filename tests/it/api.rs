@@ -101,32 +101,6 @@ async fn check_refusals(s: &Server, admin: &Key, cases: &[Refusal<'_>]) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A RAM administrator with these attached policies (type, name) and a new AccessKey.
-async fn admin_with(s: &Server, admin: &Key, name: &str, policies: &[(&str, &str)]) -> Key {
-    s.api_ok(admin, RAM, "CreateUser", &[("UserName", name)])
-        .await;
-    for (kind, policy) in policies {
-        s.api_ok(
-            admin,
-            RAM,
-            "AttachPolicyToUser",
-            &[
-                ("UserName", name),
-                ("PolicyName", policy),
-                ("PolicyType", kind),
-            ],
-        )
-        .await;
-    }
-    let k = s
-        .api_ok(admin, RAM, "CreateAccessKey", &[("UserName", name)])
-        .await;
-    Key {
-        id: text(&k, &["AccessKey", "AccessKeyId"]),
-        secret: text(&k, &["AccessKey", "AccessKeySecret"]),
-    }
-}
-
 async fn create_policy(s: &Server, admin: &Key, name: &str, doc: &Value) {
     s.api_ok(
         admin,
@@ -459,7 +433,9 @@ async fn a_scoped_administrator_reads_its_directory_and_nothing_else() {
         }),
     )
     .await;
-    let reader = admin_with(&s, &k, "reader", &[("Custom", "directory-reader")]).await;
+    let reader = s
+        .admin_with(&k, "reader", &[("Custom", "directory-reader")])
+        .await;
 
     let users = s
         .api_ok(&reader, SSO, "ListUsers", &[("DirectoryId", &d)])
@@ -520,16 +496,16 @@ async fn an_explicit_deny_overrides_a_system_allow() {
         }),
     )
     .await;
-    let operator = admin_with(
-        &s,
-        &k,
-        "operator",
-        &[
-            ("System", "AliyunCloudSSOFullAccess"),
-            ("Custom", "no-user-deletion"),
-        ],
-    )
-    .await;
+    let operator = s
+        .admin_with(
+            &k,
+            "operator",
+            &[
+                ("System", "AliyunCloudSSOFullAccess"),
+                ("Custom", "no-user-deletion"),
+            ],
+        )
+        .await;
     let u = create_user(&s, &operator, &d, "made-by-operator").await;
     check_refusals(
         &s,
@@ -916,7 +892,9 @@ async fn disabling_scim_synchronization_refuses_scim_with_a_scim_error() {
 async fn access_keys_survive_a_restart_and_their_secrets_are_sealed_on_disk() {
     let s = Server::start();
     let k = s.admin_key();
-    let ops = admin_with(&s, &k, "ops", &[("System", "AliyunCloudSSOFullAccess")]).await;
+    let ops = s
+        .admin_with(&k, "ops", &[("System", "AliyunCloudSSOFullAccess")])
+        .await;
     s.api_ok(&ops, SSO, "ListDirectories", &[]).await;
     let data = s.data.clone();
     let (stopped, _tmp) = s.stop_keep();

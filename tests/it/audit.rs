@@ -40,30 +40,6 @@ fn of_request<'a>(events: &'a [Value], request_id: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// A RAM administrator with these attached policies (type, name) and a new AccessKey.
-async fn admin_with(s: &Server, admin: &Key, name: &str, policies: &[(&str, &str)]) -> Key {
-    s.api_ok(admin, RAM, "CreateUser", &[("UserName", name)])
-        .await;
-    for (kind, policy) in policies {
-        let p = [
-            ("UserName", name),
-            ("PolicyName", *policy),
-            ("PolicyType", *kind),
-        ];
-        s.api_ok(admin, RAM, "AttachPolicyToUser", &p).await;
-    }
-    let k = s
-        .api_ok(admin, RAM, "CreateAccessKey", &[("UserName", name)])
-        .await;
-    Key {
-        id: k["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned(),
-        secret: k["AccessKey"]["AccessKeySecret"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    }
-}
-
 fn user_doc(name: &str) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
            "userName": name, "password": PASSWORD, "active": true})
@@ -154,7 +130,7 @@ async fn every_kind(s: &Server) -> (Vec<Expect>, Vec<String>) {
         &code,
         String::new(),
     );
-    let weak = admin_with(s, &admin, "weak", &[]).await;
+    let weak = s.admin_with(&admin, "weak", &[]).await;
     secrets.push(weak.secret.clone());
     let r = s
         .api(&weak, SSO, "ListUsers", &[("DirectoryId", &dir)])
@@ -481,7 +457,7 @@ async fn lookup_events_pages_filters_and_is_authorized_by_policy() {
         s.api_ok(&admin, SSO, "GetDirectory", &[("DirectoryId", &dir)])
             .await;
     }
-    let weak = admin_with(&s, &admin, "weak2", &[]).await;
+    let weak = s.admin_with(&admin, "weak2", &[]).await;
     assert_fault(
         &s.api(&weak, SSO, "ListUsers", &[("DirectoryId", &dir)])
             .await,
@@ -637,14 +613,16 @@ async fn lookup_events_pages_filters_and_is_authorized_by_policy() {
         ("PolicyDocument", &doc.to_string()),
     ];
     s.api_ok(&admin, RAM, "CreatePolicy", &p).await;
-    let reader = admin_with(&s, &admin, "auditor", &[("Custom", "audit-reader")]).await;
-    let sso_reader = admin_with(
-        &s,
-        &admin,
-        "sso-reader",
-        &[("System", "AliyunCloudSSOReadOnlyAccess")],
-    )
-    .await;
+    let reader = s
+        .admin_with(&admin, "auditor", &[("Custom", "audit-reader")])
+        .await;
+    let sso_reader = s
+        .admin_with(
+            &admin,
+            "sso-reader",
+            &[("System", "AliyunCloudSSOReadOnlyAccess")],
+        )
+        .await;
     let callers: &[(&Key, bool)] = &[
         (&weak, false),
         (&sso_reader, false),

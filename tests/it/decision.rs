@@ -674,35 +674,6 @@ async fn tampered_tokens_and_bad_parameters_are_api_errors() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A RAM administrator with these attached policies (type, name) and a new AccessKey.
-async fn admin_with(srv: &Server, admin: &Key, name: &str, policies: &[(&str, &str)]) -> Key {
-    srv.api_ok(admin, RAM, "CreateUser", &[("UserName", name)])
-        .await;
-    for (kind, policy) in policies {
-        srv.api_ok(
-            admin,
-            RAM,
-            "AttachPolicyToUser",
-            &[
-                ("UserName", name),
-                ("PolicyName", policy),
-                ("PolicyType", kind),
-            ],
-        )
-        .await;
-    }
-    let k = srv
-        .api_ok(admin, RAM, "CreateAccessKey", &[("UserName", name)])
-        .await;
-    Key {
-        id: k["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned(),
-        secret: k["AccessKey"]["AccessKeySecret"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    }
-}
-
 #[tokio::test]
 async fn administrators_need_cloudsso_check_credential_access() {
     let srv = Server::start();
@@ -728,15 +699,17 @@ async fn administrators_need_cloudsso_check_credential_access() {
         ],
     )
     .await;
-    let nobody = admin_with(&srv, &s.key, "nobody", &[]).await;
-    let reader = admin_with(
-        &srv,
-        &s.key,
-        "reader",
-        &[("System", "AliyunCloudSSOReadOnlyAccess")],
-    )
-    .await;
-    let decider = admin_with(&srv, &s.key, "decider", &[("Custom", "DecideProd")]).await;
+    let nobody = srv.admin_with(&s.key, "nobody", &[]).await;
+    let reader = srv
+        .admin_with(
+            &s.key,
+            "reader",
+            &[("System", "AliyunCloudSSOReadOnlyAccess")],
+        )
+        .await;
+    let decider = srv
+        .admin_with(&s.key, "decider", &[("Custom", "DecideProd")])
+        .await;
     let elsewhere = instance("6543210987654321", "i-1");
     let mut failures = Vec::new();
     for (name, key, resource) in [

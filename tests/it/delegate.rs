@@ -150,38 +150,18 @@ async fn refusals_of_the_delegated_administrator_operations() {
     assert_fault(&r, 404, "EntityNotExists.Account");
 }
 
-/// A RAM administrator with system policy `policy` and a new AccessKey.
-async fn admin(s: &Server, root: &Key, name: &str, policy: &str) -> Key {
-    s.api_ok(root, RAM, "CreateUser", &[("UserName", name)])
-        .await;
-    s.api_ok(
-        root,
-        RAM,
-        "AttachPolicyToUser",
-        &[
-            ("UserName", name),
-            ("PolicyName", policy),
-            ("PolicyType", "System"),
-        ],
-    )
-    .await;
-    let k = s
-        .api_ok(root, RAM, "CreateAccessKey", &[("UserName", name)])
-        .await;
-    Key {
-        id: string(&k, &["AccessKey", "AccessKeyId"]),
-        secret: string(&k, &["AccessKey", "AccessKeySecret"]),
-    }
-}
-
 #[tokio::test]
 async fn the_delegate_is_authorized_like_the_service_switch() {
     let s = Server::start();
     let root = s.admin_key();
     let prod = member(&s, &root, "prod").await;
     let dev = member(&s, &root, "dev").await;
-    let reader = admin(&s, &root, "reader", "AliyunCloudSSOReadOnlyAccess").await;
-    let full = admin(&s, &root, "sso-admin", "AliyunCloudSSOFullAccess").await;
+    let reader = s
+        .admin_system(&root, "reader", "AliyunCloudSSOReadOnlyAccess")
+        .await;
+    let full = s
+        .admin_system(&root, "sso-admin", "AliyunCloudSSOFullAccess")
+        .await;
     let one = [("AccountId", prod.as_str())];
 
     // The read-only administrator reads, and is refused both changes.
@@ -294,24 +274,7 @@ async fn member_admin(s: &Server, root: &Key, name: &str, account: &str, policy:
         )
         .await;
     assert_eq!(made["User"]["AccountId"], account, "{made}");
-    s.api_ok(
-        root,
-        RAM,
-        "AttachPolicyToUser",
-        &[
-            ("UserName", name),
-            ("PolicyName", policy),
-            ("PolicyType", "System"),
-        ],
-    )
-    .await;
-    let k = s
-        .api_ok(root, RAM, "CreateAccessKey", &[("UserName", name)])
-        .await;
-    Key {
-        id: string(&k, &["AccessKey", "AccessKeyId"]),
-        secret: string(&k, &["AccessKey", "AccessKeySecret"]),
-    }
+    s.admin_key_for(root, name, &[("System", policy)]).await
 }
 
 /// (version, operation, parameters) of one call.
@@ -349,7 +312,9 @@ async fn a_member_accounts_administrators_call_cloudsso_only_while_it_is_the_del
     )
     .await;
     let dev_full = member_admin(&s, &root, "dev-sso", &dev, "AliyunCloudSSOFullAccess").await;
-    let mgmt = admin(&s, &root, "mgmt-sso", "AliyunCloudSSOFullAccess").await;
+    let mgmt = s
+        .admin_system(&root, "mgmt-sso", "AliyunCloudSSOFullAccess")
+        .await;
     let one = [("AccountId", prod.as_str())];
     let sso_calls = |user: &'static str| -> Vec<Call<'_>> {
         vec![

@@ -548,6 +548,40 @@ impl Server {
         }
     }
 
+    /// A RAM administrator made by `root`, with these attached policies (type, name) and a
+    /// new AccessKey.
+    pub async fn admin_with(&self, root: &Key, name: &str, policies: &[(&str, &str)]) -> Key {
+        self.api_ok(root, RAM, "CreateUser", &[("UserName", name)])
+            .await;
+        self.admin_key_for(root, name, policies).await
+    }
+
+    /// `admin_with` one system policy.
+    pub async fn admin_system(&self, root: &Key, name: &str, policy: &str) -> Key {
+        self.admin_with(root, name, &[("System", policy)]).await
+    }
+
+    /// Attaches these policies (type, name) to the existing administrator `name` and makes it
+    /// an AccessKey.
+    pub async fn admin_key_for(&self, root: &Key, name: &str, policies: &[(&str, &str)]) -> Key {
+        for (kind, policy) in policies {
+            let p = [
+                ("UserName", name),
+                ("PolicyName", *policy),
+                ("PolicyType", *kind),
+            ];
+            self.api_ok(root, RAM, "AttachPolicyToUser", &p).await;
+        }
+        let k = self
+            .api_ok(root, RAM, "CreateAccessKey", &[("UserName", name)])
+            .await;
+        let field = |f: &str| k["AccessKey"][f].as_str().unwrap_or_default().to_owned();
+        Key {
+            id: field("AccessKeyId"),
+            secret: field("AccessKeySecret"),
+        }
+    }
+
     /// The headers of a signed ACS3 request (`host`, `x-acs-*`, `authorization`).
     pub fn sign(&self, call: &ApiCall) -> Vec<(String, String)> {
         let host = vec![("host".to_owned(), self.addr.clone())];

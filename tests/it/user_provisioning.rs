@@ -29,30 +29,6 @@ fn string(v: &Value, path: &[&str]) -> String {
         .to_owned()
 }
 
-/// A RAM administrator with `policy` attached and a new AccessKey.
-async fn admin(s: &Server, root: &Key, name: &str, policy: &str) -> Key {
-    s.api_ok(root, RAM, "CreateUser", &[("UserName", name)])
-        .await;
-    s.api_ok(
-        root,
-        RAM,
-        "AttachPolicyToUser",
-        &[
-            ("UserName", name),
-            ("PolicyName", policy),
-            ("PolicyType", "System"),
-        ],
-    )
-    .await;
-    let k = s
-        .api_ok(root, RAM, "CreateAccessKey", &[("UserName", name)])
-        .await;
-    Key {
-        id: string(&k, &["AccessKey", "AccessKeyId"]),
-        secret: string(&k, &["AccessKey", "AccessKeySecret"]),
-    }
-}
-
 #[tokio::test]
 async fn user_provisionings_are_created_listed_updated_and_deleted() {
     let srv = Server::start();
@@ -574,7 +550,9 @@ async fn a_read_only_administrator_reads_provisionings_and_changes_none() {
     let srv = Server::start();
     let alice = srv.user("alice").await;
     let s = srv.setup_access("Admin").await;
-    let reader = admin(&srv, &s.key, "reader", "AliyunCloudSSOReadOnlyAccess").await;
+    let reader = srv
+        .admin_system(&s.key, "reader", "AliyunCloudSSOReadOnlyAccess")
+        .await;
     let create = [
         ("DirectoryId", s.d.as_str()),
         ("PrincipalType", "User"),
