@@ -1212,6 +1212,26 @@ def portal():
                         body="SAMLResponse=" + quote(r.decode())))
     out.append(http("portal/saml-no-response", "POST", "/saml-role/sso", html(400), auth=False, ct=form,
                     body="RelayState=x"))
+    # The same at the user-based SSO ACS (RAM users), and a Response whose NameID is not a
+    # RAM user's logon name (400) or names an account that trusts no IdP (403).
+    for i, r in enumerate(responses):
+        out.append(http(f"portal/user-sso-response-{i}", "POST", "/saml/SSO", html(400), auth=False, ct=form,
+                        body="SAMLResponse=" + quote(r.decode())))
+    out.append(http("portal/user-sso-no-response", "POST", "/saml/SSO", html(400), auth=False, ct=form,
+                    body="RelayState=x"))
+    def user_sso(name_id):
+        return ('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+                'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion ID="_a">'
+                '<saml:Issuer>https://idp.example/</saml:Issuer><saml:Subject><saml:NameID>'
+                + name_id + '</saml:NameID></saml:Subject></saml:Assertion></samlp:Response>').encode()
+    for i, (name_id, status) in enumerate([("alice", 400), ("alice@example.com", 400),
+                                           ("alice@1.onaliyun.com.evil", 400), ("@1.onaliyun.com", 400),
+                                           ("alice@1000000000000001.onaliyun.com", 403)]):
+        out.append(http(f"portal/user-sso-name-id-{i}", "POST", "/saml/SSO", html(status), auth=False, ct=form,
+                        body="SAMLResponse=" + quote(base64.b64encode(user_sso(name_id)).decode())))
+    for i, account in enumerate(["1000000000000001", "x", "%00", "a" * 300]):
+        out.append(http(f"portal/ram-user-no-session-{i}", "GET", f"/{{dir_id}}/ram-user/{account}",
+                        {"status": 303, "shape": "none"}, auth=False))
     return out
 
 
