@@ -1,9 +1,10 @@
 //! The embedded console's SAML verifier (`signin::saml::verify`) on untrusted Responses:
 //! `decode` (the form value), `parse` (roxmltree without DTDs, a node limit), `the_assertion`,
 //! `role_pair`, `verify_signature` (exc-c14n digest and RSA-SHA256 against the registered
-//! certificate) and `verify` (every claim), plus the `xml::canonicalize` of the whole tree
-//! (also with an `InclusiveNamespaces` prefix list); and the service provider's verifier of
-//! a customer IdP's Responses (`signin::saml::sp::verify_response`) on the same inputs.
+//! certificate), `verify` (every claim) and `verify_user` (a RAM user's, user-based SSO), plus
+//! the `xml::canonicalize` of the whole tree (also with an `InclusiveNamespaces` prefix list);
+//! and the service provider's verifier of a customer IdP's Responses
+//! (`signin::saml::sp::verify_response`) on the same inputs.
 //!
 //! Input: a mode byte, then the mode's bytes:
 //! - 0: Response XML as text;
@@ -20,10 +21,10 @@
 use cloudsso::seal::Sealer;
 use cloudsso::signin::saml::ConsoleSite;
 use cloudsso::signin::saml::keys::{self, ParsedMetadata};
-use cloudsso::signin::saml::response::{Claims, signed_response};
+use cloudsso::signin::saml::response::{Claims, Logon, signed_response};
 use cloudsso::signin::saml::sp::{SpNames, Trust, verify_response};
 use cloudsso::signin::saml::verify::{
-    decode, parse, role_pair, the_assertion, verify, verify_signature,
+    decode, parse, role_pair, the_assertion, verify, verify_signature, verify_user,
 };
 use cloudsso::signin::saml::xml::{canonicalize, canonicalize_with};
 use libfuzzer_sys::fuzz_target;
@@ -117,11 +118,13 @@ fn sign(idp: &Idp, parts: &[&str]) -> String {
         issuer: part(5),
         subject: part(0),
         account_id: part(1),
-        role_name: part(2),
-        provider_name: part(3),
-        session_name: part(4),
         session_duration: 3600,
-        source_identity: None,
+        logon: Logon::Role {
+            role_name: part(2),
+            provider_name: part(3),
+            session_name: part(4),
+            source_identity: None,
+        },
         now: idp.now,
     };
     signed_response(&claims, &idp.key, &idp.certificate)
@@ -165,6 +168,10 @@ fn check(idp: &Idp, xml: &str, ours: bool) {
         panic!("our own Response's Assertion does not verify: {e}");
     }
     let _ = verify(&doc, &idp.metadata, &idp.site, idp.now);
+    // The same Response at the user-based SSO console (a RAM user's sign-in).
+    let user_site = ConsoleSite::embedded_user_sso("https://sso.example.com", "1234567890");
+    let _ = verify_user(&doc, &idp.metadata, &user_site, idp.now);
+    let _ = cloudsso::signin::saml::parse_logon_name(xml);
     let trust = Trust {
         entity_id: ISSUER,
         keys: &keys,
