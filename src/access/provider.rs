@@ -69,6 +69,13 @@ enum AccountObject {
 /// The ErrorInfo of a RAM user name clash that cannot be resolved (CloudSSO's code).
 pub const IMS_USER_EXISTS: &str = "OperationConflict.UserProvisioning.Process.fail.ImsUserExists";
 
+/// The ErrorInfo of a RAM user name RAM would refuse: longer than `RAM_USER_NAME_CHARS_MAX`
+/// (with KeepBoth's suffix, when it needs one).
+pub const RAM_USER_NAME_TOO_LONG: &str = "InvalidParameter.UserProvisioning.RamUserName.Length";
+
+/// Longest RAM user name (RAM's limit).
+pub const RAM_USER_NAME_CHARS_MAX: usize = 64;
+
 /// The suffix KeepBoth gives a RAM user whose name is taken.
 pub const KEEP_BOTH_SUFFIX: &str = "_sso";
 
@@ -142,12 +149,19 @@ pub fn place_ram_user(spec: &RamUserSpec, existing: &[RamUser]) -> Result<RamUse
         .iter()
         .filter(|u| u.owner.as_ref() != Some(&spec.owner))
         .collect();
-    let owned = |name: &str| RamUser {
-        account_id: spec.account_id.clone(),
-        name: name.to_owned(),
-        owner: Some(spec.owner.clone()),
-        keep_on_removal,
-        provisioning_id: spec.provisioning_id.clone(),
+    let owned = |name: &str| {
+        if name.chars().count() > RAM_USER_NAME_CHARS_MAX {
+            return Err(ProviderError(format!(
+                "{RAM_USER_NAME_TOO_LONG}: the RAM user name `{name}` is longer than {RAM_USER_NAME_CHARS_MAX} characters"
+            )));
+        }
+        Ok(RamUser {
+            account_id: spec.account_id.clone(),
+            name: name.to_owned(),
+            owner: Some(spec.owner.clone()),
+            keep_on_removal,
+            provisioning_id: spec.provisioning_id.clone(),
+        })
     };
     let taken = |name: &str| existing.iter().find(|u| u.name == name);
     let clash = || {
@@ -157,14 +171,14 @@ pub fn place_ram_user(spec: &RamUserSpec, existing: &[RamUser]) -> Result<RamUse
         ))
     };
     match (taken(&spec.name), spec.duplication) {
-        (None, _) => Ok(owned(&spec.name)),
+        (None, _) => owned(&spec.name),
         // Another directory user's RAM user is never taken over.
-        (Some(u), DuplicationStrategy::TakeOver) if u.owner.is_none() => Ok(owned(&spec.name)),
+        (Some(u), DuplicationStrategy::TakeOver) if u.owner.is_none() => owned(&spec.name),
         (Some(_), DuplicationStrategy::TakeOver) => Err(clash()),
         (Some(_), DuplicationStrategy::KeepBoth) => {
             let other = format!("{}{KEEP_BOTH_SUFFIX}", spec.name);
             match taken(&other) {
-                None => Ok(owned(&other)),
+                None => owned(&other),
                 Some(_) => Err(clash()),
             }
         }
@@ -947,6 +961,17 @@ mod tests {
                 existing("alicia", Some("u-2"))
             ]
         )));
+        // Names RAM would refuse: at the limit it fits, one more is refused, and so is a
+        // KeepBoth name the suffix takes past it.
+        let at_limit = "a".repeat(RAM_USER_NAME_CHARS_MAX);
+        let placed = place_ram_user(&spec("u-1", &at_limit, KeepBoth), &[]).unwrap();
+        assert_eq!(placed.name, at_limit);
+        let long = "a".repeat(RAM_USER_NAME_CHARS_MAX + 1);
+        let e = place_ram_user(&spec("u-1", &long, KeepBoth), &[]).unwrap_err();
+        assert!(e.0.starts_with(RAM_USER_NAME_TOO_LONG), "{e}");
+        let beside = [existing(&at_limit, None)];
+        let e = place_ram_user(&spec("u-1", &at_limit, KeepBoth), &beside).unwrap_err();
+        assert!(e.0.starts_with(RAM_USER_NAME_TOO_LONG), "{e}");
         let cases = [
             ("alice", "alice", true),
             ("alice_sso", "alice", true),
