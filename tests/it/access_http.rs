@@ -130,14 +130,19 @@ impl Server {
     }
 
     pub(crate) async fn effective(&self, s: &Setup, user: &str) -> Value {
+        self.effective_access_answer(s, user).await["EffectiveAccess"].clone()
+    }
+
+    /// `GetUserEffectiveAccess`'s whole answer (roles in `EffectiveAccess`, RAM users in
+    /// `RamUsers`).
+    pub(crate) async fn effective_access_answer(&self, s: &Setup, user: &str) -> Value {
         self.api_ok(
             &s.key,
             SSO,
             "GetUserEffectiveAccess",
             &[("DirectoryId", &s.d), ("UserId", user)],
         )
-        .await["EffectiveAccess"]
-            .clone()
+        .await
     }
 
     /// Waits until `user`'s effective access is `want` (the engine works in the background).

@@ -21,14 +21,7 @@ const USER_ACS: &str = "/saml/SSO";
 impl Server {
     /// The RAM users `user` has now (`GetUserEffectiveAccess`'s `RamUsers`).
     async fn ram_users(&self, s: &Setup, user: &str) -> Value {
-        self.api_ok(
-            &s.key,
-            SSO,
-            "GetUserEffectiveAccess",
-            &[("DirectoryId", &s.d), ("UserId", user)],
-        )
-        .await["RamUsers"]
-            .clone()
+        self.effective_access_answer(s, user).await["RamUsers"].clone()
     }
 
     /// Waits until `user`'s RAM users are `names` (in `s.account`); how long it took.
