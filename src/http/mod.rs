@@ -194,6 +194,9 @@ fn builder(l: &crate::config::Limits, t: Timeouts) -> auto::Builder<TokioExecuto
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(None)
+        // A client may shut its write side once its request is sent (RFC 9112 section 9.6
+        // lets it): answer it rather than close on the end of input.
+        .half_close(true)
         .max_headers(l.headers_count_max)
         // Room for a head at both limits, so `route` (or hyper's own 414 past 64 KiB) names
         // which one a request broke instead of hyper's 431 for any full buffer.
@@ -294,7 +297,9 @@ async fn route(
     peer: SocketAddr,
 ) -> Response<Body> {
     let shape = Shape::of(req.uri().path());
-    if let Some((status, detail)) = over_head_limits(&edge.app.limits, &req) {
+    if let Some((status, detail)) =
+        over_head_limits(&edge.app.limits, &req).or_else(|| unsupported_framing(req.headers()))
+    {
         return shape.respond(status, &detail);
     }
     let Some(_reservation) = edge.budget.reserve(req.body()) else {
@@ -357,6 +362,29 @@ fn over_head_limits(
         return Some((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, detail));
     }
     None
+}
+
+/// A body framing hyper lets through that this server does not read, answered 400 (not
+/// RFC 9112's 501: no client input gets a 5xx): a transfer coding other than `chunked`
+/// before it (hyper refuses one after it), or `chunked` more than once, which section 6.1
+/// forbids a sender. (With both `Transfer-Encoding` and `Content-Length`, hyper reads by the
+/// former and closes the connection after the answer, as section 6.1 allows.)
+fn unsupported_framing(headers: &hyper::HeaderMap) -> Option<(StatusCode, String)> {
+    let mut chunked = 0;
+    for value in headers.get_all(hyper::header::TRANSFER_ENCODING) {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        for coding in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            if !coding.eq_ignore_ascii_case("chunked") {
+                let detail = format!("the transfer coding {coding:?} is not supported");
+                return Some((StatusCode::BAD_REQUEST, detail));
+            }
+            chunked += 1;
+        }
+    }
+    (chunked > 1).then(|| {
+        let detail = "the chunked transfer coding is applied more than once".to_owned();
+        (StatusCode::BAD_REQUEST, detail)
+    })
 }
 
 /// Why a request body could not be read.
