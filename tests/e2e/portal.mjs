@@ -135,6 +135,15 @@ async function ramUserTab(context, page) {
   check(name === USER, `console names RAM user \`${name}\`, want ${USER}`);
   check(await consolePage.locator('#role-name').count() === 0, 'a RAM user console names a role');
   await consolePage.close();
+  // Pinning and unpinning here stays on this tab.
+  const account = page.locator(`ul#accounts li.account[data-account-id="${ACCOUNT_ID}"]`);
+  for (const want of ['Unpin', 'Pin']) {
+    await Promise.all([page.waitForEvent('load'), account.locator('button.favourite').click()]);
+    await expectOn(page, 'ul#accounts li.ram-user', `the RAM user tab after ${want === 'Pin' ? 'unpinning' : 'pinning'}`);
+    check(new URL(page.url()).searchParams.get('tab') === 'ram-users', `a pin left the RAM user tab: ${page.url()}`);
+    const label = ((await account.locator('button.favourite').textContent()) ?? '').trim();
+    check(label === want, `the pin button says \`${label}\`, want ${want}`);
+  }
   await submit(page, '#tab-roles');
   await accountList(page, 'the roles tab again');
 }

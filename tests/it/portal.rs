@@ -151,6 +151,29 @@ async fn a_scim_user_signs_in_with_totp_and_uses_its_account_list() {
             .html
             .contains(">favourite<")
     );
+    // A pin returns to the list it was made on: its tab, search and page (the form carries
+    // them).
+    let searched = b.get(&format!("/{DIR}/portal?q=pro")).await;
+    assert!(
+        searched
+            .html
+            .contains(r#"<input type="hidden" name="q" value="pro">"#),
+        "{}",
+        searched.html
+    );
+    assert_eq!(searched.hidden("page").as_deref(), Some("0"));
+    for (extra, back) in [
+        (vec![("tab", "ram-users")], "?tab=ram-users"),
+        (vec![("q", "pro d"), ("page", "2")], "?q=pro%20d&page=2"),
+        (vec![("tab", "roles"), ("page", "x")], ""),
+    ] {
+        let mut form = fav.to_vec();
+        form.extend(extra);
+        at(
+            &b.post(&format!("/{DIR}/portal/favourite"), &form).await,
+            &format!("/{DIR}/portal{back}"),
+        );
+    }
     let forged = [
         ("csrf", "0".repeat(64).leak() as &str),
         ("account", s.account.as_str()),

@@ -582,7 +582,22 @@ impl Portal<'_> {
                         .set_favourite(&s.directory(), &s.user(), account, f.get("on") == "1")
                         .await?;
                 }
-                Ok(pages::redirect(&format!("{}/portal", self.base), &[]))
+                // Back to the list the pin was made on: its tab, search and page.
+                let mut query = Vec::new();
+                if f.get("tab") == RAM_USER_TAB {
+                    query.push(format!("tab={RAM_USER_TAB}"));
+                }
+                if !f.get("q").is_empty() {
+                    query.push(format!("q={}", crate::model::percent_encode(f.get("q"))));
+                }
+                if let Ok(page @ 1..) = f.get("page").parse::<usize>() {
+                    query.push(format!("page={page}"));
+                }
+                let mut back = format!("{}/portal", self.base);
+                if !query.is_empty() {
+                    back = format!("{back}?{}", query.join("&"));
+                }
+                Ok(pages::redirect(&back, &[]))
             }
             Page::Console(target) => self.console(&s, &target).await,
             Page::RamUserConsole(account) => self.ram_user_console(&s, &account).await,
