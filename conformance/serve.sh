@@ -1,7 +1,8 @@
-# Sourced by the scripts that drive a live server with pinned Python clients
-# (conformance/api/run-sdk.sh, conformance/signin/run-clients.sh): the binary to run, a venv
-# made from pins (rebuilt when they change), and a server on a fresh data folder and a free
-# port, stopped (and its folder removed) when the script exits.
+# Sourced by the scripts that drive a live server (conformance/api/run-sdk.sh and
+# conformance/signin/run-clients.sh with pinned Python clients, tests/e2e/run.sh with
+# chromium): the binary to run, a venv made from pins (rebuilt when they change), and a server
+# on a fresh data folder and a free port, stopped (and its folder removed) when the script
+# exits.
 
 # The binary: CLOUDSSO_BIN, else the release build of the checkout at $1 (built if missing).
 cloudsso_bin() {

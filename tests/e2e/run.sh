@@ -25,9 +25,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-target}"
-case "$target" in /*) ;; *) target="$root/$target" ;; esac
-bin="${CLOUDSSO_BIN:-$target/release/cloudsso}"
+. "$root/conformance/serve.sh"
 shots="$root/target/e2e"
 suite="${1:-portal}"
 case "$suite" in portal | saml) ;; *) echo "usage: $0 [portal|saml]" >&2 && exit 2 ;; esac
@@ -37,48 +35,24 @@ fail() {
   exit 1
 }
 
-if [ ! -x "$bin" ]; then
-  (cd "$root" && cargo build --release --quiet)
-fi
+bin="$(cloudsso_bin "$root")"
 for tool in node curl jq; do
   command -v "$tool" > /dev/null || fail "\`$tool\` is missing (tests/e2e/install.sh installs it)"
 done
 [ -d "$here/node_modules/playwright-core" ] || fail "playwright-core is missing (run tests/e2e/install.sh)"
 
-work="$(mktemp -d)"
-server_pid=""
+start_server "$bin"
 idp_pid=""
-stop_server() {
+stop_all() {
   if [ -n "$idp_pid" ]; then
     kill -TERM "$idp_pid" 2> /dev/null || true
     wait "$idp_pid" 2> /dev/null || true
   fi
   idp_pid=""
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2> /dev/null || true
-    wait "$server_pid" 2> /dev/null || true
-  fi
-  server_pid=""
-  rm -rf "$work"
+  stop_server
 }
-trap stop_server EXIT
-
-log="$work/server.log"
-"$bin" serve --listen 127.0.0.1:0 --data "$work/data" > "$log" 2>&1 &
-server_pid=$!
-addr=""
-for _ in $(seq 1 200); do
-  addr=$(sed -n 's/.*listen=\([^ ]*\).*/\1/p' "$log" | head -n1)
-  if [ -n "$addr" ] && [ -f "$work/data/bootstrap.json" ]; then break; fi
-  if ! kill -0 "$server_pid" 2> /dev/null; then break; fi
-  sleep 0.05
-done
-if [ -z "$addr" ] || [ ! -f "$work/data/bootstrap.json" ]; then
-  cat "$log" >&2
-  fail "cloudsso did not start"
-fi
+trap stop_all EXIT
 base="http://$addr"
-echo "cloudsso serving on $base ($bin)"
 
 # The management API through the client subcommands, with the bootstrap administrator.
 export CLOUDSSO_CONFIG="$work/cli/config.json"
