@@ -162,10 +162,13 @@ async fn a_scim_user_signs_in_with_totp_and_uses_its_account_list() {
         searched.html
     );
     assert_eq!(searched.hidden("page").as_deref(), Some("0"));
+    let long = "a".repeat(300);
+    let cut = format!("?q={}", &long[..128]);
     for (extra, back) in [
         (vec![("tab", "ram-users")], "?tab=ram-users"),
         (vec![("q", "pro d"), ("page", "2")], "?q=pro%20d&page=2"),
         (vec![("tab", "roles"), ("page", "x")], ""),
+        (vec![("q", long.as_str())], cut.as_str()),
     ] {
         let mut form = fav.to_vec();
         form.extend(extra);

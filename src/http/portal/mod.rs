@@ -587,8 +587,15 @@ impl Portal<'_> {
                 if f.get("tab") == RAM_USER_TAB {
                     query.push(format!("tab={RAM_USER_TAB}"));
                 }
-                if !f.get("q").is_empty() {
-                    query.push(format!("q={}", crate::model::percent_encode(f.get("q"))));
+                // The search as the list reads it (at most its length), so a forged form
+                // cannot make a long Location.
+                let q: String = f
+                    .get("q")
+                    .chars()
+                    .take(crate::signin::portal::SEARCH_LEN_MAX)
+                    .collect();
+                if !q.is_empty() {
+                    query.push(format!("q={}", crate::model::percent_encode(&q)));
                 }
                 if let Ok(page @ 1..) = f.get("page").parse::<usize>() {
                     query.push(format!("page={page}"));
