@@ -582,29 +582,7 @@ impl Portal<'_> {
                         .set_favourite(&s.directory(), &s.user(), account, f.get("on") == "1")
                         .await?;
                 }
-                // Back to the list the pin was made on: its tab, search and page.
-                let mut query = Vec::new();
-                if f.get("tab") == RAM_USER_TAB {
-                    query.push(format!("tab={RAM_USER_TAB}"));
-                }
-                // The search as the list reads it (at most its length), so a forged form
-                // cannot make a long Location.
-                let q: String = f
-                    .get("q")
-                    .chars()
-                    .take(crate::signin::portal::SEARCH_LEN_MAX)
-                    .collect();
-                if !q.is_empty() {
-                    query.push(format!("q={}", crate::model::percent_encode(&q)));
-                }
-                if let Ok(page @ 1..) = f.get("page").parse::<usize>() {
-                    query.push(format!("page={page}"));
-                }
-                let mut back = format!("{}/portal", self.base);
-                if !query.is_empty() {
-                    back = format!("{back}?{}", query.join("&"));
-                }
-                Ok(pages::redirect(&back, &[]))
+                Ok(pages::redirect(&self.list_path(f), &[]))
             }
             Page::Console(target) => self.console(&s, &target).await,
             Page::RamUserConsole(account) => self.ram_user_console(&s, &account).await,
@@ -613,6 +591,31 @@ impl Portal<'_> {
                 let f = form.ok_or(DomainError::Unauthorized)?;
                 self.device_decide(c, &s, f).await
             }
+        }
+    }
+
+    /// The account list a pin was made on, from its form: its tab, its search (at most what
+    /// the list reads, so a forged form cannot make a long Location) and its page.
+    fn list_path(&self, f: &Form) -> String {
+        let mut query = Vec::new();
+        if f.get("tab") == RAM_USER_TAB {
+            query.push(format!("tab={RAM_USER_TAB}"));
+        }
+        let q: String = f
+            .get("q")
+            .chars()
+            .take(crate::signin::portal::SEARCH_LEN_MAX)
+            .collect();
+        if !q.is_empty() {
+            query.push(format!("q={}", crate::model::percent_encode(&q)));
+        }
+        if let Ok(page @ 1..) = f.get("page").parse::<usize>() {
+            query.push(format!("page={page}"));
+        }
+        if query.is_empty() {
+            format!("{}/portal", self.base)
+        } else {
+            format!("{}/portal?{}", self.base, query.join("&"))
         }
     }
 
